@@ -1,0 +1,129 @@
+// cp: copy files and trees between the host and containers, in any direction.
+import {formatProgress} from '../src/format/progress.js';
+import type {Builtin, ShellContext} from '../src/shell/context.js';
+import {parseOptions} from '../src/shell/options.js';
+import {report} from '../src/shell/report.js';
+import {FsError, UsageError} from '../src/vfs/errors.js';
+import {absolute, basename, join} from '../src/vfs/path.js';
+import {copyEntry, copyFile, Progress, type Place} from '../src/vfs/transfer.js';
+import {isDir, type Stat} from '../src/vfs/types.js';
+
+const spec = {
+  short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive'},
+  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve'},
+};
+
+/** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
+async function withProgress<T>(ctx: ShellContext, progress: Progress, total: number | undefined, work: Promise<T>): Promise<T> {
+  if (!ctx.stderr.isTTY) return work;
+  const start = Date.now();
+  let drawn = false;
+  const timer = setInterval(() => {
+    const elapsedMs = Date.now() - start;
+    if (elapsedMs < 300) return;
+    drawn = true;
+    const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},
+      ctx.stderr.columns - 1);
+    ctx.stderr.stream.write(`\r\x1b[K${line}`);
+  }, 100);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    if (drawn) ctx.stderr.stream.write('\r\x1b[K');
+  }
+}
+
+interface Source {
+  readonly operand: string;
+  readonly abs: string;
+  readonly place: Place;
+  readonly stat: Stat;
+}
+
+const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
+
+export const cp: Builtin = {
+  name: 'cp',
+  usage: 'cp [-rpa] SOURCE... DEST',
+  summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both)',
+  async run(args, ctx) {
+    const {flags, operands} = parseOptions('cp', args, spec);
+    const recursive = flags.has('recursive') || flags.has('archive');
+    const preserve = flags.has('preserve') || flags.has('archive');
+    if (operands.length === 0) throw new UsageError("cp: missing file operand\nTry 'help cp' for more information.");
+    if (operands.length === 1) {
+      throw new UsageError(`cp: missing destination file operand after '${operands[0]}'\nTry 'help cp' for more information.`);
+    }
+    const destOperand = operands[operands.length - 1]!;
+    const destAbs = absolute(destOperand, ctx);
+    const dest = await ctx.ns.resolve(destAbs);
+    if (dest.kind !== 'fs') {
+      report(ctx, 'cp', new FsError('EROFS', destOperand), destOperand, (w) => `cannot create '${w}'`);
+      return {status: 1};
+    }
+    const destStat = await dest.fs.stat(dest.path).catch(() => undefined);
+    const intoDir = destStat !== undefined && isDir(destStat);
+    const sourceOperands = operands.slice(0, -1);
+    if (sourceOperands.length > 1 && !intoDir) {
+      ctx.stderr.stream.write(`cp: target '${destOperand}' is not a directory\n`);
+      return {status: 1};
+    }
+
+    const progress = new Progress();
+    const onAbort = (): void => progress.cancel();
+    ctx.signal.addEventListener('abort', onAbort);
+    let status = 0;
+    try {
+      for (const operand of sourceOperands) {
+        if (ctx.signal.aborted) return {status: 130};
+        let source: Source;
+        try {
+          const abs = absolute(operand, ctx);
+          const target = await ctx.ns.resolve(abs);
+          if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
+          const stat = recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path);
+          source = {operand, abs, place: {fs: target.fs, path: target.path}, stat};
+        } catch (error) {
+          report(ctx, 'cp', error, operand, (w) => `cannot stat '${w}'`);
+          status = 1;
+          continue;
+        }
+        if (isDir(source.stat) && !recursive) {
+          ctx.stderr.stream.write(`cp: -r not specified; omitting directory '${operand}'\n`);
+          status = 1;
+          continue;
+        }
+        const finalAbs = intoDir ? join(destAbs, basename(source.abs)) : destAbs;
+        const shownDest = intoDir ? `${destOperand.replace(/\/+$/, '')}/${basename(source.abs)}` : destOperand;
+        const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, basename(source.abs)) : dest.path};
+        const existing = await to.fs.stat(to.path).catch(() => undefined);
+        if ((existing && sameFile(existing, source.stat)) || finalAbs === source.abs) {
+          ctx.stderr.stream.write(`cp: '${operand}' and '${shownDest}' are the same file\n`);
+          status = 1;
+          continue;
+        }
+        if (isDir(source.stat) && finalAbs.startsWith(source.abs + '/')) {
+          ctx.stderr.stream.write(`cp: cannot copy a directory, '${operand}', into itself, '${shownDest}'\n`);
+          status = 1;
+          continue;
+        }
+        try {
+          const options = {preserve, progress};
+          const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
+          await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
+        } catch (error) {
+          if (ctx.signal.aborted || (error instanceof FsError && error.code === 'ECANCELED')) {
+            ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');
+            return {status: 130};
+          }
+          report(ctx, 'cp', error, `${operand}' to '${shownDest}`, (w) => `cannot copy '${w}'`);
+          status = 1;
+        }
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+    return {status};
+  },
+};

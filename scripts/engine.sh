@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Make a local Docker engine available for dbox and its tests.
+#
+#   scripts/engine.sh up      install (apt-get) and start dockerd if no engine answers,
+#                             then build the fixture images and demo containers
+#   scripts/engine.sh down    stop the dockerd this script started (by its pid file)
+#   scripts/engine.sh status  say whether an engine answers
+#
+# Safety: dockerd runs with --bridge=none --iptables=false --ip-masq=false and every
+# container is created with --network none. Images come from `docker import`, never a registry.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+state=${DBOX_ENGINE_STATE:-/var/lib/dbox-engine}
+pidfile=$state/dockerd.pid
+log=$state/dockerd.log
+
+say() { printf 'dbox-engine: %s\n' "$*" >&2; }
+
+engine_answers() { timeout 5 docker info >/dev/null 2>&1; }
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v fusermount3 >/dev/null || missing+=(fuse3)
+  dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+  command -v tmux >/dev/null || missing+=(tmux)
+  command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"; exit 1
+  fi
+  say "installing ${missing[*]} (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+start_dockerd() {
+  mkdir -p "$state"
+  say "starting dockerd (log: $log)"
+  setsid dockerd --bridge=none --iptables=false --ip-masq=false --pidfile "$pidfile" >"$log" 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    engine_answers && { say "engine ready"; return 0; }
+    sleep 0.5
+  done
+  say "dockerd did not answer within 30 s; last lines of $log:"; tail -20 "$log" >&2; exit 1
+}
+
+up() {
+  if ! engine_answers; then
+    install_packages
+    start_dockerd
+  else
+    install_packages
+  fi
+  "$here/fixtures.sh" images
+  "$here/fixtures.sh" demo
+}
+
+down() {
+  if [ -f "$pidfile" ]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then say "stopping dockerd $pid"; kill "$pid"; fi
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  else
+    say "no dockerd started by this script"
+  fi
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  status) engine_answers && say "engine answers" || { say "no engine"; exit 1; } ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

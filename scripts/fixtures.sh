@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fixture images and demo containers, built without any registry.
+#
+#   scripts/fixtures.sh images   build dbox-test/busybox (busybox + applets + sample files)
+#                                 and dbox-test/noshell (one static binary and data, no shell)
+#   scripts/fixtures.sh demo     (re)create the demo containers web, db (running) and old (stopped)
+#   scripts/fixtures.sh clean    remove the demo containers
+set -euo pipefail
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+say() { printf 'dbox-fixtures: %s\n' "$*" >&2; }
+
+build_busybox_root() {
+  local root=$1
+  mkdir -p "$root"/{bin,etc,tmp,root,var/log,data/dir\ with\ space,proc,sys,dev}
+  cp "$BUSYBOX" "$root/bin/busybox"
+  for applet in $("$BUSYBOX" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  printf 'Welcome to a dbox fixture container\n' >"$root/etc/motd"
+  printf 'hello from the container\n' >"$root/data/hello.txt"
+  printf 'spaced\n' >"$root/data/dir with space/file one.txt"
+  chmod 1777 "$root/tmp"
+}
+
+images() {
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  build_busybox_root "$tmp/busybox"
+  tar -C "$tmp/busybox" -c . | docker import \
+    -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - dbox-test/busybox >/dev/null
+  say "image dbox-test/busybox"
+  # No shell, no tools: only a static program and its data.
+  mkdir -p "$tmp/noshell/app" "$tmp/noshell/etc" "$tmp/noshell/tmp"
+  cp "$BUSYBOX" "$tmp/noshell/app/server"   # run as `server sleep N`: busybox picks the applet from argv[1]
+  printf 'data only\n' >"$tmp/noshell/app/data.txt"
+  tar -C "$tmp/noshell" -c . | docker import \
+    -c 'ENTRYPOINT ["/app/server"]' -c 'CMD ["sleep", "2147483647"]' - dbox-test/noshell >/dev/null
+  say "image dbox-test/noshell"
+}
+
+demo() {
+  for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || true; done
+  docker run -d -q --network none --name web --hostname web dbox-test/busybox sleep 2147483647 >/dev/null
+  docker exec web sh -c 'mkdir -p /srv/www && echo "<h1>dbox demo</h1>" > /srv/www/index.html'
+  docker run -d -q --network none --name db --hostname db dbox-test/busybox sleep 2147483647 >/dev/null
+  docker create -q --network none --name old --hostname old dbox-test/busybox sleep 1 >/dev/null
+  say "demo containers: web, db (running), old (stopped)"
+}
+
+clean() { for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || true; done; }
+
+case "${1:-}" in
+  images) images ;;
+  demo) demo ;;
+  clean) clean ;;
+  *) echo "usage: $0 images|demo|clean" >&2; exit 2 ;;
+esac

@@ -1,0 +1,110 @@
+// dbox's command line: `dbox -c LINE`, `dbox` reading lines from a pipe, and the interactive
+// shell on a terminal. The only place that calls process.exit.
+import {createInterface} from 'node:readline';
+import {Engine} from './docker/engine.js';
+import type {Output} from './shell/context.js';
+import {Session} from './shell/session.js';
+import {Namespace} from './vfs/namespace.js';
+import {tildify} from './vfs/path.js';
+
+const VERSION = '0.1.0';
+
+const usage = `usage: dbox [-c LINE]
+  dbox              interactive shell (reads lines from stdin when it is not a terminal)
+  dbox -c 'LINE'    run one line and exit with its status
+  dbox --help | --version
+
+/containers is a directory of containers: ls, cd, cat and cp work on container paths.
+Type \`help\` inside dbox for the builtins.
+`;
+
+function output(stream: NodeJS.WriteStream, fd: number): Output {
+  return {stream, fd, isTTY: stream.isTTY === true, get columns() { return stream.columns || 80; }};
+}
+
+function newSession(): Session {
+  const ns = new Namespace(new Engine());
+  return new Session(ns, {
+    stdin: process.stdin, stdinFd: 0, stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), env: process.env,
+  }, process.cwd());
+}
+
+/** Ctrl-C / SIGINT stops the running builtin; with none running it ends a non-interactive dbox. */
+function trapInterrupt(session: Session, onIdle: () => void): void {
+  process.on('SIGINT', () => {
+    if (!session.interrupt()) onIdle();
+  });
+}
+
+async function runLines(session: Session, lines: AsyncIterable<string>): Promise<number> {
+  for await (const line of lines) {
+    const outcome = await session.runLine(line);
+    if (outcome.exit !== undefined) return outcome.exit;
+  }
+  return session.lastStatus;
+}
+
+/** A plain readline prompt until the Ink shell lands. */
+async function interactive(session: Session): Promise<number> {
+  const rl = createInterface({input: process.stdin, output: process.stdout, terminal: true});
+  const prompt = (): void => {
+    rl.setPrompt(`dbox:${tildify(session.cwd, session.home)}${session.lastStatus ? ` [${session.lastStatus}]` : ''}$ `);
+    rl.prompt();
+  };
+  rl.on('SIGINT', () => {
+    if (!session.interrupt()) {
+      rl.write('^C\n');
+      prompt();
+    }
+  });
+  prompt();
+  for await (const line of rl) {
+    rl.pause();
+    const outcome = await session.runLine(line);
+    if (outcome.exit !== undefined) {
+      rl.close();
+      return outcome.exit;
+    }
+    rl.resume();
+    prompt();
+  }
+  process.stdout.write('\n');
+  return session.lastStatus;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, second] = argv;
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (first === '--version') {
+    process.stdout.write(`dbox ${VERSION}\n`);
+    return 0;
+  }
+  const session = newSession();
+  if (first === '-c') {
+    if (second === undefined) {
+      process.stderr.write('dbox: -c: option requires an argument\n');
+      return 2;
+    }
+    trapInterrupt(session, () => process.exit(130));
+    const outcome = await session.runLine(second);
+    return outcome.exit ?? outcome.status;
+  }
+  if (first !== undefined) {
+    process.stderr.write(`dbox: unknown argument '${first}'\n${usage}`);
+    return 2;
+  }
+  if (process.stdin.isTTY) return interactive(session);
+  trapInterrupt(session, () => process.exit(130));
+  return runLines(session, createInterface({input: process.stdin, terminal: false}));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`dbox: internal error (please report): ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(70);
+  },
+);

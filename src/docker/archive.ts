@@ -1,0 +1,74 @@
+// Docker Engine archive API (HEAD / GET / PUT /containers/{id}/archive) as typed helpers.
+// Used by the `engine` driver for stopped containers and engines without host access.
+import type {Readable} from 'node:stream';
+import type {Engine} from './engine.js';
+
+/** The X-Docker-Container-Path-Stat header: mode is a Go os.FileMode. */
+export interface PathStat {
+  readonly name: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly mtime: string;
+  readonly linkTarget: string;
+}
+
+// Go os.FileMode bits
+const GO = {dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, pipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23,
+  setgid: 2 ** 22, charDevice: 2 ** 21, sticky: 2 ** 20};
+
+/** Converts a Go os.FileMode into a POSIX st_mode. */
+export function goModeToPosix(goMode: number): number {
+  const has = (bit: number): boolean => Math.floor(goMode / bit) % 2 === 1;
+  let type = 0o100000;
+  if (has(GO.dir)) type = 0o040000;
+  else if (has(GO.symlink)) type = 0o120000;
+  else if (has(GO.pipe)) type = 0o010000;
+  else if (has(GO.socket)) type = 0o140000;
+  else if (has(GO.device)) type = has(GO.charDevice) ? 0o020000 : 0o060000;
+  let perm = goMode % 0o1000;
+  if (has(GO.setuid)) perm |= 0o4000;
+  if (has(GO.setgid)) perm |= 0o2000;
+  if (has(GO.sticky)) perm |= 0o1000;
+  return type | perm;
+}
+
+export function decodePathStat(header: string): PathStat {
+  return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
+}
+
+const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
+
+export class Archive {
+  constructor(private readonly engine: Engine, private readonly id: string) {}
+
+  /** HEAD: stat of `path` (not following a final symlink); undefined when it does not exist. */
+  async stat(path: string): Promise<PathStat | undefined> {
+    try {
+      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path}))) as {
+        headers: Record<string, string | undefined>;
+        resume?: () => void;
+      };
+      res.resume?.();
+      const header = res.headers['x-docker-container-path-stat'];
+      return header ? decodePathStat(header) : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** GET: a tar stream of `path` (a file, or a directory and everything below it). */
+  async get(path: string): Promise<Readable | undefined> {
+    try {
+      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path}))) as Readable;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** PUT: extracts the tar stream into the existing directory `dir`. */
+  async put(dir: string, tar: Readable): Promise<void> {
+    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir}));
+  }
+}

@@ -1,0 +1,52 @@
+// Typed binding to the C part (native/inroot.c), built by node-gyp on `npm install`.
+// Every path argument is resolved inside `root` (an O_PATH directory fd from openRoot):
+// symlinks and ".." never leave it.
+import {createRequire} from 'node:module';
+
+/** [dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns] */
+export type RawStat = Float64Array;
+
+export interface Native {
+  openRoot(path: string): number;
+  open(root: number, path: string, flags: number, mode: number): number;
+  stat(root: number, path: string, follow: boolean): RawStat;
+  fstat(fd: number): RawStat;
+  readdir(root: number, path: string, withStat: boolean): {names: string[]; types: Uint8Array; stats?: Float64Array};
+  readlink(root: number, path: string): string;
+  mkdir(root: number, path: string, mode: number): void;
+  rmdir(root: number, path: string): void;
+  unlink(root: number, path: string): void;
+  symlink(target: string, root: number, path: string): void;
+  rename(root1: number, from: string, root2: number, to: string, flags: number): void;
+  link(root1: number, from: string, root2: number, to: string): void;
+  chmod(root: number, path: string, mode: number): void;
+  chown(root: number, path: string, uid: number, gid: number, follow: boolean): void;
+  utimes(root: number, path: string, as: number, ans: number, ms: number, mns: number, follow: boolean): void;
+  statfs(root: number, path: string): number[];
+  /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. */
+  copyFd(inFd: number, outFd: number, progress?: Float64Array): Promise<number>;
+  /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking. */
+  copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, preserve: boolean, progress?: Float64Array): Promise<number>;
+  removeTree(root: number, path: string): Promise<number>;
+}
+
+export const RENAME_NOREPLACE = 1;
+/** The root value for the host's own filesystem (ordinary resolution of absolute paths). */
+export const HOST_ROOT = -1;
+export const O_PATH = 0o10000000;
+export const STAT_LEN = 16;
+
+let loaded: Native | undefined;
+
+/** Loads the addon on first use, so lines that never touch a container file do not pay for it. */
+export function native(): Native {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    try {
+      loaded = require('../build/Release/dbox_native.node') as Native;
+    } catch (error) {
+      throw new Error(`dbox: the native part is not built (${(error as Error).message}); run \`npm install\` in the dbox directory`);
+    }
+  }
+  return loaded;
+}

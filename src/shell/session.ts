@@ -1,0 +1,139 @@
+// A shell session: the working directory, $? and the environment, and the runner that executes
+// a parsed line: builtins in-process (their effects applied here), other commands in the real shell.
+import type {Readable} from 'node:stream';
+import {builtinNamed} from '../../builtins/index.js';
+import {DboxError, EngineUnreachable, UsageError} from '../vfs/errors.js';
+import type {Namespace} from '../vfs/namespace.js';
+import {locate} from '../vfs/path.js';
+import type {Effect, Output, Result, ShellContext} from './context.js';
+import {runExternal} from './external.js';
+import {expandGlob} from './glob.js';
+import {commandText, parseLine, type Command} from './parse.js';
+
+export interface SessionIo {
+  readonly stdin: Readable;
+  readonly stdinFd?: number;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface LineOutcome {
+  readonly status: number;
+  /** Set when the line asked dbox to exit. */
+  readonly exit?: number;
+}
+
+export class Session {
+  cwd: string;
+  oldPwd: string | undefined;
+  lastStatus = 0;
+  /** Aborts the running builtin (Ctrl-C / SIGINT). */
+  private running: AbortController | undefined;
+
+  constructor(readonly ns: Namespace, readonly io: SessionIo, cwd: string) {
+    this.cwd = cwd;
+  }
+
+  get home(): string {
+    return this.io.env['HOME'] ?? '/';
+  }
+
+  interrupt(): boolean {
+    if (!this.running) return false;
+    this.running.abort();
+    return true;
+  }
+
+  private context(signal: AbortSignal): ShellContext {
+    const env = {...this.io.env, '?': String(this.lastStatus), PWD: this.cwd};
+    return {
+      cwd: this.cwd, oldPwd: this.oldPwd, home: this.home, env, ns: this.ns, stdin: this.io.stdin,
+      ...(this.io.stdinFd !== undefined ? {stdinFd: this.io.stdinFd} : {}),
+      stdout: this.io.stdout, stderr: this.io.stderr, signal,
+      color: this.io.stdout.isTTY && this.io.env['NO_COLOR'] === undefined,
+    };
+  }
+
+  async runLine(line: string): Promise<LineOutcome> {
+    this.ns.refresh();
+    const vars = (name: string): string | undefined =>
+      name === '?' ? String(this.lastStatus) : name === 'PWD' ? this.cwd : this.io.env[name];
+    const parsed = parseLine(line, vars);
+    if (parsed.kind === 'empty') return {status: this.lastStatus};
+    if (parsed.kind === 'shell') {
+      this.lastStatus = await this.external(parsed.line);
+      return {status: this.lastStatus};
+    }
+    for (const command of parsed.commands) {
+      if (command.after === '&&' && this.lastStatus !== 0) continue;
+      if (command.after === '||' && this.lastStatus === 0) continue;
+      const result = await this.runCommand(command);
+      this.lastStatus = result.status;
+      if (result.effect?.kind === 'exit') return {status: result.status, exit: result.effect.code};
+      if (result.effect) this.apply(result.effect);
+    }
+    return {status: this.lastStatus};
+  }
+
+  private apply(effect: Effect): void {
+    switch (effect.kind) {
+      case 'chdir':
+        this.oldPwd = this.cwd;
+        this.cwd = effect.path;
+        return;
+      case 'exit':
+        return;
+    }
+  }
+
+  private async runCommand(command: Command): Promise<Result> {
+    const controller = new AbortController();
+    this.running = controller;
+    const ctx = this.context(controller.signal);
+    try {
+      const argv: string[] = [];
+      for (const word of command.words) {
+        if (word.glob) argv.push(...(await expandGlob(word.text, this.ns, ctx)));
+        else argv.push(word.text);
+      }
+      const [name, ...args] = argv;
+      const builtin = builtinNamed(name!);
+      if (!builtin) return {status: await this.external(commandText(command.words))};
+      return await builtin.run(args, ctx);
+    } catch (error) {
+      return {status: this.reportError(error)};
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private reportError(error: unknown): number {
+    const err = this.io.stderr.stream;
+    if (error instanceof UsageError) {
+      err.write(error.message + '\n');
+      return 2;
+    }
+    if (error instanceof EngineUnreachable) {
+      err.write(`dbox: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof DboxError) {
+      err.write(`dbox: ${error.message}\n`);
+      return 1;
+    }
+    err.write(`dbox: internal error (please report): ${(error as Error)?.stack ?? String(error)}\n`);
+    return 70;
+  }
+
+  private async external(text: string): Promise<number> {
+    const loc = locate(this.cwd);
+    if (loc.kind !== 'host') {
+      this.io.stderr.stream.write(
+        `dbox: ${text.split(' ')[0]}: only builtins run inside ${this.cwd} for now (external commands there need the FUSE mount)\n`,
+      );
+      return 126;
+    }
+    return runExternal({text, cwd: loc.path, env: {...this.io.env, PWD: loc.path}, shell: this.io.env['SHELL'] || 'bash'});
+  }
+}

@@ -1,0 +1,162 @@
+// The `local` driver: a directory tree reached through an O_PATH fd of its root, usually
+// /proc/<pid>/root of a running container (the host itself is a LocalFs rooted at "/").
+// Every call goes through the native part, which resolves paths with openat2(RESOLVE_IN_ROOT),
+// so a container's absolute symlinks and ".." chains stay inside the container.
+import fs from 'node:fs';
+import {constants as C} from 'node:fs';
+import type {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {HOST_ROOT, native, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
+import {toFsError} from './errors.js';
+import type {ContainerFs, DirEntry, FileType, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+
+export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
+  const r = (i: number): number => raw[at + i]!;
+  return {
+    dev: r(0), ino: r(1), mode: r(2), nlink: r(3), uid: r(4), gid: r(5), rdev: r(6), size: r(7), blksize: r(8),
+    blocks: r(9), atime: {sec: r(10), nsec: r(11)}, mtime: {sec: r(12), nsec: r(13)}, ctime: {sec: r(14), nsec: r(15)},
+  };
+}
+
+// d_type values from <dirent.h>
+const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block', 8: 'file', 10: 'symlink', 12: 'socket'};
+
+export class LocalFs implements ContainerFs {
+  readonly driver = 'local' as const;
+  private closed = false;
+
+  private constructor(readonly rootFd: number, readonly rootPath: string) {}
+
+  /** Opens `rootPath` (e.g. /proc/123/root) as the root of a new LocalFs. */
+  static open(rootPath: string): LocalFs {
+    return new LocalFs(native().openRoot(rootPath), rootPath);
+  }
+
+  /** The host's own filesystem: absolute paths, ordinary resolution. */
+  static host(): LocalFs {
+    return new LocalFs(HOST_ROOT, '/');
+  }
+
+  close(): void {
+    if (!this.closed && this.rootFd !== HOST_ROOT) fs.closeSync(this.rootFd);
+    this.closed = true;
+  }
+
+  /** Runs a native call and turns its error into an FsError naming `path`. */
+  private call<T>(path: string, op: () => T): Promise<T> {
+    try {
+      return Promise.resolve(op());
+    } catch (error) {
+      return Promise.reject(toFsError(error, path));
+    }
+  }
+
+  /** Opens a file in-root; flags as open(2). The caller closes the fd. */
+  openFd(path: string, flags: number, mode = 0o666): Promise<number> {
+    return this.call(path, () => native().open(this.rootFd, path, flags, mode));
+  }
+
+  stat(path: string): Promise<Stat> {
+    return this.call(path, () => decodeStat(native().stat(this.rootFd, path, true)));
+  }
+
+  lstat(path: string): Promise<Stat> {
+    return this.call(path, () => decodeStat(native().stat(this.rootFd, path, false)));
+  }
+
+  readdir(path: string): Promise<DirEntry[]> {
+    return this.call(path, () => {
+      const {names, types, stats} = native().readdir(this.rootFd, path, true);
+      return names.map((name, i) => {
+        const stat = stats ? decodeStat(stats, i * STAT_LEN) : undefined;
+        return {name, type: DT[types[i]!] ?? 'unknown', ...(stat && stat.mode !== 0 ? {stat} : {})};
+      });
+    });
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.call(path, () => native().readlink(this.rootFd, path));
+  }
+
+  async createReadStream(path: string): Promise<Readable> {
+    const fd = await this.openFd(path, C.O_RDONLY);
+    const st = decodeStat(native().fstat(fd));
+    if ((st.mode & C.S_IFMT) === C.S_IFDIR) {
+      fs.closeSync(fd);
+      throw toFsError({code: 'EISDIR'}, path);
+    }
+    return fs.createReadStream('', {fd, highWaterMark: 1 << 20});
+  }
+
+  async writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
+    const flags = C.O_WRONLY | C.O_CREAT | C.O_TRUNC | (options.exclusive ? C.O_EXCL : 0);
+    const fd = await this.openFd(path, flags, options.mode);
+    try {
+      await pipeline(source, fs.createWriteStream('', {fd, autoClose: false}));
+    } catch (error) {
+      throw toFsError(error, path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  mkdir(path: string, mode = 0o777): Promise<void> {
+    return this.call(path, () => native().mkdir(this.rootFd, path, mode));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.call(path, () => native().rmdir(this.rootFd, path));
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.call(path, () => native().unlink(this.rootFd, path));
+  }
+
+  async remove(path: string): Promise<void> {
+    try {
+      await native().removeTree(this.rootFd, path);
+    } catch (error) {
+      throw toFsError(error, path);
+    }
+  }
+
+  rename(from: string, to: string, noReplace = false): Promise<void> {
+    return this.call(from, () => native().rename(this.rootFd, from, this.rootFd, to, noReplace ? RENAME_NOREPLACE : 0));
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return this.call(path, () => native().symlink(target, this.rootFd, path));
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.call(path, () => native().chmod(this.rootFd, path, mode));
+  }
+
+  chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
+    return this.call(path, () => native().chown(this.rootFd, path, uid, gid, follow));
+  }
+
+  utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void> {
+    return this.call(path, () =>
+      native().utimes(this.rootFd, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec, follow),
+    );
+  }
+
+  async truncate(path: string, length: number): Promise<void> {
+    const fd = await this.openFd(path, C.O_WRONLY);
+    try {
+      fs.ftruncateSync(fd, length);
+    } catch (error) {
+      throw toFsError(error, path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  statfs(path: string): Promise<StatFs> {
+    return this.call(path, () => {
+      const [bsize, blocks, bfree, bavail, files, ffree, namelen] = native().statfs(this.rootFd, path);
+      return {bsize: bsize!, blocks: blocks!, bfree: bfree!, bavail: bavail!, files: files!, ffree: ffree!, namelen: namelen!};
+    });
+  }
+}

@@ -1,0 +1,82 @@
+// The path model (pure): a virtual path is either a host path, the /containers directory,
+// a path inside one container (/containers/<name>/...), or the /hosts tree of other endpoints.
+// Normalisation is lexical, as bash's logical `cd`: `/containers/web/..` is `/containers`.
+// Inside a container, symlinks are resolved later, in-root, by the driver.
+
+export const CONTAINERS = '/containers';
+export const HOSTS = '/hosts';
+
+export type Location =
+  | {readonly kind: 'host'; readonly path: string}
+  | {readonly kind: 'containers'; readonly endpoint?: string}
+  | {readonly kind: 'hosts'}
+  | {readonly kind: 'container'; readonly endpoint?: string; readonly name: string; readonly path: string};
+
+/** Lexically normalises an absolute path: collapses `//`, `.`, `..` (never above `/`), drops a trailing `/`. */
+export function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return '/' + out.join('/');
+}
+
+export interface PathEnv {
+  readonly cwd: string;
+  readonly home: string;
+}
+
+/** Expands `~` and `~/…` and makes `arg` absolute against the working directory. */
+export function absolute(arg: string, env: PathEnv): string {
+  let p = arg;
+  if (p === '~' || p.startsWith('~/')) p = env.home + p.slice(1);
+  return normalize(p.startsWith('/') ? p : `${env.cwd}/${p}`);
+}
+
+/** Splits a normalised absolute path into parts. */
+function parts(path: string): string[] {
+  return path === '/' ? [] : path.slice(1).split('/');
+}
+
+export function locate(path: string): Location {
+  const p = parts(normalize(path));
+  if (p[0] === 'containers') {
+    if (p.length === 1) return {kind: 'containers'};
+    return {kind: 'container', name: p[1]!, path: '/' + p.slice(2).join('/')};
+  }
+  if (p[0] === 'hosts') {
+    if (p.length === 1) return {kind: 'hosts'};
+    if (p.length === 2) return {kind: 'containers', endpoint: p[1]!};
+    return {kind: 'container', endpoint: p[1]!, name: p[2]!, path: '/' + p.slice(3).join('/')};
+  }
+  return {kind: 'host', path: '/' + p.join('/')};
+}
+
+/** The virtual path of a container path (inverse of locate for containers). */
+export function containerPath(name: string, inner: string, endpoint?: string): string {
+  const base = endpoint ? `${HOSTS}/${endpoint}/${name}` : `${CONTAINERS}/${name}`;
+  return normalize(`${base}/${inner}`);
+}
+
+export function basename(path: string): string {
+  const n = normalize(path);
+  return n === '/' ? '/' : n.slice(n.lastIndexOf('/') + 1);
+}
+
+export function dirname(path: string): string {
+  const n = normalize(path);
+  const i = n.lastIndexOf('/');
+  return i <= 0 ? '/' : n.slice(0, i);
+}
+
+export function join(dir: string, name: string): string {
+  return normalize(`${dir}/${name}`);
+}
+
+/** Shows `path` with the home directory as `~` (for prompts). */
+export function tildify(path: string, home: string): string {
+  if (home !== '/' && (path === home || path.startsWith(home + '/'))) return '~' + path.slice(home.length);
+  return path;
+}

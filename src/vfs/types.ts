@@ -1,0 +1,103 @@
+// The one filesystem interface under the builtins, completion and FUSE. Paths given to a
+// ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
+// POSIX code.
+import type {Readable} from 'node:stream';
+
+export interface Timespec {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+export interface Stat {
+  readonly dev: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly rdev: number;
+  readonly size: number;
+  readonly blksize: number;
+  readonly blocks: number;
+  readonly atime: Timespec;
+  readonly mtime: Timespec;
+  readonly ctime: Timespec;
+}
+
+export type FileType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block' | 'unknown';
+
+export interface DirEntry {
+  readonly name: string;
+  readonly type: FileType;
+  /** lstat of the entry when the driver has it at no extra cost. */
+  readonly stat?: Stat;
+}
+
+export interface StatFs {
+  readonly bsize: number;
+  readonly blocks: number;
+  readonly bfree: number;
+  readonly bavail: number;
+  readonly files: number;
+  readonly ffree: number;
+  readonly namelen: number;
+}
+
+export interface WriteOptions {
+  readonly mode: number;
+  /** Fail with EEXIST when the file exists. */
+  readonly exclusive?: boolean;
+  /** The number of bytes `source` will give, when known (the archive API needs it up front). */
+  readonly size?: number;
+}
+
+export interface ContainerFs {
+  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
+  readonly driver: 'local' | 'engine';
+  stat(path: string): Promise<Stat>;
+  lstat(path: string): Promise<Stat>;
+  readdir(path: string): Promise<DirEntry[]>;
+  readlink(path: string): Promise<string>;
+  /** Streams a file's bytes (follows symlinks in-root). */
+  createReadStream(path: string): Promise<Readable>;
+  /** Creates or replaces `path` with the bytes of `source`. */
+  writeFile(path: string, source: Readable, options: WriteOptions): Promise<void>;
+  mkdir(path: string, mode?: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Removes a file or a whole tree (rm -rf, never following symlinks). */
+  remove(path: string): Promise<void>;
+  /** Renames inside this filesystem; `noReplace` fails with EEXIST instead of replacing. */
+  rename(from: string, to: string, noReplace?: boolean): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number, follow: boolean): Promise<void>;
+  utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void>;
+  truncate(path: string, length: number): Promise<void>;
+  statfs(path: string): Promise<StatFs>;
+}
+
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export const S_IFREG = 0o100000;
+export const S_IFLNK = 0o120000;
+export const S_IFIFO = 0o010000;
+export const S_IFSOCK = 0o140000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+export function fileType(mode: number): FileType {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return 'file';
+    case S_IFDIR: return 'dir';
+    case S_IFLNK: return 'symlink';
+    case S_IFIFO: return 'fifo';
+    case S_IFSOCK: return 'socket';
+    case S_IFCHR: return 'char';
+    case S_IFBLK: return 'block';
+    default: return 'unknown';
+  }
+}
+
+export const isDir = (s: Stat): boolean => (s.mode & S_IFMT) === S_IFDIR;
+export const isSymlink = (s: Stat): boolean => (s.mode & S_IFMT) === S_IFLNK;
