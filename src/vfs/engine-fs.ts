@@ -50,9 +50,8 @@ async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
 /** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
 const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
 
-const readOnly = (path: string): never => {
-  throw new FsError('EROFS', path, '(the engine driver cannot change this; it needs a running local container)');
-};
+const readOnly = (path: string): Promise<never> =>
+  Promise.reject(new FsError('EROFS', path, '(the engine driver cannot change this; it needs a running local container)'));
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;

@@ -1,0 +1,52 @@
+import {describe, expect, it} from 'vitest';
+import {absolute, basename, containerPath, dirname, locate, normalize, tildify} from '../../src/vfs/path.js';
+
+describe('normalize', () => {
+  it.each([
+    ['/', '/'], ['//a//b/', '/a/b'], ['/a/./b', '/a/b'], ['/a/b/..', '/a'], ['/..', '/'], ['/../../x', '/x'],
+    ['/containers/web/..', '/containers'], ['/containers/web/../..', '/'],
+  ])('%s -> %s', (input, out) => expect(normalize(input)).toBe(out));
+});
+
+describe('absolute', () => {
+  const env = {cwd: '/containers/web/etc', home: '/root'};
+  it.each([
+    ['hosts', '/containers/web/etc/hosts'], ['..', '/containers/web'], ['../..', '/containers'], ['~', '/root'],
+    ['~/x', '/root/x'], ['/tmp/../etc', '/etc'], ['.', '/containers/web/etc'],
+  ])('%s from %s', (arg, out) => expect(absolute(arg, env)).toBe(out));
+});
+
+describe('locate', () => {
+  it('host paths', () => expect(locate('/etc/hosts')).toEqual({kind: 'host', path: '/etc/hosts'}));
+  it('the containers directory', () => expect(locate('/containers/')).toEqual({kind: 'containers'}));
+  it('a container root', () => expect(locate('/containers/web')).toEqual({kind: 'container', name: 'web', path: '/'}));
+  it('inside a container', () =>
+    expect(locate('/containers/web/etc/../var/log')).toEqual({kind: 'container', name: 'web', path: '/var/log'}));
+  it('.. at a container root leaves to /containers, never to the host', () =>
+    expect(locate('/containers/web/..')).toEqual({kind: 'containers'}));
+  it('/hosts', () => {
+    expect(locate('/hosts')).toEqual({kind: 'hosts'});
+    expect(locate('/hosts/prod')).toEqual({kind: 'containers', endpoint: 'prod'});
+    expect(locate('/hosts/prod/web/etc')).toEqual({kind: 'container', endpoint: 'prod', name: 'web', path: '/etc'});
+  });
+  it('a host directory named like containers elsewhere is a host path', () =>
+    expect(locate('/srv/containers/web')).toEqual({kind: 'host', path: '/srv/containers/web'}));
+});
+
+describe('helpers', () => {
+  it('basename/dirname', () => {
+    expect(basename('/containers/web')).toBe('web');
+    expect(basename('/')).toBe('/');
+    expect(dirname('/a/b')).toBe('/a');
+    expect(dirname('/a')).toBe('/');
+  });
+  it('containerPath', () => {
+    expect(containerPath('web', '/etc/hosts')).toBe('/containers/web/etc/hosts');
+    expect(containerPath('web', '/', 'prod')).toBe('/hosts/prod/web');
+  });
+  it('tildify', () => {
+    expect(tildify('/root/x', '/root')).toBe('~/x');
+    expect(tildify('/rootless', '/root')).toBe('/rootless');
+    expect(tildify('/containers/web', '/root')).toBe('/containers/web');
+  });
+});
