@@ -9,7 +9,7 @@ import tar from 'tar-stream';
 import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
-import {basename, dirname, join, normalize} from './path.js';
+import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {fileType, isDir, S_IFLNK, S_IFMT, type ContainerFs, type DirEntry, type Stat, type StatFs, type Timespec,
   type WriteOptions} from './types.js';
 
@@ -76,7 +76,7 @@ export class EngineFs implements ContainerFs {
       const p = await this.archive.stat(current);
       if (!p) throw new FsError('ENOENT', path);
       if ((goModeToPosix(p.mode) & S_IFMT) !== S_IFLNK) return {path: current, stat: p};
-      current = p.linkTarget.startsWith('/') ? normalize(p.linkTarget) : join(dirname(current), p.linkTarget);
+      current = linkTargetPath(current, p.linkTarget);
     }
     throw new FsError('ELOOP', path);
   }

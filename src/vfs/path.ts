@@ -80,3 +80,8 @@ export function tildify(path: string, home: string): string {
   if (home !== '/' && (path === home || path.startsWith(home + '/'))) return '~' + path.slice(home.length);
   return path;
 }
+
+/** The path a symlink at `link` with contents `target` points to, inside the same root. */
+export function linkTargetPath(link: string, target: string): string {
+  return target.startsWith('/') ? normalize(target) : join(dirname(link), target);
+}

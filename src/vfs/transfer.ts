@@ -12,7 +12,7 @@ import {pipeline} from 'node:stream/promises';
 import {native} from '../native.js';
 import {FsError, toFsError} from './errors.js';
 import {LocalFs, decodeStat} from './local-fs.js';
-import {basename, dirname, join} from './path.js';
+import {basename, dirname, join, linkTargetPath} from './path.js';
 import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs, type Stat} from './types.js';
 
 export interface Place {
@@ -52,9 +52,25 @@ async function discard(place: Place): Promise<void> {
   await place.fs.remove(place.path).catch(() => undefined);
 }
 
+/**
+ * Where writing to `path` lands when its last component is a symlink: as cp does, a copy onto a
+ * link writes to the link's target. Targets resolve inside the filesystem's root.
+ */
+export async function followLinks(fs: ContainerFs, path: string): Promise<string> {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
+    const st = await fs.lstat(current).catch(() => undefined);
+    if (!st || !isSymlink(st)) return current;
+    const target = await fs.readlink(current);
+    current = linkTargetPath(current, target);
+  }
+  throw new FsError('ELOOP', path);
+}
+
 /** Copies the bytes of a file (following symlinks) to `dst`, replacing it atomically. */
-export async function copyFile(src: Place, dst: Place, options: CopyOptions, stat?: Stat): Promise<void> {
+export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
   const st = stat ?? (await src.fs.stat(src.path));
+  const dst = {fs: to.fs, path: await followLinks(to.fs, to.path)};
   const tmp = {fs: dst.fs, path: tempName(dst.path)};
   const local = bothLocal(src.fs, dst.fs);
   if (!local && dst.fs.driver === 'engine') {
