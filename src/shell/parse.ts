@@ -26,18 +26,37 @@ export type Line =
 
 const connectors = new Set(['&&', '||', ';']);
 
+/** True when no `[` of the line is quoted or escaped. */
+function bracketsUnquoted(line: string): boolean {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && quote !== "'") i++;
+    else if (quote) {
+      if (c === quote) quote = '';
+      else if (c === '[') return false;
+    } else if (c === "'" || c === '"') quote = c;
+  }
+  return !/\\\[/.test(line);
+}
+
+const bracketClass = /\[[^\]]+\]/;
+
 /** `vars(name)` gives a variable's value ($?, $HOME…); undefined expands to the empty string. */
 export function parseLine(line: string, vars: (name: string) => string | undefined): Line {
   if (line.trim() === '') return {kind: 'empty'};
   // Command substitution and arithmetic are shell syntax shell-quote does not model.
   if (/\$\(|`/.test(line)) return {kind: 'shell', line};
   const tokens = parse(line, (name) => vars(name) ?? '');
+  // shell-quote marks only `*` and `?` as globs; bash also expands `[...]`. A bracket word is a glob
+  // when no `[` in the line was quoted (the quoting is gone once shell-quote has tokenised).
+  const bracketGlobs = line.includes('[') && bracketsUnquoted(line);
   const commands: Command[] = [];
   let words: Word[] = [];
   let after: Connector | undefined;
   for (const token of tokens) {
     if (typeof token === 'string') {
-      words.push({text: token, glob: false});
+      words.push({text: token, glob: bracketGlobs && bracketClass.test(token)});
     } else if ('comment' in token) {
       break;
     } else if (token.op === 'glob') {

@@ -1,5 +1,5 @@
 // Coreutils-style messages on stderr for errors a builtin meets.
-import {DboxError, FsError, strerror} from '../vfs/errors.js';
+import {DboxError, EngineUnreachable, FsError, strerror} from '../vfs/errors.js';
 import type {ShellContext} from './context.js';
 
 /** `cat: /containers/web/nope: No such file or directory` — `what` is the path as the user typed it. */
@@ -8,6 +8,8 @@ export function fsMessage(command: string, error: unknown, what: string, templat
     const subject = template ? template(what) : what;
     return `${command}: ${subject}: ${strerror(error.code)}${error.hint ? ` ${error.hint}` : ''}`;
   }
+  // No engine is not about one file: the session reports it once, as dbox.
+  if (error instanceof EngineUnreachable) throw error;
   if (error instanceof DboxError) return `${command}: ${error.message}`;
   throw error;
 }

@@ -25,6 +25,11 @@ describe('parseLine', () => {
       kind: 'sequence',
       commands: [{words: [{text: 'ls', glob: false}, {text: '/containers/*/etc', glob: true}, {text: '*', glob: false}]}],
     }));
+  it('bracket classes are globs unless quoted', () => {
+    expect(parseLine('cat [ab].txt', vars)).toEqual({kind: 'sequence', commands: [{words: [{text: 'cat', glob: false}, {text: '[ab].txt', glob: true}]}]});
+    expect(parseLine("cat '[ab].txt'", vars)).toEqual({kind: 'sequence', commands: [{words: words('cat', '[ab].txt')}]});
+    expect(parseLine('cat \\[ab].txt', vars)).toEqual({kind: 'sequence', commands: [{words: words('cat', '[ab].txt')}]});
+  });
   it('expands variables and $?', () =>
     expect(parseLine('cat $HOME/x $? $NOPE', vars)).toEqual({kind: 'sequence', commands: [{words: words('cat', '/root/x', '3', '')}]}));
   it.each(['grep x | wc -l', 'ls > out', 'cat < in', 'echo $(ls)', 'echo `ls`', 'sleep 1 &', '(cd x)', '&& ls'])(

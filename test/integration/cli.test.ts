@@ -1,0 +1,243 @@
+// dbox -c and line-by-line stdin, as a user runs them: the built bundle in a real process
+// against real containers.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+const hasEngine = requireEngine();
+
+describe.runIf(hasEngine)('dbox -c', () => {
+  let fixture: Fixture;
+  let web: string;
+  let db: string;
+  let old: string;
+  let work: string;
+
+  beforeAll(() => {
+    fixture = makeFixture('cli', {
+      'etc/hostname.txt': 'fixture\n',
+      'data/a.txt': 'A\n',
+      'data/b.txt': 'B\n',
+      'data/.hidden': 'h\n',
+      'data/tree/x/y.txt': 'deep\n',
+      'data/tree/link': {symlink: 'x/y.txt'},
+    });
+    web = fixture.run('web');
+    db = fixture.run('db');
+    old = fixture.create('old');
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-cli-'));
+  });
+  afterAll(() => {
+    fixture?.cleanup();
+    if (work) fs.rmSync(work, {recursive: true, force: true});
+  });
+
+  it('ls /containers lists running and stopped containers', () => {
+    const r = dbox('ls /containers');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining([web, db, old]));
+  });
+
+  it('ls -l /containers shows state, image and short id', () => {
+    const line = dbox('ls -l /containers').stdout.split('\n').find((l) => l.endsWith(` ${old}`));
+    const id = docker('inspect', '-f', '{{.Id}}', old).slice(0, 12);
+    expect(line).toMatch(new RegExp(`^created +${fixture.tag} +${id} `));
+  });
+
+  it('ls -l shows the GNU long format with owners from the container', () => {
+    docker('exec', web, 'sh', '-c', 'echo x > /data/owned && chown 1000:1000 /data/owned && ln -sf a.txt /data/l');
+    const r = dbox(`ls -l /containers/${web}/data`);
+    expect(r.stdout).toMatch(/^total \d+\n/);
+    expect(r.stdout).toMatch(/\n-rw-r--r-- +1 app +app +2 \w{3} [ \d]\d [ \d]\d:\d\d owned\n/);
+    expect(r.stdout).toMatch(/\nlrwxrwxrwx +1 root +root +5 .* l -> a\.txt\n/);
+    expect(r.stdout).not.toContain('.hidden');
+    expect(dbox(`ls -A /containers/${web}/data`).stdout).toContain('.hidden');
+    expect(dbox(`ls -a /containers/${web}/data`).stdout.split('\n').slice(0, 2)).toEqual(['.', '..']);
+  });
+
+  it('ls -d, -R and -h', () => {
+    expect(dbox(`ls -d /containers/${web}/data`).stdout).toBe(`/containers/${web}/data\n`);
+    expect(dbox(`ls -R /containers/${web}/data/tree`).stdout).toBe(
+      `/containers/${web}/data/tree:\nlink\nx\n\n/containers/${web}/data/tree/x:\ny.txt\n`,
+    );
+    docker('exec', web, 'dd', 'if=/dev/zero', 'of=/tmp/big', 'bs=1024', 'count=1536');
+    expect(dbox(`ls -lh /containers/${web}/tmp/big`).stdout).toMatch(/ 1\.5M /);
+  });
+
+  it('ls of a stopped container goes through the engine', () => {
+    expect(dbox(`ls /containers/${old}/data`).stdout).toBe('a.txt\nb.txt\ntree\n');
+    expect(dbox(`cat /containers/${old}/data/tree/link`).stdout).toBe('deep\n');
+  });
+
+  it('cd, pwd and chains', () => {
+    expect(dbox(`cd /containers/${web}/etc && cat hostname.txt && pwd`).stdout).toBe(`fixture\n/containers/${web}/etc\n`);
+    expect(dbox(`cd /containers/${web}/data/tree/x; cd ../../..; pwd`).stdout).toBe(`/containers/${web}\n`);
+    expect(dbox(`cd /containers/${web}; cd ..; pwd`).stdout).toBe('/containers\n');
+    expect(dbox(`cd /containers/${web} && cd /tmp && cd - && cd`, {env: {HOME: work}}).stdout).toBe(`/containers/${web}\n`);
+    expect(dbox('cd ~ && pwd', {env: {HOME: work}}).stdout).toBe(`${work}\n`);
+    expect(dbox('cat /nope || pwd', {cwd: work}).stdout).toBe(`${work}\n`);
+    expect(dbox('cat /nope && pwd').stdout).toBe('');
+  });
+
+  it('globs expand inside containers', () => {
+    expect(dbox(`ls /containers/${web}/data/*.txt`).stdout).toBe(`/containers/${web}/data/a.txt\n/containers/${web}/data/b.txt\n`);
+    expect(dbox(`cd /containers/${web}/data && cat ?.txt`).stdout).toBe('A\nB\n');
+    const r = dbox(`ls /containers/*-${process.pid}/etc/hostname.txt`);
+    expect(r.stdout.trim().split('\n')).toEqual([db, old, web].sort().map((n) => `/containers/${n}/etc/hostname.txt`));
+    expect(dbox(`cat /containers/${web}/data/[ab].txt`).stdout).toBe('A\nB\n');
+  });
+
+  it('cat: several files, binary-safe, stdin', () => {
+    docker('exec', web, 'sh', '-c', 'dd if=/dev/urandom of=/tmp/bin bs=1024 count=300 2>/dev/null');
+    const viaDocker = spawnSync('docker', ['exec', web, 'cat', '/tmp/bin']).stdout;
+    const viaDbox = spawnSync(process.execPath, [dboxPath, '-c', `cat /containers/${web}/tmp/bin`]).stdout;
+    expect(viaDbox.equals(viaDocker)).toBe(true);
+    expect(dbox(`cat /containers/${web}/data/a.txt - /containers/${web}/data/b.txt`, {input: 'stdin\n'}).stdout).toBe('A\nstdin\nB\n');
+  });
+
+  it('errors in coreutils style, with a non-zero status', () => {
+    const cases: [string, number, string][] = [
+      [`cat /containers/${web}/nope`, 1, `cat: /containers/${web}/nope: No such file or directory\n`],
+      [`cat /containers/${web}/data`, 1, `cat: /containers/${web}/data: Is a directory\n`],
+      [`cd /containers/${web}/data/a.txt`, 1, `cd: /containers/${web}/data/a.txt: Not a directory\n`],
+      [`ls /containers/${web}/nope`, 2, `ls: cannot access '/containers/${web}/nope': No such file or directory\n`],
+      [`cp /containers/${web}/nope /tmp/`, 1, `cp: cannot stat '/containers/${web}/nope': No such file or directory\n`],
+      ['ls -z', 2, "ls: invalid option -- 'z'\nTry 'help ls' for more information.\n"],
+      ['cp x', 2, "cp: missing destination file operand after 'x'\nTry 'help cp' for more information.\n"],
+    ];
+    for (const [line, status, stderr] of cases) {
+      const r = dbox(line);
+      expect({line, status: r.status, stderr: r.stderr}).toEqual({line, status, stderr});
+    }
+  });
+
+  it('an unknown container gets a "did you mean"', () => {
+    const typo = web.replace('web', 'wbe');
+    const r = dbox(`cat /containers/${typo}/etc/hostname.txt`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`cat: /containers/${typo}/etc/hostname.txt: No such file or directory (no container '${typo}'; did you mean '${web}'?)\n`);
+  });
+
+  it('permission denied is reported as such', () => {
+    // Run as nobody: the host's /root is not readable.
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, dboxPath, '-c', 'ls /root'],
+      {encoding: 'utf8', env: {...process.env, DOCKER_HOST: 'unix:///nonexistent.sock'}});
+    expect(r.stderr).toBe("ls: cannot open directory '/root': Permission denied\n");
+    expect(r.status).toBe(2);
+  });
+
+  it('no engine: says how to start one, host paths still work', () => {
+    const env = {DOCKER_HOST: 'unix:///nonexistent/docker.sock'};
+    const r = dbox('ls /containers', {env});
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^dbox: cannot connect to the Docker engine at unix:\/\/\/nonexistent\/docker.sock .*\nStart one with `npm run setup`/);
+    expect(dbox(`ls ${work}/..`, {env}).status).toBe(0);
+  });
+
+  it('cp: file to file, file to dir, several sources, host <-> container <-> container', () => {
+    const host = path.join(work, 'h.txt');
+    fs.writeFileSync(host, 'from host\n');
+    expect(dbox(`cp ${host} /containers/${web}/tmp/`).status).toBe(0);
+    expect(dbox(`cp /containers/${web}/tmp/h.txt /containers/${db}/tmp/renamed.txt`).status).toBe(0);
+    expect(docker('exec', db, 'cat', '/tmp/renamed.txt')).toBe('from host');
+    expect(dbox(`cp /containers/${web}/data/a.txt /containers/${web}/data/b.txt /containers/${db}/tmp`).status).toBe(0);
+    expect(docker('exec', db, 'cat', '/tmp/a.txt', '/tmp/b.txt')).toBe('A\nB');
+    expect(dbox(`cp /containers/${db}/tmp/a.txt ${work}/back.txt`).status).toBe(0);
+    expect(fs.readFileSync(path.join(work, 'back.txt'), 'utf8')).toBe('A\n');
+    expect(dbox(`cp /containers/${old}/data/a.txt ${work}/from-stopped.txt`).status).toBe(0);
+    expect(fs.readFileSync(path.join(work, 'from-stopped.txt'), 'utf8')).toBe('A\n');
+    expect(dbox(`cp ${host} /containers/${old}/tmp/`).status).toBe(0);
+    expect(dbox(`cat /containers/${old}/tmp/h.txt`).stdout).toBe('from host\n');
+  });
+
+  it('cp -r and -a copy trees with modes, owners, times and links', () => {
+    docker('exec', web, 'sh', '-c', 'chown -R 1000:1000 /data/tree && chmod 751 /data/tree/x && touch -d "2020-01-02 03:04:05" /data/tree/x/y.txt');
+    expect(dbox(`cp -a /containers/${web}/data/tree /containers/${db}/tmp/`).status).toBe(0);
+    const st = docker('exec', db, 'stat', '-c', '%a %u:%g %Y', '/tmp/tree/x', '/tmp/tree/x/y.txt');
+    expect(st.split('\n')).toEqual(['751 1000:1000 ' + docker('exec', web, 'stat', '-c', '%Y', '/data/tree/x'),
+      '644 1000:1000 ' + String(Date.UTC(2020, 0, 2, 3, 4, 5) / 1000)]);
+    expect(docker('exec', db, 'readlink', '/tmp/tree/link')).toBe('x/y.txt');
+    expect(dbox(`cp -r /containers/${web}/data/tree ${work}/tree`).status).toBe(0);
+    expect(fs.readFileSync(path.join(work, 'tree/x/y.txt'), 'utf8')).toBe('deep\n');
+    expect(dbox(`cp -r ${work}/tree /containers/${old}/tmp/`).status).toBe(0);
+    expect(dbox(`cat /containers/${old}/tmp/tree/x/y.txt`).stdout).toBe('deep\n');
+    // Merging into an existing tree
+    expect(dbox(`cp -r /containers/${web}/data/tree ${work}/`).status).toBe(0);
+    expect(dbox(`cp /containers/${web}/data/tree ${work}/`).stderr).toBe(`cp: -r not specified; omitting directory '/containers/${web}/data/tree'\n`);
+  });
+
+  it('cp refuses copying a file onto itself', () => {
+    const r = dbox(`cd /containers/${web}/data && cp a.txt /containers/${web}/data/`);
+    expect(r).toEqual({status: 1, stdout: '', stderr: `cp: 'a.txt' and '/containers/${web}/data/a.txt' are the same file\n`});
+    expect(docker('exec', web, 'cat', '/data/a.txt')).toBe('A');
+  });
+
+  it('interrupting a long cp leaves no partial file', async () => {
+    docker('exec', web, 'dd', 'if=/dev/zero', 'of=/tmp/huge', 'bs=1M', 'count=1024');
+    const child = spawn(process.execPath, [dboxPath, '-c', `cp /containers/${web}/tmp/huge /containers/${db}/tmp/huge`], {stdio: 'pipe'});
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 450));
+    child.kill('SIGINT');
+    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // Either it finished before the signal or it stopped: never a half-written file or a temporary.
+    const listing = docker('exec', db, 'ls', '-a', '/tmp');
+    expect(listing).not.toMatch(/dbox-/);
+    if (status === 130) {
+      expect(stderr).toBe('cp: interrupted; nothing was left at the destination\n');
+      expect(listing.split('\n')).not.toContain('huge');
+    } else {
+      expect(status).toBe(0);
+      expect(docker('exec', db, 'stat', '-c', '%s', '/tmp/huge')).toBe(String(1024 ** 3));
+    }
+    docker('exec', db, 'rm', '-f', '/tmp/huge');
+  });
+
+  it('copying a 1 GiB file keeps peak RSS under 150 MiB, on the native and the streaming path', async () => {
+    // The same file in a stopped container: read through the engine's archive stream.
+    const stopped = fixture.run('huge');
+    docker('exec', stopped, 'dd', 'if=/dev/zero', 'of=/tmp/huge', 'bs=1M', 'count=1024');
+    docker('stop', '-t', '0', stopped);
+    for (const [from, to] of [[`/containers/${web}/tmp/huge`, `/containers/${db}/tmp/huge`],
+      [`/containers/${stopped}/tmp/huge`, path.join(work, 'huge')]]) {
+      const child = spawn(process.execPath, [dboxPath, '-c', `cp ${from} ${to}`], {stdio: 'ignore'});
+      let peakKb = 0;
+      const poll = setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        } catch { /* exited */ }
+      }, 10);
+      const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      clearInterval(poll);
+      expect(status).toBe(0);
+      expect(peakKb).toBeGreaterThan(0);
+      expect(peakKb / 1024).toBeLessThan(150);
+    }
+    expect(fs.statSync(path.join(work, 'huge')).size).toBe(1024 ** 3);
+    fs.rmSync(path.join(work, 'huge'));
+    docker('rm', '-f', stopped);
+    docker('exec', web, 'rm', '-f', '/tmp/huge');
+    docker('exec', db, 'rm', '-f', '/tmp/huge');
+  });
+
+  it('reads lines from a non-terminal stdin and exits with the last status', () => {
+    const r = spawnSync(process.execPath, [dboxPath], {
+      input: `cd /containers/${web}/data\ncat a.txt\npwd\ncat nope\n`, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'},
+    });
+    expect(r.stdout).toBe(`A\n/containers/${web}/data\n`);
+    expect(r.stderr).toBe('cat: nope: No such file or directory\n');
+    expect(r.status).toBe(1);
+    expect(spawnSync(process.execPath, [dboxPath], {input: 'exit 7\npwd\n'}).status).toBe(7);
+  });
+
+  it('--help, --version and exit statuses', () => {
+    expect(spawnSync(process.execPath, [dboxPath, '--version'], {encoding: 'utf8'}).stdout).toMatch(/^dbox \d+\.\d+\.\d+\n$/);
+    expect(spawnSync(process.execPath, [dboxPath, '--help'], {encoding: 'utf8'}).stdout).toContain("dbox -c 'LINE'");
+    expect(dbox('exit 3').status).toBe(3);
+    expect(dbox('help').stdout).toContain('cp [-rpa] SOURCE... DEST');
+  });
+});
