@@ -1,6 +1,5 @@
 // dbox's command line: `dbox -c LINE`, `dbox` reading lines from a pipe, and the interactive
 // shell on a terminal. The only place that calls process.exit.
-import {createInterface} from 'node:readline';
 import {Engine} from './docker/engine.js';
 import type {Output} from './shell/context.js';
 import {Session} from './shell/session.js';
@@ -46,6 +45,7 @@ async function runLines(session: Session, lines: AsyncIterable<string>): Promise
 
 /** A plain readline prompt until the Ink shell lands. */
 async function interactive(session: Session): Promise<number> {
+  const {createInterface} = await import('node:readline');
   const rl = createInterface({input: process.stdin, output: process.stdout, terminal: true});
   const prompt = (): void => {
     rl.setPrompt(`dbox:${tildify(session.cwd, session.home)}${session.lastStatus ? ` [${session.lastStatus}]` : ''}$ `);
@@ -98,6 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (process.stdin.isTTY) return interactive(session);
   trapInterrupt(session, () => process.exit(130));
+  const {createInterface} = await import('node:readline');
   return runLines(session, createInterface({input: process.stdin, terminal: false}));
 }
 

@@ -2,6 +2,7 @@
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
+import {getJson, HttpError} from './unix-json.js';
 
 export interface ContainerInfo {
   readonly id: string;
@@ -16,14 +17,16 @@ export interface ContainerInfo {
 export interface Endpoint {
   /** How the endpoint is shown in messages: unix:///var/run/docker.sock, tcp://… */
   readonly address: string;
+  /** The socket path of a unix:// endpoint. */
+  readonly socketPath?: string;
   /** True when the engine runs on this machine, so /proc/<pid>/root of its containers is reachable. */
   readonly local: boolean;
 }
 
 export function endpointFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const host = env['DOCKER_HOST'];
-  if (!host) return {address: 'unix:///var/run/docker.sock', local: true};
-  return {address: host, local: host.startsWith('unix://')};
+  const host = env['DOCKER_HOST'] || 'unix:///var/run/docker.sock';
+  if (host.startsWith('unix://')) return {address: host, socketPath: host.slice('unix://'.length), local: true};
+  return {address: host, local: false};
 }
 
 let dockerodeModule: Promise<typeof Dockerode> | undefined;
@@ -64,8 +67,20 @@ export class Engine {
     }
   }
 
+  /** A read-only GET: over the unix socket directly when there is one, else through dockerode. */
+  private async read<T>(path: string, viaDockerode: (docker: Dockerode) => Promise<T>): Promise<T> {
+    const socketPath = this.endpoint.socketPath;
+    if (!socketPath) return this.call(viaDockerode);
+    try {
+      return await getJson<T>(socketPath, path);
+    } catch (error) {
+      if (error instanceof HttpError) throw Object.assign(error, {statusCode: error.statusCode});
+      throw new EngineUnreachable(this.endpoint.address, (error as {code?: string}).code ?? (error as Error).message);
+    }
+  }
+
   async listContainers(): Promise<ContainerInfo[]> {
-    const list = await this.call((d) => d.listContainers({all: true}));
+    const list = await this.read<Dockerode.ContainerInfo[]>('/containers/json?all=1', (d) => d.listContainers({all: true}));
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
@@ -78,7 +93,8 @@ export class Engine {
 
   /** The pid of a running container's init process, or undefined when it does not run. */
   async pidOf(id: string): Promise<number | undefined> {
-    const info = await this.call((d) => d.getContainer(id).inspect());
+    const info = await this.read<Dockerode.ContainerInspectInfo>(`/containers/${encodeURIComponent(id)}/json`,
+      (d) => d.getContainer(id).inspect());
     return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
   }
 

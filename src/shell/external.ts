@@ -1,5 +1,4 @@
 // The edge where dbox hands a command to the user's real shell ($SHELL -c, bash if unset).
-import {spawn} from 'node:child_process';
 
 export interface ExternalRun {
   readonly text: string;
@@ -9,7 +8,8 @@ export interface ExternalRun {
 }
 
 /** Runs `text` with the terminal handed over (inherited stdio); resolves to its exit status. */
-export function runExternal(run: ExternalRun): Promise<number> {
+export async function runExternal(run: ExternalRun): Promise<number> {
+  const {spawn} = await import('node:child_process'); // most lines never spawn: keep it off the start path
   return new Promise((resolve) => {
     const child = spawn(run.shell, ['-c', run.text], {cwd: run.cwd, env: run.env, stdio: 'inherit'});
     child.on('error', (error) => {

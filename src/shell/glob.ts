@@ -1,13 +1,13 @@
 // Glob expansion against the namespace, so `ls /containers/*/etc/hostname` works like bash on
 // host paths. Matches keep the form the user typed (relative stays relative); a pattern with no
 // match stays as it is (bash's default). Dotfiles match only a pattern that starts with a dot.
-import picomatch from 'picomatch';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize, type PathEnv} from '../vfs/path.js';
 
 const magic = /[*?[]/;
 
 export async function expandGlob(pattern: string, ns: Namespace, env: PathEnv): Promise<string[]> {
+  const {default: picomatch} = await import('picomatch');
   let shown = '';
   let rest = pattern;
   let abs = env.cwd;

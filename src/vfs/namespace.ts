@@ -4,7 +4,6 @@
 // engine is on this machine, the container runs and its root can be opened; `engine` otherwise.
 import type {ContainerInfo, Engine} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
-import {EngineFs} from './engine-fs.js';
 import {FsError} from './errors.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
@@ -69,6 +68,8 @@ export class Namespace {
         }
       }
     }
+    // Loaded on first use: tar handling is only needed for stopped or remote containers.
+    const {EngineFs} = await import('./engine-fs.js');
     return new EngineFs(this.engine, container.id);
   }
 

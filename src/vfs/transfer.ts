@@ -6,7 +6,6 @@
 // under a temporary name and renamed at the end. On failure or cancel the temporary is removed.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
-import {randomBytes} from 'node:crypto';
 import type {Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {native} from '../native.js';
@@ -42,7 +41,9 @@ export interface CopyOptions {
   readonly progress: Progress;
 }
 
-const tempName = (path: string): string => join(dirname(path), `.${basename(path)}.dbox-${randomBytes(4).toString('hex')}`);
+// Created with O_EXCL (or mkdir), so a name someone else holds fails rather than being reused.
+const tempName = (path: string): string =>
+  join(dirname(path), `.${basename(path)}.dbox-${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`);
 
 const bothLocal = (a: ContainerFs, b: ContainerFs): [LocalFs, LocalFs] | undefined =>
   a instanceof LocalFs && b instanceof LocalFs ? [a, b] : undefined;

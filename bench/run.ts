@@ -1,0 +1,128 @@
+// npm run bench: dbox against docker exec, docker cp and native /proc/<pid>/root access, side by
+// side in one run (medians of interleaved rounds). These machines are shared and noisy: read the
+// ratios, not the absolute times. Prints a Markdown table for the README.
+import {execFileSync, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {PassThrough} from 'node:stream';
+import {Engine} from '../src/docker/engine.js';
+import {Session} from '../src/shell/session.js';
+import {Namespace} from '../src/vfs/namespace.js';
+
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const root = path.resolve(import.meta.dirname, '..');
+const sh = (cmd: string): void => {
+  execFileSync('sh', ['-c', cmd], {stdio: ['ignore', 'ignore', 'inherit']});
+};
+const out = (cmd: string): string => execFileSync('sh', ['-c', cmd], {encoding: 'utf8'}).trim();
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function time(fn: () => unknown): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+interface Row {
+  readonly what: string;
+  readonly variants: Record<string, number>;
+}
+
+/** Runs every variant once per round, interleaved, with `reset` before each run (untimed). */
+async function compare(what: string, variants: Record<string, () => unknown>, reset: () => void = () => undefined): Promise<Row> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  for (const fn of Object.values(variants)) { reset(); await fn(); } // warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      reset();
+      times[name]!.push(await time(fn));
+    }
+  }
+  const row = {what, variants: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]))};
+  process.stderr.write(`${what}: ${Object.entries(row.variants).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}\n`);
+  return row;
+}
+
+async function main(): Promise<void> {
+  sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
+  const a = `dbox-bench-a-${process.pid}`;
+  const b = `dbox-bench-b-${process.pid}`;
+  for (const n of [a, b]) sh(`docker run -d --network none --name ${n} dbox-test/busybox sleep 2147483647`);
+  try {
+    const pa = out(`docker inspect -f '{{.State.Pid}}' ${a}`);
+    const pb = out(`docker inspect -f '{{.State.Pid}}' ${b}`);
+    const ra = `/proc/${pa}/root`;
+    const rb = `/proc/${pb}/root`;
+    // Fixtures: a 256 MiB file and 10,000 files of 1 KiB in 100 directories.
+    sh(`head -c ${256 << 20} /dev/urandom > ${ra}/big`);
+    const kib = Buffer.alloc(1024, 7);
+    for (let d = 0; d < 100; d++) {
+      fs.mkdirSync(`${ra}/tree/d${d}`, {recursive: true});
+      for (let f = 0; f < 100; f++) fs.writeFileSync(`${ra}/tree/d${d}/f${f}`, kib);
+    }
+    sh(`mkdir -p ${rb}/dest && cat ${ra}/big > /dev/null`);
+
+    const devnull = fs.openSync('/dev/null', 'w');
+    const sink = new PassThrough().resume();
+    const output = {stream: sink, fd: devnull, isTTY: false, columns: 80};
+    const session = new Session(new Namespace(new Engine()), {
+      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env,
+    }, '/');
+    const dbox = async (line: string): Promise<void> => {
+      const r = await session.runLine(line);
+      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+    };
+
+    const rows: Row[] = [];
+    rows.push(await compare('cat 256 MiB', {
+      native: () => sh(`cat ${ra}/big > /dev/null`),
+      dbox: () => dbox(`cat /containers/${a}/big`),
+      'docker cp': () => sh(`docker cp ${a}:/big - > /dev/null`),
+      'docker exec': () => sh(`docker exec ${a} cat /big > /dev/null`),
+    }));
+    rows.push(await compare('cp 256 MiB container→container', {
+      native: () => sh(`cp ${ra}/big ${rb}/dest/big`),
+      dbox: () => dbox(`cp /containers/${a}/big /containers/${b}/dest/big`),
+      'docker cp': () => sh(`docker cp ${a}:/big - | docker cp - ${b}:/dest/`),
+    }, () => fs.rmSync(`${rb}/dest/big`, {force: true})));
+    rows.push(await compare('cp -a tree 10,000 × 1 KiB container→container', {
+      native: () => sh(`cp -a ${ra}/tree ${rb}/dest/tree`),
+      dbox: () => dbox(`cp -a /containers/${a}/tree /containers/${b}/dest/tree`),
+      'docker cp': () => sh(`docker cp ${a}:/tree - | docker cp - ${b}:/dest/`),
+    }, () => fs.rmSync(`${rb}/dest/tree`, {recursive: true, force: true})));
+    const dboxBin = path.join(root, 'bin/dbox.js');
+    rows.push(await compare('whole process: ls -l /etc', {
+      dbox: () => {
+        const r = spawnSync(process.execPath, [dboxBin, '-c', `ls -l /containers/${a}/etc`], {stdio: 'ignore'});
+        if (r.status !== 0) throw new Error('dbox ls failed');
+      },
+      'docker exec': () => sh(`docker exec ${a} ls -l /etc > /dev/null`),
+      'node -e 0': () => sh(`${process.execPath} -e 0`),
+    }));
+    fs.closeSync(devnull);
+    print(rows);
+  } finally {
+    sh(`docker rm -f ${a} ${b} > /dev/null`);
+  }
+}
+
+function print(rows: readonly Row[]): void {
+  const lines = ['| operation | dbox | native /proc/<pid>/root | docker cp | docker exec | dbox vs native | dbox vs docker cp | dbox vs docker exec |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const ms = (v: number | undefined): string => (v === undefined ? '–' : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`);
+  // >1 means dbox is faster: the other's time over dbox's.
+  const ratio = (other: number | undefined, mine: number): string => (other === undefined ? '–' : `${(other / mine).toFixed(2)}×`);
+  for (const r of rows) {
+    const v = r.variants;
+    const d = v['dbox']!;
+    lines.push(`| ${r.what} | ${ms(d)} | ${ms(v['native'])} | ${ms(v['docker cp'])} | ${ms(v['docker exec'])} | ${ratio(v['native'], d)} | ${ratio(v['docker cp'], d)} | ${ratio(v['docker exec'], d)} |`);
+  }
+  lines.push('', `Ratios are speed relative to dbox (other time ÷ dbox time; above 1× dbox is faster). Medians of ${ROUNDS} interleaved rounds; \`node -e 0\` took ${ms(rows.at(-1)?.variants['node -e 0'])}.`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+await main();
