@@ -32,8 +32,15 @@ interface Row {
   readonly variants: Record<string, number>;
 }
 
-/** Runs every variant once per round, interleaved, with `reset` before each run (untimed). */
-async function compare(what: string, variants: Record<string, () => unknown>, reset: () => void = () => undefined): Promise<Row> {
+/**
+ * Runs every variant once per round, interleaved, with `reset` before each run (untimed). Each run
+ * starts with dirty pages written back, so no variant pays for the previous one's writeback.
+ */
+async function compare(what: string, variants: Record<string, () => unknown>, cleanup: () => void = () => undefined): Promise<Row> {
+  const reset = (): void => {
+    cleanup();
+    sh('sync');
+  };
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   for (const fn of Object.values(variants)) { reset(); await fn(); } // warm-up
   for (let r = 0; r < ROUNDS; r++) {

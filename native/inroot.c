@@ -18,6 +18,7 @@
 #include <linux/openat2.h>
 #include <node_api.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,6 +482,12 @@ typedef struct {
   int preserve;
   volatile double *progress;  // may be NULL
   napi_ref progress_ref;
+  pthread_mutex_t lock;       // guards progress, bytes and the first error between worker threads
+  uid_t euid;
+  gid_t egid;
+  mode_t umask;
+  int dst_sgid;               // the destination directory is setgid: new entries take its group
+  int parallel_top;           // the next directory copied is the top one: walk it with several threads
   // result
   int err;
   char err_path[PATH_MAX];
@@ -493,25 +500,59 @@ typedef struct {
 static int cancelled(job_t *j) { return j->progress && j->progress[2] != 0; }
 
 static int fail(job_t *j, int err, const char *sys, const char *path) {
+  pthread_mutex_lock(&j->lock);
   if (!j->err) {
     j->err = err;
     j->err_syscall = sys;
     snprintf(j->err_path, sizeof j->err_path, "%s", path ? path : "");
   }
+  pthread_mutex_unlock(&j->lock);
   return -1;
 }
 
-// Copies all of in -> out from their current offsets. copy_file_range first (in-kernel, reflinks
+static int failed(job_t *j) {
+  pthread_mutex_lock(&j->lock);
+  int e = j->err;
+  pthread_mutex_unlock(&j->lock);
+  return e;
+}
+
+static void add_progress(job_t *j, double bytes, double files) {
+  pthread_mutex_lock(&j->lock);
+  j->bytes += bytes;
+  if (j->progress) {
+    j->progress[0] += bytes;
+    j->progress[1] += files;
+  }
+  pthread_mutex_unlock(&j->lock);
+}
+
+// The process umask, read without changing it (umask(2) would race with other threads).
+static mode_t current_umask(void) {
+  FILE *f = fopen("/proc/self/status", "re");
+  unsigned u = 022;
+  char line[256];
+  while (f && fgets(line, sizeof line, f)) {
+    if (sscanf(line, "Umask: %o", &u) == 1) break;
+  }
+  if (f) fclose(f);
+  return (mode_t)u;
+}
+
+// Copies in -> out from their current offsets: `size` bytes (the size a stat saw; the copy ends
+// there, or earlier at EOF), or to EOF when size < 0. copy_file_range first (in-kernel, reflinks
 // where the filesystem can), read/write when the pair does not support it.
-static int copy_fd(job_t *j, int in, int out, const char *path) {
+static int copy_fd(job_t *j, int in, int out, const char *path, off_t size) {
   const size_t chunk = 8u << 20;
   int use_cfr = 1;
   char *buf = NULL;
-  for (;;) {
+  off_t done = 0;
+  while (size < 0 || done < size) {
     if (cancelled(j)) { free(buf); return fail(j, ECANCELED, "copy", path); }
     ssize_t n;
     if (use_cfr) {
-      n = copy_file_range(in, NULL, out, NULL, chunk, 0);
+      size_t want = size < 0 || (off_t)chunk < size - done ? chunk : (size_t)(size - done);
+      n = copy_file_range(in, NULL, out, NULL, want, 0);
       if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBADF)) {
         use_cfr = 0;
         continue;
@@ -539,18 +580,25 @@ static int copy_fd(job_t *j, int in, int out, const char *path) {
       return fail(j, e, use_cfr ? "copy_file_range" : "read", path);
     }
     if (n == 0) break;
-    j->bytes += (double)n;
-    if (j->progress) j->progress[0] += (double)n;
+    done += n;
+    add_progress(j, (double)n, 0);
   }
   free(buf);
   return 0;
 }
 
-static int apply_meta(job_t *j, int dirfd, const char *name, int fd, const struct stat *st, const char *path) {
+// Sets owner, mode and times of a new entry, leaving out the calls that would change nothing:
+// `created` is the mode it was created with (before the umask). chown runs before chmod, since
+// chown clears setuid/setgid bits.
+static int apply_meta(job_t *j, int dirfd, const char *name, int fd, const struct stat *st, const char *path,
+                      mode_t created) {
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   if (fd >= 0) {
-    if (j->preserve && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
-    if (fchmod(fd, st->st_mode & 07777) < 0) return fail(j, errno, "chmod", path);
+    mode_t want = st->st_mode & 07777;
+    int chown_needed = j->preserve && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
+    if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
+    int mode_right = !chown_needed && (created & ~j->umask) == want;
+    if (!mode_right && fchmod(fd, want) < 0) return fail(j, errno, "chmod", path);
     if (j->preserve && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
   } else {  // symlinks: no fd to act on
     if (j->preserve && fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
@@ -587,10 +635,64 @@ static int copy_dir(job_t *j, int sfd, int dfd, char *rel, size_t rlen) {
   return rc;
 }
 
+// The top directory of a tree copy is shared by several threads: each takes the next entry from
+// the one directory stream (under a lock) and copies it, recursively, on its own.
+typedef struct {
+  job_t *j;
+  int sfd, dfd;
+  DIR *d;
+  pthread_mutex_t lock;
+  const char *base;
+  size_t blen;
+} shared_dir_t;
+
+static void *dir_worker(void *arg) {
+  shared_dir_t *sd = arg;
+  char rel[PATH_MAX];
+  memcpy(rel, sd->base, sd->blen + 1);
+  for (;;) {
+    char name[NAME_MAX + 1];
+    pthread_mutex_lock(&sd->lock);
+    struct dirent *de = failed(sd->j) ? NULL : readdir(sd->d);
+    if (de) snprintf(name, sizeof name, "%s", de->d_name);
+    pthread_mutex_unlock(&sd->lock);
+    if (!de) break;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    size_t nl = strlen(name);
+    if (sd->blen + 1 + nl >= PATH_MAX) { fail(sd->j, ENAMETOOLONG, "copy", rel); break; }
+    rel[sd->blen] = '/';
+    memcpy(rel + sd->blen + 1, name, nl + 1);
+    struct stat st;
+    if (fstatat(sd->sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) { fail(sd->j, errno, "lstat", rel); break; }
+    if (copy_entry(sd->j, sd->sfd, name, sd->dfd, name, &st, rel, sd->blen + 1 + nl) < 0) break;
+    rel[sd->blen] = 0;
+  }
+  return NULL;
+}
+
+static int copy_dir_parallel(job_t *j, int sfd, int dfd, char *rel, size_t rlen) {
+  int dup_fd = dup(sfd);
+  if (dup_fd < 0) return fail(j, errno, "dup", rel);
+  shared_dir_t sd = {.j = j, .sfd = sfd, .dfd = dfd, .d = fdopendir(dup_fd), .base = rel, .blen = rlen};
+  if (!sd.d) { int e = errno; close(dup_fd); return fail(j, e, "scandir", rel); }
+  pthread_mutex_init(&sd.lock, NULL);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int extra = cpus > 4 ? 3 : cpus > 1 ? (int)cpus - 1 : 0;
+  pthread_t threads[3];
+  int started = 0;
+  while (started < extra && pthread_create(&threads[started], NULL, dir_worker, &sd) == 0) started++;
+  dir_worker(&sd);
+  for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  pthread_mutex_destroy(&sd.lock);
+  closedir(sd.d);
+  return failed(j) ? -1 : 0;
+}
+
 // Copies entry sname of sdir to the new entry name of ddir.
 static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const char *name, const struct stat *st, char *rel,
                       size_t rlen) {
   if (cancelled(j)) return fail(j, ECANCELED, "copy", rel);
+  if (failed(j)) return -1;  // another thread met an error: stop
   switch (st->st_mode & S_IFMT) {
     case S_IFDIR: {
       if (mkdirat(ddir, name, 0700) < 0) return fail(j, errno, "mkdir", rel);
@@ -598,23 +700,26 @@ static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const cha
       if (s < 0) return fail(j, errno, "open", rel);
       int d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d < 0) { int e = errno; close(s); return fail(j, e, "open", rel); }
-      int rc = copy_dir(j, s, d, rel, rlen);
-      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel);
+      int top = j->parallel_top;
+      j->parallel_top = 0;  // only the top directory is shared between threads
+      int rc = top ? copy_dir_parallel(j, s, d, rel, rlen) : copy_dir(j, s, d, rel, rlen);
+      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel, 0700);
       close(s);
       close(d);
-      if (rc == 0 && j->progress) j->progress[1] += 1;
+      if (rc == 0) add_progress(j, 0, 1);
       return rc;
     }
     case S_IFREG: {
       int s = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (s < 0) return fail(j, errno, "open", rel);
-      int d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      mode_t created = st->st_mode & 0777;
+      int d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created);
       if (d < 0) { int e = errno; close(s); return fail(j, e, "open", rel); }
-      int rc = copy_fd(j, s, d, rel);
-      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel);
+      int rc = copy_fd(j, s, d, rel, st->st_size);
+      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel, created);
       close(s);
       if (close(d) < 0 && rc == 0) rc = fail(j, errno, "close", rel);
-      if (rc == 0 && j->progress) j->progress[1] += 1;
+      if (rc == 0) add_progress(j, 0, 1);
       return rc;
     }
     case S_IFLNK: {
@@ -623,8 +728,8 @@ static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const cha
       if (n < 0) return fail(j, errno, "readlink", rel);
       target[n] = 0;
       if (symlinkat(target, ddir, name) < 0) return fail(j, errno, "symlink", rel);
-      if (j->progress) j->progress[1] += 1;
-      return apply_meta(j, ddir, name, -1, st, rel);
+      add_progress(j, 0, 1);
+      return apply_meta(j, ddir, name, -1, st, rel, 0);
     }
     default: {  // fifos, sockets, devices: recreated (as cp -a does); EPERM for devices when unprivileged
       if (mknodat(ddir, name, st->st_mode, st->st_rdev) < 0) return fail(j, errno, "mknod", rel);
@@ -638,7 +743,7 @@ static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const cha
         utimensat(AT_FDCWD, proc, ts, 0);
       }
       close(d);
-      if (j->progress) j->progress[1] += 1;
+      add_progress(j, 0, 1);
       return 0;
     }
   }
@@ -679,7 +784,7 @@ static void job_execute(napi_env env, void *data) {
   char rel[PATH_MAX];
   switch (j->kind) {
     case JOB_COPY_FD:
-      copy_fd(j, j->in_fd, j->out_fd, "");
+      copy_fd(j, j->in_fd, j->out_fd, "", -1);
       break;
     case JOB_COPY_TREE: {
       // src: an existing entry (not followed if a symlink); dst: a new name (must not exist).
@@ -689,7 +794,12 @@ static void job_execute(napi_env env, void *data) {
       if (sp < 0) { fail(j, errno, "open", j->src); break; }
       int dp = open_parent(j->dst_root, j->dst, &dn, b2);
       if (dp < 0) { fail(j, errno, "open", j->dst); close(sp); break; }
-      struct stat st;
+      struct stat st, dst_parent;
+      j->euid = geteuid();
+      j->egid = getegid();
+      j->umask = current_umask();
+      j->dst_sgid = fstat(dp, &dst_parent) == 0 && (dst_parent.st_mode & S_ISGID);
+      j->parallel_top = 1;
       if (fstatat(sp, sn, &st, AT_SYMLINK_NOFOLLOW) < 0) fail(j, errno, "lstat", j->src);
       else {
         snprintf(rel, sizeof rel, "%s", j->src);
@@ -727,11 +837,13 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   }
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
   napi_delete_async_work(env, j->work);
+  pthread_mutex_destroy(&j->lock);
   free(j);
 }
 
 static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
   napi_value promise, name;
+  pthread_mutex_init(&j->lock, NULL);
   napi_valuetype t;
   napi_typeof(env, progress, &t);
   if (t == napi_object) {
