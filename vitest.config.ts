@@ -1,5 +1,7 @@
 import {defineConfig} from 'vitest/config';
 
+const ci = process.env['CI'] === 'true';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
@@ -8,5 +10,8 @@ export default defineConfig({
     // Integration files share one engine: run files one at a time, tests inside in order.
     fileParallelism: false,
     env: {FORCE_COLOR: '0'},
+    // In CI a JSON report lets .ci/run print a plain summary and fail on any skipped test.
+    reporters: ci ? ['default', 'json'] : ['default'],
+    ...(ci ? {outputFile: {json: 'test-results.json'}} : {}),
   },
 });
