@@ -1,4 +1,5 @@
 // cp: copy files and trees between the host and containers, in any direction.
+import type {ContainerInfo} from '../src/docker/engine.js';
 import {formatProgress} from '../src/format/progress.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
@@ -39,6 +40,7 @@ interface Source {
   readonly abs: string;
   readonly place: Place;
   readonly stat: Stat;
+  readonly container: ContainerInfo | undefined;
 }
 
 const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
@@ -83,7 +85,7 @@ export const cp: Builtin = {
           const target = await ctx.ns.resolve(abs);
           if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
           const stat = recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path);
-          source = {operand, abs, place: {fs: target.fs, path: target.path}, stat};
+          source = {operand, abs, place: {fs: target.fs, path: target.path}, stat, container: target.container};
         } catch (error) {
           report(ctx, 'cp', error, operand, (w) => `cannot stat '${w}'`);
           status = 1;
@@ -112,6 +114,13 @@ export const cp: Builtin = {
           const options = {preserve, progress};
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
+          // A local copy works on open handles and completes even if a container goes away meanwhile.
+          for (const c of [source.container, dest.container]) {
+            if (c && !(await ctx.ns.engine.exists(c.id))) {
+              ctx.stderr.stream.write(`cp: container '${c.name}' was removed during the copy\n`);
+              status = 1;
+            }
+          }
         } catch (error) {
           if (ctx.signal.aborted || (error instanceof FsError && error.code === 'ECANCELED')) {
             ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');

@@ -1,6 +1,7 @@
 // Docker Engine archive API (HEAD / GET / PUT /containers/{id}/archive) as typed helpers.
 // Used by the `engine` driver for stopped containers and engines without host access.
 import type {Readable} from 'node:stream';
+import {FsError} from '../vfs/errors.js';
 import type {Engine} from './engine.js';
 
 /** The X-Docker-Container-Path-Stat header: mode is a Go os.FileMode. */
@@ -41,6 +42,12 @@ const isNotFound = (error: unknown): boolean => (error as {statusCode?: number})
 export class Archive {
   constructor(private readonly engine: Engine, private readonly id: string) {}
 
+  /** A 404 means a missing path, unless the container itself is gone: then say so. */
+  private async missing(path: string): Promise<undefined> {
+    if (!(await this.engine.exists(this.id))) throw new FsError('ENOENT', path, '(the container was removed)');
+    return undefined;
+  }
+
   /** HEAD: stat of `path` (not following a final symlink); undefined when it does not exist. */
   async stat(path: string): Promise<PathStat | undefined> {
     try {
@@ -52,7 +59,7 @@ export class Archive {
       const header = res.headers['x-docker-container-path-stat'];
       return header ? decodePathStat(header) : undefined;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error)) return this.missing(path);
       throw error;
     }
   }
@@ -62,7 +69,7 @@ export class Archive {
     try {
       return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path}))) as Readable;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error)) return this.missing(path);
       throw error;
     }
   }

@@ -98,6 +98,17 @@ export class Engine {
     return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
   }
 
+  /** Whether the container still exists (it may have been removed while dbox worked on it). */
+  async exists(id: string): Promise<boolean> {
+    try {
+      await this.read(`/containers/${encodeURIComponent(id)}/json`, (d) => d.getContainer(id).inspect());
+      return true;
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 404) return false;
+      throw error;
+    }
+  }
+
   async container(id: string): Promise<Dockerode.Container> {
     return (await this.docker()).getContainer(id);
   }

@@ -224,6 +224,20 @@ describe.runIf(hasEngine)('dbox -c', () => {
     docker('exec', db, 'rm', '-f', '/tmp/huge');
   });
 
+  it('a container removed during a copy is reported, with a non-zero status', async () => {
+    const victim = fixture.run('victim');
+    docker('exec', web, 'dd', 'if=/dev/zero', 'of=/tmp/victim-src', 'bs=1M', 'count=1024');
+    const child = spawn(process.execPath, [dboxPath, '-c', `cp /containers/${web}/tmp/victim-src /containers/${victim}/tmp/`], {stdio: 'pipe'});
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 250));
+    docker('rm', '-f', victim);
+    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    expect(status).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^cp: (container '${victim}' was removed during the copy|cannot copy .*)\n$`));
+    docker('exec', web, 'rm', '-f', '/tmp/victim-src');
+  });
+
   it('reads lines from a non-terminal stdin and exits with the last status', () => {
     const r = spawnSync(process.execPath, [dboxPath], {
       input: `cd /containers/${web}/data\ncat a.txt\npwd\ncat nope\n`, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'},

@@ -123,6 +123,13 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     expect(await code(fs.rename('/data/hello.txt', '/data/x'))).toBe('EROFS');
   });
 
+  it('engine: a removed container is named as the cause', async () => {
+    const gone = fixture.create('gone');
+    const fs = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', gone));
+    docker('rm', '-f', gone);
+    await expect(fs.stat('/data/hello.txt')).rejects.toThrow('/data/hello.txt: No such file or directory (the container was removed)');
+  });
+
   it('engine: serves a stopped container', async () => {
     const stopped = fixture.create('stopped');
     const fs = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped));
