@@ -120,7 +120,8 @@ static napi_value undefined(napi_env env) {
 // ---------- resolution ----------
 
 static int in_root_open(int root, const char *path, int flags, mode_t mode) {
-  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+  // openat2 rejects mode bits beyond 07777 (open(2) ignores them): callers may pass S_IFREG.
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode & 07777) : 0,
                          .resolve = RESOLVE_FLAGS};
   const char *p = (path[0] == 0) ? "." : path;
   if (root == HOST_ROOT) {  // the host itself: ordinary resolution (magic links such as /dev/stdin allowed)

@@ -9,8 +9,11 @@ import {tildify} from './vfs/path.js';
 const VERSION = '0.1.0';
 
 const usage = `usage: dbox [-c LINE]
-  dbox              interactive shell (reads lines from stdin when it is not a terminal)
-  dbox -c 'LINE'    run one line and exit with its status
+  dbox                      interactive shell (reads lines from stdin when it is not a terminal)
+  dbox -c 'LINE'            run one line and exit with its status
+  dbox mount DIR [--foreground]
+                            mount the containers at DIR (FUSE); without --foreground it runs in the background
+  dbox umount DIR           end such a mount
   dbox --help | --version
 
 /containers is a directory of containers: ls, cd, cat and cp work on container paths.
@@ -21,11 +24,71 @@ function output(stream: NodeJS.WriteStream, fd: number): Output {
   return {stream, fd, isTTY: stream.isTTY === true, get columns() { return stream.columns || 80; }};
 }
 
+/** The background FUSE mount, started by the first external command that needs it. */
+let background: {ensure(): Promise<string>; stop(): void} | undefined;
+
+async function mountDir(): Promise<string> {
+  if (!background) {
+    const {BackgroundMount} = await import('./fuse/background.js');
+    background = new BackgroundMount();
+  }
+  return background.ensure();
+}
+
+// Leave no mount behind: on exit, and on the signals that end a shell.
+process.on('exit', () => background?.stop());
+process.on('SIGTERM', () => process.exit(143));
+process.on('SIGHUP', () => process.exit(129));
+
 function newSession(): Session {
   const ns = new Namespace(new Engine());
   return new Session(ns, {
     stdin: process.stdin, stdinFd: 0, stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), env: process.env,
+    mountDir,
   }, process.cwd());
+}
+
+/** `dbox mount DIR [--foreground]` and `dbox umount DIR`. */
+async function mountCommand(args: readonly string[]): Promise<number> {
+  const [command, dir, ...flags] = args;
+  if (!dir) {
+    process.stderr.write(`dbox: ${command}: missing mount point\n${usage}`);
+    return 2;
+  }
+  const {resolve} = await import('node:path');
+  const target = resolve(dir);
+  const server = await import('./fuse/server.js');
+  if (command === 'umount') {
+    if (!server.isMounted(target)) {
+      process.stderr.write(`dbox: umount: ${dir}: not mounted\n`);
+      return 1;
+    }
+    server.detach(target);
+    return 0;
+  }
+  const readyFd = flags.includes('--ready-fd') ? Number(flags[flags.indexOf('--ready-fd') + 1]) : undefined;
+  if (flags.includes('--foreground')) {
+    await server.serve(target, {parentPipe: flags.includes('--parent-pipe'), ...(readyFd !== undefined ? {readyFd} : {})});
+    return 0;
+  }
+  // In the background: a detached child serves; this process waits until it is mounted.
+  const {spawn} = await import('node:child_process');
+  const {dboxLauncher} = await import('./self.js');
+  const child = spawn(process.execPath, [dboxLauncher, 'mount', target, '--foreground', '--ready-fd', '3'], {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = await new Promise<boolean>((res) => {
+    child.stdio[3]!.on('data', () => res(true));
+    child.on('exit', () => res(false));
+  });
+  if (!ready) {
+    process.stderr.write(`dbox: mount: ${dir}: ${stderr.trim() || 'the mount process exited'}\n`);
+    return 1;
+  }
+  process.stdout.write(`${target}\n`);
+  return 0;
 }
 
 /** Ctrl-C / SIGINT stops the running builtin; with none running it ends a non-interactive dbox. */
@@ -82,6 +145,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`dbox ${VERSION}\n`);
     return 0;
   }
+  if (first === 'mount' || first === 'umount') return mountCommand(argv);
   const session = newSession();
   if (first === '-c') {
     if (second === undefined) {

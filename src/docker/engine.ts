@@ -109,6 +109,30 @@ export class Engine {
     }
   }
 
+  /**
+   * Follows the engine's container events (create, start, die, rename, destroy…). Calls onEvent
+   * with the container id and action; onEnd when the stream ends (engine gone). Returns a stop function.
+   */
+  async watchContainers(onEvent: (id: string, action: string) => void, onEnd: () => void): Promise<() => void> {
+    const stream = (await this.call((d) => d.getEvents({filters: JSON.stringify({type: ['container'], event: ['create', 'start', 'restart', 'die', 'destroy', 'rename', 'pause', 'unpause']})}))) as NodeJS.ReadableStream & {destroy(): void};
+    let pending = '';
+    stream.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let nl;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const e = JSON.parse(line) as {id?: string; Action?: string; Actor?: {ID?: string}};
+          onEvent(e.Actor?.ID ?? e.id ?? '', e.Action ?? '');
+        } catch { /* a partial or foreign line: ignore */ }
+      }
+    });
+    stream.on('end', onEnd);
+    stream.on('error', onEnd);
+    return () => stream.destroy();
+  }
+
   async container(id: string): Promise<Dockerode.Container> {
     return (await this.docker()).getContainer(id);
   }

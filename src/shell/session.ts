@@ -9,6 +9,7 @@ import type {Effect, Output, Result, ShellContext} from './context.js';
 import {runExternal} from './external.js';
 import {expandGlob} from './glob.js';
 import {commandText, parseLine, type Command} from './parse.js';
+import {mentionsContainers, rewriteLine, toMountPath} from './rewrite.js';
 
 export interface SessionIo {
   readonly stdin: Readable;
@@ -16,6 +17,8 @@ export interface SessionIo {
   readonly stdout: Output;
   readonly stderr: Output;
   readonly env: NodeJS.ProcessEnv;
+  /** The FUSE mount for external commands on container paths, mounted on first call. */
+  readonly mountDir?: () => Promise<string>;
 }
 
 export interface LineOutcome {
@@ -30,6 +33,8 @@ export class Session {
   lastStatus = 0;
   /** Aborts the running builtin (Ctrl-C / SIGINT). */
   private running: AbortController | undefined;
+  /** An external command has the terminal: Ctrl-C is its, not dbox's. */
+  private externalRunning = false;
 
   constructor(readonly ns: Namespace, readonly io: SessionIo, cwd: string) {
     this.cwd = cwd;
@@ -39,7 +44,9 @@ export class Session {
     return this.io.env['HOME'] ?? '/';
   }
 
+  /** Ctrl-C: stops the running builtin; leaves a running external command to its own SIGINT. */
   interrupt(): boolean {
+    if (this.externalRunning) return true;
     if (!this.running) return false;
     this.running.abort();
     return true;
@@ -126,14 +133,41 @@ export class Session {
     return 70;
   }
 
+  /**
+   * Runs a command in the real shell. Container paths in it, and a working directory inside a
+   * container, are rewritten onto the FUSE mount, which is started on first need.
+   */
   private async external(text: string): Promise<number> {
     const loc = locate(this.cwd);
-    if (loc.kind !== 'host') {
-      this.io.stderr.stream.write(
-        `dbox: ${text.split(' ')[0]}: only builtins run inside ${this.cwd} for now (external commands there need the FUSE mount)\n`,
-      );
-      return 126;
+    let cwd = loc.kind === 'host' ? loc.path : undefined;
+    let line = text;
+    if (cwd === undefined || mentionsContainers(text)) {
+      const name = text.trim().split(/\s+/)[0];
+      if (!this.io.mountDir) {
+        this.io.stderr.stream.write(`dbox: ${name}: container paths need the FUSE mount, which this dbox has not\n`);
+        return 1;
+      }
+      let mnt: string;
+      try {
+        mnt = await this.io.mountDir();
+      } catch (error) {
+        this.io.stderr.stream.write(
+          `dbox: ${name}: other commands reach container paths through a FUSE mount, which failed: ${(error as Error).message}\n`,
+        );
+        return 1;
+      }
+      line = rewriteLine(text, mnt);
+      cwd ??= toMountPath(this.cwd, mnt);
+      if (cwd === undefined) {
+        this.io.stderr.stream.write(`dbox: ${name}: ${this.cwd} is not on the mount\n`);
+        return 1;
+      }
     }
-    return runExternal({text, cwd: loc.path, env: {...this.io.env, PWD: loc.path}, shell: this.io.env['SHELL'] || 'bash'});
+    this.externalRunning = true;
+    try {
+      return await runExternal({text: line, cwd, env: {...this.io.env, PWD: cwd}, shell: this.io.env['SHELL'] || 'bash'});
+    } finally {
+      this.externalRunning = false;
+    }
   }
 }

@@ -185,6 +185,7 @@ export class EngineFs implements ContainerFs {
   unlink(path: string): Promise<void> { return readOnly(path); }
   remove(path: string): Promise<void> { return readOnly(path); }
   rename(from: string): Promise<void> { return readOnly(from); }
+  link(_from: string, to: string): Promise<void> { return readOnly(to); }
   chmod(path: string): Promise<void> { return readOnly(path); }
   chown(path: string): Promise<void> { return readOnly(path); }
   utimes(path: string): Promise<void> { return readOnly(path); }

@@ -128,6 +128,10 @@ export class LocalFs implements ContainerFs {
     return this.call(path, () => native().symlink(target, this.rootFd, path));
   }
 
+  link(from: string, to: string): Promise<void> {
+    return this.call(to, () => native().link(this.rootFd, from, this.rootFd, to));
+  }
+
   chmod(path: string, mode: number): Promise<void> {
     return this.call(path, () => native().chmod(this.rootFd, path, mode));
   }

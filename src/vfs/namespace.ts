@@ -28,8 +28,38 @@ export class Namespace {
   /** Forgets what the last command line learnt (container list, open roots, listings). */
   refresh(): void {
     this.list = undefined;
-    for (const fs of this.open.values()) void fs.then((f) => f instanceof LocalFs && f.close(), () => undefined);
-    this.open.clear();
+    for (const id of [...this.open.keys()]) this.forget(id);
+  }
+
+  /** Forgets one container's filesystem (its process changed or it went away). */
+  forget(id: string): void {
+    const fs = this.open.get(id);
+    this.open.delete(id);
+    void fs?.then((f) => f instanceof LocalFs && f.close(), () => undefined);
+  }
+
+  /**
+   * For long-lived users (the FUSE mount): keep what was learnt, and follow the engine's events to
+   * drop the container list and a container's filesystem when it starts, stops, is renamed or removed.
+   * Returns a stop function.
+   */
+  async live(): Promise<() => void> {
+    let stop: () => void = () => undefined;
+    const follow = async (): Promise<void> => {
+      stop = await this.engine.watchContainers(
+        (id) => {
+          this.list = undefined;
+          if (id) this.forget(id);
+        },
+        () => {
+          // The stream ended (engine restarted?): forget everything and follow again shortly.
+          this.refresh();
+          setTimeout(() => void follow().catch(() => undefined), 1000).unref();
+        },
+      );
+    };
+    await follow();
+    return () => stop();
   }
 
   containers(): Promise<ContainerInfo[]> {

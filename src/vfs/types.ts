@@ -70,6 +70,8 @@ export interface ContainerFs {
   /** Renames inside this filesystem; `noReplace` fails with EEXIST instead of replacing. */
   rename(from: string, to: string, noReplace?: boolean): Promise<void>;
   symlink(target: string, path: string): Promise<void>;
+  /** A hard link `to` the existing `from` (a final symlink of `from` is linked, not followed). */
+  link(from: string, to: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number, follow: boolean): Promise<void>;
   utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void>;

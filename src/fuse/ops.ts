@@ -1,0 +1,217 @@
+// The FUSE operations: a thin adapter from fuse-native's callbacks onto the namespace's
+// ContainerFs drivers. The mount's root lists the containers; `/<name>/…` is a container's
+// filesystem. Every error becomes a negative errno in one place (settle).
+//
+// Host safety through the mount: the kernel resolves a symlink's target from the *reader's* root,
+// so an absolute target is presented relative to the container's root inside the mount
+// (`/etc/shadow` read at /web/data/x becomes `../etc/shadow`), as sshfs's transform_symlinks does.
+// Writes go through the drivers, which resolve every path inside the container.
+import fs from 'node:fs';
+import {constants as C} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {FuseOps, FuseStat} from 'fuse-native';
+import {errnoOf, FsError} from '../vfs/errors.js';
+import {LocalFs} from '../vfs/local-fs.js';
+import type {Namespace, Target} from '../vfs/namespace.js';
+import {CONTAINERS, dirname} from '../vfs/path.js';
+import {isSymlink, type ContainerFs, type Stat} from '../vfs/types.js';
+
+/** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
+export function toErrno(error: unknown): number {
+  const code = (error as {code?: unknown})?.code;
+  const n = typeof code === 'string' ? errnoOf[code] : undefined;
+  if (n !== undefined) return -n;
+  process.stderr.write(`dbox mount: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return -errnoOf['EIO']!;
+}
+
+function settle<R>(work: () => Promise<R>, cb: (err: number, result?: R) => void): void {
+  work().then((r) => cb(0, r), (e: unknown) => cb(toErrno(e)));
+}
+
+const ms = (t: {sec: number; nsec: number}): number => t.sec * 1000 + Math.floor(t.nsec / 1e6);
+
+export function toFuseStat(s: Stat): FuseStat {
+  return {mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, dev: s.dev, nlink: s.nlink, ino: s.ino, rdev: s.rdev,
+    blksize: s.blksize, blocks: s.blocks, atime: ms(s.atime), mtime: ms(s.mtime), ctime: ms(s.ctime)};
+}
+
+/** A symlink target as seen through the mount: absolute targets become relative to the container root. */
+export function transformLink(target: string, innerPath: string): string {
+  if (!target.startsWith('/')) return target;
+  const depth = dirname(innerPath).split('/').filter(Boolean).length;
+  const rest = target.replace(/^\/+/, '');
+  return depth === 0 ? rest || '.' : '../'.repeat(depth) + rest;
+}
+
+const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, atime: 0, mtime: 0, ctime: 0};
+
+interface Handle {
+  readonly fd: number;
+  /** For files of stopped containers: a host copy made at open, removed at release. */
+  readonly tmp?: string;
+}
+
+type FileTarget = {readonly fs: ContainerFs; readonly path: string};
+type LocalTarget = {readonly fs: LocalFs; readonly path: string};
+
+const O_ACCMODE = 3;
+
+export function makeOps(ns: Namespace): FuseOps {
+  const handles = new Map<number, Handle>();
+
+  const target = (p: string): Promise<Target> => ns.resolve(CONTAINERS + (p === '/' ? '' : p));
+  /** A path inside a container; the mount's root itself holds no files. */
+  const file = async (p: string): Promise<FileTarget> => {
+    const t = await target(p);
+    if (t.kind !== 'fs') throw new FsError('EPERM', p);
+    return t;
+  };
+  /** Changes go to running local containers; stopped ones are read-only through the mount. */
+  const writable = async (p: string): Promise<LocalTarget> => {
+    const t = await file(p);
+    if (!(t.fs instanceof LocalFs)) throw new FsError('EROFS', p);
+    return {fs: t.fs, path: t.path};
+  };
+  const sameContainer = async (a: string, b: string): Promise<[LocalTarget, LocalTarget]> => {
+    if (a.split('/')[1] !== b.split('/')[1]) throw new FsError('EXDEV', a);
+    return [await writable(a), await writable(b)];
+  };
+
+  /** Names with their stats, so the kernel learns file types from readdir (find -type, ls --color). */
+  const listDir = async (p: string): Promise<[string[], FuseStat[]]> => {
+    const t = await target(p);
+    if (t.kind !== 'fs') {
+      const list = await ns.containers();
+      return [['.', '..', ...list.map((c) => c.name)], [rootStat, rootStat, ...list.map(() => rootStat)]];
+    }
+    const entries = await t.fs.readdir(t.path);
+    const stats = await Promise.all(entries.map(async (e) => {
+      const st = e.stat ?? (await t.fs.lstat(`${t.path}/${e.name}`).catch(() => undefined));
+      return st ? fuseStatOf(t.fs, `${t.path}/${e.name}`, st) : {...rootStat, mode: 0o100000};
+    }));
+    const self = toFuseStat(await t.fs.stat(t.path));
+    return [['.', '..', ...entries.map((e) => e.name)], [self, self, ...stats]];
+  };
+
+  /** A stat as the mount shows it: a symlink's size is the length of its (transformed) target. */
+  const fuseStatOf = async (fs: ContainerFs, inner: string, st: Stat): Promise<FuseStat> => {
+    const out = toFuseStat(st);
+    if (isSymlink(st)) out.size = Buffer.byteLength(transformLink(await fs.readlink(inner).catch(() => ''), inner));
+    return out;
+  };
+
+  return {
+    getattr: (p, cb) =>
+      settle(async () => {
+        const t = await target(p);
+        return t.kind === 'fs' ? fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path)) : rootStat;
+      }, cb),
+    readdir: (p, cb) => {
+      listDir(p).then(([names, stats]) => cb(0, names, stats), (e: unknown) => cb(toErrno(e)));
+    },
+    readlink: (p, cb) => settle(async () => {
+      const t = await file(p);
+      return transformLink(await t.fs.readlink(t.path), t.path);
+    }, cb),
+    statfs: (p, cb) =>
+      settle(async () => {
+        const t = await target(p);
+        const s = t.kind === 'fs' ? await t.fs.statfs(t.path) : {bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namelen: 255};
+        return {bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files,
+          ffree: s.ffree, favail: s.ffree, fsid: 0, flag: 0, namemax: s.namelen};
+      }, cb),
+    access: (p, _mode, cb) => settle(async () => {
+      const t = await target(p);
+      if (t.kind === 'fs') await t.fs.lstat(t.path);
+    }, cb),
+    open: (p, flags, cb) =>
+      settle(async () => {
+        const t = await file(p);
+        if (t.fs instanceof LocalFs) {
+          const fd = await t.fs.openFd(t.path, flags & ~(C.O_CREAT | C.O_EXCL));
+          handles.set(fd, {fd});
+          return fd;
+        }
+        if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) throw new FsError('EROFS', p);
+        // A stopped container: the engine streams the file once into a private host copy.
+        const tmp = path.join(os.tmpdir(), `dbox-fuse-${process.pid}-${Math.random().toString(36).slice(2)}`);
+        const out = fs.createWriteStream(tmp, {mode: 0o600});
+        try {
+          await new Promise<void>((resolve, reject) => {
+            t.fs.createReadStream(t.path).then((s) => s.on('error', reject).pipe(out).on('finish', resolve).on('error', reject), reject);
+          });
+          const fd = fs.openSync(tmp, 'r');
+          handles.set(fd, {fd, tmp});
+          return fd;
+        } catch (error) {
+          fs.rmSync(tmp, {force: true});
+          throw error;
+        }
+      }, cb),
+    create: (p, mode, cb) =>
+      settle(async () => {
+        const t = await writable(p);
+        const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
+        handles.set(fd, {fd});
+        return fd;
+      }, cb),
+    read: (_p, fd, buf, len, pos, cb) =>
+      fs.read(fd, buf, 0, len, pos, (err, n) => cb(err ? toErrno(err) : n)),
+    write: (_p, fd, buf, len, pos, cb) =>
+      fs.write(fd, buf, 0, len, pos, (err, n) => cb(err ? toErrno(err) : n)),
+    flush: (_p, _fd, cb) => cb(0),
+    fsync: (_p, datasync, fd, cb) => (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0)),
+    release: (_p, fd, cb) => {
+      const h = handles.get(fd);
+      handles.delete(fd);
+      fs.close(fd, (err) => {
+        if (h?.tmp) fs.rm(h.tmp, {force: true}, () => undefined);
+        cb(err ? toErrno(err) : 0);
+      });
+    },
+    truncate: (p, size, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.truncate(t.path, size);
+    }, cb),
+    ftruncate: (_p, fd, size, cb) => fs.ftruncate(fd, size, (err) => cb(err ? toErrno(err) : 0)),
+    utimens: (p, atime, mtime, cb) => settle(async () => {
+      const t = await writable(p);
+      const ts = (v: number) => ({sec: Math.floor(v / 1000), nsec: Math.round((v % 1000) * 1e6)});
+      await t.fs.utimes(t.path, ts(atime), ts(mtime), false);
+    }, cb),
+    chmod: (p, mode, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.chmod(t.path, mode & 0o7777);
+    }, cb),
+    chown: (p, uid, gid, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.chown(t.path, uid, gid, false);
+    }, cb),
+    unlink: (p, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.unlink(t.path);
+    }, cb),
+    rmdir: (p, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.rmdir(t.path);
+    }, cb),
+    mkdir: (p, mode, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.mkdir(t.path, mode & 0o7777);
+    }, cb),
+    symlink: (target, p, cb) => settle(async () => {
+      const t = await writable(p);
+      await t.fs.symlink(target, t.path);
+    }, cb),
+    rename: (src, dest, cb) => settle(async () => {
+      const [a, b] = await sameContainer(src, dest);
+      await a.fs.rename(a.path, b.path);
+    }, cb),
+    link: (src, dest, cb) => settle(async () => {
+      const [a, b] = await sameContainer(src, dest);
+      await a.fs.link(a.path, b.path);
+    }, cb),
+  };
+}
