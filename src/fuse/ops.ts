@@ -178,8 +178,11 @@ export function makeOps(ns: Namespace): FuseOps {
     ftruncate: (_p, fd, size, cb) => fs.ftruncate(fd, size, (err) => cb(err ? toErrno(err) : 0)),
     utimens: (p, atime, mtime, cb) => settle(async () => {
       const t = await writable(p);
+      // UTIME_OMIT arrives as 2^64-1 (scripts/fix-fuse-native.js): keep that time as it is.
+      const omit = (v: number): boolean => v >= 2 ** 63;
+      const current = omit(atime) || omit(mtime) ? await t.fs.lstat(t.path) : undefined;
       const ts = (v: number) => ({sec: Math.floor(v / 1000), nsec: Math.round((v % 1000) * 1e6)});
-      await t.fs.utimes(t.path, ts(atime), ts(mtime), false);
+      await t.fs.utimes(t.path, omit(atime) ? current!.atime : ts(atime), omit(mtime) ? current!.mtime : ts(mtime), false);
     }, cb),
     chmod: (p, mode, cb) => settle(async () => {
       const t = await writable(p);

@@ -1,0 +1,263 @@
+// The FUSE mount on real containers: every operation and its errno, editor-style saves,
+// concurrency, a 256 MiB round trip, external commands from `dbox -c`, and crash recovery.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+const hasEngine = requireEngine();
+if (hasEngine && process.env['CI'] === 'true' && !fs.existsSync('/dev/fuse')) throw new Error('CI=true but /dev/fuse is missing');
+
+const errno = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return (e as {code: string}).code;
+  }
+};
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+const mountCount = (dir: string): number => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes(` ${dir}`)).length;
+
+describe.runIf(hasEngine)('FUSE mount', () => {
+  let fixture: Fixture;
+  let c: string;
+  let other: string;
+  let stopped: string;
+  let mnt: string;
+  let C: string; // the container's directory in the mount
+
+  beforeAll(() => {
+    fixture = makeFixture('fuse', {
+      'data/hello.txt': 'hello\n',
+      'data/abs-link': {symlink: '/etc/passwd'},
+      'data/sub/deep.txt': 'deep\n',
+    });
+    c = fixture.run('c');
+    other = fixture.run('other');
+    stopped = fixture.create('stopped');
+    mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-mnt-'));
+    const r = spawnSync(process.execPath, [dboxPath, 'mount', mnt], {encoding: 'utf8'});
+    expect(r.stdout).toBe(`${mnt}\n`);
+    C = path.join(mnt, c);
+  });
+  afterAll(() => {
+    if (mnt) {
+      spawnSync(process.execPath, [dboxPath, 'umount', mnt]);
+      fs.rmSync(mnt, {recursive: true, force: true});
+    }
+    fixture?.cleanup();
+  });
+
+  it('lists the containers, running and stopped, as directories', () => {
+    expect(fs.readdirSync(mnt)).toEqual(expect.arrayContaining([c, other, stopped]));
+    expect(fs.statSync(C).isDirectory()).toBe(true);
+  });
+
+  it('reads files, directories with types, and links', () => {
+    expect(fs.readFileSync(`${C}/data/hello.txt`, 'utf8')).toBe('hello\n');
+    const types = Object.fromEntries(fs.readdirSync(`${C}/data`, {withFileTypes: true}).map((d) => [d.name, d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'link' : 'file']));
+    expect(types).toEqual({'hello.txt': 'file', 'abs-link': 'link', sub: 'dir'});
+    expect(execFileSync('find', [`${C}/data`, '-type', 'f'], {encoding: 'utf8'}).trim().split('\n').sort()).toEqual([`${C}/data/hello.txt`, `${C}/data/sub/deep.txt`]);
+  });
+
+  it('presents absolute links relative to the container root, so they never reach the host', () => {
+    expect(fs.readlinkSync(`${C}/data/abs-link`)).toBe('../etc/passwd');
+    expect(fs.lstatSync(`${C}/data/abs-link`).size).toBe('../etc/passwd'.length);
+    expect(fs.readFileSync(`${C}/data/abs-link`, 'utf8')).toContain('app:x:1000'); // the container's passwd
+  });
+
+  it('writes at offsets, appends, truncates, and creates as a local disk does', () => {
+    const f = `${C}/tmp/w.txt`;
+    fs.writeFileSync(f, '0123456789');
+    const fd = fs.openSync(f, 'r+');
+    fs.writeSync(fd, 'AB', 3);
+    fs.ftruncateSync(fd, 8);
+    fs.closeSync(fd);
+    fs.appendFileSync(f, 'zz');
+    expect(fs.readFileSync(f, 'utf8')).toBe('012AB567zz');
+    fs.truncateSync(f, 2);
+    expect(docker('exec', c, 'cat', '/tmp/w.txt')).toBe('01');
+  });
+
+  it('mkdir, rmdir, unlink, rename (replacing), symlink, link, chmod, chown, utimens, statfs, access', () => {
+    const d = `${C}/tmp/ops`;
+    fs.mkdirSync(d, 0o750);
+    expect(fs.statSync(d).mode & 0o777).toBe(0o750);
+    fs.writeFileSync(`${d}/a`, 'A');
+    fs.writeFileSync(`${d}/b`, 'B');
+    fs.renameSync(`${d}/a`, `${d}/b`);
+    expect(fs.readFileSync(`${d}/b`, 'utf8')).toBe('A');
+    fs.symlinkSync('b', `${d}/l`);
+    expect(fs.readFileSync(`${d}/l`, 'utf8')).toBe('A');
+    fs.linkSync(`${d}/b`, `${d}/h`);
+    expect(fs.statSync(`${d}/b`).nlink).toBe(2);
+    fs.chmodSync(`${d}/b`, 0o600);
+    fs.chownSync(`${d}/b`, 1000, 1000);
+    fs.utimesSync(`${d}/b`, 1000, 2_000_000);
+    const st = fs.statSync(`${d}/b`);
+    expect([st.mode & 0o777, st.uid, st.gid, st.mtimeMs]).toEqual([0o600, 1000, 1000, 2_000_000_000]);
+    expect(docker('exec', c, 'stat', '-c', '%a %u %Y', '/tmp/ops/b')).toBe('600 1000 2000000');
+    // touch -a / -m change one time and leave the other (UTIME_OMIT), plain touch sets now (UTIME_NOW).
+    execFileSync('touch', ['-a', '-d', '2021-01-01 00:00:00Z', `${d}/b`]);
+    execFileSync('touch', ['-m', '-d', '2019-05-05 00:00:00Z', `${d}/b`]);
+    expect(docker('exec', c, 'stat', '-c', '%X %Y', '/tmp/ops/b')).toBe(`${Date.UTC(2021, 0, 1) / 1000} ${Date.UTC(2019, 4, 5) / 1000}`);
+    execFileSync('touch', [`${d}/b`]);
+    expect(Math.abs(Number(docker('exec', c, 'stat', '-c', '%Y', '/tmp/ops/b')) - Date.now() / 1000)).toBeLessThan(30);
+    expect(fs.statfsSync(C).bsize).toBeGreaterThan(0);
+    fs.accessSync(`${d}/b`, fs.constants.R_OK);
+    expect(errno(() => fs.rmdirSync(d))).toBe('ENOTEMPTY');
+    for (const n of ['b', 'l', 'h']) fs.unlinkSync(`${d}/${n}`);
+    fs.rmdirSync(d);
+    expect(errno(() => fs.statSync(d))).toBe('ENOENT');
+  });
+
+  it('returns the right errno', () => {
+    expect(errno(() => fs.readFileSync(`${C}/nope`))).toBe('ENOENT');
+    expect(errno(() => fs.readdirSync(`${C}/data/hello.txt`))).toBe('ENOTDIR');
+    expect(errno(() => fs.writeFileSync(`${C}/data`, 'x'))).toBe('EISDIR');
+    expect(errno(() => fs.mkdirSync(`${C}/data`))).toBe('EEXIST');
+    expect(errno(() => fs.renameSync(`${C}/data/hello.txt`, `${mnt}/${other}/tmp/x`))).toBe('EXDEV');
+    expect(errno(() => fs.readFileSync(`${mnt}/no-such-container/etc/hosts`))).toBe('ENOENT');
+  });
+
+  it('serves stopped containers read-only', () => {
+    const S = path.join(mnt, stopped);
+    expect(fs.readFileSync(`${S}/data/sub/deep.txt`, 'utf8')).toBe('deep\n');
+    expect(errno(() => fs.writeFileSync(`${S}/tmp/x`, 'x'))).toBe('EROFS');
+    expect(errno(() => fs.unlinkSync(`${S}/data/hello.txt`))).toBe('EROFS');
+    expect(errno(() => fs.mkdirSync(`${S}/tmp/d`))).toBe('EROFS');
+  });
+
+  it('an editor-style save (write a temporary, fsync, rename over) replaces the file', () => {
+    const f = `${C}/tmp/edit.txt`;
+    fs.writeFileSync(f, 'before\n');
+    const tmp = `${C}/tmp/.edit.txt.swp`;
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    fs.writeSync(fd, 'after\n');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, f);
+    expect(docker('exec', c, 'cat', '/tmp/edit.txt')).toBe('after');
+    expect(fs.readdirSync(`${C}/tmp`)).not.toContain('.edit.txt.swp');
+  });
+
+  it('serves concurrent readers and writers', async () => {
+    const jobs = Array.from({length: 8}, (_, i) => (async () => {
+      const data = Buffer.alloc(1 << 20, i);
+      await fs.promises.writeFile(`${C}/tmp/conc${i}`, data);
+      const back = await fs.promises.readFile(`${C}/tmp/conc${i}`);
+      return back.equals(data);
+    })());
+    expect(await Promise.all(jobs)).toEqual(Array(8).fill(true));
+  });
+
+  it('reads and writes 256 MiB intact', () => {
+    const data = Buffer.alloc(256 << 20);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE(i, i);
+    fs.writeFileSync(`${C}/tmp/big`, data);
+    expect(docker('exec', c, 'sha256sum', '/tmp/big').split(' ')[0]).toBe(sha(data));
+    expect(sha(fs.readFileSync(`${C}/tmp/big`))).toBe(sha(data));
+    fs.unlinkSync(`${C}/tmp/big`);
+  });
+
+  it('follows containers created and removed while mounted', async () => {
+    const late = fixture.run('late');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fs.readdirSync(mnt)).toContain(late);
+    docker('rm', '-f', late);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fs.readdirSync(mnt)).not.toContain(late);
+  });
+});
+
+describe.runIf(hasEngine)('external commands over the background mount', () => {
+  let fixture: Fixture;
+  let a: string;
+  let b: string;
+  let runtime: string;
+  const env = (): NodeJS.ProcessEnv => ({XDG_RUNTIME_DIR: runtime});
+
+  beforeAll(() => {
+    fixture = makeFixture('ext', {'etc/app.conf': 'name=alpha\nroot=yes\n'});
+    a = fixture.run('a');
+    b = fixture.run('b');
+    docker('exec', b, 'sh', '-c', 'echo "nobody:x:65534:65534::/:/bin/false" >> /etc/passwd');
+    runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-run-'));
+  });
+  afterAll(() => {
+    fixture?.cleanup();
+    fs.rmSync(runtime, {recursive: true, force: true});
+  });
+
+  it('grep -rn | head, tar | tar | wc, diff, sha256sum on container paths', () => {
+    const grep = dbox(`grep -rn root /containers/${a}/etc | head -5`, {env: env()});
+    expect(grep.status).toBe(0);
+    expect(grep.stdout).toMatch(/\/etc\/app\.conf:2:root=yes/);
+    expect(dbox(`tar -C /containers/${a}/etc -cf - . | tar -tf - | wc -l`, {env: env()}).stdout.trim()).toBe(String(docker('exec', a, 'find', '/etc').split('\n').length));
+    const diff = dbox(`diff /containers/${a}/etc/passwd /containers/${b}/etc/passwd`, {env: env()});
+    expect(diff.status).toBe(1);
+    expect(diff.stdout).toContain('> nobody:x:65534');
+    expect(dbox(`sha256sum /containers/${a}/bin/busybox`, {env: env()}).stdout.split(' ')[0]).toBe(sha(fs.readFileSync('/bin/busybox')));
+  });
+
+  it('cd into a container, then sed -i and vim edit its files', () => {
+    expect(dbox(`cd /containers/${a}/etc; sed -i s/alpha/beta/ app.conf`, {env: env()}).status).toBe(0);
+    expect(docker('exec', a, 'cat', '/etc/app.conf')).toBe('name=beta\nroot=yes');
+    const vim = dbox(`vim -u NONE -es -c '%s/beta/gamma/' -c wq /containers/${a}/etc/app.conf`, {env: env()});
+    expect(vim.status).toBe(0);
+    expect(docker('exec', a, 'cat', '/etc/app.conf')).toBe('name=gamma\nroot=yes');
+    // dbox's cd, then an external command that runs in the container directory.
+    expect(dbox(`cd /containers/${a}/etc && ls`, {env: env()}).stdout.split('\n')).toContain('app.conf');
+  });
+
+  it('passes the exit status through and leaves no mount behind', () => {
+    expect(dbox(`cat /containers/${a}/etc/nope 2>/dev/null`, {env: env()}).status).toBe(1);
+    expect(fs.readdirSync(path.join(runtime, 'dbox'))).toEqual([]);
+    expect(mountCount(path.join(runtime, 'dbox'))).toBe(0);
+  });
+
+  it('without FUSE, builtins work and an external command on a container path says why', () => {
+    // A private mount namespace where /dev/fuse is not a FUSE device.
+    const r = spawnSync('unshare', ['-m', 'sh', '-c',
+      `mount --bind /dev/null /dev/fuse && ${process.execPath} ${dboxPath} -c 'cat /containers/${a}/etc/app.conf; grep root /containers/${a}/etc/app.conf'`],
+    {encoding: 'utf8', env: {...process.env, ...env()}});
+    expect(r.stdout).toBe('name=gamma\nroot=yes\n');
+    expect(r.stderr).toMatch(/^dbox: grep: other commands reach container paths through a FUSE mount, which failed: .+\n$/);
+    expect(r.status).toBe(1);
+    expect(mountCount(path.join(runtime, 'dbox'))).toBe(0);
+  });
+
+  it('recovers from crashes: the mount goes with a killed dbox, and a stale one is cleaned at the next start', async () => {
+    const start = (): ReturnType<typeof spawn> => spawn(process.execPath, [dboxPath], {env: {...process.env, ...env()}, stdio: ['pipe', 'pipe', 'inherit']});
+    const mounted = async (pid: number): Promise<string> => {
+      const dir = path.join(runtime, 'dbox', `mnt-${pid}`);
+      for (let i = 0; i < 100 && mountCount(dir) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(mountCount(dir)).toBe(1);
+      return dir;
+    };
+    const serverOf = (dir: string): number => Number(execFileSync('pgrep', ['-f', `mount ${dir} --foreground`], {encoding: 'utf8'}).trim());
+
+    // 1. kill -9 the shell: its mount process notices and unmounts.
+    let shell = start();
+    shell.stdin!.write(`ls /containers/${a}/etc > /dev/null\n`);
+    let dir = await mounted(shell.pid!);
+    shell.kill('SIGKILL');
+    for (let i = 0; i < 100 && mountCount(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(mountCount(dir)).toBe(0);
+
+    // 2. kill -9 both: the next dbox finds the dead mount and removes it.
+    shell = start();
+    shell.stdin!.write(`ls /containers/${a}/etc > /dev/null\n`);
+    dir = await mounted(shell.pid!);
+    process.kill(serverOf(dir), 'SIGKILL');
+    shell.kill('SIGKILL');
+    expect(mountCount(dir)).toBe(1);
+    expect(dbox(`ls /containers/${a}/etc | wc -l`, {env: env()}).status).toBe(0);
+    expect(mountCount(dir)).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
