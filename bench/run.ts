@@ -84,9 +84,9 @@ async function main(): Promise<void> {
       if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
     };
 
+    const dboxBin = path.join(root, 'bin/dbox.js');
     const rows: Row[] = [];
     // Whole-process start first, before the large copies leave writeback behind them.
-    const dboxBin = path.join(root, 'bin/dbox.js');
     rows.push(await compare('whole process: ls -l /etc', {
       dbox: () => {
         const r = spawnSync(process.execPath, [dboxBin, '-c', `ls -l /containers/${a}/etc`], {stdio: 'ignore'});
@@ -114,6 +114,35 @@ async function main(): Promise<void> {
       dbox: () => dbox(`cp -a /containers/${a}/tree /containers/${b}/dest/tree${++n}`),
       'docker cp': () => sh(`mkdir ${rb}/dest/tree${++n} && docker cp ${a}:/tree - | docker cp - ${b}:/dest/tree${n}/`),
     }));
+    // Through the FUSE mount, as external commands see containers.
+    const mnt = fs.mkdtempSync('/tmp/dbox-bench-mnt-');
+    execFileSync(process.execPath, [dboxBin, 'mount', mnt], {stdio: 'ignore'});
+    try {
+      const m = `${mnt}/${a}`;
+      rows.push(await compare('FUSE: read 256 MiB (cat > /dev/null)', {
+        dbox: () => sh(`cat ${m}/big > /dev/null`),
+        native: () => sh(`cat ${ra}/big > /dev/null`),
+      }));
+      rows.push(await compare('FUSE: write 256 MiB (dd bs=1M)', {
+        dbox: () => sh(`dd if=${ra}/big of=${m}/written bs=1M status=none`),
+        native: () => sh(`dd if=${ra}/big of=${ra}/written bs=1M status=none`),
+      }, () => {
+        // Remove through the mount, so its entry cache knows (a change behind it shows within 1 s).
+        fs.rmSync(`${m}/written`, {force: true});
+        fs.rmSync(`${ra}/written`, {force: true});
+      }));
+      rows.push(await compare('FUSE: find tree | wc -l (10,000 files)', {
+        dbox: () => sh(`find ${m}/tree | wc -l > /dev/null`),
+        native: () => sh(`find ${ra}/tree | wc -l > /dev/null`),
+      }));
+      rows.push(await compare('FUSE: du -s tree', {
+        dbox: () => sh(`du -s ${m}/tree > /dev/null`),
+        native: () => sh(`du -s ${ra}/tree > /dev/null`),
+      }));
+    } finally {
+      execFileSync(process.execPath, [dboxBin, 'umount', mnt], {stdio: 'ignore'});
+      fs.rmdirSync(mnt);
+    }
     fs.closeSync(devnull);
     print(rows);
   } finally {

@@ -122,8 +122,11 @@ async function interactive(session: Session): Promise<number> {
   });
   prompt();
   for await (const line of rl) {
+    // Hand the terminal over as a shell does: cooked mode while a command runs (vim, less, cat).
     rl.pause();
+    process.stdin.setRawMode?.(false);
     const outcome = await session.runLine(line);
+    process.stdin.setRawMode?.(true);
     if (outcome.exit !== undefined) {
       rl.close();
       return outcome.exit;

@@ -43,13 +43,16 @@ function connectionOf(dir: string): string | undefined {
   return undefined;
 }
 
+/** The mount point of dbox process `pid`: named `containers`, so paths in the output of
+ *  external commands read `…/<pid>/containers/web/etc/passwd`. */
+export const mountPointOf = (runtime: string, pid: number): string => path.join(runtime, String(pid), 'containers');
+
 /** Removes the mounts of dbox processes that are gone, aborting their dead FUSE connections first. */
 export function cleanStale(dir: string): string[] {
   const cleaned: string[] = [];
   for (const name of fs.readdirSync(dir)) {
-    const m = /^mnt-(\d+)$/.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
-    const mnt = path.join(dir, name);
+    if (!/^\d+$/.test(name) || alive(Number(name))) continue;
+    const mnt = mountPointOf(dir, Number(name));
     if (isMounted(mnt)) {
       const conn = connectionOf(mnt);
       if (conn !== undefined) {
@@ -62,7 +65,9 @@ export function cleanStale(dir: string): string[] {
       }
       detach(mnt);
     }
-    try { fs.rmdirSync(mnt); } catch { /* still busy */ }
+    for (const d of [mnt, path.dirname(mnt)]) {
+      try { fs.rmdirSync(d); } catch { /* still busy, or gone */ }
+    }
     cleaned.push(mnt);
   }
   return cleaned;
@@ -74,7 +79,7 @@ export class BackgroundMount {
   readonly dir: string;
 
   constructor(private readonly runtime: string = runtimeDir()) {
-    this.dir = path.join(runtime, `mnt-${process.pid}`);
+    this.dir = mountPointOf(runtime, process.pid);
   }
 
   /** The mount point, mounting on first use. */
@@ -115,7 +120,9 @@ export class BackgroundMount {
     if (!this.child) return;
     detach(this.dir);
     this.child.kill('SIGTERM');
-    try { fs.rmdirSync(this.dir); } catch { /* busy or gone */ }
+    for (const d of [this.dir, path.dirname(this.dir)]) {
+      try { fs.rmdirSync(d); } catch { /* busy or gone */ }
+    }
     this.child = undefined;
   }
 }
