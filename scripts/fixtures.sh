@@ -33,10 +33,12 @@ images() {
   say "image dbox-test/busybox"
   # No shell, no tools: only a static program and its data.
   mkdir -p "$tmp/noshell/app" "$tmp/noshell/etc" "$tmp/noshell/tmp"
-  cp "$BUSYBOX" "$tmp/noshell/app/server"   # run as `server sleep N`: busybox picks the applet from argv[1]
+  # The one program: a static binary that only sleeps (busybox named `sleep`, which it runs as
+  # that applet). No shell or tool can be started by name.
+  cp "$BUSYBOX" "$tmp/noshell/app/sleep"
   printf 'data only\n' >"$tmp/noshell/app/data.txt"
   tar -C "$tmp/noshell" -c . | docker import \
-    -c 'ENTRYPOINT ["/app/server"]' -c 'CMD ["sleep", "2147483647"]' - dbox-test/noshell >/dev/null
+    -c 'ENTRYPOINT ["/app/sleep"]' -c 'CMD ["2147483647"]' - dbox-test/noshell >/dev/null
   say "image dbox-test/noshell"
 }
 
