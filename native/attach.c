@@ -51,7 +51,10 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
-static const char *state_file;
+// The state file (what this attach changed, for `attach --cleanup` after a crash) lives on the
+// host: it is opened before entering the container and written and removed through descriptors.
+static int state_fd = -1, state_dir = -1;
+static char state_name[NAME_MAX + 1];
 // The host's /proc and the container's pid, opened before entering the container: inside it,
 // /proc is the container's own, where this process (outside its PID namespace) has no /proc/self.
 static int host_proc = -1;
@@ -205,6 +208,7 @@ static int is_mount_point(const char *path) {
 
 struct backing {
   unsigned major, minor;
+  int ro;                 // mounted read-only on the host
   char fstype[64];
   char subdir[PATH_MAX];  // the directory's path inside its filesystem
 };
@@ -219,8 +223,8 @@ static int find_backing(const char *dir, struct backing *b) {
   int found = 0;
   while (fgets(line, sizeof line, f)) {
     unsigned maj, min;
-    char root[PATH_MAX], mp[PATH_MAX];
-    if (sscanf(line, "%*s %*s %u:%u %4095s %4095s", &maj, &min, root, mp) != 4) continue;
+    char root[PATH_MAX], mp[PATH_MAX], opts[256];
+    if (sscanf(line, "%*s %*s %u:%u %4095s %4095s %255s", &maj, &min, root, mp, opts) != 5) continue;
     size_t n = strlen(mp);
     int prefix = strcmp(mp, "/") == 0 || (strncmp(real, mp, n) == 0 && (real[n] == '/' || real[n] == 0));
     if (!prefix || n < best) continue;
@@ -230,6 +234,7 @@ static int find_backing(const char *dir, struct backing *b) {
     found = 1;
     b->major = maj;
     b->minor = min;
+    b->ro = strncmp(opts, "ro", 2) == 0 && (opts[2] == 0 || opts[2] == ',');
     sscanf(dash + 3, "%63s", b->fstype);
     const char *rest = strcmp(mp, "/") == 0 ? real : real + n;
     snprintf(b->subdir, sizeof b->subdir, "%s%s", strcmp(root, "/") == 0 ? "" : root, rest);
@@ -300,12 +305,26 @@ static void forward(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
 }
 
-static void write_state(const char *created, int remounted) {
-  if (!state_file) return;
-  FILE *f = fopen(state_file, "we");
-  if (!f) return;
-  fprintf(f, "created=%s\nremounted=%d\n", created, remounted);
-  fclose(f);
+static void open_state(const char *file) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", file);
+  char *slash = strrchr(dir, '/');
+  if (!slash) return;
+  snprintf(state_name, sizeof state_name, "%s", slash + 1);
+  *slash = 0;
+  state_dir = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  state_fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
+static void write_state(const char *target, const char *created, int remounted) {
+  if (state_fd < 0) return;
+  char buf[2 * PATH_MAX + 64];
+  int n = snprintf(buf, sizeof buf, "target=%s\ncreated=%s\nremounted=%d\n", target, created, remounted);
+  if (ftruncate(state_fd, 0) < 0 || pwrite(state_fd, buf, (size_t)n, 0) < 0) fprintf(stderr, "attach: warning: state file: %s\n", strerror(errno));
+}
+
+static void remove_state(void) {
+  if (state_dir >= 0) unlinkat(state_dir, state_name, 0);
 }
 
 // ---------- commands ----------
@@ -353,7 +372,7 @@ static int inject(int pid, const char *source, const char *target, const char *m
   char created[PATH_MAX];
   int remounted = 0;
   if (make_target(target, created, &remounted) < 0) die(EXIT_ATTACH, "cannot create %s in the container: %s", target, strerror(errno));
-  write_state(created, remounted);
+  write_state(target, created, remounted);
 
   int attached = 0;
   if (tree >= 0) {
@@ -371,7 +390,9 @@ static int inject(int pid, const char *source, const char *target, const char *m
       snprintf(sub, sizeof sub, "%s%s", mnt, b.subdir);
       if (mknod(node, S_IFBLK | 0600, makedev(b.major, b.minor)) < 0) fprintf(stderr, "attach: mknod: %s\n", strerror(errno));
       else if (mkdir(mnt, 0700) < 0) fprintf(stderr, "attach: mkdir: %s\n", strerror(errno));
-      else if (mount(node, mnt, b.fstype, MS_RDONLY, NULL) < 0) fprintf(stderr, "attach: mount %s (%s): %s\n", node, b.fstype, strerror(errno));
+      // With the host's own flags: a second mount of a device shares its superblock, and asking for
+      // read-only while the host has it read-write fails with EBUSY. The bind below is made read-only.
+      else if (mount(node, mnt, b.fstype, b.ro ? MS_RDONLY : 0, NULL) < 0) fprintf(stderr, "attach: mount %s (%s): %s\n", node, b.fstype, strerror(errno));
       else {
         if (mount(sub, target, NULL, MS_BIND | MS_REC, NULL) == 0) {
           attached = 1;
@@ -388,7 +409,7 @@ static int inject(int pid, const char *source, const char *target, const char *m
   }
   if (!attached) {
     remove_created(target, created);
-    if (state_file) unlink(state_file);
+    remove_state();
     die(EXIT_ATTACH, "could not attach %s at %s", source, target);
   }
 
@@ -415,7 +436,7 @@ static int inject(int pid, const char *source, const char *target, const char *m
 
   if (umount2(target, MNT_DETACH) < 0) fprintf(stderr, "attach: warning: unmount %s: %s\n", target, strerror(errno));
   remove_created(target, created);
-  if (state_file) unlink(state_file);
+  remove_state();
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -468,7 +489,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--source") == 0) source = argv[++i];
     else if (strcmp(argv[i], "--target") == 0) target = argv[++i];
     else if (strcmp(argv[i], "--method") == 0) method = argv[++i];
-    else if (strcmp(argv[i], "--state") == 0) state_file = argv[++i];
+    else if (strcmp(argv[i], "--state") == 0) open_state(argv[++i]);
     else if (strcmp(argv[i], "--remove-dir") == 0) created = argv[++i];
     else die(2, "unknown option %s", argv[i]);
   }

@@ -14,6 +14,9 @@ const usage = `usage: dbox [-c LINE]
   dbox mount DIR [--foreground]
                             mount the containers at DIR (FUSE); without --foreground it runs in the background
   dbox umount DIR           end such a mount
+  dbox attach CONTAINER [HOSTDIR] [--at PATH] [--method M] [-- CMD...]
+                            a shell (or CMD) inside a running container with a host toolbox
+  dbox toolbox              build the default toolbox (static busybox) and print where it is
   dbox --help | --version
 
 /containers is a directory of containers: ls, cd, cat and cp work on container paths.
@@ -149,7 +152,16 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first === 'mount' || first === 'umount') return mountCommand(argv);
+  if (first === 'toolbox') {
+    const {ensureToolbox} = await import('./attach/toolbox.js');
+    process.stdout.write(`${ensureToolbox()}\n`);
+    return 0;
+  }
   const session = newSession();
+  if (first === 'attach') {
+    trapInterrupt(session, () => undefined);
+    return (await session.runArgv(argv)).status;
+  }
   if (first === '-c') {
     if (second === undefined) {
       process.stderr.write('dbox: -c: option requires an argument\n');

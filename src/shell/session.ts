@@ -83,6 +83,14 @@ export class Session {
     return {status: this.lastStatus};
   }
 
+  /** Runs one command from an argv as given (`dbox attach c -- cmd`: no parsing, no globs). */
+  async runArgv(argv: readonly string[]): Promise<LineOutcome> {
+    this.ns.refresh();
+    const result = await this.runCommand({words: argv.map((text) => ({text, glob: false}))});
+    this.lastStatus = result.status;
+    return {status: result.status, ...(result.effect?.kind === 'exit' ? {exit: result.effect.code} : {})};
+  }
+
   private apply(effect: Effect): void {
     switch (effect.kind) {
       case 'chdir':

@@ -1,0 +1,172 @@
+// attach on real containers and real mounts: a container with no shell at all, a read-only
+// one, both in-kernel methods (blockdev on an ext4 image on a loop device the test makes),
+// upload through the engine, a crash followed by --cleanup, bad input, and a real terminal.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+const hasEngine = requireEngine();
+
+const attach = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [dboxPath, 'attach', ...args], {encoding: 'utf8', env: {...process.env, ...env}, input: ''});
+
+/** What a container shows of an attach: its filesystem changes and its mount table. */
+function traces(name: string): {diff: string; mounts: number} {
+  const pid = docker('inspect', '-f', '{{.State.Pid}}', name);
+  const mountinfo = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+  return {diff: docker('diff', name), mounts: mountinfo.split('\n').filter((l) => /\/\.dbox|\/opt\/tools|\.dbox-/.test(l)).length};
+}
+
+describe.runIf(hasEngine)('attach', () => {
+  let fixture: Fixture;
+  let noshell: string;
+  let readonly: string;
+  let plain: string;
+  let dataHome: string;
+  const env = (): NodeJS.ProcessEnv => ({XDG_DATA_HOME: dataHome});
+
+  beforeAll(() => {
+    fixture = makeFixture('attach', {'etc/hostname.txt': 'x\n'});
+    noshell = `dbox-attach-noshell-${process.pid}`;
+    docker('run', '-d', '--network', 'none', '--name', noshell, 'dbox-test/noshell');
+    readonly = fixture.run('ro', '--read-only');
+    plain = fixture.run('plain');
+    dataHome = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-data-'));
+  });
+  afterAll(() => {
+    spawnSync('docker', ['rm', '-f', noshell], {stdio: 'ignore'});
+    fixture?.cleanup();
+    fs.rmSync(dataHome, {recursive: true, force: true});
+  });
+
+  it('runs the toolbox inside a container that has no shell and no tools, and leaves nothing', () => {
+    expect(spawnSync('docker', ['exec', noshell, 'sh', '-c', 'true']).status).not.toBe(0); // really no shell
+    const r = attach([noshell, '--', 'sh', '-c', 'ls /app; ps; cat /etc/hostname'], env());
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('data.txt\nsleep\n');
+    expect(r.stdout).toMatch(/\n\s+1 0\s+\/app\/sleep 2147483647\n/); // the container's processes, pid 1 first
+    expect(r.stdout.trim().split('\n').at(-1)).toBe(docker('inspect', '-f', '{{.Config.Hostname}}', noshell));
+    expect(fs.existsSync(path.join(dataHome, 'dbox/toolbox/bin/busybox'))).toBe(true);
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
+  });
+
+  it('passes the command status through', () => {
+    expect(attach([noshell, '--', 'sh', '-c', 'exit 7'], env()).status).toBe(7);
+  });
+
+  it('a read-only container and a target that does not exist: created for the moment, removed, root read-only again', () => {
+    const r = attach([readonly, '--at', '/opt/tools', '--', '/opt/tools/bin/sh', '-c', 'ls /opt/tools/bin | grep -c . ; touch /probe'], env());
+    expect(r.stdout.trim()).toMatch(/^\d{3}$/);
+    expect(r.stderr).toContain('touch: /probe: Read-only file system'); // read-only again while the shell runs
+    expect(traces(readonly)).toEqual({diff: '', mounts: 0});
+    expect(spawnSync('docker', ['exec', readonly, 'touch', '/probe']).status).not.toBe(0);
+    expect(spawnSync('docker', ['exec', readonly, 'ls', '/opt']).status).not.toBe(0);
+  });
+
+  it('mount-api and blockdev (toolbox on an ext4 image on a loop device)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-ext4-'));
+    const img = path.join(dir, 'img');
+    const mnt = path.join(dir, 'mnt');
+    fs.mkdirSync(mnt);
+    execFileSync('truncate', ['-s', '64M', img]);
+    execFileSync('mkfs.ext4', ['-q', img]);
+    const loop = execFileSync('losetup', ['-f', '--show', img], {encoding: 'utf8'}).trim();
+    try {
+      execFileSync('mount', [loop, mnt]);
+      fs.mkdirSync(path.join(mnt, 'tools/bin'), {recursive: true});
+      fs.copyFileSync('/bin/busybox', path.join(mnt, 'tools/bin/busybox'));
+      fs.symlinkSync('busybox', path.join(mnt, 'tools/bin/sh'));
+      for (const method of ['mount-api', 'blockdev']) {
+        const r = attach([readonly, path.join(mnt, 'tools'), '--method', method, '--verbose', '--', '/.dbox/bin/sh', '-c', 'echo $0 ok'], env());
+        expect(r.stdout, method).toBe('/.dbox/bin/sh ok\n');
+        expect(r.stderr, method).toContain(`used ${method}`);
+        expect(traces(readonly), method).toEqual({diff: '', mounts: 0});
+      }
+      // blockdev needs a block device: a tmpfs directory is refused with the reason.
+      const shm = fs.mkdtempSync('/dev/shm/dbox-');
+      const r = attach([readonly, shm, '--method', 'blockdev'], env());
+      fs.rmSync(shm, {recursive: true});
+      expect(r.stderr).toMatch(/^attach: the blockdev method needs a directory on a block device \(.* is on tmpfs\)\n$/);
+      expect(traces(readonly)).toEqual({diff: '', mounts: 0});
+    } finally {
+      spawnSync('umount', [mnt]);
+      spawnSync('losetup', ['-d', loop]);
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  });
+
+  it('upload: through the archive API, deleted afterwards', () => {
+    const r = attach([plain, '--method', 'upload', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .'], env());
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(100);
+    expect(traces(plain)).toEqual({diff: '', mounts: 0});
+  });
+
+  it('kill -9 during an attach, then attach --cleanup removes what was left', async () => {
+    const child = spawn(process.execPath, [dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {env: {...process.env, ...env()}, stdio: 'ignore'});
+    for (let i = 0; i < 100 && traces(noshell).mounts === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(traces(noshell).mounts).toBe(1);
+    const helper = Number(execFileSync('pgrep', ['-P', String(child.pid), '-f', 'dbox-attach'], {encoding: 'utf8'}).trim());
+    process.kill(helper, 'SIGKILL');
+    child.kill('SIGKILL');
+    spawnSync('pkill', ['-f', '^sleep 1000$']);
+    expect(traces(noshell).mounts).toBe(1);
+    const r = attach([noshell, '--cleanup'], env());
+    expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
+    expect(attach([noshell, '--cleanup'], env()).stdout).toBe(`attach: nothing left in ${noshell}\n`);
+  });
+
+  it('bad input: clear errors, nothing left', () => {
+    const stopped = fixture.create('stopped');
+    const cases: [string[], string][] = [
+      [[stopped], `attach: container '${stopped}' is not running (start it with: docker start ${stopped})\n`],
+      [[noshell.replace('noshell', 'noshel')], `attach: no such container: ${noshell.replace('noshell', 'noshel')} (did you mean '${noshell}'?)\n`],
+      [[noshell, '/nonexistent-dir'], 'attach: /nonexistent-dir: No such file or directory\n'],
+      [[noshell, '/etc/passwd'], 'attach: /etc/passwd: Not a directory\n'],
+      [[noshell, '--at', '/app/data.txt', '--', 'true'], 'attach: /app/data.txt exists in the container and is not a directory\n'],
+      [[noshell, '--method', 'teleport'], "attach: invalid method 'teleport' (auto, mount-api, blockdev or upload)\nTry 'help attach' for more information.\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = attach(args, env());
+      expect({args, stderr: r.stderr}).toEqual({args, stderr});
+      expect(r.status).not.toBe(0);
+    }
+    const noBusybox = attach([noshell], {XDG_DATA_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-empty-')), DBOX_BUSYBOX: '/bin/ls'});
+    expect(noBusybox.stderr).toBe("attach: no static busybox for the toolbox (/bin/ls is dynamically linked): install Debian's busybox-static (`sudo apt-get install busybox-static`), or give attach a HOSTDIR of static tools\n");
+    const notRoot = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, dboxPath, 'attach', noshell, '/tmp', '--method', 'mount-api'], {encoding: 'utf8'});
+    expect(notRoot.status).not.toBe(0);
+    expect(notRoot.stderr).toMatch(/^(attach: the mount-api method needs root \(CAP_SYS_ADMIN to enter the container's mount namespace\)|dbox: cannot connect to the Docker engine .*)\n/);
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
+  });
+
+  it('an interactive shell through a real terminal', async () => {
+    const session = `dbox-attach-${process.pid}`;
+    spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '40',
+      `XDG_DATA_HOME=${dataHome} ${process.execPath} ${dboxPath} attach ${noshell}`]);
+    try {
+      const screen = (): string => execFileSync('tmux', ['capture-pane', '-t', session, '-p'], {encoding: 'utf8'});
+      const waitFor = async (re: RegExp): Promise<string> => {
+        for (let i = 0; i < 100; i++) {
+          const s = screen();
+          if (re.test(s)) return s;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`screen never matched ${re}:\n${screen()}`);
+      };
+      await waitFor(/[#$]\s*$/m); // capture-pane drops the prompt's trailing space
+      spawnSync('tmux', ['send-keys', '-t', session, 'ps', 'Enter']);
+      expect(await waitFor(/\/app\/sleep 2147483647/)).toMatch(/PID\s+USER\s+COMMAND/);
+      spawnSync('tmux', ['send-keys', '-t', session, 'exit', 'Enter']);
+      for (let i = 0; i < 50 && spawnSync('tmux', ['has-session', '-t', session]).status === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(spawnSync('tmux', ['has-session', '-t', session]).status).not.toBe(0); // dbox exited with the shell
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
+  });
+});
