@@ -95,6 +95,13 @@ async function main(): Promise<void> {
       'docker exec': () => sh(`docker exec ${a} ls -l /etc > /dev/null`),
       'node -e 0': () => sh(`${process.execPath} -e 0`),
     }));
+    rows.push(await compare('whole process: attach a -- true', {
+      dbox: () => {
+        const r = spawnSync(process.execPath, [dboxBin, 'attach', a, '--', 'true'], {stdio: 'ignore'});
+        if (r.status !== 0) throw new Error('dbox attach failed');
+      },
+      'docker exec': () => sh(`docker exec ${a} true`),
+    }));
     rows.push(await compare('cat 256 MiB', {
       native: () => sh(`cat ${ra}/big > /dev/null`),
       dbox: () => dbox(`cat /containers/${a}/big`),
