@@ -4,7 +4,6 @@ import {Engine} from './docker/engine.js';
 import type {Output} from './shell/context.js';
 import {Session} from './shell/session.js';
 import {Namespace} from './vfs/namespace.js';
-import {tildify} from './vfs/path.js';
 
 const VERSION = '0.1.0';
 
@@ -109,38 +108,6 @@ async function runLines(session: Session, lines: AsyncIterable<string>): Promise
   return session.lastStatus;
 }
 
-/** A plain readline prompt until the Ink shell lands. */
-async function interactive(session: Session): Promise<number> {
-  const {createInterface} = await import('node:readline');
-  const rl = createInterface({input: process.stdin, output: process.stdout, terminal: true});
-  const prompt = (): void => {
-    rl.setPrompt(`dbox:${tildify(session.cwd, session.home)}${session.lastStatus ? ` [${session.lastStatus}]` : ''}$ `);
-    rl.prompt();
-  };
-  rl.on('SIGINT', () => {
-    if (!session.interrupt()) {
-      rl.write('^C\n');
-      prompt();
-    }
-  });
-  prompt();
-  for await (const line of rl) {
-    // Hand the terminal over as a shell does: cooked mode while a command runs (vim, less, cat).
-    rl.pause();
-    process.stdin.setRawMode?.(false);
-    const outcome = await session.runLine(line);
-    process.stdin.setRawMode?.(true);
-    if (outcome.exit !== undefined) {
-      rl.close();
-      return outcome.exit;
-    }
-    rl.resume();
-    prompt();
-  }
-  process.stdout.write('\n');
-  return session.lastStatus;
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   const [first, second] = argv;
   if (first === '--help' || first === '-h') {
@@ -175,7 +142,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`dbox: unknown argument '${first}'\n${usage}`);
     return 2;
   }
-  if (process.stdin.isTTY) return interactive(session);
+  if (process.stdin.isTTY && process.stdout.isTTY) {
+    // Ctrl-C reaches dbox as SIGINT only while a line runs (the prompt reads it as a key).
+    trapInterrupt(session, () => undefined);
+    const {interactive} = await import('./ui/interactive.js');
+    return interactive(session, process.env);
+  }
   trapInterrupt(session, () => process.exit(130));
   const {createInterface} = await import('node:readline');
   return runLines(session, createInterface({input: process.stdin, terminal: false}));

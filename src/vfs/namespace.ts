@@ -22,6 +22,13 @@ export class Namespace {
   private list: Promise<ContainerInfo[]> | undefined;
   /** Filesystems opened this line, by container id. */
   private readonly open = new Map<string, Promise<ContainerFs>>();
+  /** Called when live() sees a container change (id, action). */
+  private readonly listeners = new Set<(id: string, action: string) => void>();
+
+  onChange(listener: (id: string, action: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   constructor(readonly engine: Engine) {}
 
@@ -47,9 +54,10 @@ export class Namespace {
     let stop: () => void = () => undefined;
     const follow = async (): Promise<void> => {
       stop = await this.engine.watchContainers(
-        (id) => {
+        (id, action) => {
           this.list = undefined;
           if (id) this.forget(id);
+          for (const l of this.listeners) l(id, action);
         },
         () => {
           // The stream ended (engine restarted?): forget everything and follow again shortly.
@@ -135,6 +143,11 @@ export class Namespace {
     const t = await this.resolve(virtualPath);
     if (t.kind === 'containers') return (await this.containers()).map((c) => ({name: c.name, type: 'dir' as const}));
     if (t.kind === 'hosts') return [];
-    return t.fs.readdir(t.path);
+    const entries = await t.fs.readdir(t.path);
+    // The host's root shows the virtual /containers too (ls /, cd /cont<Tab>).
+    if (t.fs === this.host && t.path === '/' && !entries.some((e) => e.name === 'containers')) {
+      return [...entries, {name: 'containers', type: 'dir' as const, stat: virtualDirStat}];
+    }
+    return entries;
   }
 }

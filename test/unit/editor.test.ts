@@ -87,3 +87,14 @@ describe('history', () => {
     expect(afterSubmit(type(h, '  ').state).history).toHaveLength(3);
   });
 });
+
+describe('cursorPosition', () => {
+  it('counts wide characters as two columns and wraps at the width', async () => {
+    const {cursorPosition} = await import('../../src/shell/cursor.js');
+    expect(cursorPosition('$ abc', 80)).toEqual({x: 5, y: 0});
+    expect(cursorPosition('$ 日本', 80)).toEqual({x: 6, y: 0});
+    expect(cursorPosition('$ ' + 'x'.repeat(20), 10)).toEqual({x: 2, y: 2});
+    expect(cursorPosition('notice\n$ a', 80)).toEqual({x: 3, y: 1});
+    expect(cursorPosition('\x1b[32mgreen\x1b[0m$ ', 80)).toEqual({x: 7, y: 0});
+  });
+});

@@ -1,0 +1,41 @@
+// Completion backed by the namespace: commands are the builtins and the executables on $PATH,
+// paths are listed through the same drivers as `ls` (containers with their state).
+import fs from 'node:fs';
+import path from 'node:path';
+import {builtins} from '../../builtins/index.js';
+import type {Namespace} from '../vfs/namespace.js';
+import {join} from '../vfs/path.js';
+import {isDir} from '../vfs/types.js';
+import type {Candidate, CompletionSource} from './complete.js';
+
+export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): CompletionSource {
+  let commands: Promise<string[]> | undefined;
+  return {
+    commands() {
+      commands ??= (async () => {
+        const names = new Set(builtins.map((b) => b.name));
+        for (const dir of (env['PATH'] ?? '').split(':').filter(Boolean)) {
+          for (const e of await fs.promises.readdir(dir, {withFileTypes: true}).catch(() => [])) {
+            if (e.isFile() || e.isSymbolicLink()) {
+              if (await fs.promises.access(path.join(dir, e.name), fs.constants.X_OK).then(() => true, () => false)) names.add(e.name);
+            }
+          }
+        }
+        return [...names].sort();
+      })();
+      return commands;
+    },
+    async list(dir) {
+      const target = await ns.resolve(dir);
+      if (target.kind === 'containers') {
+        return (await ns.containers()).map((c): Candidate => ({name: c.name, dir: true, state: c.state}));
+      }
+      const entries = await ns.readdir(dir);
+      return Promise.all(entries.map(async (e): Promise<Candidate> => {
+        let dirLike = e.type === 'dir';
+        if (e.type === 'symlink') dirLike = await ns.stat(join(dir, e.name)).then(isDir, () => false);
+        return {name: e.name, dir: dirLike, ...(e.stat ? {mode: e.stat.mode} : {})};
+      }));
+    },
+  };
+}
