@@ -1,0 +1,49 @@
+// A real terminal for end-to-end tests: dbox runs in a tmux pane, keys go in with send-keys,
+// the screen comes back with capture-pane.
+import {execFileSync, spawnSync} from 'node:child_process';
+
+export class Terminal {
+  constructor(readonly name: string) {}
+
+  static start(name: string, command: string, size = {x: 120, y: 40}): Terminal {
+    spawnSync('tmux', ['kill-session', '-t', name], {stdio: 'ignore'});
+    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(size.x), '-y', String(size.y), command]);
+    return new Terminal(name);
+  }
+
+  /** tmux key names (Tab, Enter, C-r, Up) or literal text. */
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  text(text: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
+  }
+
+  screen(): string {
+    return execFileSync('tmux', ['capture-pane', '-t', this.name, '-p', '-S', '-200'], {encoding: 'utf8'});
+  }
+
+  alive(): boolean {
+    return spawnSync('tmux', ['has-session', '-t', this.name], {stdio: 'ignore'}).status === 0;
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.screen();
+      if (re.test(s)) return s;
+      if (Date.now() > end) throw new Error(`the screen never showed ${re}:\n${s}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The last non-empty line on the screen. */
+  lastLine(): string {
+    return this.screen().trimEnd().split('\n').at(-1) ?? '';
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['kill-session', '-t', this.name], {stdio: 'ignore'});
+  }
+}
