@@ -41,6 +41,18 @@ const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT
 
 export class Engine {
   private client: Dockerode | undefined;
+  private pending = 0;
+  /** Told how many engine calls are in flight (the shell shows a spinner for slow ones). */
+  onActivity: ((pending: number) => void) | undefined;
+
+  private async track<T>(work: Promise<T>): Promise<T> {
+    this.onActivity?.(++this.pending);
+    try {
+      return await work;
+    } finally {
+      this.onActivity?.(--this.pending);
+    }
+  }
 
   constructor(readonly endpoint: Endpoint = endpointFromEnv()) {}
 
@@ -57,7 +69,7 @@ export class Engine {
   async call<T>(op: (docker: Dockerode) => Promise<T>): Promise<T> {
     const docker = await this.docker();
     try {
-      return await op(docker);
+      return await this.track(op(docker));
     } catch (error) {
       const code = (error as {code?: string}).code;
       if (code && unreachableCodes.has(code) && (error as {statusCode?: number}).statusCode === undefined) {
@@ -72,7 +84,7 @@ export class Engine {
     const socketPath = this.endpoint.socketPath;
     if (!socketPath) return this.call(viaDockerode);
     try {
-      return await getJson<T>(socketPath, path);
+      return await this.track(getJson<T>(socketPath, path));
     } catch (error) {
       if (error instanceof HttpError) throw Object.assign(error, {statusCode: error.statusCode});
       throw new EngineUnreachable(this.endpoint.address, (error as {code?: string}).code ?? (error as Error).message);

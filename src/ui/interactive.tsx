@@ -13,6 +13,7 @@ import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
 import {promptText} from '../shell/prompt.js';
 import type {Session} from '../shell/session.js';
 import type {ContainerInfo} from '../docker/engine.js';
+import {Spinner} from './spinner.js';
 import {CONTAINERS, locate} from '../vfs/path.js';
 
 export async function interactive(session: Session, env: NodeJS.ProcessEnv): Promise<number> {
@@ -51,6 +52,8 @@ export async function interactive(session: Session, env: NodeJS.ProcessEnv): Pro
     const text = promptText({cwd: session.cwd, home: session.home, status: session.lastStatus, color, ...(state ? {containerState: state} : {})});
     return notice + text;
   };
+  const spinner = new Spinner(process.stderr);
+  if (process.stderr.isTTY) ns.engine.onActivity = (pending) => spinner.activity(pending);
   const completeAt = (line: string, cursor: number) => complete(line, cursor, {cwd: session.cwd, home: session.home}, source);
 
   try {
@@ -81,7 +84,11 @@ export async function interactive(session: Session, env: NodeJS.ProcessEnv): Pro
         case 'submit': {
           editor = afterSubmit(done.editor);
           saveHistory(historyFile, editor.history);
-          const outcome = await session.runLine(done.editor.text);
+          spinner.enabled = true;
+          const outcome = await session.runLine(done.editor.text).finally(() => {
+            spinner.enabled = false;
+            spinner.stop();
+          });
           if (outcome.exit !== undefined) return outcome.exit;
         }
       }

@@ -1,4 +1,5 @@
 // The interactive shell through a real pseudo-terminal, typed as a person types.
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,18 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     await term.waitFor(new RegExp(`^${p}late/\\s+${web}/`, 'm')); // both running: by name
     term.keys('C-c');
     await term.waitFor(new RegExp(`cd /containers/${p}\\^C\\n.*\\[130\\]\\$ ?$`, 'm'));
+  });
+
+  it('re-lays out the candidate list when the terminal is resized', async () => {
+    term.text(`ls /containers/${web}/bin/`);
+    term.keys('Tab', 'Tab');
+    const wide = await term.waitFor(/busybox\s+cat/);
+    const rows = (s: string) => s.trimEnd().split('\n').filter((l) => /^(busybox|cat|chmod|chown|dd|echo|find|ln|ls|mkdir|mv|readlink|rm|sh|sha256sum|sleep|stat|touch)\b/.test(l)).length;
+    execFileSync('tmux', ['resize-window', '-t', term.name, '-x', '30']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(rows(term.screen())).toBeGreaterThan(rows(wide));
+    execFileSync('tmux', ['resize-window', '-t', term.name, '-x', '120']);
+    term.keys('C-u');
   });
 
   it('a 10,000-line cat scrolls in the terminal, and the prompt comes back at once', async () => {
