@@ -138,7 +138,7 @@ async function main(): Promise<void> {
         fs.rmSync(`${m}/written`, {force: true});
         fs.rmSync(`${ra}/written`, {force: true});
       }));
-      rows.push(await compare('FUSE: find tree | wc -l (10,000 files)', {
+      rows.push(await compare('FUSE: find tree \\| wc -l (10,000 files)', {
         dbox: () => sh(`find ${m}/tree | wc -l > /dev/null`),
         native: () => sh(`find ${ra}/tree | wc -l > /dev/null`),
       }));
@@ -152,9 +152,72 @@ async function main(): Promise<void> {
     }
     fs.closeSync(devnull);
     print(rows);
+    await interactiveFigures(dboxBin, a, ra);
   } finally {
     sh(`docker rm -f ${a} ${b} > /dev/null`);
   }
+}
+
+const tmux = (...args: string[]): string => execFileSync('tmux', args, {encoding: 'utf8'});
+const screen = (name: string): string => tmux('capture-pane', '-t', name, '-p');
+
+async function until(name: string, re: RegExp, timeoutMs = 10_000): Promise<number> {
+  const t = process.hrtime.bigint();
+  for (;;) {
+    if (re.test(screen(name))) return Number(process.hrtime.bigint() - t) / 1e6;
+    if (Number(process.hrtime.bigint() - t) / 1e6 > timeoutMs) throw new Error(`bench: ${re} never showed`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** The interactive shell's figures, in a real terminal (tmux): medians of ROUNDS. */
+async function interactiveFigures(dboxBin: string, a: string, ra: string): Promise<void> {
+  const {complete} = await import('../src/shell/complete.js');
+  const {namespaceSource} = await import('../src/shell/completion-source.js');
+  fs.writeFileSync(`${ra}/lines.txt`, Array.from({length: 10_000}, (_, i) => `line ${i}`).join('\n') + '\n');
+  const name = `dbox-bench-${process.pid}`;
+  const start: number[] = [];
+  const bash: number[] = [];
+  const echoDuring: number[] = [];
+  const echoAfter: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    spawnSync('tmux', ['kill-session', '-t', name]);
+    const t = process.hrtime.bigint();
+    tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `${process.execPath} ${dboxBin}`);
+    await until(name, /dbox:\S*\$/);
+    start.push(Number(process.hrtime.bigint() - t) / 1e6);
+    const b = process.hrtime.bigint();
+    spawnSync('bash', ['-i', '-c', 'exit'], {stdio: 'ignore'});
+    bash.push(Number(process.hrtime.bigint() - b) / 1e6);
+    // A key typed while 10,000 lines are printed, and one typed at the prompt right after.
+    tmux('send-keys', '-t', name, '-l', `cat /containers/${a}/lines.txt`);
+    tmux('send-keys', '-t', name, 'Enter');
+    await new Promise((res) => setTimeout(res, 5));
+    const k = process.hrtime.bigint();
+    tmux('send-keys', '-t', name, '-l', 'Z');
+    await until(name, /Z/);
+    echoDuring.push(Number(process.hrtime.bigint() - k) / 1e6);
+    await until(name, /line 9999/);
+    await until(name, /\$ Z?$/m);
+    const q = process.hrtime.bigint();
+    tmux('send-keys', '-t', name, '-l', 'Q');
+    await until(name, /\$ Z?Q$/m);
+    echoAfter.push(Number(process.hrtime.bigint() - q) / 1e6);
+    spawnSync('tmux', ['kill-session', '-t', name]);
+  }
+  // Completion of a container path, after the first lookup of that directory (in-process).
+  const ns = new Namespace(new Engine());
+  const source = namespaceSource(ns, process.env);
+  const line = `cat /containers/${a}/etc/ho`;
+  await complete(line, line.length, {cwd: '/', home: '/root'}, source);
+  const tab: number[] = [];
+  for (let r = 0; r < Math.max(ROUNDS, 20); r++) tab.push(await time(() => complete(line, line.length, {cwd: '/', home: '/root'}, source)));
+  const ms = (xs: number[]): string => `${median(xs).toFixed(1)} ms`;
+  process.stdout.write(['', '| interactive shell (tmux, medians) | figure | compared with |', '| --- | --- | --- |',
+    `| start to first prompt | ${ms(start)} | \`bash -i -c exit\`: ${ms(bash)} |`,
+    `| Tab completion of a container path, after the first lookup | ${ms(tab)} | target < 30 ms |`,
+    `| keystroke to echo while 10,000 lines are printed | ${ms(echoDuring)} | target < 50 ms |`,
+    `| keystroke to echo at the prompt right after them | ${ms(echoAfter)} | target < 50 ms |`, ''].join('\n'));
 }
 
 function print(rows: readonly Row[]): void {
