@@ -13,6 +13,7 @@ const trim = {
     b.onResolve({filter: /^\.\/(session|buildkit)$/}, (args) =>
       args.importer.includes(`${path.sep}dockerode${path.sep}`) ? {path: shim('no-buildkit.cjs')} : undefined);
     b.onResolve({filter: /^ssh2$/}, () => ({path: shim('lazy-ssh2.cjs')}));
+    b.onResolve({filter: /^is-in-ci$/}, () => ({path: shim('is-in-ci.js')}));
   },
 };
 
