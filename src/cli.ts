@@ -3,6 +3,7 @@
 import {Engine} from './docker/engine.js';
 import type {Output} from './shell/context.js';
 import {Session} from './shell/session.js';
+import {DboxError} from './vfs/errors.js';
 import {Namespace} from './vfs/namespace.js';
 
 const VERSION = '0.1.0';
@@ -124,7 +125,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${ensureToolbox()}\n`);
     return 0;
   }
-  const session = newSession();
+  let session: Session;
+  try {
+    session = newSession();
+  } catch (error) {
+    if (!(error instanceof DboxError)) throw error;
+    process.stderr.write(`dbox: ${error.message}\n`);
+    return 1;
+  }
   if (first === 'attach') {
     trapInterrupt(session, () => undefined);
     return (await session.runArgv(argv)).status;

@@ -2,6 +2,7 @@
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
+import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
 
 export interface ContainerInfo {
@@ -14,19 +15,19 @@ export interface ContainerInfo {
   readonly created: number;
 }
 
-export interface Endpoint {
-  /** How the endpoint is shown in messages: unix:///var/run/docker.sock, tcp://… */
-  readonly address: string;
-  /** The socket path of a unix:// endpoint. */
-  readonly socketPath?: string;
-  /** True when the engine runs on this machine, so /proc/<pid>/root of its containers is reachable. */
-  readonly local: boolean;
-}
-
-export function endpointFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint {
-  const host = env['DOCKER_HOST'] || 'unix:///var/run/docker.sock';
-  if (host.startsWith('unix://')) return {address: host, socketPath: host.slice('unix://'.length), local: true};
-  return {address: host, local: false};
+/** dockerode's options for an endpoint: a unix socket, tcp (with TLS material), or ssh. */
+export function dockerodeOptions(e: Endpoint): Dockerode.DockerOptions {
+  if (e.socketPath) return {socketPath: e.socketPath};
+  const url = new URL(e.address);
+  if (url.protocol === 'ssh:') {
+    return {protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? {username: url.username} : {}),
+      sshOptions: {...(process.env['SSH_AUTH_SOCK'] ? {agent: process.env['SSH_AUTH_SOCK']} : {})}};
+  }
+  const tls = e.tls;
+  const https = tls?.ca !== undefined && tls.cert !== undefined && tls.key !== undefined;
+  // A remote engine that does not answer fails after 15 s of silence instead of hanging.
+  return {protocol: https ? 'https' : 'http', host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), timeout: 15_000,
+    ...(https ? {ca: tls.ca, cert: tls.cert, key: tls.key} : {})};
 }
 
 let dockerodeModule: Promise<typeof Dockerode> | undefined;
@@ -37,7 +38,9 @@ function loadDockerode(): Promise<typeof Dockerode> {
   return dockerodeModule;
 }
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'ENOTFOUND',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_SSL_WRONG_VERSION_NUMBER',
+  'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO']);
 
 export class Engine {
   private client: Dockerode | undefined;
@@ -54,13 +57,17 @@ export class Engine {
     }
   }
 
-  constructor(readonly endpoint: Endpoint = endpointFromEnv()) {}
+  constructor(readonly endpoint: Endpoint = currentEndpoint()) {}
+
+  /** How messages name this engine: its address, and its context unless it is the default. */
+  get label(): string {
+    return this.endpoint.name === 'default' ? this.endpoint.address : `${this.endpoint.address} (context "${this.endpoint.name}")`;
+  }
 
   async docker(): Promise<Dockerode> {
     if (!this.client) {
       const Docker = await loadDockerode();
-      // docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
-      this.client = new Docker();
+      this.client = new Docker(dockerodeOptions(this.endpoint));
     }
     return this.client;
   }
@@ -73,7 +80,7 @@ export class Engine {
     } catch (error) {
       const code = (error as {code?: string}).code;
       if (code && unreachableCodes.has(code) && (error as {statusCode?: number}).statusCode === undefined) {
-        throw new EngineUnreachable(this.endpoint.address, code);
+        throw new EngineUnreachable(this.label, code);
       }
       throw error;
     }
@@ -87,7 +94,7 @@ export class Engine {
       return await this.track(getJson<T>(socketPath, path));
     } catch (error) {
       if (error instanceof HttpError) throw Object.assign(error, {statusCode: error.statusCode});
-      throw new EngineUnreachable(this.endpoint.address, (error as {code?: string}).code ?? (error as Error).message);
+      throw new EngineUnreachable(this.label, (error as {code?: string}).code ?? (error as Error).message);
     }
   }
 
