@@ -1,11 +1,11 @@
 // cp: copy files and trees between the host and containers, in any direction.
-import type {ContainerInfo} from '../src/docker/engine.js';
 import {formatProgress} from '../src/format/progress.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/vfs/errors.js';
 import {absolute, basename, join} from '../src/vfs/path.js';
+import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, Progress, type Place} from '../src/vfs/transfer.js';
 import {isDir, type Stat} from '../src/vfs/types.js';
 
@@ -40,7 +40,7 @@ interface Source {
   readonly abs: string;
   readonly place: Place;
   readonly stat: Stat;
-  readonly container: ContainerInfo | undefined;
+  readonly target: Extract<Target, {kind: 'fs'}>;
 }
 
 const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
@@ -85,7 +85,7 @@ export const cp: Builtin = {
           const target = await ctx.ns.resolve(abs);
           if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
           const stat = recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path);
-          source = {operand, abs, place: {fs: target.fs, path: target.path}, stat, container: target.container};
+          source = {operand, abs, place: {fs: target.fs, path: target.path}, stat, target};
         } catch (error) {
           report(ctx, 'cp', error, operand, (w) => `cannot stat '${w}'`);
           status = 1;
@@ -115,9 +115,9 @@ export const cp: Builtin = {
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
-          for (const c of [source.container, dest.container]) {
-            if (c && !(await ctx.ns.engine.exists(c.id))) {
-              ctx.stderr.stream.write(`cp: container '${c.name}' was removed during the copy\n`);
+          for (const t of [source.target, dest]) {
+            if (t.container && t.engine && !(await t.engine.exists(t.container.id))) {
+              ctx.stderr.stream.write(`cp: container '${t.container.name}' was removed during the copy\n`);
               status = 1;
             }
           }

@@ -24,6 +24,8 @@ interface Item {
   readonly linkTarget?: string;
   readonly container?: ContainerInfo;
   readonly fs?: ContainerFs;
+  /** An entry of /hosts: the context's engine address, and whether it answered (ls -l). */
+  readonly endpoint?: {readonly address: string; readonly reachable?: boolean};
 }
 
 const byName = (a: Item, b: Item): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -46,6 +48,10 @@ function deviceNumbers(rdev: number): string {
 }
 
 async function longLines(items: readonly Item[], flags: Flags, ctx: ShellContext): Promise<string[]> {
+  if (items.some((i) => i.endpoint)) {
+    const rows = items.map((i) => [i.endpoint?.reachable ? 'reachable' : 'unreachable', i.endpoint?.address ?? '', i.name]);
+    return table(rows, [false, false, false]);
+  }
   if (items.some((i) => i.container)) {
     const rows = items.map((i) => {
       const c = i.container!;
@@ -100,10 +106,14 @@ async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: 
 /** The items of a directory target, sorted, with . and .. for -a. */
 async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise<Item[]> {
   if (target.kind === 'containers') {
-    const list = await ctx.ns.containers();
+    const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
     return list.map((c) => ({name: c.name, container: c})).sort(byName);
   }
-  if (target.kind === 'hosts') return [];
+  if (target.kind === 'hosts') {
+    const endpoints = ctx.ns.allEndpoints();
+    const answers = flags.has('long') ? await Promise.all(endpoints.map((e) => ctx.ns.engineFor(e.name, '/hosts').ping())) : [];
+    return endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})).sort(byName);
+  }
   const {fs, path} = target;
   const showHidden = flags.has('all') || flags.has('almostAll');
   const entries = (await fs.readdir(path)).filter((e) => showHidden || !e.name.startsWith('.'));

@@ -117,6 +117,17 @@ export class Engine {
     return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
   }
 
+  /** Whether the engine answers within timeoutMs. */
+  async ping(timeoutMs = 3000): Promise<boolean> {
+    const answer = this.endpoint.socketPath ? getJson(this.endpoint.socketPath, '/_ping', timeoutMs).catch((e: unknown) => {
+      // /_ping answers "OK", not JSON: a parse error still means the engine answered.
+      if (e instanceof SyntaxError) return 'OK';
+      throw e;
+    }) : this.call((d) => d.ping());
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref());
+    return Promise.race([answer, timeout]).then(() => true, () => false);
+  }
+
   /** Whether the container still exists (it may have been removed while dbox worked on it). */
   async exists(id: string): Promise<boolean> {
     try {

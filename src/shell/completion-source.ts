@@ -28,7 +28,7 @@ export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): Completi
     async list(dir) {
       const target = await ns.resolve(dir);
       if (target.kind === 'containers') {
-        return (await ns.containers()).map((c): Candidate => ({name: c.name, dir: true, state: c.state}));
+        return (await ns.containers(ns.engineFor(target.endpoint, dir))).map((c): Candidate => ({name: c.name, dir: true, state: c.state}));
       }
       const entries = await ns.readdir(dir);
       return Promise.all(entries.map(async (e): Promise<Candidate> => {

@@ -2,7 +2,8 @@
 // resolve() turns a virtual path into the ContainerFs that serves it and the path inside;
 // the driver is chosen per container: `local` (/proc/<pid>/root, in-root resolution) when the
 // engine is on this machine, the container runs and its root can be opened; `engine` otherwise.
-import type {ContainerInfo, Engine} from '../docker/engine.js';
+import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
+import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {FsError} from './errors.js';
 import {LocalFs} from './local-fs.js';
@@ -10,16 +11,19 @@ import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
 
 export type Target =
-  | {readonly kind: 'containers'}
+  | {readonly kind: 'containers'; readonly endpoint?: string}
   | {readonly kind: 'hosts'}
-  | {readonly kind: 'fs'; readonly fs: ContainerFs; readonly path: string; readonly container?: ContainerInfo};
+  | {readonly kind: 'fs'; readonly fs: ContainerFs; readonly path: string; readonly container?: ContainerInfo; readonly engine?: Engine};
 
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
 
 export class Namespace {
   readonly host = LocalFs.host();
-  private list: Promise<ContainerInfo[]> | undefined;
+  /** Container lists by endpoint name (the current one included). */
+  private readonly lists = new Map<string, Promise<ContainerInfo[]>>();
+  private readonly engines = new Map<string, Engine>();
+  private endpoints: Endpoint[] | undefined;
   /** Filesystems opened this line, by container id. */
   private readonly open = new Map<string, Promise<ContainerFs>>();
   /** Called when live() sees a container change (id, action). */
@@ -30,11 +34,33 @@ export class Namespace {
     return () => this.listeners.delete(listener);
   }
 
-  constructor(readonly engine: Engine) {}
+  constructor(readonly engine: Engine) {
+    this.engines.set(engine.endpoint.name, engine);
+  }
+
+  /** Every endpoint (the docker CLI's contexts), for /hosts. */
+  allEndpoints(): Endpoint[] {
+    this.endpoints ??= listEndpoints();
+    if (!this.endpoints.some((e) => e.name === this.engine.endpoint.name)) this.endpoints.push(this.engine.endpoint);
+    return this.endpoints;
+  }
+
+  /** The engine of /hosts/<name>, or the current one. */
+  engineFor(name: string | undefined, virtualPath: string): Engine {
+    if (name === undefined) return this.engine;
+    let engine = this.engines.get(name);
+    if (!engine) {
+      const endpoint = this.allEndpoints().find((e) => e.name === name);
+      if (!endpoint) throw new FsError('ENOENT', virtualPath, `(no context '${name}')`);
+      engine = new Engine(endpoint);
+      this.engines.set(name, engine);
+    }
+    return engine;
+  }
 
   /** Forgets what the last command line learnt (container list, open roots, listings). */
   refresh(): void {
-    this.list = undefined;
+    this.lists.clear();
     for (const id of [...this.open.keys()]) this.forget(id);
   }
 
@@ -55,8 +81,8 @@ export class Namespace {
     const follow = async (): Promise<void> => {
       stop = await this.engine.watchContainers(
         (id, action) => {
-          this.list = undefined;
-          if (id) this.forget(id);
+          this.lists.delete(this.engine.endpoint.name);
+          if (id) this.forget(`${this.engine.endpoint.name}/${id}`);
           for (const l of this.listeners) l(id, action);
         },
         () => {
@@ -70,14 +96,19 @@ export class Namespace {
     return () => stop();
   }
 
-  containers(): Promise<ContainerInfo[]> {
-    this.list ??= this.engine.listContainers();
-    return this.list;
+  containers(engine: Engine = this.engine): Promise<ContainerInfo[]> {
+    let list = this.lists.get(engine.endpoint.name);
+    if (!list) {
+      list = engine.listContainers();
+      this.lists.set(engine.endpoint.name, list);
+      list.catch(() => this.lists.delete(engine.endpoint.name));
+    }
+    return list;
   }
 
   /** Finds a container by exact name, else by unique id prefix. */
-  async findContainer(ref: string, virtualPath: string): Promise<ContainerInfo> {
-    const all = await this.containers();
+  async findContainer(ref: string, virtualPath: string, engine: Engine = this.engine): Promise<ContainerInfo> {
+    const all = await this.containers(engine);
     const byName = all.find((c) => c.name === ref);
     if (byName) return byName;
     const byId = all.filter((c) => c.id.startsWith(ref));
@@ -86,18 +117,19 @@ export class Namespace {
     throw new FsError('ENOENT', virtualPath, `(no container '${ref}'${guess ? `; did you mean '${guess}'?` : ''})`);
   }
 
-  fsFor(container: ContainerInfo): Promise<ContainerFs> {
-    let fs = this.open.get(container.id);
+  fsFor(container: ContainerInfo, engine: Engine = this.engine): Promise<ContainerFs> {
+    const key = `${engine.endpoint.name}/${container.id}`;
+    let fs = this.open.get(key);
     if (!fs) {
-      fs = this.chooseDriver(container);
-      this.open.set(container.id, fs);
+      fs = this.chooseDriver(container, engine);
+      this.open.set(key, fs);
     }
     return fs;
   }
 
-  private async chooseDriver(container: ContainerInfo): Promise<ContainerFs> {
-    if (this.engine.endpoint.local && container.state === 'running') {
-      const pid = await this.engine.pidOf(container.id);
+  private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
+    if (engine.endpoint.local && container.state === 'running') {
+      const pid = await engine.pidOf(container.id);
       if (pid !== undefined) {
         try {
           return LocalFs.open(`/proc/${pid}/root`);
@@ -108,7 +140,7 @@ export class Namespace {
     }
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
-    return new EngineFs(this.engine, container.id);
+    return new EngineFs(engine, container.id);
   }
 
   async resolve(virtualPath: string): Promise<Target> {
@@ -117,14 +149,15 @@ export class Namespace {
       case 'host':
         return {kind: 'fs', fs: this.host, path: loc.path};
       case 'containers':
-        if (loc.endpoint !== undefined) throw new FsError('ENOENT', virtualPath, '(other endpoints are not served yet)');
-        return {kind: 'containers'};
+        if (loc.endpoint === undefined) return {kind: 'containers'};
+        this.engineFor(loc.endpoint, virtualPath);
+        return {kind: 'containers', endpoint: loc.endpoint};
       case 'hosts':
         return {kind: 'hosts'};
       case 'container': {
-        if (loc.endpoint !== undefined) throw new FsError('ENOENT', virtualPath, '(other endpoints are not served yet)');
-        const container = await this.findContainer(loc.name, virtualPath);
-        return {kind: 'fs', fs: await this.fsFor(container), path: loc.path, container};
+        const engine = this.engineFor(loc.endpoint, virtualPath);
+        const container = await this.findContainer(loc.name, virtualPath, engine);
+        return {kind: 'fs', fs: await this.fsFor(container, engine), path: loc.path, container, engine};
       }
     }
   }
@@ -141,12 +174,15 @@ export class Namespace {
 
   async readdir(virtualPath: string): Promise<DirEntry[]> {
     const t = await this.resolve(virtualPath);
-    if (t.kind === 'containers') return (await this.containers()).map((c) => ({name: c.name, type: 'dir' as const}));
-    if (t.kind === 'hosts') return [];
+    if (t.kind === 'containers') {
+      return (await this.containers(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const}));
+    }
+    if (t.kind === 'hosts') return this.allEndpoints().map((e) => ({name: e.name, type: 'dir' as const}));
     const entries = await t.fs.readdir(t.path);
-    // The host's root shows the virtual /containers too (ls /, cd /cont<Tab>).
-    if (t.fs === this.host && t.path === '/' && !entries.some((e) => e.name === 'containers')) {
-      return [...entries, {name: 'containers', type: 'dir' as const, stat: virtualDirStat}];
+    // The host's root shows the virtual /containers and /hosts too (ls /, cd /cont<Tab>).
+    if (t.fs === this.host && t.path === '/') {
+      const virtual = ['containers', 'hosts'].filter((n) => !entries.some((e) => e.name === n));
+      return [...entries, ...virtual.map((name) => ({name, type: 'dir' as const, stat: virtualDirStat}))];
     }
     return entries;
   }
