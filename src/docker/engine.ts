@@ -163,6 +163,28 @@ export class Engine {
     return () => stream.destroy();
   }
 
+  /**
+   * Runs a command in a running container (no TTY) and collects its output. Resolves with the
+   * exit code; rejects with statusCode 409 when the container is not running.
+   */
+  async exec(id: string, cmd: readonly string[], env: readonly string[] = []): Promise<{code: number; stdout: Buffer; stderr: Buffer}> {
+    return this.call(async (d) => {
+      const exec = await d.getContainer(id).exec({Cmd: [...cmd], Env: [...env], AttachStdout: true, AttachStderr: true});
+      const stream = await exec.start({hijack: true, stdin: false});
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        // demuxStream only calls write() on its targets.
+        const collect = (into: Buffer[]) => ({write: (b: Buffer) => into.push(b)}) as unknown as NodeJS.WritableStream;
+        d.modem.demuxStream(stream, collect(out), collect(err));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      const info = await exec.inspect();
+      return {code: info.ExitCode ?? 0, stdout: Buffer.concat(out), stderr: Buffer.concat(err)};
+    });
+  }
+
   async container(id: string): Promise<Dockerode.Container> {
     return (await this.docker()).getContainer(id);
   }

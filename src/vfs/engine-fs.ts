@@ -50,17 +50,63 @@ async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
 /** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
 const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
 
-const readOnly = (path: string): Promise<never> =>
-  Promise.reject(new FsError('EROFS', path, '(the engine driver cannot change this; it needs a running local container)'));
+const stoppedReadOnly = (path: string): Promise<never> =>
+  Promise.reject(new FsError('EROFS', path, "(a stopped container: the engine's archive API can add files to it, not change or remove them)"));
+
+/** Coreutils/busybox messages -> errno codes, for commands run in the container. */
+function errnoFromMessage(stderr: string): string {
+  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
+    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
+    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC']];
+  return table.find(([re]) => re.test(stderr))?.[1] ?? 'EIO';
+}
+
+/** `stat -c` format of the exec listing: raw mode (hex), links, uid, gid, size, mtime, name. */
+const STAT_FORMAT = '%f %h %u %g %s %Y %n';
+const statLine = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (.+)$/;
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
   private readonly archive: Archive;
-  /** dir path -> entries, filled by one GET of an ancestor. */
+  /** dir path -> entries, filled by one GET of an ancestor, or by an exec listing. */
   private readonly listings = new Map<string, DirEntry[]>();
 
-  constructor(engine: Engine, id: string) {
+  /** `running`: commands can be run in the container (listing and changes go through exec). */
+  constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
     this.archive = new Archive(engine, id);
+  }
+
+  /** Runs a command in the container for a change to `path`; its failure becomes an FsError. */
+  private async run(path: string, cmd: readonly string[], env: readonly string[] = []): Promise<void> {
+    if (!this.running) return stoppedReadOnly(path);
+    this.listings.clear();
+    let r;
+    try {
+      r = await this.engine.exec(this.id, cmd, env);
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 409) return stoppedReadOnly(path);
+      throw new FsError('ENOTSUP', path, `(cannot run ${cmd[0]} in the container: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message})`);
+    }
+    if (r.code === 126 || r.code === 127) throw new FsError('ENOTSUP', path, `(the container has no ${cmd[0]}; dbox attach can bring a toolbox)`);
+    if (r.code !== 0) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+  }
+
+  /** One `stat` in the container for a whole directory: far cheaper than downloading its subtree. */
+  private async execListing(dir: string): Promise<DirEntry[] | undefined> {
+    if (!this.running) return undefined;
+    const script = `cd -- "$1" || exit 3; exec stat -c '${STAT_FORMAT}' -- * .[!.]* ..?* 2>/dev/null`;
+    const r = await this.engine.exec(this.id, ['sh', '-c', script, 'dbox', dir]).catch(() => undefined);
+    if (!r || r.code === 3 || r.code === 126 || r.code === 127) return undefined;
+    const entries: DirEntry[] = [];
+    for (const line of r.stdout.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      const m = statLine.exec(line);
+      if (!m) return undefined; // a name with a newline, or a foreign stat: the archive knows better
+      const mode = parseInt(m[1]!, 16);
+      const stat = {...statFrom(mode, Number(m[5]), Number(m[6]) * 1000, Number(m[3]), Number(m[4])), nlink: Number(m[2])};
+      entries.push({name: m[7]!, type: fileType(mode), stat});
+    }
+    return entries;
   }
 
   async lstat(path: string): Promise<Stat> {
@@ -97,6 +143,11 @@ export class EngineFs implements ContainerFs {
     if (!isDir(statFromPathStat(stat))) throw new FsError('ENOTDIR', path);
     const cached = this.listings.get(dir);
     if (cached) return cached;
+    const listed = await this.execListing(dir);
+    if (listed) {
+      this.listings.set(dir, listed);
+      return listed;
+    }
     const stream = await this.archive.get(dir);
     if (!stream) throw new FsError('ENOENT', path);
     // Entry names are relative to the parent of `dir`: "etc/", "etc/hostname", ...
@@ -181,15 +232,62 @@ export class EngineFs implements ContainerFs {
     await this.putInto(dirname(p), toNode(pack), path);
   }
 
-  rmdir(path: string): Promise<void> { return readOnly(path); }
-  unlink(path: string): Promise<void> { return readOnly(path); }
-  remove(path: string): Promise<void> { return readOnly(path); }
-  rename(from: string): Promise<void> { return readOnly(from); }
-  link(_from: string, to: string): Promise<void> { return readOnly(to); }
-  chmod(path: string): Promise<void> { return readOnly(path); }
-  chown(path: string): Promise<void> { return readOnly(path); }
-  utimes(path: string): Promise<void> { return readOnly(path); }
-  truncate(path: string): Promise<void> { return readOnly(path); }
+  private async mustExist(path: string): Promise<Stat> {
+    return this.lstat(path);
+  }
+
+  async unlink(path: string): Promise<void> {
+    if (isDir(await this.mustExist(path))) throw new FsError('EISDIR', path);
+    await this.run(path, ['rm', '-f', '--', normalize(path)]);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    if (!isDir(await this.mustExist(path))) throw new FsError('ENOTDIR', path);
+    await this.run(path, ['rmdir', '--', normalize(path)]);
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.run(path, ['rm', '-rf', '--', normalize(path)]);
+  }
+
+  async rename(from: string, to: string, noReplace = false): Promise<void> {
+    const src = await this.mustExist(from);
+    const dst = await this.archive.stat(normalize(to));
+    if (dst && noReplace) throw new FsError('EEXIST', to);
+    if (dst && isDir(statFromPathStat(dst)) && !isDir(src)) throw new FsError('EISDIR', to);
+    // A directory target would make mv move into it: rename replaces, as rename(2) does.
+    if (dst && isDir(statFromPathStat(dst))) await this.run(to, ['rmdir', '--', normalize(to)]);
+    await this.run(from, ['mv', '-f', '--', normalize(from), normalize(to)]);
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    await this.mustExist(from);
+    await this.run(to, ['ln', '--', normalize(from), normalize(to)]);
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.mustExist(path);
+    await this.run(path, ['chmod', (mode & 0o7777).toString(8), '--', normalize(path)]);
+  }
+
+  async chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
+    await this.mustExist(path);
+    await this.run(path, ['chown', ...(follow ? [] : ['-h']), `${uid}:${gid}`, '--', normalize(path)]);
+  }
+
+  async utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void> {
+    await this.mustExist(path);
+    // touch -d takes a date: in UTC, to the second (busybox has no @epoch).
+    const date = (t: Timespec): string => new Date(t.sec * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    const h = follow ? [] : ['-h'];
+    await this.run(path, ['touch', ...h, '-a', '-d', date(atime), '--', normalize(path)], ['TZ=UTC']);
+    await this.run(path, ['touch', ...h, '-m', '-d', date(mtime), '--', normalize(path)], ['TZ=UTC']);
+  }
+
+  async truncate(path: string, length: number): Promise<void> {
+    if (isDir(await this.mustExist(path))) throw new FsError('EISDIR', path);
+    await this.run(path, ['truncate', '-s', String(length), '--', normalize(path)]);
+  }
 
   async statfs(): Promise<StatFs> {
     return {bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namelen: 255};

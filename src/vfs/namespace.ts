@@ -140,7 +140,7 @@ export class Namespace {
     }
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
-    return new EngineFs(engine, container.id);
+    return new EngineFs(engine, container.id, container.state === 'running');
   }
 
   async resolve(virtualPath: string): Promise<Target> {

@@ -95,32 +95,49 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     });
   });
 
-  it('local: rename, chmod, chown, utimes, truncate, unlink, remove', async () => {
-    await local.writeFile('/tmp/m.txt', Readable.from([Buffer.from('0123456789')]), {mode: 0o600});
-    await local.rename('/tmp/m.txt', '/tmp/n.txt');
-    expect(await code(local.stat('/tmp/m.txt'))).toBe('ENOENT');
-    await local.chmod('/tmp/n.txt', 0o604);
-    await local.chown('/tmp/n.txt', 1000, 1000, false);
-    await local.truncate('/tmp/n.txt', 4);
-    await local.utimes('/tmp/n.txt', {sec: 1000, nsec: 5}, {sec: 2000, nsec: 7}, false);
-    const st = await local.stat('/tmp/n.txt');
-    expect([st.mode & 0o777, st.uid, st.gid, st.mtime.sec, st.mtime.nsec, st.size]).toEqual([0o604, 1000, 1000, 2000, 7, 4]);
-    await local.writeFile('/tmp/o.txt', Readable.from([Buffer.from('x')]), {mode: 0o600});
-    expect(await code(local.rename('/tmp/n.txt', '/tmp/o.txt', true))).toBe('EEXIST');
-    await local.unlink('/tmp/n.txt');
-    await local.mkdir('/tmp/tree');
-    await local.mkdir('/tmp/tree/a');
-    await local.symlink('/', '/tmp/tree/a/root-link');
-    expect(await code(local.rmdir('/tmp/tree'))).toBe('ENOTEMPTY');
-    await local.remove('/tmp/tree');
-    expect(await code(local.stat('/tmp/tree'))).toBe('ENOENT');
-    expect((await local.statfs('/')).bsize).toBeGreaterThan(0);
+  describe.each(['local', 'engine'])('%s driver: changes', (driver) => {
+    // The engine driver changes a running container through exec (its own rm, mv, chmod…).
+    const fs = (): ContainerFs => (driver === 'local' ? local : new EngineFs(new Engine(), id, true));
+    const dir = `/tmp/changes-${driver}`;
+
+    it('rename (replacing, or not), chmod, chown, utimes, truncate, unlink, link, remove', async () => {
+      const f = fs();
+      await f.mkdir(dir);
+      await f.writeFile(`${dir}/m.txt`, Readable.from([Buffer.from('0123456789')]), {mode: 0o600, size: 10});
+      await f.rename(`${dir}/m.txt`, `${dir}/n.txt`);
+      expect(await code(f.stat(`${dir}/m.txt`))).toBe('ENOENT');
+      await f.chmod(`${dir}/n.txt`, 0o604);
+      await f.chown(`${dir}/n.txt`, 1000, 1000, false);
+      await f.truncate(`${dir}/n.txt`, 4);
+      await f.utimes(`${dir}/n.txt`, {sec: 1000, nsec: 0}, {sec: 2000, nsec: 0}, false);
+      const st = await (driver === 'local' ? f.stat(`${dir}/n.txt`) : f.readdir(dir).then((e) => e.find((x) => x.name === 'n.txt')!.stat!));
+      expect([st.mode & 0o777, st.uid, st.gid, st.mtime.sec, st.size]).toEqual([0o604, 1000, 1000, 2000, 4]);
+      await f.writeFile(`${dir}/o.txt`, Readable.from([Buffer.from('x')]), {mode: 0o600, size: 1});
+      expect(await code(f.rename(`${dir}/n.txt`, `${dir}/o.txt`, true))).toBe('EEXIST');
+      await f.rename(`${dir}/n.txt`, `${dir}/o.txt`);
+      expect(await text(f, `${dir}/o.txt`)).toBe('0123');
+      await f.link(`${dir}/o.txt`, `${dir}/hard.txt`);
+      expect(await text(f, `${dir}/hard.txt`)).toBe('0123');
+      await f.unlink(`${dir}/hard.txt`);
+      expect(await code(f.unlink(`${dir}/nope`))).toBe('ENOENT');
+      expect(await code(f.unlink(dir))).toBe('EISDIR');
+      await f.mkdir(`${dir}/a`);
+      await f.symlink('/', `${dir}/a/root-link`);
+      expect(await code(f.rmdir(dir))).toBe('ENOTEMPTY');
+      await f.remove(dir);
+      expect(await code(f.stat(dir))).toBe('ENOENT');
+      expect((await f.statfs('/')).bsize).toBeGreaterThan(0);
+    });
   });
 
-  it('engine: changes it cannot make are EROFS, not silent', async () => {
-    const fs = drivers['engine']!();
-    expect(await code(fs.unlink('/data/hello.txt'))).toBe('EROFS');
-    expect(await code(fs.rename('/data/hello.txt', '/data/x'))).toBe('EROFS');
+  it('engine: a stopped container takes new files, and says why it cannot change or remove them', async () => {
+    const stopped = fixture.create('stopped-changes');
+    const f = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped), false);
+    await f.writeFile('/tmp/new.txt', Readable.from([Buffer.from('n')]), {mode: 0o644, size: 1});
+    expect(await text(f, '/tmp/new.txt')).toBe('n');
+    await expect(f.unlink('/data/hello.txt')).rejects.toThrow("/data/hello.txt: Read-only file system (a stopped container: the engine's archive API can add files to it, not change or remove them)");
+    expect(await code(f.rename('/data/hello.txt', '/data/x'))).toBe('EROFS');
+    expect(await code(f.chmod('/data/hello.txt', 0o600))).toBe('EROFS');
   });
 
   it('engine: a removed container is named as the cause', async () => {

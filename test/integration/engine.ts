@@ -40,7 +40,7 @@ export function makeFixture(label: string, files: Record<string, string | {symli
   for (const dir of ['bin', 'etc', 'tmp', 'root', 'data']) fs.mkdirSync(path.join(root, dir), {recursive: true});
   fs.chmodSync(path.join(root, 'tmp'), 0o1777);
   fs.copyFileSync(BUSYBOX, path.join(root, 'bin/busybox'));
-  for (const applet of ['sh', 'ls', 'cat', 'sleep', 'ln', 'mkdir', 'rm', 'mv', 'stat', 'echo', 'sha256sum', 'dd', 'find', 'readlink', 'touch', 'chown', 'chmod']) {
+  for (const applet of ['sh', 'ls', 'cat', 'sleep', 'ln', 'mkdir', 'rm', 'mv', 'stat', 'echo', 'sha256sum', 'dd', 'find', 'readlink', 'touch', 'chown', 'chmod', 'truncate', 'rmdir']) {
     fs.symlinkSync('busybox', path.join(root, 'bin', applet));
   }
   fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/data:/bin/sh\n');
