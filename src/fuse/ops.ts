@@ -14,7 +14,7 @@ import type {FuseOps, FuseStat} from 'fuse-native';
 import {errnoOf, FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
-import {CONTAINERS, dirname} from '../vfs/path.js';
+import {CONTAINERS, dirname, HOSTS} from '../vfs/path.js';
 import {isSymlink, type ContainerFs, type Stat} from '../vfs/types.js';
 
 /** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
@@ -67,10 +67,16 @@ type LocalTarget = {readonly fs: LocalFs; readonly path: string};
 
 const O_ACCMODE = 3;
 
+/** Where /hosts appears in the mount (see target below). */
+export const HOSTS_DIR = '/.hosts';
+
 export function makeOps(ns: Namespace): FuseOps {
   const handles = new Map<number, Handle>();
 
-  const target = (p: string): Promise<Target> => ns.resolve(CONTAINERS + (p === '/' ? '' : p));
+  // `/<name>/…` is a container of the current engine; the hidden `/.hosts/<context>/<name>/…`
+  // reaches every context (it is not listed, so the root stays one entry per container).
+  const target = (p: string): Promise<Target> =>
+    p === HOSTS_DIR || p.startsWith(`${HOSTS_DIR}/`) ? ns.resolve(HOSTS + p.slice(HOSTS_DIR.length)) : ns.resolve(CONTAINERS + (p === '/' ? '' : p));
   /** A path inside a container; the mount's root itself holds no files. */
   const file = async (p: string): Promise<FileTarget> => {
     const t = await target(p);
@@ -83,8 +89,9 @@ export function makeOps(ns: Namespace): FuseOps {
     if (!(t.fs instanceof LocalFs)) throw new FsError('EROFS', p);
     return {fs: t.fs, path: t.path};
   };
+  const containerOf = (p: string): string => p.split('/').slice(0, p.startsWith(`${HOSTS_DIR}/`) ? 4 : 2).join('/');
   const sameContainer = async (a: string, b: string): Promise<[LocalTarget, LocalTarget]> => {
-    if (a.split('/')[1] !== b.split('/')[1]) throw new FsError('EXDEV', a);
+    if (containerOf(a) !== containerOf(b)) throw new FsError('EXDEV', a);
     return [await writable(a), await writable(b)];
   };
 

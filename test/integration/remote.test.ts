@@ -78,6 +78,34 @@ describe.runIf(hasEngine)('a remote engine over TLS, through a context', () => {
     expect(docker('exec', local, 'cat', '/tmp/upload.txt')).toBe('from the host');
   });
 
+  it('external commands and completion reach /hosts too', async () => {
+    const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-run-'));
+    try {
+      const r = dbox(`diff /hosts/remote/${running}/etc/motd /containers/${local}/etc/motd && grep -c Welcome /hosts/remote/${stopped}/etc/motd`,
+        {env: env({XDG_RUNTIME_DIR: runtime})});
+      expect(r).toMatchObject({status: 0, stdout: '1\n'});
+    } finally {
+      fs.rmSync(runtime, {recursive: true, force: true});
+    }
+    const {complete} = await import('../../src/shell/complete.js');
+    const {namespaceSource} = await import('../../src/shell/completion-source.js');
+    const {Namespace} = await import('../../src/vfs/namespace.js');
+    const {Engine} = await import('../../src/docker/engine.js');
+    const {defaultEndpoint} = await import('../../src/docker/endpoints.js');
+    const saved = process.env['HOME'];
+    process.env['HOME'] = home; // the contexts live in this HOME
+    try {
+      const source = namespaceSource(new Namespace(new Engine(defaultEndpoint({}))), process.env);
+      const line = `cat /hosts/rem`;
+      const c = await complete(line, line.length, {cwd: '/', home}, source);
+      expect(c?.insert).toBe('/hosts/remote/');
+      const inside = `cat /hosts/remote/${running.slice(0, 5)}`;
+      expect((await complete(inside, inside.length, {cwd: '/', home}, source))?.insert).toBe(`/hosts/remote/${running}/`);
+    } finally {
+      process.env['HOME'] = saved;
+    }
+  });
+
   it('an unreachable endpoint or wrong TLS material fails with its name; the rest keep working', () => {
     const dead = dbox('ls /hosts/dead', {env: env()});
     expect(dead.status).toBe(1);
