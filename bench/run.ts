@@ -55,6 +55,7 @@ async function compare(what: string, variants: Record<string, () => unknown>, cl
 }
 
 async function main(): Promise<void> {
+  if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
   sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
   const a = `dbox-bench-a-${process.pid}`;
   const b = `dbox-bench-b-${process.pid}`;
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
     fs.closeSync(devnull);
     print(rows);
     await interactiveFigures(dboxBin, a, ra);
+    await remoteFigures();
   } finally {
     sh(`docker rm -f ${a} ${b} > /dev/null`);
   }
@@ -218,6 +220,53 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
     `| Tab completion of a container path, after the first lookup | ${ms(tab)} | target < 30 ms |`,
     `| keystroke to echo while 10,000 lines are printed | ${ms(echoDuring)} | target < 50 ms |`,
     `| keystroke to echo at the prompt right after them | ${ms(echoAfter)} | target < 50 ms |`, ''].join('\n'));
+}
+
+/** A second engine on TLS loopback, reached through a docker context (test/integration/remote-engine.ts). */
+async function remoteFigures(): Promise<void> {
+  const {startRemoteEngine} = await import('../test/integration/remote-engine.js');
+  const {defaultEndpoint} = await import('../src/docker/endpoints.js');
+  const remote = await startRemoteEngine();
+  const home = fs.mkdtempSync('/tmp/dbox-bench-home-');
+  const savedHome = process.env['HOME'];
+  try {
+    remote.context(home, 'remote');
+    process.env['HOME'] = home;
+    sh(`docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q > /dev/null`);
+    const c = 'bench-remote';
+    remote.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
+    remote.docker('exec', c, 'sh', '-c', 'head -c 268435456 /dev/urandom > /big; mkdir /many; cd /many; head -c 65536 /dev/urandom > f0; i=1; while [ $i -lt 1000 ]; do cp f0 f$i; i=$((i+1)); done');
+    const tls = `--tlsverify --tlscacert ${remote.certs}/ca.pem --tlscert ${remote.certs}/cert.pem --tlskey ${remote.certs}/key.pem -H ${remote.address}`;
+    const devnull = fs.openSync('/dev/null', 'w');
+    const output = {stream: new PassThrough().resume(), fd: devnull, isTTY: false, columns: 80};
+    const session = () => new Session(new Namespace(new Engine(defaultEndpoint({}))), {
+      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env}, '/');
+    const run = async (line: string): Promise<void> => {
+      const r = await session().runLine(line);
+      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+    };
+    const rows: Row[] = [];
+    rows.push(await compare('TLS engine: cat 256 MiB', {
+      dbox: () => run(`cat /hosts/remote/${c}/big`),
+      'docker cp': () => sh(`docker ${tls} cp ${c}:/big - > /dev/null`),
+    }));
+    rows.push(await compare('TLS engine: list a 1,000-entry directory (64 MiB below it)', {
+      dbox: () => run(`ls -l /hosts/remote/${c}/many`),
+      'docker cp': () => sh(`docker ${tls} cp ${c}:/many - > /dev/null`),
+    }));
+    // A repeated listing, served from the listing cache of one command line.
+    const ns = new Namespace(new Engine(defaultEndpoint({})));
+    await ns.readdir(`/hosts/remote/${c}/many`);
+    const cached: number[] = [];
+    for (let r = 0; r < 20; r++) cached.push(await time(() => ns.readdir(`/hosts/remote/${c}/many`)));
+    fs.closeSync(devnull);
+    print(rows);
+    process.stdout.write(`\nA repeated listing of that directory, from the cache: ${median(cached).toFixed(2)} ms (median of 20).\n`);
+  } finally {
+    process.env['HOME'] = savedHome;
+    remote.stop();
+    fs.rmSync(home, {recursive: true, force: true});
+  }
 }
 
 function print(rows: readonly Row[]): void {

@@ -139,6 +139,9 @@ export class EngineFs implements ContainerFs {
   }
 
   async readdir(path: string): Promise<DirEntry[]> {
+    // A listing already made answers without a round trip (dropped on any change and per line).
+    const known = this.listings.get(normalize(path));
+    if (known) return known;
     const {path: dir, stat} = await this.resolve(path);
     if (!isDir(statFromPathStat(stat))) throw new FsError('ENOTDIR', path);
     const cached = this.listings.get(dir);
