@@ -26,6 +26,8 @@ install_packages() {
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v tmux >/dev/null || missing+=(tmux)
   command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+  command -v podman >/dev/null || missing+=(podman)           # the tests run dbox against its Docker API too
+  command -v openssl >/dev/null || missing+=(openssl)         # certificates for the TLS engine test
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     say "missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"; exit 1
