@@ -28,6 +28,8 @@ install_packages() {
   command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
   command -v podman >/dev/null || missing+=(podman)           # the tests run dbox against its Docker API too
   command -v openssl >/dev/null || missing+=(openssl)         # certificates for the TLS engine test
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)          # an ssh:// endpoint on loopback, for the tests
+  command -v ssh-agent >/dev/null || missing+=(openssh-client)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     say "missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}"; exit 1

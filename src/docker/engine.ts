@@ -15,11 +15,26 @@ export interface ContainerInfo {
   readonly created: number;
 }
 
+/**
+ * docker-modem formats an ssh endpoint's request address as `ssh:host:port`, which Node parses with
+ * a DEP0170 warning on every request (the ssh connection itself uses the bare host and works).
+ * That one warning, and no other, is dropped.
+ */
+function quietSshUrlWarning(): void {
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' ? (rest[0] as {code?: string}).code : rest[1];
+    if (code === 'DEP0170' && String(warning).includes('ssh:')) return;
+    (emit as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /** dockerode's options for an endpoint: a unix socket, tcp (with TLS material), or ssh. */
 export function dockerodeOptions(e: Endpoint): Dockerode.DockerOptions {
   if (e.socketPath) return {socketPath: e.socketPath};
   const url = new URL(e.address);
   if (url.protocol === 'ssh:') {
+    quietSshUrlWarning();
     return {protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? {username: url.username} : {}),
       sshOptions: {...(process.env['SSH_AUTH_SOCK'] ? {agent: process.env['SSH_AUTH_SOCK']} : {})}};
   }
