@@ -280,7 +280,9 @@ function print(rows: readonly Row[]): void {
     const d = v['dbox']!;
     lines.push(`| ${r.what} | ${ms(d)} | ${ms(v['native'])} | ${ms(v['docker cp'])} | ${ms(v['docker exec'])} | ${ratio(v['native'], d)} | ${ratio(v['docker cp'], d)} | ${ratio(v['docker exec'], d)} |`);
   }
-  lines.push('', `Ratios are speed relative to dbox (other time ÷ dbox time; above 1× dbox is faster). Medians of ${ROUNDS} interleaved rounds; \`node -e 0\` took ${ms(rows.find((r) => r.variants['node -e 0'] !== undefined)?.variants['node -e 0'])}.`);
+  const node = rows.find((r) => r.variants['node -e 0'] !== undefined)?.variants['node -e 0'];
+  lines.push('', `Ratios are speed relative to dbox (other time ÷ dbox time; above 1× dbox is faster). Medians of ${ROUNDS} interleaved rounds` +
+    (node !== undefined ? `; \`node -e 0\` took ${ms(node)}.` : '.'));
   process.stdout.write(lines.join('\n') + '\n');
 }
 

@@ -354,6 +354,31 @@ static napi_value js_symlink(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// Operations on two names, each resolved in its own root: rename and link.
+typedef int (*two_names_op)(int olddir, const char *oldname, int newdir, const char *newname, unsigned flags);
+static int do_rename(int od, const char *on, int nd, const char *nn, unsigned f) { return renameat2(od, on, nd, nn, f); }
+static int do_link(int od, const char *on, int nd, const char *nn, unsigned f) { return linkat(od, on, nd, nn, (int)f); }
+
+static napi_value two_names(napi_env env, int64_t root1, const char *from, int64_t root2, const char *to, unsigned flags,
+                            two_names_op op, const char *syscall_name) {
+  char b1[PATH_MAX], b2[PATH_MAX];
+  const char *n1, *n2;
+  int p1 = open_parent((int)root1, from, &n1, b1);
+  if (p1 < 0) return throw_errno(env, errno, syscall_name, from);
+  int p2 = open_parent((int)root2, to, &n2, b2);
+  if (p2 < 0) {
+    int e = errno;
+    close(p1);
+    return throw_errno(env, e, syscall_name, to);
+  }
+  int r = op(p1, n1, p2, n2, flags);
+  int e = errno;
+  close(p1);
+  close(p2);
+  if (r < 0) return throw_errno(env, e, syscall_name, from);
+  return undefined(env);
+}
+
 // rename(root1, from, root2, to, flags) with renameat2 flags (RENAME_NOREPLACE = 1).
 static napi_value js_rename(napi_env env, napi_callback_info info) {
   ARGS(5);
@@ -362,13 +387,7 @@ static napi_value js_rename(napi_env env, napi_callback_info info) {
   INT_ARG(2, root2);
   PATH_ARG(3, to);
   INT_ARG(4, flags);
-  char b1[PATH_MAX];
-  const char *n1;
-  int p1 = open_parent((int)root1, from, &n1, b1);
-  if (p1 < 0) return throw_errno(env, errno, "rename", from);
-  WITH_PARENT(root2, to, "rename", renameat2(p1, n1, pfd, name, (unsigned)flags));
-  close(p1);
-  return undefined(env);
+  return two_names(env, root1, from, root2, to, (unsigned)flags, do_rename, "rename");
 }
 
 // link(root1, from, root2, to): hard link, never following a final symlink of `from`.
@@ -378,13 +397,7 @@ static napi_value js_link(napi_env env, napi_callback_info info) {
   PATH_ARG(1, from);
   INT_ARG(2, root2);
   PATH_ARG(3, to);
-  char b1[PATH_MAX];
-  const char *n1;
-  int p1 = open_parent((int)root1, from, &n1, b1);
-  if (p1 < 0) return throw_errno(env, errno, "link", from);
-  WITH_PARENT(root2, to, "link", linkat(p1, n1, pfd, name, 0));
-  close(p1);
-  return undefined(env);
+  return two_names(env, root1, from, root2, to, 0, do_link, "link");
 }
 
 // chmod(root, path, mode): follows the final symlink in-root (as chmod(2) does).
