@@ -2,13 +2,14 @@
 // a shell or command runs there in all of the container's namespaces, and everything is removed
 // when it ends. mount-api and blockdev run in the C helper (native/attach.c); upload copies the
 // directory in with the archive API and deletes it afterwards (remote engines, or not root).
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type {Engine} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {attachHelper as helper} from '../self.js';
+import {runInherited} from '../shell/external.js';
 import {FsError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
@@ -47,13 +48,6 @@ function readState(file: string): Record<string, string> {
     return {};
   }
 }
-
-const run = (cmd: string, args: readonly string[]): Promise<number> =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, args, {stdio: 'inherit'});
-    child.on('error', () => resolve(127));
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 9)));
-  });
 
 async function runningContainer(io: AttachIo, name: string): Promise<{id: string; name: string}> {
   const c = await io.ns.findContainer(name, name).catch(async (e: unknown) => {
@@ -98,7 +92,7 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
 async function inject(engine: Engine, id: string, hostDir: string, at: string, method: Method, command: readonly string[]): Promise<number> {
   const pid = await engine.pidOf(id);
   if (pid === undefined) throw new AttachError('the container stopped');
-  return run(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
+  return runInherited(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
     '--state', stateFile(id), '--', ...command]);
 }
 
@@ -120,7 +114,7 @@ async function upload(engine: Engine, c: {id: string; name: string}, hostDir: st
   const pathVar = (info.Config.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
   try {
-    return await run('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
+    return await runInherited('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
   } finally {
     spawnSync('docker', ['exec', c.id, `${at}/bin/rm`, '-rf', at], {stdio: 'ignore'});
     fs.rmSync(stateFile(c.id), {force: true});

@@ -2,7 +2,6 @@
 // DOCKER_CERT_PATH), DOCKER_CONTEXT, `currentContext` in ~/.docker/config.json, and every context
 // in ~/.docker/contexts/meta/<sha256(name)>/meta.json with its TLS material in
 // ~/.docker/contexts/tls/<sha256(name)>/docker/{ca,cert,key}.pem.
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {DboxError} from '../vfs/errors.js';
@@ -111,6 +110,3 @@ export function currentEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint 
   if (!found) throw new NoSuchContext(`context "${name}" does not exist (docker context ls lists them; DOCKER_CONTEXT or ~/.docker/config.json names it)`);
   return found;
 }
-
-/** Where docker keeps a context: sha256 of its name. */
-export const contextDir = (name: string): string => createHash('sha256').update(name).digest('hex');

@@ -51,7 +51,9 @@ export class EngineUnreachable extends DboxError {
   constructor(readonly endpoint: string, cause: string) {
     super(
       `cannot connect to the Docker engine at ${endpoint} (${cause})\n` +
-        'Start one with `npm run setup` in the dbox directory (installs and starts a local dockerd), or set DOCKER_HOST.',
+        (endpoint.startsWith('unix://')
+          ? 'Start one with `npm run setup` in the dbox directory (installs and starts a local dockerd), or set DOCKER_HOST.'
+          : 'Check that this engine runs and is reachable, and its TLS or ssh credentials.'),
     );
   }
 }

@@ -82,7 +82,7 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
   it('re-lays out the candidate list when the terminal is resized', async () => {
     term.text(`ls /containers/${web}/bin/`);
     term.keys('Tab', 'Tab');
-    const wide = await term.waitFor(/busybox\s+cat/);
+    const wide = await term.waitFor(/^busybox\s+\S/m);
     const rows = (s: string) => s.trimEnd().split('\n').filter((l) => /^(busybox|cat|chmod|chown|dd|echo|find|ln|ls|mkdir|mv|readlink|rm|sh|sha256sum|sleep|stat|touch)\b/.test(l)).length;
     execFileSync('tmux', ['resize-window', '-t', term.name, '-x', '30']);
     await new Promise((r) => setTimeout(r, 500));

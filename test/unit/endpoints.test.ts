@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {contextDir, currentContextName, currentEndpoint, defaultEndpoint, listEndpoints} from '../../src/docker/endpoints.js';
+import {contextDir} from '../../src/docker/context-dir.js';
+import {currentContextName, currentEndpoint, defaultEndpoint, listEndpoints} from '../../src/docker/endpoints.js';
 
 describe('endpoints, as the docker CLI finds them', () => {
   let home: string;
