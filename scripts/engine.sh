@@ -57,6 +57,8 @@ up() {
   else
     install_packages
   fi
+  # The demo containers first, so the images they used can be replaced rather than left dangling.
+  "$here/fixtures.sh" clean
   "$here/fixtures.sh" images
   "$here/fixtures.sh" demo
 }

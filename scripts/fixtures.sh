@@ -24,12 +24,20 @@ build_busybox_root() {
   chmod 1777 "$root/tmp"
 }
 
+# Imports a root directory as TAG, removing the image it replaces (unless a container uses it).
+import_as() {
+  local root=$1 tag=$2; shift 2
+  local old; old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  tar -C "$root" -c . | docker import "$@" - "$tag" >/dev/null
+  local new; new=$(docker image inspect -f '{{.Id}}' "$tag")
+  if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
+}
+
 images() {
   local tmp; tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
   build_busybox_root "$tmp/busybox"
-  tar -C "$tmp/busybox" -c . | docker import \
-    -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - dbox-test/busybox >/dev/null
+  import_as "$tmp/busybox" dbox-test/busybox -c 'ENV PATH=/bin' -c 'CMD ["sh"]'
   say "image dbox-test/busybox"
   # No shell, no tools: only a static program and its data.
   mkdir -p "$tmp/noshell/app" "$tmp/noshell/etc" "$tmp/noshell/tmp"
@@ -37,8 +45,7 @@ images() {
   # that applet). No shell or tool can be started by name.
   cp "$BUSYBOX" "$tmp/noshell/app/sleep"
   printf 'data only\n' >"$tmp/noshell/app/data.txt"
-  tar -C "$tmp/noshell" -c . | docker import \
-    -c 'ENTRYPOINT ["/app/sleep"]' -c 'CMD ["2147483647"]' - dbox-test/noshell >/dev/null
+  import_as "$tmp/noshell" dbox-test/noshell -c 'ENTRYPOINT ["/app/sleep"]' -c 'CMD ["2147483647"]'
   say "image dbox-test/noshell"
 }
 

@@ -40,11 +40,17 @@ async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
   const extract = tar.extract();
   stream.on('error', (error) => extract.destroy(error));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
-  for await (const entry of extract) {
-    for await (const chunk of entry) yield chunk as Buffer;
-    break;
+  try {
+    for await (const entry of extract) {
+      for await (const chunk of entry) yield chunk as Buffer;
+      break;
+    }
+  } finally {
+    // Also when the reader stops early (head, a cancelled read): the engine keeps the container
+    // locked while an archive response is open, and every later request for it would wait.
+    stream.destroy();
+    extract.destroy();
   }
-  stream.destroy();
 }
 
 /** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
@@ -74,6 +80,11 @@ export class EngineFs implements ContainerFs {
   /** `running`: commands can be run in the container (listing and changes go through exec). */
   constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
     this.archive = new Archive(engine, id);
+  }
+
+  /** In a running container `mv` renames; a stopped one only takes uploads extracted in place. */
+  get canRename(): boolean {
+    return this.running;
   }
 
   /** Runs a command in the container for a change to `path`; its failure becomes an FsError. */
@@ -159,19 +170,28 @@ export class EngineFs implements ContainerFs {
     const extract = tar.extract();
     stream.on('error', (error) => extract.destroy(error));
     stream.pipe(extract as unknown as NodeJS.WritableStream);
-    for await (const entry of extract) {
-      entry.resume();
-      const header = entry.header;
-      const rel = header.name.replace(/^\.\//, '').replace(/\/$/, '');
-      const inner = prefix === '' ? rel : rel === prefix ? '' : rel.startsWith(prefix + '/') ? rel.slice(prefix.length + 1) : undefined;
-      if (inner === undefined || inner === '' || inner === '.') continue;
-      const full = join(dir, inner);
-      const stat = statFromTar(header);
-      const parent = dirname(full);
-      const entries = listings.get(parent) ?? [];
-      entries.push({name: basename(full), type: fileType(stat.mode), stat});
-      listings.set(parent, entries);
-      if (isDir(stat) && !listings.has(full)) listings.set(full, []);
+    // An error part-way must not leave the response open (the engine would keep the container locked).
+    const close = (): void => {
+      stream.destroy();
+      extract.destroy();
+    };
+    try {
+      for await (const entry of extract) {
+        entry.resume();
+        const header = entry.header;
+        const rel = header.name.replace(/^\.\//, '').replace(/\/$/, '');
+        const inner = prefix === '' ? rel : rel === prefix ? '' : rel.startsWith(prefix + '/') ? rel.slice(prefix.length + 1) : undefined;
+        if (inner === undefined || inner === '' || inner === '.') continue;
+        const full = join(dir, inner);
+        const stat = statFromTar(header);
+        const parent = dirname(full);
+        const entries = listings.get(parent) ?? [];
+        entries.push({name: basename(full), type: fileType(stat.mode), stat});
+        listings.set(parent, entries);
+        if (isDir(stat) && !listings.has(full)) listings.set(full, []);
+      }
+    } finally {
+      close();
     }
     for (const [k, v] of listings) this.listings.set(k, v);
     return listings.get(dir)!;
@@ -200,7 +220,10 @@ export class EngineFs implements ContainerFs {
       body = Readable.from([data]);
     }
     const pack = tar.pack();
-    const entry = pack.entry({name: basename(target), size, mode: options.mode & 0o7777, type: 'file'}, (error) => {
+    const header = {name: basename(target), size, mode: options.mode & 0o7777, type: 'file' as const,
+      ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
+      ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
+    const entry = pack.entry(header, (error) => {
       if (error) pack.destroy(error);
       else pack.finalize();
     });

@@ -23,6 +23,7 @@ const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block'
 
 export class LocalFs implements ContainerFs {
   readonly driver = 'local' as const;
+  readonly canRename = true;
   private closed = false;
 
   private constructor(readonly rootFd: number, readonly rootPath: string) {}

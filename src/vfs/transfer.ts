@@ -6,13 +6,13 @@
 // under a temporary name and renamed at the end. On failure or cancel the temporary is removed.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
-import type {Writable} from 'node:stream';
+import {Transform, type Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {native} from '../native.js';
 import {FsError, toFsError} from './errors.js';
 import {LocalFs, decodeStat} from './local-fs.js';
 import {basename, dirname, join, linkTargetPath} from './path.js';
-import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs, type Stat} from './types.js';
+import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs, type Stat, type WriteOptions} from './types.js';
 
 export interface Place {
   readonly fs: ContainerFs;
@@ -68,15 +68,31 @@ export async function followLinks(fs: ContainerFs, path: string): Promise<string
   throw new FsError('ELOOP', path);
 }
 
+/**
+ * The same bytes, counted into progress (and stopped by a cancel) as they pass. A transform in the
+ * pipe, not a 'data' listener: a listener would start the flow before a slow destination (an
+ * upload that first asks the engine) is ready, and the first chunks would be lost.
+ */
+function counted(source: Readable, progress: Progress, path: string): Readable {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      progress.add(chunk.length);
+      done(progress.cancelled ? new FsError('ECANCELED', path) : null, chunk);
+    },
+  });
+  source.on('error', (error) => counter.destroy(error));
+  return source.pipe(counter);
+}
+
 /** Copies the bytes of a file (following symlinks) to `dst`, replacing it atomically. */
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
   const st = stat ?? (await src.fs.stat(src.path));
   const dst = {fs: to.fs, path: await followLinks(to.fs, to.path)};
   const tmp = {fs: dst.fs, path: tempName(dst.path)};
   const local = bothLocal(src.fs, dst.fs);
-  if (!local && dst.fs.driver === 'engine') {
-    // The archive API has no rename: the engine extracts the upload in place.
-    await dst.fs.writeFile(dst.path, await src.fs.createReadStream(src.path), {mode: st.mode & 0o7777, size: st.size});
+  if (!dst.fs.canRename) {
+    // A stopped container through the archive API: no rename, the engine extracts the upload in place.
+    await dst.fs.writeFile(dst.path, await src.fs.createReadStream(src.path), {mode: st.mode & 0o7777, size: st.size, ...carried(st, options)});
     options.progress.add(st.size, 1);
     return;
   }
@@ -84,14 +100,10 @@ export async function copyFile(src: Place, to: Place, options: CopyOptions, stat
     if (local) await copyLocalFile(local[0], src.path, local[1], tmp.path, options);
     else {
       const before = options.progress.bytes;
-      const stream = await src.fs.createReadStream(src.path);
-      stream.on('data', (chunk: Buffer) => {
-        options.progress.add(chunk.length);
-        if (options.progress.cancelled) stream.destroy(new FsError('ECANCELED', src.path));
-      });
-      await dst.fs.writeFile(tmp.path, stream, {mode: 0o600, exclusive: true, size: st.size});
+      const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
+      await dst.fs.writeFile(tmp.path, stream, {mode: st.mode & 0o7777, exclusive: true, size: st.size, ...carried(st, options)});
       options.progress.add(st.size - (options.progress.bytes - before), 1);
-      await applyMeta(tmp, st, options.preserve);
+      if (dst.fs.driver === 'local') await applyMeta(tmp, st, options.preserve);
     }
     await dst.fs.rename(tmp.path, dst.path);
   } catch (error) {
@@ -146,7 +158,7 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions): P
     return;
   }
   const local = bothLocal(src.fs, dst.fs);
-  const tmp = dst.fs.driver === 'engine' ? dst : {fs: dst.fs, path: tempName(dst.path)};
+  const tmp = dst.fs.canRename ? {fs: dst.fs, path: tempName(dst.path)} : dst;
   try {
     if (local) {
       await native()
@@ -164,7 +176,7 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions): P
 
 async function copySymlink(src: Place, dst: Place, options: CopyOptions): Promise<void> {
   const target = await src.fs.readlink(src.path);
-  const tmp = dst.fs.driver === 'engine' ? dst : {fs: dst.fs, path: tempName(dst.path)};
+  const tmp = dst.fs.canRename ? {fs: dst.fs, path: tempName(dst.path)} : dst;
   await dst.fs.symlink(target, tmp.path);
   try {
     if (options.preserve && tmp.fs.driver === 'local') {
@@ -192,19 +204,19 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, options: Co
     else if (isSymlink(est)) await copySymlink(from, to, options);
     else {
       const stream = await src.fs.createReadStream(from.path);
-      await dst.fs.writeFile(to.path, stream, {mode: est.mode & 0o7777, exclusive: true, size: est.size});
+      await dst.fs.writeFile(to.path, stream, {mode: est.mode & 0o7777, exclusive: true, size: est.size, ...carried(est, options)});
       options.progress.add(est.size, 1);
-      await applyMeta(to, est, options.preserve).catch(ignoreOnEngine(to));
+      if (to.fs.driver === 'local') await applyMeta(to, est, options.preserve);
     }
   }
-  await applyMeta(dst, st, options.preserve).catch(ignoreOnEngine(dst));
+  // A directory's mode and times from the engine driver would cost a command each: local only.
+  if (dst.fs.driver === 'local') await applyMeta(dst, st, options.preserve);
   options.progress.add(0, 1);
 }
 
-/** The engine driver cannot chmod/chown/utimes: the tar upload already carried the mode. */
-const ignoreOnEngine = (place: Place) => (error: unknown) => {
-  if (place.fs.driver !== 'engine') throw error;
-};
+/** What an upload carries in its tar header with -p: owner and modification time. */
+const carried = (st: Stat, options: CopyOptions): Pick<WriteOptions, 'owner' | 'mtime'> =>
+  options.preserve ? {owner: {uid: st.uid, gid: st.gid}, mtime: st.mtime} : {};
 
 /** Writes a file's bytes to `out` (cat). With a raw fd and a local file, the native part copies. */
 export async function sendFile(src: Place, out: {fd?: number; stream: Writable}, progress: Progress): Promise<void> {

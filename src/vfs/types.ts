@@ -49,11 +49,17 @@ export interface WriteOptions {
   readonly exclusive?: boolean;
   /** The number of bytes `source` will give, when known (the archive API needs it up front). */
   readonly size?: number;
+  /** Owner and modification time to give the file where the write itself can carry them (a tar
+   *  header); other drivers set them afterwards. */
+  readonly owner?: {readonly uid: number; readonly gid: number};
+  readonly mtime?: Timespec;
 }
 
 export interface ContainerFs {
   /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
   readonly driver: 'local' | 'engine';
+  /** rename works here, so a copy can be written under a temporary name and renamed into place. */
+  readonly canRename: boolean;
   stat(path: string): Promise<Stat>;
   lstat(path: string): Promise<Stat>;
   readdir(path: string): Promise<DirEntry[]>;

@@ -75,6 +75,8 @@ describe.runIf(hasEngine)('a remote engine over TLS, through a context', () => {
     expect(dbox(`cp -r /containers/${local}/data /hosts/remote/${running}/tmp/`, {env: env()})).toMatchObject({status: 0, stderr: ''});
     expect(remote.docker('exec', running, 'cat', '/tmp/data/dir with space/file one.txt')).toBe('spaced');
     expect(dbox(`cp /hosts/remote/${running}/tmp/upload.txt /containers/${local}/tmp/`, {env: env()}).status).toBe(0);
+    // Into a running container the upload goes to a temporary name and is renamed into place.
+    expect(remote.docker('exec', running, 'ls', '-a', '/tmp')).not.toMatch(/\.dbox-/);
     expect(docker('exec', local, 'cat', '/tmp/upload.txt')).toBe('from the host');
   });
 
