@@ -61,8 +61,9 @@ describe.runIf(hasEngine)('FUSE mount', () => {
   it('reads files, directories with types, and links', () => {
     expect(fs.readFileSync(`${C}/data/hello.txt`, 'utf8')).toBe('hello\n');
     const types = Object.fromEntries(fs.readdirSync(`${C}/data`, {withFileTypes: true}).map((d) => [d.name, d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'link' : 'file']));
-    expect(types).toEqual({'hello.txt': 'file', 'abs-link': 'link', sub: 'dir'});
-    expect(execFileSync('find', [`${C}/data`, '-type', 'f'], {encoding: 'utf8'}).trim().split('\n').sort()).toEqual([`${C}/data/hello.txt`, `${C}/data/sub/deep.txt`]);
+    expect(types).toEqual({'hello.txt': 'file', 'big.bin': 'file', 'abs-link': 'link', sub: 'dir'});
+    expect(execFileSync('find', [`${C}/data`, '-type', 'f'], {encoding: 'utf8'}).trim().split('\n').sort()).toEqual(
+      [`${C}/data/big.bin`, `${C}/data/hello.txt`, `${C}/data/sub/deep.txt`]);
   });
 
   it('presents absolute links relative to the container root, so they never reach the host', () => {
