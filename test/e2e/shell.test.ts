@@ -102,13 +102,16 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     docker('exec', big, 'dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=200');
     docker('stop', '-t', '0', big); // a stopped container: the copy streams through the engine, slowly enough to watch
     const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-cpdest-'));
-    term.text(`cp /containers/${big}/big ${dest}/`);
-    term.keys('Enter');
-    await term.waitFor(/\[#*-*\] +\d+%  [\d.]+[KMG]?B \/ 200MB/);
-    term.keys('C-c');
-    await term.waitFor(/cp: interrupted; nothing was left at the destination\n.*\[130\]\$ ?$/m);
-    expect(fs.readdirSync(dest)).toEqual([]);
-    fs.rmSync(dest, {recursive: true});
+    try {
+      term.text(`cp /containers/${big}/big ${dest}/`);
+      term.keys('Enter');
+      await term.waitFor(/\[#*-*\] +\d+%  [\d.]+[KMG]?B \/ 200MB/);
+      term.keys('C-c');
+      await term.waitFor(/cp: interrupted; nothing was left at the destination\n.*\[130\]\$ ?$/m);
+      expect(fs.readdirSync(dest)).toEqual([]);
+    } finally {
+      fs.rmSync(dest, {recursive: true, force: true});
+    }
   });
 
   it('says so when the container it is in disappears, and stays usable', async () => {

@@ -136,7 +136,9 @@ describe.runIf(hasEngine)('attach', () => {
       expect({args, stderr: r.stderr}).toEqual({args, stderr});
       expect(r.status).not.toBe(0);
     }
-    const noBusybox = attach([noshell], {XDG_DATA_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-empty-')), DBOX_BUSYBOX: '/bin/ls'});
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-empty-'));
+    const noBusybox = attach([noshell], {XDG_DATA_HOME: empty, DBOX_BUSYBOX: '/bin/ls'});
+    fs.rmSync(empty, {recursive: true, force: true});
     expect(noBusybox.stderr).toBe("attach: no static busybox for the toolbox (/bin/ls is dynamically linked): install Debian's busybox-static (`sudo apt-get install busybox-static`), or give attach a HOSTDIR of static tools\n");
     const notRoot = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, dboxPath, 'attach', noshell, '/tmp', '--method', 'mount-api'], {encoding: 'utf8'});
     expect(notRoot.status).not.toBe(0);
