@@ -16,7 +16,7 @@ import {errnoOf, FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, dirname, HOSTS} from '../vfs/path.js';
-import {isSymlink, type ContainerFs, type Stat} from '../vfs/types.js';
+import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
 
 /** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
 export function toErrno(error: unknown): number {
@@ -148,8 +148,8 @@ export function makeOps(ns: Namespace): FuseOps {
       const st = e.stat ?? (await t.fs.lstat(`${t.path}/${e.name}`).catch(() => undefined));
       return st ? fuseStatOf(t.fs, `${t.path}/${e.name}`, st) : {...rootStat, mode: 0o100000};
     }));
-    const self = toFuseStat(await t.fs.stat(t.path));
-    return [['.', '..', ...entries.map((e) => e.name)], [self, self, ...stats]];
+    // '.' and '..' need only their type here; the kernel asks getattr for their attributes.
+    return [['.', '..', ...entries.map((e) => e.name)], [rootStat, rootStat, ...stats]];
   };
 
   /** A stat as the mount shows it: a symlink's size is the length of its (transformed) target. */
@@ -232,8 +232,7 @@ export function makeOps(ns: Namespace): FuseOps {
       // UTIME_OMIT arrives as 2^64-1 (scripts/fix-fuse-native.js): keep that time as it is.
       const omit = (v: number): boolean => v >= 2 ** 63;
       const current = omit(atime) || omit(mtime) ? await t.fs.lstat(t.path) : undefined;
-      const ts = (v: number) => ({sec: Math.floor(v / 1000), nsec: Math.round((v % 1000) * 1e6)});
-      await t.fs.utimes(t.path, omit(atime) ? current!.atime : ts(atime), omit(mtime) ? current!.mtime : ts(mtime), false);
+      await t.fs.utimes(t.path, omit(atime) ? current!.atime : timespecOfMs(atime), omit(mtime) ? current!.mtime : timespecOfMs(mtime), false);
     }, cb),
     chmod: (p, mode, cb) => settle(async () => {
       const t = await writable(p);

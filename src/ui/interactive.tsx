@@ -3,7 +3,6 @@
 // in the scrollback as in any shell — and the line runs with the terminal handed over (cooked
 // mode, Ctrl-C to the command). Command output goes straight to the terminal, never through
 // React, so a 10,000-line `cat` scrolls at terminal speed and the prompt stays light.
-import React from 'react';
 import {render} from 'ink';
 import Shell, {type Done} from '../../components/Shell.js';
 import {complete} from '../shell/complete.js';

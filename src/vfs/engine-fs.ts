@@ -10,7 +10,7 @@ import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
-import {fileType, isDir, S_IFLNK, S_IFMT, type ContainerFs, type DirEntry, type Stat, type StatFs, type Timespec,
+import {fileType, isDir, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type Stat, type StatFs, type Timespec,
   type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
@@ -18,10 +18,8 @@ const tarTypeMode: Record<string, number> = {
   'character-device': 0o020000, 'block-device': 0o060000, fifo: 0o010000,
 };
 
-const timespec = (ms: number): Timespec => ({sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1e6});
-
 function statFrom(mode: number, size: number, mtimeMs: number, uid = 0, gid = 0): Stat {
-  const t = timespec(mtimeMs);
+  const t = timespecOfMs(mtimeMs);
   return {dev: 0, ino: 0, mode, nlink: 1, uid, gid, rdev: 0, size, blksize: 4096, blocks: Math.ceil(size / 512),
     atime: t, mtime: t, ctime: t};
 }

@@ -54,12 +54,6 @@ export function locate(path: string): Location {
   return {kind: 'host', path: '/' + p.join('/')};
 }
 
-/** The virtual path of a container path (inverse of locate for containers). */
-export function containerPath(name: string, inner: string, endpoint?: string): string {
-  const base = endpoint ? `${HOSTS}/${endpoint}/${name}` : `${CONTAINERS}/${name}`;
-  return normalize(`${base}/${inner}`);
-}
-
 export function basename(path: string): string {
   const n = normalize(path);
   return n === '/' ? '/' : n.slice(n.lastIndexOf('/') + 1);

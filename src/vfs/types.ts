@@ -8,6 +8,9 @@ export interface Timespec {
   readonly nsec: number;
 }
 
+/** Milliseconds since the epoch as a Timespec. */
+export const timespecOfMs = (ms: number): Timespec => ({sec: Math.floor(ms / 1000), nsec: Math.round((ms % 1000) * 1e6)});
+
 export interface Stat {
   readonly dev: number;
   readonly ino: number;

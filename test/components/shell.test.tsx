@@ -1,5 +1,4 @@
 // The prompt as a person uses it, in-process: keys go into stdin, frames come out.
-import React from 'react';
 import {render} from 'ink-testing-library';
 import {describe, expect, it, vi} from 'vitest';
 import CompletionList from '../../components/CompletionList.js';

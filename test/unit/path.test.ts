@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {absolute, basename, containerPath, dirname, locate, normalize, tildify} from '../../src/vfs/path.js';
+import {absolute, basename, dirname, locate, normalize, tildify} from '../../src/vfs/path.js';
 
 describe('normalize', () => {
   it.each([
@@ -39,10 +39,6 @@ describe('helpers', () => {
     expect(basename('/')).toBe('/');
     expect(dirname('/a/b')).toBe('/a');
     expect(dirname('/a')).toBe('/');
-  });
-  it('containerPath', () => {
-    expect(containerPath('web', '/etc/hosts')).toBe('/containers/web/etc/hosts');
-    expect(containerPath('web', '/', 'prod')).toBe('/hosts/prod/web');
   });
   it('tildify', () => {
     expect(tildify('/root/x', '/root')).toBe('~/x');
