@@ -1,5 +1,6 @@
 // The only module that talks to the Docker Engine API (through dockerode). Everything above it
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
+import {PassThrough, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
@@ -183,20 +184,40 @@ export class Engine {
    * exit code; rejects with statusCode 409 when the container is not running.
    */
   async exec(id: string, cmd: readonly string[], env: readonly string[] = []): Promise<{code: number; stdout: Buffer; stderr: Buffer}> {
+    const run = await this.execStream(id, cmd, env);
+    const out: Buffer[] = [];
+    for await (const chunk of run.stdout) out.push(chunk as Buffer);
+    return {...(await run.result), stdout: Buffer.concat(out)};
+  }
+
+  /**
+   * Runs a command in a running container with its stdout as a stream; `result` settles when the
+   * command has ended. Destroying `stdout` early ends the exec's connection.
+   */
+  async execStream(id: string, cmd: readonly string[], env: readonly string[] = []): Promise<{stdout: Readable; result: Promise<{code: number; stderr: Buffer}>}> {
     return this.call(async (d) => {
       const exec = await d.getContainer(id).exec({Cmd: [...cmd], Env: [...env], AttachStdout: true, AttachStderr: true});
-      const stream = await exec.start({hijack: true, stdin: false});
-      const out: Buffer[] = [];
+      const stream = (await exec.start({hijack: true, stdin: false})) as NodeJS.ReadableStream & {destroy(): void};
+      const stdout = new PassThrough({highWaterMark: 1 << 20});
       const err: Buffer[] = [];
-      await new Promise<void>((resolve, reject) => {
-        // demuxStream only calls write() on its targets.
-        const collect = (into: Buffer[]) => ({write: (b: Buffer) => into.push(b)}) as unknown as NodeJS.WritableStream;
-        d.modem.demuxStream(stream, collect(out), collect(err));
+      // demuxStream only calls write() on its targets.
+      d.modem.demuxStream(stream, stdout, {write: (b: Buffer) => err.push(b)} as unknown as NodeJS.WritableStream);
+      stdout.on('close', () => stream.destroy());
+      const ended = new Promise<void>((resolve, reject) => {
         stream.on('end', resolve);
+        stream.on('close', resolve);
         stream.on('error', reject);
       });
-      const info = await exec.inspect();
-      return {code: info.ExitCode ?? 0, stdout: Buffer.concat(out), stderr: Buffer.concat(err)};
+      const result = ended.then(async () => {
+        if (!stdout.destroyed) stdout.end();
+        const info = await exec.inspect();
+        return {code: info.ExitCode ?? 0, stderr: Buffer.concat(err)};
+      }, (error: unknown) => {
+        stdout.destroy(error as Error);
+        throw error;
+      });
+      result.catch(() => undefined); // the caller may only read stdout; its error arrives there too
+      return {stdout, result};
     });
   }
 

@@ -8,12 +8,10 @@
 // Writes go through the drivers, which resolve every path inside the container.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {errnoOf, FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
+import {RemoteFile} from './remote-file.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, dirname, HOSTS} from '../vfs/path.js';
 import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
@@ -57,50 +55,9 @@ export function transformLink(target: string, innerPath: string): string {
 
 const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, atime: 0, mtime: 0, ctime: 0};
 
-/**
- * A file of a stopped or remote container, streamed by the engine into a private host file while
- * it is read: a read waits only until its range has arrived (head of a large file answers at
- * once), and release cancels the rest.
- */
-class Download {
-  received = 0;
-  done = false;
-  error: unknown;
-  private waiters: (() => void)[] = [];
-
-  constructor(readonly fd: number, private readonly source: Readable) {
-    source.on('data', (chunk: Buffer) => {
-      fs.writeSync(fd, chunk, 0, chunk.length, this.received);
-      this.received += chunk.length;
-      this.wake();
-    });
-    source.on('end', () => this.finish());
-    source.on('error', (error) => this.finish(error));
-  }
-
-  private finish(error?: unknown): void {
-    this.done = true;
-    this.error = error;
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  async until(end: number): Promise<void> {
-    while (this.received < end && !this.done) await new Promise<void>((r) => this.waiters.push(r));
-    if (this.error && this.received < end) throw this.error;
-  }
-
-  cancel(): void {
-    this.source.destroy();
-  }
-}
-
 interface Handle {
   readonly fd: number;
-  readonly download?: Download;
+  readonly remote?: RemoteFile;
 }
 
 type FileTarget = {readonly fs: ContainerFs; readonly path: string};
@@ -192,12 +149,9 @@ export function makeOps(ns: Namespace): FuseOps {
           return fd;
         }
         if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) throw new FsError('EROFS', p);
-        const source = await t.fs.createReadStream(t.path);
-        const tmp = path.join(os.tmpdir(), `dbox-fuse-${process.pid}-${Math.random().toString(36).slice(2)}`);
-        const fd = fs.openSync(tmp, 'wx+', 0o600);
-        fs.unlinkSync(tmp); // the open fd keeps it: nothing is left in /tmp even if this process dies
-        handles.set(fd, {fd, download: new Download(fd, source)});
-        return fd;
+        const remote = new RemoteFile(t.fs, t.path);
+        handles.set(remote.fd, {fd: remote.fd, remote});
+        return remote.fd;
       }, cb),
     create: (p, mode, cb) =>
       settle(async () => {
@@ -210,16 +164,17 @@ export function makeOps(ns: Namespace): FuseOps {
     // the threadpool round trip cost more than the copy (measured: dd through the mount 2× faster).
     // Safe because this process never touches its own mount.
     read: (_p, fd, buf, len, pos, cb) => {
-      const download = handles.get(fd)?.download;
-      if (!download) return cb(sync(() => fs.readSync(fd, buf, 0, len, pos)));
-      download.until(pos + len).then(() => cb(sync(() => fs.readSync(fd, buf, 0, len, pos))), (e: unknown) => cb(toErrno(e)));
+      const remote = handles.get(fd)?.remote;
+      if (!remote) return cb(sync(() => fs.readSync(fd, buf, 0, len, pos)));
+      remote.read(buf, len, pos).then(cb, (e: unknown) => cb(toErrno(e)));
     },
     write: (_p, fd, buf, len, pos, cb) => cb(sync(() => fs.writeSync(fd, buf, 0, len, pos))),
     flush: (_p, _fd, cb) => cb(0),
     fsync: (_p, datasync, fd, cb) => (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0)),
     release: (_p, fd, cb) => {
-      handles.get(fd)?.download?.cancel();
+      const remote = handles.get(fd)?.remote;
       handles.delete(fd);
+      if (remote) return cb(sync(() => (remote.close(), 0)));
       fs.close(fd, (err) => cb(err ? toErrno(err) : 0));
     },
     truncate: (p, size, cb) => settle(async () => {

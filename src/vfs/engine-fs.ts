@@ -4,14 +4,16 @@
 // whose /proc dbox cannot reach. Paths are resolved by the engine inside the container's root.
 // Listing a directory downloads its subtree once; the listings of every directory in it are
 // kept for the life of this object (one command line), and dropped on any write.
+import nodeFs from 'node:fs';
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
+import {anonymousTempFd} from './host-temp.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
-import {fileType, isDir, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type Stat, type StatFs, type Timespec,
-  type WriteOptions} from './types.js';
+import {fileType, isDir, isSymlink, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs,
+  type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
   file: 0o100000, 'contiguous-file': 0o100000, link: 0o100000, directory: 0o040000, symlink: 0o120000,
@@ -51,11 +53,42 @@ async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
   }
 }
 
+/** `range` of a byte stream; stops (and so closes the source) once the range is complete. */
+export async function* sliceBytes(source: AsyncIterable<Buffer>, range: ReadRange): AsyncGenerator<Buffer> {
+  let skip = range.offset;
+  let left = range.length ?? Infinity;
+  if (left <= 0) return;
+  for await (let chunk of source) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    chunk = chunk.subarray(skip, skip + Math.min(left, chunk.length - skip));
+    skip = 0;
+    left -= chunk.length;
+    yield chunk;
+    if (left <= 0) return;
+  }
+}
+
+/** Writes `bytes` into a host file that has no name (gone with its fd, whatever happens). */
+async function holdInTemp(bytes: AsyncIterable<Buffer>): Promise<number> {
+  const fd = anonymousTempFd();
+  try {
+    let at = 0;
+    for await (const chunk of bytes) at += nodeFs.writeSync(fd, chunk, 0, chunk.length, at);
+    return fd;
+  } catch (error) {
+    nodeFs.closeSync(fd);
+    throw error;
+  }
+}
+
 /** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
 const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
 
 const stoppedReadOnly = (path: string): Promise<never> =>
-  Promise.reject(new FsError('EROFS', path, "(a stopped container: the engine's archive API can add files to it, not change or remove them)"));
+  Promise.reject(new FsError('EROFS', path, "(a stopped container: the engine's archive API can add and replace files in it, not remove or rename them)"));
 
 /** Coreutils/busybox messages -> errno codes, for commands run in the container. */
 function errnoFromMessage(stderr: string): string {
@@ -195,12 +228,48 @@ export class EngineFs implements ContainerFs {
     return listings.get(dir)!;
   }
 
-  async createReadStream(path: string): Promise<Readable> {
+  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
     const {path: file, stat} = await this.resolve(path);
     if (isDir(statFromPathStat(stat))) throw new FsError('EISDIR', path);
+    if (range?.length === 0) return Readable.from([]);
+    // Nothing is asked of the engine until the first read here.
+    if (range && range.offset > 0 && this.running) return Readable.from(this.execRange(file, range, path), {objectMode: false});
     const stream = await this.archive.get(file);
     if (!stream) throw new FsError('ENOENT', path);
-    return Readable.from(firstEntryBytes(stream), {objectMode: false, highWaterMark: 1 << 20});
+    const bytes = firstEntryBytes(stream);
+    const readable = Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
+    readable.once('close', () => stream.destroy()); // also when it is closed unread
+    return readable;
+  }
+
+  /** A range read by the container itself (`tail -c +N | head -c L`): only the range travels. A
+   *  container without those tools (or whose user cannot read the file) is served by the archive.
+   *  The script's first byte is a marker: what the engine itself writes on a failed exec (an OCI
+   *  error on stdout) is never taken for the file's bytes. */
+  private async *execRange(file: string, range: ReadRange, path: string): AsyncGenerator<Buffer> {
+    const script = '[ -r "$1" ] && command -v tail >/dev/null && command -v head >/dev/null || exit 127\nprintf D\n' +
+      'if [ -z "$3" ]; then exec tail -c "+$2" -- "$1"; fi\ntail -c "+$2" -- "$1" | head -c "$3"';
+    const run = await this.engine.execStream(this.id, ['sh', '-c', script, 'dbox', file, String(range.offset + 1), String(range.length ?? '')])
+      .catch(() => undefined);
+    if (run) {
+      let marked: boolean | undefined;
+      for await (const chunk of run.stdout as AsyncIterable<Buffer>) {
+        if (chunk.length === 0) continue;
+        if (marked === undefined) {
+          marked = chunk[0] === 0x44;
+          if (!marked) break;
+          if (chunk.length > 1) yield chunk.subarray(1);
+          continue;
+        }
+        yield chunk;
+      }
+      const r = await run.result;
+      if (marked && r.code === 0) return;
+      if (marked) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+    }
+    const stream = await this.archive.get(file);
+    if (!stream) throw new FsError('ENOENT', path);
+    yield* sliceBytes(firstEntryBytes(stream), range);
   }
 
   /** Uploads one file. The archive API needs its size in the tar header, so a source of unknown
@@ -291,11 +360,56 @@ export class EngineFs implements ContainerFs {
 
   async chmod(path: string, mode: number): Promise<void> {
     await this.mustExist(path);
-    await this.run(path, ['chmod', (mode & 0o7777).toString(8), '--', normalize(path)]);
+    if (this.running) return this.run(path, ['chmod', (mode & 0o7777).toString(8), '--', normalize(path)]);
+    await this.extractAgain((await this.resolve(path)).path, {mode: mode & 0o7777});
+  }
+
+  /**
+   * A stopped container takes no commands, but an extraction replaces an entry with the tar's:
+   * the entry is downloaded and extracted again with `change` applied. A directory travels as its
+   * header alone (the engine keeps what is in it); a file's bytes wait in an unlinked host file,
+   * because one container serves one archive request at a time. Owner and times are kept.
+   */
+  private async extractAgain(file: string, change: Partial<tar.Header>): Promise<void> {
+    const stream = await this.archive.get(file);
+    if (!stream) throw new FsError('ENOENT', file);
+    const extract = tar.extract();
+    stream.on('error', (error) => extract.destroy(error));
+    stream.pipe(extract as unknown as NodeJS.WritableStream);
+    let header: tar.Header | undefined;
+    let fd: number | undefined;
+    try {
+      for await (const entry of extract) {
+        header = entry.header;
+        if (header.type === 'file' || header.type === 'contiguous-file') {
+          fd = await holdInTemp(entry as unknown as AsyncIterable<Buffer>);
+        }
+        break;
+      }
+    } finally {
+      stream.destroy();
+      extract.destroy();
+    }
+    if (!header) throw new FsError('EIO', file, '(the engine sent an empty archive)');
+    try {
+      const pack = tar.pack();
+      const h = {...header, ...change, name: basename(file)};
+      if (fd === undefined) {
+        pack.entry({...h, size: 0});
+        pack.finalize();
+      } else {
+        const entry = pack.entry(h, (error) => (error ? pack.destroy(error) : pack.finalize()));
+        nodeFs.createReadStream('', {fd, start: 0, autoClose: false}).pipe(entry);
+      }
+      await this.putInto(dirname(file), toNode(pack), file);
+    } finally {
+      if (fd !== undefined) nodeFs.closeSync(fd);
+    }
   }
 
   async chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
-    await this.mustExist(path);
+    const st = await this.mustExist(path);
+    if (!this.running && (follow || !isSymlink(st))) return this.extractAgain((await this.resolve(path)).path, {uid, gid});
     await this.run(path, ['chown', ...(follow ? [] : ['-h']), `${uid}:${gid}`, '--', normalize(path)]);
   }
 

@@ -4,11 +4,11 @@
 // so a container's absolute symlinks and ".." chains stay inside the container.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
-import type {Readable} from 'node:stream';
+import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {toFsError} from './errors.js';
-import type {ContainerFs, DirEntry, FileType, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import type {ContainerFs, DirEntry, FileType, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
 
 export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
   const r = (i: number): number => raw[at + i]!;
@@ -79,14 +79,19 @@ export class LocalFs implements ContainerFs {
     return this.call(path, () => native().readlink(this.rootFd, path));
   }
 
-  async createReadStream(path: string): Promise<Readable> {
+  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
     const fd = await this.openFd(path, C.O_RDONLY);
     const st = decodeStat(native().fstat(fd));
     if ((st.mode & C.S_IFMT) === C.S_IFDIR) {
       fs.closeSync(fd);
       throw toFsError({code: 'EISDIR'}, path);
     }
-    return fs.createReadStream('', {fd, highWaterMark: 1 << 20});
+    if (range?.length === 0) {
+      fs.closeSync(fd);
+      return Readable.from([]);
+    }
+    const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
+    return fs.createReadStream('', {fd, highWaterMark: 1 << 20, start: range?.offset, end});
   }
 
   async writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {

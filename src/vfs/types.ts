@@ -58,6 +58,12 @@ export interface WriteOptions {
   readonly mtime?: Timespec;
 }
 
+/** Part of a file: `length` bytes (to the end when absent) from `offset`. */
+export interface ReadRange {
+  readonly offset: number;
+  readonly length?: number;
+}
+
 export interface ContainerFs {
   /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
   readonly driver: 'local' | 'engine';
@@ -67,8 +73,8 @@ export interface ContainerFs {
   lstat(path: string): Promise<Stat>;
   readdir(path: string): Promise<DirEntry[]>;
   readlink(path: string): Promise<string>;
-  /** Streams a file's bytes (follows symlinks in-root). */
-  createReadStream(path: string): Promise<Readable>;
+  /** Streams a file's bytes, all or `range` of them (follows symlinks in-root). */
+  createReadStream(path: string, range?: ReadRange): Promise<Readable>;
   /** Creates or replaces `path` with the bytes of `source`. */
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void>;
   mkdir(path: string, mode?: number): Promise<void>;

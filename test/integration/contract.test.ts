@@ -17,6 +17,21 @@ async function text(fs: ContainerFs, path: string): Promise<string> {
 
 const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: {code?: string}) => e.code ?? String(e));
 
+/** 300,000 bytes in which every offset is different from its neighbours' (9 digits and a newline). */
+const RANGES_TEXT = Array.from({length: 30_000}, (_, i) => `${String(i).padStart(9, '0')}\n`).join('');
+const RANGES: [number, number | undefined][] = [[0, 10], [123_457, 65_536], [299_990, undefined], [299_995, 100], [400_000, 10], [5, 0], [1, undefined]];
+
+async function rangesRead(fs: ContainerFs): Promise<string[]> {
+  const out: string[] = [];
+  for (const [offset, length] of RANGES) {
+    const chunks: Buffer[] = [];
+    for await (const c of await fs.createReadStream('/data/ranges.txt', {offset, length})) chunks.push(c as Buffer);
+    out.push(Buffer.concat(chunks).toString());
+  }
+  return out;
+}
+const rangesExpected = RANGES.map(([offset, length]) => RANGES_TEXT.slice(offset, length === undefined ? undefined : offset + length));
+
 describe.runIf(hasEngine)('ContainerFs contract', () => {
   let fixture: Fixture;
   let id: string;
@@ -31,6 +46,7 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
       'data/rel-link': {symlink: '../data/hello.txt'},
       'data/dir-link': {symlink: '/data/sub'},
       'data/empty': {dir: true},
+      'data/ranges.txt': RANGES_TEXT,
     });
     const name = fixture.run('c');
     id = docker('inspect', '-f', '{{.Id}}', name);
@@ -71,7 +87,7 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     it('lists a directory with types', async () => {
       const entries = await fs().readdir('/data');
       const types = Object.fromEntries(entries.map((e) => [e.name, e.type]));
-      expect(types).toEqual({'hello.txt': 'file', sub: 'dir', 'abs-link': 'symlink', 'rel-link': 'symlink',
+      expect(types).toEqual({'ranges.txt': 'file', 'hello.txt': 'file', sub: 'dir', 'abs-link': 'symlink', 'rel-link': 'symlink',
         'dir-link': 'symlink', empty: 'dir'});
       expect(await fs().readdir('/data/empty')).toEqual([]);
     });
@@ -130,14 +146,45 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     });
   });
 
-  it('engine: a stopped container takes new files, and says why it cannot change or remove them', async () => {
+  it('engine: a stopped container takes new files, modes and owners, and says why it cannot remove or rename', async () => {
     const stopped = fixture.create('stopped-changes');
     const f = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped), false);
     await f.writeFile('/tmp/new.txt', Readable.from([Buffer.from('n')]), {mode: 0o644, size: 1});
     expect(await text(f, '/tmp/new.txt')).toBe('n');
-    await expect(f.unlink('/data/hello.txt')).rejects.toThrow("/data/hello.txt: Read-only file system (a stopped container: the engine's archive API can add files to it, not change or remove them)");
+    await f.chown('/data/hello.txt', 1000, 1000, true);
+    await f.chmod('/data/rel-link', 0o600); // follows the link to hello.txt
+    await f.chmod('/data/sub', 0o710);
+    const entries = new Map((await new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped), false).readdir('/data')).map((e) => [e.name, e.stat!]));
+    expect(entries.get('hello.txt')).toMatchObject({mode: 0o100600, uid: 1000, gid: 1000, size: 6});
+    expect(entries.get('sub')!.mode).toBe(0o040710);
+    expect(await text(f, '/data/hello.txt')).toBe('hello\n');
+    expect((await f.readdir('/data/sub')).map((e) => e.name)).toEqual(['deep.txt']);
+    await expect(f.unlink('/data/hello.txt')).rejects.toThrow("/data/hello.txt: Read-only file system (a stopped container: the engine's archive API can add and replace files in it, not remove or rename them)");
     expect(await code(f.rename('/data/hello.txt', '/data/x'))).toBe('EROFS');
-    expect(await code(f.chmod('/data/hello.txt', 0o600))).toBe('EROFS');
+  });
+
+  it('reads byte ranges: local, engine by archive (stopped, or no sh), engine by tail|head in the container', async () => {
+    const engine = new Engine();
+    expect(await rangesRead(local)).toEqual(rangesExpected);
+    const stopped = docker('inspect', '-f', '{{.Id}}', fixture.create('stopped-ranges'));
+    expect(await rangesRead(new EngineFs(engine, stopped, false))).toEqual(rangesExpected);
+    // The engine's events tell which way each range came: exec_start (tail|head) or archive-path (GET).
+    const actions = async (container: string, read: () => Promise<unknown>): Promise<string[]> => {
+      const since = (Date.now() / 1000).toFixed(3);
+      await read();
+      const until = (Date.now() / 1000 + 1).toFixed(3);
+      return docker('events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}')
+        .split('\n').map((a) => a.split(':')[0]!).filter((a) => a === 'exec_start' || a === 'archive-path');
+    };
+    const count = (list: string[], action: string): number => list.filter((a) => a === action).length;
+    const nonEmpty = RANGES.filter(([, length]) => length !== 0).length;
+    let ways = await actions(id, async () => expect(await rangesRead(new EngineFs(engine, id, true))).toEqual(rangesExpected));
+    expect(count(ways, 'archive-path')).toBe(1); // offset 0 is a plain GET
+    expect(count(ways, 'exec_start')).toBe(nonEmpty - 1);
+    const noShell = docker('inspect', '-f', '{{.Id}}', fixture.run('no-sh-ranges'));
+    docker('exec', noShell, 'rm', '/bin/sh');
+    ways = await actions(noShell, async () => expect(await rangesRead(new EngineFs(engine, noShell, true))).toEqual(rangesExpected));
+    expect(count(ways, 'archive-path')).toBe(nonEmpty);
   });
 
   it('engine: a removed container is named as the cause', async () => {
