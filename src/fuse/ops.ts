@@ -8,6 +8,7 @@
 // Writes go through the drivers, which resolve every path inside the container.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
+import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {errnoOf, FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
@@ -61,7 +62,6 @@ interface Handle {
 }
 
 type FileTarget = {readonly fs: ContainerFs; readonly path: string};
-type LocalTarget = {readonly fs: LocalFs; readonly path: string};
 
 const O_ACCMODE = 3;
 
@@ -81,16 +81,17 @@ export function makeOps(ns: Namespace): FuseOps {
     if (t.kind !== 'fs') throw new FsError('EPERM', p);
     return t;
   };
-  /** Changes go to running local containers; stopped ones are read-only through the mount. */
-  const writable = async (p: string): Promise<LocalTarget> => {
-    const t = await file(p);
-    if (!(t.fs instanceof LocalFs)) throw new FsError('EROFS', p);
-    return {fs: t.fs, path: t.path};
-  };
+  /** Where a change goes: a container, never the mount's root. */
+  const writable = file;
   const containerOf = (p: string): string => p.split('/').slice(0, p.startsWith(`${HOSTS_DIR}/`) ? 4 : 2).join('/');
-  const sameContainer = async (a: string, b: string): Promise<[LocalTarget, LocalTarget]> => {
+  const sameContainer = async (a: string, b: string): Promise<[FileTarget, FileTarget]> => {
     if (containerOf(a) !== containerOf(b)) throw new FsError('EXDEV', a);
     return [await writable(a), await writable(b)];
+  };
+  /** An open engine-served file: read as it streams in, written back whole on flush. */
+  const remoteHandle = (remote: RemoteFile): number => {
+    handles.set(remote.fd, {fd: remote.fd, remote});
+    return remote.fd;
   };
 
   /** Names with their stats, so the kernel learns file types from readdir (find -type, ls --color). */
@@ -148,17 +149,30 @@ export function makeOps(ns: Namespace): FuseOps {
           handles.set(fd, {fd});
           return fd;
         }
-        if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) throw new FsError('EROFS', p);
         const remote = new RemoteFile(t.fs, t.path);
-        handles.set(remote.fd, {fd: remote.fd, remote});
-        return remote.fd;
+        if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) {
+          const st = await t.fs.stat(t.path);
+          await remote.openForWrite({mode: st.mode & 0o7777, owner: {uid: st.uid, gid: st.gid}}, (flags & C.O_TRUNC) !== 0)
+            .catch((error: unknown) => {
+              remote.close();
+              throw error;
+            });
+        }
+        return remoteHandle(remote);
       }, cb),
     create: (p, mode, cb) =>
       settle(async () => {
         const t = await writable(p);
-        const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
-        handles.set(fd, {fd});
-        return fd;
+        if (t.fs instanceof LocalFs) {
+          const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
+          handles.set(fd, {fd});
+          return fd;
+        }
+        // The kernel looks the new file up at once: it must exist in the container before any write.
+        await t.fs.writeFile(t.path, Readable.from([]), {mode: mode & 0o7777, size: 0});
+        const remote = new RemoteFile(t.fs, t.path);
+        await remote.openForWrite({mode: mode & 0o7777}, true);
+        return remoteHandle(remote);
       }, cb),
     // Synchronous on purpose: a request is at most 128 KiB against a local file (page cache), and
     // the threadpool round trip cost more than the copy (measured: dd through the mount 2× faster).
@@ -168,20 +182,36 @@ export function makeOps(ns: Namespace): FuseOps {
       if (!remote) return cb(sync(() => fs.readSync(fd, buf, 0, len, pos)));
       remote.read(buf, len, pos).then(cb, (e: unknown) => cb(toErrno(e)));
     },
-    write: (_p, fd, buf, len, pos, cb) => cb(sync(() => fs.writeSync(fd, buf, 0, len, pos))),
-    flush: (_p, _fd, cb) => cb(0),
-    fsync: (_p, datasync, fd, cb) => (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0)),
+    write: (_p, fd, buf, len, pos, cb) => {
+      const remote = handles.get(fd)?.remote;
+      cb(sync(() => (remote ? remote.write(buf, len, pos) : fs.writeSync(fd, buf, 0, len, pos))));
+    },
+    // close(2) waits for this: an engine-served file is uploaded here, and a failure reaches close.
+    flush: (_p, fd, cb) => {
+      const remote = handles.get(fd)?.remote;
+      if (!remote) return cb(0);
+      remote.flush().then(() => cb(0), (e: unknown) => cb(toErrno(e)));
+    },
+    fsync: (_p, datasync, fd, cb) => {
+      const remote = handles.get(fd)?.remote;
+      if (remote) return void remote.flush().then(() => cb(0), (e: unknown) => cb(toErrno(e)));
+      (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0));
+    },
     release: (_p, fd, cb) => {
       const remote = handles.get(fd)?.remote;
       handles.delete(fd);
-      if (remote) return cb(sync(() => (remote.close(), 0)));
-      fs.close(fd, (err) => cb(err ? toErrno(err) : 0));
+      if (!remote) return fs.close(fd, (err) => cb(err ? toErrno(err) : 0));
+      remote.flush().finally(() => remote.close()).then(() => cb(0), (e: unknown) => cb(toErrno(e)));
     },
     truncate: (p, size, cb) => settle(async () => {
       const t = await writable(p);
       await t.fs.truncate(t.path, size);
     }, cb),
-    ftruncate: (_p, fd, size, cb) => fs.ftruncate(fd, size, (err) => cb(err ? toErrno(err) : 0)),
+    ftruncate: (_p, fd, size, cb) => {
+      const remote = handles.get(fd)?.remote;
+      if (remote) return cb(sync(() => (remote.truncate(size), 0)));
+      fs.ftruncate(fd, size, (err) => cb(err ? toErrno(err) : 0));
+    },
     utimens: (p, atime, mtime, cb) => settle(async () => {
       const t = await writable(p);
       // UTIME_OMIT arrives as 2^64-1 (scripts/fix-fuse-native.js): keep that time as it is.

@@ -1,11 +1,13 @@
-// A file of a stopped or remote container as the mount reads it. Reads from the start stream the
-// whole file once into a private host file (a read waits only until its part has arrived, and
-// re-reads are served from there); a read far beyond what has arrived asks the driver for just
-// that range, so `tail -c` of a large file does not wait for the whole download.
+// A file of a stopped or remote container as the mount reads and writes it. Reads from the start
+// stream the whole file once into a private host file (a read waits only until its part has
+// arrived, and re-reads are served from there); a read far beyond what has arrived asks the driver
+// for just that range, so `tail -c` of a large file does not wait for the whole download.
+// Opened for writing, the file is edited in the host file and uploaded whole when it is flushed
+// (close, fsync): the engine's archive API writes whole files only.
 import fs from 'node:fs';
 import type {Readable} from 'node:stream';
 import {anonymousTempFd} from '../vfs/host-temp.js';
-import type {ContainerFs} from '../vfs/types.js';
+import type {ContainerFs, WriteOptions} from '../vfs/types.js';
 
 /** How far ahead of the download a read may land and still wait for it. */
 const AHEAD = 4 << 20;
@@ -18,8 +20,49 @@ export class RemoteFile {
   private error: unknown;
   private source?: Promise<Readable>;
   private waiters: (() => void)[] = [];
+  private dirty = false;
+  /** How the file is uploaded: set when it is opened for writing. */
+  private upload?: Pick<WriteOptions, 'mode' | 'owner'>;
 
   constructor(private readonly fs: ContainerFs, private readonly path: string) {}
+
+  /** Makes the file writable: its current bytes are fetched first, unless it is truncated. */
+  async openForWrite(upload: Pick<WriteOptions, 'mode' | 'owner'>, truncate: boolean): Promise<void> {
+    this.upload = upload;
+    if (truncate) {
+      this.done = true;
+      this.dirty = true;
+      return;
+    }
+    this.source ??= this.download();
+    await this.until(Infinity);
+  }
+
+  write(buf: Buffer, len: number, pos: number): number {
+    if (!this.upload) throw Object.assign(new Error('not open for writing'), {code: 'EBADF'});
+    this.dirty = true;
+    return fs.writeSync(this.fd, buf, 0, len, pos);
+  }
+
+  truncate(size: number): void {
+    if (!this.upload) throw Object.assign(new Error('not open for writing'), {code: 'EBADF'});
+    this.dirty = true;
+    fs.ftruncateSync(this.fd, size);
+  }
+
+  /** Uploads the file if it was changed since the last flush. */
+  async flush(): Promise<void> {
+    if (!this.dirty || !this.upload) return;
+    this.dirty = false;
+    const size = fs.fstatSync(this.fd).size;
+    const bytes = fs.createReadStream('', {fd: this.fd, start: 0, autoClose: false, highWaterMark: 1 << 20});
+    try {
+      await this.fs.writeFile(this.path, bytes, {...this.upload, size});
+    } catch (error) {
+      this.dirty = true;
+      throw error;
+    }
+  }
 
   async read(buf: Buffer, len: number, pos: number): Promise<number> {
     if (!this.source && pos < AHEAD) this.source = this.download();

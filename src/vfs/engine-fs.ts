@@ -2,17 +2,18 @@
 // HEAD gives a stat, GET a tar (of one file, or of a directory with everything below it),
 // PUT extracts a tar into an existing directory. It serves stopped containers and engines
 // whose /proc dbox cannot reach. Paths are resolved by the engine inside the container's root.
-// Listing a directory downloads its subtree once; the listings of every directory in it are
-// kept for the life of this object (one command line), and dropped on any write.
-import nodeFs from 'node:fs';
+// In a running container, listings, ranged reads and changes are commands run in it (exec) when
+// it has them; a stopped one is changed by extraction alone (extraction.ts). Listing a directory
+// otherwise downloads its subtree once; listings are kept for the life of this object (one
+// command line, or until the mount hears of a change), and dropped on any write.
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
-import {anonymousTempFd} from './host-temp.js';
+import {Extraction, toNode} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
-import {fileType, isDir, isSymlink, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs,
+import {fileType, isDir, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs,
   type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
@@ -71,25 +72,6 @@ export async function* sliceBytes(source: AsyncIterable<Buffer>, range: ReadRang
   }
 }
 
-/** Writes `bytes` into a host file that has no name (gone with its fd, whatever happens). */
-async function holdInTemp(bytes: AsyncIterable<Buffer>): Promise<number> {
-  const fd = anonymousTempFd();
-  try {
-    let at = 0;
-    for await (const chunk of bytes) at += nodeFs.writeSync(fd, chunk, 0, chunk.length, at);
-    return fd;
-  } catch (error) {
-    nodeFs.closeSync(fd);
-    throw error;
-  }
-}
-
-/** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
-const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
-
-const stoppedReadOnly = (path: string): Promise<never> =>
-  Promise.reject(new FsError('EROFS', path, "(a stopped container: the engine's archive API can add and replace files in it, not remove or rename them)"));
-
 /** Coreutils/busybox messages -> errno codes, for commands run in the container. */
 function errnoFromMessage(stderr: string): string {
   const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
@@ -105,12 +87,14 @@ const statLine = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (.+)$/;
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
   private readonly archive: Archive;
+  private readonly extraction: Extraction;
   /** dir path -> entries, filled by one GET of an ancestor, or by an exec listing. */
   private readonly listings = new Map<string, DirEntry[]>();
 
   /** `running`: commands can be run in the container (listing and changes go through exec). */
   constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
     this.archive = new Archive(engine, id);
+    this.extraction = new Extraction(this.archive);
   }
 
   /** In a running container `mv` renames; a stopped one only takes uploads extracted in place. */
@@ -118,19 +102,23 @@ export class EngineFs implements ContainerFs {
     return this.running;
   }
 
-  /** Runs a command in the container for a change to `path`; its failure becomes an FsError. */
-  private async run(path: string, cmd: readonly string[], env: readonly string[] = []): Promise<void> {
-    if (!this.running) return stoppedReadOnly(path);
+  /**
+   * Runs a command in the container for a change to `path`; false when the container is not
+   * running (the change is then made by extraction). A failed command becomes an FsError.
+   */
+  private async ran(path: string, cmd: readonly string[], env: readonly string[] = []): Promise<boolean> {
     this.listings.clear();
+    if (!this.running) return false;
     let r;
     try {
       r = await this.engine.exec(this.id, cmd, env);
     } catch (error) {
-      if ((error as {statusCode?: number}).statusCode === 409) return stoppedReadOnly(path);
+      if ((error as {statusCode?: number}).statusCode === 409) return false;
       throw new FsError('ENOTSUP', path, `(cannot run ${cmd[0]} in the container: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message})`);
     }
     if (r.code === 126 || r.code === 127) throw new FsError('ENOTSUP', path, `(the container has no ${cmd[0]}; dbox attach can bring a toolbox)`);
     if (r.code !== 0) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+    return true;
   }
 
   /** One `stat` in the container for a whole directory: far cheaper than downloading its subtree. */
@@ -331,86 +319,50 @@ export class EngineFs implements ContainerFs {
 
   async unlink(path: string): Promise<void> {
     if (isDir(await this.mustExist(path))) throw new FsError('EISDIR', path);
-    await this.run(path, ['rm', '-f', '--', normalize(path)]);
+    if (!(await this.ran(path, ['rm', '-f', '--', normalize(path)]))) await this.extraction.remove(normalize(path));
   }
 
   async rmdir(path: string): Promise<void> {
     if (!isDir(await this.mustExist(path))) throw new FsError('ENOTDIR', path);
-    await this.run(path, ['rmdir', '--', normalize(path)]);
+    if (await this.ran(path, ['rmdir', '--', normalize(path)])) return;
+    if (await this.extraction.hasChildren(normalize(path))) throw new FsError('ENOTEMPTY', path);
+    await this.extraction.remove(normalize(path));
   }
 
   async remove(path: string): Promise<void> {
-    await this.run(path, ['rm', '-rf', '--', normalize(path)]);
+    if (await this.ran(path, ['rm', '-rf', '--', normalize(path)])) return;
+    if (await this.archive.stat(normalize(path))) await this.extraction.remove(normalize(path));
   }
 
   async rename(from: string, to: string, noReplace = false): Promise<void> {
-    const src = await this.mustExist(from);
-    const dst = await this.archive.stat(normalize(to));
+    const [src, dst] = [await this.mustExist(from), await this.archive.stat(normalize(to))];
+    const [source, target] = [normalize(from), normalize(to)];
+    if (source === target) return;
     if (dst && noReplace) throw new FsError('EEXIST', to);
     if (dst && isDir(statFromPathStat(dst)) && !isDir(src)) throw new FsError('EISDIR', to);
+    if (dst && !isDir(statFromPathStat(dst)) && isDir(src)) throw new FsError('ENOTDIR', to);
+    if (target.startsWith(`${source}/`)) throw new FsError('EINVAL', to);
     // A directory target would make mv move into it: rename replaces, as rename(2) does.
-    if (dst && isDir(statFromPathStat(dst))) await this.run(to, ['rmdir', '--', normalize(to)]);
-    await this.run(from, ['mv', '-f', '--', normalize(from), normalize(to)]);
+    if (dst && isDir(statFromPathStat(dst))) await this.rmdir(to);
+    if (!(await this.ran(from, ['mv', '-f', '--', source, target]))) await this.extraction.rename(source, target);
   }
 
   async link(from: string, to: string): Promise<void> {
-    await this.mustExist(from);
-    await this.run(to, ['ln', '--', normalize(from), normalize(to)]);
+    if (isDir(await this.mustExist(from))) throw new FsError('EPERM', from);
+    if (await this.archive.stat(normalize(to))) throw new FsError('EEXIST', to);
+    if (!(await this.ran(to, ['ln', '--', normalize(from), normalize(to)]))) await this.extraction.link(normalize(from), normalize(to));
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     await this.mustExist(path);
-    if (this.running) return this.run(path, ['chmod', (mode & 0o7777).toString(8), '--', normalize(path)]);
-    await this.extractAgain((await this.resolve(path)).path, {mode: mode & 0o7777});
-  }
-
-  /**
-   * A stopped container takes no commands, but an extraction replaces an entry with the tar's:
-   * the entry is downloaded and extracted again with `change` applied. A directory travels as its
-   * header alone (the engine keeps what is in it); a file's bytes wait in an unlinked host file,
-   * because one container serves one archive request at a time. Owner and times are kept.
-   */
-  private async extractAgain(file: string, change: Partial<tar.Header>): Promise<void> {
-    const stream = await this.archive.get(file);
-    if (!stream) throw new FsError('ENOENT', file);
-    const extract = tar.extract();
-    stream.on('error', (error) => extract.destroy(error));
-    stream.pipe(extract as unknown as NodeJS.WritableStream);
-    let header: tar.Header | undefined;
-    let fd: number | undefined;
-    try {
-      for await (const entry of extract) {
-        header = entry.header;
-        if (header.type === 'file' || header.type === 'contiguous-file') {
-          fd = await holdInTemp(entry as unknown as AsyncIterable<Buffer>);
-        }
-        break;
-      }
-    } finally {
-      stream.destroy();
-      extract.destroy();
-    }
-    if (!header) throw new FsError('EIO', file, '(the engine sent an empty archive)');
-    try {
-      const pack = tar.pack();
-      const h = {...header, ...change, name: basename(file)};
-      if (fd === undefined) {
-        pack.entry({...h, size: 0});
-        pack.finalize();
-      } else {
-        const entry = pack.entry(h, (error) => (error ? pack.destroy(error) : pack.finalize()));
-        nodeFs.createReadStream('', {fd, start: 0, autoClose: false}).pipe(entry);
-      }
-      await this.putInto(dirname(file), toNode(pack), file);
-    } finally {
-      if (fd !== undefined) nodeFs.closeSync(fd);
-    }
+    if (await this.ran(path, ['chmod', (mode & 0o7777).toString(8), '--', normalize(path)])) return;
+    await this.extraction.reextract((await this.resolve(path)).path, {mode: mode & 0o7777});
   }
 
   async chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
-    const st = await this.mustExist(path);
-    if (!this.running && (follow || !isSymlink(st))) return this.extractAgain((await this.resolve(path)).path, {uid, gid});
-    await this.run(path, ['chown', ...(follow ? [] : ['-h']), `${uid}:${gid}`, '--', normalize(path)]);
+    await this.mustExist(path);
+    if (await this.ran(path, ['chown', ...(follow ? [] : ['-h']), `${uid}:${gid}`, '--', normalize(path)])) return;
+    await this.extraction.reextract(follow ? (await this.resolve(path)).path : normalize(path), {uid, gid});
   }
 
   async utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void> {
@@ -418,13 +370,19 @@ export class EngineFs implements ContainerFs {
     // touch -d takes a date: in UTC, to the second (busybox has no @epoch).
     const date = (t: Timespec): string => new Date(t.sec * 1000).toISOString().slice(0, 19).replace('T', ' ');
     const h = follow ? [] : ['-h'];
-    await this.run(path, ['touch', ...h, '-a', '-d', date(atime), '--', normalize(path)], ['TZ=UTC']);
-    await this.run(path, ['touch', ...h, '-m', '-d', date(mtime), '--', normalize(path)], ['TZ=UTC']);
+    if (await this.ran(path, ['touch', ...h, '-a', '-d', date(atime), '--', normalize(path)], ['TZ=UTC'])) {
+      await this.ran(path, ['touch', ...h, '-m', '-d', date(mtime), '--', normalize(path)], ['TZ=UTC']);
+      return;
+    }
+    // An extraction sets the modification time from the header, to the second; the engine makes
+    // the access time no earlier than that.
+    await this.extraction.reextract(follow ? (await this.resolve(path)).path : normalize(path), {mtime: new Date(mtime.sec * 1000)});
   }
 
   async truncate(path: string, length: number): Promise<void> {
     if (isDir(await this.mustExist(path))) throw new FsError('EISDIR', path);
-    await this.run(path, ['truncate', '-s', String(length), '--', normalize(path)]);
+    if (await this.ran(path, ['truncate', '-s', String(length), '--', normalize(path)])) return;
+    await this.extraction.reextract((await this.resolve(path)).path, {size: length});
   }
 
   async statfs(): Promise<StatFs> {

@@ -146,21 +146,49 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     });
   });
 
-  it('engine: a stopped container takes new files, modes and owners, and says why it cannot remove or rename', async () => {
+  it('engine: a stopped container takes every change through the archive API alone', async () => {
     const stopped = fixture.create('stopped-changes');
-    const f = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped), false);
+    const stoppedId = docker('inspect', '-f', '{{.Id}}', stopped);
+    const f = new EngineFs(new Engine(), stoppedId, false);
+    const fresh = (): EngineFs => new EngineFs(new Engine(), stoppedId, false);
     await f.writeFile('/tmp/new.txt', Readable.from([Buffer.from('n')]), {mode: 0o644, size: 1});
     expect(await text(f, '/tmp/new.txt')).toBe('n');
     await f.chown('/data/hello.txt', 1000, 1000, true);
     await f.chmod('/data/rel-link', 0o600); // follows the link to hello.txt
     await f.chmod('/data/sub', 0o710);
-    const entries = new Map((await new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', stopped), false).readdir('/data')).map((e) => [e.name, e.stat!]));
+    const entries = new Map((await fresh().readdir('/data')).map((e) => [e.name, e.stat!]));
     expect(entries.get('hello.txt')).toMatchObject({mode: 0o100600, uid: 1000, gid: 1000, size: 6});
     expect(entries.get('sub')!.mode).toBe(0o040710);
     expect(await text(f, '/data/hello.txt')).toBe('hello\n');
     expect((await f.readdir('/data/sub')).map((e) => e.name)).toEqual(['deep.txt']);
-    await expect(f.unlink('/data/hello.txt')).rejects.toThrow("/data/hello.txt: Read-only file system (a stopped container: the engine's archive API can add and replace files in it, not remove or rename them)");
-    expect(await code(f.rename('/data/hello.txt', '/data/x'))).toBe('EROFS');
+    // rename: a file (replacing another), a tree (into an empty directory), and the errors
+    await f.writeFile('/tmp/old.txt', Readable.from([Buffer.from('old')]), {mode: 0o644, size: 3});
+    await f.rename('/data/hello.txt', '/tmp/old.txt');
+    expect(await text(f, '/tmp/old.txt')).toBe('hello\n');
+    expect(await code(f.lstat('/data/hello.txt'))).toBe('ENOENT');
+    expect(await code(f.rename('/data/sub', '/tmp/old.txt'))).toBe('ENOTDIR');
+    await f.rename('/data/sub', '/data/empty');
+    expect(await text(f, '/data/empty/deep.txt')).toBe('deep\n');
+    expect(await code(f.lstat('/data/sub'))).toBe('ENOENT');
+    expect(await code(f.rename('/data', '/data/empty/x'))).toBe('EINVAL');
+    // link, truncate, unlink (a file of the image, under a whiteout), rmdir, remove
+    await f.link('/tmp/old.txt', '/data/hard');
+    expect(await text(f, '/data/hard')).toBe('hello\n');
+    await f.truncate('/data/hard', 2);
+    expect(await text(f, '/data/hard')).toBe('he');
+    await f.unlink('/etc/group');
+    expect(await code(f.lstat('/etc/group'))).toBe('ENOENT');
+    expect(await code(f.rmdir('/data/empty'))).toBe('ENOTEMPTY');
+    await f.unlink('/data/empty/deep.txt');
+    await f.rmdir('/data/empty');
+    await f.remove('/data');
+    expect(await code(f.lstat('/data'))).toBe('ENOENT');
+    await f.remove('/data'); // rm -f: nothing there is no error
+    await f.utimes('/tmp/old.txt', {sec: 1_000_000_000, nsec: 0}, {sec: 1_000_000_000, nsec: 0}, true);
+    expect((await f.lstat('/tmp/old.txt')).mtime.sec).toBe(1_000_000_000);
+    // what the container sees when it starts
+    docker('start', stopped);
+    expect(docker('exec', stopped, 'sh', '-c', 'cat /tmp/old.txt; ls -a /data /etc/group 2>&1; true')).toMatch(/^hello\n.*No such file.*No such file/s);
   });
 
   it('reads byte ranges: local, engine by archive (stopped, or no sh), engine by tail|head in the container', async () => {

@@ -1,0 +1,186 @@
+// Changes to a container that cannot run commands (a stopped one), through the Engine's archive
+// API alone. PUT only extracts a tar, but an extraction replaces whatever is at a name it writes,
+// removing the old entry first; that gives the rest:
+// - chmod, chown: the entry is downloaded and extracted again with the change;
+// - remove: an entry of a type no extractor knows is sent in the path's place: the engine removes
+//   what is there, then refuses the entry; whether the path is gone is checked after;
+// - rename: the entry (a whole tree) is extracted under the new name, then the old one removed;
+// - link: a hard-link entry.
+// One container serves one archive request at a time, so what is downloaded to be sent again
+// waits in a nameless host file in between.
+import nodeFs from 'node:fs';
+import {Readable} from 'node:stream';
+import tar from 'tar-stream';
+import type {Archive} from '../docker/archive.js';
+import {FsError} from './errors.js';
+import {anonymousTempFd} from './host-temp.js';
+import {basename, dirname} from './path.js';
+
+/** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
+export const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
+
+/** A tar whose one entry, `name`, has a type no extractor knows ('Z'). */
+async function refusedEntryTar(name: string): Promise<Buffer> {
+  const pack = tar.pack();
+  pack.entry({name, size: 0}, Buffer.alloc(0));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of toNode(pack)) chunks.push(chunk as Buffer);
+  const tarball = Buffer.concat(chunks);
+  // The entry's header is the last block before the two zero blocks that end the archive (a long
+  // name comes in a pax header before it). Its type byte is at 156; the checksum is recomputed.
+  const header = tarball.subarray(tarball.length - 1536, tarball.length - 1024);
+  header[156] = 'Z'.charCodeAt(0);
+  header.fill(' ', 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return tarball;
+}
+
+/** Drops the pax records that would rename an entry behind the header's back. */
+function withName(header: tar.Header, name: string, linkname?: string): tar.Header {
+  const {pax, ...rest} = header;
+  const kept = pax ? Object.fromEntries(Object.entries(pax).filter(([k]) => k !== 'path' && k !== 'linkpath')) : undefined;
+  return {...rest, name, ...(linkname === undefined ? {} : {linkname}), ...(kept && Object.keys(kept).length > 0 ? {pax: kept} : {})};
+}
+
+/** Writes one entry into `pack`, its bytes (a file's) from `body`. */
+function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.ReadableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    if (body) body.pipe(sink as unknown as NodeJS.WritableStream);
+  });
+}
+
+/** An entry of an archive being read: its header, and a stream of its bytes. */
+type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+const isFile = (h: tar.Header): boolean => h.type === 'file' || h.type === 'contiguous-file';
+
+export class Extraction {
+  constructor(private readonly archive: Archive) {}
+
+  /** A tar of `path` from the engine, closed however the reading ends. */
+  private async *entries(path: string): AsyncGenerator<TarEntry> {
+    const stream = await this.archive.get(path);
+    if (!stream) throw new FsError('ENOENT', path);
+    const extract = tar.extract();
+    stream.on('error', (error) => extract.destroy(error));
+    stream.pipe(extract as unknown as NodeJS.WritableStream);
+    try {
+      for await (const entry of extract) yield entry;
+    } finally {
+      stream.destroy();
+      extract.destroy();
+    }
+  }
+
+  /** Whether the directory `path` holds anything (stops reading at the first entry below it). */
+  async hasChildren(path: string): Promise<boolean> {
+    let n = 0;
+    for await (const entry of this.entries(path)) {
+      entry.resume();
+      if (++n > 1) return true;
+    }
+    return false;
+  }
+
+  /** Extracts `path` again with `change` applied to its header (a directory's contents stay); a
+   *  changed `size` truncates or extends a file. */
+  async reextract(path: string, change: Partial<tar.Header>): Promise<void> {
+    let header: tar.Header | undefined;
+    let fd: number | undefined;
+    for await (const entry of this.entries(path)) {
+      header = entry.header;
+      if (isFile(header)) fd = await this.hold(entry as unknown as AsyncIterable<Buffer>);
+      else entry.resume();
+      break;
+    }
+    if (fd !== undefined && change.size !== undefined) nodeFs.ftruncateSync(fd, change.size);
+    if (!header) throw new FsError('EIO', path, '(the engine sent an empty archive)');
+    try {
+      const pack = tar.pack();
+      const body = fd === undefined ? undefined : nodeFs.createReadStream('', {fd, start: 0, autoClose: false});
+      const written = packEntry(pack, {...withName(header, basename(path)), ...change}, body).then(() => pack.finalize(), (e) => pack.destroy(e));
+      await this.archive.put(dirname(path), toNode(pack));
+      await written;
+    } finally {
+      if (fd !== undefined) nodeFs.closeSync(fd);
+    }
+  }
+
+  /** Removes `path` and everything below it. */
+  async remove(path: string): Promise<void> {
+    try {
+      await this.archive.put(dirname(path), Readable.from([await refusedEntryTar(basename(path))]));
+    } catch (error) {
+      // The engine refuses the entry once the path is removed: expected. Only the result counts.
+      if (typeof (error as {statusCode?: number}).statusCode !== 'number') throw error;
+    }
+    if (await this.archive.stat(path)) {
+      throw new FsError('EROFS', path, "(a stopped container, and this engine's archive extraction does not remove what it replaces)");
+    }
+  }
+
+  /** Extracts `from` (a whole tree) under the name `to`, then removes `from`. */
+  async rename(from: string, to: string): Promise<void> {
+    const oldBase = basename(from);
+    const newBase = basename(to);
+    const renamed = (name: string): string => {
+      const n = name.replace(/^\.\//, '');
+      return n === oldBase || n === `${oldBase}/` ? newBase : n.startsWith(`${oldBase}/`) ? newBase + n.slice(oldBase.length) : n;
+    };
+    const pack = tar.pack();
+    const held = this.hold(toNode(pack));
+    try {
+      for await (const entry of this.entries(from)) {
+        const h = entry.header;
+        const header = withName(h, renamed(h.name), h.type === 'link' && h.linkname ? renamed(h.linkname) : undefined);
+        if (isFile(header)) await packEntry(pack, header, entry as unknown as NodeJS.ReadableStream);
+        else {
+          entry.resume();
+          await packEntry(pack, header);
+        }
+      }
+      pack.finalize();
+    } catch (error) {
+      pack.destroy(error as Error);
+      await held.then((fd) => nodeFs.closeSync(fd), () => undefined);
+      throw error;
+    }
+    const fd = await held;
+    try {
+      await this.archive.put(dirname(to), nodeFs.createReadStream('', {fd, start: 0, autoClose: false}));
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+    await this.remove(from);
+  }
+
+  /** A hard link `to` the file `from`: one link entry extracted in the directory holding both. */
+  async link(from: string, to: string): Promise<void> {
+    const fromParts = from.split('/').filter(Boolean);
+    const toParts = to.split('/').filter(Boolean);
+    let common = 0;
+    while (common < Math.min(fromParts.length, toParts.length) - 1 && fromParts[common] === toParts[common]) common++;
+    const dir = `/${fromParts.slice(0, common).join('/')}`;
+    const pack = tar.pack();
+    pack.entry({name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')});
+    pack.finalize();
+    await this.archive.put(dir, toNode(pack));
+  }
+
+  /** Writes `bytes` into a nameless host file and returns its fd. */
+  private async hold(bytes: AsyncIterable<Buffer>): Promise<number> {
+    const fd = anonymousTempFd();
+    try {
+      let at = 0;
+      for await (const chunk of bytes) at += nodeFs.writeSync(fd, chunk, 0, chunk.length, at);
+      return fd;
+    } catch (error) {
+      nodeFs.closeSync(fd);
+      throw error;
+    }
+  }
+}
