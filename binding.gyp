@@ -1,15 +1,63 @@
 {
+  "variables": {
+    "has_fuse3": "<!(pkg-config --exists fuse3 && echo 1 || echo 0)"
+  },
   "targets": [
     {
       "target_name": "dbox_native",
-      "sources": ["native/inroot.c"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "sources": [
+        "native/inroot.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
     },
     {
       "target_name": "dbox-attach",
       "type": "executable",
-      "sources": ["native/attach.c"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "sources": [
+        "native/attach.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
+      "target_name": "dbox-fuse",
+      "conditions": [
+        [
+          "has_fuse3==1",
+          {
+            "type": "executable",
+            "sources": [
+              "native/fuse-server.c"
+            ],
+            "cflags": [
+              "-std=gnu11",
+              "-O2",
+              "-Wall",
+              "-Wextra",
+              "-Wno-unused-parameter",
+              "<!@(pkg-config --cflags fuse3)"
+            ],
+            "libraries": [
+              "<!@(pkg-config --libs fuse3)",
+              "-lpthread"
+            ]
+          },
+          {
+            "type": "none"
+          }
+        ]
+      ]
     }
   ]
 }

@@ -23,6 +23,8 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v fusermount3 >/dev/null || missing+=(fuse3)
   dpkg -s libfuse2 >/dev/null 2>&1 || missing+=(libfuse2)   # the library fuse-native's prebuild links to
+  dpkg -s libfuse3-dev >/dev/null 2>&1 || missing+=(libfuse3-dev)   # dbox-fuse, the mount's fast path
+  command -v pkg-config >/dev/null || missing+=(pkg-config)
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v tmux >/dev/null || missing+=(tmux)
   command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)

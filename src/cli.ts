@@ -60,15 +60,16 @@ async function mountCommand(args: readonly string[]): Promise<number> {
   }
   const {resolve} = await import('node:path');
   const target = resolve(dir);
-  const server = await import('./fuse/server.js');
   if (command === 'umount') {
-    if (!server.isMounted(target)) {
+    const {detach, isMounted} = await import('./fuse/mounts.js');
+    if (!isMounted(target)) {
       process.stderr.write(`dbox: umount: ${dir}: not mounted\n`);
       return 1;
     }
-    server.detach(target);
+    detach(target);
     return 0;
   }
+  const server = await import('./fuse/server.js');
   const readyFd = flags.includes('--ready-fd') ? Number(flags[flags.indexOf('--ready-fd') + 1]) : undefined;
   if (flags.includes('--foreground')) {
     await server.serve(target, {parentPipe: flags.includes('--parent-pipe'), ...(readyFd !== undefined ? {readyFd} : {})});

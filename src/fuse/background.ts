@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {DboxError} from '../vfs/errors.js';
 import {dboxLauncher} from '../self.js';
-import {detach, isMounted} from './server.js';
+import {detach, isMounted} from './mounts.js';
 
 export class FuseUnavailable extends DboxError {}
 
@@ -47,30 +47,41 @@ function connectionOf(dir: string): string | undefined {
  *  external commands read `…/<pid>/containers/web/etc/passwd`. */
 export const mountPointOf = (runtime: string, pid: number): string => path.join(runtime, String(pid), 'containers');
 
+/** The mounts a dbox process `pid` may leave under the runtime directory: the shell's mount point,
+ *  and the engine mount behind a mount's fast path (server.ts). */
+const mountsOf = (runtime: string, pid: number): string[] => [mountPointOf(runtime, pid), engineMountOf(runtime, pid)];
+
+/** Where the mount process `pid` mounts what Node serves (stopped and remote containers). */
+export const engineMountOf = (runtime: string, pid: number): string => path.join(runtime, String(pid), 'engine');
+
 /** Removes the mounts of dbox processes that are gone, aborting their dead FUSE connections first. */
 export function cleanStale(dir: string): string[] {
   const cleaned: string[] = [];
   for (const name of fs.readdirSync(dir)) {
     if (!/^\d+$/.test(name) || alive(Number(name))) continue;
-    const mnt = mountPointOf(dir, Number(name));
-    if (isMounted(mnt)) {
-      const conn = connectionOf(mnt);
-      if (conn !== undefined) {
-        try {
-          if (!fs.existsSync('/sys/fs/fuse/connections/' + conn)) {
-            spawnSync('mount', ['-t', 'fusectl', 'none', '/sys/fs/fuse/connections'], {stdio: 'ignore'});
-          }
-          fs.writeFileSync(`/sys/fs/fuse/connections/${conn}/abort`, '1');
-        } catch { /* not ours to abort, or already gone */ }
+    for (const mnt of mountsOf(dir, Number(name))) {
+      if (isMounted(mnt)) {
+        abortConnection(mnt);
+        detach(mnt);
+        cleaned.push(mnt);
       }
-      detach(mnt);
+      try { fs.rmdirSync(mnt); } catch { /* still busy, or gone */ }
     }
-    for (const d of [mnt, path.dirname(mnt)]) {
-      try { fs.rmdirSync(d); } catch { /* still busy, or gone */ }
-    }
-    cleaned.push(mnt);
+    try { fs.rmdirSync(path.join(dir, name)); } catch { /* still busy, or gone */ }
   }
   return cleaned;
+}
+
+/** Fails every request of a mount whose server is dead, so that nothing waits on it. */
+function abortConnection(mnt: string): void {
+  const conn = connectionOf(mnt);
+  if (conn === undefined) return;
+  try {
+    if (!fs.existsSync('/sys/fs/fuse/connections/' + conn)) {
+      spawnSync('mount', ['-t', 'fusectl', 'none', '/sys/fs/fuse/connections'], {stdio: 'ignore'});
+    }
+    fs.writeFileSync(`/sys/fs/fuse/connections/${conn}/abort`, '1');
+  } catch { /* not ours to abort, or already gone */ }
 }
 
 export class BackgroundMount {
@@ -118,9 +129,11 @@ export class BackgroundMount {
   /** Unmounts and ends the child (synchronous, for exit handlers). */
   stop(): void {
     if (!this.child) return;
-    detach(this.dir);
+    // The child's own mounts too: it cleans up after SIGTERM, but dbox may be gone before it is done.
+    const mounts = [this.dir, ...(this.child.pid ? [engineMountOf(this.runtime, this.child.pid)] : [])];
+    for (const mnt of mounts) detach(mnt);
     this.child.kill('SIGTERM');
-    for (const d of [this.dir, path.dirname(this.dir)]) {
+    for (const d of mounts.flatMap((m) => [m, path.dirname(m)])) {
       try { fs.rmdirSync(d); } catch { /* busy or gone */ }
     }
     this.child = undefined;

@@ -73,8 +73,9 @@ export function makeOps(ns: Namespace): FuseOps {
 
   // `/<name>/…` is a container of the current engine; the hidden `/.hosts/<context>/<name>/…`
   // reaches every context (it is not listed, so the root stays one entry per container).
-  const target = (p: string): Promise<Target> =>
-    p === HOSTS_DIR || p.startsWith(`${HOSTS_DIR}/`) ? ns.resolve(HOSTS + p.slice(HOSTS_DIR.length)) : ns.resolve(CONTAINERS + (p === '/' ? '' : p));
+  const virtual = (p: string): string =>
+    p === HOSTS_DIR || p.startsWith(`${HOSTS_DIR}/`) ? HOSTS + p.slice(HOSTS_DIR.length) : CONTAINERS + (p === '/' ? '' : p);
+  const target = (p: string): Promise<Target> => ns.resolve(virtual(p));
   /** A path inside a container; the mount's root itself holds no files. */
   const file = async (p: string): Promise<FileTarget> => {
     const t = await target(p);
@@ -97,9 +98,9 @@ export function makeOps(ns: Namespace): FuseOps {
   /** Names with their stats, so the kernel learns file types from readdir (find -type, ls --color). */
   const listDir = async (p: string): Promise<[string[], FuseStat[]]> => {
     const t = await target(p);
-    if (t.kind !== 'fs') {
-      const list = await ns.containers();
-      return [['.', '..', ...list.map((c) => c.name)], [rootStat, rootStat, ...list.map(() => rootStat)]];
+    if (t.kind !== 'fs') { // the containers of an engine, or the contexts of /hosts
+      const names = (await ns.readdir(virtual(p))).map((e) => e.name);
+      return [['.', '..', ...names], [rootStat, rootStat, ...names.map(() => rootStat)]];
     }
     const entries = await t.fs.readdir(t.path);
     const stats = await Promise.all(entries.map(async (e) => {

@@ -4,10 +4,14 @@
 // a path of the mount would deadlock it. The ops reach containers through /proc/<pid>/root and
 // the engine, never through DIR.
 import fs from 'node:fs';
-import {spawnSync} from 'node:child_process';
+import path from 'node:path';
 import type {FuseOptions} from 'fuse-native';
 import {Engine} from '../docker/engine.js';
+import {fuseHelper} from '../self.js';
 import {Namespace} from '../vfs/namespace.js';
+import {engineMountOf, runtimeDir} from './background.js';
+import {FrontServer} from './front.js';
+import {detach, isMounted} from './mounts.js';
 import {makeOps} from './ops.js';
 
 /**
@@ -30,46 +34,66 @@ export const mountOptions: FuseOptions = {
   timeout: false,
 };
 
-export function isMounted(dir: string): boolean {
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8');
-  return mounts.split('\n').some((line) => line.split(' ')[1] === dir.replace(/ /g, '\\040'));
-}
-
-/** Lazily detaches a mount (works while a process still has its cwd inside it). */
-export function detach(dir: string): void {
-  if (!isMounted(dir)) return;
-  if (spawnSync('fusermount3', ['-u', '-z', dir], {stdio: 'ignore'}).status !== 0) {
-    spawnSync('umount', ['-l', dir], {stdio: 'ignore'});
-  }
-}
-
 export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean} = {}): Promise<never> {
   const {default: Fuse} = await import('fuse-native');
   const ns = new Namespace(new Engine());
   const stopWatching = await ns.live().catch(() => () => undefined);
-  const fuse = new Fuse(dir, makeOps(ns), mountOptions);
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  const mount = async (at: string): Promise<void> => {
+    const fuse = new Fuse(at, makeOps(ns), mountOptions);
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  };
+
+  // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the
+  // helper (not built: no libfuse3), or with DBOX_FUSE=node, fuse-native serves `dir` itself.
+  let front: FrontServer | undefined;
+  const engineDir = engineMountOf(runtimeDir(), process.pid);
+  if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
+    fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
+    await mount(engineDir);
+    front = await FrontServer.start(fuseHelper, dir, ns, engineDir).catch((error: unknown) => {
+      process.stderr.write(`dbox: mount: the fast path is off (${(error as Error).message})\n`);
+      return undefined;
+    });
+    if (!front) leave(engineDir);
+  }
+  if (!front) await mount(dir);
 
   let ending = false;
   const end = (code: number): void => {
     if (ending) return;
     ending = true;
     stopWatching();
+    front?.stop();
     detach(dir);
+    if (front) leave(engineDir);
     process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => end(0));
   // Unmounted from outside (dbox umount, fusermount -u): nothing left to serve.
+  front?.onExit(() => end(0));
   setInterval(() => {
     if (!isMounted(dir)) end(0);
   }, 1000).unref();
+  if (front) ns.onChange(() => void front.sync());
   if (options.parentPipe) {
     // The parent holds the other end of stdin: EOF means it exited or crashed.
     process.stdin.on('end', () => end(0)).on('error', () => end(0)).resume();
   }
   if (options.readyFd !== undefined) {
-    fs.writeSync(options.readyFd, `${dir}\n`);
-    fs.closeSync(options.readyFd);
+    try {
+      fs.writeSync(options.readyFd, `${dir}\n`);
+      fs.closeSync(options.readyFd);
+    } catch {
+      end(0); // whoever waited for the mount is gone
+    }
   }
   return new Promise<never>(() => undefined);
+}
+
+/** Unmounts a private mount and removes its directories. */
+function leave(mnt: string): void {
+  detach(mnt);
+  for (const d of [mnt, path.dirname(mnt)]) {
+    try { fs.rmdirSync(d); } catch { /* busy, or not empty */ }
+  }
 }

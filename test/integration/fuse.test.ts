@@ -58,6 +58,10 @@ describe.runIf(hasEngine)('FUSE mount', () => {
 
   it('lists the containers, running and stopped, as directories', () => {
     expect(fs.readdirSync(mnt)).toEqual(expect.arrayContaining([c, other, stopped]));
+    // /hosts, as .hosts: the contexts, then each one's containers
+    expect(fs.readdirSync(`${mnt}/.hosts`)).toContain('default');
+    expect(fs.readdirSync(`${mnt}/.hosts/default`)).toEqual(expect.arrayContaining([c, stopped]));
+    expect(fs.readFileSync(`${mnt}/.hosts/default/${c}/data/hello.txt`, 'utf8')).toBe('hello\n');
     expect(fs.statSync(C).isDirectory()).toBe(true);
   });
 
@@ -271,15 +275,22 @@ describe.runIf(hasEngine)('external commands over the background mount', () => {
     for (let i = 0; i < 100 && mountCount(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(mountCount(dir)).toBe(0);
 
-    // 2. kill -9 both: the next dbox finds the dead mount and removes it.
+    // 2. kill -9 both: the front server (dbox-fuse) unmounts the mount point when its pipe closes;
+    // the engine mount behind it is left by its dead server, and the next dbox removes it.
     shell = start();
     shell.stdin!.write(`ls /containers/${a}/etc > /dev/null\n`);
     dir = await mounted(shell.pid!);
-    process.kill(serverOf(dir), 'SIGKILL');
+    const server = serverOf(dir);
+    const engineDir = path.join(runtime, 'dbox', String(server), 'engine');
+    expect(mountCount(engineDir)).toBe(1);
+    process.kill(server, 'SIGKILL');
     shell.kill('SIGKILL');
-    expect(mountCount(dir)).toBe(1);
-    expect(dbox(`ls /containers/${a}/etc | wc -l`, {env: env()}).status).toBe(0);
+    for (let i = 0; i < 100 && mountCount(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(mountCount(dir)).toBe(0);
+    expect(mountCount(engineDir)).toBe(1);
+    expect(dbox(`ls /containers/${a}/etc | wc -l`, {env: env()}).status).toBe(0);
+    expect(mountCount(engineDir)).toBe(0);
     expect(fs.existsSync(path.dirname(dir))).toBe(false);
+    expect(fs.existsSync(path.dirname(engineDir))).toBe(false);
   });
 });

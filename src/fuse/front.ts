@@ -1,0 +1,103 @@
+// The mount's fast path: dbox-fuse (native/fuse-server.c) serves the mount point and passes each
+// container's requests straight to a directory tree by file descriptors. This module tells it the
+// trees and keeps them current with the engine's events:
+//   - a running container of the local engine: /proc/<pid>/root, when this process can open it;
+//   - any other (stopped, or the engine is elsewhere), and .hosts: that name in dbox's own
+//     fuse-native mount (`engineDir`), where Node serves it through the engine driver.
+import {spawn, type ChildProcess} from 'node:child_process';
+import fs from 'node:fs';
+import {createInterface} from 'node:readline';
+import type {Namespace} from '../vfs/namespace.js';
+import {HOSTS_DIR} from './ops.js';
+
+/** name -> "PATH<TAB>FLAGS" as dbox-fuse takes it (t: absolute links made relative; h: hidden). */
+export type Roots = Map<string, string>;
+
+/** The tree behind each name of the mount's root. */
+export async function rootsOf(ns: Namespace, engineDir: string): Promise<Roots> {
+  const roots: Roots = new Map();
+  for (const c of await ns.containers()) {
+    let tree = `${engineDir}/${c.name}\t`; // fuse-native presents links relative already
+    if (ns.engine.endpoint.local && c.state === 'running') {
+      const pid = await ns.engine.pidOf(c.id).catch(() => undefined);
+      const root = `/proc/${pid}/root`;
+      if (pid !== undefined && canOpen(root)) tree = `${root}\tt`;
+    }
+    roots.set(c.name, tree);
+  }
+  roots.set(HOSTS_DIR.slice(1), `${engineDir}${HOSTS_DIR}\th`);
+  return roots;
+}
+
+function canOpen(dir: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+    return true;
+  } catch {
+    return false; // not root, or the process has just exited
+  }
+}
+
+/** The control lines that turn `from` into `to`. */
+export function changes(from: Roots, to: Roots): string[] {
+  const lines: string[] = [];
+  for (const name of from.keys()) if (!to.has(name)) lines.push(`-${name}`);
+  for (const [name, tree] of to) if (from.get(name) !== tree) lines.push(`+${name}\t${tree}`);
+  return lines;
+}
+
+export class FrontServer {
+  private current: Roots = new Map();
+  private acks: (() => void)[] = [];
+  private syncing: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly child: ChildProcess, private readonly ns: Namespace, private readonly engineDir: string) {
+    createInterface({input: child.stdout!}).on('line', (line) => {
+      if (line === 'ok') this.acks.shift()?.();
+    });
+  }
+
+  /** Starts dbox-fuse on `dir` and gives it the current trees; rejects when it cannot mount. */
+  static async start(helper: string, dir: string, ns: Namespace, engineDir: string): Promise<FrontServer> {
+    const child = spawn(helper, [dir], {stdio: ['pipe', 'pipe', 'pipe']});
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ready = await new Promise<boolean>((resolve) => {
+      child.stdout!.once('data', (d: Buffer) => resolve(d.toString().startsWith('ready')));
+      child.once('error', () => resolve(false));
+      child.once('exit', () => resolve(false));
+    });
+    if (!ready) {
+      child.kill('SIGTERM');
+      throw new Error(stderr.trim() || 'dbox-fuse did not start');
+    }
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.pipe(process.stderr);
+    const front = new FrontServer(child, ns, engineDir);
+    await front.sync();
+    return front;
+  }
+
+  /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list). */
+  sync(): Promise<void> {
+    this.syncing = this.syncing.then(async () => {
+      const next = await rootsOf(this.ns, this.engineDir);
+      const lines = changes(this.current, next);
+      this.current = next;
+      await Promise.all(lines.map((line) => new Promise<void>((resolve) => {
+        this.acks.push(resolve);
+        this.child.stdin!.write(`${line}\n`);
+      })));
+    }).catch(() => undefined);
+    return this.syncing;
+  }
+
+  onExit(listener: () => void): void {
+    this.child.once('exit', listener);
+  }
+
+  /** Ends dbox-fuse, which unmounts its mount point. */
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}
