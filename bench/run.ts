@@ -54,6 +54,39 @@ async function compare(what: string, variants: Record<string, () => unknown>, cl
   return row;
 }
 
+/** The FUSE mount as external commands see it: the fast path (dbox-fuse), and fuse-native alone
+ *  (DBOX_FUSE=node, what serves stopped and remote containers), against native access. */
+async function fuseFigures(dboxBin: string, a: string, ra: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const mounts = {dbox: '', 'fuse-native': ''};
+  for (const [variant, env] of [['dbox', {}], ['fuse-native', {DBOX_FUSE: 'node'}]] as const) {
+    const mnt = fs.mkdtempSync('/tmp/dbox-bench-mnt-');
+    execFileSync(process.execPath, [dboxBin, 'mount', mnt], {stdio: 'ignore', env: {...process.env, ...env}});
+    mounts[variant] = `${mnt}/${a}`;
+  }
+  // Each variant has its own file name where it writes: the mounts and the native path are one
+  // container, and a file removed behind a mount's back is still known to it for up to 1 s.
+  const each = (cmd: (dir: string, name: string) => string): Record<string, () => unknown> => ({
+    ...Object.fromEntries(Object.entries(mounts).map(([k, m]) => [k, () => sh(cmd(m, k))])),
+    native: () => sh(cmd(ra, 'native')),
+  });
+  try {
+    rows.push(await compare('FUSE: read 256 MiB (cat > /dev/null)', each((d) => `cat ${d}/big > /dev/null`)));
+    rows.push(await compare('FUSE: write 256 MiB (dd bs=1M)', each((d, name) => `dd if=${ra}/big of=${d}/written-${name} bs=1M status=none`), () => {
+      // Removed through the mount that wrote each, so its entry cache knows.
+      for (const [name, d] of [...Object.entries(mounts), ['native', ra]]) fs.rmSync(`${d}/written-${name}`, {force: true});
+    }));
+    rows.push(await compare('FUSE: find tree \\| wc -l (10,000 files)', each((d) => `find ${d}/tree | wc -l > /dev/null`)));
+    rows.push(await compare('FUSE: du -s tree', each((d) => `du -s ${d}/tree > /dev/null`)));
+  } finally {
+    for (const m of Object.values(mounts)) {
+      execFileSync(process.execPath, [dboxBin, 'umount', path.dirname(m)], {stdio: 'ignore'});
+      fs.rmdirSync(path.dirname(m));
+    }
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
   sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
@@ -87,72 +120,48 @@ async function main(): Promise<void> {
 
     const dboxBin = path.join(root, 'bin/dbox.js');
     const rows: Row[] = [];
-    // Whole-process start first, before the large copies leave writeback behind them.
-    rows.push(await compare('whole process: ls -l /etc', {
-      dbox: () => {
-        const r = spawnSync(process.execPath, [dboxBin, '-c', `ls -l /containers/${a}/etc`], {stdio: 'ignore'});
-        if (r.status !== 0) throw new Error('dbox ls failed');
-      },
-      'docker exec': () => sh(`docker exec ${a} ls -l /etc > /dev/null`),
-      'node -e 0': () => sh(`${process.execPath} -e 0`),
-    }));
-    rows.push(await compare('whole process: attach a -- true', {
-      dbox: () => {
-        const r = spawnSync(process.execPath, [dboxBin, 'attach', a, '--', 'true'], {stdio: 'ignore'});
-        if (r.status !== 0) throw new Error('dbox attach failed');
-      },
-      'docker exec': () => sh(`docker exec ${a} true`),
-    }));
-    rows.push(await compare('cat 256 MiB', {
-      native: () => sh(`cat ${ra}/big > /dev/null`),
-      dbox: () => dbox(`cat /containers/${a}/big`),
-      'docker cp': () => sh(`docker cp ${a}:/big - > /dev/null`),
-      'docker exec': () => sh(`docker exec ${a} cat /big > /dev/null`),
-    }));
-    rows.push(await compare('cp 256 MiB container→container', {
-      native: () => sh(`cp ${ra}/big ${rb}/dest/big`),
-      dbox: () => dbox(`cp /containers/${a}/big /containers/${b}/dest/big`),
-      'docker cp': () => sh(`docker cp ${a}:/big - | docker cp - ${b}:/dest/`),
-    }, () => fs.rmSync(`${rb}/dest/big`, {force: true})));
-    // Each tree copy goes to a fresh name: deleting 10,000 files keeps ext4 busy for seconds after,
-    // which would slow whichever variant runs next. They are removed at the end.
-    let n = 0;
-    rows.push(await compare('cp -a tree 10,000 × 1 KiB container→container', {
-      native: () => sh(`cp -a ${ra}/tree ${rb}/dest/tree${++n}`),
-      dbox: () => dbox(`cp -a /containers/${a}/tree /containers/${b}/dest/tree${++n}`),
-      'docker cp': () => sh(`mkdir ${rb}/dest/tree${++n} && docker cp ${a}:/tree - | docker cp - ${b}:/dest/tree${n}/`),
-    }));
-    // Through the FUSE mount, as external commands see containers.
-    const mnt = fs.mkdtempSync('/tmp/dbox-bench-mnt-');
-    execFileSync(process.execPath, [dboxBin, 'mount', mnt], {stdio: 'ignore'});
-    try {
-      const m = `${mnt}/${a}`;
-      rows.push(await compare('FUSE: read 256 MiB (cat > /dev/null)', {
-        dbox: () => sh(`cat ${m}/big > /dev/null`),
+    const only = process.env['BENCH_ONLY'];
+    if (only !== 'fuse') {
+      // Whole-process start first, before the large copies leave writeback behind them.
+      rows.push(await compare('whole process: ls -l /etc', {
+        dbox: () => {
+          const r = spawnSync(process.execPath, [dboxBin, '-c', `ls -l /containers/${a}/etc`], {stdio: 'ignore'});
+          if (r.status !== 0) throw new Error('dbox ls failed');
+        },
+        'docker exec': () => sh(`docker exec ${a} ls -l /etc > /dev/null`),
+        'node -e 0': () => sh(`${process.execPath} -e 0`),
+      }));
+      rows.push(await compare('whole process: attach a -- true', {
+        dbox: () => {
+          const r = spawnSync(process.execPath, [dboxBin, 'attach', a, '--', 'true'], {stdio: 'ignore'});
+          if (r.status !== 0) throw new Error('dbox attach failed');
+        },
+        'docker exec': () => sh(`docker exec ${a} true`),
+      }));
+      rows.push(await compare('cat 256 MiB', {
         native: () => sh(`cat ${ra}/big > /dev/null`),
+        dbox: () => dbox(`cat /containers/${a}/big`),
+        'docker cp': () => sh(`docker cp ${a}:/big - > /dev/null`),
+        'docker exec': () => sh(`docker exec ${a} cat /big > /dev/null`),
       }));
-      rows.push(await compare('FUSE: write 256 MiB (dd bs=1M)', {
-        dbox: () => sh(`dd if=${ra}/big of=${m}/written bs=1M status=none`),
-        native: () => sh(`dd if=${ra}/big of=${ra}/written bs=1M status=none`),
-      }, () => {
-        // Remove through the mount, so its entry cache knows (a change behind it shows within 1 s).
-        fs.rmSync(`${m}/written`, {force: true});
-        fs.rmSync(`${ra}/written`, {force: true});
+      rows.push(await compare('cp 256 MiB container→container', {
+        native: () => sh(`cp ${ra}/big ${rb}/dest/big`),
+        dbox: () => dbox(`cp /containers/${a}/big /containers/${b}/dest/big`),
+        'docker cp': () => sh(`docker cp ${a}:/big - | docker cp - ${b}:/dest/`),
+      }, () => fs.rmSync(`${rb}/dest/big`, {force: true})));
+      // Each tree copy goes to a fresh name: deleting 10,000 files keeps ext4 busy for seconds after,
+      // which would slow whichever variant runs next. They are removed at the end.
+      let n = 0;
+      rows.push(await compare('cp -a tree 10,000 × 1 KiB container→container', {
+        native: () => sh(`cp -a ${ra}/tree ${rb}/dest/tree${++n}`),
+        dbox: () => dbox(`cp -a /containers/${a}/tree /containers/${b}/dest/tree${++n}`),
+        'docker cp': () => sh(`mkdir ${rb}/dest/tree${++n} && docker cp ${a}:/tree - | docker cp - ${b}:/dest/tree${n}/`),
       }));
-      rows.push(await compare('FUSE: find tree \\| wc -l (10,000 files)', {
-        dbox: () => sh(`find ${m}/tree | wc -l > /dev/null`),
-        native: () => sh(`find ${ra}/tree | wc -l > /dev/null`),
-      }));
-      rows.push(await compare('FUSE: du -s tree', {
-        dbox: () => sh(`du -s ${m}/tree > /dev/null`),
-        native: () => sh(`du -s ${ra}/tree > /dev/null`),
-      }));
-    } finally {
-      execFileSync(process.execPath, [dboxBin, 'umount', mnt], {stdio: 'ignore'});
-      fs.rmdirSync(mnt);
     }
+    rows.push(...(await fuseFigures(dboxBin, a, ra)));
     fs.closeSync(devnull);
     print(rows);
+    if (only === 'fuse') return;
     await interactiveFigures(dboxBin, a, ra);
     await remoteFigures();
   } finally {
@@ -270,15 +279,17 @@ async function remoteFigures(): Promise<void> {
 }
 
 function print(rows: readonly Row[]): void {
-  const lines = ['| operation | dbox | native /proc/<pid>/root | docker cp | docker exec | dbox vs native | dbox vs docker cp | dbox vs docker exec |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const others = ['native', 'docker cp', 'docker exec', 'fuse-native'] as const;
+  const label: Record<string, string> = {native: 'native /proc/<pid>/root', 'fuse-native': 'fuse-native alone'};
+  const lines = [`| operation | dbox | ${others.map((o) => label[o] ?? o).join(' | ')} | ${others.map((o) => `dbox vs ${o}`).join(' | ')} |`,
+    `| --- | --- | ${others.map(() => '---').join(' | ')} | ${others.map(() => '---').join(' | ')} |`];
   const ms = (v: number | undefined): string => (v === undefined ? '–' : `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`);
   // >1 means dbox is faster: the other's time over dbox's.
   const ratio = (other: number | undefined, mine: number): string => (other === undefined ? '–' : `${(other / mine).toFixed(2)}×`);
   for (const r of rows) {
     const v = r.variants;
     const d = v['dbox']!;
-    lines.push(`| ${r.what} | ${ms(d)} | ${ms(v['native'])} | ${ms(v['docker cp'])} | ${ms(v['docker exec'])} | ${ratio(v['native'], d)} | ${ratio(v['docker cp'], d)} | ${ratio(v['docker exec'], d)} |`);
+    lines.push(`| ${r.what} | ${ms(d)} | ${others.map((o) => ms(v[o])).join(' | ')} | ${others.map((o) => ratio(v[o], d)).join(' | ')} |`);
   }
   const node = rows.find((r) => r.variants['node -e 0'] !== undefined)?.variants['node -e 0'];
   lines.push('', `Ratios are speed relative to dbox (other time ÷ dbox time; above 1× dbox is faster). Medians of ${ROUNDS} interleaved rounds` +

@@ -6,7 +6,8 @@
 //     fuse-native mount, where Node serves it through the engine driver.
 // Node tells it the roots on stdin, one line each, and it follows as they change:
 //   +NAME<TAB>PATH<TAB>FLAGS   add or replace NAME (FLAGS: t = present absolute symlink targets
-//                              relative to the root; h = hidden from the root's listing)
+//                              relative to the root; w = watch its directories with inotify, so
+//                              that the kernel may cache longer; h = hidden from the root's listing)
 //   -NAME                      remove NAME
 // EOF on stdin (dbox went away) unmounts and exits. "ready" on stdout once mounted.
 //
@@ -28,14 +29,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// Attributes and names are cached by the kernel this long; changes made through the mount are
-// seen at once, changes made inside a container within this time.
-static const double TIMEOUT = 1.0;
+// How long the kernel may keep names and attributes. Changes made through the mount are seen at
+// once. In a directory watched with inotify (every directory of a local container), a change
+// made by the container's processes is reported and invalidated at once too, so the kernel may
+// keep what it knows for WATCHED seconds (the bound for what inotify cannot see, such as a
+// network file system in a volume); elsewhere (dbox's engine mount) for SHORT seconds.
+static const double SHORT = 1.0;
+static const double WATCHED = 10.0;
+static int inotify_fd = -1;
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | IN_ONLYDIR | IN_EXCL_UNLINK)
 
 struct node {
   struct node *next;  // hash chain
@@ -46,7 +54,53 @@ struct node {
   int depth;          // components below that root (the root itself is 0)
   int transform;      // absolute symlink targets are presented relative to the root
   uint64_t refs;      // kernel lookups, plus one while it is a registered root
+  int unhashed;       // its file was deleted: no longer in the table
+  int watch;          // its tree is watched (a local container): its directories get inotify watches
+  int wd;             // a directory's inotify watch, or -1
+  struct node *wd_next;  // other nodes of the same watched inode
+  int watched;        // the directory it was last found in is watched: cache it for WATCHED seconds
 };
+
+// Watch descriptor -> the nodes watched by it (lock held).
+static struct node **by_wd;
+static size_t by_wd_cap;
+
+/** Watches directory node `n` if its tree is watched (lock held). */
+static void watch_dir(struct node *n) {
+  n->wd = -1;
+  if (!n->watch || inotify_fd < 0) return;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", n->fd);
+  int wd = inotify_add_watch(inotify_fd, path, WATCH_MASK);
+  if (wd < 0) return;  // out of watches: this directory is cached for SHORT seconds only
+  if ((size_t)wd >= by_wd_cap) {
+    size_t cap = by_wd_cap ? by_wd_cap * 2 : 1024;
+    while (cap <= (size_t)wd) cap *= 2;
+    struct node **grown = realloc(by_wd, cap * sizeof *grown);
+    if (!grown) {
+      inotify_rm_watch(inotify_fd, wd);
+      return;
+    }
+    memset(grown + by_wd_cap, 0, (cap - by_wd_cap) * sizeof *grown);
+    by_wd = grown;
+    by_wd_cap = cap;
+  }
+  n->wd = wd;
+  n->wd_next = by_wd[wd];
+  by_wd[wd] = n;
+}
+
+/** Stops watching for node `n` (lock held); the watch goes with the last node of its inode. */
+static void unwatch_dir(struct node *n) {
+  if (n->wd < 0) return;
+  struct node **p = &by_wd[n->wd];
+  while (*p && *p != n) p = &(*p)->wd_next;
+  if (*p) *p = n->wd_next;
+  if (!by_wd[n->wd]) inotify_rm_watch(inotify_fd, n->wd);
+  n->wd = -1;
+}
+
+static double timeout_of(const struct node *n) { return n->watched ? WATCHED : SHORT; }
 
 struct root {
   struct root *next;
@@ -69,10 +123,19 @@ static size_t bucket(dev_t dev, ino_t ino, unsigned root) {
   return (size_t)(h >> 48) % NBUCKETS;
 }
 
-/** The node of a file under root `root` (lock held). */
+/** The node of a file under root `root` (lock held). A node whose file was deleted is dropped from
+ *  the table here, since its inode number may already name a new file. */
 static struct node *find_node(dev_t dev, ino_t ino, unsigned root) {
-  struct node *n = buckets[bucket(dev, ino, root)];
-  while (n && !(n->dev == dev && n->ino == ino && n->root == root)) n = n->next;
+  struct node **p = &buckets[bucket(dev, ino, root)];
+  while (*p && !((*p)->dev == dev && (*p)->ino == ino && (*p)->root == root)) p = &(*p)->next;
+  struct node *n = *p;
+  struct stat st;
+  if (n && (fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 || st.st_nlink == 0 || st.st_ino != ino)) {
+    *p = n->next;  // it lives on until the kernel forgets it, but is never found again
+    n->next = NULL;
+    n->unhashed = 1;
+    return NULL;
+  }
   return n;
 }
 
@@ -88,7 +151,8 @@ static void unhash(struct node *n) {
 static void unref(struct node *n, uint64_t count) {
   n->refs -= count;
   if (n->refs > 0) return;
-  if (n->depth > 0) unhash(n);
+  if (n->depth > 0 && !n->unhashed) unhash(n);
+  unwatch_dir(n);
   close(n->fd);
   free(n);
 }
@@ -112,8 +176,8 @@ static struct root *find_root(const char *name) {
 /** Fills `e` for `name` under `parent`, taking one reference for the kernel. Returns an errno. */
 static int do_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_param *e) {
   memset(e, 0, sizeof *e);
-  e->attr_timeout = TIMEOUT;
-  e->entry_timeout = TIMEOUT;
+  // The root's names change only by control lines, which invalidate them.
+  e->attr_timeout = e->entry_timeout = parent == FUSE_ROOT_ID || node_of(parent)->wd >= 0 ? WATCHED : SHORT;
   if (parent == FUSE_ROOT_ID) {
     pthread_mutex_lock(&lock);
     struct root *r = find_root(name);
@@ -123,6 +187,7 @@ static int do_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_para
     else {
       r->node->refs++;
       e->ino = (uintptr_t)r->node;
+      e->attr_timeout = timeout_of(r->node);
     }
     pthread_mutex_unlock(&lock);
     return err;
@@ -135,6 +200,7 @@ static int do_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_para
   struct node *n = find_node(e->attr.st_dev, e->attr.st_ino, p->root);
   if (n) {
     n->refs++;
+    n->watched = p->wd >= 0;
     pthread_mutex_unlock(&lock);
     e->ino = (uintptr_t)n;
     present(n, &e->attr);
@@ -161,9 +227,11 @@ static int do_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_para
       return ENOMEM;
     }
     *n = (struct node){.next = buckets[b], .fd = fd, .dev = e->attr.st_dev, .ino = e->attr.st_ino, .root = p->root,
-                       .depth = p->depth + 1, .transform = p->transform};
+                       .depth = p->depth + 1, .transform = p->transform, .watch = p->watch, .wd = -1};
     buckets[b] = n;
+    if (S_ISDIR(e->attr.st_mode)) watch_dir(n);
   }
+  n->watched = p->wd >= 0;
   n->refs++;
   pthread_mutex_unlock(&lock);
   e->ino = (uintptr_t)n;
@@ -182,28 +250,21 @@ static void reply_entry_or_err(fuse_req_t req, fuse_ino_t parent, const char *na
   else fuse_reply_entry(req, &e);
 }
 
-static int writeback;
+static int no_opendir;
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
   // Splice moves data between the kernel and the files without copies through this process.
   conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_SPLICE_READ | FUSE_CAP_PARALLEL_DIROPS);
-  // Writes gather in the page cache and reach the file in 1 MiB requests (3.5x faster writes).
-  if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) {
-    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-    writeback = 1;
-  }
+  // No writeback cache, though it makes writes 2-3x faster: with it the kernel keeps a file's
+  // size and mtime for itself, and would not see the container's own processes change them.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // No OPENDIR/RELEASEDIR round trips, and the kernel caches listings (with watched directories
+  // invalidated on change, the cache is kept as long as names are).
+  if (inotify_fd >= 0 && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT)) no_opendir = 1;
 }
 
-/** Open flags for a file of the tree: with the writeback cache the kernel reads pages of files
- *  opened write-only, and places appends itself. */
-static int open_flags(int flags) {
-  flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL);
-  if (writeback) {
-    if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
-    flags &= ~O_APPEND;
-  }
-  return flags | O_CLOEXEC;
-}
+/** Open flags for a file of the tree, as the kernel asked, without what only a path lookup uses. */
+static int open_flags(int flags) { return (flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC; }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   reply_entry_or_err(req, parent, name, 0);
@@ -240,7 +301,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, errno);
     return;
   } else present(node_of(ino), &st);
-  fuse_reply_attr(req, &st, TIMEOUT);
+  fuse_reply_attr(req, &st, ino == FUSE_ROOT_ID ? SHORT : timeout_of(node_of(ino)));
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid, struct fuse_file_info *fi) {
@@ -476,12 +537,17 @@ struct dir {
   size_t count;
 };
 
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+static void close_dir(struct dir *d) {
+  if (d->dp) closedir(d->dp);
+  for (size_t i = 0; i < d->count; i++) free(d->names[i]);
+  free(d->names);
+  free(d);
+}
+
+/** Opens directory `ino` for reading (the root: a snapshot of its names). NULL and errno on failure. */
+static struct dir *open_dir(fuse_ino_t ino) {
   struct dir *d = calloc(1, sizeof *d);
-  if (!d) {
-    fuse_reply_err(req, ENOMEM);
-    return;
-  }
+  if (!d) return NULL;
   if (ino == FUSE_ROOT_ID) {
     pthread_mutex_lock(&lock);
     size_t n = 0;
@@ -490,17 +556,32 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     for (struct root *r = roots; r && d->names; r = r->next)
       if (!r->hidden) d->names[d->count++] = strdup(r->name);
     pthread_mutex_unlock(&lock);
-  } else {
-    char path[64];
-    proc_path(path, node_of(ino)->fd);
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || !(d->dp = fdopendir(fd))) {
-      int err = errno;
-      if (fd >= 0) close(fd);
-      free(d);
-      fuse_reply_err(req, err);
-      return;
-    }
+    return d;
+  }
+  char path[64];
+  proc_path(path, node_of(ino)->fd);
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || !(d->dp = fdopendir(fd))) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    free(d);
+    errno = err;
+    return NULL;
+  }
+  return d;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  // Without open directories the kernel sends no OPENDIR and RELEASEDIR: two round trips fewer for
+  // each directory `find` enters; each READDIR then opens the directory here for itself.
+  if (no_opendir) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
+  struct dir *d = open_dir(ino);
+  if (!d) {
+    fuse_reply_err(req, errno);
+    return;
   }
   fi->fh = (uintptr_t)d;
   fuse_reply_open(req, fi);
@@ -530,8 +611,14 @@ static size_t fill_root(fuse_req_t req, struct dir *d, char *buf, size_t size, o
 
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, struct fuse_file_info *fi, int plus) {
   struct dir *d = (struct dir *)(uintptr_t)fi->fh;
+  struct dir *own = NULL;  // opened for this request alone (no OPENDIR)
+  if (!d && !(d = own = open_dir(ino))) {
+    fuse_reply_err(req, errno);
+    return;
+  }
   char *buf = malloc(size);
   if (!buf) {
+    if (own) close_dir(own);
     fuse_reply_err(req, ENOMEM);
     return;
   }
@@ -551,8 +638,10 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
       d->entry = readdir(d->dp);
       if (!d->entry) {
         if (errno && used == 0) {
+          int err = errno;
           free(buf);
-          fuse_reply_err(req, errno);
+          if (own) close_dir(own);
+          fuse_reply_err(req, err);
           return;
         }
         break;
@@ -587,6 +676,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 done:
   fuse_reply_buf(req, buf, used);
   free(buf);
+  if (own) close_dir(own);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, struct fuse_file_info *fi) {
@@ -598,18 +688,20 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  struct dir *d = (struct dir *)(uintptr_t)fi->fh;
-  if (d->dp) closedir(d->dp);
-  for (size_t i = 0; i < d->count; i++) free(d->names[i]);
-  free(d->names);
-  free(d);
+  if (fi->fh) close_dir((struct dir *)(uintptr_t)fi->fh);
   fuse_reply_err(req, 0);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
-  struct dir *d = (struct dir *)(uintptr_t)fi->fh;
+  struct dir *d = fi->fh ? (struct dir *)(uintptr_t)fi->fh : open_dir(ino);
+  if (!d) {
+    fuse_reply_err(req, errno);
+    return;
+  }
   int r = d->dp ? (datasync ? fdatasync(dirfd(d->dp)) : fsync(dirfd(d->dp))) : 0;
-  fuse_reply_err(req, r == 0 ? 0 : errno);
+  int err = r == 0 ? 0 : errno;
+  if (!fi->fh) close_dir(d);
+  fuse_reply_err(req, err);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -725,7 +817,7 @@ static void control(char *line) {
       return;
     }
     *n = (struct node){.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .depth = 0, .transform = strchr(flags, 't') != NULL,
-                       .refs = 1};
+                       .watch = strchr(flags, 'w') != NULL, .wd = -1, .refs = 1};
   }
   pthread_mutex_lock(&lock);
   struct root **p = &roots;
@@ -739,6 +831,8 @@ static void control(char *line) {
   }
   if (n) {
     n->root = ++root_serial;
+    watch_dir(n);
+    n->watched = n->wd >= 0;
     struct root *r = calloc(1, sizeof *r);
     if (r && (r->name = strdup(name))) {
       r->node = n;
@@ -753,6 +847,80 @@ static void control(char *line) {
   pthread_mutex_unlock(&lock);
   fuse_lowlevel_notify_inval_entry(session, FUSE_ROOT_ID, name, strlen(name));
   fuse_lowlevel_notify_inval_inode(session, FUSE_ROOT_ID, 0, 0);
+}
+
+/** After lost events: every directory the kernel knows is read again on its next use. */
+static void invalidate_all(void) {
+  size_t count = 0, cap = 1024;
+  fuse_ino_t *dirs = malloc(cap * sizeof *dirs);
+  pthread_mutex_lock(&lock);
+  for (size_t b = 0; b < NBUCKETS && dirs; b++)
+    for (struct node *n = buckets[b]; n && dirs; n = n->next) {
+      if (n->wd < 0) continue;
+      if (count == cap) {
+        fuse_ino_t *grown = realloc(dirs, (cap *= 2) * sizeof *dirs);
+        if (!grown) break;
+        dirs = grown;
+      }
+      dirs[count++] = (uintptr_t)n;
+    }
+  pthread_mutex_unlock(&lock);
+  for (size_t i = 0; i < count; i++) fuse_lowlevel_notify_inval_inode(session, dirs[i], 0, 0);
+  free(dirs);
+}
+
+/**
+ * Tells the kernel what inotify saw change in watched directories, so that it drops the names,
+ * attributes and listings it cached: the container's own processes change its files behind the
+ * mount. (Never called with the lock held: the kernel may wait for a request to finish first.)
+ */
+static void *watch_loop(void *arg) {
+  char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    ssize_t len = read(inotify_fd, buf, sizeof buf);
+    if (len <= 0) {
+      if (len < 0 && errno == EINTR) continue;
+      return NULL;
+    }
+    for (char *at = buf; at < buf + len;) {
+      struct inotify_event *ev = (struct inotify_event *)at;
+      at += sizeof *ev + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        invalidate_all();
+        continue;
+      }
+      enum { MAX = 16 };
+      fuse_ino_t dirs[MAX], children[MAX];
+      size_t nd = 0, nc = 0;
+      const char *name = ev->len ? ev->name : NULL;
+      pthread_mutex_lock(&lock);
+      if (ev->wd >= 0 && (size_t)ev->wd < by_wd_cap) {
+        for (struct node *n = by_wd[ev->wd]; n && nd < MAX; n = n->wd_next) {
+          dirs[nd++] = (uintptr_t)n;
+          struct stat st;
+          if (name && (ev->mask & (IN_MODIFY | IN_ATTRIB)) && fstatat(n->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            struct node *c = find_node(st.st_dev, st.st_ino, n->root);
+            if (c && nc < MAX) children[nc++] = (uintptr_t)c;
+          }
+        }
+        if (ev->mask & IN_IGNORED) {  // the directory is gone: so is its watch
+          for (struct node *n = by_wd[ev->wd]; n; n = n->wd_next) n->wd = -1;
+          by_wd[ev->wd] = NULL;
+        }
+      }
+      pthread_mutex_unlock(&lock);
+      for (size_t i = 0; i < nd; i++) {
+        if (name && (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))) {
+          fuse_lowlevel_notify_inval_entry(session, dirs[i], name, strlen(name));
+          fuse_lowlevel_notify_inval_inode(session, dirs[i], 0, 0);  // its attributes and cached listing
+        } else if (!name && (ev->mask & IN_ATTRIB)) {
+          fuse_lowlevel_notify_inval_inode(session, dirs[i], -1, 0);
+        }
+      }
+      // A file's attributes only: its cached pages go when the kernel sees its new mtime and size.
+      for (size_t i = 0; i < nc; i++) fuse_lowlevel_notify_inval_inode(session, children[i], -1, 0);
+    }
+  }
 }
 
 static void *control_loop(void *arg) {
@@ -779,6 +947,7 @@ int main(int argc, char **argv) {
   // engine mount, whose server started this one) would keep that connection alive after its
   // server died, and a request to it would wait for ever.
   syscall(SYS_close_range, 3, ~0U, 0);
+  inotify_fd = inotify_init1(IN_CLOEXEC);
   char *fuse_argv[] = {argv[0], "-o", "fsname=dbox,subtype=dbox", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
   session = fuse_session_new(&args, &ops, sizeof ops, NULL);
@@ -787,8 +956,9 @@ int main(int argc, char **argv) {
   if (fuse_session_mount(session, argv[1]) != 0) return 1;
   printf("ready\n");
   fflush(stdout);
-  pthread_t control_thread;
+  pthread_t control_thread, watch_thread;
   pthread_create(&control_thread, NULL, control_loop, NULL);
+  if (inotify_fd >= 0) pthread_create(&watch_thread, NULL, watch_loop, NULL);
   struct fuse_loop_config *config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, 16);
   int r = fuse_session_loop_mt(session, config);

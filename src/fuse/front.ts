@@ -10,7 +10,8 @@ import {createInterface} from 'node:readline';
 import type {Namespace} from '../vfs/namespace.js';
 import {HOSTS_DIR} from './ops.js';
 
-/** name -> "PATH<TAB>FLAGS" as dbox-fuse takes it (t: absolute links made relative; h: hidden). */
+/** name -> "PATH<TAB>FLAGS" as dbox-fuse takes it (t: absolute links made relative; w: watched with
+ *  inotify, so the kernel may cache longer; h: hidden from the listing). */
 export type Roots = Map<string, string>;
 
 /** The tree behind each name of the mount's root. */
@@ -21,7 +22,7 @@ export async function rootsOf(ns: Namespace, engineDir: string): Promise<Roots> 
     if (ns.engine.endpoint.local && c.state === 'running') {
       const pid = await ns.engine.pidOf(c.id).catch(() => undefined);
       const root = `/proc/${pid}/root`;
-      if (pid !== undefined && canOpen(root)) tree = `${root}\tt`;
+      if (pid !== undefined && canOpen(root)) tree = `${root}\ttw`;
     }
     roots.set(c.name, tree);
   }

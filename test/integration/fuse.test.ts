@@ -79,6 +79,18 @@ describe.runIf(hasEngine)('FUSE mount', () => {
     expect(fs.readFileSync(`${C}/data/abs-link`, 'utf8')).toContain('app:x:1000'); // the container's passwd
   });
 
+  it("shows the container's own changes at once (the mount's caches are invalidated by inotify)", async () => {
+    const seen = (): [string, string[], string] => [fs.readFileSync(`${C}/data/hello.txt`, 'utf8'), fs.readdirSync(`${C}/data/sub`),
+      (fs.statSync(`${C}/data/sub/deep.txt`).mode & 0o777).toString(8)];
+    expect(seen()).toEqual(['hello\n', ['deep.txt'], '644']); // now cached by the kernel
+    docker('exec', c, 'sh', '-c', 'echo changed > /data/hello.txt; echo more >> /data/hello.txt; touch /data/sub/new; chmod 600 /data/sub/deep.txt');
+    await new Promise((r) => setTimeout(r, 100)); // far below the cache time of 10 s
+    expect(seen()).toEqual(['changed\nmore\n', ['deep.txt', 'new'].sort(), '600']);
+    docker('exec', c, 'sh', '-c', 'rm /data/sub/new; echo hello > /data/hello.txt; chmod 644 /data/sub/deep.txt');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen()).toEqual(['hello\n', ['deep.txt'], '644']);
+  });
+
   it('writes at offsets, appends, truncates, and creates as a local disk does', () => {
     const f = `${C}/tmp/w.txt`;
     fs.writeFileSync(f, '0123456789');
