@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
-import {Extraction, toNode} from './extraction.js';
+import {Extraction, tarMode, toNode} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {fileType, isDir, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs,
   type Timespec, type WriteOptions} from './types.js';
@@ -275,7 +275,7 @@ export class EngineFs implements ContainerFs {
       body = Readable.from([data]);
     }
     const pack = tar.pack();
-    const header = {name: basename(target), size, mode: options.mode & 0o7777, type: 'file' as const,
+    const header = {name: basename(target), size, mode: tarMode(options.mode), type: 'file' as const,
       ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
       ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
     const entry = pack.entry(header, (error) => {
@@ -299,7 +299,7 @@ export class EngineFs implements ContainerFs {
     const target = normalize(path);
     if (await this.archive.stat(target)) throw new FsError('EEXIST', path);
     const pack = tar.pack();
-    pack.entry({name: basename(target), type: 'directory', mode: mode & 0o7777});
+    pack.entry({name: basename(target), type: 'directory', mode: tarMode(mode)});
     pack.finalize();
     await this.putInto(dirname(target), toNode(pack), path);
   }

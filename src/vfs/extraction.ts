@@ -19,6 +19,12 @@ import {basename, dirname} from './path.js';
 /** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
 export const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
 
+/**
+ * A permission mode for a tar-stream header. tar-stream puts its default (0644 or 0755) in place of
+ * a mode of 0, but writes only the low 12 bits: a bit above them keeps `chmod 000` a 000.
+ */
+export const tarMode = (mode: number): number => (mode & 0o7777) || 0o10000;
+
 /** A tar whose one entry, `name`, has a type no extractor knows ('Z'). */
 async function refusedEntryTar(name: string): Promise<Buffer> {
   const pack = tar.pack();
@@ -102,7 +108,8 @@ export class Extraction {
     try {
       const pack = tar.pack();
       const body = fd === undefined ? undefined : nodeFs.createReadStream('', {fd, start: 0, autoClose: false});
-      const written = packEntry(pack, {...withName(header, basename(path)), ...change}, body).then(() => pack.finalize(), (e) => pack.destroy(e));
+      const h = {...withName(header, basename(path)), ...change};
+      const written = packEntry(pack, {...h, mode: tarMode(h.mode ?? 0)}, body).then(() => pack.finalize(), (e) => pack.destroy(e));
       await this.archive.put(dirname(path), toNode(pack));
       await written;
     } finally {

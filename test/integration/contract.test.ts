@@ -156,6 +156,9 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     await f.chown('/data/hello.txt', 1000, 1000, true);
     await f.chmod('/data/rel-link', 0o600); // follows the link to hello.txt
     await f.chmod('/data/sub', 0o710);
+    await f.writeFile('/tmp/zero', Readable.from([Buffer.from('z')]), {mode: 0o644, size: 1});
+    await f.chmod('/tmp/zero', 0);
+    expect((await f.lstat('/tmp/zero')).mode).toBe(0o100000); // chmod 000 stays 000
     const entries = new Map((await fresh().readdir('/data')).map((e) => [e.name, e.stat!]));
     expect(entries.get('hello.txt')).toMatchObject({mode: 0o100600, uid: 1000, gid: 1000, size: 6});
     expect(entries.get('sub')!.mode).toBe(0o040710);
