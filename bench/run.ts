@@ -121,6 +121,7 @@ async function main(): Promise<void> {
     const dboxBin = path.join(root, 'bin/dbox.js');
     const rows: Row[] = [];
     const only = process.env['BENCH_ONLY'];
+    if (only === 'interactive') return await interactiveFigures(dboxBin, a, ra);
     if (only !== 'fuse') {
       // Whole-process start first, before the large copies leave writeback behind them.
       rows.push(await compare('whole process: ls -l /etc', {
