@@ -43,6 +43,12 @@ install_packages() {
 
 start_dockerd() {
   mkdir -p "$state"
+  # A dockerd of ours still shutting down: let it finish (its pid file would stop the new one).
+  if [ -f "$pidfile" ]; then
+    local old; old=$(cat "$pidfile")
+    for _ in $(seq 1 160); do kill -0 "$old" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$old" 2>/dev/null || rm -f "$pidfile"
+  fi
   say "starting dockerd (log: $log)"
   setsid dockerd --bridge=none --iptables=false --ip-masq=false --pidfile "$pidfile" >"$log" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
@@ -69,7 +75,8 @@ down() {
   if [ -f "$pidfile" ]; then
     local pid; pid=$(cat "$pidfile")
     if kill -0 "$pid" 2>/dev/null; then say "stopping dockerd $pid"; kill "$pid"; fi
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    # It stops its containers first (10 s for those that ignore SIGTERM): wait until it is gone.
+    for _ in $(seq 1 160); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   else
     say "no dockerd started by this script"
   fi
