@@ -4,8 +4,8 @@
 // whose /proc dbox cannot reach. Paths are resolved by the engine inside the container's root.
 // In a running container, listings, ranged reads and changes are commands run in it (exec) when
 // it has them; a stopped one is changed by extraction alone (extraction.ts). Listing a directory
-// otherwise downloads its subtree once; listings are kept for the life of this object (one
-// command line, or until the mount hears of a change), and dropped on any write.
+// otherwise downloads its subtree once; listings are reused for a second (the mount lives long)
+// and dropped on any write.
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
@@ -84,12 +84,25 @@ function errnoFromMessage(stderr: string): string {
 const STAT_FORMAT = '%f %h %u %g %s %Y %n';
 const statLine = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (.+)$/;
 
+/** How long a listing is reused. */
+const LISTING_TTL_MS = 1000;
+
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
   private readonly archive: Archive;
   private readonly extraction: Extraction;
-  /** dir path -> entries, filled by one GET of an ancestor, or by an exec listing. */
-  private readonly listings = new Map<string, DirEntry[]>();
+  /** dir path -> entries and when they were listed, filled by one GET of an ancestor, or by an
+   *  exec listing. */
+  private readonly listings = new Map<string, {readonly entries: DirEntry[]; readonly at: number}>();
+
+  /** A listing made less than LISTING_TTL_MS ago: a long-lived user (the mount) sees changes made
+   *  behind its back within that time, as the kernel's caches of the mount do. */
+  private listing(dir: string): DirEntry[] | undefined {
+    const known = this.listings.get(dir);
+    if (known && Date.now() - known.at < LISTING_TTL_MS) return known.entries;
+    this.listings.delete(dir);
+    return undefined;
+  }
 
   /** `running`: commands can be run in the container (listing and changes go through exec). */
   constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
@@ -170,15 +183,15 @@ export class EngineFs implements ContainerFs {
 
   async readdir(path: string): Promise<DirEntry[]> {
     // A listing already made answers without a round trip (dropped on any change and per line).
-    const known = this.listings.get(normalize(path));
+    const known = this.listing(normalize(path));
     if (known) return known;
     const {path: dir, stat} = await this.resolve(path);
     if (!isDir(statFromPathStat(stat))) throw new FsError('ENOTDIR', path);
-    const cached = this.listings.get(dir);
+    const cached = this.listing(dir);
     if (cached) return cached;
     const listed = await this.execListing(dir);
     if (listed) {
-      this.listings.set(dir, listed);
+      this.listings.set(dir, {entries: listed, at: Date.now()});
       return listed;
     }
     const stream = await this.archive.get(dir);
@@ -212,7 +225,8 @@ export class EngineFs implements ContainerFs {
     } finally {
       close();
     }
-    for (const [k, v] of listings) this.listings.set(k, v);
+    const at = Date.now();
+    for (const [k, entries] of listings) this.listings.set(k, {entries, at});
     return listings.get(dir)!;
   }
 

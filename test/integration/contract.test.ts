@@ -218,6 +218,16 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     expect(count(ways, 'archive-path')).toBe(nonEmpty);
   });
 
+  it('engine: a listing is reused for a second, then made again (the mount lives long)', async () => {
+    const f = new EngineFs(new Engine(), id, true);
+    const names = async (): Promise<string[]> => (await f.readdir('/data/empty')).map((e) => e.name);
+    expect(await names()).toEqual([]);
+    docker('exec', id, 'touch', '/data/empty/later');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await names()).toEqual(['later']);
+    docker('exec', id, 'rm', '/data/empty/later');
+  });
+
   it('engine: a removed container is named as the cause', async () => {
     const gone = fixture.create('gone');
     const fs = new EngineFs(new Engine(), docker('inspect', '-f', '{{.Id}}', gone));
