@@ -11,7 +11,7 @@
 import nodeFs from 'node:fs';
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
-import type {Archive} from '../docker/archive.js';
+import {goModeToPosix, type Archive} from '../docker/archive.js';
 import {FsError} from './errors.js';
 import {anonymousTempFd} from './host-temp.js';
 import {basename, dirname} from './path.js';
@@ -61,6 +61,31 @@ function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.
 
 /** An entry of an archive being read: its header, and a stream of its bytes. */
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+/** The archive `source` with its top entry `oldBase` (and everything below it) named `newBase`. */
+function renamedArchive(source: Readable, oldBase: string, newBase: string): Readable {
+  const renamed = (name: string): string => {
+    const n = name.replace(/^\.\//, '');
+    return n === oldBase || n === `${oldBase}/` ? newBase : n.startsWith(`${oldBase}/`) ? newBase + n.slice(oldBase.length) : n;
+  };
+  const extract = tar.extract();
+  const pack = tar.pack();
+  source.on('error', (error) => extract.destroy(error));
+  source.pipe(extract as unknown as NodeJS.WritableStream);
+  void (async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const header = withName(h, renamed(h.name), h.type === 'link' && h.linkname ? renamed(h.linkname) : undefined);
+      if (isFile(header)) await packEntry(pack, header, entry as unknown as NodeJS.ReadableStream);
+      else {
+        entry.resume();
+        await packEntry(pack, header);
+      }
+    }
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
+  return toNode(pack);
+}
 
 const isFile = (h: tar.Header): boolean => h.type === 'file' || h.type === 'contiguous-file';
 
@@ -115,6 +140,12 @@ export class Extraction {
     } finally {
       if (fd !== undefined) nodeFs.closeSync(fd);
     }
+    // An engine that extracts otherwise (Podman keeps what exists) must not pass for a change.
+    const after = await this.archive.stat(path);
+    const kept = !after || (change.mode !== undefined && (goModeToPosix(after.mode) & 0o7777) !== (change.mode & 0o7777)) ||
+      (change.size !== undefined && after.size !== change.size) ||
+      (change.mtime !== undefined && Math.floor(Date.parse(after.mtime) / 1000) !== Math.floor(change.mtime.getTime() / 1000));
+    if (kept) throw new FsError('EROFS', path, "(a stopped container, and this engine's archive extraction does not replace what exists)");
   }
 
   /** Removes `path` and everything below it. */
@@ -130,39 +161,32 @@ export class Extraction {
     }
   }
 
-  /** Extracts `from` (a whole tree) under the name `to`, then removes `from`. */
+  /**
+   * Moves `from` (a whole tree) to `to`: its archive is kept in a nameless host file, `from` is
+   * removed (so an engine that cannot remove changes nothing), and the archive is extracted again
+   * under the new name; should that fail, it is extracted back where it was.
+   */
   async rename(from: string, to: string): Promise<void> {
-    const oldBase = basename(from);
-    const newBase = basename(to);
-    const renamed = (name: string): string => {
-      const n = name.replace(/^\.\//, '');
-      return n === oldBase || n === `${oldBase}/` ? newBase : n.startsWith(`${oldBase}/`) ? newBase + n.slice(oldBase.length) : n;
-    };
-    const pack = tar.pack();
-    const held = this.hold(toNode(pack));
+    const stream = await this.archive.get(from);
+    if (!stream) throw new FsError('ENOENT', from);
+    let fd: number;
     try {
-      for await (const entry of this.entries(from)) {
-        const h = entry.header;
-        const header = withName(h, renamed(h.name), h.type === 'link' && h.linkname ? renamed(h.linkname) : undefined);
-        if (isFile(header)) await packEntry(pack, header, entry as unknown as NodeJS.ReadableStream);
-        else {
-          entry.resume();
-          await packEntry(pack, header);
-        }
-      }
-      pack.finalize();
-    } catch (error) {
-      pack.destroy(error as Error);
-      await held.then((fd) => nodeFs.closeSync(fd), () => undefined);
-      throw error;
+      fd = await this.hold(stream as AsyncIterable<Buffer>);
+    } finally {
+      stream.destroy();
     }
-    const fd = await held;
+    const saved = (): Readable => nodeFs.createReadStream('', {fd, start: 0, autoClose: false});
     try {
-      await this.archive.put(dirname(to), nodeFs.createReadStream('', {fd, start: 0, autoClose: false}));
+      await this.remove(from);
+      try {
+        await this.archive.put(dirname(to), renamedArchive(saved(), basename(from), basename(to)));
+      } catch (error) {
+        await this.archive.put(dirname(from), saved()).catch(() => undefined);
+        throw error;
+      }
     } finally {
       nodeFs.closeSync(fd);
     }
-    await this.remove(from);
   }
 
   /** A hard link `to` the file `from`: one link entry extracted in the directory holding both. */

@@ -55,6 +55,19 @@ describe.runIf(hasEngine && hasPodman)('Podman', () => {
     expect(fs.readFileSync(path.join(dir, 'out/hello.txt'), 'utf8')).toBe('hello from the container\n');
   });
 
+  it('changes a stopped container where its API can, and says so where it cannot', () => {
+    const src = path.join(dir, 'm.txt');
+    fs.writeFileSync(src, 'moved\n');
+    const tmp = `/containers/${stopped}/tmp`;
+    expect(dbox(`cp ${src} ${tmp}/m && chmod 600 ${tmp}/m && stat -c %a ${tmp}/m`, {env})).toMatchObject({status: 0, stdout: '600\n'});
+    // Podman's extraction keeps what exists, so nothing can be removed: a rename is refused whole.
+    const mv = dbox(`mv ${tmp}/m ${tmp}/n`, {env});
+    expect(mv.status).not.toBe(0);
+    expect(mv.stderr).toContain('Read-only file system');
+    expect(dbox(`ls ${tmp}`, {env}).stdout.split('\n')).toEqual(expect.arrayContaining(['m']));
+    expect(dbox(`ls ${tmp}`, {env}).stdout.split('\n')).not.toContain('n');
+  });
+
   it('external commands over the mount, and attach', () => {
     expect(dbox(`grep -c Welcome /containers/${running}/etc/motd`, {env})).toMatchObject({status: 0, stdout: '1\n'});
     const r = spawnSync(process.execPath, [path.resolve(import.meta.dirname, '../../bin/dbox.js'), 'attach', running, '--', 'sh', '-c', 'ps'],
