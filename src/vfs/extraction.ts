@@ -140,7 +140,7 @@ export class Extraction {
     } finally {
       if (fd !== undefined) nodeFs.closeSync(fd);
     }
-    // An engine that extracts otherwise (Podman keeps what exists) must not pass for a change.
+    // An engine that extracts otherwise must not pass for a change.
     const after = await this.archive.stat(path);
     const kept = !after || (change.mode !== undefined && (goModeToPosix(after.mode) & 0o7777) !== (change.mode & 0o7777)) ||
       (change.size !== undefined && after.size !== change.size) ||

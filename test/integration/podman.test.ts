@@ -60,7 +60,7 @@ describe.runIf(hasEngine && hasPodman)('Podman', () => {
     fs.writeFileSync(src, 'moved\n');
     const tmp = `/containers/${stopped}/tmp`;
     expect(dbox(`cp ${src} ${tmp}/m && chmod 600 ${tmp}/m && stat -c %a ${tmp}/m`, {env})).toMatchObject({status: 0, stdout: '600\n'});
-    // Podman's extraction keeps what exists, so nothing can be removed: a rename is refused whole.
+    // Podman refuses the entry that removes before removing anything: a rename is refused whole.
     const mv = dbox(`mv ${tmp}/m ${tmp}/n`, {env});
     expect(mv.status).not.toBe(0);
     expect(mv.stderr).toContain('Read-only file system');
