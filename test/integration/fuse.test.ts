@@ -91,6 +91,25 @@ describe.runIf(hasEngine)('FUSE mount', () => {
     expect(seen()).toEqual(['hello\n', ['deep.txt'], '644']);
   });
 
+  it('keeps what readers cached coherent with writes through a write-only descriptor (direct I/O)', () => {
+    const f = `${C}/tmp/coherent.txt`;
+    fs.writeFileSync(f, 'aaaaaaaa');
+    const reader = fs.openSync(f, 'r');
+    const read = (): string => {
+      const b = Buffer.alloc(8);
+      fs.readSync(reader, b, 0, 8, 0);
+      return b.toString();
+    };
+    expect(read()).toBe('aaaaaaaa'); // now in the page cache
+    const writer = fs.openSync(f, fs.constants.O_WRONLY);
+    fs.writeSync(writer, 'XY', 0, 'utf8');
+    fs.writeSync(writer, 'Z', 6, 'utf8');
+    fs.closeSync(writer);
+    expect(read()).toBe('XYaaaaZa');
+    fs.closeSync(reader);
+    expect(docker('exec', c, 'cat', '/tmp/coherent.txt')).toBe('XYaaaaZa');
+  });
+
   it('writes at offsets, appends, truncates, and creates as a local disk does', () => {
     const f = `${C}/tmp/w.txt`;
     fs.writeFileSync(f, '0123456789');
