@@ -12,10 +12,10 @@ import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {errnoOf, FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
-import {RemoteFile} from './remote-file.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, dirname, HOSTS} from '../vfs/path.js';
 import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
+import {RemoteFile} from './remote-file.js';
 
 /** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
 export function toErrno(error: unknown): number {

@@ -2,7 +2,8 @@
 // unmounted, signalled, or (with --parent-pipe) its parent dbox goes away. This process must
 // never touch its own mount: fuse-native calls the ops on this event loop, so a blocking call on
 // a path of the mount would deadlock it. The ops reach containers through /proc/<pid>/root and
-// the engine, never through DIR.
+// the engine, never through DIR. With dbox-fuse built, it serves DIR (front.ts) and fuse-native
+// serves a private engine mount behind it; dbox-fuse, another process, may use that one.
 import fs from 'node:fs';
 import path from 'node:path';
 import type {FuseOptions} from 'fuse-native';
