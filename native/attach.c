@@ -68,6 +68,9 @@ static FILE *container_mountinfo(void) {
   return fd < 0 ? NULL : fdopen(fd, "re");
 }
 
+static void remove_state(void);
+static int state_written;
+
 static void die(int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -75,6 +78,8 @@ static void die(int status, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
+  // Before anything in the container changed, the (empty) state file has nothing to tell.
+  if (!state_written) remove_state();
   exit(status);
 }
 
@@ -321,6 +326,7 @@ static void write_state(const char *target, const char *created, int remounted) 
   char buf[2 * PATH_MAX + 64];
   int n = snprintf(buf, sizeof buf, "target=%s\ncreated=%s\nremounted=%d\n", target, created, remounted);
   if (ftruncate(state_fd, 0) < 0 || pwrite(state_fd, buf, (size_t)n, 0) < 0) fprintf(stderr, "attach: warning: state file: %s\n", strerror(errno));
+  state_written = 1;
 }
 
 static void remove_state(void) {

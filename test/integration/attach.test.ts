@@ -146,6 +146,12 @@ describe.runIf(hasEngine)('attach', () => {
     expect(traces(noshell)).toEqual({diff: '', mounts: 0});
   });
 
+  it('leaves no state file on the host, whatever ended the attaches above', () => {
+    const dir = path.join(os.tmpdir(), `dbox-attach-${process.getuid?.() ?? 0}`);
+    const left = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+    for (const name of [noshell, readonly, plain]) expect(left).not.toContain(`${docker('inspect', '-f', '{{.Id}}', name)}.state`);
+  });
+
   it('an interactive shell through a real terminal', async () => {
     const session = `dbox-attach-${process.pid}`;
     spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '120', '-y', '40',
