@@ -1,10 +1,10 @@
 // Changes to a container that cannot run commands (a stopped one), through the Engine's archive
 // API alone. PUT only extracts a tar, but an extraction replaces whatever is at a name it writes,
 // removing the old entry first; that gives the rest:
-// - chmod, chown: the entry is downloaded and extracted again with the change;
+// - chmod, chown, utimes, truncate: the entry is downloaded and extracted again with the change;
 // - remove: an entry of a type no extractor knows is sent in the path's place: the engine removes
 //   what is there, then refuses the entry; whether the path is gone is checked after;
-// - rename: the entry (a whole tree) is extracted under the new name, then the old one removed;
+// - rename: the entry (a whole tree) is kept on the host, removed, and extracted under the new name;
 // - link: a hard-link entry.
 // One container serves one archive request at a time, so what is downloaded to be sent again
 // waits in a nameless host file in between.
