@@ -1,6 +1,7 @@
 // Docker Engine archive API (HEAD / GET / PUT /containers/{id}/archive) as typed helpers.
 // Used by the `engine` driver for stopped containers and engines without host access.
 import type {Readable} from 'node:stream';
+import tar from 'tar-stream';
 import {FsError} from '../vfs/errors.js';
 import type {Engine} from './engine.js';
 
@@ -35,6 +36,26 @@ export function goModeToPosix(goMode: number): number {
 
 export function decodePathStat(header: string): PathStat {
   return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
+}
+
+/** An entry of an archive being read: its header, and a stream of its bytes. */
+export type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+/**
+ * The entries of an archive response (a GET). The response is closed however the reading ends —
+ * done, stopped early (head, a cancelled read) or failed: the engine keeps the container locked
+ * while an archive response is open, and every later request for it would wait.
+ */
+export async function* tarEntries(stream: Readable): AsyncGenerator<TarEntry> {
+  const extract = tar.extract();
+  stream.on('error', (error) => extract.destroy(error));
+  stream.pipe(extract as unknown as NodeJS.WritableStream);
+  try {
+    for await (const entry of extract) yield entry;
+  } finally {
+    stream.destroy();
+    extract.destroy();
+  }
 }
 
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;

@@ -14,13 +14,13 @@ import {HOSTS_DIR} from './ops.js';
  *  inotify, so the kernel may cache longer; h: hidden from the listing). */
 export type Roots = Map<string, string>;
 
-/** The tree behind each name of the mount's root. */
-export async function rootsOf(ns: Namespace, engineDir: string): Promise<Roots> {
+/** The tree behind each name of the mount's root; `pidOf` gives a running container's pid. */
+export async function rootsOf(ns: Namespace, engineDir: string, pidOf: (id: string) => Promise<number | undefined>): Promise<Roots> {
   const roots: Roots = new Map();
   for (const c of await ns.containers()) {
     let tree = `${engineDir}/${c.name}\t`; // fuse-native presents links relative already
     if (ns.engine.endpoint.local && c.state === 'running') {
-      const pid = await ns.engine.pidOf(c.id).catch(() => undefined);
+      const pid = await pidOf(c.id).catch(() => undefined);
       const root = `/proc/${pid}/root`;
       if (pid !== undefined && canOpen(root)) tree = `${root}\ttw`;
     }
@@ -49,6 +49,8 @@ export function changes(from: Roots, to: Roots): string[] {
 
 export class FrontServer {
   private current: Roots = new Map();
+  /** Pids of running containers, known from earlier syncs (an event about a container drops its). */
+  private readonly pids = new Map<string, Promise<number | undefined>>();
   private acks: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
@@ -56,6 +58,20 @@ export class FrontServer {
     createInterface({input: child.stdout!}).on('line', (line) => {
       if (line === 'ok') this.acks.shift()?.();
     });
+    ns.onChange((id) => {
+      this.pids.delete(id);
+      void this.sync();
+    });
+  }
+
+  private pidOf(id: string): Promise<number | undefined> {
+    let pid = this.pids.get(id);
+    if (!pid) {
+      pid = this.ns.engine.pidOf(id);
+      this.pids.set(id, pid);
+      pid.catch(() => this.pids.delete(id));
+    }
+    return pid;
   }
 
   /** Starts dbox-fuse on `dir` and gives it the current trees; rejects when it cannot mount. */
@@ -79,10 +95,11 @@ export class FrontServer {
     return front;
   }
 
-  /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list). */
+  /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list);
+   *  the engine's container events call it. */
   sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
-      const next = await rootsOf(this.ns, this.engineDir);
+      const next = await rootsOf(this.ns, this.engineDir, (id) => this.pidOf(id));
       const lines = changes(this.current, next);
       this.current = next;
       await Promise.all(lines.map((line) => new Promise<void>((resolve) => {

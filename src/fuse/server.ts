@@ -75,7 +75,6 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
   setInterval(() => {
     if (!isMounted(dir)) end(0);
   }, 1000).unref();
-  if (front) ns.onChange(() => void front.sync());
   if (options.parentPipe) {
     // The parent holds the other end of stdin: EOF means it exited or crashed.
     process.stdin.on('end', () => end(0)).on('error', () => end(0)).resume();

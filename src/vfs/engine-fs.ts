@@ -8,7 +8,7 @@
 // and dropped on any write.
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
-import {Archive, goModeToPosix, type PathStat} from '../docker/archive.js';
+import {Archive, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
 import {Extraction, tarMode, toNode} from './extraction.js';
@@ -38,19 +38,9 @@ function statFromTar(h: tar.Header): Stat {
 
 /** The bytes of the first entry of a tar stream (a GET of one file). */
 async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
-  const extract = tar.extract();
-  stream.on('error', (error) => extract.destroy(error));
-  stream.pipe(extract as unknown as NodeJS.WritableStream);
-  try {
-    for await (const entry of extract) {
-      for await (const chunk of entry) yield chunk as Buffer;
-      break;
-    }
-  } finally {
-    // Also when the reader stops early (head, a cancelled read): the engine keeps the container
-    // locked while an archive response is open, and every later request for it would wait.
-    stream.destroy();
-    extract.destroy();
+  for await (const entry of tarEntries(stream)) {
+    for await (const chunk of entry) yield chunk as Buffer;
+    break;
   }
 }
 
@@ -199,31 +189,19 @@ export class EngineFs implements ContainerFs {
     // Entry names are relative to the parent of `dir`: "etc/", "etc/hostname", ...
     const prefix = dir === '/' ? '' : basename(dir);
     const listings = new Map<string, DirEntry[]>([[dir, []]]);
-    const extract = tar.extract();
-    stream.on('error', (error) => extract.destroy(error));
-    stream.pipe(extract as unknown as NodeJS.WritableStream);
-    // An error part-way must not leave the response open (the engine would keep the container locked).
-    const close = (): void => {
-      stream.destroy();
-      extract.destroy();
-    };
-    try {
-      for await (const entry of extract) {
-        entry.resume();
-        const header = entry.header;
-        const rel = header.name.replace(/^\.\//, '').replace(/\/$/, '');
-        const inner = prefix === '' ? rel : rel === prefix ? '' : rel.startsWith(prefix + '/') ? rel.slice(prefix.length + 1) : undefined;
-        if (inner === undefined || inner === '' || inner === '.') continue;
-        const full = join(dir, inner);
-        const stat = statFromTar(header);
-        const parent = dirname(full);
-        const entries = listings.get(parent) ?? [];
-        entries.push({name: basename(full), type: fileType(stat.mode), stat});
-        listings.set(parent, entries);
-        if (isDir(stat) && !listings.has(full)) listings.set(full, []);
-      }
-    } finally {
-      close();
+    for await (const entry of tarEntries(stream)) {
+      entry.resume();
+      const header = entry.header;
+      const rel = header.name.replace(/^\.\//, '').replace(/\/$/, '');
+      const inner = prefix === '' ? rel : rel === prefix ? '' : rel.startsWith(prefix + '/') ? rel.slice(prefix.length + 1) : undefined;
+      if (inner === undefined || inner === '' || inner === '.') continue;
+      const full = join(dir, inner);
+      const stat = statFromTar(header);
+      const parent = dirname(full);
+      const entries = listings.get(parent) ?? [];
+      entries.push({name: basename(full), type: fileType(stat.mode), stat});
+      listings.set(parent, entries);
+      if (isDir(stat) && !listings.has(full)) listings.set(full, []);
     }
     const at = Date.now();
     for (const [k, entries] of listings) this.listings.set(k, {entries, at});

@@ -11,7 +11,7 @@
 import nodeFs from 'node:fs';
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
-import {goModeToPosix, type Archive} from '../docker/archive.js';
+import {goModeToPosix, tarEntries, type Archive, type TarEntry} from '../docker/archive.js';
 import {FsError} from './errors.js';
 import {anonymousTempFd} from './host-temp.js';
 import {basename, dirname} from './path.js';
@@ -59,9 +59,6 @@ function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.
   });
 }
 
-/** An entry of an archive being read: its header, and a stream of its bytes. */
-type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
-
 /** The archive `source` with its top entry `oldBase` (and everything below it) named `newBase`. */
 function renamedArchive(source: Readable, oldBase: string, newBase: string): Readable {
   const renamed = (name: string): string => {
@@ -96,15 +93,7 @@ export class Extraction {
   private async *entries(path: string): AsyncGenerator<TarEntry> {
     const stream = await this.archive.get(path);
     if (!stream) throw new FsError('ENOENT', path);
-    const extract = tar.extract();
-    stream.on('error', (error) => extract.destroy(error));
-    stream.pipe(extract as unknown as NodeJS.WritableStream);
-    try {
-      for await (const entry of extract) yield entry;
-    } finally {
-      stream.destroy();
-      extract.destroy();
-    }
+    yield* tarEntries(stream);
   }
 
   /** Whether the directory `path` holds anything (stops reading at the first entry below it). */
