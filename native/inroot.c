@@ -29,6 +29,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "identity.h"
+
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 // The root value that stands for the host's own filesystem (absolute paths, normal resolution).
 #define HOST_ROOT (-1)
@@ -480,6 +482,62 @@ static napi_value js_statfs(napi_env env, napi_callback_info info) {
   napi_create_array_with_length(env, 8, &arr);
   for (uint32_t i = 0; i < 8; i++) napi_set_element(env, arr, i, num(env, v[i]));
   return arr;
+}
+
+// ---------- process identity (identity.c) ----------
+
+// openContainerRoot(pid, id) -> an O_PATH fd of the root of container `id`'s process `pid`, only
+// when that process is proven to be the container's (identity.h); EPERM when it is not.
+static napi_value js_open_container_root(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  INT_ARG(0, pid);
+  char id[80];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[1], id, sizeof id, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dbox native: bad container id");
+    return NULL;
+  }
+  char what[32];
+  snprintf(what, sizeof what, "/proc/%lld", (long long)pid);
+  int proc = identity_open_proc();
+  if (proc < 0) return throw_errno(env, errno, "open", "/proc");
+  int dir = pid > 0 && pid <= INT32_MAX ? identity_open_container_proc(proc, (pid_t)pid, id) : (errno = EINVAL, -1);
+  int err = errno;
+  close(proc);
+  if (dir < 0) return throw_errno(env, err, "open", what);
+  int root = identity_open_root(dir);
+  err = errno;
+  close(dir);
+  if (root < 0) return throw_errno(env, err, "open", what);
+  return num(env, root);
+}
+
+// peerInOurPidNamespace(socketPath) -> whether the engine behind a unix socket shares our PID
+// namespace (so the pids it reports are ours); throws when nobody answers there.
+static napi_value js_peer_in_our_pid_ns(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  PATH_ARG(0, path);
+  int r = identity_peer_in_our_pid_ns(path);
+  if (r < 0) return throw_errno(env, errno, "connect", path);
+  napi_value b;
+  napi_get_boolean(env, r == 1, &b);
+  return b;
+}
+
+// cgroupNames(text, id) -> whether a /proc/<pid>/cgroup text names container `id` (for tests).
+static napi_value js_cgroup_names(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  size_t len;
+  char id[80];
+  static char text[65536];
+  if (napi_get_value_string_utf8(env, argv[0], text, sizeof text, &len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], id, sizeof id, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dbox native: expected strings");
+    return NULL;
+  }
+  napi_value b;
+  napi_get_boolean(env, identity_cgroup_names(text, id) == 1, &b);
+  return b;
 }
 
 // ---------- async work: copies and tree removal ----------
@@ -952,6 +1010,9 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("copyFd", js_copy_fd);
   EXPORT("copyTree", js_copy_tree);
   EXPORT("removeTree", js_remove_tree);
+  EXPORT("openContainerRoot", js_open_container_root);
+  EXPORT("peerInOurPidNamespace", js_peer_in_our_pid_ns);
+  EXPORT("cgroupNames", js_cgroup_names);
   return exports;
 }
 

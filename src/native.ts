@@ -28,6 +28,12 @@ export interface Native {
   /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking. */
   copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, preserve: boolean, progress?: Float64Array): Promise<number>;
   removeTree(root: number, path: string): Promise<number>;
+  /** The root of container `id`'s process `pid`, once proven to be that container's (native/identity.h); EPERM when not. */
+  openContainerRoot(pid: number, id: string): number;
+  /** Whether the process behind a unix socket shares our PID namespace; throws when none answers. */
+  peerInOurPidNamespace(socketPath: string): boolean;
+  /** Whether a /proc/<pid>/cgroup text names container `id` (exposed for tests). */
+  cgroupNames(cgroup: string, id: string): boolean;
 }
 
 export const RENAME_NOREPLACE = 1;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type {Engine} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
+import {native} from '../native.js';
 import {attachHelper as helper} from '../self.js';
 import {runInherited} from '../shell/external.js';
 import {FsError} from '../vfs/errors.js';
@@ -68,7 +69,7 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   if (!req.at.startsWith('/')) throw new AttachError(`--at ${req.at}: must be an absolute path`);
   const engine = io.ns.engine;
   const root = process.getuid?.() === 0;
-  const local = engine.endpoint.local;
+  const local = engine.sharesPids();
   const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['upload'];
   if ((req.method === 'mount-api' || req.method === 'blockdev') && !root) {
     throw new AttachError(`the ${req.method} method needs root (CAP_SYS_ADMIN to enter the container's mount namespace)`);
@@ -92,6 +93,11 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
 async function inject(engine: Engine, id: string, hostDir: string, at: string, method: Method, command: readonly string[]): Promise<number> {
   const pid = await engine.pidOf(id);
   if (pid === undefined) throw new AttachError('the container stopped');
+  try {
+    fs.closeSync(native().openContainerRoot(pid, id));
+  } catch (error) {
+    throw new AttachError(`the engine's pid ${pid} is not a process of this container here (${(error as Error).message})`);
+  }
   return runInherited(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
     '--state', stateFile(id), '--', ...command]);
 }

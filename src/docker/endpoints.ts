@@ -23,8 +23,6 @@ export interface Endpoint {
   readonly address: string;
   readonly socketPath?: string;
   readonly tls?: Tls;
-  /** The engine runs on this machine, so /proc/<pid>/root of its containers is reachable. */
-  readonly local: boolean;
 }
 
 const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -50,7 +48,7 @@ function readTls(dir: string, verify: boolean): Tls | undefined {
 
 export function endpointOf(name: string, address: string, tls?: Tls): Endpoint {
   const socketPath = address.startsWith('unix://') ? address.slice('unix://'.length) : undefined;
-  return {name, address, local: socketPath !== undefined, ...(socketPath ? {socketPath} : {}), ...(tls ? {tls} : {})};
+  return {name, address, ...(socketPath ? {socketPath} : {}), ...(tls ? {tls} : {})};
 }
 
 /** The "default" endpoint: DOCKER_HOST with its TLS variables, else the local socket. */

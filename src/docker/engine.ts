@@ -3,18 +3,12 @@
 import {PassThrough, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
+import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
+import {containerFromList, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
-export interface ContainerInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  /** created | running | paused | restarting | removing | exited | dead */
-  readonly state: string;
-  readonly status: string;
-  readonly created: number;
-}
+export type {ContainerInfo} from './validate.js';
 
 /**
  * docker-modem formats an ssh endpoint's request address as `ssh:host:port`, which Node parses with
@@ -114,23 +108,49 @@ export class Engine {
     }
   }
 
+  /** The engine's containers; entries it describes badly are left out or renamed (validate.ts). */
   async listContainers(): Promise<ContainerInfo[]> {
-    const list = await this.read<Dockerode.ContainerInfo[]>('/containers/json?all=1', (d) => d.listContainers({all: true}));
-    return list.map((c) => ({
-      id: c.Id,
-      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
-      image: c.Image,
-      state: c.State,
-      status: c.Status,
-      created: c.Created,
-    }));
+    const list = await this.read<unknown>('/containers/json?all=1', (d) => d.listContainers({all: true}));
+    if (!Array.isArray(list)) return [];
+    const out: ContainerInfo[] = [];
+    const names = new Set<string>();
+    for (const entry of list) {
+      const c = containerFromList(entry);
+      // Two containers under one name (a forged list): the second is shown by its id.
+      if (c) out.push(names.has(c.name) ? {...c, name: c.id.slice(0, 12)} : c);
+      if (c) names.add(out[out.length - 1]!.name);
+    }
+    return out;
   }
 
-  /** The pid of a running container's init process, or undefined when it does not run. */
+  /**
+   * The pid the engine gives for a running container's init process, or undefined when it does
+   * not run. Only a number in the engine's PID namespace: native/identity.c proves it (or not).
+   */
   async pidOf(id: string): Promise<number | undefined> {
-    const info = await this.read<Dockerode.ContainerInspectInfo>(`/containers/${encodeURIComponent(id)}/json`,
-      (d) => d.getContainer(id).inspect());
-    return info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined;
+    if (!validContainerId(id)) return undefined;
+    const info = await this.read<unknown>(`/containers/${id}/json`, (d) => d.getContainer(id).inspect());
+    return pidFromInspect(info);
+  }
+
+  private sharing: boolean | undefined;
+
+  /**
+   * Whether the engine runs in this process's PID namespace, so that its pids may name processes
+   * here (checked once: the process at the other end of its unix socket, SO_PEERCRED). False for
+   * tcp/ssh engines, engines in other PID namespaces, and forwarded sockets whose peer is not in
+   * ours. Even when true, each pid is still proven to be the container's before use.
+   */
+  sharesPids(): boolean {
+    if (this.sharing === undefined) {
+      const socket = this.endpoint.socketPath;
+      try {
+        this.sharing = socket !== undefined && native().peerInOurPidNamespace(socket);
+      } catch {
+        return false; // nobody answers yet: ask again next time
+      }
+    }
+    return this.sharing;
   }
 
   /** Whether the engine answers within timeoutMs. */
@@ -169,8 +189,10 @@ export class Engine {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         try {
-          const e = JSON.parse(line) as {id?: string; Action?: string; Actor?: {ID?: string}};
-          onEvent(e.Actor?.ID ?? e.id ?? '', e.Action ?? '');
+          const e = JSON.parse(line) as {id?: unknown; Action?: unknown; Actor?: {ID?: unknown}};
+          const id = e.Actor?.ID ?? e.id;
+          // An id that is not one still means something changed: the list is read again.
+          onEvent(validContainerId(id) ? id : '', typeof e.Action === 'string' ? e.Action.slice(0, 32) : '');
         } catch { /* a partial or foreign line: ignore */ }
       }
     });

@@ -7,6 +7,7 @@
 import {spawn, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
 import {createInterface} from 'node:readline';
+import type {ContainerInfo} from '../docker/engine.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {HOSTS_DIR} from './ops.js';
 
@@ -14,29 +15,21 @@ import {HOSTS_DIR} from './ops.js';
  *  inotify, so the kernel may cache longer; h: hidden from the listing). */
 export type Roots = Map<string, string>;
 
-/** The tree behind each name of the mount's root; `pidOf` gives a running container's pid. */
-export async function rootsOf(ns: Namespace, engineDir: string, pidOf: (id: string) => Promise<number | undefined>): Promise<Roots> {
+/**
+ * The tree behind each name of the mount's root. `rootOf` gives a running container's root as a
+ * descriptor this process holds (the namespace's one decision: fd proven by native/identity.c), or
+ * undefined; dbox-fuse opens it again through /proc/<this pid>/fd/<fd>, so it never re-resolves a
+ * /proc/<pid> path whose process may have changed meanwhile.
+ */
+export async function rootsOf(ns: Namespace, engineDir: string, rootOf: (c: ContainerInfo) => Promise<number | undefined>): Promise<Roots> {
   const roots: Roots = new Map();
   for (const c of await ns.containers()) {
-    let tree = `${engineDir}/${c.name}\t`; // fuse-native presents links relative already
-    if (ns.engine.endpoint.local && c.state === 'running') {
-      const pid = await pidOf(c.id).catch(() => undefined);
-      const root = `/proc/${pid}/root`;
-      if (pid !== undefined && canOpen(root)) tree = `${root}\ttw`;
-    }
-    roots.set(c.name, tree);
+    const fd = await rootOf(c).catch(() => undefined);
+    // fuse-native presents links relative already; a local root is transformed by dbox-fuse.
+    roots.set(c.name, fd !== undefined ? `/proc/${process.pid}/fd/${fd}\ttw` : `${engineDir}/${c.name}\t`);
   }
   roots.set(HOSTS_DIR.slice(1), `${engineDir}${HOSTS_DIR}\th`);
   return roots;
-}
-
-function canOpen(dir: string): boolean {
-  try {
-    fs.closeSync(fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
-    return true;
-  } catch {
-    return false; // not root, or the process has just exited
-  }
 }
 
 /** The control lines that turn `from` into `to`. */
@@ -49,8 +42,10 @@ export function changes(from: Roots, to: Roots): string[] {
 
 export class FrontServer {
   private current: Roots = new Map();
-  /** Pids of running containers, known from earlier syncs (an event about a container drops its). */
-  private readonly pids = new Map<string, Promise<number | undefined>>();
+  /** Roots of running containers held open between syncs (an event about a container drops its). */
+  private readonly rootFds = new Map<string, Promise<number | undefined>>();
+  /** Descriptors dropped by an event, closed once dbox-fuse has acknowledged the next sync. */
+  private dropped: Promise<number | undefined>[] = [];
   private acks: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
@@ -59,19 +54,24 @@ export class FrontServer {
       if (line === 'ok') this.acks.shift()?.();
     });
     ns.onChange((id) => {
-      this.pids.delete(id);
+      const held = this.rootFds.get(id);
+      if (held) this.dropped.push(held);
+      this.rootFds.delete(id);
+      if (!id) { // the engine reconnected: nothing held is known to be current
+        this.dropped.push(...this.rootFds.values());
+        this.rootFds.clear();
+      }
       void this.sync();
     });
   }
 
-  private pidOf(id: string): Promise<number | undefined> {
-    let pid = this.pids.get(id);
-    if (!pid) {
-      pid = this.ns.engine.pidOf(id);
-      this.pids.set(id, pid);
-      pid.catch(() => this.pids.delete(id));
+  private rootOf(c: ContainerInfo): Promise<number | undefined> {
+    let fd = this.rootFds.get(c.id);
+    if (!fd) {
+      fd = this.ns.localRoot(c);
+      this.rootFds.set(c.id, fd);
     }
-    return pid;
+    return fd;
   }
 
   /** Starts dbox-fuse on `dir` and gives it the current trees; rejects when it cannot mount. */
@@ -99,13 +99,16 @@ export class FrontServer {
    *  the engine's container events call it. */
   sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
-      const next = await rootsOf(this.ns, this.engineDir, (id) => this.pidOf(id));
+      const next = await rootsOf(this.ns, this.engineDir, (c) => this.rootOf(c));
       const lines = changes(this.current, next);
       this.current = next;
+      const closing = this.dropped.splice(0);
       await Promise.all(lines.map((line) => new Promise<void>((resolve) => {
         this.acks.push(resolve);
         this.child.stdin!.write(`${line}\n`);
       })));
+      // dbox-fuse holds its own descriptors of the new roots now; the old ones go.
+      for (const fd of await Promise.all(closing)) if (fd !== undefined) fs.closeSync(fd);
     }).catch(() => undefined);
     return this.syncing;
   }

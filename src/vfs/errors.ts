@@ -25,6 +25,7 @@ const messages: Record<string, string> = {
   EMFILE: 'Too many open files',
   ENOSYS: 'Function not implemented',
   ESRCH: 'No such process',
+  ESTALE: 'Stale file handle',
 };
 
 export function strerror(code: string): string {
@@ -70,5 +71,5 @@ export function toFsError(error: unknown, path: string): DboxError {
 export const errnoOf: Record<string, number> = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, EBADF: 9, EACCES: 13, EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20,
   EISDIR: 21, EINVAL: 22, EMFILE: 24, ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40,
-  ENOTSUP: 95, EOPNOTSUPP: 95, ECANCELED: 125,
+  ENOTSUP: 95, EOPNOTSUPP: 95, ESTALE: 116, ECANCELED: 125,
 };

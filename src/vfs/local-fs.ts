@@ -2,12 +2,20 @@
 // /proc/<pid>/root of a running container (the host itself is a LocalFs rooted at "/").
 // Every call goes through the native part, which resolves paths with openat2(RESOLVE_IN_ROOT),
 // so a container's absolute symlinks and ".." chains stay inside the container.
+//
+// The root fd's lifetime: a container that stops or restarts must not be written through its old
+// root (overlayfs would see two mounts of one upper directory), and a closed fd number is soon
+// reused by another container's root, so closing it under a running line would send that line's
+// next write into the wrong container. So a LocalFs is *retired*, never closed under its users:
+// once retired every call fails with ESTALE before touching the fd; native work that holds the
+// root across an await (tree copies, removals) runs inside use(), which keeps the fd open until it
+// ends and is asked to cancel; the fd is closed when the last such work ends.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
-import {toFsError} from './errors.js';
+import {FsError, toFsError} from './errors.js';
 import type {ContainerFs, DirEntry, FileType, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
 
 export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
@@ -24,13 +32,22 @@ const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block'
 export class LocalFs implements ContainerFs {
   readonly driver = 'local' as const;
   readonly canRename = true;
+  private retired = false;
   private closed = false;
+  /** Native work in flight that holds the root fd (use()), and how to ask each to stop. */
+  private busy = 0;
+  private readonly cancels = new Set<() => void>();
 
-  private constructor(readonly rootFd: number, readonly rootPath: string) {}
+  private constructor(private readonly rootFd: number, readonly rootPath: string) {}
 
-  /** Opens `rootPath` (e.g. /proc/123/root) as the root of a new LocalFs. */
+  /** Opens `rootPath` (a directory) as the root of a new LocalFs. */
   static open(rootPath: string): LocalFs {
     return new LocalFs(native().openRoot(rootPath), rootPath);
+  }
+
+  /** A LocalFs over a root fd it now owns (e.g. a container's root proven by native/identity.c). */
+  static adopt(rootFd: number, label: string): LocalFs {
+    return new LocalFs(rootFd, label);
   }
 
   /** The host's own filesystem: absolute paths, ordinary resolution. */
@@ -38,14 +55,50 @@ export class LocalFs implements ContainerFs {
     return new LocalFs(HOST_ROOT, '/');
   }
 
+  /** No further use: calls fail with ESTALE from now on; the fd closes once no work holds it. */
+  retire(): void {
+    if (this.rootFd === HOST_ROOT || this.retired) return;
+    this.retired = true;
+    for (const cancel of this.cancels) cancel();
+    if (this.busy === 0) this.closeFd();
+  }
+
+  /** Retires at once (tests and exit paths). */
   close(): void {
-    if (!this.closed && this.rootFd !== HOST_ROOT) fs.closeSync(this.rootFd);
+    this.retire();
+  }
+
+  private closeFd(): void {
+    if (this.closed) return;
     this.closed = true;
+    fs.closeSync(this.rootFd);
+  }
+
+  private live(path: string): void {
+    if (this.retired) throw new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)');
+  }
+
+  /**
+   * Runs native work that needs the root fd beyond one synchronous call: the fd stays open until it
+   * ends, even if the filesystem is retired meanwhile; `cancel` is called then, so that it stops.
+   */
+  async use<T>(path: string, work: (rootFd: number) => Promise<T>, cancel?: () => void): Promise<T> {
+    this.live(path);
+    this.busy++;
+    if (cancel) this.cancels.add(cancel);
+    try {
+      return await work(this.rootFd);
+    } finally {
+      this.busy--;
+      if (cancel) this.cancels.delete(cancel);
+      if (this.retired && this.busy === 0) this.closeFd();
+    }
   }
 
   /** Runs a native call and turns its error into an FsError naming `path`. */
   private call<T>(path: string, op: () => T): Promise<T> {
     try {
+      this.live(path);
       return Promise.resolve(op());
     } catch (error) {
       return Promise.reject(toFsError(error, path));
@@ -120,7 +173,7 @@ export class LocalFs implements ContainerFs {
 
   async remove(path: string): Promise<void> {
     try {
-      await native().removeTree(this.rootFd, path);
+      await this.use(path, (root) => native().removeTree(root, path));
     } catch (error) {
       throw toFsError(error, path);
     }

@@ -1,11 +1,14 @@
 // The namespace a user sees: host paths, /containers and the containers' filesystems.
-// resolve() turns a virtual path into the ContainerFs that serves it and the path inside;
-// the driver is chosen per container: `local` (/proc/<pid>/root, in-root resolution) when the
-// engine is on this machine, the container runs and its root can be opened; `engine` otherwise.
+// resolve() turns a virtual path into the ContainerFs that serves it and the path inside.
+// Which tree serves a container is decided here and only here (localRoot): its own root through
+// /proc (`local`, in-root resolution) when the engine shares this PID namespace, the container
+// runs, and native/identity.c proves the engine's pid is that container's process; the engine
+// (`engine`) otherwise. The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {FsError} from './errors.js';
+import {native} from '../native.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
@@ -14,6 +17,9 @@ export type Target =
   | {readonly kind: 'containers'; readonly endpoint?: string}
   | {readonly kind: 'hosts'}
   | {readonly kind: 'fs'; readonly fs: ContainerFs; readonly path: string; readonly container?: ContainerInfo; readonly engine?: Engine};
+
+/** Engine events after which a container's process (and so its root) is not the one we opened. */
+const processChanges = new Set(['start', 'restart', 'die', 'destroy']);
 
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
@@ -64,36 +70,57 @@ export class Namespace {
     for (const id of [...this.open.keys()]) this.forget(id);
   }
 
-  /** Forgets one container's filesystem (its process changed or it went away). */
-  forget(id: string): void {
-    const fs = this.open.get(id);
-    this.open.delete(id);
-    void fs?.then((f) => f instanceof LocalFs && f.close(), () => undefined);
+  /** Forgets one container's filesystem (its process changed or it went away): a local root is
+   *  retired, so a line still holding it fails cleanly instead of writing through a reused fd. */
+  forget(key: string): void {
+    const fs = this.open.get(key);
+    this.open.delete(key);
+    void fs?.then((f) => f instanceof LocalFs && f.retire(), () => undefined);
   }
 
   /**
-   * For long-lived users (the FUSE mount): keep what was learnt, and follow the engine's events to
-   * drop the container list and a container's filesystem when it starts, stops, is renamed or removed.
-   * Returns a stop function.
+   * For long-lived users (the FUSE mount, the interactive shell): keep what was learnt, and follow
+   * the engine's events to drop the container list, and a container's filesystem when its process
+   * changes. When the event stream ends (the engine restarted or went away) everything is
+   * forgotten and the stream is followed again, retrying with a growing delay (up to 5 s) for as
+   * long as the engine is away. Resolves once the first attempt is made; returns a stop function.
    */
   async live(): Promise<() => void> {
-    let stop: () => void = () => undefined;
-    const follow = async (): Promise<void> => {
-      stop = await this.engine.watchContainers(
-        (id, action) => {
-          this.lists.delete(this.engine.endpoint.name);
-          if (id) this.forget(`${this.engine.endpoint.name}/${id}`);
-          for (const l of this.listeners) l(id, action);
-        },
-        () => {
-          // The stream ended (engine restarted?): forget everything and follow again shortly.
-          this.refresh();
-          setTimeout(() => void follow().catch(() => undefined), 1000).unref();
-        },
-      );
+    let stopped = false;
+    let stopStream: () => void = () => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const changed = (id: string, action: string): void => {
+      this.lists.delete(this.engine.endpoint.name);
+      if (id && processChanges.has(action)) this.forget(`${this.engine.endpoint.name}/${id}`);
+      for (const l of this.listeners) l(id, action);
     };
-    await follow();
-    return () => stop();
+    const follow = async (delay: number): Promise<void> => {
+      if (stopped) return;
+      try {
+        stopStream = await this.engine.watchContainers(changed, () => {
+          this.refresh();
+          changed('', 'reconnect');
+          retry(250);
+        });
+        if (delay > 250) { // reconnected after a failure: what happened meanwhile is unknown
+          this.refresh();
+          changed('', 'reconnect');
+        }
+      } catch {
+        retry(Math.min(delay * 2, 5000));
+      }
+    };
+    const retry = (delay: number): void => {
+      if (stopped) return;
+      timer = setTimeout(() => void follow(delay), delay);
+      timer.unref();
+    };
+    await follow(250);
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      stopStream();
+    };
   }
 
   containers(engine: Engine = this.engine): Promise<ContainerInfo[]> {
@@ -127,17 +154,26 @@ export class Namespace {
     return fs;
   }
 
-  private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
-    if (engine.endpoint.local && container.state === 'running') {
-      const pid = await engine.pidOf(container.id);
-      if (pid !== undefined) {
-        try {
-          return LocalFs.open(`/proc/${pid}/root`);
-        } catch {
-          // not root, or the process just exited: the engine can still serve it
-        }
-      }
+  /**
+   * The root of a running container as an O_PATH fd the caller owns, when dbox may serve it from
+   * here: the engine shares this PID namespace and the pid it gives is proven to be that
+   * container's process (cgroup, /proc/<pid> held across the check, not the host's root). Else
+   * undefined: not root, another PID namespace, a lying engine, or the process just exited.
+   */
+  async localRoot(container: ContainerInfo, engine: Engine = this.engine): Promise<number | undefined> {
+    if (container.state !== 'running' || !engine.sharesPids()) return undefined;
+    const pid = await engine.pidOf(container.id).catch(() => undefined);
+    if (pid === undefined) return undefined;
+    try {
+      return native().openContainerRoot(pid, container.id);
+    } catch {
+      return undefined;
     }
+  }
+
+  private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
+    const root = await this.localRoot(container, engine);
+    if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
     return new EngineFs(engine, container.id, container.state === 'running');

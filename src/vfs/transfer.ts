@@ -161,8 +161,10 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions): P
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: tempName(dst.path)} : dst;
   try {
     if (local) {
-      await native()
-        .copyTree(local[0].rootFd, src.path, local[1].rootFd, tmp.path, options.preserve, options.progress.raw)
+      // Both roots stay open until the copy ends; a container stopping meanwhile cancels it.
+      const cancel = (): void => options.progress.cancel();
+      await local[0].use(src.path, (srcRoot) => local[1].use(tmp.path, (dstRoot) =>
+        native().copyTree(srcRoot, src.path, dstRoot, tmp.path, options.preserve, options.progress.raw), cancel), cancel)
         .catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
     } else {
       await copyTreeByInterface(src, tmp, st, options);

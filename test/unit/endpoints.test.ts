@@ -26,7 +26,7 @@ describe('endpoints, as the docker CLI finds them', () => {
   afterEach(() => fs.rmSync(home, {recursive: true, force: true}));
 
   it('defaults to the local socket', () => {
-    expect(defaultEndpoint(env())).toEqual({name: 'default', address: 'unix:///var/run/docker.sock', socketPath: '/var/run/docker.sock', local: true});
+    expect(defaultEndpoint(env())).toEqual({name: 'default', address: 'unix:///var/run/docker.sock', socketPath: '/var/run/docker.sock'});
   });
 
   it('reads DOCKER_HOST with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH', () => {
@@ -34,7 +34,7 @@ describe('endpoints, as the docker CLI finds them', () => {
     fs.mkdirSync(certs);
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) fs.writeFileSync(path.join(certs, f), f);
     expect(defaultEndpoint(env({DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs}))).toEqual({
-      name: 'default', address: 'tcp://127.0.0.1:2376', local: false, tls: {verify: true, ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem'}});
+      name: 'default', address: 'tcp://127.0.0.1:2376', tls: {verify: true, ca: 'ca.pem', cert: 'cert.pem', key: 'key.pem'}});
   });
 
   it('lists contexts with their TLS material, default first', () => {
@@ -45,7 +45,7 @@ describe('endpoints, as the docker CLI finds them', () => {
     expect(all.map((e) => e.name)).toEqual(['default', 'insecure', 'lab', 'prod']);
     expect(all.find((e) => e.name === 'prod')?.tls).toEqual({verify: true, ca: 'prod-ca.pem', cert: 'prod-cert.pem', key: 'prod-key.pem'});
     expect(all.find((e) => e.name === 'insecure')?.tls?.verify).toBe(false);
-    expect(all.find((e) => e.name === 'lab')).toEqual({name: 'lab', address: 'ssh://me@lab', local: false});
+    expect(all.find((e) => e.name === 'lab')).toEqual({name: 'lab', address: 'ssh://me@lab'});
   });
 
   it('picks the current context: DOCKER_HOST, then DOCKER_CONTEXT, then config.json', () => {

@@ -1,0 +1,97 @@
+// Process identity: a pid from an engine is used only once proven to be that container's process.
+import fs from 'node:fs';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {native} from '../../src/native.js';
+import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+const hasEngine = requireEngine();
+
+const failsWith = (f: () => unknown): string | undefined => {
+  try {
+    const fd = f();
+    if (typeof fd === 'number') fs.closeSync(fd);
+    return undefined;
+  } catch (error) {
+    return (error as {code?: string}).code;
+  }
+};
+
+describe.runIf(hasEngine)('process identity', () => {
+  let fixture: Fixture;
+  let a: {id: string; pid: number};
+  let b: {id: string; pid: number};
+
+  beforeAll(() => {
+    fixture = makeFixture('identity', {'data/mark': 'A\n'});
+    const info = (name: string): {id: string; pid: number} => {
+      const [id, pid] = docker('inspect', '-f', '{{.Id}} {{.State.Pid}}', name).split(' ');
+      return {id: id!, pid: Number(pid)};
+    };
+    a = info(fixture.run('ida'));
+    b = info(fixture.run('idb'));
+  });
+  afterAll(() => fixture?.cleanup());
+
+  it("opens a container's root when its pid is its own process", () => {
+    const root = native().openContainerRoot(a.pid, a.id);
+    try {
+      expect(fs.readFileSync(`/proc/self/fd/${root}/data/mark`, 'utf8')).toBe('A\n');
+    } finally {
+      fs.closeSync(root);
+    }
+  });
+
+  it("refuses another container's process, a host process, a kernel thread, and a pid that does not exist", () => {
+    expect(failsWith(() => native().openContainerRoot(b.pid, a.id))).toBe('EPERM');
+    expect(failsWith(() => native().openContainerRoot(process.pid, a.id))).toBe('EPERM');
+    expect(failsWith(() => native().openContainerRoot(1, a.id))).toBe('EPERM');
+    expect(failsWith(() => native().openContainerRoot(2, a.id))).toBe('EPERM'); // kthreadd: its root is the host's
+    expect(failsWith(() => native().openContainerRoot(4_194_000, a.id))).toBe('ESRCH');
+    expect(failsWith(() => native().openContainerRoot(a.pid, 'not-an-id'))).toBe('EINVAL');
+  });
+
+  it('says whether the engine shares our PID namespace', () => {
+    expect(native().peerInOurPidNamespace('/var/run/docker.sock')).toBe(true);
+    expect(failsWith(() => native().peerInOurPidNamespace('/nonexistent/socket'))).toBe('ENOENT');
+  });
+});
+
+describe.runIf(hasEngine)("a container's root across engine events", () => {
+  let fixture: Fixture;
+  let names: string[];
+
+  beforeAll(() => {
+    fixture = makeFixture('lifetime');
+    names = [fixture.run('lta'), fixture.run('ltb')];
+  });
+  afterAll(() => fixture?.cleanup());
+
+  it('a restart retires the root a line holds: later writes fail (ESTALE) and never land in another container', async () => {
+    const {Engine} = await import('../../src/docker/engine.js');
+    const {Namespace} = await import('../../src/vfs/namespace.js');
+    const {Readable} = await import('node:stream');
+    const ns = new Namespace(new Engine());
+    const stop = await ns.live();
+    try {
+      const t = await ns.resolve(`/containers/${names[0]}/tmp`);
+      if (t.kind !== 'fs') throw new Error('not a filesystem');
+      expect(t.fs.driver).toBe('local');
+      const restarted = new Promise<void>((resolve) => ns.onChange((_id, action) => action === 'start' && resolve()));
+      docker('restart', '-t', '0', names[0]!);
+      await restarted;
+      // The old root's fd number is free now: the next root opened may well get it.
+      const other = await ns.resolve(`/containers/${names[1]}/tmp`);
+      if (other.kind !== 'fs') throw new Error('not a filesystem');
+      await expect(t.fs.writeFile('/tmp/x', Readable.from([Buffer.from('wrong place')]), {mode: 0o644})).rejects.toMatchObject({code: 'ESTALE'});
+      await expect(t.fs.readdir('/tmp')).rejects.toMatchObject({code: 'ESTALE'});
+      expect(docker('exec', names[1]!, 'ls', '/tmp')).toBe('');
+      expect(docker('exec', names[0]!, 'ls', '/tmp')).toBe('');
+      // The namespace itself serves the restarted container from its new process.
+      const again = await ns.resolve(`/containers/${names[0]}/tmp`);
+      if (again.kind !== 'fs') throw new Error('not a filesystem');
+      expect(await again.fs.readdir('/tmp')).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+});
