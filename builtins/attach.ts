@@ -57,8 +57,12 @@ export const attach: Builtin = {
     const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream};
     try {
       if (a.cleanup) {
-        const n = await cleanup(a.container, a.at, io);
-        ctx.stdout.stream.write(n > 0 ? `attach: removed what an earlier attach left in ${a.container}\n` : `attach: nothing left in ${a.container}\n`);
+        const {removed, left} = await cleanup(a.container, a.hostDir, a.at, io);
+        if (left > 0) {
+          ctx.stderr.stream.write(`attach: could not remove everything an earlier attach left in ${a.container}\n`);
+          return {status: 1};
+        }
+        ctx.stdout.stream.write(removed > 0 ? `attach: removed what an earlier attach left in ${a.container}\n` : `attach: nothing left in ${a.container}\n`);
         return {status: 0};
       }
       const {hostDir, ...rest} = a;
