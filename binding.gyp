@@ -22,6 +22,7 @@
       "type": "executable",
       "sources": [
         "native/attach.c",
+        "native/attach-confine.c",
         "native/attach-container.c",
         "native/attach-mount.c",
         "native/attach-state.c",

@@ -37,13 +37,18 @@ int container_enter_mounts(struct container *c, struct fail *f) {
 
 int container_enter_others(struct container *c, struct fail *f) {
   for (int i = NS_MNT + 1; i < NS_COUNT; i++) {
-    if (c->ns[i] >= 0 && setns(c->ns[i], ns_types[i]) < 0) return failf(f, EXIT_ATTACH, "setns(%s): %s", ns_names[i], strerror(errno));
+    if (i != NS_CGROUP && container_enter(c, i, f) < 0) return -1;
   }
   return 0;
 }
 
+int container_enter(struct container *c, int which, struct fail *f) {
+  if (c->ns[which] >= 0 && setns(c->ns[which], ns_types[which]) < 0) return failf(f, EXIT_ATTACH, "setns(%s): %s", ns_names[which], strerror(errno));
+  return 0;
+}
+
 /** The whole of a /proc file, NUL-terminated; *len without the terminator. */
-static char *read_proc_file(int dir, const char *name, size_t max, size_t *len) {
+char *attach_read_proc_file(int dir, const char *name, size_t max, size_t *len) {
   int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
   size_t cap = 4096, used = 0;
@@ -80,7 +85,7 @@ static char *read_proc_file(int dir, const char *name, size_t max, size_t *len) 
 
 char **container_env(struct container *c, const char *bin, struct fail *f) {
   size_t n = 0;
-  char *buf = read_proc_file(c->pid_dir, "environ", 4 << 20, &n);
+  char *buf = attach_read_proc_file(c->pid_dir, "environ", 4 << 20, &n);
   if (!buf) {
     failf(f, EXIT_ATTACH, "the container process's environment: %s", strerror(errno));
     return NULL;

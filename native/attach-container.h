@@ -33,8 +33,17 @@ int container_open(pid_t pid, const char *id, struct container *c, struct fail *
  *  did when setns failed. */
 int container_enter_mounts(struct container *c, struct fail *f);
 
-/** Enters its other namespaces (the PID namespace applies to children). */
+/** Enters its other namespaces but the cgroup one (the PID namespace applies to children). */
 int container_enter_others(struct container *c, struct fail *f);
+
+/** Enters one of its namespaces (NS_*). The cgroup one comes last, in the program's child, once
+ *  it has joined the container's cgroups (attach-confine.h): a process inside a cgroup namespace
+ *  can only move between cgroups below that namespace's root. */
+int container_enter(struct container *c, int which, struct fail *f);
+
+/** The whole of a /proc file (below `dir`) NUL-terminated, at most `max` bytes; *len without
+ *  the terminator. NULL and errno on failure. */
+char *attach_read_proc_file(int dir, const char *name, size_t max, size_t *len);
 
 /** Its environment with PATH led by `bin`; NULL on failure. */
 char **container_env(struct container *c, const char *bin, struct fail *f);

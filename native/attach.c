@@ -6,7 +6,7 @@
 //   dbox-attach inject --pid PID --id ID --source DIR --target PATH --method mount-api|blockdev
 //                      [--state-dir DIR] -- PROGRAM [ARGS...]
 //   dbox-attach cleanup --pid PID --id ID --target PATH [--source DIR] [--created DIR] [--state-dir DIR]
-//       prints "UNMOUNTED REMOVED LEFT" (counts); a line on stderr for each thing left
+//       prints "UNMOUNTED REMOVED LEFT_MOUNTS LEFT_DIRS" (counts); a line on stderr for each thing left
 //   dbox-attach state put --id ID --method upload --target PATH --token HEX [--state-dir DIR]
 //   dbox-attach state get --id ID [--state-dir DIR]     the validated state; status 3 when none
 //   dbox-attach state remove --id ID [--state-dir DIR]
@@ -38,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "attach-confine.h"
 #include "attach-container.h"
 #include "attach-mount.h"
 #include "attach-quote.h"
@@ -45,9 +46,6 @@
 #include "attach-sys.h"
 #include "identity.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -90,8 +88,34 @@ static void forward(int sig) {
   if (child_pid > 0) kill(child_pid, sig);
 }
 
-/** Runs the program in the container (root, working directory, namespaces); its status. */
-static int run_program(struct container *c, char **argv, char **env, struct fail *f) {
+/** The program's child, from fork to exec: into the container's cgroups and cgroup namespace,
+ *  its root and working directory, with nothing of the host's open and the container's limits. */
+static void child(struct container *c, struct confinement *k, char **argv, char **env) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGQUIT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  struct fail f = {0};
+  if (confine_join(k, &f) < 0 || container_enter(c, NS_CGROUP, &f) < 0) _exit(report(&f));
+  if (fchdir(c->root) < 0 || chroot(".") < 0) {
+    fprintf(stderr, "attach: chroot into the container: %s\n", strerror(errno));
+    _exit(EXIT_ATTACH);
+  }
+  if (c->cwd < 0 || fchdir(c->cwd) < 0) {
+    if (chdir("/") < 0) _exit(EXIT_ATTACH);
+  }
+  // Nothing of the host's beyond 0-2 stays open: ours are O_CLOEXEC, and this closes them (and
+  // any the parent process passed down) before the container's limits make this process one the
+  // container may look at.
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+  }
+  if (confine_drop(k, &f) < 0) _exit(report(&f));
+  exec_in(argv, env);
+}
+
+/** Runs the program in the container (root, working directory, namespaces, limits); its status. */
+static int run_program(struct container *c, struct confinement *k, char **argv, char **env, struct fail *f) {
   if (container_enter_others(c, f) < 0) return -1;
   signal(SIGINT, SIG_IGN);  // Ctrl-C is for the program; this process waits and cleans up
   signal(SIGQUIT, SIG_IGN);
@@ -99,23 +123,7 @@ static int run_program(struct container *c, char **argv, char **env, struct fail
   signal(SIGHUP, forward);
   child_pid = fork();
   if (child_pid < 0) return failf(f, EXIT_ATTACH, "fork: %s", strerror(errno));
-  if (child_pid == 0) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGQUIT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    if (fchdir(c->root) < 0 || chroot(".") < 0) {
-      fprintf(stderr, "attach: chroot into the container: %s\n", strerror(errno));
-      _exit(EXIT_ATTACH);
-    }
-    if (c->cwd < 0 || fchdir(c->cwd) < 0) {
-      if (chdir("/") < 0) _exit(EXIT_ATTACH);
-    }
-    // Nothing of the host's beyond 0-2 crosses exec (all of ours are O_CLOEXEC already; this
-    // also covers any the parent process passed down).
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    exec_in(argv, env);
-  }
+  if (child_pid == 0) child(c, k, argv, env);
   int status = 0;
   while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -137,14 +145,16 @@ static int inject(const struct args *a) {
   struct fail f = {0};
   struct container c;
   struct source_tree t = {.fd = -1};
+  struct confinement k = {.count = 0};
   struct attach_state s = {0};
-  int state_dir = -1, state = -1, target = -1, status = -1, attached = 0, removed = 0, left = 0;
+  int state_dir = -1, state = -1, target = -1, status = -1, attached = 0, removed = 0, left_mounts = 0, left_dirs = 0;
   char bin[PATH_MAX];
   char **env = NULL;
   snprintf(bin, sizeof bin, "%s/bin", a->target);
 
-  // On the host: the proven process, the state file, the sealed tree.
-  if (container_open(a->pid, a->id, &c, &f) < 0) goto out;
+  // On the host: the proven process and its limits, the state file, the sealed tree.
+  for (int i = 0; i < CONFINE_MAX_CGROUPS; i++) k.procs[i] = -1;
+  if (container_open(a->pid, a->id, &c, &f) < 0 || confine_open(&c, &k, &f) < 0) goto out;
   if ((state_dir = state_dir_open(a->state_dir, &f)) < 0 || (state = state_create(state_dir, a->id, &f)) < 0) goto out;
   if (find_tree(a, &t, &f) < 0) goto out;
   if (!(env = container_env(&c, bin, &f))) goto out;
@@ -172,19 +182,22 @@ static int inject(const struct args *a) {
   s.has_mount_id = 1;
   if (state_write(state, &s, &f) < 0) goto out;
 
-  status = run_program(&c, a->argv, env, &f);
+  status = run_program(&c, &k, a->argv, env, &f);
 
 out:
   if (attached && tree_detach(c.proc, &t, &f) < 0) {
     report(&f);
-    left++;
+    left_mounts++;
   }
-  created_remove(c.root, a->target, s.created, &removed, &left);
-  if (state >= 0 && left == 0) state_remove(state_dir, a->id);  // kept for --cleanup when something is left
+  created_remove(c.root, a->target, s.created, &removed, &left_dirs);
+  // Kept for --cleanup while a mount is left. Directories left (moved away, or holding files by
+  // now) are the container's: no record would let a later cleanup do more.
+  if (state >= 0 && left_mounts == 0) state_remove(state_dir, a->id);
   close_fd(&state);
   close_fd(&state_dir);
   close_fd(&target);
   close_fd(&t.fd);
+  confine_close(&k);
   container_close(&c);
   if (status < 0) return report(&f);
   return status;
@@ -196,7 +209,7 @@ static int cleanup(const struct args *a) {
   struct fail f = {0};
   struct container c;
   struct attach_state s = {0};
-  int state_dir = -1, state = -1, unmounted = 0, removed = 0, left = 0, ok = 0;
+  int state_dir = -1, state = -1, unmounted = 0, removed = 0, left_mounts = 0, left_dirs = 0, ok = 0;
   struct mount_proof p = {.target = a->target};
   const char *created = a->created;
 
@@ -229,10 +242,10 @@ static int cleanup(const struct args *a) {
     p.ino = st.st_ino;
   }
   if (container_enter_mounts(&c, &f) < 0) goto out;
-  if (leftovers_unmount(c.proc, c.pid_dir, c.root, &p, &unmounted, &left, &f) < 0) goto out;
-  if (left == 0) created_remove(c.root, p.target, created, &removed, &left);
-  if (state >= 0 && left == 0) state_remove(state_dir, a->id);
-  printf("%d %d %d\n", unmounted, removed, left);
+  if (leftovers_unmount(c.proc, c.pid_dir, c.root, &p, &unmounted, &left_mounts, &f) < 0) goto out;
+  if (left_mounts == 0) created_remove(c.root, p.target, created, &removed, &left_dirs);
+  if (state >= 0 && left_mounts == 0) state_remove(state_dir, a->id);
+  printf("%d %d %d %d\n", unmounted, removed, left_mounts, left_dirs);
   ok = 1;
 out:
   close_fd(&state);

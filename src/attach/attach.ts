@@ -118,10 +118,10 @@ export async function cleanup(name: string, hostDir: string | undefined, at: str
   const c = await runningContainer(io, name);
   const {state} = readState(c.id);
   if (state?.method === 'upload') {
-    const removed = await removeUpload(await uploadTarget(io, c), state.target, state.token);
-    if (!removed) io.stderr.write(`attach: left ${state.target} in ${c.name}: it is not the uploaded copy (its marker differs)\n`);
+    const outcome = await removeUpload(await uploadTarget(io, c), state.target, state.token);
+    if (outcome === 'foreign') io.stderr.write(`attach: left ${state.target} in ${c.name}: it is not the uploaded copy (no marker of it)\n`);
     forgetState(c.id);
-    return {removed: removed ? 1 : 0, left: removed ? 0 : 1};
+    return {removed: outcome === 'removed' ? 1 : 0, left: outcome === 'foreign' ? 1 : 0};
   }
   // An invalid state file is reported, removed and ignored by the helper's cleanup.
   const target = state?.target ?? targetPath(at);
@@ -136,7 +136,7 @@ export async function cleanup(name: string, hostDir: string | undefined, at: str
   const {spawnSync} = await import('node:child_process');
   const r = spawnSync(helper, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
   io.stderr.write(r.stderr ?? '');
-  const counts = /^(\d+) (\d+) (\d+)\n$/.exec(r.stdout ?? '');
-  if (r.status !== 0 || !counts) throw new AttachError(r.stderr ? `cleanup of ${c.name} failed` : `cleanup of ${c.name} failed (${r.error?.message ?? `status ${r.status}`})`);
-  return {removed: Number(counts[1]) + Number(counts[2]), left: Number(counts[3])};
+  const counts = /^(\d+) (\d+) (\d+) (\d+)\n$/.exec(r.stdout ?? '');
+  if (r.status !== 0 || !counts) throw new AttachError(`cleanup of ${c.name} failed${r.error ? ` (${r.error.message})` : ''}`);
+  return {removed: Number(counts[1]) + Number(counts[2]), left: Number(counts[3]) + Number(counts[4])};
 }

@@ -65,19 +65,22 @@ async function readSmall(fs: ContainerFs, path: string): Promise<string | undefi
 }
 
 /**
- * Removes the upload at `target` if its marker holds `token`; true when it did (or it is gone).
- * The driver's remove runs the container's own `rm`; a container without one gets the copy's.
+ * Removes the upload at `target` if its marker holds `token`: 'removed', 'absent' (nothing
+ * there), or 'foreign' (something that does not prove to be this upload: left alone). The
+ * driver's remove runs the container's own `rm`; a container without one gets the copy's.
  */
-export async function removeUpload(c: UploadTarget, target: string, token: string): Promise<boolean> {
-  if ((await c.fs.lstat(target).catch(() => undefined)) === undefined) return true;
-  if ((await readSmall(c.fs, join(target, MARKER))) !== token) return false;
+export async function removeUpload(c: UploadTarget, target: string, token: string): Promise<'removed' | 'absent' | 'foreign'> {
+  const exists = async (): Promise<boolean> => (await c.fs.lstat(target).catch(() => undefined)) !== undefined;
+  if (!(await exists())) return 'absent';
+  if ((await readSmall(c.fs, join(target, MARKER))) !== token) return 'foreign';
   try {
     await c.fs.remove(target);
   } catch (error) {
     if (!(error instanceof FsError) || error.code !== 'ENOTSUP') throw error;
     await c.engine.exec(c.id, [`${target}/bin/rm`, '-rf', '--', target]);
   }
-  return (await c.fs.lstat(target).catch(() => undefined)) === undefined;
+  if (await exists()) throw new AttachError(`${target} could not be removed from ${c.name}`);
+  return 'removed';
 }
 
 export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at: string, command: readonly string[], pathVar: string): Promise<number> {
@@ -102,7 +105,7 @@ export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at
     if (!made) forgetState(c.id);
     else {
       try {
-        if (!(await removeUpload(c, at, token))) process.stderr.write(`attach: left ${at} in ${c.name}: it is no longer the uploaded copy\n`);
+        if ((await removeUpload(c, at, token)) === 'foreign') process.stderr.write(`attach: left ${at} in ${c.name}: it is no longer the uploaded copy\n`);
         forgetState(c.id);
       } catch (error) {
         // The state stays, for attach --cleanup.
