@@ -123,6 +123,8 @@ export async function cleanup(name: string, hostDir: string | undefined, at: str
     forgetState(c.id);
     return {removed: outcome === 'removed' ? 1 : 0, left: outcome === 'foreign' ? 1 : 0};
   }
+  // Mounts are only ever made by root on the engine's own machine: elsewhere an upload is all.
+  if (process.getuid?.() !== 0 || !io.ns.engine.sharesPids()) return {removed: 0, left: 0};
   // An invalid state file is reported, removed and ignored by the helper's cleanup.
   const target = state?.target ?? targetPath(at);
   const args = ['cleanup', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--target', target];

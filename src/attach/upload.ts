@@ -1,7 +1,7 @@
 // attach --method upload: the directory is copied into the container through the container's
-// own filesystem driver (the namespace's ContainerFs: the local root, or the engine's archive
-// API), the command runs with `docker exec`, and the copy is removed afterwards. For engines dbox
-// cannot enter (remote, or not root).
+// own filesystem driver (the namespace's ContainerFs: the local root entry by entry, or the
+// engine's archive API in one extraction), the command runs with `docker exec`, and the copy is
+// removed afterwards. For engines dbox cannot enter (remote, or not root).
 //
 // What is trusted, and why:
 //   - The copy is the container's while it exists: it can change it, and nothing of it comes
@@ -32,7 +32,10 @@ export interface UploadTarget {
   readonly engine: Engine;
 }
 
-/** Copies the host tree below `from` into the new directory `to` (which exists). */
+/**
+ * Copies the host tree below `from` into the new directory `to` (which exists), one entry at a
+ * time: the engine serialises archive requests on a container, so more in flight gains nothing.
+ */
 async function copyIn(host: LocalFs, from: string, into: ContainerFs, to: string): Promise<void> {
   for (const entry of await host.readdir(from)) {
     const src = join(from, entry.name);
@@ -93,7 +96,8 @@ export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at
       made = true;
       // First, so that whatever happens next the directory can be proven to be this upload.
       await c.fs.writeFile(join(at, MARKER), Readable.from([Buffer.from(token)]), {mode: 0o444, exclusive: true, size: token.length});
-      await copyIn(host, hostDir, c.fs, at);
+      if (c.fs.extractTar) await c.fs.extractTar(at, (await import('./pack.js')).pack(hostDir));
+      else await copyIn(host, hostDir, c.fs, at);
     } catch (error) {
       if (!(error instanceof FsError)) throw error;
       if (error.code === 'EEXIST' && !made) throw new AttachError(`${at} already exists in the container (a previous attach? try attach --cleanup ${c.name})`);

@@ -178,3 +178,62 @@ describe.runIf(hasEngine)('attach', () => {
     expect(traces(noshell)).toEqual({diff: '', mounts: 0});
   });
 });
+
+describe.runIf(hasEngine)('attach --method upload for a user of the docker group (the engine driver)', () => {
+  let fixture: Fixture;
+  let noshell: string;
+  let user: string;
+  let home: string;
+  let ids: {uid: number; gid: number; docker: number};
+  const asUser = (args: string[], extra: string[] = []) =>
+    spawnSync('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`, `XDG_DATA_HOME=${home}/share`,
+      ...extra, process.execPath, dboxPath, 'attach', ...args], {encoding: 'utf8', input: '', cwd: home, timeout: 120_000});
+
+  beforeAll(() => {
+    fixture = makeFixture('attach-upload');
+    noshell = `dbox-attach-up-noshell-${process.pid}`;
+    docker('run', '-d', '--network', 'none', '--name', noshell, 'dbox-test/noshell');
+    user = `dboxup${process.pid % 100000}`;
+    execFileSync('useradd', ['-M', '-N', '-s', '/usr/sbin/nologin', '-G', 'docker', user]);
+    ids = {uid: Number(execFileSync('id', ['-u', user], {encoding: 'utf8'})), gid: Number(execFileSync('id', ['-g', user], {encoding: 'utf8'})),
+      docker: Number(execFileSync('getent', ['group', 'docker'], {encoding: 'utf8'}).split(':')[2])};
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-home-'));
+    fs.chownSync(home, ids.uid, ids.gid);
+    fs.chmodSync(home, 0o700);
+  });
+  afterAll(() => {
+    spawnSync('docker', ['rm', '-f', noshell], {stdio: 'ignore'});
+    fixture?.cleanup();
+    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    if (home) fs.rmSync(home, {recursive: true, force: true});
+  });
+
+  it('copies in through the archive API, runs, and removes the copy even where the container has no rm', () => {
+    const r = asUser([noshell, '--verbose', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .; cat /.dbox/.dbox-upload | grep -c .']);
+    expect(r.stderr).toBe(`attach: ${noshell}: trying upload\nattach: ${noshell}: used upload\n`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\d{3}\n1\n$/);
+    expect(docker('diff', noshell)).toBe('');
+    // The user's state lives in a directory of the user's own, 0700, and is gone again.
+    const state = path.join(home, '.cache/dbox/attach');
+    expect(fs.statSync(state).mode & 0o7777).toBe(0o700);
+    expect(fs.statSync(state).uid).toBe(ids.uid);
+    expect(fs.readdirSync(state)).toEqual([]);
+  });
+
+  it('after dbox is killed, attach --cleanup removes the copy it can prove is its own (its marker)', async () => {
+    const child = spawn('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`,
+      `XDG_DATA_HOME=${home}/share`, process.execPath, dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {stdio: 'ignore', cwd: home});
+    for (let i = 0; i < 200 && !docker('diff', noshell).includes('/.dbox/bin/busybox'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`], {encoding: 'utf8'}).trim());
+    process.kill(dbox, 'SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    spawnSync('docker', ['exec', noshell, '/.dbox/bin/pkill', '-f', '^sleep 1000$']);
+    expect(docker('diff', noshell)).toContain('A /.dbox');
+    const r = asUser([noshell, '--cleanup']);
+    expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
+    expect(docker('diff', noshell)).toBe('');
+    expect(asUser([noshell, '--cleanup']).stdout).toBe(`attach: nothing left in ${noshell}\n`);
+  });
+});
