@@ -385,13 +385,15 @@ int leftovers_unmount(int proc, int pid_dir, int root, const struct mount_proof 
     for (int i = 0; i < n; i++) {
       int fd = sys_openat2(root, c[i].point + 1, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
       struct statx sx;
-      int proven = fd >= 0 && statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_INO, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID) &&
-                   sx.stx_mnt_id == c[i].id && sx.stx_dev_major == p->dev_major && sx.stx_dev_minor == p->dev_minor && sx.stx_ino == p->ino;
-      if (!proven) {
-        fprintf(stderr, "attach: left the mount at %s in the container: %s\n", quoted(c[i].point),
-                fd < 0 ? "it cannot be reached without following a link" : "it is not the attached directory");
+      if (fd < 0 && errno == ENOTDIR) {
+        // Not a directory: never an attached directory, whatever a record says.
+      } else if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID | STATX_INO, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID)) {
+        // Maybe ours, behind a link the container put on the way: left, and said.
+        fprintf(stderr, "attach: left the mount at %s in the container: it cannot be reached without following a link\n", quoted(c[i].point));
         ++*left;
         stuck = 1;
+      } else if (sx.stx_mnt_id != c[i].id || sx.stx_dev_major != p->dev_major || sx.stx_dev_minor != p->dev_minor || sx.stx_ino != p->ino) {
+        // Proven not to be the attached directory: not ours to touch.
       } else if (unmount_fd(proc, fd) < 0) {
         fprintf(stderr, "attach: left the mount at %s in the container: %s\n", quoted(c[i].point), strerror(errno));
         ++*left;

@@ -147,9 +147,10 @@ static int component_ok(int fd, const char *name, int own, struct fail *f) {
   return 0;
 }
 
-/** Opens `path` component by component from "/", never following a link; the components from
- *  index `first_own` on are dbox's: created (0700) when missing and held to component_ok's `own`. */
-static int open_checked(const char *path, int first_own, struct fail *f) {
+/** Opens `path` component by component from "/", never following a link. Components from index
+ *  `first_made` on are created (0700) when missing; from `first_own` on they are dbox's own and
+ *  held to component_ok's `own`. */
+static int open_checked(const char *path, int first_made, int first_own, struct fail *f) {
   char buf[PATH_MAX];
   if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf || !state_path_ok(buf))
     return failf(f, EXIT_ATTACH, "state directory: %s is not an absolute normalised path", path);
@@ -164,7 +165,7 @@ static int open_checked(const char *path, int first_own, struct fail *f) {
   for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save), index++) {
     int own = index >= first_own;
     int next = openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT && own) {
+    if (next < 0 && errno == ENOENT && index >= first_made) {
       if (mkdirat(dir, c, 0700) < 0 && errno != EEXIST) {
         close(dir);
         return failf(f, EXIT_ATTACH, "state directory: cannot create %s in %s: %s", c, path, strerror(errno));
@@ -186,11 +187,12 @@ int state_dir_open(const char *path, struct fail *f) {
   if (path) {
     int components = 0;
     for (const char *p = path; *p; p++) components += *p == '/';
-    return open_checked(path, components - 1, f);
+    return open_checked(path, components - 1, components - 1, f);
   }
   char where[PATH_MAX];
   const char *base;
   const char *sub;
+  int extra = 0;  // components between the base and dbox's own two
   if (geteuid() == 0) {
     base = "/run";
     sub = "dbox/attach";
@@ -198,6 +200,7 @@ int state_dir_open(const char *path, struct fail *f) {
     sub = "dbox/attach";
   } else if ((base = getenv("HOME")) && base[0] == '/') {
     sub = ".cache/dbox/attach";
+    extra = 1;
   } else {
     return failf(f, EXIT_ATTACH, "state directory: neither XDG_RUNTIME_DIR nor HOME is set");
   }
@@ -206,7 +209,7 @@ int state_dir_open(const char *path, struct fail *f) {
   int base_components = 0;
   for (const char *p = base; *p; p++) base_components += *p == '/';
   if (!state_path_ok(base)) return failf(f, EXIT_ATTACH, "state directory: %s is not an absolute normalised path", base);
-  return open_checked(where, base_components, f);
+  return open_checked(where, base_components, base_components + extra, f);
 }
 
 static int state_name(const char *id, char *name, size_t len, struct fail *f) {
