@@ -5,13 +5,14 @@
 // read-only throughout. Every case runs the real `dbox attach` (or the helper itself) and asserts
 // what a container or the host shows afterwards.
 import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process';
-import {createHash, randomBytes} from 'node:crypto';
+import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {attachHelper} from '../../src/self.js';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {makeExt4, type Ext4} from './ext4.js';
 
 const hasEngine = requireEngine();
 
@@ -62,46 +63,6 @@ const fileFacts = (p: string): string => {
   const st = fs.lstatSync(p);
   return `${st.mode} ${st.uid} ${st.gid} ${st.mtimeMs} ${st.isFile() ? fs.readFileSync(p, 'utf8') : ''}`;
 };
-
-/** An ext4 filesystem on a loop device, as a stand-in for the host's root filesystem (whose own
- *  device cannot be opened here): a canary at its top, the toolbox in tools/. */
-interface Ext4 {
-  readonly mnt: string;
-  readonly tools: string;
-  readonly canary: string;
-  readonly token: string;
-  readonly device: string;
-  cleanup(): void;
-}
-
-function makeExt4(): Ext4 {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-ext4-'));
-  const img = path.join(dir, 'img');
-  const mnt = path.join(dir, 'mnt');
-  fs.mkdirSync(mnt);
-  execFileSync('truncate', ['-s', '64M', img]);
-  execFileSync('mkfs.ext4', ['-q', img]);
-  const loop = execFileSync('losetup', ['-f', '--show', img], {encoding: 'utf8'}).trim();
-  execFileSync('mount', [loop, mnt]);
-  const token = randomBytes(16).toString('hex');
-  fs.writeFileSync(path.join(mnt, 'canary'), `${token}\n`);
-  fs.mkdirSync(path.join(mnt, 'tools/bin'), {recursive: true});
-  fs.copyFileSync('/bin/busybox', path.join(mnt, 'tools/bin/busybox'));
-  fs.chmodSync(path.join(mnt, 'tools/bin/busybox'), 0o755);
-  for (const applet of ['sh', 'cat', 'touch', 'mkdir', 'ln', 'rm', 'mv', 'chmod', 'truncate', 'mount', 'mknod', 'head', 'grep', 'sleep', 'test']) {
-    fs.symlinkSync('busybox', path.join(mnt, 'tools/bin', applet));
-  }
-  const st = fs.statSync(mnt);
-  return {
-    mnt, tools: path.join(mnt, 'tools'), canary: path.join(mnt, 'canary'), token,
-    device: `${Math.floor(st.dev / 256)}:${st.dev % 256}`,
-    cleanup() {
-      spawnSync('umount', [mnt]);
-      spawnSync('losetup', ['-d', loop]);
-      fs.rmSync(dir, {recursive: true, force: true});
-    },
-  };
-}
 
 describe.runIf(hasEngine)('attach: safety', () => {
   let fixture: Fixture;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {makeExt4} from './ext4.js';
 
 const hasEngine = requireEngine();
 
@@ -68,20 +69,10 @@ describe.runIf(hasEngine)('attach', () => {
   });
 
   it('mount-api and blockdev (toolbox on an ext4 image on a loop device)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-ext4-'));
-    const img = path.join(dir, 'img');
-    const mnt = path.join(dir, 'mnt');
-    fs.mkdirSync(mnt);
-    execFileSync('truncate', ['-s', '64M', img]);
-    execFileSync('mkfs.ext4', ['-q', img]);
-    const loop = execFileSync('losetup', ['-f', '--show', img], {encoding: 'utf8'}).trim();
+    const ext4 = makeExt4();
     try {
-      execFileSync('mount', [loop, mnt]);
-      fs.mkdirSync(path.join(mnt, 'tools/bin'), {recursive: true});
-      fs.copyFileSync('/bin/busybox', path.join(mnt, 'tools/bin/busybox'));
-      fs.symlinkSync('busybox', path.join(mnt, 'tools/bin/sh'));
       for (const method of ['mount-api', 'blockdev']) {
-        const r = attach([readonly, path.join(mnt, 'tools'), '--method', method, '--verbose', '--', '/.dbox/bin/sh', '-c', 'echo $0 ok'], env());
+        const r = attach([readonly, ext4.tools, '--method', method, '--verbose', '--', '/.dbox/bin/sh', '-c', 'echo $0 ok'], env());
         expect(r.stdout, method).toBe('/.dbox/bin/sh ok\n');
         expect(r.stderr, method).toContain(`used ${method}`);
         expect(traces(readonly), method).toEqual({diff: '', mounts: 0});
@@ -93,9 +84,7 @@ describe.runIf(hasEngine)('attach', () => {
       expect(r.stderr).toMatch(/^attach: the blockdev method needs a directory on a block device \(.* is on tmpfs\)\n$/);
       expect(traces(readonly)).toEqual({diff: '', mounts: 0});
     } finally {
-      spawnSync('umount', [mnt]);
-      spawnSync('losetup', ['-d', loop]);
-      fs.rmSync(dir, {recursive: true, force: true});
+      ext4.cleanup();
     }
   });
 
