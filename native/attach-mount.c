@@ -196,6 +196,14 @@ enum change { MAKE_DIR, REMOVE_DIR };
  * mkdir or rmdir of `name` in `dir`. On a read-only mount of the container's own root filesystem,
  * through a writable clone of that mount which only this process holds: the container's root
  * stays read-only throughout (see the header). Anything else read-only stays untouched (EROFS).
+ *
+ * What a container can do meanwhile: see an empty directory appear in its root (or go), as it
+ * would see any change to its filesystem. It cannot reach the writable clone: the clone is a
+ * detached mount in an anonymous namespace, held only by an fd of this process, which is not in
+ * the container's PID namespace and is not dumpable; it is closed at once. (The remount that this
+ * replaces made the container's whole root writable for that moment: a container process writing
+ * in a loop got files into its read-only root, and the remount back to read-only then failed with
+ * EBUSY while they were open.)
  */
 static int change_dir(int root, int dir, const char *name, enum change what) {
   int r = what == MAKE_DIR ? mkdirat(dir, name, 0755) : unlinkat(dir, name, AT_REMOVEDIR);

@@ -14,6 +14,14 @@ const hasEngine = requireEngine();
 const attach = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [dboxPath, 'attach', ...args], {encoding: 'utf8', env: {...process.env, ...env}, input: ''});
 
+/** Kills (by its pid) the process running exactly `args` in a container: ours, started by the test. */
+function killInContainer(name: string, args: string): void {
+  for (const line of docker('top', name, '-eo', 'pid,args').split('\n').slice(1)) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2] === args) process.kill(Number(m[1]), 'SIGKILL');
+  }
+}
+
 /** What a container shows of an attach: its filesystem changes and its mount table. */
 function traces(name: string): {diff: string; mounts: number} {
   const pid = docker('inspect', '-f', '{{.State.Pid}}', name);
@@ -102,12 +110,25 @@ describe.runIf(hasEngine)('attach', () => {
     const helper = Number(execFileSync('pgrep', ['-P', String(child.pid), '-f', 'dbox-attach'], {encoding: 'utf8'}).trim());
     process.kill(helper, 'SIGKILL');
     child.kill('SIGKILL');
-    spawnSync('pkill', ['-f', '^sleep 1000$']);
+    killInContainer(noshell, 'sleep 1000');
     expect(traces(noshell).mounts).toBe(1);
     const r = attach([noshell, '--cleanup'], env());
     expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
     expect(traces(noshell)).toEqual({diff: '', mounts: 0});
     expect(attach([noshell, '--cleanup'], env()).stdout).toBe(`attach: nothing left in ${noshell}\n`);
+  });
+
+  it('attach --cleanup while an attach runs leaves it alone and says so', async () => {
+    const child = spawn(process.execPath, [dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {env: {...process.env, ...env()}, stdio: 'ignore'});
+    for (let i = 0; i < 100 && traces(noshell).mounts === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(traces(noshell).mounts).toBe(1);
+    const r = attach([noshell, '--cleanup'], env());
+    expect(r.stderr).toBe(`attach: an attach to this container is still running\nattach: cleanup of ${noshell} failed\n`);
+    expect(r.status).toBe(1);
+    expect(traces(noshell).mounts).toBe(1);
+    killInContainer(noshell, 'sleep 1000');
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
   });
 
   it('bad input: clear errors, nothing left', () => {
@@ -218,7 +239,7 @@ describe.runIf(hasEngine)('attach --method upload for a user of the docker group
     const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`], {encoding: 'utf8'}).trim());
     process.kill(dbox, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));
-    spawnSync('docker', ['exec', noshell, '/.dbox/bin/pkill', '-f', '^sleep 1000$']);
+    killInContainer(noshell, 'sleep 1000');
     expect(docker('diff', noshell)).toContain('A /.dbox');
     const r = asUser([noshell, '--cleanup']);
     expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
