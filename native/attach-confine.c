@@ -43,7 +43,8 @@ static int has_controllers(const char *options, const char *wanted) {
   return 1;
 }
 
-/** cgroup.procs of cgroup `path` in the hierarchy with `controllers` ("" for cgroup2). */
+/** cgroup.procs of cgroup `path` in the hierarchy with `controllers` ("" for cgroup2); -2 (and
+ *  the reason in f) when that hierarchy is not mounted on the host. */
 static int open_procs(const char *controllers, const char *path, struct fail *f) {
   FILE *m = fopen("/proc/self/mountinfo", "re");
   if (!m) return failf(f, EXIT_ATTACH, "the host's mount table: %s", strerror(errno));
@@ -71,7 +72,10 @@ static int open_procs(const char *controllers, const char *path, struct fail *f)
   }
   free(line);
   fclose(m);
-  if (!found) failf(f, EXIT_ATTACH, "the container's cgroup hierarchy %s is not mounted on the host", controllers[0] ? controllers : "cgroup2");
+  if (!found) {
+    failf(f, EXIT_ATTACH, "the container's cgroup hierarchy %s is not mounted on the host", controllers[0] ? controllers : "cgroup2");
+    return -2;
+  }
   return procs;
 }
 
@@ -88,15 +92,28 @@ int confine_open(struct container *c, struct confinement *k, struct fail *f) {
   if (!ok) return failf(f, EXIT_ATTACH, "the container process's capabilities cannot be read");
   char *cgroups = attach_read_proc_file(c->pid_dir, "cgroup", 1 << 16, &n);
   if (!cgroups) return failf(f, EXIT_ATTACH, "the container process's cgroups: %s", strerror(errno));
-  int r = 0;
+  // Every hierarchy the process is in is joined. One that is not mounted on the host is skipped,
+  // unless it is the one whose rules keep the host's devices out: the v1 devices controller, or
+  // cgroup2 (device programs) where there is no v1 devices hierarchy.
+  struct {
+    char *controllers, *path;
+  } lines[CONFINE_MAX_CGROUPS];
+  int count = 0, r = 0, devices_v1 = 0;
   char *save = NULL;
   for (char *line = strtok_r(cgroups, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
     char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2) continue;
+    if (count == CONFINE_MAX_CGROUPS) r = failf(f, EXIT_ATTACH, "the container has too many cgroup hierarchies");
     *c2 = 0;
-    if (k->count == CONFINE_MAX_CGROUPS) r = failf(f, EXIT_ATTACH, "the container has too many cgroup hierarchies");
-    else if ((k->procs[k->count] = open_procs(c1 + 1, c2 + 1, f)) < 0) r = -1;
-    else k->count++;
+    lines[count].controllers = c1 + 1;
+    lines[count++].path = c2 + 1;
+    devices_v1 |= has_controllers(c1 + 1, "devices");
+  }
+  for (int i = 0; i < count && r == 0; i++) {
+    const char *controllers = lines[i].controllers;
+    int fd = open_procs(controllers, lines[i].path, f);
+    if (fd >= 0) k->procs[k->count++] = fd;
+    else if (fd == -1 || has_controllers(controllers, "devices") || (!controllers[0] && !devices_v1)) r = -1;
   }
   free(cgroups);
   if (r < 0) confine_close(k);

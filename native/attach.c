@@ -316,7 +316,10 @@ static int usage(const char *why) {
 int main(int argc, char **argv) {
   // Not dumpable: no process of the container (same uid) may open this one's /proc entries or
   // ptrace it, and its children inherit that until they exec.
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+    fprintf(stderr, "attach: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+    return EXIT_ATTACH;
+  }
   umask(022);
   struct args a = {.method = "mount-api"};
   if (argc < 2) return usage("missing command");
