@@ -85,6 +85,11 @@ describe.runIf(hasEngine)('attach', () => {
         expect(r.stderr, method).toContain(`used ${method}`);
         expect(traces(readonly), method).toEqual({diff: '', mounts: 0});
       }
+      // A filesystem the host has read-only: blockdev's second mount of it must ask for that too.
+      execFileSync('mount', ['-o', 'remount,ro', ext4.mnt]);
+      const ro = attach([readonly, ext4.tools, '--method', 'blockdev', '--', '/.dbox/bin/sh', '-c', 'echo ok'], env());
+      expect({stdout: ro.stdout, stderr: ro.stderr}).toEqual({stdout: 'ok\n', stderr: ''});
+      expect(traces(readonly)).toEqual({diff: '', mounts: 0});
       // blockdev needs a block device: a tmpfs directory is refused with the reason.
       const shm = fs.mkdtempSync('/dev/shm/dbox-');
       const r = attach([readonly, shm, '--method', 'blockdev'], env());
@@ -96,7 +101,7 @@ describe.runIf(hasEngine)('attach', () => {
     }
   });
 
-  it('upload: through the archive API, deleted afterwards', () => {
+  it('upload: copied in through the container\'s filesystem driver, deleted afterwards', () => {
     const r = attach([plain, '--method', 'upload', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .'], env());
     expect(r.status).toBe(0);
     expect(Number(r.stdout.trim())).toBeGreaterThan(100);
