@@ -21,7 +21,12 @@
       "target_name": "dbox-attach",
       "type": "executable",
       "sources": [
-        "native/attach.c"
+        "native/attach.c",
+        "native/attach-confine.c",
+        "native/attach-container.c",
+        "native/attach-mount.c",
+        "native/attach-state.c",
+        "native/identity.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -57,9 +57,12 @@ export const attach: Builtin = {
     const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream};
     try {
       if (a.cleanup) {
-        const n = await cleanup(a.container, a.at, io);
-        ctx.stdout.stream.write(n > 0 ? `attach: removed what an earlier attach left in ${a.container}\n` : `attach: nothing left in ${a.container}\n`);
-        return {status: 0};
+        // Only what really happened: the helper has said what it left, and why.
+        const {removed, left} = await cleanup(a.container, a.hostDir, a.at, io);
+        if (removed > 0) ctx.stdout.stream.write(`attach: removed what an earlier attach left in ${a.container}\n`);
+        if (left > 0) ctx.stderr.stream.write(`attach: could not remove everything an earlier attach left in ${a.container}\n`);
+        if (removed === 0 && left === 0) ctx.stdout.stream.write(`attach: nothing left in ${a.container}\n`);
+        return {status: left > 0 ? 1 : 0};
       }
       const {hostDir, ...rest} = a;
       return {status: await runAttach({...rest, ...(hostDir !== undefined ? {hostDir} : {})}, io)};

@@ -1,19 +1,23 @@
 // attach: a host directory (the toolbox by default) appears at --at inside a running container,
 // a shell or command runs there in all of the container's namespaces, and everything is removed
-// when it ends. mount-api and blockdev run in the C helper (native/attach.c); upload copies the
-// directory in with the archive API and deletes it afterwards (remote engines, or not root).
-import {spawnSync} from 'node:child_process';
+// when it ends. This module chooses the method and speaks to its runner: mount-api and blockdev
+// run in the C helper (native/attach.c, which proves the process, mounts read-only and keeps the
+// state); upload copies through the container's filesystem driver (upload.ts).
+//
+// What is trusted, and why: the user's arguments (normalised here: an absolute target other than
+// "/"); the engine's pid only as a claim the helper proves (native/identity.h); the state only as
+// the helper validates it (native/attach-state.h).
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type {Engine} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
-import {native} from '../native.js';
+import type {ContainerInfo} from '../docker/engine.js';
 import {attachHelper as helper} from '../self.js';
 import {runInherited} from '../shell/external.js';
 import {FsError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
+import {normalize} from '../vfs/path.js';
+import {forgetState, readState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
+import {removeUpload, upload, type UploadTarget} from './upload.js';
 
 export type Method = 'auto' | 'mount-api' | 'blockdev' | 'upload';
 
@@ -35,22 +39,17 @@ export interface AttachIo {
 const EXIT_UNSUPPORTED = 124;
 const EXIT_ATTACH = 125;
 
-/** Where an attach records what it changed, for `attach --cleanup` after a crash. */
-function stateFile(id: string): string {
-  const dir = path.join(os.tmpdir(), `dbox-attach-${process.getuid?.() ?? 0}`);
-  fs.mkdirSync(dir, {recursive: true, mode: 0o700});
-  return path.join(dir, `${id}.state`);
+/** The target as the helper and the state accept it: absolute, normalised, not "/". */
+function targetPath(at: string): string {
+  if (!at.startsWith('/')) throw new AttachError(`--at ${at}: must be an absolute path`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(at)) throw new AttachError('--at: control characters are not allowed');
+  const target = normalize(at);
+  if (target === '/') throw new AttachError('--at /: must be a directory below the container\'s root');
+  return target;
 }
 
-function readState(file: string): Record<string, string> {
-  try {
-    return Object.fromEntries(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.split('=', 2) as [string, string]));
-  } catch {
-    return {};
-  }
-}
-
-async function runningContainer(io: AttachIo, name: string): Promise<{id: string; name: string}> {
+async function runningContainer(io: AttachIo, name: string): Promise<ContainerInfo> {
   const c = await io.ns.findContainer(name, name).catch(async (e: unknown) => {
     if (!(e instanceof FsError)) throw e;
     const guess = closest(name, (await io.ns.containers()).map((x) => x.name));
@@ -60,13 +59,23 @@ async function runningContainer(io: AttachIo, name: string): Promise<{id: string
   return c;
 }
 
+async function pidOf(io: AttachIo, id: string): Promise<number> {
+  const pid = await io.ns.engine.pidOf(id);
+  if (pid === undefined) throw new AttachError('the container stopped');
+  return pid;
+}
+
+async function uploadTarget(io: AttachIo, c: ContainerInfo): Promise<UploadTarget> {
+  return {id: c.id, name: c.name, fs: await io.ns.fsFor(c), engine: io.ns.engine};
+}
+
 export async function attach(req: AttachRequest, io: AttachIo): Promise<number> {
   const c = await runningContainer(io, req.container);
   const hostDir = req.hostDir ?? ensureToolbox(io.env);
   const st = fs.statSync(hostDir, {throwIfNoEntry: false});
   if (!st) throw new AttachError(`${hostDir}: No such file or directory`);
   if (!st.isDirectory()) throw new AttachError(`${hostDir}: Not a directory`);
-  if (!req.at.startsWith('/')) throw new AttachError(`--at ${req.at}: must be an absolute path`);
+  const at = targetPath(req.at);
   const engine = io.ns.engine;
   const root = process.getuid?.() === 0;
   const local = engine.sharesPids();
@@ -77,12 +86,13 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   if ((req.method === 'mount-api' || req.method === 'blockdev') && !local) {
     throw new AttachError(`the ${req.method} method needs the engine on this machine (${engine.endpoint.address} is remote); use --method upload`);
   }
-  const command = req.command.length > 0 ? [...req.command] : [`${req.at}/bin/sh`];
+  const command = req.command.length > 0 ? [...req.command] : [`${at}/bin/sh`];
   for (const method of methods) {
     if (req.verbose) io.stderr.write(`attach: ${c.name}: trying ${method}\n`);
     const status = method === 'upload'
-      ? await upload(engine, c, hostDir, req.at, command)
-      : await inject(engine, c.id, hostDir, req.at, method, command);
+      ? await upload(await uploadTarget(io, c), io.ns.host, hostDir, at, command, await pathOf(io, c))
+      : await runInherited(helper, ['inject', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--source', hostDir, '--target', at,
+        '--method', method, '--', ...command]);
     if (status === EXIT_UNSUPPORTED && req.method === 'auto') continue;
     if (req.verbose && status !== EXIT_UNSUPPORTED && status !== EXIT_ATTACH) io.stderr.write(`attach: ${c.name}: used ${method}\n`);
     return status;
@@ -90,65 +100,45 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   throw new AttachError('no attach method works here');
 }
 
-async function inject(engine: Engine, id: string, hostDir: string, at: string, method: Method, command: readonly string[]): Promise<number> {
-  const pid = await engine.pidOf(id);
-  if (pid === undefined) throw new AttachError('the container stopped');
-  try {
-    fs.closeSync(native().openContainerRoot(pid, id));
-  } catch (error) {
-    throw new AttachError(`the engine's pid ${pid} is not a process of this container here (${(error as Error).message})`);
-  }
-  return runInherited(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
-    '--state', stateFile(id), '--', ...command]);
+/** The container's configured PATH (for the exec of the upload method). */
+async function pathOf(io: AttachIo, c: ContainerInfo): Promise<string> {
+  const info = await (await io.ns.engine.container(c.id)).inspect();
+  return (info.Config.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 }
 
-/** Copies hostDir to `at` with the archive API, runs the command with `docker exec`, deletes it. */
-async function upload(engine: Engine, c: {id: string; name: string}, hostDir: string, at: string, command: readonly string[]): Promise<number> {
-  const {pack} = await import('./pack.js');
-  const container = await engine.container(c.id);
-  const info = await container.inspect();
-  const parent = path.posix.dirname(at);
-  const exists = await engine.call(async () => container.infoArchive({path: at})).then(() => true, () => false);
-  if (exists) throw new AttachError(`${at} already exists in the container (a previous attach? try attach --cleanup ${c.name})`);
-  fs.writeFileSync(stateFile(c.id), `method=upload\ntarget=${at}\n`);
-  try {
-    await engine.call(async () => container.putArchive(pack(hostDir, path.posix.basename(at)), {path: parent}));
-  } catch (error) {
-    fs.rmSync(stateFile(c.id), {force: true});
-    throw new AttachError(`cannot copy the toolbox into ${c.name}:${parent}: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message}`);
-  }
-  const pathVar = (info.Config.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
-  try {
-    return await runInherited('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
-  } finally {
-    spawnSync('docker', ['exec', c.id, `${at}/bin/rm`, '-rf', at], {stdio: 'ignore'});
-    fs.rmSync(stateFile(c.id), {force: true});
-  }
+export interface Cleaned {
+  /** Mounts and directories removed. */
+  readonly removed: number;
+  /** What could not be removed safely (the helper said what, on stderr). */
+  readonly left: number;
 }
 
-/** Removes what a crashed attach left in the container; returns how many things it removed. */
-export async function cleanup(name: string, at: string, io: AttachIo): Promise<number> {
+/** Removes what a killed attach left in the container: only what it can prove is attach's. */
+export async function cleanup(name: string, hostDir: string | undefined, at: string, io: AttachIo): Promise<Cleaned> {
   const c = await runningContainer(io, name);
-  const file = stateFile(c.id);
-  const state = readState(file);
-  const target = state['target'] ?? at;
-  if (state['method'] === 'upload') {
-    const r = spawnSync('docker', ['exec', c.id, `${target}/bin/rm`, '-rf', target], {stdio: 'ignore'});
-    fs.rmSync(file, {force: true});
-    return r.status === 0 ? 1 : 0;
+  const {state} = readState(c.id);
+  if (state?.method === 'upload') {
+    const outcome = await removeUpload(await uploadTarget(io, c), state.target, state.token);
+    if (outcome === 'foreign') io.stderr.write(`attach: left ${state.target} in ${c.name}: it is not the uploaded copy (no marker of it)\n`);
+    forgetState(c.id);
+    return {removed: outcome === 'removed' ? 1 : 0, left: outcome === 'foreign' ? 1 : 0};
   }
-  const pid = await io.ns.engine.pidOf(c.id);
-  if (pid === undefined) throw new AttachError('the container stopped');
-  // Without a state file, remove the target only if the engine says it was added to the container.
-  let created = state['created'];
-  if (created === undefined) {
+  // Mounts are only ever made by root on the engine's own machine: elsewhere an upload is all.
+  if (process.getuid?.() !== 0 || !io.ns.engine.sharesPids()) return {removed: 0, left: 0};
+  // An invalid state file is reported, removed and ignored by the helper's cleanup.
+  const target = state?.target ?? targetPath(at);
+  const args = ['cleanup', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--target', target];
+  if (!state) {
+    // No record: a mount of the directory at the target itself, and the target only if the
+    // engine says the container did not have it (and only if empty: the helper only rmdirs).
+    args.push('--source', hostDir ?? ensureToolbox(io.env));
     const changes = (await (await io.ns.engine.container(c.id)).changes()) as {Path: string; Kind: number}[] | null;
-    if ((changes ?? []).some((ch) => ch.Path === target && ch.Kind === 1)) created = target;
+    if ((changes ?? []).some((ch) => ch.Path === target && ch.Kind === 1)) args.push('--created', target);
   }
-  const args = ['cleanup', '--pid', String(pid), '--target', target, ...(created ? ['--remove-dir', created] : [])];
-  const r = spawnSync(helper, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']});
-  if (r.status !== 0) throw new AttachError(`cleanup of ${c.name} failed`);
-  fs.rmSync(file, {force: true});
-  return Number(r.stdout.trim()) || 0;
+  const {spawnSync} = await import('node:child_process');
+  const r = spawnSync(helper, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+  io.stderr.write(r.stderr ?? '');
+  const counts = /^(\d+) (\d+) (\d+) (\d+)\n$/.exec(r.stdout ?? '');
+  if (r.status !== 0 || !counts) throw new AttachError(`cleanup of ${c.name} failed${r.error ? ` (${r.error.message})` : ''}`);
+  return {removed: Number(counts[1]) + Number(counts[2]), left: Number(counts[3]) + Number(counts[4])};
 }

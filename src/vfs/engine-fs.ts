@@ -279,6 +279,10 @@ export class EngineFs implements ContainerFs {
     await this.putInto(dirname(target), toNode(pack), path);
   }
 
+  async extractTar(dir: string, tar: Readable): Promise<void> {
+    await this.putInto(normalize(dir), tar, dir);
+  }
+
   private async putInto(dir: string, pack: Readable, path: string): Promise<void> {
     const parent = await this.archive.stat(dir);
     if (!parent) throw new FsError('ENOENT', path);

@@ -92,6 +92,9 @@ export interface ContainerFs {
   utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   statfs(path: string): Promise<StatFs>;
+  /** Extracts a tar stream into the existing directory `dir`, in one go: present where a driver
+   *  takes archives natively (the engine's PUT), where writing entry by entry costs a request each. */
+  extractTar?(dir: string, tar: Readable): Promise<void>;
 }
 
 export const S_IFMT = 0o170000;

@@ -7,11 +7,20 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {makeExt4} from './ext4.js';
 
 const hasEngine = requireEngine();
 
 const attach = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [dboxPath, 'attach', ...args], {encoding: 'utf8', env: {...process.env, ...env}, input: ''});
+
+/** Kills (by its pid) the process running exactly `args` in a container: ours, started by the test. */
+function killInContainer(name: string, args: string): void {
+  for (const line of docker('top', name, '-eo', 'pid,args').split('\n').slice(1)) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2] === args) process.kill(Number(m[1]), 'SIGKILL');
+  }
+}
 
 /** What a container shows of an attach: its filesystem changes and its mount table. */
 function traces(name: string): {diff: string; mounts: number} {
@@ -68,24 +77,19 @@ describe.runIf(hasEngine)('attach', () => {
   });
 
   it('mount-api and blockdev (toolbox on an ext4 image on a loop device)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-ext4-'));
-    const img = path.join(dir, 'img');
-    const mnt = path.join(dir, 'mnt');
-    fs.mkdirSync(mnt);
-    execFileSync('truncate', ['-s', '64M', img]);
-    execFileSync('mkfs.ext4', ['-q', img]);
-    const loop = execFileSync('losetup', ['-f', '--show', img], {encoding: 'utf8'}).trim();
+    const ext4 = makeExt4();
     try {
-      execFileSync('mount', [loop, mnt]);
-      fs.mkdirSync(path.join(mnt, 'tools/bin'), {recursive: true});
-      fs.copyFileSync('/bin/busybox', path.join(mnt, 'tools/bin/busybox'));
-      fs.symlinkSync('busybox', path.join(mnt, 'tools/bin/sh'));
       for (const method of ['mount-api', 'blockdev']) {
-        const r = attach([readonly, path.join(mnt, 'tools'), '--method', method, '--verbose', '--', '/.dbox/bin/sh', '-c', 'echo $0 ok'], env());
+        const r = attach([readonly, ext4.tools, '--method', method, '--verbose', '--', '/.dbox/bin/sh', '-c', 'echo $0 ok'], env());
         expect(r.stdout, method).toBe('/.dbox/bin/sh ok\n');
         expect(r.stderr, method).toContain(`used ${method}`);
         expect(traces(readonly), method).toEqual({diff: '', mounts: 0});
       }
+      // A filesystem the host has read-only: blockdev's second mount of it must ask for that too.
+      execFileSync('mount', ['-o', 'remount,ro', ext4.mnt]);
+      const ro = attach([readonly, ext4.tools, '--method', 'blockdev', '--', '/.dbox/bin/sh', '-c', 'echo ok'], env());
+      expect({stdout: ro.stdout, stderr: ro.stderr}).toEqual({stdout: 'ok\n', stderr: ''});
+      expect(traces(readonly)).toEqual({diff: '', mounts: 0});
       // blockdev needs a block device: a tmpfs directory is refused with the reason.
       const shm = fs.mkdtempSync('/dev/shm/dbox-');
       const r = attach([readonly, shm, '--method', 'blockdev'], env());
@@ -93,13 +97,11 @@ describe.runIf(hasEngine)('attach', () => {
       expect(r.stderr).toMatch(/^attach: the blockdev method needs a directory on a block device \(.* is on tmpfs\)\n$/);
       expect(traces(readonly)).toEqual({diff: '', mounts: 0});
     } finally {
-      spawnSync('umount', [mnt]);
-      spawnSync('losetup', ['-d', loop]);
-      fs.rmSync(dir, {recursive: true, force: true});
+      ext4.cleanup();
     }
   });
 
-  it('upload: through the archive API, deleted afterwards', () => {
+  it('upload: copied in through the container\'s filesystem driver, deleted afterwards', () => {
     const r = attach([plain, '--method', 'upload', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .'], env());
     expect(r.status).toBe(0);
     expect(Number(r.stdout.trim())).toBeGreaterThan(100);
@@ -113,12 +115,25 @@ describe.runIf(hasEngine)('attach', () => {
     const helper = Number(execFileSync('pgrep', ['-P', String(child.pid), '-f', 'dbox-attach'], {encoding: 'utf8'}).trim());
     process.kill(helper, 'SIGKILL');
     child.kill('SIGKILL');
-    spawnSync('pkill', ['-f', '^sleep 1000$']);
+    killInContainer(noshell, 'sleep 1000');
     expect(traces(noshell).mounts).toBe(1);
     const r = attach([noshell, '--cleanup'], env());
     expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
     expect(traces(noshell)).toEqual({diff: '', mounts: 0});
     expect(attach([noshell, '--cleanup'], env()).stdout).toBe(`attach: nothing left in ${noshell}\n`);
+  });
+
+  it('attach --cleanup while an attach runs leaves it alone and says so', async () => {
+    const child = spawn(process.execPath, [dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {env: {...process.env, ...env()}, stdio: 'ignore'});
+    for (let i = 0; i < 100 && traces(noshell).mounts === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(traces(noshell).mounts).toBe(1);
+    const r = attach([noshell, '--cleanup'], env());
+    expect(r.stderr).toBe(`attach: an attach to this container is still running\nattach: cleanup of ${noshell} failed\n`);
+    expect(r.status).toBe(1);
+    expect(traces(noshell).mounts).toBe(1);
+    killInContainer(noshell, 'sleep 1000');
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(traces(noshell)).toEqual({diff: '', mounts: 0});
   });
 
   it('bad input: clear errors, nothing left', () => {
@@ -147,7 +162,7 @@ describe.runIf(hasEngine)('attach', () => {
   });
 
   it('leaves no state file on the host, whatever ended the attaches above', () => {
-    const dir = path.join(os.tmpdir(), `dbox-attach-${process.getuid?.() ?? 0}`);
+    const dir = '/run/dbox/attach';
     const left = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
     for (const name of [noshell, readonly, plain]) expect(left).not.toContain(`${docker('inspect', '-f', '{{.Id}}', name)}.state`);
   });
@@ -176,5 +191,64 @@ describe.runIf(hasEngine)('attach', () => {
       spawnSync('tmux', ['kill-session', '-t', session]);
     }
     expect(traces(noshell)).toEqual({diff: '', mounts: 0});
+  });
+});
+
+describe.runIf(hasEngine)('attach --method upload for a user of the docker group (the engine driver)', () => {
+  let fixture: Fixture;
+  let noshell: string;
+  let user: string;
+  let home: string;
+  let ids: {uid: number; gid: number; docker: number};
+  const asUser = (args: string[], extra: string[] = []) =>
+    spawnSync('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`, `XDG_DATA_HOME=${home}/share`,
+      ...extra, process.execPath, dboxPath, 'attach', ...args], {encoding: 'utf8', input: '', cwd: home, timeout: 120_000});
+
+  beforeAll(() => {
+    fixture = makeFixture('attach-upload');
+    noshell = `dbox-attach-up-noshell-${process.pid}`;
+    docker('run', '-d', '--network', 'none', '--name', noshell, 'dbox-test/noshell');
+    user = `dboxup${process.pid % 100000}`;
+    execFileSync('useradd', ['-M', '-N', '-s', '/usr/sbin/nologin', '-G', 'docker', user]);
+    ids = {uid: Number(execFileSync('id', ['-u', user], {encoding: 'utf8'})), gid: Number(execFileSync('id', ['-g', user], {encoding: 'utf8'})),
+      docker: Number(execFileSync('getent', ['group', 'docker'], {encoding: 'utf8'}).split(':')[2])};
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-home-'));
+    fs.chownSync(home, ids.uid, ids.gid);
+    fs.chmodSync(home, 0o700);
+  });
+  afterAll(() => {
+    spawnSync('docker', ['rm', '-f', noshell], {stdio: 'ignore'});
+    fixture?.cleanup();
+    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    if (home) fs.rmSync(home, {recursive: true, force: true});
+  });
+
+  it('copies in through the archive API, runs, and removes the copy even where the container has no rm', () => {
+    const r = asUser([noshell, '--verbose', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .; cat /.dbox/.dbox-upload | grep -c .']);
+    expect(r.stderr).toBe(`attach: ${noshell}: trying upload\nattach: ${noshell}: used upload\n`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\d{3}\n1\n$/);
+    expect(docker('diff', noshell)).toBe('');
+    // The user's state lives in a directory of the user's own, 0700, and is gone again.
+    const state = path.join(home, '.cache/dbox/attach');
+    expect(fs.statSync(state).mode & 0o7777).toBe(0o700);
+    expect(fs.statSync(state).uid).toBe(ids.uid);
+    expect(fs.readdirSync(state)).toEqual([]);
+  });
+
+  it('after dbox is killed, attach --cleanup removes the copy it can prove is its own (its marker)', async () => {
+    const child = spawn('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`,
+      `XDG_DATA_HOME=${home}/share`, process.execPath, dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {stdio: 'ignore', cwd: home});
+    for (let i = 0; i < 200 && !docker('diff', noshell).includes('/.dbox/bin/busybox'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`], {encoding: 'utf8'}).trim());
+    process.kill(dbox, 'SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    killInContainer(noshell, 'sleep 1000');
+    expect(docker('diff', noshell)).toContain('A /.dbox');
+    const r = asUser([noshell, '--cleanup']);
+    expect(r.stdout).toBe(`attach: removed what an earlier attach left in ${noshell}\n`);
+    expect(docker('diff', noshell)).toBe('');
+    expect(asUser([noshell, '--cleanup']).stdout).toBe(`attach: nothing left in ${noshell}\n`);
   });
 });
