@@ -11,7 +11,7 @@ import {colorContainer, colorName} from '../src/format/color.js';
 import {columns, type Cell} from '../src/format/columns.js';
 import {lsQuoting, lsQuotingArgs, type LsQuoting} from '../src/format/ls-quoting.js';
 import {humanSize, lsTime, modeString} from '../src/format/mode.js';
-import {quoteName, type NameQuoting} from '../src/format/quote.js';
+import {escapeControls, quoteName, type NameQuoting} from '../src/format/quote.js';
 import {nameBytes, writableBytes} from '../src/format/utf8.js';
 import {textWidth} from '../src/format/width.js';
 import type {ContainerInfo} from '../src/docker/engine.js';
@@ -88,8 +88,15 @@ function deviceNumbers(rdev: number): string {
   return `${major}, ${minor}`;
 }
 
-/** A short text from the engine (state, image, id): quoted as a name, never raw. */
-const engineText = (value: unknown, view: View): string => quoteName(String(value ?? ''), view.q.names).text;
+/**
+ * Words from outside that are not file names: owner and group names from the container's
+ * /etc/passwd and /etc/group (GNU prints those raw), an engine's state, image and id, a context's
+ * address. Raw when every character is printable, else quoted as a name.
+ */
+const outsideText = (value: unknown, view: View): string => {
+  const text = String(value ?? '');
+  return escapeControls(text) === text ? text : quoteName(text, view.q.names).text;
+};
 
 function createdText(created: unknown): string {
   const ms = typeof created === 'number' ? created * 1000 : NaN;
@@ -103,14 +110,14 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
   const nameText = (i: number): string => colored(items[i]!, names[i]!, view);
   if (items.some((i) => i.endpoint)) {
     const rows = items.map((it, i) => [it.endpoint?.reachable ? 'reachable' : 'unreachable',
-      engineText(it.endpoint?.address, view), nameText(i)]);
+      outsideText(it.endpoint?.address, view), nameText(i)]);
     return table(rows, [false, false, false]);
   }
   if (items.some((i) => i.container)) {
     const rows = items.map((it, i) => {
       const c = it.container;
       if (!c) return ['?', '?', '?', '?', nameText(i)];
-      return [engineText(c.state, view), engineText(c.image, view), engineText(String(c.id ?? '').slice(0, 12), view),
+      return [outsideText(c.state, view), outsideText(c.image, view), outsideText(String(c.id ?? '').slice(0, 12), view),
         createdText(c.created), nameText(i)];
     });
     return table(rows, [false, false, false, false, false]);
@@ -125,8 +132,8 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
       continue;
     }
     const accounts = item.fs ? await accountsOf(item.fs) : undefined;
-    const owner = accounts ? quoteName(accounts.user(st.uid), view.q.names).text : String(st.uid);
-    const group = accounts ? quoteName(accounts.group(st.gid), view.q.names).text : String(st.gid);
+    const owner = accounts ? outsideText(accounts.user(st.uid), view) : String(st.uid);
+    const group = accounts ? outsideText(accounts.group(st.gid), view) : String(st.gid);
     // The target is quoted as a name, never padded (ls.c print_name_with_quoting).
     const target = item.linkTarget !== undefined ? ` -> ${quoteName(item.linkTarget, view.q.names).text}` : '';
     const type = st.mode & S_IFMT;
