@@ -394,3 +394,6 @@ export function escapeControls(text: string): string {
   }
   return bytesName(Uint8Array.from(out));
 }
+
+/** escapeControls line by line: a message's own line breaks stay, nothing else acts on the terminal. */
+export const escapeControlsLines = (text: string): string => text.split('\n').map(escapeControls).join('\n');
