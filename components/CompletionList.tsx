@@ -4,7 +4,7 @@
 // names line up.
 import React from 'react';
 import {Text} from 'ink';
-import {colorContainer, colorName} from '../src/format/color.js';
+import {colorableInInk, colorContainer, colorName} from '../src/format/color.js';
 import {columns, type Cell} from '../src/format/columns.js';
 import {quoteName, type NameQuoting} from '../src/format/quote.js';
 import {textWidth} from '../src/format/width.js';
@@ -23,7 +23,7 @@ export function candidateCell(c: Candidate, color: boolean): Cell {
   const name = quoteName(c.name, onTerminal).text;
   const slash = c.dir ? '/' : '';
   const width = textWidth(name) + slash.length;
-  if (!color) return {text: name + slash, width};
+  if (!color || !colorableInInk(name)) return {text: name + slash, width};
   if (c.state) return {text: colorContainer(name, c.state) + slash, width};
   if (c.dir) return {text: colorName(name, 0o040755) + slash, width};
   return {text: (c.mode !== undefined ? colorName(name, c.mode) : name) + slash, width};

@@ -101,11 +101,16 @@ export function wordAt(line: string, cursor: number): Word {
   return {start, raw: line.slice(start, cursor), value, quote, commandPosition, command};
 }
 
-/** Runs of printable characters and of characters that are not (invalid bytes excluded: see typeable). */
+/**
+ * Runs of characters the line can carry as they are, and of characters it cannot: those that are
+ * not printable, and the non-ASCII blanks that dbox's parser (shell-quote, JavaScript's \s) would
+ * take for word breaks (U+00A0, U+FEFF…). Invalid bytes are excluded before (see typeable).
+ */
 function runs(value: string): {printable: boolean; text: string}[] {
   const out: {printable: boolean; text: string}[] = [];
   for (const ch of value) {
-    const printable = isPrintable(ch.codePointAt(0)!);
+    const cp = ch.codePointAt(0)!;
+    const printable = isPrintable(cp) && !(cp >= 0x80 && /\s/.test(ch));
     const last = out.at(-1);
     if (last && last.printable === printable) last.text += ch;
     else out.push({printable, text: ch});
@@ -140,7 +145,9 @@ export function quoteAs(value: string, quote: Word['quote']): string {
     if (!run.printable) out += quote ? `${quote}${ansiC(run.text)}${quote}` : ansiC(run.text);
     else if (quote === "'") out += run.text.replace(/'/g, `'\\''`);
     else if (quote === '"') out += run.text.replace(/(["\\$`])/g, '\\$1');
-    else out += run.text.replace(/([\s'"\\|;&<>()$`*?[\]#!{}])/g, '\\$1'); // not ~: typed to mean home
+    // Unquoted: a backslash before each special character (not ~: typed to mean home), but glob
+    // characters in single quotes (dbox's parser takes `\*` for a glob).
+    else out += run.text.replace(/([\s'"\\|;&<>()$`[\]#!{}])/g, '\\$1').replace(/[*?]+/g, "'$&'");
   }
   return out;
 }

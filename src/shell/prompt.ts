@@ -3,7 +3,7 @@
 // The cwd may be a container's directory with a hostile name: bash's \w prints it raw; dbox shows
 // every character that is not printable, and every invalid byte, as a C escape (`\033`), so no
 // directory name can retitle the window or hide the prompt.
-import {colorContainer} from '../format/color.js';
+import {colorableInInk, colorContainer} from '../format/color.js';
 import {escapeControls} from '../format/quote.js';
 import {CONTAINERS, locate, tildify} from '../vfs/path.js';
 
@@ -21,7 +21,7 @@ export function promptText(p: PromptInfo): string {
   let where = escapeControls(tildify(p.cwd, p.home));
   if (loc.kind === 'container' && loc.endpoint === undefined) {
     const shown = escapeControls(loc.name);
-    const name = p.color && p.containerState ? `\x1b[1m${colorContainer(shown, p.containerState)}` : shown;
+    const name = p.color && p.containerState && colorableInInk(shown) ? `\x1b[1m${colorContainer(shown, p.containerState)}` : shown;
     where = `${CONTAINERS}/${name}${loc.path === '/' ? '' : escapeControls(loc.path)}`;
   }
   const status = p.status !== 0 ? (p.color ? ` \x1b[31m[${p.status}]\x1b[0m` : ` [${p.status}]`) : '';
