@@ -47,7 +47,13 @@ interface Item {
   readonly endpoint?: {readonly address: string; readonly reachable?: boolean};
 }
 
-const byName = (a: Item, b: Item): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** Sorted by the names' bytes: GNU ls's order in C.UTF-8 (code points, an invalid byte by its value). */
+function sortedByName<T>(list: T[], name: (x: T) => string): T[] {
+  const keyed = list.map((x) => ({x, key: Buffer.from(nameBytes(name(x)))}));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map((k) => k.x);
+}
+const byName = (items: Item[]): Item[] => sortedByName(items, (i) => i.name);
 
 /** How this run shows names: the quoting, and the layout it was chosen for. */
 interface View {
@@ -191,21 +197,26 @@ async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: 
   return {...item, linkTarget: await fs.readlink(path).catch(() => '?')};
 }
 
-/** Fails as the kernel would for a path GNU ls could not pass to opendir. */
-function checkLength(...paths: string[]): void {
+/**
+ * Fails as the kernel would for a path GNU ls could not pass to opendir (PATH_MAX bytes or more).
+ * A driver path is held to one byte less: the native addon cannot take a 4095-byte path (it cannot
+ * tell it from a truncated one) and throws a TypeError instead of ENAMETOOLONG.
+ */
+function checkLength(paths: readonly string[], driverPath?: string): void {
   for (const p of paths) if (nameBytes(p).length >= PATH_MAX) throw new FsError('ENAMETOOLONG', p);
+  if (driverPath !== undefined && nameBytes(driverPath).length >= PATH_MAX - 1) throw new FsError('ENAMETOOLONG', driverPath);
 }
 
 /** The items of a directory target, sorted, with . and .. for -a. */
 async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise<Item[]> {
   if (target.kind === 'containers') {
     const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
-    return list.map((c) => ({name: String(c.name), container: c})).sort(byName);
+    return byName(list.map((c) => ({name: String(c.name), container: c})));
   }
   if (target.kind === 'hosts') {
     const endpoints = ctx.ns.allEndpoints();
     const answers = flags.has('long') ? await Promise.all(endpoints.map((e) => ctx.ns.engineFor(e.name, '/hosts').ping())) : [];
-    return endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})).sort(byName);
+    return byName(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})));
   }
   const {fs, path} = target;
   const showHidden = flags.has('all') || flags.has('almostAll');
@@ -222,7 +233,7 @@ async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise
     const dotdot = await fs.stat(join(path, '..')).catch(() => undefined);
     items.push({name: '.', ...(dot ? {stat: dot} : {}), fs}, {name: '..', ...(dotdot ? {stat: dotdot} : {}), fs});
   }
-  return items.sort(byName);
+  return byName(items);
 }
 
 function total(items: readonly Item[]): number {
@@ -253,10 +264,11 @@ export const ls: Builtin = {
     const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout);
     if (q.warning) ctx.stderr.stream.write(`ls: ${q.warning}\n`);
     const view: View = {q, ctx, flags};
-    const write = (lines: readonly string[]): void => {
-      if (lines.length === 0) return;
+    /** Writes lines and waits until the stream has taken them (a pipe may be slower than ls). */
+    const write = (lines: readonly string[]): Promise<void> => {
+      if (lines.length === 0) return Promise.resolve();
       // Raw bytes of a name (an invalid byte in literal output to a pipe) are written as they were.
-      ctx.stdout.stream.write(writableBytes(lines.join('\n') + '\n'));
+      return new Promise((resolve) => ctx.stdout.stream.write(writableBytes(lines.join('\n') + '\n'), () => resolve()));
     };
     let status = 0;
     const fail = (error: unknown, subject: string, template: (w: string) => string, serious: boolean): void => {
@@ -270,7 +282,7 @@ export const ls: Builtin = {
     for (const operand of targets) {
       const abs = absolute(operand, ctx);
       try {
-        checkLength(operand, abs);
+        checkLength([operand, abs]);
         const target = await ctx.ns.resolve(abs);
         if (target.kind !== 'fs') {
           if (flags.has('directory')) files.push({name: operand});
@@ -291,17 +303,17 @@ export const ls: Builtin = {
         fail(error, operand, (w) => `cannot access ${w}`, true);
       }
     }
-    if (files.length > 0) write(await render(files.sort(byName), view));
+    if (files.length > 0) await write(await render(byName(files), view));
     const showHeaders = targets.length > 1 || flags.has('recursive');
     // A stack (next directory last): -R goes depth first, each directory's subdirectories in order.
-    const stack: Dir[] = dirs.sort((a, b) => (a.shown < b.shown ? -1 : a.shown > b.shown ? 1 : 0)).reverse();
+    const stack: Dir[] = sortedByName(dirs, (d) => d.shown).reverse();
     let first = files.length === 0;
     while (stack.length > 0) {
       const dir = stack.pop()!;
       try {
-        checkLength(dir.shown, dir.abs);
+        checkLength([dir.shown, dir.abs]);
         const target = dir.target ?? (await ctx.ns.resolve(dir.abs));
-        if (target.kind === 'fs') checkLength(target.path);
+        if (target.kind === 'fs') checkLength([], target.path);
         const items = await listDir(target, flags, ctx);
         const out: string[] = [];
         if (!first) out.push('');
@@ -310,7 +322,7 @@ export const ls: Builtin = {
         if (flags.has('long') && target.kind === 'fs') out.push(`total ${total(items)}`);
         const lines = await render(items, view);
         for (const line of lines) out.push(line);
-        write(out);
+        await write(out);
         if (flags.has('recursive')) {
           for (let k = items.length - 1; k >= 0; k--) {
             const i = items[k]!;

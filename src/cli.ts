@@ -163,8 +163,20 @@ async function main(argv: readonly string[]): Promise<number> {
   return runLines(session, createInterface({input: process.stdin, terminal: false}));
 }
 
+// A reader that stops reading (`dbox -c 'ls' | head -1`) ends dbox as SIGPIPE ends GNU's tools:
+// silently, with the status a shell shows for it.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(128 + 13);
+  throw error;
+});
+
+/** Exits once what was written to stdout and stderr has reached them (a pipe may still hold some). */
+const exitWhenWritten = (code: number): void => {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+};
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (error: unknown) => {
     process.stderr.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
     process.exit(70);
