@@ -1,5 +1,6 @@
 // attach: open a shell (or run a command) inside a running container with a host toolbox injected.
 import type {Method} from '../src/attach/attach.js';
+import {escapeControls, escapeControlsLines} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
 import {UsageError} from '../src/vfs/errors.js';
 
@@ -58,14 +59,15 @@ export const attach: Builtin = {
     try {
       if (a.cleanup) {
         const n = await cleanup(a.container, a.at, io);
-        ctx.stdout.stream.write(n > 0 ? `attach: removed what an earlier attach left in ${a.container}\n` : `attach: nothing left in ${a.container}\n`);
+        const shown = escapeControls(a.container);
+      ctx.stdout.stream.write(n > 0 ? `attach: removed what an earlier attach left in ${shown}\n` : `attach: nothing left in ${shown}\n`);
         return {status: 0};
       }
       const {hostDir, ...rest} = a;
       return {status: await runAttach({...rest, ...(hostDir !== undefined ? {hostDir} : {})}, io)};
     } catch (error) {
       if (!(error instanceof AttachError)) throw error;
-      ctx.stderr.stream.write(`attach: ${error.message}\n`);
+      ctx.stderr.stream.write(`attach: ${escapeControlsLines(error.message)}\n`);
       return {status: 1};
     }
   },

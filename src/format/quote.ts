@@ -397,3 +397,9 @@ export function escapeControls(text: string): string {
 
 /** escapeControls line by line: a message's own line breaks stay, nothing else acts on the terminal. */
 export const escapeControlsLines = (text: string): string => text.split('\n').map(escapeControls).join('\n');
+
+/**
+ * A path or word printed as a command's output (pwd, cd -): escaped on a terminal, as it is to a
+ * pipe or a file (where a script reads it, as GNU's pwd writes it).
+ */
+export const outputText = (text: string, isTTY: boolean): string => (isTTY ? escapeControls(text) : text);

@@ -18,7 +18,10 @@ const marker = (k: number): string => `\u0000${k}\u0000`;
 function fill(template: Template, names: readonly string[]): string {
   let text = template(...names.map((_, k) => marker(k)));
   names.forEach((name, k) => {
-    const q = quoteaf(name);
+    // Transitional: builtins/cp.ts passes its two names as one, `${src}' to '${dest}`, inside
+    // `cannot copy '…'`; until it passes [src, dest], the two are quoted apart here.
+    const q = text.startsWith(`cannot copy '${marker(k)}'`) && name.includes("' to '")
+      ? name.split("' to '").map(quoteaf).join(' to ') : quoteaf(name);
     text = text.split(`'${marker(k)}'`).join(q).split(marker(k)).join(q);
   });
   return text;

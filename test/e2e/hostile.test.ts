@@ -72,6 +72,9 @@ describe.runIf(hasEngine)('hostile names in the interactive shell (tmux)', () =>
     await term.waitFor(/cd \/containers\/\S+\/data\/h\/zz\$'\\033'\\\]2\\;pwned\$'\\007'\/$/m);
     term.keys('Enter');
     await term.waitFor(new RegExp(`^dbox:/containers/${c}/data/h/zz\\\\033]2;pwned\\\\a\\$ ?$`, 'm'));
+    term.text('pwd');
+    term.keys('Enter');
+    await term.waitFor(new RegExp(`^/containers/${c}/data/h/zz\\\\033]2;pwned\\\\a$`, 'm'));
     untouched();
   });
 

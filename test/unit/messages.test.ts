@@ -19,6 +19,9 @@ describe('error messages', () => {
       .toBe("cp: cannot stat ''$'\\033'']0;x': No such file or directory");
     expect(fsMessage('cp', new FsError('EISDIR', 'a'), ['a', 'b c'], (a, b) => `cannot copy ${a} to ${b}`))
       .toBe("cp: cannot copy 'a' to 'b c': Is a directory");
+    // cp.ts's form today: both names in one
+    expect(fsMessage('cp', new FsError('EISDIR', 'a'), "a' to 'b c", (w) => `cannot copy '${w}'`))
+      .toBe("cp: cannot copy 'a' to 'b c': Is a directory");
   });
 
   it.each(hostileNames)('never carry a raw control: $label', ({name}) => {
