@@ -47,10 +47,18 @@ interface Item {
   readonly endpoint?: {readonly address: string; readonly reachable?: boolean};
 }
 
-/** Sorted by the names' bytes: GNU ls's order in C.UTF-8 (code points, an invalid byte by its value). */
+/**
+ * Sorted by the names' bytes: GNU ls's order in C.UTF-8 (code points, an invalid byte by its
+ * value). Without surrogates, UTF-16 order is that order already; only names with one (an astral
+ * character or an invalid byte) are compared as bytes.
+ */
 function sortedByName<T>(list: T[], name: (x: T) => string): T[] {
-  const keyed = list.map((x) => ({x, key: Buffer.from(nameBytes(name(x)))}));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const keyed = list.map((x) => {
+    const n = name(x);
+    return {x, n, bytes: /[\ud800-\udfff]/.test(n) ? Buffer.from(nameBytes(n)) : undefined};
+  });
+  const bytes = (k: {n: string; bytes: Buffer | undefined}): Buffer => k.bytes ?? Buffer.from(nameBytes(k.n));
+  keyed.sort((a, b) => (a.bytes || b.bytes ? Buffer.compare(bytes(a), bytes(b)) : a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
   return keyed.map((k) => k.x);
 }
 const byName = (items: Item[]): Item[] => sortedByName(items, (i) => i.name);
@@ -222,12 +230,22 @@ async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise
   const showHidden = flags.has('all') || flags.has('almostAll');
   const entries = (await fs.readdir(path)).filter((e) => showHidden || !e.name.startsWith('.'));
   const needStat = flags.has('long') || ctx.color || flags.has('recursive');
-  const items: Item[] = await Promise.all(
-    entries.map(async (e) => {
-      const stat = e.stat ?? (needStat ? await fs.lstat(join(path, e.name)).catch(() => undefined) : undefined);
-      return withLinkTarget({name: e.name, ...(stat ? {stat} : {}), fs}, join(path, e.name), fs, flags);
-    }),
-  );
+  // Most entries come with their stat: only the others (and links under -l) wait on the driver.
+  const items: Item[] = new Array<Item>(entries.length);
+  const pending: Promise<void>[] = [];
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k]!;
+    if (e.stat && !(flags.has('long') && isSymlink(e.stat))) {
+      items[k] = {name: e.name, stat: e.stat, fs};
+      continue;
+    }
+    pending.push((async () => {
+      const at = join(path, e.name);
+      const stat = e.stat ?? (needStat ? await fs.lstat(at).catch(() => undefined) : undefined);
+      items[k] = await withLinkTarget({name: e.name, ...(stat ? {stat} : {}), fs}, at, fs, flags);
+    })());
+  }
+  await Promise.all(pending);
   if (flags.has('all')) {
     const dot = await fs.stat(path).catch(() => undefined);
     const dotdot = await fs.stat(join(path, '..')).catch(() => undefined);
