@@ -21,6 +21,7 @@ describe.runIf(hasEngine)('hostile names in the interactive shell (tmux)', () =>
   let term: Terminal;
   let title: string;
   let buffers: string;
+  let clipboard: string | undefined;
 
   beforeAll(async () => {
     fixture = makeFixture('hostile-e2e');
@@ -36,12 +37,14 @@ describe.runIf(hasEngine)('hostile names in the interactive shell (tmux)', () =>
     term = Terminal.start(`dbox-${p}`,
       `cd ${home} && HOME=${home} XDG_STATE_HOME=${home}/state ${process.execPath} ${dboxPath}; echo "EXIT=$?"; sleep 30`);
     await term.waitFor(/dbox:~\$/);
-    // tmux keeps OSC 52 writes as paste buffers whatever the outer terminal does
-    tmux('set-option', '-t', term.name, 'set-clipboard', 'on');
+    // With set-clipboard on, tmux keeps an OSC 52 write as a paste buffer (restored afterwards)
+    clipboard = tmux('show-options', '-s', '-v', 'set-clipboard').trim();
+    tmux('set-option', '-s', 'set-clipboard', 'on');
     title = tmux('display-message', '-p', '-t', term.name, '#{pane_title}');
     buffers = spawnSync('tmux', ['list-buffers'], {encoding: 'utf8'}).stdout;
   });
   afterAll(() => {
+    if (clipboard) tmux('set-option', '-s', 'set-clipboard', clipboard);
     term?.kill();
     fixture?.cleanup();
     if (home) fs.rmSync(home, {recursive: true, force: true});
