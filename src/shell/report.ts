@@ -2,7 +2,7 @@
 // as coreutils quotes it (src/format/quote.ts): the subject of a message as quotef
 // (`cat: 'a b': No such file or directory`), a name inside words as quoteaf
 // (`ls: cannot access ''$'\033'']0;x': …`); any other text from outside has its controls escaped.
-import {escapeControls, quoteaf, quotef} from '../format/quote.js';
+import {escapeControlsLines, quoteaf, quotef} from '../format/quote.js';
 import {DboxError, describeFsError, EngineUnreachable, FsError} from '../vfs/errors.js';
 import type {ShellContext} from './context.js';
 
@@ -39,7 +39,7 @@ export function fsMessage(command: string, error: unknown, what: string | readon
   }
   // No engine is not about one file: the session reports it once, as dbox.
   if (error instanceof EngineUnreachable) throw error;
-  if (error instanceof DboxError) return `${command}: ${escapeControls(error.message)}`;
+  if (error instanceof DboxError) return `${command}: ${escapeControlsLines(error.message)}`;
   throw error;
 }
 

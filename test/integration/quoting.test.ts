@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {nameBytes} from '../../src/format/utf8.js';
 import {hostileNames} from '../unit/hostile-names.js';
 import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {writeContext} from './remote-engine.js';
 
 const hasEngine = requireEngine();
 const gnu = /GNU coreutils\) 9\./.test(spawnSync('/bin/ls', ['--version'], {encoding: 'utf8'}).stdout ?? '');
@@ -189,6 +190,16 @@ describe.runIf(spawnSync('script', ['--version']).status === 0)('a hostile engin
   afterAll(() => {
     server?.close();
     if (dir) fs.rmSync(dir, {recursive: true, force: true});
+  });
+
+  it('ls /hosts and ls -l /hosts quote context names and addresses', async () => {
+    writeContext(dir, '\x1b]0;ctx\x07', 'tcp://127.0.0.1:1/\x1b[8m');
+    for (const line of ['ls /hosts', 'ls -l /hosts']) {
+      const out = await dboxOnTerminalAsync(line, {DOCKER_HOST: `unix://${path.join(dir, 'docker.sock')}`, HOME: dir});
+      expect(rawControl(out)).toBeUndefined();
+      expect(out.toString('utf8')).toContain("''$'\\033'']0;ctx'$'\\a'");
+      if (line === 'ls -l /hosts') expect(out.toString('utf8')).toContain("'tcp://127.0.0.1:1/'$'\\033''[8m'");
+    }
   });
 
   // (`ls -d /containers/ok` would reach the engine with the hostile id: engine.ts's to validate.)
