@@ -10,3 +10,12 @@ export function textWidth(text: string): number {
   if (/^[\x20-\x7e]*$/.test(text)) return text.length;
   return stringWidth(text, {countAnsiEscapeCodes: true});
 }
+
+/**
+ * The width of text that carries colour (the prompt and the line, as Ink lays them out): escape
+ * sequences take no column, as Ink measures them.
+ */
+export function visibleWidth(text: string): number {
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  return stringWidth(text);
+}
