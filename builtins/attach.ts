@@ -1,5 +1,6 @@
 // attach: open a shell (or run a command) inside a running container with a host toolbox injected.
 import type {Method} from '../src/attach/attach.js';
+import {escapeControls, escapeControlsLines} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
 import {UsageError} from '../src/vfs/errors.js';
 
@@ -59,16 +60,17 @@ export const attach: Builtin = {
       if (a.cleanup) {
         // Only what really happened: the helper has said what it left, and why.
         const {removed, left} = await cleanup(a.container, a.hostDir, a.at, io);
-        if (removed > 0) ctx.stdout.stream.write(`attach: removed what an earlier attach left in ${a.container}\n`);
-        if (left > 0) ctx.stderr.stream.write(`attach: could not remove everything an earlier attach left in ${a.container}\n`);
-        if (removed === 0 && left === 0) ctx.stdout.stream.write(`attach: nothing left in ${a.container}\n`);
+        const shown = escapeControls(a.container);
+        if (removed > 0) ctx.stdout.stream.write(`attach: removed what an earlier attach left in ${shown}\n`);
+        if (left > 0) ctx.stderr.stream.write(`attach: could not remove everything an earlier attach left in ${shown}\n`);
+        if (removed === 0 && left === 0) ctx.stdout.stream.write(`attach: nothing left in ${shown}\n`);
         return {status: left > 0 ? 1 : 0};
       }
       const {hostDir, ...rest} = a;
       return {status: await runAttach({...rest, ...(hostDir !== undefined ? {hostDir} : {})}, io)};
     } catch (error) {
       if (!(error instanceof AttachError)) throw error;
-      ctx.stderr.stream.write(`attach: ${error.message}\n`);
+      ctx.stderr.stream.write(`attach: ${escapeControlsLines(error.message)}\n`);
       return {status: 1};
     }
   },

@@ -1,4 +1,6 @@
 // cd: change the working directory, which may be a host directory, /containers, or inside a container.
+import {outputText} from '../src/format/quote.js';
+import {writableBytes} from '../src/format/utf8.js';
 import type {Builtin} from '../src/shell/context.js';
 import {report} from '../src/shell/report.js';
 import {FsError} from '../src/vfs/errors.js';
@@ -21,7 +23,7 @@ export const cd: Builtin = {
         return {status: 1};
       }
       dest = ctx.oldPwd;
-      ctx.stdout.stream.write(dest + '\n');
+      ctx.stdout.stream.write(writableBytes(outputText(dest, ctx.stdout.isTTY) + '\n'));
     }
     const path = absolute(dest, ctx);
     try {

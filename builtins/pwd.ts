@@ -1,4 +1,7 @@
-// pwd: print the (virtual) working directory.
+// pwd: print the (virtual) working directory (a container's directory names are hostile: escaped
+// on a terminal, raw bytes elsewhere).
+import {outputText} from '../src/format/quote.js';
+import {writableBytes} from '../src/format/utf8.js';
 import type {Builtin} from '../src/shell/context.js';
 
 export const pwd: Builtin = {
@@ -6,7 +9,7 @@ export const pwd: Builtin = {
   usage: 'pwd',
   summary: 'print the working directory',
   async run(_args, ctx) {
-    ctx.stdout.stream.write(ctx.cwd + '\n');
+    ctx.stdout.stream.write(writableBytes(outputText(ctx.cwd, ctx.stdout.isTTY) + '\n'));
     return {status: 0};
   },
 };

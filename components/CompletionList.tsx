@@ -1,8 +1,13 @@
 // Completion candidates under the prompt, in columns and coloured like ls (props in, JSX out).
+// Names come from containers: each is shown as `ls` shows names on a terminal (shell-escape,
+// src/format/quote.ts), measured with textWidth, so no candidate can act on the terminal and wide
+// names line up.
 import React from 'react';
 import {Text} from 'ink';
-import {colorContainer, colorName} from '../src/format/color.js';
-import {columns} from '../src/format/columns.js';
+import {colorableInInk, colorContainer, colorName} from '../src/format/color.js';
+import {columns, type Cell} from '../src/format/columns.js';
+import {quoteName, type NameQuoting} from '../src/format/quote.js';
+import {textWidth} from '../src/format/width.js';
 import type {Candidate} from '../src/shell/complete.js';
 
 export interface CompletionListProps {
@@ -11,15 +16,20 @@ export interface CompletionListProps {
   readonly color: boolean;
 }
 
-function shown(c: Candidate, color: boolean): string {
-  const name = c.name + (c.dir ? '/' : '');
-  if (!color) return name;
-  if (c.state) return colorContainer(c.name, c.state) + '/';
-  if (c.dir) return colorName(c.name, 0o040755) + '/';
-  return c.mode !== undefined ? colorName(c.name, c.mode) : name;
+/** As ls on a terminal. */
+const onTerminal: NameQuoting = {style: 'shell-escape', hideControl: true};
+
+export function candidateCell(c: Candidate, color: boolean): Cell {
+  const name = quoteName(c.name, onTerminal).text;
+  const slash = c.dir ? '/' : '';
+  const width = textWidth(name) + slash.length;
+  if (!color || !colorableInInk(name)) return {text: name + slash, width};
+  if (c.state) return {text: colorContainer(name, c.state) + slash, width};
+  if (c.dir) return {text: colorName(name, 0o040755) + slash, width};
+  return {text: (c.mode !== undefined ? colorName(name, c.mode) : name) + slash, width};
 }
 
 export default function CompletionList({candidates, width, color}: CompletionListProps): React.ReactElement {
-  const cells = candidates.map((c) => ({text: shown(c, color), width: [...c.name].length + (c.dir ? 1 : 0)}));
+  const cells = candidates.map((c) => candidateCell(c, color));
   return <Text>{columns(cells, Math.max(10, width)).join('\n')}</Text>;
 }

@@ -3,6 +3,7 @@
 import {Engine} from './docker/engine.js';
 import type {Output} from './shell/context.js';
 import {Session} from './shell/session.js';
+import {escapeControls, escapeControlsLines} from './format/quote.js';
 import {DboxError} from './vfs/errors.js';
 import {Namespace} from './vfs/namespace.js';
 
@@ -88,7 +89,7 @@ async function mountCommand(args: readonly string[]): Promise<number> {
     child.on('exit', () => res(false));
   });
   if (!ready) {
-    process.stderr.write(`dbox: mount: ${dir}: ${stderr.trim() || 'the mount process exited'}\n`);
+    process.stderr.write(`dbox: mount: ${escapeControls(dir)}: ${escapeControlsLines(stderr.trim()) || 'the mount process exited'}\n`);
     return 1;
   }
   process.stdout.write(`${target}\n`);
@@ -131,7 +132,7 @@ async function main(argv: readonly string[]): Promise<number> {
     session = newSession();
   } catch (error) {
     if (!(error instanceof DboxError)) throw error;
-    process.stderr.write(`dbox: ${error.message}\n`);
+    process.stderr.write(`dbox: ${escapeControlsLines(error.message)}\n`);
     return 1;
   }
   if (first === 'attach') {
@@ -162,10 +163,22 @@ async function main(argv: readonly string[]): Promise<number> {
   return runLines(session, createInterface({input: process.stdin, terminal: false}));
 }
 
+// A reader that stops reading (`dbox -c 'ls' | head -1`) ends dbox as SIGPIPE ends GNU's tools:
+// silently, with the status a shell shows for it.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(128 + 13);
+  throw error;
+});
+
+/** Exits once what was written to stdout and stderr has reached them (a pipe may still hold some). */
+const exitWhenWritten = (code: number): void => {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+};
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (error: unknown) => {
-    process.stderr.write(`dbox: internal error (please report): ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
     process.exit(70);
   },
 );

@@ -25,3 +25,11 @@ export function colorContainer(name: string, state: string): string {
   if (state === 'paused' || state === 'restarting') return SGR('33', name);
   return SGR('31', name);
 }
+
+/**
+ * Whether coloured text can go through Ink: Ink NFC-normalises its output (wrap-ansi), which would
+ * compose a leading combining mark with the final `m` of the colour sequence before it (`m` + U+0301
+ * becomes `ḿ`) and break the sequence. Such text is shown uncoloured in Ink views (the prompt, the
+ * completion list); ls writes straight to the terminal and colours it as GNU does.
+ */
+export const colorableInInk = (text: string): boolean => !/^\p{M}/u.test(text);

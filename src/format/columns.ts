@@ -1,37 +1,74 @@
-// ls -C layout (pure): names down columns, as few rows as fit the width, two spaces apart.
-// Widths are measured on the visible text (colour codes excluded).
+// ls -C layout (pure), as GNU ls 9.1's calculate_columns and print_many_per_line: names down
+// columns, two spaces apart, the most columns whose line stays shorter than the width (GNU keeps
+// the last terminal column free). Each cell carries its text (which may be coloured) and its width
+// in terminal columns (textWidth of the uncoloured text). GNU indents with tabs where it can;
+// dbox pads with spaces (what `ls -T0` prints; the screen is the same).
+// Cost: O(cells x possible columns) time, no recursion and no argument spreading, so a directory of
+// 200,000 entries lays out in linear time.
 
 export interface Cell {
   readonly text: string;
   readonly width: number;
 }
 
-export function columns(cells: readonly Cell[], width: number): string[] {
-  if (cells.length === 0) return [];
-  const gap = 2;
-  for (let rows = 1; rows <= cells.length; rows++) {
-    const cols = Math.ceil(cells.length / rows);
-    const widths: number[] = [];
-    for (let c = 0; c < cols; c++) {
-      let w = 0;
-      for (let r = 0; r < rows; r++) w = Math.max(w, cells[c * rows + r]?.width ?? 0);
-      widths.push(w);
-    }
-    const total = widths.reduce((a, b) => a + b, 0) + gap * (cols - 1);
-    if (total <= width || rows === cells.length) {
-      const lines: string[] = [];
-      for (let r = 0; r < rows; r++) {
-        let line = '';
-        for (let c = 0; c < cols; c++) {
-          const cell = cells[c * rows + r];
-          if (!cell) continue;
-          const isLast = c === cols - 1 || !cells[(c + 1) * rows + r];
-          line += isLast ? cell.text : cell.text + ' '.repeat(widths[c]! - cell.width + gap);
-        }
-        lines.push(line);
+const MIN_COLUMN_WIDTH = 3;
+const GAP = 2;
+
+/** The number of columns GNU would use for these widths in a line of `lineLength` columns. */
+export function columnCount(widths: readonly number[], lineLength: number): {cols: number; colWidths: number[]} {
+  const n = widths.length;
+  let maxIdx = Math.floor(lineLength / MIN_COLUMN_WIDTH) + (lineLength % MIN_COLUMN_WIDTH !== 0 ? 1 : 0);
+  if (maxIdx === 0) maxIdx = 1;
+  const maxCols = maxIdx < n ? maxIdx : n;
+  const valid: boolean[] = [];
+  const lineLen: number[] = [];
+  const colArr: number[][] = [];
+  for (let i = 0; i < maxCols; i++) {
+    valid.push(true);
+    lineLen.push((i + 1) * MIN_COLUMN_WIDTH);
+    colArr.push(new Array<number>(i + 1).fill(MIN_COLUMN_WIDTH));
+  }
+  for (let f = 0; f < n; f++) {
+    const nameLength = widths[f]!;
+    for (let i = 0; i < maxCols; i++) {
+      if (!valid[i]) continue;
+      const idx = Math.floor(f / Math.floor((n + i) / (i + 1)));
+      const real = nameLength + (idx === i ? 0 : GAP);
+      const arr = colArr[i]!;
+      if (arr[idx]! < real) {
+        lineLen[i]! += real - arr[idx]!;
+        arr[idx] = real;
+        valid[i] = lineLen[i]! < lineLength;
       }
-      return lines;
     }
   }
-  return cells.map((c) => c.text);
+  let cols = maxCols;
+  for (; cols > 1; cols--) if (valid[cols - 1]) break;
+  return {cols: Math.max(cols, 1), colWidths: colArr[Math.max(cols, 1) - 1] ?? []};
+}
+
+/** The lines of an ls -C listing of `cells` in `lineLength` columns. */
+export function columns(cells: readonly Cell[], lineLength: number): string[] {
+  const n = cells.length;
+  if (n === 0) return [];
+  const {cols, colWidths} = columnCount(cells.map((c) => c.width), lineLength);
+  const rows = Math.floor(n / cols) + (n % cols !== 0 ? 1 : 0);
+  const lines: string[] = [];
+  for (let row = 0; row < rows; row++) {
+    let line = '';
+    let col = 0;
+    let f = row;
+    let pos = 0;
+    for (;;) {
+      const cell = cells[f]!;
+      const max = colWidths[col++]!;
+      line += cell.text;
+      f += rows;
+      if (f >= n) break;
+      line += ' '.repeat(Math.max(0, pos + max - (pos + cell.width)));
+      pos += max;
+    }
+    lines.push(line);
+  }
+  return lines;
 }

@@ -1,6 +1,14 @@
 // Tab completion (pure over an injected source): the word under the cursor is a command (first
 // word) or a path (host or container, relative to a virtual or host cwd). One match completes at
 // once; several complete to their longest common prefix and are returned for listing.
+//
+// Trust: candidate names come from containers and are hostile. What is inserted into the line is
+// shell-quoted for the line and never carries a raw control character: a character that is not
+// printable is written in bash's ANSI-C quoting (`$'\033'`, `$'\u0085'`), which dbox's parser and
+// bash both read back as that character; a name's invalid byte has no such form that both read
+// back as the byte, so completion stops before it. (How the list of candidates is shown is
+// components/CompletionList.tsx's job.)
+import {isPrintable} from '../format/utf8.js';
 import {absolute, type PathEnv} from '../vfs/path.js';
 
 export interface Candidate {
@@ -39,12 +47,43 @@ interface Word {
   readonly command: string;
 }
 
+/** The value of an ANSI-C escape (`\033`, `\n`, `\u0085`…) as bash reads it. */
+const ansiCEscape = /^\\([0-7]{1,3}|x[\dA-Fa-f]{1,2}|u[\dA-Fa-f]{1,4}|U[\dA-Fa-f]{1,8}|[abeEfnrtv\\'"?])/;
+const ansiCLetters: Record<string, string> = {a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v'};
+
+function ansiCValue(escape: string): string {
+  const e = escape.slice(1);
+  if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8) & 0xff);
+  if (/^[xuU]/.test(e)) {
+    const cp = parseInt(e.slice(1), 16);
+    return cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '';
+  }
+  return ansiCLetters[e] ?? e;
+}
+
 export function wordAt(line: string, cursor: number): Word {
   let start = 0;
   let quote: '' | "'" | '"' = '';
   let value = '';
   for (let i = 0; i < cursor; i++) {
     const c = line[i]!;
+    if (!quote && c === '$' && line[i + 1] === "'") {
+      // bash's $'…' (what quoteAs writes for characters that are not printable)
+      i += 2;
+      quote = "'";
+      for (; i < cursor; i++) {
+        if (line[i] === "'") {
+          quote = '';
+          break;
+        }
+        const m = line[i] === '\\' ? ansiCEscape.exec(line.slice(i, cursor)) : null;
+        if (m) {
+          value += ansiCValue(m[0]);
+          i += m[0].length - 1;
+        } else value += line[i];
+      }
+      continue;
+    }
     if (quote) {
       if (c === quote) quote = '';
       else if (c === '\\' && quote === '"' && i + 1 < cursor) value += line[++i];
@@ -62,18 +101,63 @@ export function wordAt(line: string, cursor: number): Word {
   return {start, raw: line.slice(start, cursor), value, quote, commandPosition, command};
 }
 
-/** Shell-quotes a completed value the way the word began. */
+/**
+ * Runs of characters the line can carry as they are, and of characters it cannot: those that are
+ * not printable, and the non-ASCII blanks that dbox's parser (shell-quote, JavaScript's \s) would
+ * take for word breaks (U+00A0, U+FEFF…). Invalid bytes are excluded before (see typeable).
+ */
+function runs(value: string): {printable: boolean; text: string}[] {
+  const out: {printable: boolean; text: string}[] = [];
+  for (const ch of value) {
+    const cp = ch.codePointAt(0)!;
+    const printable = isPrintable(cp) && !(cp >= 0x80 && /\s/.test(ch));
+    const last = out.at(-1);
+    if (last && last.printable === printable) last.text += ch;
+    else out.push({printable, text: ch});
+  }
+  return out;
+}
+
+/** bash's ANSI-C quoting of characters that are not printable: `$'\033\u0085'`. */
+function ansiC(text: string): string {
+  let body = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    body += cp < 0x80 ? `\\${cp.toString(8).padStart(3, '0')}`
+      : cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`;
+  }
+  return `$'${body}'`;
+}
+
+/**
+ * The start of `value` the line can carry: all of it but from its first invalid byte (a lone
+ * surrogate U+DC80..U+DCFF, see src/format/utf8.ts), and never half a surrogate pair.
+ */
+export function typeable(value: string): string {
+  const bad = value.search(/[\udc80-\udcff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  return bad < 0 ? value : value.slice(0, bad);
+}
+
+/** Shell-quotes a completed value the way the word began; never a raw control character. */
 export function quoteAs(value: string, quote: Word['quote']): string {
-  if (quote === "'") return `'${value.replace(/'/g, `'\\''`)}`;
-  if (quote === '"') return `"${value.replace(/(["\\$`])/g, '\\$1')}`;
-  return value.replace(/([\s'"\\|;&<>()$`*?[\]#!{}])/g, '\\$1'); // not ~: typed to mean home
+  let out = quote;
+  for (const run of runs(value)) {
+    if (!run.printable) out += quote ? `${quote}${ansiC(run.text)}${quote}` : ansiC(run.text);
+    else if (quote === "'") out += run.text.replace(/'/g, `'\\''`);
+    else if (quote === '"') out += run.text.replace(/(["\\$`])/g, '\\$1');
+    // Unquoted: a backslash before each special character (not ~: typed to mean home), but glob
+    // characters in single quotes (dbox's parser takes `\*` for a glob).
+    else out += run.text.replace(/([\s'"\\|;&<>()$`[\]#!{}])/g, '\\$1').replace(/[*?]+/g, "'$&'");
+  }
+  return out;
 }
 
 function commonPrefix(names: readonly string[]): string {
   if (names.length === 0) return '';
   let p = names[0]!;
   for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
-  return p;
+  // Not half a surrogate pair.
+  return /[\ud800-\udbff]$/.test(p) ? p.slice(0, -1) : p;
 }
 
 export async function complete(line: string, cursor: number, env: PathEnv, source: CompletionSource): Promise<Completion | undefined> {
@@ -97,7 +181,11 @@ export async function complete(line: string, cursor: number, env: PathEnv, sourc
   if (candidates.length === 0) return undefined;
   const unique = candidates.length === 1 ? candidates[0]! : undefined;
   const stem = unique ? unique.name : commonPrefix(candidates.map((c) => c.name));
-  let insert = quoteAs(prefix + stem, word.quote);
+  const whole = prefix + stem;
+  const usable = typeable(whole);
+  if (usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
+  let insert = quoteAs(usable, word.quote);
+  if (usable !== whole) return {start: word.start, end: cursor, insert, candidates};
   if (unique) {
     if (unique.dir) insert += '/';
     else insert += `${word.quote}${' '}`;

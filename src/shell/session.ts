@@ -2,6 +2,7 @@
 // a parsed line: builtins in-process (their effects applied here), other commands in the real shell.
 import type {Readable} from 'node:stream';
 import {builtinNamed} from '../../builtins/index.js';
+import {escapeControls, escapeControlsLines} from '../format/quote.js';
 import {DboxError, EngineUnreachable, UsageError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {locate} from '../vfs/path.js';
@@ -123,21 +124,22 @@ export class Session {
     }
   }
 
+  /** Messages may carry names from containers: nothing in them reaches the terminal raw. */
   private reportError(error: unknown): number {
     const err = this.io.stderr.stream;
     if (error instanceof UsageError) {
-      err.write(error.message + '\n');
+      err.write(escapeControlsLines(error.message) + '\n');
       return 2;
     }
     if (error instanceof EngineUnreachable) {
-      err.write(`dbox: ${error.message}\n`);
+      err.write(`dbox: ${escapeControlsLines(error.message)}\n`);
       return 1;
     }
     if (error instanceof DboxError) {
-      err.write(`dbox: ${error.message}\n`);
+      err.write(`dbox: ${escapeControlsLines(error.message)}\n`);
       return 1;
     }
-    err.write(`dbox: internal error (please report): ${(error as Error)?.stack ?? String(error)}\n`);
+    err.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
     return 70;
   }
 
@@ -160,14 +162,14 @@ export class Session {
         mnt = await this.io.mountDir();
       } catch (error) {
         this.io.stderr.stream.write(
-          `dbox: ${name}: other commands reach container paths through a FUSE mount, which failed: ${(error as Error).message}\n`,
+          `dbox: ${escapeControls(name ?? '')}: other commands reach container paths through a FUSE mount, which failed: ${escapeControlsLines((error as Error).message)}\n`,
         );
         return 1;
       }
       line = rewriteLine(text, mnt);
       cwd ??= toMountPath(this.cwd, mnt);
       if (cwd === undefined) {
-        this.io.stderr.stream.write(`dbox: ${name}: ${this.cwd} is not on the mount\n`);
+        this.io.stderr.stream.write(`dbox: ${escapeControls(name ?? '')}: ${escapeControls(this.cwd)} is not on the mount\n`);
         return 1;
       }
     }

@@ -9,6 +9,7 @@ import {complete} from '../shell/complete.js';
 import {namespaceSource} from '../shell/completion-source.js';
 import {afterSubmit, emptyEditor, type EditorState} from '../shell/editor.js';
 import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
+import {quoteaf} from '../format/quote.js';
 import {promptText} from '../shell/prompt.js';
 import type {Session} from '../shell/session.js';
 import type {ContainerInfo} from '../docker/engine.js';
@@ -33,7 +34,7 @@ export async function interactive(session: Session, env: NodeJS.ProcessEnv): Pro
     void ns.containers().then((list) => {
       const here = locate(session.cwd);
       if (here.kind === 'container' && !list.some((c) => c.name === here.name) && containers.some((c) => c.name === here.name && c.id === id)) {
-        notice = `dbox: container '${here.name}' ${action === 'rename' ? 'was renamed' : 'was removed'}; now in ${CONTAINERS}\n`;
+        notice = `dbox: container ${quoteaf(here.name)} ${action === 'rename' ? 'was renamed' : 'was removed'}; now in ${CONTAINERS}\n`;
         session.cwd = CONTAINERS;
       }
       containers = list;

@@ -1,6 +1,12 @@
 // The error taxonomy. FsError carries a POSIX code and is what every ContainerFs throws;
 // the shell prints it in coreutils style. UsageError is a user mistake in a command line.
 // Anything else reaching the top is a bug and is shown with its stack.
+//
+// Messages carry hostile text (a container's file names, an engine's words): `describeFsError` is the
+// one formatter of an FsError's words, used by FsError's own message and by the shell's reports
+// (src/shell/report.ts). The subject is quoted as coreutils quotes it; a hint is free text and goes
+// through escapeControls, so neither can put a control character on a terminal.
+import {escapeControls, quotef} from '../format/quote.js';
 
 const messages: Record<string, string> = {
   ENOENT: 'No such file or directory',
@@ -34,14 +40,19 @@ export function strerror(code: string): string {
 
 export class DboxError extends Error {}
 
+/** `SUBJECT: No such file or directory (hint)`: `subject` is already quoted (quotef or quoteaf). */
+export function describeFsError(subject: string, code: string, hint?: string): string {
+  return `${subject}: ${escapeControls(strerror(code))}${hint ? ` ${escapeControls(hint)}` : ''}`;
+}
+
 export class FsError extends DboxError {
   constructor(
     readonly code: string,
     readonly path: string,
-    /** Extra words after the message, e.g. "(did you mean 'web'?)". */
+    /** Extra words after the message, e.g. "(did you mean 'web'?)". Free text: shown with controls escaped. */
     readonly hint?: string,
   ) {
-    super(`${path}: ${strerror(code)}${hint ? ` ${hint}` : ''}`);
+    super(describeFsError(quotef(path), code, hint));
   }
 }
 

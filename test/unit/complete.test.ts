@@ -1,5 +1,7 @@
 import {describe, expect, it} from 'vitest';
-import {complete, quoteAs, wordAt, type Candidate, type CompletionSource} from '../../src/shell/complete.js';
+import {parse} from 'shell-quote';
+import {complete, quoteAs, typeable, wordAt, type Candidate, type CompletionSource} from '../../src/shell/complete.js';
+import {hostileNames} from './hostile-names.js';
 
 const tree: Record<string, Candidate[]> = {
   '/': [{name: 'containers', dir: true}, {name: 'container_info.json', dir: false}, {name: 'etc', dir: true}, {name: 'tmp', dir: true}],
@@ -52,5 +54,38 @@ describe('completion', () => {
     expect(quoteAs("it's here", '')).toBe("it\\'s\\ here");
     expect(quoteAs("it's", "'")).toBe("'it'\\''s");
     expect(quoteAs('a"b', '"')).toBe('"a\\"b');
+  });
+});
+
+describe('completion of hostile names', () => {
+  /** No raw C0/C1 control, DEL, line separator or lone surrogate in what goes into the line. */
+  const raw = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]/u;
+  const one = (name: string): CompletionSource => ({commands: async () => [], list: async () => [{name, dir: false}]});
+
+  it.each(hostileNames)('inserts $label without raw controls, and the line reads back as the name', async ({name}) => {
+    for (const opening of ['cat ', "cat '", 'cat "']) {
+      const typed = opening + (name.startsWith('.') ? '.' : ''); // dotfiles are offered when asked for
+      const c = await complete(typed, typed.length, env, one(name));
+      const line = typed.slice(0, c!.start) + c!.insert;
+      expect(raw.test(line), JSON.stringify(line)).toBe(false);
+      const usable = typeable(name);
+      // dbox's parser (shell-quote) gives back the name, or its start before an invalid byte (a
+      // line with a backtick goes to bash as a whole: src/shell/parse.ts)
+      if (line.includes('`')) continue;
+      const closed = usable === name ? line : line + (opening.endsWith("'") ? "'" : opening.endsWith('"') ? '"' : '');
+      expect(parse(closed)[1] ?? '').toBe(usable);
+      // and completing again from there finds the same word
+      const body = usable === name ? line.slice(0, -1) : line; // without the space after a whole name
+      expect(wordAt(body, body.length).value).toBe(usable);
+    }
+  });
+
+  it('writes bash ANSI-C quoting for characters that are not printable', () => {
+    expect(quoteAs('a\x1b[8mb', '')).toBe("a$'\\033'\\[8mb");
+    expect(quoteAs('a\x1bb', "'")).toBe("'a'$'\\033''b");
+    expect(quoteAs('a\x1bb', '"')).toBe('"a"$\'\\033\'"b');
+    expect(quoteAs('x\u0085\u2028', '')).toBe("x$'\\u0085\\u2028'");
+    expect(wordAt("cat a$'\\033'\\[8mb", 17).value).toBe('a\x1b[8mb');
+    expect(typeable('ab\udcffcd')).toBe('ab');
   });
 });

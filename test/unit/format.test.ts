@@ -27,9 +27,16 @@ describe('lsTime', () => {
 
 describe('columns', () => {
   const cells = (...names: string[]) => names.map((text) => ({text, width: text.length}));
-  it('fills down columns within the width', () =>
-    expect(columns(cells('a', 'bb', 'ccc', 'd', 'e'), 12)).toEqual(['a   ccc  e', 'bb  d']));
-  it('one per line when nothing fits', () => expect(columns(cells('aaaa', 'bbbb'), 5)).toEqual(['aaaa', 'bbbb']));
+  // As GNU ls -C -w W: a line must stay shorter than the width.
+  it('fills down columns within the width', () => {
+    expect(columns(cells('a', 'bb', 'ccc', 'd', 'e'), 13)).toEqual(['a   ccc  e', 'bb  d']);
+    expect(columns(cells('a', 'bb', 'ccc', 'd', 'e'), 12)).toEqual(['a    d', 'bb   e', 'ccc']);
+  });
+  it('one per line when nothing fits', () => {
+    expect(columns(cells('aaaa', 'bbbb'), 5)).toEqual(['aaaa', 'bbbb']);
+    expect(columns(cells('aaaa', 'bbbb'), 10)).toEqual(['aaaa', 'bbbb']);
+    expect(columns(cells('aaaa', 'bbbb'), 11)).toEqual(['aaaa  bbbb']);
+  });
   it('one line when all fit', () => expect(columns(cells('a', 'b'), 80)).toEqual(['a  b']));
 });
 

@@ -1,0 +1,73 @@
+// Messages and the prompt with hostile names: the one formatter (report.ts + errors.ts), hints,
+// the prompt's cwd, and accounts from a container's /etc/passwd.
+import {describe, expect, it} from 'vitest';
+import {fsMessage} from '../../src/shell/report.js';
+import {promptText} from '../../src/shell/prompt.js';
+import {parseIds} from '../../src/vfs/accounts.js';
+import {DboxError, FsError} from '../../src/vfs/errors.js';
+import {hostileNames} from './hostile-names.js';
+
+/** No C0 control (but \n), DEL, C1 control or lone surrogate (an invalid byte) may reach stderr. */
+const raw = /[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f\ud800-\udfff]/u;
+
+describe('error messages', () => {
+  it('quote the subject as coreutils does', () => {
+    expect(fsMessage('cat', new FsError('ENOENT', 'a b'), 'a b')).toBe("cat: 'a b': No such file or directory");
+    expect(fsMessage('cat', new FsError('ENOENT', 'plain'), 'plain')).toBe('cat: plain: No such file or directory');
+    expect(fsMessage('ls', new FsError('ENOENT', 'x'), 'x', (w) => `cannot access ${w}`)).toBe("ls: cannot access 'x': No such file or directory");
+    expect(fsMessage('cp', new FsError('ENOENT', '\x1b]0;x'), '\x1b]0;x', (w) => `cannot stat '${w}'`))
+      .toBe("cp: cannot stat ''$'\\033'']0;x': No such file or directory");
+    expect(fsMessage('cp', new FsError('EISDIR', 'a'), ['a', 'b c'], (a, b) => `cannot copy ${a} to ${b}`))
+      .toBe("cp: cannot copy 'a' to 'b c': Is a directory");
+    // cp.ts's form today: both names in one
+    expect(fsMessage('cp', new FsError('EISDIR', 'a'), "a' to 'b c", (w) => `cannot copy '${w}'`))
+      .toBe("cp: cannot copy 'a' to 'b c': Is a directory");
+  });
+
+  it.each(hostileNames)('never carry a raw control: $label', ({name}) => {
+    const e = new FsError('ENOENT', name, `(no container '${name}'; did you mean '${name}x'?)`);
+    for (const m of [fsMessage('cat', e, name), fsMessage('ls', e, name, (w) => `cannot access ${w}`), e.message,
+      fsMessage('cp', new DboxError(`container ${name} went away`), name)]) {
+      expect(raw.test(m), JSON.stringify(m)).toBe(false);
+    }
+  });
+
+  it('escape a hint (free text from an engine or a container name)', () => {
+    const e = new FsError('ENOTSUP', 'x', '(cannot run sh in the container: \x1b]52;c;cm0K\x07)');
+    expect(fsMessage('ls', e, 'x', (w) => `cannot access ${w}`))
+      .toBe("ls: cannot access 'x': Operation not supported (cannot run sh in the container: \\033]52;c;cm0K\\a)");
+  });
+});
+
+describe('the prompt', () => {
+  it.each(hostileNames)('shows a hostile cwd without raw controls: $label', ({name}) => {
+    for (const cwd of [`/containers/web/${name}`, `/containers/${name}/x`, `/tmp/${name}`]) {
+      for (const color of [false, true]) {
+        const p = promptText({cwd, home: '/root', status: 1, color, containerState: 'running'});
+        expect(raw.test(p.replace(/\x1b\[[0-9;]*m/g, '')), JSON.stringify(p)).toBe(false);
+      }
+    }
+  });
+  it('is unchanged for ordinary paths', () => {
+    expect(promptText({cwd: '/containers/web/etc', home: '/root', status: 0, color: false})).toBe('dbox:/containers/web/etc$ ');
+    expect(promptText({cwd: '/root/x y', home: '/root', status: 0, color: false})).toBe('dbox:~/x y$ ');
+    expect(promptText({cwd: '/tmp/\x1b[8m', home: '/root', status: 0, color: false})).toBe('dbox:/tmp/\\033[8m$ ');
+  });
+});
+
+describe('accounts from a container', () => {
+  it('reads one entry a line, the first for an id, bounded names and ids', () => {
+    const ids = parseIds([
+      'root:x:0:0:root:/root:/bin/sh',
+      'evil\x1b]0;t\x07:x:1:1::/:/bin/sh',
+      'dup:x:0:0::/:/bin/sh', // the first for uid 0 wins
+      `${'n'.repeat(300)}:x:2:2::/:/bin/sh`, // too long: not shown
+      'big:x:99999999999999999999:0::/:', // not an id
+      'neg:x:-1:0::/:',
+      'noid:x',
+      ':x:3:3::/:', // no name
+      'cr\r:x:4:4::/:',
+    ].join('\n'));
+    expect([...ids.entries()]).toEqual([[0, 'root'], [1, 'evil\x1b]0;t\x07'], [4, 'cr\r']]);
+  });
+});
