@@ -175,9 +175,10 @@ function hostileEngine(socket: string, containers: unknown[]): net.Server {
 describe.runIf(spawnSync('script', ['--version']).status === 0)('a hostile engine', () => {
   let dir: string;
   let server: net.Server;
+  let serial = 0;
   const evil = (name: string, extra: Record<string, unknown> = {}) => ({
-    Id: `\x1b[8m${'0'.repeat(60)}`, Names: [`/${name}`], Image: '\x1b]52;c;cm0K\x07', State: '\x07running', Status: 'Up', Created: 'soon',
-    ...extra,
+    Id: `${String(++serial).repeat(12)}${'0'.repeat(52)}`, Names: [`/${name}`], Image: '\x1b]52;c;cm0K\x07', State: '\x07running',
+    Status: 'Up', Created: 'soon', ...extra,
   });
 
   beforeAll(async () => {
@@ -202,13 +203,15 @@ describe.runIf(spawnSync('script', ['--version']).status === 0)('a hostile engin
     }
   });
 
-  // (`ls -d /containers/ok` would reach the engine with the hostile id: engine.ts's to validate.)
+  // Names outside Docker's grammar are shown by the container's short id (src/docker/validate.ts);
+  // the rest of what the engine says is quoted.
   it.each([['ls /containers'], ['ls -l /containers'], ['ls -1 /containers']])('%s quotes what the engine says', async (line) => {
     const out = await dboxOnTerminalAsync(line, {DOCKER_HOST: `unix://${path.join(dir, 'docker.sock')}`, HOME: dir});
     expect(rawControl(out)).toBeUndefined();
     expect(out.toString('utf8')).not.toMatch(/internal error/);
-    expect(out.toString('utf8')).toContain("''$'\\033'']0;pwned'$'\\a'");
-    if (line === 'ls -l /containers') expect(out.toString('utf8')).toMatch(/^''\$'\\a''running' +''\$'\\033'']52;c;cm0K'\$'\\a' +''\$'\\033''\[8m00000000' \? +ok\r?$/m);
+    expect(out.toString('utf8')).not.toContain('pwned');
+    expect(out.toString('utf8')).toContain('111111111111');
+    if (line === 'ls -l /containers') expect(out.toString('utf8')).toMatch(/^unknown +''\$'\\033'']52;c;cm0K'\$'\\a' +333333333333 1970-01-01 00:00 +ok\r?$/m);
   });
 });
 
