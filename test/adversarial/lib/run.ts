@@ -25,6 +25,8 @@ export interface World {
   readonly tmp: string;
   env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   mkdir(label: string): string;
+  /** Mount points under base that the test itself made (a loop filesystem...): not leftovers. */
+  readonly ownMounts: string[];
   cleanup(): void;
 }
 
@@ -40,6 +42,7 @@ export function makeWorld(label: string): World {
     base, runtime, tmp,
     env: (extra = {}) => ({...process.env, NO_COLOR: '1', XDG_RUNTIME_DIR: runtime, TMPDIR: tmp, ...extra}),
     mkdir: (l) => fs.mkdtempSync(path.join(base, `${l}-`)),
+    ownMounts: [],
     cleanup() {
       unmountUnder(base);
       fs.rmSync(base, {recursive: true, force: true});
@@ -101,7 +104,7 @@ export function temporariesUnder(dir: string, maxDepth = 64): string[] {
 
 /** What a world's dbox processes may not leave: mounts under it, files in its runtime dir and TMPDIR. */
 export function leftovers(world: World): {mounts: string[]; runtimeFiles: string[]; tmpFiles: string[]} {
-  return {mounts: mountsUnder(world.base), runtimeFiles: filesUnder(world.runtime), tmpFiles: filesUnder(world.tmp)};
+  return {mounts: mountsUnder(world.base).filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime), tmpFiles: filesUnder(world.tmp)};
 }
 
 export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
