@@ -227,3 +227,8 @@ export function containerMountinfo(name: string, dockerArgs: string[] = []): str
   const pid = docker(...dockerArgs, 'inspect', '-f', '{{.State.Pid}}', name);
   return fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
 }
+
+/** `sh -c CMD` without blocking this process's event loop (an adversary may be serving from it). */
+export function sh(cmd: string, options: {env?: NodeJS.ProcessEnv; deadlineMs?: number} = {}): Promise<Run> {
+  return start(['-c', cmd], {command: 'sh', env: options.env ?? process.env, deadlineMs: options.deadlineMs ?? 30_000}).done;
+}

@@ -59,7 +59,7 @@ const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
 /** One entry (header, body, padding). A claimedSize larger than the body makes a short entry. */
 export function entry(e: CraftEntry): Buffer {
-  const body = Buffer.from(e.body ?? '', typeof e.body === 'string' ? 'utf8' : undefined);
+  const body = typeof e.body === 'string' ? Buffer.from(e.body, 'utf8') : (e.body ?? Buffer.alloc(0));
   const claimed = e.claimedSize ?? body.length;
   return Buffer.concat([header(e, claimed), body, claimed === body.length ? pad(body.length) : Buffer.alloc(0)]);
 }
