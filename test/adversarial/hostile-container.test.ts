@@ -13,7 +13,7 @@ import {makeCanaries, type Canaries} from './lib/canary.js';
 import {buildHostileImage, CONTAINER_SIDE, containerFile, createdContainer, DEPTHS, ESC_DIR, linkDir, NAMES, runContainer,
   type HostileImage} from './lib/hostile.js';
 import {makeLoopFs, type LoopFs} from './lib/loop.js';
-import {blockedOn, clean, dboxLine, gone, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
+import {blockedOn, clean, sweep, dboxLine, gone, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
   waitFor, type World} from './lib/run.js';
 
 const hasEngine = requireEngine();
@@ -58,7 +58,9 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
     const broken = JSON.stringify(now) !== JSON.stringify(canaries.original);
     if (broken) canaries.restore();
     expect(now, 'host canaries changed').toEqual(canaries.original);
-    expect(leftovers(world), 'left behind').toEqual(clean);
+    const left = leftovers(world);
+    sweep(world);
+    expect(left, 'left behind').toEqual(clean);
     for (const d of dests.splice(0)) expect(temporariesUnder(d), `temporaries in ${d}`).toEqual([]);
     for (const c of [running, stopped]) {
       expect(execFileSync('docker', ['diff', c], {encoding: 'utf8'}).split('\n').filter((l) => l.includes('.dbox-')), `temporaries in ${c}`).toEqual([]);

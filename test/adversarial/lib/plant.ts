@@ -16,7 +16,10 @@ export interface Plant {
   readonly occupied: boolean;
   readonly token: string;
   record(): Snapshot;
+  /** The root as planted (or as last rebased). */
   readonly original: Snapshot;
+  /** Takes the current state as the new original (after a case that changed it has been reported). */
+  rebase(): void;
   kill(): void;
 }
 
@@ -42,9 +45,11 @@ export function plant(base: string, pid?: number): Plant {
   const {root, token} = makeRoot(base);
   const cmd = `unshare --mount --propagation private -- chroot '${root}' /busybox sleep 100000 </dev/null >/dev/null 2>&1`;
   const make = (got: number, occupied: boolean): Plant => {
-    const original = snapshot(root);
+    let original = snapshot(root);
     return {
-      pid: got, root: occupied ? '/' : root, occupied, token, original,
+      pid: got, root: occupied ? '/' : root, occupied, token,
+      get original() { return original; },
+      rebase() { original = snapshot(root); },
       record: () => snapshot(root),
       kill() {
         if (!occupied) {

@@ -109,6 +109,16 @@ export function leftovers(world: World): {mounts: string[]; runtimeFiles: string
 
 export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
 
+/** Removes what a case left (after it was asserted), so that the next case starts clean. */
+export function sweep(world: World): void {
+  for (const m of mountsUnder(world.base).filter((x) => !world.ownMounts.includes(x)).sort().reverse()) {
+    spawnSync('umount', ['-l', m], {stdio: 'ignore'});
+  }
+  for (const d of [world.runtime, world.tmp]) {
+    for (const n of fs.readdirSync(d)) fs.rmSync(path.join(d, n), {recursive: true, force: true});
+  }
+}
+
 export interface Started {
   readonly child: ChildProcess;
   readonly stdout: Buffer[];
