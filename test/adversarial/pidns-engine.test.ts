@@ -98,13 +98,17 @@ exec /bin/busybox sh "$@"
     expect(statePid).toBeGreaterThan(0);
     expect(fs.existsSync(`/proc/${statePid}`), 'nothing at that pid on the host').toBe(true);
     expect(planted.pid).toBe(statePid);
+    // The host process at that number is not the container itself (else the case proves nothing).
+    const comm = fs.readFileSync(`/proc/${statePid}/comm`, 'utf8').trim();
+    expect(fs.existsSync(`/proc/${statePid}/root/etc/marker`), `pid ${statePid} on the host is ${comm}, the container itself`).toBe(false);
   });
 
   it('F4/5 unix socket of a foreign PID namespace: cat, ls, cp serve the container, never the process at its pid number', async () => {
     const cat = await dboxLine(`cat /containers/${name}/etc/hostname /containers/${name}/etc/marker`, unix());
-    expect(cat.out.includes(planted.token), 'served the planted process root').toBe(false);
+    const occupant = `${fs.readFileSync(`/proc/${statePid}/comm`, 'utf8').trim()} (root ${fs.readlinkSync(`/proc/${statePid}/root`)})`;
+    expect(cat.out.includes(planted.token), `served the root of host pid ${statePid}: ${occupant}`).toBe(false);
     expect(cat.err).toBe('');
-    expect(cat.out).toBe('advpidns\nCONTAINER-MARKER\n');
+    expect(cat.out, `host pid ${statePid}: ${occupant}`).toBe('advpidns\nCONTAINER-MARKER\n');
     const ls = await dboxLine(`ls -a /containers/${name}/`, unix());
     expect(ls.out).not.toMatch(/PLANTED-MARKER/);
     expect(ls.out.split('\n')).toContain('links');
