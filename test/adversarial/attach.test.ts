@@ -61,24 +61,29 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
   });
 
   afterEach(() => {
+    // Observe everything, put everything back, then judge (a failed check must not leave the next case dirty).
     const now = canaries.record();
-    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
-    expect(now, 'host canaries changed').toEqual(canaries.original);
     const fsNow = snapshot(loop.mnt);
-    expect(fsNow, 'HOSTDIR or the filesystem beside it changed').toEqual(fsBefore);
-    // Back to the original tree for the next case (a breach wrote into it).
+    const fsWas = fsBefore;
+    const mountedNow = injected(c);
+    const diff = execFileSync('docker', ['diff', c], {encoding: 'utf8'}).split('\n').filter((l) => /\.dbox|pwned/.test(l));
+    const left = leftovers(world);
+    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
     if (JSON.stringify(fsNow) !== JSON.stringify(fsBefore)) {
       for (const p of Object.keys(fsNow).filter((k) => !(k in fsBefore))) fs.rmSync(p, {recursive: true, force: true});
       fs.copyFileSync('/bin/busybox', path.join(toolbox, 'bin/busybox'));
       fsBefore = snapshot(loop.mnt);
     }
-    expect(injected(c), 'HOSTDIR still mounted in the container').toEqual([]);
-    const diff = execFileSync('docker', ['diff', c], {encoding: 'utf8'});
-    expect(diff.split('\n').filter((l) => /\.dbox|pwned/.test(l)), 'left in the container').toEqual([]);
-    const left = leftovers(world);
-    const states = left.tmpFiles.filter((f) => f.startsWith('dbox-attach-'));
+    if (mountedNow.length > 0) {
+      const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', c], {encoding: 'utf8'}).trim();
+      for (const l of mountedNow.reverse()) spawnSync('nsenter', ['-t', pid, '-m', 'umount', '-l', l.split(' ')[4]!]);
+    }
     sweep(world);
-    expect({...left, tmpFiles: states}, 'left behind').toEqual(clean);
+    expect(now, 'host canaries changed').toEqual(canaries.original);
+    expect(fsNow, 'HOSTDIR or the filesystem beside it changed').toEqual(fsWas);
+    expect(mountedNow, 'HOSTDIR still mounted in the container').toEqual([]);
+    expect(diff, 'left in the container').toEqual([]);
+    expect({...left, tmpFiles: left.tmpFiles.filter((f) => f.startsWith('dbox-attach-'))}, 'left behind').toEqual(clean);
   });
 
   afterAll(() => {
@@ -104,7 +109,7 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
     execFileSync('docker', ['cp', watcher, `${c}:/tmp/attach-watcher`]);
     const w = spawn('docker', ['exec', c, '/tmp/attach-watcher', '/dev', '/.dbox', '/tmp/watcher-report', '/tmp/watcher-stop'], {stdio: 'ignore'});
     try {
-      expect(await waitFor(() => spawnSync('docker', ['exec', c, 'pgrep', 'attach-watcher']).status === 0, 20_000), 'the watcher runs').toBe(true);
+      expect(await waitFor(() => spawnSync('docker', ['exec', c, 'sh', '-c', 'ps | grep -v grep | grep -q attach-watcher']).status === 0, 20_000), 'the watcher runs').toBe(true);
       for (let i = 0; i < 12; i++) {
         const r = await dboxArgs(['attach', c, toolbox, '--method', 'blockdev', '--', '/.dbox/bin/true'], env(), {deadlineMs: 60_000});
         expect(r.status, r.err).toBe(0);

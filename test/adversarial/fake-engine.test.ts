@@ -23,7 +23,7 @@ describe('adversarial: a malicious engine', () => {
   let fake: FakeEngine;
   let planted: Plant;
   let toolbox: string;
-  let outer: string;
+  let outer: string | undefined;
   const hostRootBefore = fs.readdirSync('/').filter((n) => /dbox/i.test(n));
   const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => world.env({DOCKER_HOST: fake.host, ...extra});
   const pidContainers: [string, () => number][] = [['evil-pid1', () => 1], ['evil-self', () => process.pid], ['evil-kthread', () => 2],
@@ -107,18 +107,22 @@ describe('adversarial: a malicious engine', () => {
   });
 
   afterEach(() => {
+    // Observe everything, put everything back, then judge (a failed check must not leave the next case dirty).
     const now = canaries.record();
-    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
-    expect(now, 'host canaries changed').toEqual(canaries.original);
     const plantedNow = planted.record();
     const plantedBefore = planted.original;
-    planted.rebase();
-    expect(plantedNow, 'the planted process root changed').toEqual(plantedBefore);
-    expect(fs.readdirSync('/').filter((n) => /dbox/i.test(n)), 'host / changed').toEqual(hostRootBefore);
+    const hostRoot = fs.readdirSync('/').filter((n) => /dbox/i.test(n));
     const left = leftovers(world);
+    const beside = outer ? fs.readdirSync(outer) : ['dest'];
+    outer = undefined;
+    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
+    planted.rebase();
     sweep(world);
+    expect(now, 'host canaries changed').toEqual(canaries.original);
+    expect(plantedNow, 'the planted process root changed').toEqual(plantedBefore);
+    expect(hostRoot, 'host / changed').toEqual(hostRootBefore);
     expect(left, 'left behind').toEqual(clean);
-    if (outer) expect(fs.readdirSync(outer), 'written beside the destination').toEqual(['dest']);
+    expect(beside, 'written beside the destination').toEqual(['dest']);
   });
 
   afterAll(async () => {
@@ -195,7 +199,7 @@ describe('adversarial: a malicious engine', () => {
       expect(r.err, `cp ${flag}`).toMatch(/^cp: /m);
       const names = (await sh(`cd '${to}' && find . -print`)).out.split('\n').filter(Boolean);
       expect(names.filter((n) => /pwned/.test(n)), `cp ${flag}`).toEqual([]);
-      expect(fs.readdirSync(outer)).toEqual(['dest']);
+      expect(fs.readdirSync(outer!)).toEqual(['dest']);
       expect(canaries.record()).toEqual(canaries.original);
     }
     // ls shows one component per entry, never `.`/`..` twice, never a path.

@@ -66,21 +66,22 @@ exec /bin/busybox sh "$@"
   });
 
   afterEach(() => {
+    // Observe everything, put everything back, then judge (a failed check must not leave the next case dirty).
     const now = canaries.record();
-    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
-    expect(now, 'host canaries changed').toEqual(canaries.original);
-    if (!planted.occupied) {
-      const p = planted.record();
-      const before = planted.original;
-      planted.rebase();
-      expect(p, 'the planted process root changed').toEqual(before);
-    }
-    expect(fs.readdirSync('/').filter((n) => /dbox/i.test(n)), 'host / changed').toEqual(hostRootBefore);
+    const plantedNow = planted.occupied ? undefined : planted.record();
+    const plantedBefore = planted.occupied ? undefined : planted.original;
+    const hostRoot = fs.readdirSync('/').filter((n) => /dbox/i.test(n));
     const left = leftovers(world);
-    sweep(world);
-    expect(left, 'left behind').toEqual(clean);
-    if (outer) expect(fs.readdirSync(outer), 'written beside the destination').toEqual(['dest']);
+    const beside = outer ? fs.readdirSync(outer) : ['dest'];
     outer = undefined;
+    if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
+    if (!planted.occupied) planted.rebase();
+    sweep(world);
+    expect(now, 'host canaries changed').toEqual(canaries.original);
+    expect(plantedNow, 'the planted process root changed').toEqual(plantedBefore);
+    expect(hostRoot, 'host / changed').toEqual(hostRootBefore);
+    expect(left, 'left behind').toEqual(clean);
+    expect(beside, 'written beside the destination').toEqual(['dest']);
   });
 
   afterAll(() => {
