@@ -71,7 +71,10 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
     if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
     if (JSON.stringify(fsNow) !== JSON.stringify(fsBefore)) {
       for (const p of Object.keys(fsNow).filter((k) => !(k in fsBefore))) fs.rmSync(p, {recursive: true, force: true});
-      fs.copyFileSync('/bin/busybox', path.join(toolbox, 'bin/busybox'));
+      fs.rmSync(toolbox, {recursive: true, force: true});
+      makeToolbox(toolbox);
+      fs.mkdirSync(secretDir, {recursive: true});
+      fs.writeFileSync(path.join(secretDir, 'secret.txt'), `${canaries.tokens[0]}\n`);
       fsBefore = snapshot(loop.mnt);
     }
     if (mountedNow.length > 0) {
@@ -156,24 +159,34 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
   });
 
   it('F7 a forged state file never makes attach --cleanup remove or unmount anything', async () => {
-    const cid = id(c);
-    const files = (): string => execFileSync('docker', ['exec', c, 'sh', '-c', 'ls -a / /data /etc /dev /tmp'], {encoding: 'utf8'});
-    const mounts = (): string[] => containerMountinfo(c).split('\n').map((l) => l.split(' ').slice(4, 5).join(' ')).sort();
-    const beforeFiles = files();
-    const beforeMounts = mounts();
     const forged = ['method=upload\ntarget=/\n', 'method=upload\ntarget=/data\n', 'target=/dev\ncreated=/data\nremounted=0\n',
       'target=/proc\ncreated=/etc\nremounted=0\n', `target=/etc/hostname\ncreated=/tmp\nremounted=1\n`];
     for (const content of forged) {
-      asUser(`mkdir -p '${stateDir()}' && chmod 777 '${stateDir()}' && printf '%s' '${content}' > '${stateDir()}/${cid}.state'`);
-      await dboxArgs(['attach', c, '--cleanup'], env(), {deadlineMs: 60_000});
-      expect(mounts(), `forged: ${JSON.stringify(content)}`).toEqual(beforeMounts);
-      expect(files(), `forged: ${JSON.stringify(content)}`).toBe(beforeFiles);
-      fs.rmSync(stateDir(), {recursive: true, force: true});
+      // A fresh container each time: a forged file that works wipes it.
+      const victim = runContainer(image.tag, `adv-forged-${forged.indexOf(content)}`);
+      try {
+        const cid = id(victim);
+        const files = (): string => {
+          const r = spawnSync('docker', ['exec', victim, 'sh', '-c', 'ls -a / /data /etc /dev /tmp'], {encoding: 'utf8'});
+          return `${r.status} ${r.stdout}${r.stderr}`;
+        };
+        const mounts = (): string[] => containerMountinfo(victim).split('\n').map((l) => l.split(' ').slice(4, 5).join(' ')).sort();
+        const beforeFiles = files();
+        const beforeMounts = mounts();
+        asUser(`mkdir -p '${stateDir()}' && chmod 777 '${stateDir()}' && printf '%s' '${content}' > '${stateDir()}/${cid}.state'`);
+        await dboxArgs(['attach', victim, '--cleanup'], env(), {deadlineMs: 60_000});
+        expect(mounts(), `forged: ${JSON.stringify(content)}`).toEqual(beforeMounts);
+        expect(files(), `forged: ${JSON.stringify(content)}`).toBe(beforeFiles);
+      } finally {
+        fs.rmSync(stateDir(), {recursive: true, force: true});
+        spawnSync('docker', ['rm', '-f', victim], {stdio: 'ignore'});
+      }
     }
   });
 
   for (const method of ['mount-api', 'blockdev'] as const) {
     it(`Medium ${method}: a target swapped for a symlink mid-session leaves nothing mounted, and --cleanup tells the truth`, async () => {
+      const c = runContainer(image.tag, `adv-swap-${method}`);
       const run = start(['attach', c, toolbox, '--method', method, '--at', '/opt/t/tools', '--',
         '/opt/t/tools/bin/sh', '-c', 'while [ ! -e /tmp/swap-done ]; do /opt/t/tools/bin/sleep 0.05; done'], {env: env(), deadlineMs: 60_000});
       try {
@@ -183,14 +196,14 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
         expect(r.timedOut).toBe(false);
         expect(injected(c), 'still mounted after the session').toEqual([]);
         const cleanup = await dboxArgs(['attach', c, '--cleanup', '--at', '/opt/t/tools'], env(), {deadlineMs: 60_000});
+        if (/removed/.test(cleanup.out)) expect(injected(c), '--cleanup said it removed it').toEqual([]);
         expect(injected(c), 'still mounted after --cleanup').toEqual([]);
         expect(cleanup.status, cleanup.err).toBe(0);
       } finally {
-        spawnSync('docker', ['exec', c, 'sh', '-c', 'rm -rf /opt /tmp/elsewhere /tmp/swap-done']);
-        // Whatever stayed mounted is removed here so that the next cases start clean.
+        // Whatever stayed mounted is unmounted first (removing files through it would remove the host's).
         const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', c], {encoding: 'utf8'}).trim();
-        for (const l of injected(c)) spawnSync('nsenter', ['-t', pid, '-m', 'umount', '-l', l.split(' ')[4]!]);
-        spawnSync('docker', ['exec', c, 'sh', '-c', 'rm -rf /opt']);
+        for (const l of injected(c).reverse()) spawnSync('nsenter', ['-t', pid, '-m', 'umount', '-l', l.split(' ')[4]!]);
+        spawnSync('docker', ['rm', '-f', c], {stdio: 'ignore'});
       }
     });
   }

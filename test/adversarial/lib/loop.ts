@@ -49,7 +49,7 @@ export function makeToolbox(dir: string): void {
   fs.mkdirSync(path.join(dir, 'bin'), {recursive: true});
   fs.copyFileSync('/bin/busybox', path.join(dir, 'bin/busybox'));
   fs.chmodSync(path.join(dir, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'ls', 'cat', 'touch', 'echo', 'grep', 'sleep', 'test', 'stat', 'mkdir', 'rm', 'mv', 'ln', 'find', 'head', 'id']) {
+  for (const a of ['sh', 'ls', 'cat', 'touch', 'echo', 'grep', 'sleep', 'test', 'stat', 'mkdir', 'rm', 'mv', 'ln', 'find', 'head', 'id', 'true', 'false', 'wc']) {
     fs.symlinkSync('busybox', path.join(dir, 'bin', a));
   }
 }
