@@ -71,7 +71,13 @@ export function filesUnder(dir: string): string[] {
       return;
     }
     for (const n of names) {
-      const st = fs.lstatSync(path.join(p, n), {throwIfNoEntry: false});
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(path.join(p, n), {throwIfNoEntry: false});
+      } catch (error) {
+        out.push(`${path.join(rel, n)} (${(error as {code?: string}).code})`); // a dead mount: ENOTCONN
+        continue;
+      }
       if (!st) continue;
       if (st.isDirectory()) walk(path.join(p, n), path.join(rel, n));
       else out.push(path.join(rel, n));
@@ -94,8 +100,9 @@ export function temporariesUnder(dir: string, maxDepth = 64): string[] {
     }
     for (const n of names) {
       if (n.includes('.dbox-')) out.push(path.join(p, n));
-      const st = fs.lstatSync(path.join(p, n), {throwIfNoEntry: false});
-      if (st?.isDirectory()) walk(path.join(p, n), depth + 1);
+      try {
+        if (fs.lstatSync(path.join(p, n), {throwIfNoEntry: false})?.isDirectory()) walk(path.join(p, n), depth + 1);
+      } catch { /* a dead mount */ }
     }
   };
   walk(dir, 0);
