@@ -268,6 +268,22 @@ describe('adversarial: a malicious engine', () => {
     expect(canaries.record()).toEqual(canaries.original);
   });
 
+  it('Medium mount lifecycle: the background mount survives its first warning', async () => {
+    const mnt = world.mkdir('mntwarn');
+    const m = await dboxArgs(['mount', mnt], env(), {deadlineMs: 60_000});
+    expect(m.status, m.err).toBe(0);
+    try {
+      // An answer the mount cannot make sense of (a tar body shorter than its header): an error, maybe a warning.
+      await sh(`timeout 10 cat '${mnt}/evil-tar/data/short' >/dev/null 2>&1; timeout 10 cat '${mnt}/evil-tar/data/short' >/dev/null 2>&1; true`);
+      const after = await sh(`timeout 10 cat '${mnt}/ok-name/data/ok.txt'`);
+      expect(after.out, 'the mount died after a warning').toBe('ok\n');
+      expect(mountsUnder(mnt)).toHaveLength(1);
+    } finally {
+      await dboxArgs(['umount', mnt], env());
+      await waitFor(() => mountsUnder(mnt).length === 0, 10_000);
+    }
+  });
+
   it('Medium mount lifecycle: after an engine restart of more than a second, the mount follows events again', async () => {
     const mnt = world.mkdir('mntlife');
     const m = await dboxArgs(['mount', mnt], env(), {deadlineMs: 60_000});

@@ -13,7 +13,7 @@ import {makeCanaries, type Canaries} from './lib/canary.js';
 import {buildHostileImage, CONTAINER_SIDE, containerFile, createdContainer, DEPTHS, ESC_DIR, linkDir, NAMES, runContainer,
   type HostileImage} from './lib/hostile.js';
 import {makeLoopFs, type LoopFs} from './lib/loop.js';
-import {blockedOn, clean, sweep, dboxLine, gone, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
+import {blockedOn, clean, sweep, dboxArgs, dboxLine, gone, mountsUnder, sh, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
   waitFor, type World} from './lib/run.js';
 
 const hasEngine = requireEngine();
@@ -114,6 +114,25 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
       }
     });
   }
+
+  it('F1/F10 dbox mount DIR, read with host tools: links never lead to the host, devices never open the host\'s', async () => {
+    const mnt = world.mkdir('mnt');
+    const m = await dboxArgs(['mount', mnt], env(), {deadlineMs: 60_000});
+    expect(m.status, m.err).toBe(0);
+    try {
+      for (const c of [running, stopped]) {
+        const reads = DEPTHS.map((d) => `timeout 10 head -1 '${mnt}/${c}${linkDir(d)}/rel' '${mnt}/${c}${linkDir(d)}/relroot' '${mnt}/${c}${linkDir(d)}/reldir/inner.txt'`);
+        const r = await sh(`${reads.join('; ')}; timeout 10 ls -la '${mnt}/${c}/links/d1/reldir/'; timeout 5 head -c 4096 '${mnt}/${c}/devs/kmsg'; true`, {deadlineMs: 120_000});
+        expect(canaries.leaks(r.stdout), `${c}: ${r.out}`).toBe(false);
+        expect(r.out, c).not.toMatch(KMSG);
+        await sh(`for d in '${mnt}/${c}/links/d1' '${mnt}/${c}/links/d1/d2/d3/d4/d5/d6/d7/d8'; do timeout 10 touch "$d/reldir/pwned-by-mount"; echo PWNED | timeout 10 tee -a "$d/rel" >/dev/null; done; true`);
+        expect(canaries.record(), c).toEqual(canaries.original);
+      }
+    } finally {
+      await dboxArgs(['umount', mnt], env());
+      await waitFor(() => mountsUnder(mnt).length === 0, 10_000);
+    }
+  });
 
   it('F1 builtins: cat, ls -l, ls -R, and cd then ls through every link read the container, never the host [running, stopped]', async () => {
     for (const c of [running, stopped]) {
