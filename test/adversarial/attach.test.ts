@@ -67,6 +67,8 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
     const fsWas = fsBefore;
     const mountedNow = injected(c);
     const diff = execFileSync('docker', ['diff', c], {encoding: 'utf8'}).split('\n').filter((l) => /\.dbox|pwned/.test(l));
+    // The container's /dev is a tmpfs docker diff does not show: blockdev's temporaries would be there.
+    diff.push(...execFileSync('docker', ['exec', c, 'ls', '-a', '/dev'], {encoding: 'utf8'}).split('\n').filter((l) => l.startsWith('.dbox')).map((l) => `/dev/${l}`));
     const left = leftovers(world);
     if (JSON.stringify(now) !== JSON.stringify(canaries.original)) canaries.restore();
     if (JSON.stringify(fsNow) !== JSON.stringify(fsBefore)) {

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {dboxPath} from '../integration/engine.js';
 import {makeCanaries, type Canaries} from './lib/canary.js';
 import {plainContainer, startFakeEngine, type FakeContainer, type FakeEngine} from './lib/fake-engine.js';
 import {plant, type Plant} from './lib/plant.js';
@@ -281,6 +282,27 @@ describe('adversarial: a malicious engine', () => {
     } finally {
       await dboxArgs(['umount', mnt], env());
       await waitFor(() => mountsUnder(mnt).length === 0, 10_000);
+    }
+  });
+
+  it('Low the mount\'s errors and stack traces never land in the middle of the interactive prompt', async () => {
+    const session = `dbox-adv-fe-${process.pid}`;
+    const e = env();
+    const vars = ['NO_COLOR', 'XDG_RUNTIME_DIR', 'TMPDIR', 'DOCKER_HOST'].map((k) => `${k}='${e[k]}'`).join(' ');
+    await sh(`tmux new-session -d -s ${session} -x 200 -y 50 "${vars} ${process.execPath} ${dboxPath}"`);
+    const screen = async (): Promise<string> => (await sh(`tmux capture-pane -p -t ${session}`)).out;
+    try {
+      expect(await waitFor(async () => /dbox:/.test(await screen()), 20_000)).toBe(true);
+      await sh(`tmux send-keys -t ${session} -l "cat /containers/evil-tar/data/short > /dev/null; echo done-marker"`);
+      await sh(`tmux send-keys -t ${session} Enter`);
+      expect(await waitFor(async () => /^done-marker/m.test(await screen()), 30_000), await screen()).toBe(true);
+      // Give the background mount's own output, if any, its chance to arrive: the next prompt is drawn after it.
+      await sh(`tmux send-keys -t ${session} -l "echo second-marker"`);
+      await sh(`tmux send-keys -t ${session} Enter`);
+      expect(await waitFor(async () => /^second-marker/m.test(await screen()), 30_000)).toBe(true);
+      expect(await screen(), 'a stack trace on the screen').not.toMatch(/^\s+at \S+.*\(.*:\d+:\d+\)/m);
+    } finally {
+      await sh(`tmux kill-session -t ${session}`);
     }
   });
 

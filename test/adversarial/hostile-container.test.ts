@@ -254,13 +254,18 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
     it(`F10/Medium cat of a FIFO in a container ends promptly on ${signal}`, async () => {
       const run = start(['-c', `cat /containers/${running}/devs/${image.fifo}`], {env: env(), deadlineMs: 60_000});
       const pid = run.child.pid!;
-      // Until dbox waits on the FIFO (a thread asleep in the kernel on it), or has ended by itself.
-      const reached = await waitFor(() => gone(pid) || blockedOn(pid, /fifo|pipe|wait_for_partner/, new RegExp(image.fifo)), 20_000);
-      expect(reached, 'dbox never reached the FIFO').toBe(true);
-      const sent = Date.now();
-      if (!gone(pid)) process.kill(pid, signal);
-      const ended = await waitFor(() => gone(pid), 5_000);
-      if (!ended) killTree(pid);
+      let ended = false;
+      let sent = 0;
+      try {
+        // Until dbox waits on the FIFO (a thread asleep in the kernel on it), or has ended by itself.
+        const reached = await waitFor(() => gone(pid) || blockedOn(pid, /fifo|pipe|wait_for_partner/, new RegExp(image.fifo)), 20_000);
+        expect(reached, 'dbox never reached the FIFO').toBe(true);
+        sent = Date.now();
+        if (!gone(pid)) process.kill(pid, signal);
+        ended = await waitFor(() => gone(pid), 5_000);
+      } finally {
+        if (!gone(pid)) killTree(pid);
+      }
       const r = await run.done;
       expect(ended, `dbox still ran ${Date.now() - sent} ms after ${signal}`).toBe(true);
       expect(r.status).not.toBe(0);

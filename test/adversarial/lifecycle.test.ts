@@ -138,7 +138,8 @@ describe.runIf(hasEngine)('adversarial: lifecycle of copies and mounts', () => {
     process.kill(run.child.pid!, 'SIGTERM');
     const r = await run.done;
     expect(r.timedOut).toBe(false);
-    expect(await waitFor(() => mountsUnder(world.base).filter((m) => m !== slow.mnt).length === 0, 5_000), `left: ${mountsUnder(world.base)}`).toBe(true);
+    const ours = (): string[] => [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => m !== slow.mnt);
+    expect(await waitFor(() => ours().length === 0, 5_000), `left: ${ours().join(', ')}`).toBe(true);
   });
 
   it('Low the temporary of a copy killed with -9 is gone after the next copy to that place', async () => {

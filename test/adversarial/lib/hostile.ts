@@ -5,7 +5,7 @@
 //       relroot, pointing at the host canaries; the same canary paths exist inside the container
 //       with CONTAINER-SIDE content, so a read resolved in the container's root has an answer.
 //   /devs: kmsg (c 1 11), null (c 1 3), a FIFO; a block node is added at test time (the loop minor).
-//   /setid: a 4755 and a 2755 root-owned file.
+//   /setid: a 4755 root-owned binary (static busybox), a 2755 and a 0777 file.
 //   /names: names with OSC/CSI escapes, a newline, a tab, invalid UTF-8; a link whose target is an
 //       escape; a file owned by a user whose /etc/passwd name is an escape.
 //   /plant: links to host canaries, for the copy that later writes through them.
@@ -97,7 +97,7 @@ export function buildHostileImage(label: string, work: string, canaries: Canarie
   const fifo = `fifo-${label}-${process.pid}`;
   execFileSync('mkfifo', ['-m', '0666', path.join(root, 'devs', fifo)]);
   // Set-id files.
-  write(root, 'setid/suid', '#!/bin/sh\necho setuid\n', 0o4755);
+  write(root, 'setid/suid', fs.readFileSync(BUSYBOX), 0o4755); // a real root-owned setuid binary
   write(root, 'setid/sgid', '#!/bin/sh\necho setgid\n', 0o2755);
   write(root, 'setid/plain', '#!/bin/sh\necho plain\n', 0o777);
   // Hostile names (raw bytes).

@@ -33,9 +33,11 @@ export interface World {
 export function makeWorld(label: string): World {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `dbox-adv-${label}-`));
   fs.chmodSync(base, 0o755);
-  const runtime = path.join(base, 'runtime');
+  // The runtime dir (where dbox mounts) is kept out of /tmp: a walk of /tmp by anyone on the machine
+  // would otherwise go through these mounts.
+  const runtime = fs.mkdtempSync(`/run/dbox-adv-${label}-`);
+  fs.chmodSync(runtime, 0o700);
   const tmp = path.join(base, 'tmp');
-  fs.mkdirSync(runtime, {mode: 0o700});
   fs.mkdirSync(tmp, {mode: 0o1777});
   fs.chmodSync(tmp, 0o1777);
   return {
@@ -45,7 +47,9 @@ export function makeWorld(label: string): World {
     ownMounts: [],
     cleanup() {
       unmountUnder(base);
+      unmountUnder(runtime);
       fs.rmSync(base, {recursive: true, force: true});
+      fs.rmSync(runtime, {recursive: true, force: true});
     },
   };
 }
@@ -60,8 +64,13 @@ export function unmountUnder(prefix: string): void {
   for (const m of mountsUnder(prefix).sort().reverse()) spawnSync('umount', ['-l', m], {stdio: 'ignore'});
 }
 
-/** Files (not directories) below `dir`, relative; a missing dir has none. */
+/**
+ * Files (not directories) below `dir`, relative; a missing dir has none. Mount points are never
+ * entered, not even stat'ed: a FUSE mount whose server hangs would hang this process with it
+ * (mountsUnder reports them).
+ */
 export function filesUnder(dir: string): string[] {
+  const mounts = new Set(mountsUnder(dir));
   const out: string[] = [];
   const walk = (p: string, rel: string): void => {
     let names: string[];
@@ -71,11 +80,12 @@ export function filesUnder(dir: string): string[] {
       return;
     }
     for (const n of names) {
+      if (mounts.has(path.join(p, n))) continue;
       let st: fs.Stats | undefined;
       try {
         st = fs.lstatSync(path.join(p, n), {throwIfNoEntry: false});
       } catch (error) {
-        out.push(`${path.join(rel, n)} (${(error as {code?: string}).code})`); // a dead mount: ENOTCONN
+        out.push(`${path.join(rel, n)} (${(error as {code?: string}).code})`);
         continue;
       }
       if (!st) continue;
@@ -83,12 +93,13 @@ export function filesUnder(dir: string): string[] {
       else out.push(path.join(rel, n));
     }
   };
-  walk(dir, '');
+  if (!mounts.has(dir)) walk(dir, '');
   return out;
 }
 
-/** Temporaries of dbox's copies (`.name.dbox-…`) anywhere below `dir` (walks by lstat, bounded depth). */
+/** Temporaries of dbox's copies (`.name.dbox-…`) anywhere below `dir` (by lstat, bounded depth, never into a mount). */
 export function temporariesUnder(dir: string, maxDepth = 64): string[] {
+  const mounts = new Set(mountsUnder(dir));
   const out: string[] = [];
   const walk = (p: string, depth: number): void => {
     if (depth > maxDepth) return;
@@ -100,29 +111,34 @@ export function temporariesUnder(dir: string, maxDepth = 64): string[] {
     }
     for (const n of names) {
       if (n.includes('.dbox-')) out.push(path.join(p, n));
+      if (mounts.has(path.join(p, n))) continue;
       try {
         if (fs.lstatSync(path.join(p, n), {throwIfNoEntry: false})?.isDirectory()) walk(path.join(p, n), depth + 1);
       } catch { /* a dead mount */ }
     }
   };
-  walk(dir, 0);
+  if (!mounts.has(dir)) walk(dir, 0);
   return out;
 }
 
 /** What a world's dbox processes may not leave: mounts under it, files in its runtime dir and TMPDIR. */
 export function leftovers(world: World): {mounts: string[]; runtimeFiles: string[]; tmpFiles: string[]} {
-  return {mounts: mountsUnder(world.base).filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime), tmpFiles: filesUnder(world.tmp)};
+  return {mounts: [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime), tmpFiles: filesUnder(world.tmp)};
 }
 
 export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
 
 /** Removes what a case left (after it was asserted), so that the next case starts clean. */
 export function sweep(world: World): void {
-  for (const m of mountsUnder(world.base).filter((x) => !world.ownMounts.includes(x)).sort().reverse()) {
+  for (const m of [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((x) => !world.ownMounts.includes(x)).sort().reverse()) {
     spawnSync('umount', ['-l', m], {stdio: 'ignore'});
   }
   for (const d of [world.runtime, world.tmp]) {
-    for (const n of fs.readdirSync(d)) fs.rmSync(path.join(d, n), {recursive: true, force: true});
+    for (const n of fs.readdirSync(d)) {
+      try {
+        fs.rmSync(path.join(d, n), {recursive: true, force: true});
+      } catch { /* still busy: the next sweep */ }
+    }
   }
 }
 
@@ -134,6 +150,12 @@ export interface Started {
   readonly done: Promise<Run>;
 }
 
+/** Every process start() made that has not exited: killed when this test process exits, whatever happened. */
+const alive = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of alive) killTree(c.pid);
+});
+
 /** Starts dbox with `args`; the process is SIGKILLed (timedOut) if still alive after `deadlineMs`. */
 export function start(args: readonly string[], options: {env?: NodeJS.ProcessEnv; cwd?: string; deadlineMs?: number; input?: string | null;
   command?: string} = {}): Started {
@@ -142,6 +164,7 @@ export function start(args: readonly string[], options: {env?: NodeJS.ProcessEnv
   const child = spawn(cmd, argv, {cwd: options.cwd ?? os.tmpdir(), env: options.env ?? {...process.env, NO_COLOR: '1'},
     stdio: [options.input === null ? 'ignore' : 'pipe', 'pipe', 'pipe']});
   if (options.input !== null) child.stdin!.end(options.input ?? '');
+  alive.add(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout!.on('data', (d: Buffer) => stdout.push(d));
@@ -154,6 +177,7 @@ export function start(args: readonly string[], options: {env?: NodeJS.ProcessEnv
   const done = new Promise<Run>((resolve) => {
     child.on('close', (status, signal) => {
       clearTimeout(timer);
+      alive.delete(child);
       const out = Buffer.concat(stdout);
       const err = Buffer.concat(stderr);
       resolve({status, signal, stdout: out, stderr: err, timedOut, out: out.toString('utf8'), err: err.toString('utf8')});
