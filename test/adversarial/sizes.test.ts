@@ -66,19 +66,22 @@ describe.runIf(hasEngine)('adversarial: hostile sizes', () => {
     it(`Medium a ${DEPTH}-level tree: cp -r from a ${which} container fails cleanly or succeeds`, async () => {
       const c = which === 'running' ? running : stopped;
       const dest = world.mkdir(`deep-${which}`);
-      const r = await dboxLine(`cp -r /containers/${c}/deep ${dest}/deep`, env(), {deadlineMs: 240_000});
-      expect(r.timedOut, 'did not end').toBe(false);
-      expect(r.signal, `killed by ${r.signal}`).toBe(null);
-      expect(r.status, r.err.slice(0, 500)).toBeLessThan(128);
-      expect(r.err).not.toMatch(/internal error|Maximum call stack/);
-      expect(temporariesUnder(dest, DEPTH + 10), 'a temporary left').toEqual([]);
-      if (r.status === 0) {
-        const dirs = Number(execFileSync('sh', ['-c', `find '${dest}/deep' -type d -printf x | wc -c`], {encoding: 'utf8'}).trim());
-        expect(dirs).toBe(DEPTH + 1);
-      } else {
-        expect(r.err).toMatch(/^cp: /);
+      try {
+        const r = await dboxLine(`cp -r /containers/${c}/deep ${dest}/deep`, env(), {deadlineMs: 240_000});
+        expect(r.timedOut, 'did not end').toBe(false);
+        expect(r.signal, `killed by ${r.signal}`).toBe(null);
+        expect(r.status, r.err.slice(0, 500)).toBeLessThan(128);
+        expect(r.err).not.toMatch(/internal error|Maximum call stack/);
+        expect(temporariesUnder(dest, DEPTH + 10), 'a temporary left').toEqual([]);
+        if (r.status === 0) {
+          const dirs = Number(execFileSync('sh', ['-c', `find '${dest}/deep' -type d -printf x | wc -c`], {encoding: 'utf8'}).trim());
+          expect(dirs).toBe(DEPTH + 1);
+        } else {
+          expect(r.err).toMatch(/^cp: /);
+        }
+      } finally {
+        execFileSync('rm', ['-rf', dest]);
       }
-      execFileSync('rm', ['-rf', dest]);
     }, 300_000);
   }
 

@@ -48,8 +48,8 @@ export function makeWorld(label: string): World {
     cleanup() {
       unmountUnder(base);
       unmountUnder(runtime);
-      fs.rmSync(base, {recursive: true, force: true});
-      fs.rmSync(runtime, {recursive: true, force: true});
+      // rm(1): the trees here can be 10,000 levels deep.
+      spawnSync('rm', ['-rf', '--one-file-system', base, runtime], {stdio: 'ignore'});
     },
   };
 }
@@ -97,27 +97,29 @@ export function filesUnder(dir: string): string[] {
   return out;
 }
 
-/** Temporaries of dbox's copies (`.name.dbox-…`) anywhere below `dir` (by lstat, bounded depth, never into a mount). */
+/** Temporaries of dbox's copies (`.name.dbox-…`) anywhere below `dir` (by lstat, never into a mount; iterative: trees may be 10,000 deep). */
 export function temporariesUnder(dir: string, maxDepth = 64): string[] {
   const mounts = new Set(mountsUnder(dir));
   const out: string[] = [];
-  const walk = (p: string, depth: number): void => {
-    if (depth > maxDepth) return;
+  const stack: [string, number][] = mounts.has(dir) ? [] : [[dir, 0]];
+  while (stack.length > 0) {
+    const [p, depth] = stack.pop()!;
+    if (depth > maxDepth) continue;
     let names: string[];
     try {
       names = fs.readdirSync(p);
     } catch {
-      return;
+      continue;
     }
     for (const n of names) {
-      if (n.includes('.dbox-')) out.push(path.join(p, n));
-      if (mounts.has(path.join(p, n))) continue;
+      const child = path.join(p, n);
+      if (n.includes('.dbox-')) out.push(child);
+      if (mounts.has(child)) continue;
       try {
-        if (fs.lstatSync(path.join(p, n), {throwIfNoEntry: false})?.isDirectory()) walk(path.join(p, n), depth + 1);
+        if (fs.lstatSync(child, {throwIfNoEntry: false})?.isDirectory()) stack.push([child, depth + 1]);
       } catch { /* a dead mount */ }
     }
-  };
-  if (!mounts.has(dir)) walk(dir, 0);
+  }
   return out;
 }
 
