@@ -185,7 +185,8 @@ describe('adversarial: a malicious engine', () => {
       const r = await dboxArgs(['attach', 'evil-planted', toolbox, '--method', method, '--at', at, '--', '/bin/true'], env(), {deadlineMs: 60_000});
       expect(fs.existsSync(path.join(planted.root, at.slice(1))), `${method}: created in the planted root`).toBe(false);
       expect(fs.existsSync(at), `${method}: created on the host`).toBe(false);
-      expect(r.status, method).not.toBe(0);
+      // auto may fall back to upload through the engine (harmless here); the in-kernel methods need a proven pid.
+      if (method !== 'auto') expect(r.status, `${method} with an unproven pid`).not.toBe(0);
     }
     const r1 = await dboxArgs(['attach', 'evil-pid1', toolbox, '--method', 'mount-api', '--at', at, '--', '/bin/true'], env(), {deadlineMs: 60_000});
     expect(fs.existsSync(at), 'attach evil-pid1 created a directory in the host root').toBe(false);
