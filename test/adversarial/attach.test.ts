@@ -96,6 +96,7 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
     spawnSync('userdel', [user], {stdio: 'ignore'});
     image?.cleanup();
     loop?.cleanup();
+    if (loop) expect(loop.attached(), 'a loop device left').toEqual([]);
     canaries?.cleanup();
     world?.cleanup();
   });

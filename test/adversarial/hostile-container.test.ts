@@ -71,6 +71,7 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
   afterAll(() => {
     image?.cleanup();
     loop?.cleanup();
+    if (loop) expect(loop.attached(), 'a loop device left').toEqual([]);
     canaries?.cleanup();
     world?.cleanup();
   });

@@ -23,7 +23,8 @@ export function makeLoopFs(dir: string, sizeMb = 64): LoopFs {
   execFileSync('truncate', ['-s', `${sizeMb}M`, img]);
   execFileSync('mkfs.ext4', ['-q', '-F', img]);
   const dev = execFileSync('losetup', ['-f', '--show', img], {encoding: 'utf8'}).trim();
-  const attached = (): string[] => spawnSync('losetup', ['-j', img], {encoding: 'utf8'}).stdout.split('\n').filter(Boolean);
+  // By name in `losetup -a`: still answers once the image file is gone.
+  const attached = (): string[] => spawnSync('losetup', ['-a'], {encoding: 'utf8'}).stdout.split('\n').filter((l) => l.includes(img));
   try {
     execFileSync('mount', [dev, mnt]);
   } catch (error) {
