@@ -127,8 +127,17 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
     }
     const report = spawnSync('docker', ['exec', c, 'cat', '/tmp/watcher-report'], {encoding: 'utf8'}).stdout;
     spawnSync('docker', ['exec', c, 'rm', '-f', '/tmp/watcher-report', '/tmp/watcher-stop', '/tmp/attach-watcher']);
+    // The watcher may write into the empty mount point while it exists without the mount (its own
+    // filesystem, its own files): dbox must then leave the directory and the container's files in
+    // it, never delete them. That is the container's doing; what it must never reach is the host.
+    const kept = spawnSync('docker', ['exec', c, 'ls', '-A', '/.dbox'], {encoding: 'utf8'});
+    if (kept.status === 0) {
+      expect(kept.stdout.split('\n').filter(Boolean).every((n) => n.startsWith('pwned-by-watcher')), kept.stdout).toBe(true);
+      spawnSync('docker', ['exec', c, 'rm', '-rf', '/.dbox']);
+    }
     expect(report, 'the container saw the host filesystem beyond HOSTDIR').not.toMatch(/SEEN (secret-canary-dir|lost\+found)/);
-    expect(report, 'the container wrote into the host filesystem').not.toMatch(/WROTE/);
+    // WROTE lines name paths in the container; what counts is whether any reached the host's filesystem.
+    expect(snapshot(loop.mnt), 'the container wrote into the host filesystem').toEqual(fsBefore);
   });
 
   it('F5 the injected HOSTDIR is read-only, nosuid, nodev inside the container, for every method', async () => {
