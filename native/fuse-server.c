@@ -1085,7 +1085,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   reply_opened(req, node_of(e.ino), fd, fi, &e);
 }
 
+/** An open file whose tree was revoked answers ESTALE (its fd is dead anyway: this says why). */
+static bool revoked(fuse_req_t req, const struct fuse_file_info *fi) {
+  if (!__atomic_load_n(&handle_of(fi)->revoked, __ATOMIC_RELAXED)) return false;
+  fuse_reply_err(req, ESTALE);
+  return true;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi) {
+  if (revoked(req, fi)) return;
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   buf.buf[0].fd = handle_of(fi)->fd;
@@ -1094,6 +1102,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi) {
+  if (revoked(req, fi)) return;
   struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   out.buf[0].fd = handle_of(fi)->fd;
@@ -1116,6 +1125,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi) {
+  if (revoked(req, fi)) return;
   int fd = handle_of(fi)->fd;
   fuse_reply_err(req, (datasync ? fdatasync(fd) : fsync(fd)) == 0 ? 0 : errno);
 }
@@ -1354,14 +1364,17 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
 }
 
 static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op) {
+  if (revoked(req, fi)) return;
   fuse_reply_err(req, flock(handle_of(fi)->fd, op) == 0 ? 0 : errno);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi) {
+  if (revoked(req, fi)) return;
   fuse_reply_err(req, fallocate(handle_of(fi)->fd, mode, offset, length) == 0 ? 0 : errno);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi) {
+  if (revoked(req, fi)) return;
   off_t r = lseek(handle_of(fi)->fd, off, whence);
   if (r < 0) fuse_reply_err(req, errno);
   else fuse_reply_lseek(req, r);
@@ -1369,6 +1382,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, stru
 
 static void op_copy_file_range(fuse_req_t req, fuse_ino_t in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t out,
                                off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags) {
+  if (revoked(req, fi_in) || revoked(req, fi_out)) return;
   ssize_t n = copy_file_range(handle_of(fi_in)->fd, &off_in, handle_of(fi_out)->fd, &off_out, len, (unsigned)flags);
   if (n < 0) fuse_reply_err(req, errno);
   else fuse_reply_write(req, (size_t)n);
@@ -1422,15 +1436,32 @@ static void kill_fd(int fd) {
  */
 static void revoke_tree(unsigned serial) {
   struct reap r = REAP_INIT;
+  // The kernel's caches of revoked nodes (pages, listings, attributes) are dropped after the lock:
+  // ids collected here, each pinned so that it stays a node until then.
+  struct node **ids = NULL;
+  size_t count = 0, cap = 0;
   lock();
   for (struct node *n = S.all; n; n = n->all_next) {
     if (n->root != serial || n->revoked) continue;
+    if (count == cap) {
+      size_t more = cap ? cap * 2 : 1024;
+      struct node **grown = realloc(ids, more * sizeof *grown);
+      if (grown) {
+        ids = grown;
+        cap = more;
+      }
+    }
+    bool ours = count < cap;  // pinned here (else its cache just expires)
+    if (ours) {
+      n->pins++;
+      ids[count++] = n;
+    }
     unhash(n);  // never found again
     n->revoked = true;
     lru_remove(n);
     unwatch(n, &r);
     if (n->fd < 0) continue;
-    if (n->pins == 0) {  // nobody uses it: closed after the lock
+    if (n->pins == (ours ? 1u : 0u)) {  // nobody else uses it: closed after the lock
       fdlist_push(&r.fds, n->fd, close_now);
       n->fd = -1;
       S.open_fds--;
@@ -1440,11 +1471,16 @@ static void revoke_tree(unsigned serial) {
   }
   for (struct handle *h = S.handles; h; h = h->next)
     if (h->root == serial && !h->revoked) {
-      h->revoked = true;
+      __atomic_store_n(&h->revoked, true, __ATOMIC_RELAXED);
       kill_fd(h->fd);
     }
   unlock();
   reap_done(&r);
+  for (size_t i = 0; i < count; i++) {
+    fuse_lowlevel_notify_inval_inode(S.session, (uintptr_t)ids[i], 0, 0);
+    release(ids[i]);
+  }
+  free(ids);
 }
 
 /** Revokes a root node itself (its fd: closed if unused, else dead) after revoke_tree(serial). */
@@ -1506,10 +1542,6 @@ static void retire(struct root *old) {
 /** Applies "+": NAME gets the tree at PATH. Returns 0 or an errno; *why says what failed. */
 static int add_root(const char *name, const char *path, const char *flags, const char **why) {
   bool hidden = strchr(flags, 'h') != NULL, watch = strchr(flags, 'w') != NULL;
-  if (!valid_name(name, hidden)) {
-    *why = "not a container name";
-    return EINVAL;
-  }
   if (path[0] != '/') {
     *why = "not an absolute path";
     return EINVAL;
@@ -1586,11 +1618,10 @@ static int remove_root(const char *name) {
   return 0;
 }
 
-/** Reads one NUL-terminated field into *buf; false at EOF or on a field longer than `max`. */
-static bool read_field(FILE *in, char **buf, size_t *cap, size_t max) {
+/** Reads one NUL-terminated field into *buf; false at EOF (or a last field without its NUL). */
+static bool read_field(FILE *in, char **buf, size_t *cap) {
   ssize_t len = getdelim(buf, cap, '\0', in);
-  if (len <= 0 || (*buf)[len - 1] != '\0') return false;  // EOF, or a last field without its NUL
-  return (size_t)len - 1 <= max;
+  return len > 0 && (*buf)[len - 1] == '\0';
 }
 
 /** Answers one record on stdout: "ok", or "error NAME: WHY: STRERROR". */
@@ -1608,23 +1639,24 @@ static void *control_loop(void *arg) {
   char *op = NULL, *name = NULL, *path = NULL, *flags = NULL;
   size_t ocap = 0, ncap = 0, pcap = 0, fcap = 0;
   for (;;) {
-    if (!read_field(stdin, &op, &ocap, 1) || !read_field(stdin, &name, &ncap, 255)) break;
-    const char *why = "";
-    int err;
-    if (strcmp(op, "+") == 0) {
-      if (!read_field(stdin, &path, &pcap, PATH_MAX - 1) || !read_field(stdin, &flags, &fcap, 8)) break;
-      err = add_root(name, path, flags, &why);
-    } else if (strcmp(op, "-") == 0) {
-      err = valid_name(name, name[0] == '.') ? remove_root(name) : (why = "not a container name", EINVAL);
-    } else {
+    if (!read_field(stdin, &op, &ocap) || !read_field(stdin, &name, &ncap)) break;
+    bool add = strcmp(op, "+") == 0;
+    if (!add && strcmp(op, "-") != 0) {
       say("control: unknown record: the stream is out of step");
       break;
     }
-    if (valid_name(name, name[0] == '.')) {
+    if (add && (!read_field(stdin, &path, &pcap) || !read_field(stdin, &flags, &fcap))) break;
+    // Fields are whole now: whatever they hold, the stream stays in step.
+    bool named = valid_name(name, add ? strchr(flags, 'h') != NULL : name[0] == '.');
+    const char *why = "not a container name";
+    int err = EINVAL;
+    if (named && add && strlen(path) >= PATH_MAX) why = "path too long";
+    else if (named) err = add ? add_root(name, path, flags, &why) : remove_root(name);
+    if (named) {
       fuse_lowlevel_notify_inval_entry(S.session, FUSE_ROOT_ID, name, strlen(name));
       fuse_lowlevel_notify_inval_inode(S.session, FUSE_ROOT_ID, 0, 0);
     }
-    answer(valid_name(name, name[0] == '.') ? name : "?", err, why);
+    answer(named ? name : "?", err, why);
   }
   // dbox is gone, or spoke out of step: nothing may be left mounted.
   if (!feof(stdin)) say("control: malformed record: unmounting");
