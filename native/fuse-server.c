@@ -155,6 +155,7 @@ static struct {
   int inotify_fd;
   int dead_fd;                  // O_PATH of a deleted empty directory: what revoked fds become
   int no_opendir;
+  int ending;                   // the control pipe closed: the unmount that follows is no failure
   struct root *roots;
   unsigned root_serial;
   struct node *buckets[NBUCKETS];
@@ -1660,6 +1661,7 @@ static void *control_loop(void *arg) {
   }
   // dbox is gone, or spoke out of step: nothing may be left mounted.
   if (!feof(stdin)) say("control: malformed record: unmounting");
+  __atomic_store_n(&S.ending, 1, __ATOMIC_SEQ_CST);
   fuse_session_unmount(S.session);
   _exit(0);
 }
@@ -1871,5 +1873,5 @@ int main(int argc, char **argv) {
   fuse_session_unmount(S.session);
   fuse_remove_signal_handlers(S.session);
   fuse_session_destroy(S.session);
-  return r == 0 ? 0 : 1;
+  return r == 0 || __atomic_load_n(&S.ending, __ATOMIC_SEQ_CST) ? 0 : 1;
 }
