@@ -8,7 +8,7 @@ import type {ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {launchMount} from './launch.js';
-import {unmountAndRemove} from './mounts.js';
+import {isMounted, unmountAndRemove} from './mounts.js';
 import {StartFailed} from './ready.js';
 import {cleanStale, engineMountOf, FuseUnavailable, mountPointOf, runtimeDir} from './runtime.js';
 
@@ -17,6 +17,7 @@ export {FuseUnavailable, runtimeDir} from './runtime.js';
 export class BackgroundMount {
   private child: ChildProcess | undefined;
   private starting: Promise<string> | undefined;
+  private log = 'the mount log';
   readonly dir: string;
 
   /** `onStop` hears, in one line, that the mount stopped on its own (it starts again on next use). */
@@ -26,6 +27,7 @@ export class BackgroundMount {
 
   /** The mount point, mounting on first use (and again after the mount stopped). */
   ensure(): Promise<string> {
+    if (this.child && !this.healthy(this.child)) this.forget(this.child);
     this.starting ??= this.start().catch((error: unknown) => {
       this.starting = undefined;
       throw error;
@@ -33,21 +35,44 @@ export class BackgroundMount {
     return this.starting;
   }
 
+  /**
+   * Whether the mount still serves, checked before each use (its exit event may not have been
+   * seen yet): the mount process runs (not a zombie), the mount point is mounted, and its root
+   * answers (a server that died leaves an aborted connection: ENOTCONN, at once).
+   */
+  private healthy(child: ChildProcess): boolean {
+    try {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      if (/^State:\s+Z/m.test(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))) return false;
+      if (!isMounted(this.dir)) return false;
+      fs.statSync(this.dir);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Lets go of a mount process that stopped on its own; the next use starts another. */
+  private forget(child: ChildProcess): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.starting = undefined;
+    this.onStop(`dbox: the mount stopped (see ${this.log}); it starts again when needed`);
+  }
+
   private async start(): Promise<string> {
     if (!fs.existsSync('/dev/fuse')) throw new FuseUnavailable('/dev/fuse does not exist (no FUSE in this kernel or container)');
     cleanStale(this.runtime);
+    // A mount of ours whose servers were killed (this process lives on, so the sweep skipped it).
+    unmountAndRemove(this.dir, {dead: true, keep: true});
     fs.mkdirSync(this.dir, {recursive: true, mode: 0o700});
     const {child, log} = await launchMount(this.dir, {parentPipe: true, runtime: this.runtime}).catch((error: unknown) => {
       unmountAndRemove(this.dir);
       throw error instanceof StartFailed ? new FuseUnavailable(error.message) : error;
     });
     this.child = child;
-    child.once('exit', () => {
-      if (this.child !== child) return; // stopped by us
-      this.child = undefined;
-      this.starting = undefined;
-      this.onStop(`dbox: the mount stopped (see ${log}); it starts again when needed`);
-    });
+    this.log = log;
+    child.once('exit', () => this.forget(child));
     // dbox may exit without waiting for it; its stdin stays open until then (EOF ends the mount).
     child.unref();
     (child.stdin as unknown as {unref?: () => void} | null)?.unref?.();

@@ -71,6 +71,7 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
   // it did not exist, or is a mount point of the shell under the runtime directory.
   const shellMount = path.dirname(path.dirname(dir)) === runtime;
   const ownDir = shellMount || !fs.existsSync(dir);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, {mode: 0o755});
   let front: FrontServer | undefined;
   let stopWatching = (): void => undefined;
   let ending = false;

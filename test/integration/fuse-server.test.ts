@@ -14,15 +14,6 @@ import {isMounted, mountAt, mountTable} from '../../src/fuse/mounts.js';
 const usable = fs.existsSync(fuseHelper) && fs.existsSync('/dev/fuse') && process.getuid?.() === 0;
 if (process.env['CI'] === 'true' && !usable) throw new Error('CI=true but dbox-fuse, /dev/fuse or root is missing');
 
-/** Until `check` holds, or fail after `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 class Server {
   readonly answers: string[] = [];
   private waiting: ((line: string) => void)[] = [];
