@@ -376,6 +376,11 @@ static int install_fd(struct node *n, int fd) {
  */
 static int reopen(struct node *n) {
   lock();
+  if (n->fd >= 0) {  // another request opened it meanwhile
+    int fd = n->fd;
+    unlock();
+    return fd;
+  }
   size_t count = 0;
   struct node *top = n;
   int err = 0;
@@ -411,13 +416,16 @@ static int reopen(struct node *n) {
     struct node *c = chain[i];
     lock();
     int parent_fd = chain[i + 1]->fd;
-    char *name = c->parent == chain[i + 1] && c->name ? strdup(c->name) : NULL;
+    bool moved = c->parent != chain[i + 1] || !c->name;  // found elsewhere meanwhile
+    char *name = moved ? NULL : strdup(c->name);
     int have = c->fd;
     unlock();
     if (have >= 0) {
       fd = have;
-    } else if (!name || parent_fd < 0) {
-      fd = name ? -ESTALE : -ENOMEM;
+    } else if (moved || parent_fd < 0) {
+      fd = -ESTALE;
+    } else if (!name) {
+      fd = -ENOMEM;
     } else {
       fd = open_name_path(parent_fd, name);
       if (fd < 0) fd = errno == ENOENT || errno == ENOTDIR ? -ESTALE : -errno;
