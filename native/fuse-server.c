@@ -68,6 +68,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
@@ -169,6 +170,10 @@ static struct {
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER, .inotify_fd = -1, .dead_fd = -1};
 
 static void lock(void) { pthread_mutex_lock(&S.lock); }
+// wd, watched and a handle's revoked are written under the lock and read without it (timeouts,
+// a revoked open file): those writes and reads are atomic.
+#define STORE(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+#define LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 static void unlock(void) { pthread_mutex_unlock(&S.lock); }
 
 /** A line in the log (stderr, which Node points at the mount's log file). */
@@ -283,7 +288,7 @@ static void unwatch(struct node *n, struct reap *r) {
   while (*p && *p != n) p = &(*p)->wd_next;
   if (*p) *p = n->wd_next;
   if (!S.by_wd[n->wd]) fdlist_push(&r->wds, n->wd, rm_watch_now);
-  n->wd = -1;
+  STORE(n->wd, -1);
   n->wd_next = NULL;
 }
 
@@ -463,7 +468,7 @@ static int acquire(struct node *n) {
 
 // ---------- inotify watches ----------
 
-static double timeout_of(struct node *n) { return __atomic_load_n(&n->watched, __ATOMIC_RELAXED) ? WATCHED : SHORT; }
+static double timeout_of(struct node *n) { return LOAD(n->watched) ? WATCHED : SHORT; }
 
 /** Watches directory node `n` (pinned, its fd `fd`) if its tree is watched. */
 static void watch_dir(struct node *n, int fd) {
@@ -489,7 +494,7 @@ static void watch_dir(struct node *n, int fd) {
     S.by_wd = grown;
     S.by_wd_cap = cap;
   }
-  n->wd = wd;
+  STORE(n->wd, wd);
   n->wd_next = S.by_wd[wd];
   S.by_wd[wd] = n;
   unlock();
@@ -603,7 +608,7 @@ static struct node *child(struct node *p, int pfd, const char *name, int *fd, st
       lock();
       set_place(n, p, name, &r);
       n->lookups++;
-      n->watched = p->wd >= 0;
+      STORE(n->watched, p->wd >= 0);
       unlock();
       reap_done(&r);
       *fd = have;
@@ -665,7 +670,7 @@ static struct node *child(struct node *p, int pfd, const char *name, int *fd, st
     evict(&r);
   }
   n->lookups++;
-  n->watched = p->wd >= 0;
+  STORE(n->watched, p->wd >= 0);
   have = n->fd;
   unlock();
   reap_done(&r);
@@ -696,7 +701,7 @@ static int do_lookup(fuse_ino_t parent, const char *name, struct fuse_entry_para
   int fd, err = 0;
   struct node *n = child(p, pfd, name, &fd, &e->attr, &err);
   if (n) {
-    e->entry_timeout = __atomic_load_n(&p->wd, __ATOMIC_RELAXED) >= 0 ? WATCHED : SHORT;
+    e->entry_timeout = LOAD(p->wd) >= 0 ? WATCHED : SHORT;
     e->attr_timeout = timeout_of(n);
     e->ino = (uintptr_t)n;
     present(n, fd, &e->attr);
@@ -1096,7 +1101,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 
 /** An open file whose tree was revoked answers ESTALE (its fd is dead anyway: this says why). */
 static bool revoked(fuse_req_t req, const struct fuse_file_info *fi) {
-  if (!__atomic_load_n(&handle_of(fi)->revoked, __ATOMIC_RELAXED)) return false;
+  if (!LOAD(handle_of(fi)->revoked)) return false;
   fuse_reply_err(req, ESTALE);
   return true;
 }
@@ -1252,7 +1257,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
     fuse_reply_err(req, errno);
     return;
   }
-  if (d->h && __atomic_load_n(&d->h->revoked, __ATOMIC_RELAXED)) {
+  if (d->h && LOAD(d->h->revoked)) {
     fuse_reply_err(req, ESTALE);
     return;
   }
@@ -1480,7 +1485,7 @@ static void revoke_tree(unsigned serial) {
   }
   for (struct handle *h = S.handles; h; h = h->next)
     if (h->root == serial && !h->revoked) {
-      __atomic_store_n(&h->revoked, true, __ATOMIC_RELAXED);
+      STORE(h->revoked, true);
       kill_fd(h->fd);
     }
   unlock();
@@ -1608,7 +1613,7 @@ static int add_root(const char *name, const char *path, const char *flags, const
   unlock();
   watch_dir(n, fd);
   lock();
-  n->watched = n->wd >= 0;
+  STORE(n->watched, n->wd >= 0);
   unlock();
   release(n);
   if (old) retire(old);
@@ -1667,11 +1672,16 @@ static void *control_loop(void *arg) {
     }
     answer(named ? name : "?", err, why);
   }
-  // dbox is gone, or spoke out of step: nothing may be left mounted.
+  // dbox is gone, or spoke out of step: nothing may be left mounted. The end goes the way of a
+  // SIGTERM (libfuse's handler ends the loop, whose threads are joined before main unmounts): an
+  // unmount from here would close /dev/fuse under threads still replying on its fd number.
   if (!feof(stdin)) say("control: malformed record: unmounting");
   __atomic_store_n(&S.ending, 1, __ATOMIC_SEQ_CST);
-  fuse_session_unmount(S.session);
-  _exit(0);
+  if (kill(getpid(), SIGTERM) != 0) {
+    fuse_session_unmount(S.session);
+    _exit(0);
+  }
+  return NULL;
 }
 
 // ---------- inotify ----------
@@ -1716,7 +1726,7 @@ static void watch_event(const struct inotify_event *ev) {
     if (ev->mask & IN_IGNORED) {  // the directory is gone: so is its watch
       for (struct node *n = S.by_wd[ev->wd]; n;) {
         struct node *next = n->wd_next;
-        n->wd = -1;
+        STORE(n->wd, -1);
         n->wd_next = NULL;
         n = next;
       }

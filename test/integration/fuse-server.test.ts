@@ -25,10 +25,14 @@ class Server {
     });
   }
 
+  readonly stderr: string[] = [];
+
+  /** DBOX_FUSE_BINARY runs another build (one with sanitizers) through the same cases. */
   static async start(mnt: string, env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<Server> {
-    const [cmd, ...args] = [...wrap, fuseHelper, mnt];
+    const [cmd, ...args] = [...wrap, process.env['DBOX_FUSE_BINARY'] ?? fuseHelper, mnt];
     const child = spawn(cmd!, args, {stdio: ['pipe', 'pipe', 'pipe'], env: {...process.env, ...env}});
     const server = new Server(child, mnt);
+    child.stderr!.on('data', (d: Buffer) => server.stderr.push(d.toString()));
     expect(await server.line()).toBe('ready');
     return server;
   }
@@ -63,6 +67,8 @@ class Server {
       this.child.stdin!.end();
       await gone;
     }
+    // With a sanitizer build: its report, for reading.
+    if (process.env['DBOX_FUSE_STDERR']) fs.appendFileSync(process.env['DBOX_FUSE_STDERR'], this.stderr.join(''));
   }
 }
 
@@ -256,4 +262,46 @@ describe.runIf(usable)('dbox-fuse', () => {
     expect(() => fs.readFileSync(`${mnt}/web/etc-link/hostname`)).toThrow();
     expect(mountAt(mnt, mountTable())?.fstype).toBe('fuse.dbox');
   });
+
+  it('stays whole under concurrent walks, renames racing them in the tree, few descriptors and revocations', async () => {
+    server = await Server.start(mnt, {DBOX_FUSE_MAX_FDS: '16'});
+    const files: Record<string, string> = {};
+    for (let d = 0; d < 30; d++) for (let f = 0; f < 30; f++) files[`d${d}/s/f${f}`] = `${d}/${f}\n`;
+    const a = tree('a', files);
+    const b = tree('b', files);
+    for (const t of [a, b]) for (let d = 0; d < 30; d++) fs.symlinkSync(`../../d${(d + 1) % 30}/s`, `${t}/d${d}/up`);
+    expect(await server.send('+', 'web', a, 'w')).toBe('ok');
+    const ms = Number(process.env['DBOX_STRESS_MS'] ?? 4000);
+    const stopAt = Date.now() + ms;
+    // Readers through the mount: walks, stats, reads, links (errors are expected: things move).
+    const reader = (): Promise<void> => new Promise((resolve) => {
+      const p = spawn('sh', ['-c', `while [ -e ${mnt}/web ] || true; do find ${mnt}/web -follow > /dev/null 2>&1; `
+        + `cat ${mnt}/web/d*/s/f1 > /dev/null 2>&1; ls -lR ${mnt}/web/d1 > /dev/null 2>&1; `
+        + `[ $(date +%s%3N) -gt ${stopAt} ] && break; done`], {stdio: 'ignore'});
+      p.once('exit', () => resolve());
+    });
+    // In the tree itself (the container's processes): directories renamed and swapped for links.
+    const racer = spawn('sh', ['-c', `cd ${a} && while [ $(date +%s%3N) -le ${stopAt} ]; do mv d3 d3x; ln -s d4 d3; rm d3; mv d3x d3; `
+      + `mv d5/s d5/t; mv d5/t d5/s; done`], {stdio: 'ignore'});
+    const racerDone = new Promise((r) => racer.once('exit', r));
+    // Through the mount: files made and removed.
+    const writer = spawn('sh', ['-c', `while [ $(date +%s%3N) -le ${stopAt} ]; do echo x > ${mnt}/web/d7/new 2>/dev/null; `
+      + `mv ${mnt}/web/d7/new ${mnt}/web/d8/new 2>/dev/null; rm -f ${mnt}/web/d8/new; done`], {stdio: 'ignore'});
+    const writerDone = new Promise((r) => writer.once('exit', r));
+    const readers = Array.from({length: 6}, reader);
+    // And the tree replaced under all of it, back and forth.
+    let swaps = 0;
+    while (Date.now() < stopAt) {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await server.send('+', 'web', swaps++ % 2 === 0 ? b : a, 'w')).toBe('ok');
+    }
+    await Promise.all([...readers, racerDone, writerDone]);
+    expect(server.child.exitCode).toBe(null);
+    expect(await server.send('+', 'web', a, 'w')).toBe('ok');
+    expect(fs.readFileSync(`${mnt}/web/d2/s/f2`, 'utf8')).toBe('2/2\n');
+    expect(server.fds().filter((f) => f.target.startsWith(b))).toEqual([]); // b was revoked, whichever came last
+    await server.stop();
+    expect(server.child.exitCode).toBe(0);
+    expect(server.stderr.join('')).not.toMatch(/Sanitizer|runtime error|data race/);
+  }, 120_000);
 });
