@@ -834,17 +834,26 @@ static int set_attributes(int fd, struct stat *attr, int valid, struct fuse_file
   return 0;
 }
 
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid, struct fuse_file_info *fi) {
+/**
+ * Pins node `ino` for a request on it, its fd in *fd; NULL after replying `root_err` for the
+ * mount's root, or the error of acquiring it.
+ */
+static struct node *pinned(fuse_req_t req, fuse_ino_t ino, int root_err, int *fd) {
   if (ino == FUSE_ROOT_ID) {
-    fuse_reply_err(req, EPERM);
-    return;
+    fuse_reply_err(req, root_err);
+    return NULL;
   }
   struct node *n = node_of(ino);
-  int fd = acquire(n);
-  if (fd < 0) {
-    fuse_reply_err(req, -fd);
-    return;
-  }
+  *fd = acquire(n);
+  if (*fd >= 0) return n;
+  fuse_reply_err(req, -*fd);
+  return NULL;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid, struct fuse_file_info *fi) {
+  int fd;
+  struct node *n = pinned(req, ino, EPERM, &fd);
+  if (!n) return;
   int err = set_attributes(fd, attr, valid, fi);
   release(n);
   if (err) fuse_reply_err(req, err);
@@ -852,16 +861,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino) {
-  if (ino == FUSE_ROOT_ID) {
-    fuse_reply_err(req, EINVAL);
-    return;
-  }
-  struct node *n = node_of(ino);
-  int fd = acquire(n);
-  if (fd < 0) {
-    fuse_reply_err(req, -fd);
-    return;
-  }
+  int fd;
+  struct node *n = pinned(req, ino, EINVAL, &fd);
+  if (!n) return;
   char out[PATH_MAX];
   ssize_t len = presented_target(n, fd, out);
   release(n);
@@ -1067,16 +1069,9 @@ static void reply_opened(fuse_req_t req, struct node *n, int fd, struct fuse_fil
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  if (ino == FUSE_ROOT_ID) {
-    fuse_reply_err(req, EISDIR);
-    return;
-  }
-  struct node *n = node_of(ino);
-  int pfd = acquire(n);
-  if (pfd < 0) {
-    fuse_reply_err(req, -pfd);
-    return;
-  }
+  int pfd;
+  struct node *n = pinned(req, ino, EISDIR, &pfd);
+  if (!n) return;
   int fd = reopen_fd(pfd, open_flags(fi->flags));
   int err = errno;
   release(n);
@@ -1366,12 +1361,9 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
     fuse_reply_err(req, (mask & W_OK) ? EACCES : 0);
     return;
   }
-  struct node *n = node_of(ino);
-  int fd = acquire(n);
-  if (fd < 0) {
-    fuse_reply_err(req, -fd);
-    return;
-  }
+  int fd;
+  struct node *n = pinned(req, ino, 0, &fd);
+  if (!n) return;
   int err = n->type == S_IFLNK ? 0 : faccessat(AT_FDCWD, fd_path(fd).s, mask, AT_EACCESS) == 0 ? 0 : errno;
   release(n);
   fuse_reply_err(req, err);
@@ -1553,6 +1545,18 @@ static void retire(struct root *old) {
   free(old);
 }
 
+/** Applies "-": NAME goes (absent already, when its tree could not be opened: nothing to do). */
+static int remove_root(const char *name) {
+  lock();
+  struct root **p = &S.roots;
+  while (*p && strcmp((*p)->name, name) != 0) p = &(*p)->next;
+  struct root *old = *p;
+  if (old) *p = old->next;
+  unlock();
+  if (old) retire(old);
+  return 0;
+}
+
 /** Applies "+": NAME gets the tree at PATH. Returns 0 or an errno; *why says what failed. */
 static int add_root(const char *name, const char *path, const char *flags, const char **why) {
   bool hidden = strchr(flags, 'h') != NULL, watch = strchr(flags, 'w') != NULL;
@@ -1566,14 +1570,7 @@ static int add_root(const char *name, const char *path, const char *flags, const
     int err = errno;
     if (fd >= 0) close(fd);
     *why = "cannot open its tree";
-    // The name's old tree is no longer what it should serve.
-    lock();
-    struct root **p = &S.roots;
-    while (*p && strcmp((*p)->name, name) != 0) p = &(*p)->next;
-    struct root *old = *p;
-    if (old) *p = old->next;
-    unlock();
-    if (old) retire(old);
+    remove_root(name);  // its old tree is no longer what it should serve
     return err;
   }
   uint64_t mnt = mount_id(fd);
@@ -1620,17 +1617,6 @@ static int add_root(const char *name, const char *path, const char *flags, const
   return 0;
 }
 
-/** Applies "-": NAME goes. */
-static int remove_root(const char *name) {
-  lock();
-  struct root **p = &S.roots;
-  while (*p && strcmp((*p)->name, name) != 0) p = &(*p)->next;
-  struct root *old = *p;
-  if (old) *p = old->next;
-  unlock();
-  if (old) retire(old);  // absent already (its tree could not be opened): nothing to do
-  return 0;
-}
 
 /** Reads one NUL-terminated field into *buf; false at EOF (or a last field without its NUL). */
 static bool read_field(FILE *in, char **buf, size_t *cap) {
