@@ -47,6 +47,7 @@ export async function spawnReady(command: string, args: readonly string[], optio
   const first = await lines.next().then((r) => (r.done ? undefined : r.value), () => undefined);
   if (first === undefined || !/^ready\b/.test(first)) {
     child.kill('SIGTERM');
+    channel.destroy();
     const why = first?.startsWith('error ') ? first.slice(6) : first === undefined ? await exited : `unexpected answer: ${JSON.stringify(first)}`;
     throw new StartFailed(why);
   }
