@@ -30,7 +30,9 @@
 //   the depth is part of a node's key, so a file reached at two depths (a hard-linked symlink, a
 //   volume mounted twice) is two nodes, each presented for its own path. A directory or symlink
 //   renamed through the mount to another depth would keep its old depth in the kernel's cache:
-//   such renames answer EXDEV (mv then copies).
+//   such renames answer EXDEV (mv then copies). A tree served by dbox's fuse-native mount (stopped
+//   containers, .hosts) had its links presented there already, by the same rule for exact paths;
+//   presenting them again here changes nothing (the rule is idempotent) and bounds them here too.
 //
 // Descriptors: each node holds an O_PATH fd while it is in use or recently used; at most
 //   `max_fds` stay open (least recently used closed first), the rest are opened again by
@@ -43,13 +45,19 @@
 //   unpinned node fds are closed, and fds in use (pinned nodes, open files and directories) are
 //   replaced in place by dup2() of a dead descriptor (an O_PATH fd of a deleted empty directory),
 //   so a request in flight fails instead of reaching a reused fd number; later requests on those
-//   nodes answer ESTALE. No descriptor into the old tree is kept (overlayfs warns of two mounts of
-//   one upper dir, and a stopped container's tree must not stay writable).
+//   nodes answer ESTALE, and the kernel is told to drop what it cached of them (pages, listings,
+//   attributes). No descriptor into the old tree is kept (overlayfs warns of two mounts of one
+//   upper dir, and a stopped container's tree must not stay writable). The same tree given again
+//   (same device, inode and mount id: an engine that reconnected) is kept as it is.
 //
 // Inode numbers: sub-mounts of a container (proc, sysfs, devpts, volumes) share the mount's one
 //   st_dev, and their small inode numbers collide. A file of the root's own file system keeps its
 //   inode number; any other presents a 64-bit mix of (dev, ino) with the top bit set, so distinct
 //   files differ (with overwhelming probability), hard links share one, and `find` sees no loops.
+//
+// Environment (for tests and tuning): DBOX_FUSE_MAX_FDS lowers the bound on node descriptors
+// (default: half the raised limit, at most 65536); DBOX_FUSE_INOTIFY=off serves as when the
+// kernel's watches have run out.
 //
 // Locking: one mutex guards the tables and every node's mutable fields. No system call runs under
 //   it, except dup2() of descriptors in use during a revocation (rare, and atomicity against a
