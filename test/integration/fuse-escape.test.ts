@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
 
@@ -192,5 +192,19 @@ describe.runIf(hasEngine)('no symlink of a container leads out of the mount', ()
     fs.renameSync(`${C}/m1/m2/m3/m4/file`, `${C}/file`);
     expect(docker('exec', running, 'sh', '-c', 'stat -c %i /file; rm /file')).toBe(ino);
     expect(snapshot(hostDir)).toEqual(before);
+  });
+
+  it('external commands of `dbox -c` (the background mount) read, append and touch the container only', () => {
+    const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-esc-run-'));
+    try {
+      const env = {XDG_RUNTIME_DIR: runtime};
+      expect(dbox(`head -1 /containers/${running}/data/rel`, {env}).stdout).toBe('container copy\n');
+      expect(dbox(`echo x >> /containers/${running}/data/rel; cat /containers/${running}/d1/d2/d3/d4/d5/d6/deep-rel`, {env}).stdout).toBe('container copy\nx\n');
+      expect(dbox(`cd /containers/${running}/data/rel-dir && touch planted && /bin/ls`, {env}).stdout).toBe('planted\nsecret.txt\n');
+      expect(snapshot(hostDir)).toEqual(before);
+      expect(docker('exec', running, 'ls', `/${hostRel}`)).toBe('planted\nsecret.txt');
+    } finally {
+      fs.rmSync(runtime, {recursive: true, force: true});
+    }
   });
 });
