@@ -525,6 +525,7 @@ static ssize_t presented_target(const struct node *n, int fd, char *out) {
   char target[PATH_MAX];
   ssize_t len = readlinkat(fd, "", target, sizeof target);
   if (len < 0) return -errno;
+  if ((size_t)len == sizeof target) return -ENAMETOOLONG;  // maybe cut short: never presented cut
   ssize_t r = link_present(target, (size_t)len, n->depth, out, PATH_MAX);
   return r < 0 ? -errno : r;
 }
