@@ -9,24 +9,29 @@
 // `../etc/shadow`, `../../../../etc/shadow` there too). The depth is exact: this server is given
 // full paths. Writes go through the drivers, which resolve every path inside the container.
 import fs from 'node:fs';
+import os from 'node:os';
 import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
-import {errnoOf, FsError} from '../vfs/errors.js';
+import {FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, HOSTS} from '../vfs/path.js';
 import {native} from '../native.js';
 import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
+import {logLine} from './log.js';
 import {RemoteFile} from './remote-file.js';
 
-/** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
+const errnos = os.constants.errno as Record<string, number>;
+
+/** Negative errno for anything thrown (any of the system's errno names); an error without one is
+ *  EIO (and logged: it is a bug). */
 export function toErrno(error: unknown): number {
   const code = (error as {code?: unknown})?.code;
-  const n = typeof code === 'string' ? errnoOf[code] : undefined;
+  const n = typeof code === 'string' && Object.hasOwn(errnos, code) ? errnos[code] : undefined;
   if (n !== undefined) return -n;
-  process.stderr.write(`dbox mount: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  return -errnoOf['EIO']!;
+  process.stderr.write(logLine(`unexpected error: ${(error as Error)?.stack ?? String(error)}`));
+  return -errnos['EIO']!;
 }
 
 /** Runs a synchronous fs call: its result, or a negative errno. */
