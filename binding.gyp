@@ -7,7 +7,9 @@
       "target_name": "dbox_native",
       "sources": [
         "native/inroot.c",
-        "native/identity.c"
+        "native/identity.c",
+        "native/link.c",
+        "native/link-napi.c"
       ],
       "cflags": [
         "-std=gnu11",
@@ -44,7 +46,8 @@
           {
             "type": "executable",
             "sources": [
-              "native/fuse-server.c"
+              "native/fuse-server.c",
+              "native/link.c"
             ],
             "cflags": [
               "-std=gnu11",

@@ -76,20 +76,13 @@ async function mountCommand(args: readonly string[]): Promise<number> {
     await server.serve(target, {parentPipe: flags.includes('--parent-pipe'), ...(readyFd !== undefined ? {readyFd} : {})});
     return 0;
   }
-  // In the background: a detached child serves; this process waits until it is mounted.
-  const {spawn} = await import('node:child_process');
-  const {dboxLauncher} = await import('./self.js');
-  const child = spawn(process.execPath, [dboxLauncher, 'mount', target, '--foreground', '--ready-fd', '3'], {
-    detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<boolean>((res) => {
-    child.stdio[3]!.on('data', () => res(true));
-    child.on('exit', () => res(false));
-  });
-  if (!ready) {
-    process.stderr.write(`dbox: mount: ${escapeControls(dir)}: ${escapeControlsLines(stderr.trim()) || 'the mount process exited'}\n`);
+  // In the background: a mount process in its own session serves; this process waits until it is mounted.
+  const {launchMount} = await import('./fuse/launch.js');
+  try {
+    const {child} = await launchMount(target);
+    child.unref();
+  } catch (error) {
+    process.stderr.write(`dbox: mount: ${escapeControls(dir)}: ${escapeControlsLines((error as Error).message)}\n`);
     return 1;
   }
   process.stdout.write(`${target}\n`);

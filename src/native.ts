@@ -34,6 +34,9 @@ export interface Native {
   peerInOurPidNamespace(socketPath: string): boolean;
   /** Whether a /proc/<pid>/cgroup text names container `id` (exposed for tests). */
   cgroupNames(cgroup: string, id: string): boolean;
+  /** A container's symlink target as the mount presents it, for a link `depth` components below the
+   *  container's root (native/link.h: never above the container); throws EINVAL, ENAMETOOLONG. */
+  presentLink(target: string, depth: number): string;
 }
 
 export const RENAME_NOREPLACE = 1;

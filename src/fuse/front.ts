@@ -1,19 +1,44 @@
 // The mount's fast path: dbox-fuse (native/fuse-server.c) serves the mount point and passes each
 // container's requests straight to a directory tree by file descriptors. This module tells it the
 // trees and keeps them current with the engine's events:
-//   - a running container of the local engine: /proc/<pid>/root, when this process can open it;
+//   - a running container of the local engine, when the namespace proves its root (localRoot):
+//     that root, as a descriptor this process holds;
 //   - any other (stopped, or the engine is elsewhere), and .hosts: that name in dbox's own
 //     fuse-native mount (`engineDir`), where Node serves it through the engine driver.
-import {spawn, type ChildProcess} from 'node:child_process';
+//
+// The control protocol (dbox-fuse's header has the reader's side): each record is NUL-terminated
+// fields, "+" NAME PATH FLAGS or "-" NAME, answered by one line, "ok" or "error WHY". A field
+// holding NUL, or a name outside Docker's grammar, is refused here before it is written, so no
+// container name (engine JSON, hostile) can be read as two records; dbox-fuse checks names again.
+// An error answer (a tree that cannot be opened) is written to the log and the name goes.
 import fs from 'node:fs';
-import {createInterface} from 'node:readline';
+import type {ChildProcess} from 'node:child_process';
 import type {ContainerInfo} from '../docker/engine.js';
+import {validContainerName} from '../docker/validate.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {HOSTS_DIR} from './ops.js';
+import {spawnReady} from './ready.js';
 
-/** name -> "PATH<TAB>FLAGS" as dbox-fuse takes it (t: absolute links made relative; w: watched with
- *  inotify, so the kernel may cache longer; h: hidden from the listing). */
-export type Roots = Map<string, string>;
+/** The tree of a name and how dbox-fuse serves it (w: watched with inotify, so the kernel may cache
+ *  longer; h: hidden from the listing). */
+export interface Tree {
+  readonly path: string;
+  readonly flags: '' | 'w' | 'h';
+}
+export type Roots = Map<string, Tree>;
+
+export type ControlRecord = {readonly op: '+'; readonly name: string; readonly tree: Tree} | {readonly op: '-'; readonly name: string};
+
+/** Whether dbox-fuse takes `name` as a root's name: Docker's grammar, or "." + it when hidden. */
+const validRootName = (name: string, hidden: boolean): boolean => validContainerName(hidden ? name.replace(/^\./, '') : name) && (!hidden || name.startsWith('.'));
+
+/** One record as bytes; throws on anything dbox-fuse could read another way. */
+export function encode(record: ControlRecord): Buffer {
+  const fields = record.op === '+' ? ['+', record.name, record.tree.path, record.tree.flags] : ['-', record.name];
+  if (!validRootName(record.name, record.op === '+' && record.tree.flags === 'h')) throw new Error(`not a container name: ${JSON.stringify(record.name)}`);
+  if (fields.some((f) => f.includes('\0'))) throw new Error('a NUL byte in a control record');
+  return Buffer.from(fields.map((f) => `${f}\0`).join(''));
+}
 
 /**
  * The tree behind each name of the mount's root. `rootOf` gives a running container's root as a
@@ -25,34 +50,38 @@ export async function rootsOf(ns: Namespace, engineDir: string, rootOf: (c: Cont
   const roots: Roots = new Map();
   for (const c of await ns.containers()) {
     const fd = await rootOf(c).catch(() => undefined);
-    // fuse-native presents links relative already; a local root is transformed by dbox-fuse.
-    roots.set(c.name, fd !== undefined ? `/proc/${process.pid}/fd/${fd}\ttw` : `${engineDir}/${c.name}\t`);
+    roots.set(c.name, fd !== undefined ? {path: `/proc/${process.pid}/fd/${fd}`, flags: 'w'} : {path: `${engineDir}/${c.name}`, flags: ''});
   }
-  roots.set(HOSTS_DIR.slice(1), `${engineDir}${HOSTS_DIR}\th`);
+  roots.set(HOSTS_DIR.slice(1), {path: `${engineDir}${HOSTS_DIR}`, flags: 'h'});
   return roots;
 }
 
-/** The control lines that turn `from` into `to`. */
-export function changes(from: Roots, to: Roots): string[] {
-  const lines: string[] = [];
-  for (const name of from.keys()) if (!to.has(name)) lines.push(`-${name}`);
-  for (const [name, tree] of to) if (from.get(name) !== tree) lines.push(`+${name}\t${tree}`);
-  return lines;
+/** The records that turn `from` into `to`. */
+export function changes(from: Roots, to: Roots): ControlRecord[] {
+  const records: ControlRecord[] = [];
+  for (const name of from.keys()) if (!to.has(name)) records.push({op: '-', name});
+  for (const [name, tree] of to) {
+    const was = from.get(name);
+    if (!was || was.path !== tree.path || was.flags !== tree.flags) records.push({op: '+', name, tree});
+  }
+  return records;
 }
 
 export class FrontServer {
   private current: Roots = new Map();
   /** Roots of running containers held open between syncs (an event about a container drops its). */
   private readonly rootFds = new Map<string, Promise<number | undefined>>();
-  /** Descriptors dropped by an event, closed once dbox-fuse has acknowledged the next sync. */
+  /** Descriptors dropped by an event, closed once dbox-fuse has answered the next sync. */
   private dropped: Promise<number | undefined>[] = [];
-  private acks: (() => void)[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly child: ChildProcess, private readonly ns: Namespace, private readonly engineDir: string) {
-    createInterface({input: child.stdout!}).on('line', (line) => {
-      if (line === 'ok') this.acks.shift()?.();
-    });
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly answers: AsyncIterator<string>,
+    private readonly ns: Namespace,
+    private readonly engineDir: string,
+    private readonly log: (line: string) => void,
+  ) {
     ns.onChange((id) => {
       const held = this.rootFds.get(id);
       if (held) this.dropped.push(held);
@@ -74,25 +103,31 @@ export class FrontServer {
     return fd;
   }
 
-  /** Starts dbox-fuse on `dir` and gives it the current trees; rejects when it cannot mount. */
-  static async start(helper: string, dir: string, ns: Namespace, engineDir: string): Promise<FrontServer> {
-    const child = spawn(helper, [dir], {stdio: ['pipe', 'pipe', 'pipe']});
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const ready = await new Promise<boolean>((resolve) => {
-      child.stdout!.once('data', (d: Buffer) => resolve(d.toString().startsWith('ready')));
-      child.once('error', () => resolve(false));
-      child.once('exit', () => resolve(false));
-    });
-    if (!ready) {
-      child.kill('SIGTERM');
-      throw new Error(stderr.trim() || 'dbox-fuse did not start');
-    }
-    child.stderr!.removeAllListeners('data');
-    child.stderr!.pipe(process.stderr);
-    const front = new FrontServer(child, ns, engineDir);
+  /**
+   * Starts dbox-fuse on `dir` (its messages go to `stderr`: the log) and gives it the current trees;
+   * rejects when it cannot mount. `log` takes this side's messages.
+   */
+  static async start(helper: string, dir: string, ns: Namespace, engineDir: string, log: (line: string) => void): Promise<FrontServer> {
+    const {child, lines} = await spawnReady(helper, [dir], {channel: 1, stdin: 'pipe', stderr: 'inherit'});
+    child.stdin!.on('error', () => undefined); // dbox-fuse gone: its exit is reported by onExit
+    const front = new FrontServer(child, lines!, ns, engineDir, log);
     await front.sync();
     return front;
+  }
+
+  /** Sends one record and waits for its answer. */
+  private async send(record: ControlRecord): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = encode(record);
+    } catch (error) {
+      this.log(`mount: ${(error as Error).message}`);
+      return;
+    }
+    this.child.stdin!.write(bytes);
+    const answer = await this.answers.next();
+    if (answer.done) throw new Error('dbox-fuse exited');
+    if (answer.value !== 'ok') this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
   }
 
   /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list);
@@ -100,25 +135,26 @@ export class FrontServer {
   sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
       const next = await rootsOf(this.ns, this.engineDir, (c) => this.rootOf(c));
-      const lines = changes(this.current, next);
+      const records = changes(this.current, next);
       this.current = next;
       const closing = this.dropped.splice(0);
-      await Promise.all(lines.map((line) => new Promise<void>((resolve) => {
-        this.acks.push(resolve);
-        this.child.stdin!.write(`${line}\n`);
-      })));
-      // dbox-fuse holds its own descriptors of the new roots now; the old ones go.
+      for (const record of records) await this.send(record);
+      // dbox-fuse holds its own descriptors of the new roots now (and none of the old ones): the old ones go.
       for (const fd of await Promise.all(closing)) if (fd !== undefined) fs.closeSync(fd);
-    }).catch(() => undefined);
+    }).catch((error: unknown) => this.log(`mount: ${(error as Error).message}`));
     return this.syncing;
   }
 
   onExit(listener: () => void): void {
-    this.child.once('exit', listener);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) listener();
+    else this.child.once('exit', listener);
   }
 
-  /** Ends dbox-fuse, which unmounts its mount point. */
-  stop(): void {
+  /** Ends dbox-fuse, which unmounts its mount point; resolves when it has exited. */
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGTERM');
+    return gone;
   }
 }

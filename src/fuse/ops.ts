@@ -2,28 +2,36 @@
 // ContainerFs drivers. The mount's root lists the containers; `/<name>/…` is a container's
 // filesystem. Every error becomes a negative errno in one place (settle).
 //
-// Host safety through the mount: the kernel resolves a symlink's target from the *reader's* root,
-// so an absolute target is presented relative to the container's root inside the mount
-// (`/etc/shadow` read at /web/data/x becomes `../etc/shadow`), as sshfs's transform_symlinks does.
-// Writes go through the drivers, which resolve every path inside the container.
+// Host safety through the mount: the kernel follows a symlink on the reader's side, from the
+// directory the reader used, so every target (absolute or relative) is presented by the mount's one
+// rule (native/link.h, shared with dbox-fuse): resolved lexically in the container and written as
+// at most depth-1 leading `../` then plain names (`/etc/shadow` read at /web/data/x becomes
+// `../etc/shadow`, `../../../../etc/shadow` there too). The depth is exact: this server is given
+// full paths. Writes go through the drivers, which resolve every path inside the container.
 import fs from 'node:fs';
+import os from 'node:os';
 import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
-import {errnoOf, FsError} from '../vfs/errors.js';
+import {FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
-import {CONTAINERS, dirname, HOSTS} from '../vfs/path.js';
+import {CONTAINERS, HOSTS} from '../vfs/path.js';
+import {native} from '../native.js';
 import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
+import {logLine} from './log.js';
 import {RemoteFile} from './remote-file.js';
 
-/** Negative errno for anything thrown; an unknown error is EIO (and logged: it is a bug). */
+const errnos = os.constants.errno as Record<string, number>;
+
+/** Negative errno for anything thrown (any of the system's errno names); an error without one is
+ *  EIO (and logged: it is a bug). */
 export function toErrno(error: unknown): number {
   const code = (error as {code?: unknown})?.code;
-  const n = typeof code === 'string' ? errnoOf[code] : undefined;
+  const n = typeof code === 'string' && Object.hasOwn(errnos, code) ? errnos[code] : undefined;
   if (n !== undefined) return -n;
-  process.stderr.write(`dbox mount: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
-  return -errnoOf['EIO']!;
+  process.stderr.write(logLine(`unexpected error: ${(error as Error)?.stack ?? String(error)}`));
+  return -errnos['EIO']!;
 }
 
 /** Runs a synchronous fs call: its result, or a negative errno. */
@@ -46,13 +54,9 @@ export function toFuseStat(s: Stat): FuseStat {
     blksize: s.blksize, blocks: s.blocks, atime: ms(s.atime), mtime: ms(s.mtime), ctime: ms(s.ctime)};
 }
 
-/** A symlink target as seen through the mount: absolute targets become relative to the container root. */
-export function transformLink(target: string, innerPath: string): string {
-  if (!target.startsWith('/')) return target;
-  const depth = dirname(innerPath).split('/').filter(Boolean).length;
-  const rest = target.replace(/^\/+/, '');
-  return depth === 0 ? rest || '.' : '../'.repeat(depth) + rest;
-}
+/** Symlink `target` of the container's `innerPath` as the mount presents it (native/link.h). */
+const presentLink = (target: string, innerPath: string): string =>
+  native().presentLink(target, innerPath.split('/').filter(Boolean).length);
 
 const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, atime: 0, mtime: 0, ctime: 0};
 
@@ -111,10 +115,12 @@ export function makeOps(ns: Namespace): FuseOps {
     return [['.', '..', ...entries.map((e) => e.name)], [rootStat, rootStat, ...stats]];
   };
 
-  /** A stat as the mount shows it: a symlink's size is the length of its (transformed) target. */
+  /** A stat as the mount shows it: a symlink's size is the length of its presented target. */
   const fuseStatOf = async (fs: ContainerFs, inner: string, st: Stat): Promise<FuseStat> => {
     const out = toFuseStat(st);
-    if (isSymlink(st)) out.size = Buffer.byteLength(transformLink(await fs.readlink(inner).catch(() => ''), inner));
+    if (isSymlink(st)) {
+      out.size = await fs.readlink(inner).then((target) => Buffer.byteLength(presentLink(target, inner)), () => 0);
+    }
     return out;
   };
 
@@ -129,7 +135,7 @@ export function makeOps(ns: Namespace): FuseOps {
     },
     readlink: (p, cb) => settle(async () => {
       const t = await file(p);
-      return transformLink(await t.fs.readlink(t.path), t.path);
+      return presentLink(await t.fs.readlink(t.path), t.path);
     }, cb),
     statfs: (p, cb) =>
       settle(async () => {

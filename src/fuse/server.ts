@@ -1,19 +1,25 @@
 // `dbox mount DIR --foreground`: serves the containers of the current engine at DIR until it is
-// unmounted, signalled, or (with --parent-pipe) its parent dbox goes away. This process must
-// never touch its own mount: fuse-native calls the ops on this event loop, so a blocking call on
-// a path of the mount would deadlock it. The ops reach containers through /proc/<pid>/root and
-// the engine, never through DIR. With dbox-fuse built, it serves DIR (front.ts) and fuse-native
-// serves a private engine mount behind it; dbox-fuse, another process, may use that one.
+// unmounted, signalled (SIGTERM, SIGINT, SIGHUP), or (with --parent-pipe) its parent dbox goes
+// away; each way out unmounts both of its mounts and removes the directories it made. This
+// process must never touch its own mount: fuse-native calls the ops on this event loop, so a
+// blocking call on a path of the mount would deadlock it. The ops reach containers through
+// /proc/<pid>/root and the engine, never through DIR. With dbox-fuse built, it serves DIR
+// (front.ts) and fuse-native serves a private engine mount behind it; dbox-fuse, another
+// process, may use that one.
+//
+// Messages go to stderr: the mount's log file when launched in the background (launch.ts), the
+// terminal in the foreground. A write error there (EPIPE) is ignored, never fatal.
 import fs from 'node:fs';
 import path from 'node:path';
 import type {FuseOptions} from 'fuse-native';
 import {Engine} from '../docker/engine.js';
 import {fuseHelper} from '../self.js';
 import {Namespace} from '../vfs/namespace.js';
-import {engineMountOf, runtimeDir} from './background.js';
 import {FrontServer} from './front.js';
-import {detach, isMounted} from './mounts.js';
+import {logLine} from './log.js';
+import {isMounted, unmountAndRemove} from './mounts.js';
 import {makeOps} from './ops.js';
+import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
 
 /**
  * libfuse options, and why (figures in the README):
@@ -35,65 +41,95 @@ export const mountOptions: FuseOptions = {
   timeout: false,
 };
 
-export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean} = {}): Promise<never> {
-  const {default: Fuse} = await import('fuse-native');
-  const ns = new Namespace(new Engine());
-  const stopWatching = await ns.live().catch(() => () => undefined);
-  const mount = async (at: string): Promise<void> => {
-    const fuse = new Fuse(at, makeOps(ns), mountOptions);
-    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
-  };
+/** How long dbox-fuse may take to unmount and exit after SIGTERM before the mount is detached anyway. */
+const STOP_GRACE_MS = 2000;
 
-  // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the
-  // helper (not built: no libfuse3), or with DBOX_FUSE=node, fuse-native serves `dir` itself.
-  let front: FrontServer | undefined;
-  const engineDir = engineMountOf(runtimeDir(), process.pid);
-  if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
-    fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
-    await mount(engineDir);
-    front = await FrontServer.start(fuseHelper, dir, ns, engineDir).catch((error: unknown) => {
-      process.stderr.write(`dbox: mount: the fast path is off (${(error as Error).message})\n`);
-      return undefined;
-    });
-    if (!front) leave(engineDir);
-  }
-  if (!front) await mount(dir);
+const say = (message: string): void => {
+  try {
+    process.stderr.write(logLine(message));
+  } catch { /* no log to write to: nothing to do */ }
+};
 
-  let ending = false;
-  const end = (code: number): void => {
-    if (ending) return;
-    ending = true;
-    stopWatching();
-    front?.stop();
-    detach(dir);
-    if (front) leave(engineDir);
-    process.exit(code);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => end(0));
-  // Unmounted from outside (dbox umount, fusermount -u): nothing left to serve.
-  front?.onExit(() => end(0));
-  setInterval(() => {
-    if (!isMounted(dir)) end(0);
-  }, 1000).unref();
-  if (options.parentPipe) {
-    // The parent holds the other end of stdin: EOF means it exited or crashed.
-    process.stdin.on('end', () => end(0)).on('error', () => end(0)).resume();
+/** Tells whoever waits on `fd` (launch.ts) one line, then closes it; false when nobody listens. */
+function tell(fd: number | undefined, line: string): boolean {
+  if (fd === undefined) return true;
+  try {
+    fs.writeSync(fd, `${line}\n`);
+    fs.closeSync(fd);
+    return true;
+  } catch {
+    return false;
   }
-  if (options.readyFd !== undefined) {
-    try {
-      fs.writeSync(options.readyFd, `${dir}\n`);
-      fs.closeSync(options.readyFd);
-    } catch {
-      end(0); // whoever waited for the mount is gone
-    }
-  }
-  return new Promise<never>(() => undefined);
 }
 
-/** Unmounts a private mount and removes its directories. */
-function leave(mnt: string): void {
-  detach(mnt);
-  for (const d of [mnt, path.dirname(mnt)]) {
-    try { fs.rmdirSync(d); } catch { /* busy, or not empty */ }
+export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean} = {}): Promise<never> {
+  process.stderr.on('error', () => undefined);
+  const runtime = runtimeDir();
+  for (const mnt of cleanStale(runtime)) say(`removed a mount left by a crash: ${mnt}`);
+  const engineDir = engineMountOf(runtime, process.pid);
+  // The directories this process made, removed when it ends: the engine mount's always; DIR when
+  // it did not exist, or is a mount point of the shell under the runtime directory.
+  const shellMount = path.dirname(path.dirname(dir)) === runtime;
+  const ownDir = shellMount || !fs.existsSync(dir);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, {mode: 0o755});
+  let front: FrontServer | undefined;
+  let stopWatching = (): void => undefined;
+  let ending = false;
+  const end = async (code: number, why?: string): Promise<never> => {
+    if (!ending) {
+      ending = true;
+      if (why) say(why);
+      stopWatching();
+      const stopped = front?.stop();
+      if (stopped) await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+      unmountAndRemove(dir, {keep: !ownDir, parents: shellMount ? [path.dirname(dir)] : []});
+      unmountAndRemove(engineDir, {parents: [path.dirname(engineDir)]});
+      process.exit(code);
+    }
+    return new Promise<never>(() => undefined);
+  };
+  // This process's signals are the mount's: a handler installed for the shell (cli.ts exits at once
+  // on SIGTERM) would leave both mounts behind.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void end(0, `${signal}: unmounting`));
   }
+  process.on('uncaughtException', (error) => void end(1, `internal error: ${error.stack ?? String(error)}`));
+  if (options.parentPipe) {
+    // The parent holds the other end of stdin: EOF means it exited or crashed.
+    process.stdin.on('end', () => void end(0)).on('error', () => void end(0)).resume();
+  }
+
+  try {
+    const {default: Fuse} = await import('fuse-native');
+    const ns = new Namespace(new Engine());
+    stopWatching = await ns.live().catch(() => () => undefined);
+    const mount = async (at: string): Promise<void> => {
+      const fuse = new Fuse(at, makeOps(ns), mountOptions);
+      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+    };
+    // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the
+    // helper (not built: no libfuse3), or with DBOX_FUSE=node, fuse-native serves `dir` itself.
+    if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
+      fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
+      await mount(engineDir);
+      front = await FrontServer.start(fuseHelper, dir, ns, engineDir, say).catch((error: unknown) => {
+        say(`the fast path is off (${(error as Error).message})`);
+        return undefined;
+      });
+      if (!front) unmountAndRemove(engineDir, {parents: [path.dirname(engineDir)]});
+    }
+    if (!front) await mount(dir);
+  } catch (error) {
+    tell(options.readyFd, `error ${(error as Error).message.replace(/\n/g, ' ')}`);
+    return end(1, `cannot mount ${dir}: ${(error as Error).message}`);
+  }
+
+  // Unmounted from outside (dbox umount, fusermount -u), or dbox-fuse died: nothing left to serve.
+  front?.onExit(() => void end(0, 'dbox-fuse exited'));
+  setInterval(() => {
+    if (!isMounted(dir)) void end(0);
+  }, 1000).unref();
+  if (!tell(options.readyFd, `ready ${dir}`)) return end(0); // whoever waited for the mount is gone
+  return new Promise<never>(() => undefined);
 }

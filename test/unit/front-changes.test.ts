@@ -1,23 +1,41 @@
 import {describe, expect, it} from 'vitest';
-import {changes} from '../../src/fuse/front.js';
+import {changes, encode, type Roots, type Tree} from '../../src/fuse/front.js';
 import {tarMode} from '../../src/vfs/extraction.js';
 
-describe("the mount's front server control lines", () => {
-  const roots = (entries: [string, string][]): Map<string, string> => new Map(entries);
+describe("the mount's front server control records", () => {
+  const roots = (entries: [string, Tree][]): Roots => new Map(entries);
+  const local = (fd: number): Tree => ({path: `/proc/1/fd/${fd}`, flags: 'w'});
+  const engine = (name: string): Tree => ({path: `/e/${name}`, flags: ''});
 
   it('adds new names, replaces changed trees, removes names that went, and says nothing of the rest', () => {
-    const before = roots([['web', '/proc/10/root\ttw'], ['db', '/proc/11/root\ttw'], ['old', '/e/old\t']]);
-    const after = roots([['web', '/proc/10/root\ttw'], ['db', '/proc/12/root\ttw'], ['new', '/e/new\t']]);
-    expect(changes(before, after)).toEqual(['-old', '+db\t/proc/12/root\ttw', '+new\t/e/new\t']);
+    const before = roots([['web', local(10)], ['db', local(11)], ['old', engine('old')]]);
+    const after = roots([['web', local(10)], ['db', local(12)], ['new', engine('new')]]);
+    expect(changes(before, after)).toEqual([{op: '-', name: 'old'}, {op: '+', name: 'db', tree: local(12)}, {op: '+', name: 'new', tree: engine('new')}]);
   });
 
-  it('a container that stops moves from its /proc root to the engine mount', () => {
-    expect(changes(roots([['web', '/proc/10/root\ttw']]), roots([['web', '/e/web\t']]))).toEqual(['+web\t/e/web\t']);
+  it('a container that stops moves from its own root to the engine mount', () => {
+    expect(changes(roots([['web', local(10)]]), roots([['web', engine('web')]]))).toEqual([{op: '+', name: 'web', tree: engine('web')}]);
   });
 
-  it('no change, no lines', () => {
-    const same = roots([['web', '/proc/10/root\ttw'], ['.hosts', '/e/.hosts\th']]);
+  it('no change, no records', () => {
+    const same = roots([['web', local(10)], ['.hosts', {path: '/e/.hosts', flags: 'h'}]]);
     expect(changes(same, new Map(same))).toEqual([]);
+  });
+
+  it('encodes NUL-terminated fields', () => {
+    expect(encode({op: '+', name: 'web', tree: local(7)}).toString()).toBe('+\0web\0/proc/1/fd/7\0w\0');
+    expect(encode({op: '-', name: 'web'}).toString()).toBe('-\0web\0');
+    expect(encode({op: '+', name: '.hosts', tree: {path: '/e/.hosts', flags: 'h'}}).toString()).toBe('+\0.hosts\0/e/.hosts\0h\0');
+  });
+
+  it.each(['a\nb', 'web\t/\tw', 'a\0b', '../x', '.', '..', 'x', '', 'a/b', '-web', '.hidden', 'a'.repeat(256), '\u001b[2J'])(
+    'refuses the name %j', (name) => {
+      expect(() => encode({op: '+', name, tree: local(1)})).toThrow();
+      expect(() => encode({op: '-', name})).toThrow();
+    });
+
+  it('refuses a NUL in a path', () => {
+    expect(() => encode({op: '+', name: 'web', tree: {path: '/a\0/', flags: ''}})).toThrow();
   });
 });
 
