@@ -11,7 +11,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, requireEngine} from '../integration/engine.js';
 import {makeCanaries, type Canaries} from './lib/canary.js';
 import {buildHostileImage, CONTAINER_SIDE, containerFile, createdContainer, DEPTHS, ESC_DIR, linkDir, NAMES, runContainer,
-  type HostileImage} from './lib/hostile.js';
+  restoreContainerSide, type HostileImage} from './lib/hostile.js';
 import {makeLoopFs, type LoopFs} from './lib/loop.js';
 import {blockedOn, clean, sweep, dboxArgs, dboxLine, gone, mountsUnder, sh, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
   waitFor, type World} from './lib/run.js';
@@ -102,6 +102,7 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
         const r = await throughMount(c, (d) => `echo PWNED >> ${d}/rel; echo PWNED >> ${d}/relroot; echo PWNED >> ${d}/reldir/inner.txt`, env(extra));
         expect(canaries.leaks(r.stdout), r.out).toBe(false);
         expect(canaries.record(), `${c}: ${r.out}`).toEqual(canaries.original);
+        restoreContainerSide(c, canaries); // the appends landed in the container's own files, as they must
       }
     });
 

@@ -12,6 +12,7 @@
 //   /race: directories a racing process swaps with links to host paths.
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {climb, type Canaries} from './canary.js';
 
@@ -149,4 +150,25 @@ export function createdContainer(tag: string, name: string): string {
 export function containerFile(name: string, p: string): Buffer | undefined {
   const r = spawnSync('sh', ['-c', `docker cp '${name}:${p}' - | tar -xOf -`], {maxBuffer: 1 << 28});
   return r.status === 0 ? r.stdout : undefined;
+}
+
+/**
+ * Puts the container's own files at the canary paths back as the image had them. Writes through
+ * links that stay inside the container (as they must) change the container's own files; cases
+ * that read them afterwards need them as they were.
+ */
+export function restoreContainerSide(name: string, canaries: Canaries): void {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'adv-restore-'));
+  try {
+    const put = (inside: string, content: string): void => {
+      const local = path.join(tmp, path.basename(inside));
+      fs.writeFileSync(local, content);
+      execFileSync('docker', ['cp', local, `${name}:${inside}`]);
+    };
+    put(canaries.file, CONTAINER_SIDE.file);
+    put(path.join(canaries.dir, 'inner.txt'), CONTAINER_SIDE.inner);
+    put(canaries.rootFile, CONTAINER_SIDE.rootFile);
+  } finally {
+    fs.rmSync(tmp, {recursive: true, force: true});
+  }
 }

@@ -124,8 +124,11 @@ export function temporariesUnder(dir: string, maxDepth = 64): string[] {
 }
 
 /** What a world's dbox processes may not leave: mounts under it, files in its runtime dir and TMPDIR. */
+/** The mount's log (its messages, never the terminal's): kept on purpose, like any log. */
+const MOUNT_LOG = 'dbox/mount.log';
+
 export function leftovers(world: World): {mounts: string[]; runtimeFiles: string[]; tmpFiles: string[]} {
-  return {mounts: [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime), tmpFiles: filesUnder(world.tmp)};
+  return {mounts: [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime).filter((f) => f !== MOUNT_LOG), tmpFiles: filesUnder(world.tmp)};
 }
 
 export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
