@@ -6,7 +6,8 @@
     {
       "target_name": "dbox_native",
       "sources": [
-        "native/inroot.c"
+        "native/inroot.c",
+        "native/name-codec.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -1,5 +1,9 @@
 // Docker Engine archive API (HEAD / GET / PUT /containers/{id}/archive) as typed helpers.
 // Used by the `engine` driver for stopped containers and engines without host access.
+// What it trusts: nothing of what the engine sends. The stat header is JSON the engine wrote;
+// tarEntries hands out entries as they come (names, types, link names unchecked): whoever turns
+// an entry into a path checks it (engine-fs.ts listingsOfArchive, through untrusted.ts), and
+// nothing here ever writes a tar entry to the host.
 import type {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {FsError} from '../vfs/errors.js';
@@ -61,7 +65,19 @@ export async function* tarEntries(stream: Readable): AsyncGenerator<TarEntry> {
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
 
 export class Archive {
+  private podman?: Promise<boolean>;
+
   constructor(private readonly engine: Engine, private readonly id: string) {}
+
+  /** Whether the engine's extraction removes what is at a name before it looks at the entry to
+   *  write there (Docker's does; Podman's refuses an unknown entry first, so it removes nothing).
+   *  Asked once, from the engine's /version. */
+  async removesOnExtraction(): Promise<boolean> {
+    this.podman ??= this.engine
+      .call(async (d) => (await d.version()) as {Components?: {Name?: string}[]})
+      .then((v) => (v.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')), () => false);
+    return !(await this.podman);
+  }
 
   /** A 404 means a missing path, unless the container itself is gone: then say so. */
   private async missing(path: string): Promise<undefined> {
@@ -95,8 +111,8 @@ export class Archive {
     }
   }
 
-  /** PUT: extracts the tar stream into the existing directory `dir`. */
-  async put(dir: string, tar: Readable): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir}));
+  /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
+  async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
+    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir, ...(signal ? {abortSignal: signal} : {})}));
   }
 }

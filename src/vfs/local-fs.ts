@@ -4,11 +4,13 @@
 // so a container's absolute symlinks and ".." chains stay inside the container.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
+import net from 'node:net';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {HOST_ROOT, native, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
+import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {toFsError} from './errors.js';
-import type {ContainerFs, DirEntry, FileType, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import type {ContainerFs, DirEntry, FileType, ReadOptions, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import {notRegular} from './untrusted.js';
 
 export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
   const r = (i: number): number => raw[at + i]!;
@@ -24,9 +26,12 @@ const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block'
 export class LocalFs implements ContainerFs {
   readonly driver = 'local' as const;
   readonly canRename = true;
+  readonly isHost: boolean;
   private closed = false;
 
-  private constructor(readonly rootFd: number, readonly rootPath: string) {}
+  private constructor(readonly rootFd: number, readonly rootPath: string) {
+    this.isHost = rootFd === HOST_ROOT;
+  }
 
   /** Opens `rootPath` (e.g. /proc/123/root) as the root of a new LocalFs. */
   static open(rootPath: string): LocalFs {
@@ -79,17 +84,26 @@ export class LocalFs implements ContainerFs {
     return this.call(path, () => native().readlink(this.rootFd, path));
   }
 
-  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
-    const fd = await this.openFd(path, C.O_RDONLY);
+  /** Opens a file for reading as createReadStream does (the caller closes the fd): in a
+   *  container a regular file, or a FIFO with `fifo`; nothing else is opened. */
+  openRead(path: string, options?: ReadOptions): Promise<number> {
+    const accept = this.isHost ? READ_ANY : options?.fifo ? READ_FIFO : 0;
+    return this.call(path, () => {
+      const {fd, mode} = native().openRead(this.rootFd, path, accept);
+      if (fd < 0) throw notRegular(path, mode);
+      return fd;
+    });
+  }
+
+  async createReadStream(path: string, range?: ReadRange, options?: ReadOptions): Promise<Readable> {
+    const fd = await this.openRead(path, options);
     const st = decodeStat(native().fstat(fd));
-    if ((st.mode & C.S_IFMT) === C.S_IFDIR) {
-      fs.closeSync(fd);
-      throw toFsError({code: 'EISDIR'}, path);
-    }
     if (range?.length === 0) {
       fs.closeSync(fd);
       return Readable.from([]);
     }
+    // A FIFO is read as a pipe on the event loop, never by a blocking read in a worker.
+    if ((st.mode & C.S_IFMT) === C.S_IFIFO) return new net.Socket({fd, readable: true, writable: false});
     const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
     return fs.createReadStream('', {fd, highWaterMark: 1 << 20, start: range?.offset, end});
   }
