@@ -62,6 +62,33 @@ export async function* tarEntries(stream: Readable): AsyncGenerator<TarEntry> {
   }
 }
 
+/** A path the engine's API cannot carry: one with a name that is not UTF-8 (lone surrogates,
+ *  src/native.ts), which its query strings cannot encode. */
+function reachable(path: string): string {
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(path)) {
+    throw new FsError('ENOENT', path, "(a name that is not UTF-8, which the engine's API cannot carry)");
+  }
+  return path;
+}
+
+/** Error messages (coreutils, busybox, the engine's own) -> errno codes; EIO for the rest. */
+export function errnoFromMessage(message: string): string {
+  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
+    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
+    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC'],
+    [/name too long/i, 'ENAMETOOLONG']];
+  return table.find(([re]) => re.test(message))?.[1] ?? 'EIO';
+}
+
+/** An answer of the engine other than a 404 as an FsError for `path`: its message says which
+ *  (a HEAD has none: then EIO). Anything that is not an HTTP answer is left as it is. */
+function answered(error: unknown, path: string): unknown {
+  const status = (error as {statusCode?: number}).statusCode;
+  if (typeof status !== 'number') return error;
+  const message = ((error as {json?: {message?: string}}).json?.message ?? '').trim();
+  return new FsError(errnoFromMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
+}
+
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
 
 export class Archive {
@@ -88,7 +115,7 @@ export class Archive {
   /** HEAD: stat of `path` (not following a final symlink); undefined when it does not exist. */
   async stat(path: string): Promise<PathStat | undefined> {
     try {
-      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path}))) as {
+      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path: reachable(path)}))) as {
         headers: Record<string, string | undefined>;
         resume?: () => void;
       };
@@ -97,22 +124,22 @@ export class Archive {
       return header ? decodePathStat(header) : undefined;
     } catch (error) {
       if (isNotFound(error)) return this.missing(path);
-      throw error;
+      throw answered(error, path);
     }
   }
 
   /** GET: a tar stream of `path` (a file, or a directory and everything below it). */
   async get(path: string): Promise<Readable | undefined> {
     try {
-      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path}))) as Readable;
+      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path: reachable(path)}))) as Readable;
     } catch (error) {
       if (isNotFound(error)) return this.missing(path);
-      throw error;
+      throw answered(error, path);
     }
   }
 
   /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
   async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir, ...(signal ? {abortSignal: signal} : {})}));
+    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: reachable(dir), ...(signal ? {abortSignal: signal} : {})}));
   }
 }

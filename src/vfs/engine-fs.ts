@@ -15,7 +15,8 @@
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
-import {Archive, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
 import {Extraction, tarMode, toNode} from './extraction.js';
@@ -69,14 +70,6 @@ export async function* sliceBytes(source: AsyncIterable<Buffer>, range: ReadRang
     yield chunk;
     if (left <= 0) return;
   }
-}
-
-/** Coreutils/busybox messages -> errno codes, for commands run in the container. */
-function errnoFromMessage(stderr: string): string {
-  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
-    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
-    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC']];
-  return table.find(([re]) => re.test(stderr))?.[1] ?? 'EIO';
 }
 
 /** `stat -c` format of the exec listing: raw mode (hex), links, uid, gid, size, mtime, name. */
@@ -169,14 +162,19 @@ export class EngineFs implements ContainerFs {
     const r = await this.engine.exec(this.id, ['sh', '-c', script, 'dbox', dir]).catch(() => undefined);
     if (!r || r.code === 3 || r.code === 126 || r.code === 127) return undefined;
     const entries: DirEntry[] = [];
-    for (const line of r.stdout.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      const m = statLine.exec(line);
+    // Lines are cut as bytes; the name keeps its bytes (not UTF-8 ones as lone surrogates).
+    for (let at = 0; at < r.stdout.length;) {
+      const eol = r.stdout.indexOf(0x0a, at);
+      const line = r.stdout.subarray(at, eol < 0 ? r.stdout.length : eol);
+      at = eol < 0 ? r.stdout.length : eol + 1;
+      if (line.length === 0) continue;
+      const m = statLine.exec(line.toString('latin1'));
       if (!m) return undefined; // a name with a newline, or a foreign stat: the archive knows better
-      if (!isEntryName(m[7]!)) return undefined; // a forged listing: the archive is the engine's own
+      const name = native().decodeName(line.subarray(line.length - m[7]!.length));
+      if (!isEntryName(name)) return undefined; // a forged listing: the archive is the engine's own
       const mode = parseInt(m[1]!, 16);
       const stat = {...statFrom(mode, Number(m[5]), Number(m[6]) * 1000, Number(m[3]), Number(m[4])), nlink: Number(m[2])};
-      entries.push({name: m[7]!, type: fileType(mode), stat});
+      entries.push({name, type: fileType(mode), stat});
     }
     return entries;
   }
@@ -304,6 +302,8 @@ export class EngineFs implements ContainerFs {
         else pack.finalize();
       });
       body.on('error', (error) => pack.destroy(error));
+      // The pipe hands the source's error to the entry too: the pack carries it to the upload.
+      entry.on('error', () => undefined);
       body.pipe(entry);
       await this.putInto(dirname(target), toNode(pack), path, options.signal);
     };

@@ -61,6 +61,7 @@ function withName(header: tar.Header, name: string, linkname?: string): tar.Head
 function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.ReadableStream): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    sink.on('error', () => undefined); // reported through the callback
     if (body) body.pipe(sink as unknown as NodeJS.WritableStream);
   });
 }
