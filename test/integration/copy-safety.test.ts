@@ -14,7 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tar from 'tar-stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath as builtDbox, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+/** DBOX_UNDER_TEST runs these cases against another build (say, one without the fixes). */
+const dboxPath = process.env['DBOX_UNDER_TEST'] ?? builtDbox;
 import {Engine} from '../../src/docker/engine.js';
 import {EngineFs} from '../../src/vfs/engine-fs.js';
 import {LocalFs} from '../../src/vfs/local-fs.js';
@@ -56,6 +59,9 @@ interface Run {
   readonly done: Promise<{status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>;
 }
 
+/** Every dbox this file started and that has not ended: ended by afterAll, by pid. */
+const children = new Set<ChildProcess>();
+
 /** `dbox -c LINE` in the background, with the umask `umask` when given. Never spawnSync: the
  *  relay and the hostile engine live in this process and must go on answering. */
 function start(line: string, options: {env?: NodeJS.ProcessEnv; umask?: string} = {}): Run {
@@ -64,6 +70,8 @@ function start(line: string, options: {env?: NodeJS.ProcessEnv; umask?: string} 
     ? spawn(process.execPath, argv, {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
     : spawn('sh', ['-c', `umask ${options.umask} && exec "$0" "$@"`, process.execPath, ...argv],
       {env: {...process.env, NO_COLOR: '1', ...options.env}, stdio: ['ignore', 'pipe', 'pipe']});
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -141,6 +149,7 @@ describe.runIf(hasEngine)('copy safety', () => {
   }, 120_000);
 
   afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
     fixture?.cleanup();
     await relay?.close();
     fs.rmSync(work, {recursive: true, force: true});
@@ -155,15 +164,17 @@ describe.runIf(hasEngine)('copy safety', () => {
     let liar: Fixture;
     let name: string;
     beforeAll(() => {
-      // Its `stat` answers the engine driver's listing with names that climb out of the copy.
+      // Its `sh` answers the engine driver's listing (`sh -c 'stat … *'`) with names that climb
+      // out of the copy. (Its busybox runs applets before files, so the shell itself is replaced.)
       const climb = `../../../../../../../../..${work}/escaped.txt`;
       liar = makeFixture('liar', {
         'data/real.txt': 'real\n',
         [`${work.slice(1)}/escaped.txt`]: 'from the container\n',
       });
       name = liar.run('liar');
-      docker('exec', name, 'sh', '-c', `rm /bin/stat && printf '%s\\n' '#!/bin/busybox sh' ` +
-        `"printf '81a4 1 0 0 19 0 %s\\\\n' '${climb}' '/abs' 'a/b' '..' 'real.txt'" > /bin/stat && chmod 755 /bin/stat`);
+      const lines = [climb, '/abs', 'a/b', '..', '.', 'real.txt'].map((n) => `81a4 1 0 0 19 0 ${n}`).join('\\n');
+      docker('exec', name, 'busybox', 'sh', '-c', `rm /bin/sh && printf '%s\\n' '#!/bin/busybox sh' "printf '${lines}\\n'" > /bin/sh && chmod 755 /bin/sh`);
+      expect(docker('exec', name, 'sh', '-c', 'anything')).toContain(climb);
     });
     afterAll(() => liar?.cleanup());
 
