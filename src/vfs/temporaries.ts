@@ -7,7 +7,6 @@
 // the pattern exactly is touched, and it is removed through the same filesystem, in-root.
 import {createHash} from 'node:crypto';
 import os from 'node:os';
-import {toFsError} from './errors.js';
 import type {ContainerFs} from './types.js';
 import {entryPath} from './untrusted.js';
 
@@ -62,6 +61,6 @@ export async function sweepTemporaries(fs: ContainerFs, dir: string): Promise<vo
   const entries = await fs.readdir(dir).catch(() => []);
   for (const entry of entries) {
     const path = entryPath(dir, entry.name);
-    if (path && isStale(entry.name)) await fs.remove(path).catch((e: unknown) => toFsError(e, path));
+    if (path && isStale(entry.name)) await fs.remove(path).catch(() => undefined);
   }
 }

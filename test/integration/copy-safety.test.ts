@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import {Writable} from 'node:stream';
 import tar from 'tar-stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath as builtDbox, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
@@ -21,7 +22,7 @@ const dboxPath = process.env['DBOX_UNDER_TEST'] ?? builtDbox;
 import {Engine} from '../../src/docker/engine.js';
 import {EngineFs} from '../../src/vfs/engine-fs.js';
 import {LocalFs} from '../../src/vfs/local-fs.js';
-import {copyEntry, Progress} from '../../src/vfs/transfer.js';
+import {copyEntry, Progress, sendFile} from '../../src/vfs/transfer.js';
 import type {ContainerFs} from '../../src/vfs/types.js';
 import {startRelay, type Relay} from './relay.js';
 
@@ -382,6 +383,29 @@ describe.runIf(hasEngine)('copy safety', () => {
         waiting.child.kill(signal);
         expect(await waiting.done).toMatchObject({status, stdout: ''});
         expect(Date.now() - sent).toBeLessThan(5_000);
+      }
+    });
+
+    it('a FIFO read as a stream (no fd to copy to) ends on a cancel, with what was written', async () => {
+      const local = LocalFs.open(rootOf(c));
+      try {
+        const chunks: Buffer[] = [];
+        const out = new Writable({write(chunk: Buffer, _e, done) {
+          chunks.push(chunk);
+          done();
+        }});
+        const progress = new Progress();
+        const sending = sendFile({fs: local, path: '/data/fifo'}, {stream: out}, progress);
+        await until(() => holds(process.pid, `${rootOf(c)}/data/fifo`), 20_000, 'the FIFO to be open');
+        const writer = fs.openSync(`${rootOf(c)}/data/fifo`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        fs.writeSync(writer, 'first\n');
+        await until(() => Buffer.concat(chunks).toString() === 'first\n', 20_000, 'the bytes');
+        // The writer stays: only the cancel can end the read.
+        progress.cancel();
+        await expect(sending).rejects.toMatchObject({code: 'ECANCELED'});
+        fs.closeSync(writer);
+      } finally {
+        local.close();
       }
     });
 
