@@ -384,6 +384,13 @@ describe.runIf(hasEngine)('copy safety', () => {
         expect(await waiting.done).toMatchObject({status, stdout: ''});
         expect(Date.now() - sent).toBeLessThan(5_000);
       }
+      // A host FIFO is read as GNU cat reads it (it waits for a writer), and SIGTERM ends that too.
+      const hostFifo = path.join(fresh('host-fifo'), 'fifo');
+      execFileSync('mkfifo', [hostFifo]);
+      const host = start(`cat ${hostFifo}`);
+      await until(() => holds(host.child.pid!, hostFifo), 20_000, 'cat to open the host FIFO');
+      host.child.kill('SIGTERM');
+      expect(await host.done).toMatchObject({status: 143, stdout: ''});
     });
 
     it('a FIFO read as a stream (no fd to copy to) ends on a cancel, with what was written', async () => {
