@@ -9,7 +9,8 @@
         "native/inroot.c",
         "native/identity.c",
         "native/link.c",
-        "native/link-napi.c"
+        "native/link-napi.c",
+        "native/name-codec.c"
       ],
       "cflags": [
         "-std=gnu11",

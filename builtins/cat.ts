@@ -1,4 +1,6 @@
 // cat: write files (host or container) to stdout, streaming and binary-safe; stdin when none or `-`.
+// In a container only regular files and FIFOs are opened (a device node is refused unopened), and
+// a FIFO is read as it fills until Ctrl-C (transfer.ts sendFile); host files are read as GNU cat does.
 import {pipeline} from 'node:stream/promises';
 import type {Builtin} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';

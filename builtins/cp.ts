@@ -1,4 +1,6 @@
-// cp: copy files and trees between the host and containers, in any direction.
+// cp: copy files and trees between the host and containers, in any direction. What a copy may
+// make on the host from a container (set-id bits, device nodes, writes through links) is
+// src/vfs/copy-policy.ts's to decide; this reports what it left out.
 import {formatProgress} from '../src/format/progress.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
@@ -6,13 +8,22 @@ import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/vfs/errors.js';
 import {absolute, basename, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
-import {copyEntry, copyFile, Progress, type Place} from '../src/vfs/transfer.js';
+import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';
 import {isDir, type Stat} from '../src/vfs/types.js';
+import {printable, typeName} from '../src/vfs/untrusted.js';
 
 const spec = {
   short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive'},
-  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve'},
+  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve', devices: 'devices'},
 };
+
+/** The line for an entry a tree copy left out. */
+function skippedLine(shown: string, mode: number, reason: SkipReason): string {
+  const kind = typeName(mode).replace(/^an? /, '');
+  return reason === 'device'
+    ? `cp: omitting ${kind} '${shown}' (a device node from a container; --devices copies it)\n`
+    : `cp: cannot copy ${kind} '${shown}': Operation not supported (special files are copied only between local filesystems)\n`;
+}
 
 /** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
 async function withProgress<T>(ctx: ShellContext, progress: Progress, total: number | undefined, work: Promise<T>): Promise<T> {
@@ -48,11 +59,13 @@ const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev &
 export const cp: Builtin = {
   name: 'cp',
   usage: 'cp [-rpa] SOURCE... DEST',
-  summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both)',
+  summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both; ' +
+    '--devices: also device nodes from a container to the host)',
   async run(args, ctx) {
     const {flags, operands} = parseOptions('cp', args, spec);
     const recursive = flags.has('recursive') || flags.has('archive');
     const preserve = flags.has('preserve') || flags.has('archive');
+    const devices = flags.has('devices');
     if (operands.length === 0) throw new UsageError("cp: missing file operand\nTry 'help cp' for more information.");
     if (operands.length === 1) {
       throw new UsageError(`cp: missing destination file operand after '${operands[0]}'\nTry 'help cp' for more information.`);
@@ -110,8 +123,16 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
+        const skipped = (path: string, mode: number, reason: SkipReason): void => {
+          // The path in the source filesystem, shown as the virtual path the user copied from.
+          const base = source.place.path;
+          const shown = path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
+            ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
+          ctx.stderr.stream.write(skippedLine(printable(shown), mode, reason));
+          status = 1;
+        };
         try {
-          const options = {preserve, progress};
+          const options = {preserve, devices, progress, skipped};
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
           // A local copy works on open handles and completes even if a container goes away meanwhile.

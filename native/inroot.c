@@ -1,13 +1,28 @@
 // dbox native part: file operations confined to a root directory.
 //
+// What it trusts: the kernel, the root fd it is given, and nothing of the tree below it. A
+// container's files, names, link targets and types are hostile.
+//
 // Every path is resolved by openat2(rootfd, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
 // absolute symlinks and ".." chains inside a container resolve against the container's root,
 // never the host's (the class of CVE-2018-15664 / CVE-2019-14271). Operations that must not
 // follow the final component (lstat, unlink, rename, symlink, lchown...) resolve the parent
 // directory that way and then act on one name relative to that directory fd.
 //
-// Tree copy and removal walk by directory fds with O_NOFOLLOW on single names, so a directory
-// swapped for a symlink mid-walk fails with ELOOP/ENOTDIR instead of escaping.
+// Reading never opens what it should not: a file is first opened O_PATH (which opens nothing:
+// no device driver runs, no FIFO waits), its type is checked on that fd, and only then is it
+// reopened for reading through /proc/self/fd, O_NONBLOCK|O_NOCTTY (openRead, the tree copy).
+// Reads of anything but a regular file wait with poll() and stop on a cancel or at exit, so no
+// thread is ever held for ever by a FIFO or a device.
+//
+// Tree copy and removal walk by directory fds with an explicit stack (a hostile depth ends with
+// ENAMETOOLONG, never a stack overflow), open every entry O_PATH|O_NOFOLLOW and act on that fd,
+// so a directory swapped for a symlink mid-walk fails with ELOOP/ENOTDIR instead of escaping
+// and a file swapped for a device is never opened. Names come from getdents (one component);
+// the copy writes only new names (O_EXCL, mkdirat) below the new directory it created.
+//
+// Names cross to JS losslessly (name-codec.h): invalid UTF-8 bytes become lone surrogates
+// U+DC80..U+DCFF and are turned back into the same bytes on the way in.
 //
 // Errors are thrown as JS Errors with .code (e.g. "ENOENT") and .errno (positive).
 #define _GNU_SOURCE
@@ -31,6 +46,7 @@
 
 #include "identity.h"
 #include "link.h"
+#include "name-codec.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 // The root value that stands for the host's own filesystem (absolute paths, normal resolution).
@@ -46,6 +62,17 @@
     }                                                                        \
   } while (0)
 
+// A JS string for the name bytes[0..len), invalid UTF-8 escaped (name-codec.h).
+static napi_status name_value(napi_env env, const char *bytes, size_t len, napi_value *out) {
+  uint16_t stack_units[256];
+  uint16_t *units = len <= 256 ? stack_units : malloc(len * sizeof *units);
+  if (!units) return napi_generic_failure;
+  size_t n = name_decode(bytes, len, units, len);
+  napi_status st = napi_create_string_utf16(env, (const char16_t *)units, n, out);
+  if (units != stack_units) free(units);
+  return st;
+}
+
 static napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *path) {
   char msg[PATH_MAX + 128];
   const char *code = strerrorname_np(err);
@@ -60,11 +87,8 @@ static napi_value make_errno_error(napi_env env, int err, const char *syscall_na
   napi_set_named_property(env, error, "code", jcode);
   napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &jsys);
   napi_set_named_property(env, error, "syscall", jsys);
-  if (path) {
-    napi_value jpath;
-    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &jpath);
-    napi_set_named_property(env, error, "path", jpath);
-  }
+  napi_value jpath;
+  if (path && name_value(env, path, strlen(path), &jpath) == napi_ok) napi_set_named_property(env, error, "path", jpath);
   return error;
 }
 
@@ -77,12 +101,16 @@ static int get_int(napi_env env, napi_value v, int64_t *out) {
   return napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
 }
 
-// Reads a string argument into buf (PATH_MAX).
+// Reads a path argument into buf (PATH_MAX bytes), lone surrogates back to the bytes they
+// stand for. Returns 0, -1 when v is not a string, or an errno: ENAMETOOLONG, EINVAL (a NUL or
+// a string no name decodes to).
 static int get_path(napi_env env, napi_value v, char *buf) {
+  uint16_t units[PATH_MAX];
   size_t len;
-  if (napi_get_value_string_utf8(env, v, buf, PATH_MAX, &len) != napi_ok) return -1;
-  if (len >= PATH_MAX - 1) return -1;
-  return 0;
+  if (napi_get_value_string_utf16(env, v, NULL, 0, &len) != napi_ok) return -1;
+  if (len >= PATH_MAX) return ENAMETOOLONG;
+  if (napi_get_value_string_utf16(env, v, (char16_t *)units, PATH_MAX, &len) != napi_ok) return -1;
+  return name_encode(units, len, buf, PATH_MAX) < 0 ? errno : 0;
 }
 
 #define ARGS(n)                                                 \
@@ -103,9 +131,13 @@ static int get_path(napi_env env, napi_value v, char *buf) {
 
 #define PATH_ARG(i, name)                                                  \
   char name[PATH_MAX];                                                     \
-  if (get_path(env, argv[i], name)) {                                      \
-    napi_throw_type_error(env, NULL, "dbox native: bad path argument");   \
-    return NULL;                                                           \
+  {                                                                        \
+    int _pe = get_path(env, argv[i], name);                                \
+    if (_pe < 0) {                                                         \
+      napi_throw_type_error(env, NULL, "dbox native: expected a path");   \
+      return NULL;                                                         \
+    }                                                                      \
+    if (_pe > 0) return throw_errno(env, _pe, "path", NULL);               \
   }
 
 static napi_value num(napi_env env, double v) {
@@ -230,6 +262,13 @@ static napi_value js_fstat(napi_env env, napi_callback_info info) {
   return stat_array(env, &st);
 }
 
+// Whether a name from getdents is one path component other than "." and "..". The kernel's
+// filesystems never give anything else; checked all the same, since it is what keeps writes
+// of a copy below their destination.
+static int is_entry_name(const char *n) {
+  return n[0] != 0 && strchr(n, '/') == NULL && !(n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0)));
+}
+
 // readdir(root, path, withStat) -> {names: string[], types: Uint8Array, stats?: Float64Array}
 // Entries "." and ".." are left out. Stats are lstat of each entry (relative to the dir fd).
 static napi_value js_readdir(napi_env env, napi_callback_info info) {
@@ -245,47 +284,55 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   size_t cap = 64, n = 0;
   char **names = malloc(cap * sizeof *names);
   uint8_t *types = malloc(cap);
+  int err = names && types ? 0 : ENOMEM;
   struct dirent *de;
-  errno = 0;
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0))) continue;
+  while (!err) {
+    errno = 0;
+    if (!(de = readdir(d))) { err = errno; break; }
+    if (!is_entry_name(de->d_name)) continue;
     if (n == cap) {
+      char **nn = realloc(names, cap * 2 * sizeof *names);
+      if (nn) names = nn;
+      uint8_t *nt = nn ? realloc(types, cap * 2) : NULL;
+      if (nt) types = nt;
+      if (!nn || !nt) { err = ENOMEM; break; }
       cap *= 2;
-      names = realloc(names, cap * sizeof *names);
-      types = realloc(types, cap);
     }
-    names[n] = strdup(de->d_name);
+    if (!(names[n] = strdup(de->d_name))) { err = ENOMEM; break; }
     types[n] = de->d_type;
     n++;
   }
-  napi_value result, jnames, jtypes, tab;
+  napi_value result = NULL, jnames, jtypes, tab, jstats = NULL;
   void *tdata;
-  napi_create_object(env, &result);
-  napi_create_array_with_length(env, n, &jnames);
-  napi_create_arraybuffer(env, n ? n : 1, &tdata, &tab);
-  napi_create_typedarray(env, napi_uint8_array, n, tab, 0, &jtypes);
   double *sdata = NULL;
-  napi_value jstats = NULL;
-  if (with_stat) {
+  if (!err && (napi_create_object(env, &result) != napi_ok || napi_create_array_with_length(env, n, &jnames) != napi_ok ||
+               napi_create_arraybuffer(env, n ? n : 1, &tdata, &tab) != napi_ok ||
+               napi_create_typedarray(env, napi_uint8_array, n, tab, 0, &jtypes) != napi_ok)) err = ENOMEM;
+  if (!err && with_stat) {
     napi_value sab;
-    napi_create_arraybuffer(env, (n ? n : 1) * STAT_LEN * sizeof(double), (void **)&sdata, &sab);
-    napi_create_typedarray(env, napi_float64_array, n * STAT_LEN, sab, 0, &jstats);
+    if (napi_create_arraybuffer(env, (n ? n : 1) * STAT_LEN * sizeof(double), (void **)&sdata, &sab) != napi_ok ||
+        napi_create_typedarray(env, napi_float64_array, n * STAT_LEN, sab, 0, &jstats) != napi_ok) err = ENOMEM;
   }
   for (size_t i = 0; i < n; i++) {
-    napi_value s;
-    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s);
-    napi_set_element(env, jnames, (uint32_t)i, s);
-    ((uint8_t *)tdata)[i] = types[i];
-    if (with_stat) {
-      struct stat st;
-      if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) encode_stat(&st, sdata + i * STAT_LEN);
-      else memset(sdata + i * STAT_LEN, 0, STAT_LEN * sizeof(double));  // vanished meanwhile: mode 0
+    if (!err) {
+      napi_value s;
+      if (name_value(env, names[i], strlen(names[i]), &s) != napi_ok || napi_set_element(env, jnames, (uint32_t)i, s) != napi_ok)
+        err = ENOMEM;
+      else {
+        ((uint8_t *)tdata)[i] = types[i];
+        if (with_stat) {
+          struct stat st;
+          if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) encode_stat(&st, sdata + i * STAT_LEN);
+          else memset(sdata + i * STAT_LEN, 0, STAT_LEN * sizeof(double));  // vanished meanwhile: mode 0
+        }
+      }
     }
     free(names[i]);
   }
   free(names);
   free(types);
   closedir(d);
+  if (err) return throw_errno(env, err, "scandir", path);
   napi_set_named_property(env, result, "names", jnames);
   napi_set_named_property(env, result, "types", jtypes);
   if (with_stat) napi_set_named_property(env, result, "stats", jstats);
@@ -305,8 +352,55 @@ static napi_value js_readlink(napi_env env, napi_callback_info info) {
   close(fd);
   if (n < 0) return throw_errno(env, err == ENOENT ? EINVAL : err, "readlink", path);
   napi_value s;
-  napi_create_string_utf8(env, buf, (size_t)n, &s);
+  CHECK(name_value(env, buf, (size_t)n, &s));
   return s;
+}
+
+// Opens the O_PATH fd `opath` again, for real, through /proc/self/fd: the same inode, whatever
+// its name points at by now.
+static int reopen(int opath, int flags) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath);
+  return open(proc, flags | O_CLOEXEC);
+}
+
+// What openRead may open besides regular files.
+#define READ_FIFO 1  // a FIFO (cat reads one, interruptibly)
+#define READ_ANY 2   // anything (the host's own files: GNU behaviour)
+
+// openRead(root, path, accept) -> {fd, mode}: opens path (following links in-root) for reading.
+// A directory is EISDIR. A type `accept` does not allow is never opened: fd is -1 and mode says
+// what it is, for the caller's message. FIFOs keep O_NONBLOCK (read them by polling); other
+// fds are blocking again (a regular file never waits).
+static napi_value js_open_read(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  INT_ARG(0, root);
+  PATH_ARG(1, path);
+  INT_ARG(2, accept);
+  int p = in_root_open((int)root, path, O_PATH, 0);
+  if (p < 0) return throw_errno(env, errno, "open", path);
+  struct stat st;
+  if (fstat(p, &st) < 0) { int e = errno; close(p); return throw_errno(env, e, "fstat", path); }
+  mode_t type = st.st_mode & S_IFMT;
+  int fd = -1;
+  if (type == S_IFDIR) { close(p); return throw_errno(env, EISDIR, "open", path); }
+  if (type == S_IFREG || (type == S_IFIFO && (accept & READ_FIFO)) || (accept & READ_ANY)) {
+    fd = reopen(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    int e = errno;
+    close(p);
+    if (fd < 0) return throw_errno(env, e, "open", path);
+    if (type != S_IFIFO && type != S_IFSOCK) {
+      int fl = fcntl(fd, F_GETFL);
+      if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) { e = errno; close(fd); return throw_errno(env, e, "fcntl", path); }
+    }
+  } else {
+    close(p);
+  }
+  napi_value result;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_set_named_property(env, result, "fd", num(env, fd)));
+  CHECK(napi_set_named_property(env, result, "mode", num(env, st.st_mode)));
+  return result;
 }
 
 // Runs op(parentfd, name) for the parent of path.
@@ -543,24 +637,35 @@ static napi_value js_cgroup_names(napi_env env, napi_callback_info info) {
 
 // ---------- async work: copies and tree removal ----------
 // progress: a Float64Array [bytes, files, cancel]; the worker adds to [0] and [1] and stops
-// with ECANCELED when JS sets [2] to 1.
+// with ECANCELED when JS sets [2] to 1, or when the process exits (shutdown()).
 
 enum job_kind { JOB_COPY_FD, JOB_COPY_TREE, JOB_REMOVE_TREE };
+
+// copyTree flags
+#define COPY_PRESERVE 1    // -p: owner, group, times and the exact mode
+#define COPY_DROP_SETID 2  // no setuid/setgid bit on what is made (a container's files on the host)
+#define COPY_DEVICES 4     // recreate device nodes; without it they are skipped and listed
+
+typedef struct {
+  char *path;
+  mode_t mode;
+} skipped_t;
 
 typedef struct {
   enum job_kind kind;
   int in_fd, out_fd;          // JOB_COPY_FD
   int src_root, dst_root;     // trees
   char src[PATH_MAX], dst[PATH_MAX];
-  int preserve;
+  int flags;                  // COPY_*
   volatile double *progress;  // may be NULL
   napi_ref progress_ref;
-  pthread_mutex_t lock;       // guards progress, bytes and the first error between worker threads
+  pthread_mutex_t lock;       // guards progress, bytes, skipped and the first error between worker threads
   uid_t euid;
   gid_t egid;
   mode_t umask;
   int dst_sgid;               // the destination directory is setgid: new entries take its group
-  int parallel_top;           // the next directory copied is the top one: walk it with several threads
+  skipped_t *skipped;         // device nodes left out (COPY_DEVICES unset)
+  size_t nskipped, skipped_cap;
   // result
   int err;
   char err_path[PATH_MAX];
@@ -570,7 +675,12 @@ typedef struct {
   napi_deferred deferred;
 } job_t;
 
-static int cancelled(job_t *j) { return j->progress && j->progress[2] != 0; }
+// Set when the process exits: every wait below ends, so no worker holds the exit up.
+static volatile int shutting_down;
+
+static int stopping(job_t *j) {
+  return __atomic_load_n(&shutting_down, __ATOMIC_RELAXED) || (j->progress && j->progress[2] != 0);
+}
 
 static int fail(job_t *j, int err, const char *sys, const char *path) {
   pthread_mutex_lock(&j->lock);
@@ -600,6 +710,20 @@ static void add_progress(job_t *j, double bytes, double files) {
   pthread_mutex_unlock(&j->lock);
 }
 
+static int add_skipped(job_t *j, const char *path, mode_t mode) {
+  pthread_mutex_lock(&j->lock);
+  int ok = 1;
+  if (j->nskipped == j->skipped_cap) {
+    size_t cap = j->skipped_cap ? j->skipped_cap * 2 : 16;
+    skipped_t *s = realloc(j->skipped, cap * sizeof *s);
+    if (s) { j->skipped = s; j->skipped_cap = cap; } else ok = 0;
+  }
+  char *copy = ok ? strdup(path) : NULL;
+  if (copy) j->skipped[j->nskipped++] = (skipped_t){copy, mode};
+  pthread_mutex_unlock(&j->lock);
+  return copy ? 0 : fail(j, ENOMEM, "copy", path);
+}
+
 // The process umask, read without changing it (umask(2) would race with other threads).
 static mode_t current_umask(void) {
   FILE *f = fopen("/proc/self/status", "re");
@@ -612,16 +736,36 @@ static mode_t current_umask(void) {
   return (mode_t)u;
 }
 
+// Waits until fd is ready for `events`, a tenth of a second at a time, so a cancel or the exit
+// ends the wait. 0 when ready, -1 (after fail) when stopped.
+static int wait_fd(job_t *j, int fd, short events, const char *path) {
+  for (;;) {
+    if (stopping(j)) return fail(j, ECANCELED, "copy", path);
+    struct pollfd pfd = {.fd = fd, .events = events};
+    int r = poll(&pfd, 1, 100);
+    if (r > 0) return 0;
+    if (r < 0 && errno != EINTR) return fail(j, errno, "poll", path);
+  }
+}
+
 // Copies in -> out from their current offsets: `size` bytes (the size a stat saw; the copy ends
-// there, or earlier at EOF), or to EOF when size < 0. copy_file_range first (in-kernel, reflinks
-// where the filesystem can), read/write when the pair does not support it.
+// there, or earlier at EOF), or to EOF when size < 0. A regular file: copy_file_range first
+// (in-kernel, reflinks where the filesystem can), read/write when the pair does not support it.
+// Anything else (a FIFO, a host device) is read non-blocking, after poll() says it is ready.
 static int copy_fd(job_t *j, int in, int out, const char *path, off_t size) {
   const size_t chunk = 8u << 20;
-  int use_cfr = 1;
+  struct stat in_st;
+  if (fstat(in, &in_st) < 0) return fail(j, errno, "fstat", path);
+  int polled = !S_ISREG(in_st.st_mode);
+  if (polled) {
+    int fl = fcntl(in, F_GETFL);
+    if (fl < 0 || fcntl(in, F_SETFL, fl | O_NONBLOCK) < 0) return fail(j, errno, "fcntl", path);
+  }
+  int use_cfr = !polled;
   char *buf = NULL;
   off_t done = 0;
   while (size < 0 || done < size) {
-    if (cancelled(j)) { free(buf); return fail(j, ECANCELED, "copy", path); }
+    if (stopping(j)) { free(buf); return fail(j, ECANCELED, "copy", path); }
     ssize_t n;
     if (use_cfr) {
       size_t want = size < 0 || (off_t)chunk < size - done ? chunk : (size_t)(size - done);
@@ -632,13 +776,14 @@ static int copy_fd(job_t *j, int in, int out, const char *path, off_t size) {
       }
     } else {
       if (!buf && !(buf = malloc(1u << 20))) return fail(j, ENOMEM, "copy", path);
+      if (polled && wait_fd(j, in, POLLIN, path) < 0) { free(buf); return -1; }
       n = read(in, buf, 1u << 20);
+      if (n < 0 && errno == EAGAIN) continue;
       if (n > 0) {
         for (ssize_t off = 0; off < n;) {
           ssize_t w = write(out, buf + off, (size_t)(n - off));
           if (w < 0 && errno == EAGAIN) {  // a non-blocking pipe (Node's stdout): wait until writable
-            struct pollfd pfd = {.fd = out, .events = POLLOUT};
-            poll(&pfd, 1, 1000);
+            if (wait_fd(j, out, POLLOUT, path) < 0) { free(buf); return -1; }
             continue;
           }
           if (w < 0) { if (errno == EINTR) continue; int e = errno; free(buf); return fail(j, e, "write", path); }
@@ -660,95 +805,228 @@ static int copy_fd(job_t *j, int in, int out, const char *path, off_t size) {
   return 0;
 }
 
-// Sets owner, mode and times of a new entry, leaving out the calls that would change nothing:
-// `created` is the mode it was created with (before the umask). chown runs before chmod, since
-// chown clears setuid/setgid bits.
-static int apply_meta(job_t *j, int dirfd, const char *name, int fd, const struct stat *st, const char *path,
-                      mode_t created) {
+// The permission bits a copy of an entry with mode `src` gets, as GNU cp 9.1 gives them to new
+// files: without -p, src & 0777 for files (set-id and sticky bits dropped), src & 01777 for
+// directories and src & 07777 for special files, each less the umask; with -p, src & 07777.
+// COPY_DROP_SETID then clears setuid and setgid whatever the rest says.
+static mode_t copy_mode(mode_t src, int flags, mode_t umask_bits) {
+  mode_t m;
+  if (flags & COPY_PRESERVE) m = src & 07777;
+  else if (S_ISREG(src)) m = src & 0777 & ~umask_bits;
+  else if (S_ISDIR(src)) m = src & 01777 & ~umask_bits;
+  else m = src & 07777 & ~umask_bits;
+  if (flags & COPY_DROP_SETID) m &= ~(mode_t)(S_ISUID | S_ISGID);
+  return m;
+}
+
+static mode_t target_mode(const job_t *j, mode_t src) { return copy_mode(src, j->flags, j->umask); }
+
+// Sets owner, mode and times of a new file or directory through its fd, leaving out the calls
+// that would change nothing: `created` is the mode it was created with (before the umask).
+// chown runs before chmod, since chown clears setuid/setgid bits. A directory keeps the setgid
+// bit it inherited from a setgid parent, as mkdir gives it.
+static int apply_meta(job_t *j, int fd, const struct stat *st, const char *path, mode_t created) {
+  int preserve = j->flags & COPY_PRESERVE;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
-  if (fd >= 0) {
-    mode_t want = st->st_mode & 07777;
-    int chown_needed = j->preserve && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
-    if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
-    int mode_right = !chown_needed && (created & ~j->umask) == want;
-    if (!mode_right && fchmod(fd, want) < 0) return fail(j, errno, "chmod", path);
-    if (j->preserve && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
-  } else {  // symlinks: no fd to act on
-    if (j->preserve && fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
-      return fail(j, errno, "chown", path);
-    if (j->preserve && utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0) return fail(j, errno, "utimes", path);
+  mode_t want = target_mode(j, st->st_mode);
+  if (S_ISDIR(st->st_mode)) {
+    struct stat now;
+    if (fstat(fd, &now) < 0) return fail(j, errno, "fstat", path);
+    want |= now.st_mode & S_ISGID;
   }
+  int chown_needed = preserve && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
+  if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
+  int mode_right = !chown_needed && (created & ~j->umask) == want;
+  if (!mode_right && fchmod(fd, want) < 0) return fail(j, errno, "chmod", path);
+  if (preserve && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
   return 0;
 }
 
-static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const char *name, const struct stat *st, char *rel,
-                      size_t rlen);
+// The same for a symlink or a special file, by name in the new directory ddir (which only this
+// copy writes to: nothing can be swapped in there).
+static int apply_meta_at(job_t *j, int ddir, const char *name, const struct stat *st, const char *path) {
+  if (!(j->flags & COPY_PRESERVE)) return 0;
+  struct timespec ts[2] = {st->st_atim, st->st_mtim};
+  if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
+  if (!S_ISLNK(st->st_mode) && fchmodat(ddir, name, target_mode(j, st->st_mode), 0) < 0) return fail(j, errno, "chmod", path);
+  if (utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0) return fail(j, errno, "utimes", path);
+  return 0;
+}
 
-// Copies the contents of directory sfd into directory dfd. rel holds the path for messages.
-static int copy_dir(job_t *j, int sfd, int dfd, char *rel, size_t rlen) {
-  int dup_fd = dup(sfd);
-  if (dup_fd < 0) return fail(j, errno, "dup", rel);
-  DIR *d = fdopendir(dup_fd);
-  if (!d) { int e = errno; close(dup_fd); return fail(j, e, "scandir", rel); }
-  struct dirent *de;
+// A directory being copied: its source stream, the new directory, and what to apply at the end.
+typedef struct {
+  DIR *d;          // the source directory (owns its fd)
+  int dfd;         // the new directory
+  struct stat st;  // the source directory's stat
+  size_t rlen;     // length of its path in rel
+} frame_t;
+
+static void close_frame(frame_t *f) {
+  closedir(f->d);
+  close(f->dfd);
+}
+
+// Copies entry sname of sdir to the new name dname of ddir. rel holds the path for messages.
+// Returns 0 when done, 1 when it is a directory, created and opened in *f with its contents
+// still to copy, -1 on failure. The entry is opened O_PATH|O_NOFOLLOW and everything is done
+// on that fd: what was stat-ed is what is read, and nothing but a regular file or a directory
+// is ever opened for reading.
+static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char *dname, const char *rel, frame_t *f) {
+  if (stopping(j)) return fail(j, ECANCELED, "copy", rel);
+  if (failed(j)) return -1;  // another thread met an error: stop
+  if (!is_entry_name(sname) || !is_entry_name(dname)) return fail(j, EINVAL, "copy", rel);
+  struct stat st;
+  int p = openat(sdir, sname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (p < 0) return fail(j, errno, "open", rel);
+  if (fstat(p, &st) < 0) { int e = errno; close(p); return fail(j, e, "lstat", rel); }
   int rc = 0;
-  while ((de = readdir(d))) {
-    const char *n = de->d_name;
-    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
-    struct stat st;
-    size_t nl = strlen(n);
-    if (rlen + 1 + nl >= PATH_MAX) { rc = fail(j, ENAMETOOLONG, "copy", rel); break; }
-    rel[rlen] = '/';
-    memcpy(rel + rlen + 1, n, nl + 1);
-    if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) { rc = fail(j, errno, "lstat", rel); break; }
-    if ((rc = copy_entry(j, sfd, n, dfd, n, &st, rel, rlen + 1 + nl)) < 0) break;
-    rel[rlen] = 0;
+  switch (st.st_mode & S_IFMT) {
+    case S_IFDIR: {
+      int s = reopen(p, O_RDONLY | O_DIRECTORY);
+      if (s < 0) { rc = fail(j, errno, "open", rel); break; }
+      if (mkdirat(ddir, dname, 0700) < 0) { rc = fail(j, errno, "mkdir", rel); close(s); break; }
+      int d = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (d < 0) { rc = fail(j, errno, "open", rel); close(s); break; }
+      DIR *dir = fdopendir(s);
+      if (!dir) { rc = fail(j, errno, "opendir", rel); close(s); close(d); break; }
+      *f = (frame_t){.d = dir, .dfd = d, .st = st, .rlen = strlen(rel)};
+      rc = 1;
+      break;
+    }
+    case S_IFREG: {
+      int s = reopen(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+      if (s < 0) { rc = fail(j, errno, "open", rel); break; }
+      mode_t created = st.st_mode & 0777;
+      int d = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created);
+      if (d < 0) { rc = fail(j, errno, "open", rel); close(s); break; }
+      rc = copy_fd(j, s, d, rel, st.st_size);
+      if (rc == 0) rc = apply_meta(j, d, &st, rel, created);
+      close(s);
+      if (close(d) < 0 && rc == 0) rc = fail(j, errno, "close", rel);
+      if (rc == 0) add_progress(j, 0, 1);
+      break;
+    }
+    case S_IFLNK: {
+      char target[PATH_MAX];
+      ssize_t n = readlinkat(p, "", target, sizeof target - 1);
+      if (n < 0) { rc = fail(j, errno, "readlink", rel); break; }
+      target[n] = 0;
+      if (symlinkat(target, ddir, dname) < 0) { rc = fail(j, errno, "symlink", rel); break; }
+      rc = apply_meta_at(j, ddir, dname, &st, rel);
+      if (rc == 0) add_progress(j, 0, 1);
+      break;
+    }
+    case S_IFCHR:
+    case S_IFBLK:
+      if (!(j->flags & COPY_DEVICES)) {  // never made unless asked: the caller lists what was left out
+        rc = add_skipped(j, rel, st.st_mode);
+        break;
+      }
+      // fall through
+    default: {  // FIFOs, sockets (inert nodes), devices when asked: recreated, as cp -a does
+      mode_t type = st.st_mode & S_IFMT;
+      if (mknodat(ddir, dname, type | target_mode(j, st.st_mode), st.st_rdev) < 0) { rc = fail(j, errno, "mknod", rel); break; }
+      rc = apply_meta_at(j, ddir, dname, &st, rel);
+      if (rc == 0) add_progress(j, 0, 1);
+      break;
+    }
   }
-  closedir(d);
+  close(p);
+  return rc;
+}
+
+// Copies the contents of the directory in `top` and everything below it, depth first, with a
+// stack on the heap: a hostile depth ends with ENAMETOOLONG (rel is PATH_MAX long), never with
+// a stack overflow. Each directory's own metadata is applied once its contents are copied.
+static int copy_tree_from(job_t *j, frame_t top, char *rel) {
+  size_t n = 0, cap = 16;
+  frame_t *stack = malloc(cap * sizeof *stack);
+  if (!stack) { close_frame(&top); return fail(j, ENOMEM, "copy", rel); }
+  stack[n++] = top;
+  int rc = 0;
+  while (n > 0) {
+    frame_t *f = &stack[n - 1];
+    rel[f->rlen] = 0;
+    struct dirent *de = NULL;
+    if (rc == 0) {
+      errno = 0;
+      de = readdir(f->d);
+      if (!de && errno) rc = fail(j, errno, "readdir", rel);
+    }
+    if (!de) {  // done with this directory (or unwinding after an error)
+      if (rc == 0) rc = apply_meta(j, f->dfd, &f->st, rel, 0700);
+      if (rc == 0) add_progress(j, 0, 1);
+      close_frame(f);
+      n--;
+      continue;
+    }
+    const char *name = de->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    size_t nl = strlen(name);
+    if (f->rlen + 1 + nl >= PATH_MAX) { rc = fail(j, ENAMETOOLONG, "copy", rel); continue; }
+    rel[f->rlen] = '/';
+    memcpy(rel + f->rlen + 1, name, nl + 1);
+    frame_t child;
+    int r = copy_one(j, dirfd(f->d), name, f->dfd, name, rel, &child);
+    if (r < 0) { rc = -1; continue; }
+    if (r == 1) {
+      if (n == cap) {
+        frame_t *grown = realloc(stack, cap * 2 * sizeof *stack);
+        if (!grown) { close_frame(&child); rc = fail(j, ENOMEM, "copy", rel); continue; }
+        stack = grown;
+        cap *= 2;
+      }
+      stack[n++] = child;
+    }
+  }
+  free(stack);
   return rc;
 }
 
 // The top directory of a tree copy is shared by several threads: each takes the next entry from
-// the one directory stream (under a lock) and copies it, recursively, on its own.
+// the one directory stream (under a lock) and copies it, and what is below it, on its own.
 typedef struct {
   job_t *j;
-  int sfd, dfd;
-  DIR *d;
+  frame_t *top;
   pthread_mutex_t lock;
   const char *base;
-  size_t blen;
 } shared_dir_t;
 
 static void *dir_worker(void *arg) {
   shared_dir_t *sd = arg;
+  job_t *j = sd->j;
   char rel[PATH_MAX];
-  memcpy(rel, sd->base, sd->blen + 1);
+  size_t blen = sd->top->rlen;
+  memcpy(rel, sd->base, blen + 1);
   for (;;) {
     char name[NAME_MAX + 1];
     pthread_mutex_lock(&sd->lock);
-    struct dirent *de = failed(sd->j) ? NULL : readdir(sd->d);
+    errno = 0;
+    struct dirent *de = failed(j) ? NULL : readdir(sd->top->d);
+    int e = errno;
     if (de) snprintf(name, sizeof name, "%s", de->d_name);
     pthread_mutex_unlock(&sd->lock);
-    if (!de) break;
+    if (!de) {
+      if (e) fail(j, e, "readdir", rel);
+      break;
+    }
     if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
     size_t nl = strlen(name);
-    if (sd->blen + 1 + nl >= PATH_MAX) { fail(sd->j, ENAMETOOLONG, "copy", rel); break; }
-    rel[sd->blen] = '/';
-    memcpy(rel + sd->blen + 1, name, nl + 1);
-    struct stat st;
-    if (fstatat(sd->sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) { fail(sd->j, errno, "lstat", rel); break; }
-    if (copy_entry(sd->j, sd->sfd, name, sd->dfd, name, &st, rel, sd->blen + 1 + nl) < 0) break;
-    rel[sd->blen] = 0;
+    if (blen + 1 + nl >= PATH_MAX) { fail(j, ENAMETOOLONG, "copy", rel); break; }
+    rel[blen] = '/';
+    memcpy(rel + blen + 1, name, nl + 1);
+    frame_t child;
+    int r = copy_one(j, dirfd(sd->top->d), name, sd->top->dfd, name, rel, &child);
+    if (r == 1) r = copy_tree_from(j, child, rel);
+    if (r < 0) break;
+    rel[blen] = 0;
   }
   return NULL;
 }
 
-static int copy_dir_parallel(job_t *j, int sfd, int dfd, char *rel, size_t rlen) {
-  int dup_fd = dup(sfd);
-  if (dup_fd < 0) return fail(j, errno, "dup", rel);
-  shared_dir_t sd = {.j = j, .sfd = sfd, .dfd = dfd, .d = fdopendir(dup_fd), .base = rel, .blen = rlen};
-  if (!sd.d) { int e = errno; close(dup_fd); return fail(j, e, "scandir", rel); }
-  pthread_mutex_init(&sd.lock, NULL);
+static int copy_dir_parallel(job_t *j, frame_t *top, const char *rel) {
+  shared_dir_t sd = {.j = j, .top = top, .base = rel};
+  if (pthread_mutex_init(&sd.lock, NULL) != 0) return fail(j, EAGAIN, "copy", rel);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   int extra = cpus > 4 ? 3 : cpus > 1 ? (int)cpus - 1 : 0;
   pthread_t threads[3];
@@ -757,97 +1035,75 @@ static int copy_dir_parallel(job_t *j, int sfd, int dfd, char *rel, size_t rlen)
   dir_worker(&sd);
   for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
   pthread_mutex_destroy(&sd.lock);
-  closedir(sd.d);
   return failed(j) ? -1 : 0;
 }
 
-// Copies entry sname of sdir to the new entry name of ddir.
-static int copy_entry(job_t *j, int sdir, const char *sname, int ddir, const char *name, const struct stat *st, char *rel,
-                      size_t rlen) {
-  if (cancelled(j)) return fail(j, ECANCELED, "copy", rel);
-  if (failed(j)) return -1;  // another thread met an error: stop
-  switch (st->st_mode & S_IFMT) {
-    case S_IFDIR: {
-      if (mkdirat(ddir, name, 0700) < 0) return fail(j, errno, "mkdir", rel);
-      int s = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (s < 0) return fail(j, errno, "open", rel);
-      int d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (d < 0) { int e = errno; close(s); return fail(j, e, "open", rel); }
-      int top = j->parallel_top;
-      j->parallel_top = 0;  // only the top directory is shared between threads
-      int rc = top ? copy_dir_parallel(j, s, d, rel, rlen) : copy_dir(j, s, d, rel, rlen);
-      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel, 0700);
-      close(s);
-      close(d);
-      if (rc == 0) add_progress(j, 0, 1);
-      return rc;
-    }
-    case S_IFREG: {
-      int s = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (s < 0) return fail(j, errno, "open", rel);
-      mode_t created = st->st_mode & 0777;
-      int d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created);
-      if (d < 0) { int e = errno; close(s); return fail(j, e, "open", rel); }
-      int rc = copy_fd(j, s, d, rel, st->st_size);
-      if (rc == 0) rc = apply_meta(j, ddir, name, d, st, rel, created);
-      close(s);
-      if (close(d) < 0 && rc == 0) rc = fail(j, errno, "close", rel);
-      if (rc == 0) add_progress(j, 0, 1);
-      return rc;
-    }
-    case S_IFLNK: {
-      char target[PATH_MAX];
-      ssize_t n = readlinkat(sdir, sname, target, sizeof target - 1);
-      if (n < 0) return fail(j, errno, "readlink", rel);
-      target[n] = 0;
-      if (symlinkat(target, ddir, name) < 0) return fail(j, errno, "symlink", rel);
-      add_progress(j, 0, 1);
-      return apply_meta(j, ddir, name, -1, st, rel, 0);
-    }
-    default: {  // fifos, sockets, devices: recreated (as cp -a does); EPERM for devices when unprivileged
-      if (mknodat(ddir, name, st->st_mode, st->st_rdev) < 0) return fail(j, errno, "mknod", rel);
-      int d = openat(ddir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (d < 0) return fail(j, errno, "open", rel);
-      char proc[64];
-      snprintf(proc, sizeof proc, "/proc/self/fd/%d", d);
-      struct timespec ts[2] = {st->st_atim, st->st_mtim};
-      if (j->preserve) {
-        if (fchownat(d, "", st->st_uid, st->st_gid, AT_EMPTY_PATH) < 0 && errno != EPERM) { int e = errno; close(d); return fail(j, e, "chown", rel); }
-        utimensat(AT_FDCWD, proc, ts, 0);
-      }
-      close(d);
-      add_progress(j, 0, 1);
-      return 0;
-    }
-  }
-}
+// A directory being emptied: its stream, and its name in its parent (removed once empty).
+typedef struct {
+  DIR *d;
+  char *name;
+  size_t rlen;
+} rframe_t;
 
-// Removes everything below directory fd dfd (not dfd itself).
-static int remove_below(job_t *j, int dfd, char *rel, size_t rlen) {
-  int dup_fd = dup(dfd);
-  if (dup_fd < 0) return fail(j, errno, "dup", rel);
-  DIR *d = fdopendir(dup_fd);
-  if (!d) { int e = errno; close(dup_fd); return fail(j, e, "scandir", rel); }
-  struct dirent *de;
+// Removes everything below directory fd dfd (not dfd itself), depth first with a stack on the
+// heap, never following a symlink. rel holds the path for messages; past PATH_MAX it stops
+// growing (the removal itself needs no path).
+static int remove_below(job_t *j, int dfd, char *rel) {
+  int top = dup(dfd);
+  if (top < 0) return fail(j, errno, "dup", rel);
+  DIR *td = fdopendir(top);
+  if (!td) { int e = errno; close(top); return fail(j, e, "opendir", rel); }
+  size_t n = 0, cap = 16;
+  rframe_t *stack = malloc(cap * sizeof *stack);
+  if (!stack) { closedir(td); return fail(j, ENOMEM, "rm", rel); }
+  stack[n++] = (rframe_t){.d = td, .name = NULL, .rlen = strlen(rel)};
   int rc = 0;
-  while ((de = readdir(d))) {
-    const char *n = de->d_name;
-    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
-    size_t nl = strlen(n);
-    if (rlen + 1 + nl >= PATH_MAX) { rc = fail(j, ENAMETOOLONG, "rm", rel); break; }
-    rel[rlen] = '/';
-    memcpy(rel + rlen + 1, n, nl + 1);
-    if (unlinkat(dfd, n, 0) == 0) { rel[rlen] = 0; continue; }
-    if (errno != EISDIR && errno != EPERM) { rc = fail(j, errno, "unlink", rel); break; }
-    int sub = openat(dfd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) { rc = fail(j, errno, "open", rel); break; }
-    rc = remove_below(j, sub, rel, rlen + 1 + nl);
-    close(sub);
-    if (rc < 0) break;
-    if (unlinkat(dfd, n, AT_REMOVEDIR) < 0) { rc = fail(j, errno, "rmdir", rel); break; }
-    rel[rlen] = 0;
+  while (n > 0) {
+    rframe_t *f = &stack[n - 1];
+    rel[f->rlen] = 0;
+    struct dirent *de = NULL;
+    if (rc == 0) {
+      errno = 0;
+      de = readdir(f->d);
+      if (!de && errno) rc = fail(j, errno, "readdir", rel);
+    }
+    if (!de) {
+      rframe_t done = *f;
+      n--;
+      closedir(done.d);
+      if (done.name) {
+        if (rc == 0 && unlinkat(dirfd(stack[n - 1].d), done.name, AT_REMOVEDIR) < 0) rc = fail(j, errno, "rmdir", rel);
+        free(done.name);
+      }
+      continue;
+    }
+    const char *name = de->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    size_t nl = strlen(name), rlen = f->rlen;
+    if (rlen + 1 + nl < PATH_MAX) {
+      rel[rlen] = '/';
+      memcpy(rel + rlen + 1, name, nl + 1);
+      rlen += 1 + nl;
+    }
+    if (unlinkat(dirfd(f->d), name, 0) == 0) continue;
+    if (errno != EISDIR && errno != EPERM) { rc = fail(j, errno, "unlink", rel); continue; }
+    int sub = openat(dirfd(f->d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) { rc = fail(j, errno, "open", rel); continue; }
+    DIR *sd = fdopendir(sub);
+    char *copy = strdup(name);
+    if (n == cap) {
+      rframe_t *grown = realloc(stack, cap * 2 * sizeof *stack);
+      if (grown) { stack = grown; cap *= 2; }
+    }
+    if (!sd || !copy || n == cap) {
+      rc = fail(j, sd && copy ? ENOMEM : errno ? errno : ENOMEM, "rm", rel);
+      if (sd) closedir(sd); else close(sub);
+      free(copy);
+      continue;
+    }
+    stack[n++] = (rframe_t){.d = sd, .name = copy, .rlen = rlen};
   }
-  closedir(d);
+  free(stack);
   return rc;
 }
 
@@ -867,16 +1123,19 @@ static void job_execute(napi_env env, void *data) {
       if (sp < 0) { fail(j, errno, "open", j->src); break; }
       int dp = open_parent(j->dst_root, j->dst, &dn, b2);
       if (dp < 0) { fail(j, errno, "open", j->dst); close(sp); break; }
-      struct stat st, dst_parent;
+      struct stat dst_parent;
       j->euid = geteuid();
       j->egid = getegid();
       j->umask = current_umask();
       j->dst_sgid = fstat(dp, &dst_parent) == 0 && (dst_parent.st_mode & S_ISGID);
-      j->parallel_top = 1;
-      if (fstatat(sp, sn, &st, AT_SYMLINK_NOFOLLOW) < 0) fail(j, errno, "lstat", j->src);
-      else {
-        snprintf(rel, sizeof rel, "%s", j->src);
-        copy_entry(j, sp, sn, dp, dn, &st, rel, strlen(rel));
+      snprintf(rel, sizeof rel, "%s", j->src);
+      frame_t top;
+      if (copy_one(j, sp, sn, dp, dn, rel, &top) == 1) {
+        int rc = copy_dir_parallel(j, &top, rel);
+        rel[top.rlen] = 0;
+        if (rc == 0) rc = apply_meta(j, top.dfd, &top.st, rel, 0700);
+        if (rc == 0) add_progress(j, 0, 1);
+        close_frame(&top);
       }
       close(sp);
       close(dp);
@@ -892,7 +1151,7 @@ static void job_execute(napi_env env, void *data) {
       int d = openat(p, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d < 0) { fail(j, errno, "open", j->src); close(p); break; }
       snprintf(rel, sizeof rel, "%s", j->src);
-      if (remove_below(j, d, rel, strlen(rel)) == 0 && unlinkat(p, n, AT_REMOVEDIR) < 0) fail(j, errno, "rmdir", j->src);
+      if (remove_below(j, d, rel) == 0 && unlinkat(p, n, AT_REMOVEDIR) < 0) fail(j, errno, "rmdir", j->src);
       close(d);
       close(p);
       break;
@@ -900,23 +1159,49 @@ static void job_execute(napi_env env, void *data) {
   }
 }
 
+// The value a finished job resolves with: bytes copied, and for a tree copy also the device
+// nodes it left out ({bytes, skipped: [{path, mode}]}).
+static napi_value job_result(napi_env env, job_t *j) {
+  if (j->kind != JOB_COPY_TREE) return num(env, j->bytes);
+  napi_value result, list;
+  if (napi_create_object(env, &result) != napi_ok || napi_create_array_with_length(env, j->nskipped, &list) != napi_ok) return NULL;
+  napi_set_named_property(env, result, "bytes", num(env, j->bytes));
+  for (size_t i = 0; i < j->nskipped; i++) {
+    napi_value item, path;
+    if (napi_create_object(env, &item) != napi_ok || name_value(env, j->skipped[i].path, strlen(j->skipped[i].path), &path) != napi_ok)
+      return NULL;
+    napi_set_named_property(env, item, "path", path);
+    napi_set_named_property(env, item, "mode", num(env, j->skipped[i].mode));
+    napi_set_element(env, list, (uint32_t)i, item);
+  }
+  napi_set_named_property(env, result, "skipped", list);
+  return result;
+}
+
 static void job_complete(napi_env env, napi_status status, void *data) {
   job_t *j = data;
   if (status != napi_ok && !j->err) j->err = EIO;
+  napi_value result = j->err ? NULL : job_result(env, j);
+  if (!j->err && !result) j->err = ENOMEM;
   if (j->err) {
     napi_reject_deferred(env, j->deferred, make_errno_error(env, j->err, j->err_syscall ? j->err_syscall : "copy", j->err_path));
   } else {
-    napi_resolve_deferred(env, j->deferred, num(env, j->bytes));
+    napi_resolve_deferred(env, j->deferred, result);
   }
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
   napi_delete_async_work(env, j->work);
   pthread_mutex_destroy(&j->lock);
+  for (size_t i = 0; i < j->nskipped; i++) free(j->skipped[i].path);
+  free(j->skipped);
   free(j);
 }
 
 static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
   napi_value promise, name;
-  pthread_mutex_init(&j->lock, NULL);
+  if (pthread_mutex_init(&j->lock, NULL) != 0) {
+    free(j);
+    return throw_errno(env, EAGAIN, "copy", NULL);
+  }
   napi_valuetype t;
   napi_typeof(env, progress, &t);
   if (t == napi_object) {
@@ -925,18 +1210,29 @@ static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
     void *data;
     if (napi_get_typedarray_info(env, progress, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_float64_array ||
         len < 3) {
+      pthread_mutex_destroy(&j->lock);
       free(j);
       napi_throw_type_error(env, NULL, "dbox native: progress must be a Float64Array(3)");
       return NULL;
     }
     j->progress = data;
-    napi_create_reference(env, progress, 1, &j->progress_ref);
+    if (napi_create_reference(env, progress, 1, &j->progress_ref) != napi_ok) j->progress_ref = NULL;
   }
-  napi_create_promise(env, &j->deferred, &promise);
-  napi_create_string_utf8(env, "dbox-copy", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work);
-  napi_queue_async_work(env, j->work);
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "dbox-copy", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_throw_error(env, NULL, "dbox native: cannot start the copy");
+    return NULL;  // a promise made before the failure is left unsettled, and the job leaks: N-API is broken anyway
+  }
   return promise;
+}
+
+static job_t *new_job(napi_env env, enum job_kind kind) {
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) throw_errno(env, ENOMEM, "copy", NULL);
+  else j->kind = kind;
+  return j;
 }
 
 // copyFd(inFd, outFd, progress?) -> Promise<bytes>
@@ -944,29 +1240,28 @@ static napi_value js_copy_fd(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, in);
   INT_ARG(1, out);
-  job_t *j = calloc(1, sizeof *j);
-  j->kind = JOB_COPY_FD;
+  job_t *j = new_job(env, JOB_COPY_FD);
+  if (!j) return NULL;
   j->in_fd = (int)in;
   j->out_fd = (int)out;
   return start_job(env, j, argv[2]);
 }
 
-// copyTree(srcRoot, src, dstRoot, dst, preserve, progress?) -> Promise<bytes>
+// copyTree(srcRoot, src, dstRoot, dst, flags, progress?) -> Promise<{bytes, skipped}>
 static napi_value js_copy_tree(napi_env env, napi_callback_info info) {
   ARGS(6);
   INT_ARG(0, sroot);
   PATH_ARG(1, src);
   INT_ARG(2, droot);
   PATH_ARG(3, dst);
-  bool preserve;
-  CHECK(napi_get_value_bool(env, argv[4], &preserve));
-  job_t *j = calloc(1, sizeof *j);
-  j->kind = JOB_COPY_TREE;
+  INT_ARG(4, flags);
+  job_t *j = new_job(env, JOB_COPY_TREE);
+  if (!j) return NULL;
   j->src_root = (int)sroot;
   j->dst_root = (int)droot;
   snprintf(j->src, sizeof j->src, "%s", src);
   snprintf(j->dst, sizeof j->dst, "%s", dst);
-  j->preserve = preserve;
+  j->flags = (int)flags;
   return start_job(env, j, argv[5]);
 }
 
@@ -975,13 +1270,60 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
   ARGS(2);
   INT_ARG(0, root);
   PATH_ARG(1, path);
-  job_t *j = calloc(1, sizeof *j);
-  j->kind = JOB_REMOVE_TREE;
+  job_t *j = new_job(env, JOB_REMOVE_TREE);
+  if (!j) return NULL;
   j->src_root = (int)root;
   snprintf(j->src, sizeof j->src, "%s", path);
   napi_value none;
   napi_get_undefined(env, &none);
   return start_job(env, j, none);
+}
+
+// shutdown(): the process is exiting; every copy stops at its next check (a tenth of a second
+// at most when it waits on a FIFO or a device), so no worker thread holds the exit up.
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  __atomic_store_n(&shutting_down, 1, __ATOMIC_RELAXED);
+  return undefined(env);
+}
+
+// copyMode(mode, flags, umask) -> the permission bits a copy gets (copy_mode), for copies
+// made through the ContainerFs interface: one rule for both kinds of copy.
+static napi_value js_copy_mode(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  INT_ARG(0, mode);
+  INT_ARG(1, flags);
+  INT_ARG(2, umask_bits);
+  return num(env, copy_mode((mode_t)mode, (int)flags, (mode_t)umask_bits));
+}
+
+// umask() -> the process umask, read without changing it.
+static napi_value js_umask(napi_env env, napi_callback_info info) {
+  return num(env, current_umask());
+}
+
+// encodeName(string) -> Buffer and decodeName(Buffer) -> string: the name codec, for tests and
+// for JS that must show or compare the bytes of a name.
+static napi_value js_encode_name(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  PATH_ARG(0, path);
+  napi_value buf;
+  void *data;
+  size_t len = strlen(path);
+  CHECK(napi_create_buffer_copy(env, len, path, &data, &buf));
+  return buf;
+}
+
+static napi_value js_decode_name(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dbox native: expected a Buffer");
+    return NULL;
+  }
+  napi_value s;
+  CHECK(name_value(env, data, len, &s));
+  return s;
 }
 
 #define EXPORT(name, fn)                                            \
@@ -1015,6 +1357,12 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("peerInOurPidNamespace", js_peer_in_our_pid_ns);
   EXPORT("cgroupNames", js_cgroup_names);
   link_napi_export(env, exports);
+  EXPORT("openRead", js_open_read);
+  EXPORT("shutdown", js_shutdown);
+  EXPORT("umask", js_umask);
+  EXPORT("copyMode", js_copy_mode);
+  EXPORT("encodeName", js_encode_name);
+  EXPORT("decodeName", js_decode_name);
   return exports;
 }
 

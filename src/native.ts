@@ -1,6 +1,9 @@
 // Typed binding to the C part (native/inroot.c), built by node-gyp on `npm install`.
 // Every path argument is resolved inside `root` (an O_PATH directory fd from openRoot):
-// symlinks and ".." never leave it.
+// symlinks and ".." never leave it. Names are carried losslessly: bytes that are not UTF-8 are
+// lone surrogates U+DC80..U+DCFF in JS strings (native/name-codec.h), turned back into the same
+// bytes on the way in; a path no name decodes to is EINVAL, one of PATH_MAX bytes or more
+// ENAMETOOLONG.
 import {createRequire} from 'node:module';
 
 /** [dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns] */
@@ -25,8 +28,10 @@ export interface Native {
   statfs(root: number, path: string): number[];
   /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. */
   copyFd(inFd: number, outFd: number, progress?: Float64Array): Promise<number>;
-  /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking. */
-  copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, preserve: boolean, progress?: Float64Array): Promise<number>;
+  /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking;
+   *  flags are COPY_*. Device nodes left out (no COPY_DEVICES) are listed by path and mode. */
+  copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, flags: number, progress?: Float64Array):
+    Promise<{bytes: number; skipped: {path: string; mode: number}[]}>;
   removeTree(root: number, path: string): Promise<number>;
   /** The root of container `id`'s process `pid`, once proven to be that container's (native/identity.h); EPERM when not. */
   openContainerRoot(pid: number, id: string): number;
@@ -37,7 +42,28 @@ export interface Native {
   /** A container's symlink target as the mount presents it, for a link `depth` components below the
    *  container's root (native/link.h: never above the container); throws EINVAL, ENAMETOOLONG. */
   presentLink(target: string, depth: number): string;
+  /** Opens path (links followed in-root) for reading, never opening a type `accept` (READ_*)
+   *  does not allow: then fd is -1 and mode tells what it is. EISDIR for a directory. */
+  openRead(root: number, path: string, accept: number): {fd: number; mode: number};
+  /** The process is exiting: running copies stop at their next check. */
+  shutdown(): void;
+  /** The process umask, read without changing it. */
+  umask(): number;
+  /** The permission bits a copy of an entry of `mode` gets (flags COPY_*): GNU cp's rule. */
+  copyMode(mode: number, flags: number, umask: number): number;
+  /** The bytes of a name, and back (the codec every path argument and result goes through). */
+  encodeName(name: string): Buffer;
+  decodeName(bytes: Buffer): string;
 }
+
+/** copyTree flags: -p (owner, times, exact mode); no setuid/setgid on what is made; recreate
+ *  device nodes (else they are skipped and listed). */
+export const COPY_PRESERVE = 1;
+export const COPY_DROP_SETID = 2;
+export const COPY_DEVICES = 4;
+/** openRead: a FIFO may be opened too; anything may (the host's own files). */
+export const READ_FIFO = 1;
+export const READ_ANY = 2;
 
 export const RENAME_NOREPLACE = 1;
 /** The root value for the host's own filesystem (ordinary resolution of absolute paths). */
@@ -53,6 +79,9 @@ export function native(): Native {
     const require = createRequire(import.meta.url);
     try {
       loaded = require('../build/Release/dbox_native.node') as Native;
+      // A copy waiting on a FIFO or a device must not hold the exit up (libuv joins its workers).
+      const addon = loaded;
+      process.once('exit', () => addon.shutdown());
     } catch (error) {
       throw new Error(`dbox: the native part is not built (${(error as Error).message}); run \`npm install\` in the dbox directory`);
     }

@@ -1,5 +1,9 @@
 // Docker Engine archive API (HEAD / GET / PUT /containers/{id}/archive) as typed helpers.
 // Used by the `engine` driver for stopped containers and engines without host access.
+// What it trusts: nothing of what the engine sends. The stat header is JSON the engine wrote;
+// tarEntries hands out entries as they come (names, types, link names unchecked): whoever turns
+// an entry into a path checks it (engine-fs.ts listingsOfArchive, through untrusted.ts), and
+// nothing here ever writes a tar entry to the host.
 import type {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {FsError} from '../vfs/errors.js';
@@ -58,10 +62,49 @@ export async function* tarEntries(stream: Readable): AsyncGenerator<TarEntry> {
   }
 }
 
+/** A path the engine's API cannot carry: one with a name that is not UTF-8 (lone surrogates,
+ *  src/native.ts), which its query strings cannot encode. */
+function reachable(path: string): string {
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(path)) {
+    throw new FsError('ENOENT', path, "(a name that is not UTF-8, which the engine's API cannot carry)");
+  }
+  return path;
+}
+
+/** Error messages (coreutils, busybox, the engine's own) -> errno codes; EIO for the rest. */
+export function errnoFromMessage(message: string): string {
+  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
+    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
+    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC'],
+    [/name too long/i, 'ENAMETOOLONG']];
+  return table.find(([re]) => re.test(message))?.[1] ?? 'EIO';
+}
+
+/** An answer of the engine other than a 404 as an FsError for `path`: its message says which
+ *  (a HEAD has none: then EIO). Anything that is not an HTTP answer is left as it is. */
+function answered(error: unknown, path: string): unknown {
+  const status = (error as {statusCode?: number}).statusCode;
+  if (typeof status !== 'number') return error;
+  const message = ((error as {json?: {message?: string}}).json?.message ?? '').trim();
+  return new FsError(errnoFromMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
+}
+
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
 
 export class Archive {
+  private podman?: Promise<boolean>;
+
   constructor(private readonly engine: Engine, private readonly id: string) {}
+
+  /** Whether the engine's extraction removes what is at a name before it looks at the entry to
+   *  write there (Docker's does; Podman's refuses an unknown entry first, so it removes nothing).
+   *  Asked once, from the engine's /version. */
+  async removesOnExtraction(): Promise<boolean> {
+    this.podman ??= this.engine
+      .call(async (d) => (await d.version()) as {Components?: {Name?: string}[]})
+      .then((v) => (v.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')), () => false);
+    return !(await this.podman);
+  }
 
   /** A 404 means a missing path, unless the container itself is gone: then say so. */
   private async missing(path: string): Promise<undefined> {
@@ -72,7 +115,7 @@ export class Archive {
   /** HEAD: stat of `path` (not following a final symlink); undefined when it does not exist. */
   async stat(path: string): Promise<PathStat | undefined> {
     try {
-      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path}))) as {
+      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path: reachable(path)}))) as {
         headers: Record<string, string | undefined>;
         resume?: () => void;
       };
@@ -81,22 +124,22 @@ export class Archive {
       return header ? decodePathStat(header) : undefined;
     } catch (error) {
       if (isNotFound(error)) return this.missing(path);
-      throw error;
+      throw answered(error, path);
     }
   }
 
   /** GET: a tar stream of `path` (a file, or a directory and everything below it). */
   async get(path: string): Promise<Readable | undefined> {
     try {
-      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path}))) as Readable;
+      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path: reachable(path)}))) as Readable;
     } catch (error) {
       if (isNotFound(error)) return this.missing(path);
-      throw error;
+      throw answered(error, path);
     }
   }
 
-  /** PUT: extracts the tar stream into the existing directory `dir`. */
-  async put(dir: string, tar: Readable): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir}));
+  /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
+  async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
+    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: reachable(dir), ...(signal ? {abortSignal: signal} : {})}));
   }
 }

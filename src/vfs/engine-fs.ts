@@ -6,15 +6,25 @@
 // it has them; a stopped one is changed by extraction alone (extraction.ts). Listing a directory
 // otherwise downloads its subtree once; listings are reused for a second (the mount lives long)
 // and dropped on any write.
+//
+// What it trusts: the engine's in-root resolution of paths (HEAD, GET, PUT). Not the container:
+// the output of its `sh` and `stat` is parsed strictly and a listing with a name that is not one
+// path component is not believed (the archive lists instead); not the engine's tar either: an
+// entry whose name is absolute, has a `.`/`..`/empty component, lies outside the requested
+// directory or below something the same archive did not show as a directory is dropped
+// (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
-import {Archive, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
 import {Extraction, tarMode, toNode} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
-import {fileType, isDir, S_IFLNK, S_IFMT, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs,
-  type Timespec, type WriteOptions} from './types.js';
+import {temporaryName} from './temporaries.js';
+import {archivePath, entryPath, isEntryName, notRegular} from './untrusted.js';
+import {fileType, isDir, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
+  type StatFs, type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
   file: 0o100000, 'contiguous-file': 0o100000, link: 0o100000, directory: 0o040000, symlink: 0o120000,
@@ -62,17 +72,38 @@ export async function* sliceBytes(source: AsyncIterable<Buffer>, range: ReadRang
   }
 }
 
-/** Coreutils/busybox messages -> errno codes, for commands run in the container. */
-function errnoFromMessage(stderr: string): string {
-  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
-    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
-    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC']];
-  return table.find(([re]) => re.test(stderr))?.[1] ?? 'EIO';
-}
-
 /** `stat -c` format of the exec listing: raw mode (hex), links, uid, gid, size, mtime, name. */
 const STAT_FORMAT = '%f %h %u %g %s %Y %n';
 const statLine = /^([0-9a-f]+) (\d+) (\d+) (\d+) (\d+) (\d+) (.+)$/;
+
+/**
+ * The listings of a directory and of every directory below it, from an archive (a GET) of it.
+ * Only names below `dir` made of entry names are kept, and only below an entry the archive
+ * itself showed as a directory: a symlink entry followed by entries "through" it lists nothing
+ * there. A name given twice keeps its last entry.
+ */
+export async function listingsOfArchive(dir: string, entries: AsyncIterable<{header: tar.Header; resume(): unknown}>): Promise<Map<string, DirEntry[]>> {
+  const top = dir === '/' ? '' : basename(dir);
+  const dirs = new Map<string, Map<string, DirEntry>>([[dir, new Map()]]);
+  for await (const entry of entries) {
+    entry.resume();
+    const parts = archivePath(top, entry.header.name);
+    if (parts === undefined || parts.length === 0) continue;
+    const name = parts[parts.length - 1]!;
+    const parent = parts.length === 1 ? dir : join(dir, parts.slice(0, -1).join('/'));
+    const siblings = dirs.get(parent);
+    const full = entryPath(parent, name);
+    if (!siblings || full === undefined) continue;
+    const stat = statFromTar(entry.header);
+    siblings.set(name, {name, type: fileType(stat.mode), stat});
+    if (isDir(stat)) {
+      if (!dirs.has(full)) dirs.set(full, new Map());
+    } else if (dirs.has(full)) {  // a directory given again as something else: nothing below it
+      for (const k of [...dirs.keys()]) if (k === full || k.startsWith(`${full}/`)) dirs.delete(k);
+    }
+  }
+  return new Map([...dirs].map(([k, v]) => [k, [...v.values()]]));
+}
 
 /** How long a listing is reused. */
 const LISTING_TTL_MS = 1000;
@@ -131,13 +162,19 @@ export class EngineFs implements ContainerFs {
     const r = await this.engine.exec(this.id, ['sh', '-c', script, 'dbox', dir]).catch(() => undefined);
     if (!r || r.code === 3 || r.code === 126 || r.code === 127) return undefined;
     const entries: DirEntry[] = [];
-    for (const line of r.stdout.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      const m = statLine.exec(line);
+    // Lines are cut as bytes; the name keeps its bytes (not UTF-8 ones as lone surrogates).
+    for (let at = 0; at < r.stdout.length;) {
+      const eol = r.stdout.indexOf(0x0a, at);
+      const line = r.stdout.subarray(at, eol < 0 ? r.stdout.length : eol);
+      at = eol < 0 ? r.stdout.length : eol + 1;
+      if (line.length === 0) continue;
+      const m = statLine.exec(line.toString('latin1'));
       if (!m) return undefined; // a name with a newline, or a foreign stat: the archive knows better
+      const name = native().decodeName(line.subarray(line.length - m[7]!.length));
+      if (!isEntryName(name)) return undefined; // a forged listing: the archive is the engine's own
       const mode = parseInt(m[1]!, 16);
       const stat = {...statFrom(mode, Number(m[5]), Number(m[6]) * 1000, Number(m[3]), Number(m[4])), nlink: Number(m[2])};
-      entries.push({name: m[7]!, type: fileType(mode), stat});
+      entries.push({name, type: fileType(mode), stat});
     }
     return entries;
   }
@@ -186,31 +223,18 @@ export class EngineFs implements ContainerFs {
     }
     const stream = await this.archive.get(dir);
     if (!stream) throw new FsError('ENOENT', path);
-    // Entry names are relative to the parent of `dir`: "etc/", "etc/hostname", ...
-    const prefix = dir === '/' ? '' : basename(dir);
-    const listings = new Map<string, DirEntry[]>([[dir, []]]);
-    for await (const entry of tarEntries(stream)) {
-      entry.resume();
-      const header = entry.header;
-      const rel = header.name.replace(/^\.\//, '').replace(/\/$/, '');
-      const inner = prefix === '' ? rel : rel === prefix ? '' : rel.startsWith(prefix + '/') ? rel.slice(prefix.length + 1) : undefined;
-      if (inner === undefined || inner === '' || inner === '.') continue;
-      const full = join(dir, inner);
-      const stat = statFromTar(header);
-      const parent = dirname(full);
-      const entries = listings.get(parent) ?? [];
-      entries.push({name: basename(full), type: fileType(stat.mode), stat});
-      listings.set(parent, entries);
-      if (isDir(stat) && !listings.has(full)) listings.set(full, []);
-    }
+    const listings = listingsOfArchive(dir, tarEntries(stream));
     const at = Date.now();
-    for (const [k, entries] of listings) this.listings.set(k, {entries, at});
-    return listings.get(dir)!;
+    for (const [k, entries] of await listings) this.listings.set(k, {entries, at});
+    return this.listings.get(dir)!.entries;
   }
 
   async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
     const {path: file, stat} = await this.resolve(path);
+    const mode = goModeToPosix(stat.mode);
     if (isDir(statFromPathStat(stat))) throw new FsError('EISDIR', path);
+    // The archive has no bytes for anything else (and a FIFO cannot be read through it).
+    if ((mode & S_IFMT) !== S_IFREG) throw notRegular(path, mode);
     if (range?.length === 0) return Readable.from([]);
     // Nothing is asked of the engine until the first read here.
     if (range && range.offset > 0 && this.running) return Readable.from(this.execRange(file, range, path), {objectMode: false});
@@ -253,7 +277,9 @@ export class EngineFs implements ContainerFs {
   }
 
   /** Uploads one file. The archive API needs its size in the tar header, so a source of unknown
-   *  size is collected first. */
+   *  size is collected first. In a stopped container an existing file is replaced only once the
+   *  upload is complete (Extraction.replace); a running one is written under a temporary name
+   *  and renamed by the copy itself (canRename). */
   async writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
     const target = normalize(path);
     if (options.exclusive && (await this.archive.stat(target))) throw new FsError('EEXIST', path);
@@ -266,29 +292,40 @@ export class EngineFs implements ContainerFs {
       size = data.length;
       body = Readable.from([data]);
     }
-    const pack = tar.pack();
-    const header = {name: basename(target), size, mode: tarMode(options.mode), type: 'file' as const,
-      ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
-      ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
-    const entry = pack.entry(header, (error) => {
-      if (error) pack.destroy(error);
-      else pack.finalize();
-    });
-    body.on('error', (error) => pack.destroy(error));
-    body.pipe(entry);
-    await this.putInto(dirname(target), toNode(pack), path);
+    const upload = async (name: string): Promise<void> => {
+      const pack = tar.pack();
+      const header = {name, size, mode: tarMode(options.mode), type: 'file' as const,
+        ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
+        ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
+      const entry = pack.entry(header, (error) => {
+        if (error) pack.destroy(error);
+        else pack.finalize();
+      });
+      body.on('error', (error) => pack.destroy(error));
+      // The pipe hands the source's error to the entry too: the pack carries it to the upload.
+      entry.on('error', () => undefined);
+      body.pipe(entry);
+      await this.putInto(dirname(target), toNode(pack), path, options.signal);
+    };
+    if (this.running || options.exclusive) await upload(basename(target));
+    else await this.extraction.replace(target, temporaryName(basename(target)), upload);
   }
 
   async extractTar(dir: string, tar: Readable): Promise<void> {
     await this.putInto(normalize(dir), tar, dir);
   }
 
-  private async putInto(dir: string, pack: Readable, path: string): Promise<void> {
+  private async putInto(dir: string, pack: Readable, path: string, signal?: AbortSignal): Promise<void> {
     const parent = await this.archive.stat(dir);
     if (!parent) throw new FsError('ENOENT', path);
     if (!isDir(statFromPathStat(parent))) throw new FsError('ENOTDIR', path);
     this.listings.clear();
-    await this.archive.put(dir, pack);
+    try {
+      await this.archive.put(dir, pack, signal);
+    } catch (error) {
+      if (signal?.aborted) throw new FsError('ECANCELED', path);
+      throw error;
+    }
   }
 
   async mkdir(path: string, mode = 0o755): Promise<void> {

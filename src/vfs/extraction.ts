@@ -4,10 +4,16 @@
 // - chmod, chown, utimes, truncate: the entry is downloaded and extracted again with the change;
 // - remove: an entry of a type no extractor knows is sent in the path's place: the engine removes
 //   what is there, then refuses the entry; whether the path is gone is checked after;
-// - rename: the entry (a whole tree) is kept on the host, removed, and extracted under the new name;
+// - rename of a file, link or special file: a hard-link entry under the new name (the engine
+//   replaces what is there by the same inode, in one step on its side), then the old name is
+//   removed; a copy uploads under a temporary name and moves it into place so;
+// - rename of a directory: the tree is kept on the host, removed, and extracted under the new name;
 // - link: a hard-link entry.
 // One container serves one archive request at a time, so what is downloaded to be sent again
 // waits in a nameless host file in between.
+// What it trusts: the engine's in-root extraction. What it downloads goes back into the same
+// container only (never onto the host's filesystem: a nameless file holds it), with the pax
+// records that could rename an entry behind its header dropped.
 import nodeFs from 'node:fs';
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
@@ -55,6 +61,7 @@ function withName(header: tar.Header, name: string, linkname?: string): tar.Head
 function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.ReadableStream): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    sink.on('error', () => undefined); // reported through the callback
     if (body) body.pipe(sink as unknown as NodeJS.WritableStream);
   });
 }
@@ -83,6 +90,8 @@ function renamedArchive(source: Readable, oldBase: string, newBase: string): Rea
   })().catch((error: unknown) => pack.destroy(error as Error));
   return toNode(pack);
 }
+
+const CANNOT_REMOVE = "(a stopped container, and this engine's archive extraction does not remove what it replaces)";
 
 const isFile = (h: tar.Header): boolean => h.type === 'file' || h.type === 'contiguous-file';
 
@@ -145,17 +154,25 @@ export class Extraction {
       // The engine refuses the entry once the path is removed: expected. Only the result counts.
       if (typeof (error as {statusCode?: number}).statusCode !== 'number') throw error;
     }
-    if (await this.archive.stat(path)) {
-      throw new FsError('EROFS', path, "(a stopped container, and this engine's archive extraction does not remove what it replaces)");
-    }
+    if (await this.archive.stat(path)) throw new FsError('EROFS', path, CANNOT_REMOVE);
   }
 
   /**
-   * Moves `from` (a whole tree) to `to`: its archive is kept in a nameless host file, `from` is
-   * removed (so an engine that cannot remove changes nothing), and the archive is extracted again
-   * under the new name; should that fail, it is extracted back where it was.
+   * Moves `from` to `to`. Anything but a directory: a hard link `to` (replacing what is there),
+   * then `from` removed. A directory (a whole tree): its archive is kept in a nameless host file,
+   * `from` is removed (so an engine that cannot remove changes nothing), and the archive is
+   * extracted again under the new name; should that fail, it is extracted back where it was.
    */
   async rename(from: string, to: string): Promise<void> {
+    const st = await this.archive.stat(from);
+    if (!st) throw new FsError('ENOENT', from);
+    if ((goModeToPosix(st.mode) & 0o170000) !== 0o040000) {
+      // An engine that cannot remove would keep both names: refuse before changing anything.
+      if (!(await this.archive.removesOnExtraction())) throw new FsError('EROFS', from, CANNOT_REMOVE);
+      await this.link(from, to);
+      await this.remove(from);
+      return;
+    }
     const stream = await this.archive.get(from);
     if (!stream) throw new FsError('ENOENT', from);
     let fd: number;
@@ -175,6 +192,25 @@ export class Extraction {
       }
     } finally {
       nodeFs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Writes the file `path` from the tar `pack` of one entry named `tmpName` (in the same
+   * directory): extracted under that temporary name first, then moved into place by rename(), so
+   * the old file stays whole until the new one is complete (a kill -9 or a cancel during the
+   * upload leaves it untouched; the temporary is removed on failure). An engine that cannot
+   * remove gets the upload in place.
+   */
+  async replace(path: string, tmpName: string, upload: (name: string) => Promise<void>): Promise<void> {
+    if (!(await this.archive.removesOnExtraction())) return upload(basename(path));
+    const tmp = `${dirname(path) === '/' ? '' : dirname(path)}/${tmpName}`;
+    try {
+      await upload(tmpName);
+      await this.rename(tmp, path);
+    } catch (error) {
+      await this.remove(tmp).catch(() => undefined);
+      throw error;
     }
   }
 

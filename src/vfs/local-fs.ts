@@ -12,11 +12,13 @@
 // ends and is asked to cancel; the fd is closed when the last such work ends.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
+import net from 'node:net';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {HOST_ROOT, native, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
+import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {FsError, toFsError} from './errors.js';
-import type {ContainerFs, DirEntry, FileType, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import type {ContainerFs, DirEntry, FileType, ReadOptions, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import {notRegular} from './untrusted.js';
 
 export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
   const r = (i: number): number => raw[at + i]!;
@@ -33,12 +35,15 @@ export class LocalFs implements ContainerFs {
   readonly driver = 'local' as const;
   readonly canRename = true;
   private retired = false;
+  readonly isHost: boolean;
   private closed = false;
   /** Native work in flight that holds the root fd (use()), and how to ask each to stop. */
   private busy = 0;
   private readonly cancels = new Set<() => void>();
 
-  private constructor(private readonly rootFd: number, readonly rootPath: string) {}
+  private constructor(private readonly rootFd: number, readonly rootPath: string) {
+    this.isHost = rootFd === HOST_ROOT;
+  }
 
   /** Opens `rootPath` (a directory) as the root of a new LocalFs. */
   static open(rootPath: string): LocalFs {
@@ -132,17 +137,26 @@ export class LocalFs implements ContainerFs {
     return this.call(path, () => native().readlink(this.rootFd, path));
   }
 
-  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
-    const fd = await this.openFd(path, C.O_RDONLY);
+  /** Opens a file for reading as createReadStream does (the caller closes the fd): in a
+   *  container a regular file, or a FIFO with `fifo`; nothing else is opened. */
+  openRead(path: string, options?: ReadOptions): Promise<number> {
+    const accept = this.isHost ? READ_ANY : options?.fifo ? READ_FIFO : 0;
+    return this.call(path, () => {
+      const {fd, mode} = native().openRead(this.rootFd, path, accept);
+      if (fd < 0) throw notRegular(path, mode);
+      return fd;
+    });
+  }
+
+  async createReadStream(path: string, range?: ReadRange, options?: ReadOptions): Promise<Readable> {
+    const fd = await this.openRead(path, options);
     const st = decodeStat(native().fstat(fd));
-    if ((st.mode & C.S_IFMT) === C.S_IFDIR) {
-      fs.closeSync(fd);
-      throw toFsError({code: 'EISDIR'}, path);
-    }
     if (range?.length === 0) {
       fs.closeSync(fd);
       return Readable.from([]);
     }
+    // A FIFO is read as a pipe on the event loop, never by a blocking read in a worker.
+    if ((st.mode & C.S_IFMT) === C.S_IFIFO) return new net.Socket({fd, readable: true, writable: false});
     const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
     return fs.createReadStream('', {fd, highWaterMark: 1 << 20, start: range?.offset, end});
   }

@@ -2,55 +2,108 @@
 // Between two LocalFs (host or running local containers) it works on fds in the native part:
 // copy_file_range for files, an fd-walking tree copy for directories. Otherwise it streams
 // through the ContainerFs interface. A destination never shows a half-written file: files go to
-// a temporary name in the destination directory and are renamed into place; new trees are built
-// under a temporary name and renamed at the end. On failure or cancel the temporary is removed.
+// a temporary name in the destination directory and are renamed into place (in a stopped
+// container too: there the rename is a hard link made by the engine); new trees are built under
+// a temporary name and renamed at the end. On failure or cancel the temporary is removed, and a
+// copy into a directory first sweeps what a killed dbox left there (temporaries.ts).
+//
+// What it trusts: the destination path the user gave, and the host's own files (isHost). Of a
+// container it trusts nothing: names in its listings become paths only through entryPath (one
+// component, always below the destination: untrusted.ts); its files are read only if regular
+// (openRead / createReadStream refuse the rest without opening it); what it may make on the host
+// (modes, set-id bits, device nodes) and whether a destination symlink is followed are decided
+// by copy-policy.ts. Walks are iterative: a deep or wide tree costs heap, not stack.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import {Transform, type Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {native} from '../native.js';
+import {COPY_DEVICES, COPY_PRESERVE, native} from '../native.js';
+import {copyPolicy, type CopyPolicy} from './copy-policy.js';
 import {FsError, toFsError} from './errors.js';
 import {LocalFs, decodeStat} from './local-fs.js';
 import {basename, dirname, join, linkTargetPath} from './path.js';
-import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs, type Stat, type WriteOptions} from './types.js';
+import {sweepTemporaries, temporaryName} from './temporaries.js';
+import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG, type ContainerFs, type DirEntry, type Stat,
+  type WriteOptions} from './types.js';
+import {badName, entryPath} from './untrusted.js';
 
 export interface Place {
   readonly fs: ContainerFs;
   readonly path: string;
 }
 
-/** Counters shared with the native copy workers: [bytes, files, cancel]. */
+/** Counters shared with the native copy workers: [bytes, files, cancel]; cancel also aborts
+ *  `signal`, which ends uploads and streams. */
 export class Progress {
   readonly raw = new Float64Array(3);
+  private readonly aborter = new AbortController();
   get bytes(): number { return this.raw[0]!; }
   get files(): number { return this.raw[1]!; }
+  get signal(): AbortSignal { return this.aborter.signal; }
   add(bytes: number, files = 0): void {
     this.raw[0] = this.bytes + bytes;
     this.raw[1] = this.files + files;
   }
-  cancel(): void { this.raw[2] = 1; }
+  cancel(): void {
+    this.raw[2] = 1;
+    this.aborter.abort(new FsError('ECANCELED', ''));
+  }
   get cancelled(): boolean { return this.raw[2] === 1; }
   check(path: string): void {
     if (this.cancelled) throw new FsError('ECANCELED', path);
   }
 }
 
+/** Why an entry was left out of a tree copy: a device node from a container (--devices makes
+ *  it), or a special file a copy through the engine's archive API cannot make. */
+export type SkipReason = 'device' | 'special';
+
 export interface CopyOptions {
-  /** -p: keep owner, group and times (mode is always kept, as cp does). */
+  /** -p: keep owner, group, times and the exact mode. */
   readonly preserve: boolean;
+  /** --devices: make device nodes from a container on the host too. */
+  readonly devices?: boolean;
   readonly progress: Progress;
+  /** Told of each entry a tree copy leaves out (path in the source filesystem). */
+  readonly skipped?: (path: string, mode: number, reason: SkipReason) => void;
 }
 
-// Created with O_EXCL (or mkdir), so a name someone else holds fails rather than being reused.
-const tempName = (path: string): string =>
-  join(dirname(path), `.${basename(path)}.dbox-${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`);
+/** A new name for `path`'s temporary, in its directory. Created with O_EXCL (or mkdir), so a
+ *  name someone else holds fails rather than being reused. */
+const temporary = (path: string): string => join(dirname(path), temporaryName(basename(path)));
 
 const bothLocal = (a: ContainerFs, b: ContainerFs): [LocalFs, LocalFs] | undefined =>
   a instanceof LocalFs && b instanceof LocalFs ? [a, b] : undefined;
 
+const isRegular = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFREG;
+const isDevice = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFCHR || (st.mode & S_IFMT) === S_IFBLK;
+
+let umaskBits: number | undefined;
+/** The permission bits a copy of an entry of `mode` gets under `policy` (GNU cp's rule). */
+function modeOf(mode: number, policy: CopyPolicy): number {
+  umaskBits ??= native().umask();
+  return native().copyMode(mode, policy.flags, umaskBits);
+}
+
 /** Removes a temporary left by a failed copy; its own errors are not the user's concern. */
 async function discard(place: Place): Promise<void> {
   await place.fs.remove(place.path).catch(() => undefined);
+}
+
+/** Directories swept in this copy (one cp command), by filesystem. */
+const swept = new WeakMap<Progress, Map<ContainerFs, Set<string>>>();
+
+/** Sweeps stale temporaries from `dir` once per command, where listing is cheap (not in a
+ *  stopped container, whose listing downloads the directory's whole subtree). */
+async function sweepOnce(fs: ContainerFs, dir: string, progress: Progress): Promise<void> {
+  if (!fs.canRename) return;
+  let byFs = swept.get(progress);
+  if (!byFs) swept.set(progress, (byFs = new Map()));
+  let dirs = byFs.get(fs);
+  if (!dirs) byFs.set(fs, (dirs = new Set()));
+  if (dirs.has(dir)) return;
+  dirs.add(dir);
+  await sweepTemporaries(fs, dir);
 }
 
 /**
@@ -81,30 +134,27 @@ function counted(source: Readable, progress: Progress, path: string): Readable {
     },
   });
   source.on('error', (error) => counter.destroy(error));
+  counter.on('close', () => source.destroy());
   return source.pipe(counter);
 }
 
-/** Copies the bytes of a file (following symlinks) to `dst`, replacing it atomically. */
+/** Copies the bytes of a file (following symlinks) to `to`, replacing it atomically. */
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
-  const st = stat ?? (await src.fs.stat(src.path));
-  const dst = {fs: to.fs, path: await followLinks(to.fs, to.path)};
-  const tmp = {fs: dst.fs, path: tempName(dst.path)};
-  const local = bothLocal(src.fs, dst.fs);
-  if (!dst.fs.canRename) {
-    // A stopped container through the archive API: no rename, the engine extracts the upload in place.
-    await dst.fs.writeFile(dst.path, await src.fs.createReadStream(src.path), {mode: st.mode & 0o7777, size: st.size, ...carried(st, options)});
-    options.progress.add(st.size, 1);
-    return;
-  }
+  const policy = copyPolicy(src.fs, to.fs, options);
+  await copyRegular(src, to, stat ?? (await src.fs.stat(src.path)), policy, options);
+}
+
+/** copyFile under a policy: the bytes go to a temporary, renamed onto `to` (or onto the target
+ *  of a symlink there, when the policy follows destination links). */
+async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  const dst = {fs: to.fs, path: policy.followDestLinks ? await followLinks(to.fs, to.path) : to.path};
+  // A stopped container renames only by extraction: its driver uploads under a temporary name
+  // and moves it into place itself (engine-fs.ts writeFile).
+  if (!dst.fs.canRename) return writeNewFile(src, dst, st, policy, options, false);
+  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  const tmp = {fs: dst.fs, path: temporary(dst.path)};
   try {
-    if (local) await copyLocalFile(local[0], src.path, local[1], tmp.path, options);
-    else {
-      const before = options.progress.bytes;
-      const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
-      await dst.fs.writeFile(tmp.path, stream, {mode: st.mode & 0o7777, exclusive: true, size: st.size, ...carried(st, options)});
-      options.progress.add(st.size - (options.progress.bytes - before), 1);
-      if (dst.fs.driver === 'local') await applyMeta(tmp, st, options.preserve);
-    }
+    await writeNewFile(src, tmp, st, policy, options);
     await dst.fs.rename(tmp.path, dst.path);
   } catch (error) {
     await discard(tmp);
@@ -112,18 +162,32 @@ export async function copyFile(src: Place, to: Place, options: CopyOptions, stat
   }
 }
 
-async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: string, options: CopyOptions): Promise<void> {
-  const inFd = await srcFs.openFd(src, C.O_RDONLY);
+/** Writes a copy of the file `src` to `dst` (a new name unless `exclusive` is false), with its
+ *  mode (and with -p owner and times). A FIFO or device of the host is read as GNU cp reads it. */
+async function writeNewFile(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions, exclusive = true): Promise<void> {
+  const local = bothLocal(src.fs, dst.fs);
+  if (local) return copyLocalFile(local[0], src.path, local[1], dst.path, policy, options);
+  // A special file read as a file is a file: the mode a regular file would get.
+  const asFile: Stat = {...st, mode: S_IFREG | (st.mode & 0o7777)};
+  const before = options.progress.bytes;
+  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
+  await dst.fs.writeFile(dst.path, stream, {mode: modeOf(asFile.mode, policy), exclusive, signal: options.progress.signal,
+    ...(isRegular(st) ? {size: st.size} : {}), ...carried(st, options)});
+  options.progress.add(isRegular(st) ? st.size - (options.progress.bytes - before) : 0, 1);
+  if (dst.fs.driver === 'local') await applyMeta(dst, asFile, policy);
+}
+
+async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: string, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  const inFd = await srcFs.openRead(src);
   let outFd: number | undefined;
   try {
     const st = decodeStat(native().fstat(inFd));
-    if ((st.mode & S_IFMT) !== S_IFREG) throw new FsError(isDir(st) ? 'EISDIR' : 'EINVAL', src);
     outFd = await dstFs.openFd(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     await native().copyFd(inFd, outFd, options.progress.raw).catch((e: unknown) => Promise.reject(toFsError(e, src)));
     options.progress.add(0, 1);
     const fd = outFd;
     if (options.preserve) fs.fchownSync(fd, st.uid, st.gid);
-    fs.fchmodSync(fd, st.mode & 0o7777);
+    fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
     if (options.preserve) fs.futimesSync(fd, st.atime.sec + st.atime.nsec / 1e9, st.mtime.sec + st.mtime.nsec / 1e9);
   } finally {
     fs.closeSync(inFd);
@@ -131,9 +195,15 @@ async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: s
   }
 }
 
-async function applyMeta(place: Place, st: Stat, preserve: boolean): Promise<void> {
-  if (preserve && place.fs.driver === 'local') await place.fs.chown(place.path, st.uid, st.gid, false);
-  if (!isSymlink(st)) await place.fs.chmod(place.path, st.mode & 0o7777);
+/** Owner (with -p), mode and times (with -p) of a new entry of a local filesystem. A directory
+ *  keeps the setgid bit it inherited from its parent, as mkdir gives it. */
+async function applyMeta(place: Place, st: Stat, policy: CopyPolicy): Promise<void> {
+  const preserve = (policy.flags & COPY_PRESERVE) !== 0;
+  if (preserve) await place.fs.chown(place.path, st.uid, st.gid, false);
+  if (!isSymlink(st)) {
+    const inherited = isDir(st) ? (await place.fs.lstat(place.path)).mode & 0o2000 : 0;
+    await place.fs.chmod(place.path, modeOf(st.mode, policy) | inherited);
+  }
   if (preserve) await place.fs.utimes(place.path, st.atime, st.mtime, false);
 }
 
@@ -143,32 +213,57 @@ async function applyMeta(place: Place, st: Stat, preserve: boolean): Promise<voi
  */
 export async function copyEntry(src: Place, dst: Place, options: CopyOptions): Promise<void> {
   options.progress.check(src.path);
+  const policy = copyPolicy(src.fs, dst.fs, options);
   const st = await src.fs.lstat(src.path);
-  if (!isDir(st)) {
-    if (isSymlink(st)) await copySymlink(src, dst, options);
-    else await copyFile(src, dst, options, st);
-    return;
-  }
+  if (!isDir(st)) return copyNonDir(src, dst, st, policy, options);
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
-  if (existing && !isDir(existing)) throw new FsError('EEXIST', dst.path, '(cannot overwrite non-directory with directory)');
-  if (existing) {
-    for (const entry of await src.fs.readdir(src.path)) {
-      await copyEntry({fs: src.fs, path: join(src.path, entry.name)}, {fs: dst.fs, path: join(dst.path, entry.name)}, options);
-    }
+  if (!existing) {
+    await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+    return copyNewTree(src, dst, st, policy, options);
+  }
+  if (!isDir(existing)) throw new FsError('EEXIST', dst.path, '(cannot overwrite non-directory with directory)');
+  await mergeTree(src, dst, policy, options);
+}
+
+/** A file, link or special file of a tree copy, onto `dst` (replaced if it exists). */
+async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  if (isSymlink(st)) return copySymlink(src, dst, st, policy, options);
+  if (isRegular(st)) return copyRegular(src, dst, st, policy, options);
+  // A special file: made by the native copy, under a temporary name (or left out, and listed).
+  const local = bothLocal(src.fs, dst.fs);
+  if (!local) {
+    options.skipped?.(src.path, st.mode, isDevice(st) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
     return;
   }
-  const local = bothLocal(src.fs, dst.fs);
-  const tmp = dst.fs.canRename ? {fs: dst.fs, path: tempName(dst.path)} : dst;
+  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  const tmp = {fs: dst.fs, path: temporary(dst.path)};
   try {
-    if (local) {
-      // Both roots stay open until the copy ends; a container stopping meanwhile cancels it.
-      const cancel = (): void => options.progress.cancel();
-      await local[0].use(src.path, (srcRoot) => local[1].use(tmp.path, (dstRoot) =>
-        native().copyTree(srcRoot, src.path, dstRoot, tmp.path, options.preserve, options.progress.raw), cancel), cancel)
-        .catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
-    } else {
-      await copyTreeByInterface(src, tmp, st, options);
-    }
+    if (await nativeTree(local, src.path, tmp.path, policy, options)) await dst.fs.rename(tmp.path, dst.path);
+  } catch (error) {
+    await discard(tmp);
+    throw error;
+  }
+}
+
+/** The native tree copy of `src` to the new name `dst`; false when it made nothing (a device
+ *  node left out). */
+async function nativeTree(local: [LocalFs, LocalFs], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
+  // Both roots stay open until the copy ends; a container stopping meanwhile cancels it.
+  const cancel = (): void => options.progress.cancel();
+  const result = await local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
+    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, options.progress.raw), cancel), cancel)
+    .catch((e: unknown) => Promise.reject(toFsError(e, src)));
+  for (const s of result.skipped) options.skipped?.(s.path, s.mode, 'device');
+  return !result.skipped.some((s) => s.path === src);
+}
+
+/** A new directory tree at `dst`: built under a temporary name where renaming is possible. */
+async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  const local = bothLocal(src.fs, dst.fs);
+  const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
+  try {
+    if (local) await nativeTree(local, src.path, tmp.path, policy, options);
+    else await copyTreeByInterface(src, tmp, st, policy, options);
     if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path, true);
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
@@ -176,16 +271,45 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions): P
   }
 }
 
-async function copySymlink(src: Place, dst: Place, options: CopyOptions): Promise<void> {
+/** The entry `name` of directory `dir`, checked to be one component (below `dir`). */
+function entry(dir: string, name: string): string {
+  const path = entryPath(dir, name);
+  if (path === undefined) throw badName(dir, name);
+  return path;
+}
+
+/** Merges the directory `src` into the existing directory `dst`, depth first with a stack:
+ *  subdirectories into real directories only (lstat: a symlink there is not followed). */
+async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  const stack: [string, string][] = [[src.path, dst.path]];
+  while (stack.length > 0) {
+    const [sdir, ddir] = stack.pop()!;
+    for (const e of await src.fs.readdir(sdir)) {
+      options.progress.check(sdir);
+      const from = {fs: src.fs, path: entry(sdir, e.name)};
+      const to = {fs: dst.fs, path: entry(ddir, e.name)};
+      const st = e.stat ?? (await src.fs.lstat(from.path));
+      if (!isDir(st)) {
+        await copyNonDir(from, to, st, policy, options);
+        continue;
+      }
+      const existing = await dst.fs.lstat(to.path).catch(() => undefined);
+      if (!existing) await copyNewTree(from, to, st, policy, options);
+      else if (isDir(existing)) stack.push([from.path, to.path]);
+      else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
+    }
+  }
+}
+
+/** A symlink onto `dst`: made under a temporary name and renamed over whatever is there (a
+ *  link at the destination is replaced, never followed). */
+async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   const target = await src.fs.readlink(src.path);
-  const tmp = dst.fs.canRename ? {fs: dst.fs, path: tempName(dst.path)} : dst;
+  const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
+  if (tmp !== dst) await sweepOnce(dst.fs, dirname(dst.path), options.progress);
   await dst.fs.symlink(target, tmp.path);
   try {
-    if (options.preserve && tmp.fs.driver === 'local') {
-      const st = await src.fs.lstat(src.path);
-      await tmp.fs.chown(tmp.path, st.uid, st.gid, false);
-      await tmp.fs.utimes(tmp.path, st.atime, st.mtime, false);
-    }
+    if (tmp.fs.driver === 'local') await applyMeta(tmp, st, policy);
     if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path);
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
@@ -194,44 +318,63 @@ async function copySymlink(src: Place, dst: Place, options: CopyOptions): Promis
   options.progress.add(0, 1);
 }
 
-/** Tree copy through the interface (any driver on either side); dst does not exist yet. */
-async function copyTreeByInterface(src: Place, dst: Place, st: Stat, options: CopyOptions): Promise<void> {
-  await dst.fs.mkdir(dst.path, 0o700);
-  for (const entry of await src.fs.readdir(src.path)) {
-    options.progress.check(src.path);
-    const from = {fs: src.fs, path: join(src.path, entry.name)};
-    const to = {fs: dst.fs, path: join(dst.path, entry.name)};
-    const est = entry.stat ?? (await src.fs.lstat(from.path));
-    if (isDir(est)) await copyTreeByInterface(from, to, est, options);
-    else if (isSymlink(est)) await copySymlink(from, to, options);
-    else {
-      const stream = await src.fs.createReadStream(from.path);
-      await dst.fs.writeFile(to.path, stream, {mode: est.mode & 0o7777, exclusive: true, size: est.size, ...carried(est, options)});
-      options.progress.add(est.size, 1);
-      if (to.fs.driver === 'local') await applyMeta(to, est, options.preserve);
+interface Frame {
+  readonly src: string;
+  readonly dst: string;
+  readonly st: Stat;
+  readonly entries: DirEntry[];
+  next: number;
+}
+
+/** Tree copy through the interface (any driver on either side); dst does not exist yet. Depth
+ *  first with a stack of directories, each directory's mode and times applied once it is full. */
+async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  // A local directory is made 0700 and given its mode at the end; the engine takes its mode now
+  // (it writes as root, and a mode and times set later would cost a command each).
+  const local = dst.fs.driver === 'local';
+  const mkdir = async (path: string, s: Stat): Promise<Frame> => {
+    await dst.fs.mkdir(path, local ? 0o700 : modeOf(s.mode, policy));
+    return {src: '', dst: path, st: s, entries: [], next: 0};
+  };
+  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await src.fs.readdir(src.path)}];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.next === f.entries.length) {
+      stack.pop();
+      if (local) await applyMeta({fs: dst.fs, path: f.dst}, f.st, policy);
+      options.progress.add(0, 1);
+      continue;
     }
+    const e = f.entries[f.next++]!;
+    options.progress.check(f.src);
+    const from = {fs: src.fs, path: entry(f.src, e.name)};
+    const to = {fs: dst.fs, path: entry(f.dst, e.name)};
+    const est = e.stat ?? (await src.fs.lstat(from.path));
+    if (isDir(est)) stack.push({...(await mkdir(to.path, est)), src: from.path, entries: await src.fs.readdir(from.path)});
+    else if (isSymlink(est)) await copySymlink(from, to, est, policy, options);
+    else if (isRegular(est)) await writeNewFile(from, to, est, policy, options);
+    else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
   }
-  // A directory's mode and times from the engine driver would cost a command each: local only.
-  if (dst.fs.driver === 'local') await applyMeta(dst, st, options.preserve);
-  options.progress.add(0, 1);
 }
 
 /** What an upload carries in its tar header with -p: owner and modification time. */
 const carried = (st: Stat, options: CopyOptions): Pick<WriteOptions, 'owner' | 'mtime'> =>
   options.preserve ? {owner: {uid: st.uid, gid: st.gid}, mtime: st.mtime} : {};
 
-/** Writes a file's bytes to `out` (cat). With a raw fd and a local file, the native part copies. */
+/** Writes a file's bytes to `out` (cat): a regular file, or a FIFO read as it fills, until a
+ *  cancel. With a raw fd and a local file, the native part copies. */
 export async function sendFile(src: Place, out: {fd?: number; stream: Writable}, progress: Progress): Promise<void> {
   if (src.fs instanceof LocalFs && out.fd !== undefined) {
-    const fd = await src.fs.openFd(src.path, C.O_RDONLY);
+    const fd = await src.fs.openRead(src.path, {fifo: true});
     try {
-      if (isDir(decodeStat(native().fstat(fd)))) throw new FsError('EISDIR', src.path);
       await native().copyFd(fd, out.fd, progress.raw).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
     } finally {
       fs.closeSync(fd);
     }
     return;
   }
-  const stream = await src.fs.createReadStream(src.path);
-  await pipeline(stream, out.stream, {end: false}).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
+  const stream = await src.fs.createReadStream(src.path, undefined, {fifo: true});
+  await pipeline(stream, out.stream, {end: false, signal: progress.signal}).catch((e: unknown) =>
+    Promise.reject(progress.cancelled ? new FsError('ECANCELED', src.path) : toFsError(e, src.path)));
 }
+

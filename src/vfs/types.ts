@@ -56,6 +56,8 @@ export interface WriteOptions {
    *  header); other drivers set them afterwards. */
   readonly owner?: {readonly uid: number; readonly gid: number};
   readonly mtime?: Timespec;
+  /** Aborts the write (Ctrl-C): it fails, and what it wrote is the caller's to remove. */
+  readonly signal?: AbortSignal;
 }
 
 /** Part of a file: `length` bytes (to the end when absent) from `offset`. */
@@ -64,17 +66,27 @@ export interface ReadRange {
   readonly length?: number;
 }
 
+export interface ReadOptions {
+  /** A FIFO may be read too (cat). */
+  readonly fifo?: boolean;
+}
+
 export interface ContainerFs {
   /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
   readonly driver: 'local' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
   readonly canRename: boolean;
+  /** The host's own filesystem: its names, types and links are the user's, and copies from it
+   *  behave as GNU cp. Absent or false: a container's, whose every byte is untrusted. */
+  readonly isHost?: boolean;
   stat(path: string): Promise<Stat>;
   lstat(path: string): Promise<Stat>;
   readdir(path: string): Promise<DirEntry[]>;
   readlink(path: string): Promise<string>;
-  /** Streams a file's bytes, all or `range` of them (follows symlinks in-root). */
-  createReadStream(path: string, range?: ReadRange): Promise<Readable>;
+  /** Streams a regular file's bytes, all or `range` of them (follows symlinks in-root). In a
+   *  container anything else is refused (EPERM) without being opened, but a FIFO when `fifo`
+   *  is set (read interruptibly: destroying the stream ends the wait); on the host, anything. */
+  createReadStream(path: string, range?: ReadRange, options?: ReadOptions): Promise<Readable>;
   /** Creates or replaces `path` with the bytes of `source`. */
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void>;
   mkdir(path: string, mode?: number): Promise<void>;
