@@ -1,12 +1,40 @@
-// The line editor (pure): readline's bindings as a reducer over the line, the cursor, the kill
-// buffer, history browsing and Ctrl-R search. It returns an intent for what the shell must do
-// (run the line, complete, clear the screen…); it does no I/O.
+// The line editor (pure): readline's emacs bindings as a reducer over the line, the cursor, the
+// kill buffer, the undo list, history browsing and Ctrl-R search. It returns an intent for what
+// the shell must do (run the line, complete, clear the screen…); it does no I/O.
+//
+// What follows bash 5.2's readline, checked key for key in test/e2e/readline-diff.test.ts:
+// words are runs of letters and digits (readline's rl_alphabetic: `_` and `/` end a word);
+// single inserted characters join the previous insert in one undo step up to 20 characters
+// (rl_insert_text), other commands are one undo step each, and undo puts the cursor where
+// readline's rl_do_undo leaves it; Alt-. and Alt-_ insert the last word of the previous history
+// line, again for older lines, and Alt-N Alt-. the Nth word (history_tokenize's words: quotes
+// kept, `|`, `;`, `&`, `<`, `>`, `(`, `)` words of their own). The line may hold newlines (a paste):
+// Enter runs it all, as bash 5.2 runs a pasted block.
 import type {Key} from './keys.js';
 
 export interface Search {
   readonly query: string;
   /** Index in history of the current match, or undefined when nothing matches. */
   readonly match: number | undefined;
+}
+
+interface UndoEntry {
+  /** The line and cursor before the change. */
+  readonly text: string;
+  readonly cursor: number;
+  /** For a run of typed characters: where it began and ends now (so the next one may join it). */
+  readonly insert?: {readonly start: number; readonly end: number};
+}
+
+/** What the previous key did, where the next one depends on it (Alt-. again, a second Ctrl-K). */
+interface Last {
+  readonly kind: 'yank-last-arg';
+  /** How many lines back from the newest the inserted word came from (0: the previous line). */
+  readonly skip: number;
+  /** The explicit argument of the first Alt-. (undefined: the last word). */
+  readonly nth: number | undefined;
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface EditorState {
@@ -21,6 +49,15 @@ export interface EditorState {
   /** The new line, kept while browsing history. */
   readonly draft: string;
   readonly search?: Search;
+  /** Newest last. */
+  readonly undo?: readonly UndoEntry[];
+  /** A numeric argument being typed (Alt-digits). */
+  readonly arg?: number;
+  /** Ctrl-V was pressed: the next key is inserted as typed. */
+  readonly quoted?: boolean;
+  /** Ctrl-X was pressed: the next key completes a two-key binding. */
+  readonly prefix?: 'C-x';
+  readonly last?: Last;
 }
 
 export type Intent = 'submit' | 'complete' | 'clear-screen' | 'interrupt' | 'eof';
@@ -41,10 +78,18 @@ function boundaries(text: string): number[] {
   for (const s of segmenter.segment(text)) out.push(s.index + s.segment.length);
   return out;
 }
-const prevBoundary = (text: string, i: number): number => [...boundaries(text)].reverse().find((b) => b < i) ?? 0;
+const prevBoundary = (text: string, i: number): number => {
+  let best = 0;
+  for (const b of boundaries(text)) {
+    if (b >= i) break;
+    best = b;
+  }
+  return best;
+};
 const nextBoundary = (text: string, i: number): number => boundaries(text).find((b) => b > i) ?? text.length;
 
-const isWord = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}_]/u.test(c);
+/** readline's rl_alphabetic: letters and digits. */
+const isWord = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}\p{M}]/u.test(c);
 /** Alt-B: back to the start of the current or previous word. */
 function wordLeft(text: string, i: number): number {
   let j = i;
@@ -67,7 +112,81 @@ function spaceWordLeft(text: string, i: number): number {
   return j;
 }
 
-const set = (s: EditorState, text: string, cursor: number): EditorState => ({...s, text, cursor});
+/**
+ * The words of a history line as readline's history_tokenize splits them: blanks separate,
+ * quotes and backslashes keep their text together (and stay in the word), and the shell's
+ * operators are words of their own.
+ */
+export function historyWords(line: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i]!)) i++;
+    if (i >= line.length) break;
+    const start = i;
+    const op = /^(\|\||&&|;;|>>|<<<|<<|>&|<&|&>|>\||[|;&<>()])/.exec(line.slice(i));
+    if (op) {
+      // A redirection may carry its file descriptor (`2>`): history_tokenize keeps it in the word.
+      i += op[0].length;
+      words.push(line.slice(start, i));
+      continue;
+    }
+    while (i < line.length && !/\s/.test(line[i]!) && !/[|;&<>()]/.test(line[i]!)) {
+      const c = line[i]!;
+      if (c === '\\' && i + 1 < line.length) i += 2;
+      else if (c === "'" || c === '"' || c === '`') {
+        const close = line.indexOf(c, i + 1);
+        i = close < 0 ? line.length : close + 1;
+      } else i++;
+    }
+    if (/^\d+$/.test(line.slice(start, i)) && /^[<>]/.test(line.slice(i))) {
+      const op2 = /^(>>|>&|<&|>\||[<>])/.exec(line.slice(i))!;
+      i += op2[0].length;
+    }
+    words.push(line.slice(start, i));
+  }
+  return words;
+}
+
+/** The previous state with the change recorded for undo (single typed characters join a run). */
+function recorded(before: EditorState, after: EditorState, typed?: {start: number; end: number}): EditorState {
+  if (after.text === before.text) return after;
+  const undo = before.undo ?? [];
+  const top = undo.at(-1);
+  if (typed && top?.insert && top.insert.end === typed.start && typed.end - top.insert.start <= 20 && typed.end - typed.start === 1) {
+    return {...after, undo: [...undo.slice(0, -1), {...top, insert: {start: top.insert.start, end: typed.end}}]};
+  }
+  const entry: UndoEntry = {text: before.text, cursor: before.cursor, ...(typed ? {insert: typed} : {})};
+  return {...after, undo: [...undo, entry].slice(-1000)};
+}
+
+/** Ctrl-_: the line before the last change; the cursor where readline's undo leaves it. */
+function undone(s: EditorState): EditorState {
+  const undo = s.undo ?? [];
+  const top = undo.at(-1);
+  if (!top) return s;
+  // The changed span: what differs between the line now and the line restored.
+  const a = s.text;
+  const b = top.text;
+  let p = 0;
+  while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  let q = 0;
+  while (q < a.length - p && q < b.length - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++;
+  // An insertion undone leaves the cursor where it began; text put back leaves it after that text.
+  const cursor = b.length - q === p ? p : b.length - q;
+  return {...s, text: b, cursor, undo: undo.slice(0, -1)};
+}
+
+const caseWord = (text: string, from: number, to: number, how: 'up' | 'down' | 'capital'): string => {
+  let out = '';
+  let inWord = false;
+  for (const ch of text.slice(from, to)) {
+    const op = how === 'capital' ? (inWord ? 'down' : 'up') : how;
+    if (how === 'capital') inWord = isWord(ch);
+    out += op === 'up' ? ch.toUpperCase() : ch.toLowerCase();
+  }
+  return out;
+};
 
 /** Finds the newest history entry at or before `from` containing query. */
 function findBack(history: readonly string[], query: string, from: number): number | undefined {
@@ -81,10 +200,11 @@ function searchKey(s: EditorState, search: Search, key: Key): EditResult {
   const accept = (): EditorState => {
     const text = search.match !== undefined ? s.history[search.match]! : s.text;
     const {search: _drop, ...rest} = s;
-    return {...rest, text, cursor: text.length};
+    return text === s.text ? {...rest, cursor: text.length} : recorded(s, {...rest, text, cursor: text.length});
   };
   switch (key.kind) {
     case 'text': return update(search.query + key.text, search.match ?? s.history.length - 1);
+    case 'paste': return update(search.query + key.text.replace(/[\r\n]+/g, ' '), search.match ?? s.history.length - 1);
     case 'backspace': return update(search.query.slice(0, -1), s.history.length - 1);
     case 'ctrl':
       if (key.key === 'r') return update(search.query, (search.match ?? s.history.length) - 1);
@@ -99,56 +219,157 @@ function searchKey(s: EditorState, search: Search, key: Key): EditResult {
   }
 }
 
+/** The text a key inserts when quoted (Ctrl-V): its bytes as typed. */
+function quotedText(key: Key): string {
+  if (key.seq !== undefined) return key.seq;
+  if (key.kind === 'text' || key.kind === 'paste') return key.text;
+  return '';
+}
+
 export function edit(s: EditorState, key: Key): EditResult {
   if (s.search) return searchKey(s, s.search, key);
+  if (s.quoted) {
+    const {quoted: _q, ...rest} = s;
+    return insertText(rest, quotedText(key));
+  }
+  if (s.prefix === 'C-x') {
+    const {prefix: _p, ...rest} = s;
+    if (key.kind === 'ctrl' && key.key === 'u') return {state: undone(rest)};
+    return {state: rest};
+  }
+  // A numeric argument: Alt-digits, then the key it applies to.
+  if (key.kind === 'alt' && /^[0-9]$/.test(key.key)) return {state: {...s, arg: (s.arg ?? 0) * 10 + Number(key.key)}};
+  const arg = s.arg;
+  const base: EditorState = arg === undefined ? s : (({arg: _a, ...rest}) => rest)(s);
+  const isYankLast = key.kind === 'alt' && (key.key === '.' || key.key === '_');
+  const r = isYankLast ? yankLastArg(base, arg) : repeated(base, key, arg);
+  if (isYankLast || r.state.last === undefined) return r;
+  const {last: _l, ...rest} = r.state;
+  return {...r, state: rest};
+}
+
+/** Keys that take a count repeat with Alt-N (readline's numeric argument). */
+function repeated(s: EditorState, key: Key, arg: number | undefined): EditResult {
+  const counted = key.kind === 'text' || key.kind === 'left' || key.kind === 'right' || key.kind === 'backspace' || key.kind === 'delete'
+    || (key.kind === 'ctrl' && 'bfhd'.includes(key.key) && s.text !== '') || (key.kind === 'alt' && 'bfd'.includes(key.key));
+  if (arg === undefined || !counted) return editOnce(s, key);
+  let r: EditResult = {state: s};
+  for (let i = 0; i < Math.min(arg, 10_000); i++) r = editOnce(r.state, key);
+  return r;
+}
+
+function insertText(s: EditorState, t: string): EditResult {
+  if (t === '') return {state: s};
   const {text, cursor} = s;
-  const insert = (t: string): EditResult => ({state: set(s, text.slice(0, cursor) + t + text.slice(cursor), cursor + t.length)});
+  const after = {...s, text: text.slice(0, cursor) + t + text.slice(cursor), cursor: cursor + t.length};
+  // One typed character may join the run before it (rl_insert_text's coalescing).
+  const single = [...segmenter.segment(t)].length === 1;
+  return {state: recorded(s, after, single ? {start: cursor, end: cursor + t.length} : undefined)};
+}
+
+/** Alt-. / Alt-_: readline's yank-last-arg. */
+function yankLastArg(s: EditorState, arg: number | undefined): EditResult {
+  const prev = s.last?.kind === 'yank-last-arg' ? s.last : undefined;
+  let base = s;
+  let skip = 0;
+  let nth = arg;
+  if (prev) {
+    // Again: take back what the last one inserted, and look one line further back.
+    base = undone(s);
+    skip = prev.skip + 1;
+    nth = prev.nth;
+  }
+  const line = s.history[s.history.length - 1 - skip];
+  const words = line === undefined ? [] : historyWords(line);
+  const word = nth === undefined ? words.at(-1) : words[nth];
+  if (word === undefined) {
+    const {last: _l, ...rest} = base;
+    return {state: rest};
+  }
+  // One undo step of its own (never joined to typing), so Alt-. again can take it back.
+  const text = base.text.slice(0, base.cursor) + word + base.text.slice(base.cursor);
+  const fixed = recorded(base, {...base, text, cursor: base.cursor + word.length});
+  return {state: {...fixed, last: {kind: 'yank-last-arg', skip, nth, start: base.cursor, end: base.cursor + word.length}}};
+}
+
+function editOnce(s: EditorState, key: Key): EditResult {
+  const {text, cursor} = s;
+  const change = (t: string, c: number): EditResult => ({state: recorded(s, {...s, text: t, cursor: c})});
+  const move = (c: number): EditResult => ({state: {...s, cursor: c}});
   const killTo = (from: number, to: number): EditResult =>
-    from === to ? {state: s} : {state: {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: text.slice(from, to)}};
+    from === to ? {state: s} : {state: recorded(s, {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: text.slice(from, to)})};
   const browseTo = (i: number): EditResult => {
     if (i < 0 || i > s.history.length || i === s.browse) return {state: s};
     const draft = s.browse === s.history.length ? text : s.draft;
     const line = i === s.history.length ? draft : s.history[i]!;
-    return {state: {...s, browse: i, draft, text: line, cursor: line.length}};
+    const {undo: _u, ...rest} = s;
+    return {state: {...rest, browse: i, draft, text: line, cursor: line.length}};
   };
   switch (key.kind) {
-    case 'text': return insert(key.text.replace(/[\r\n]+/g, ' '));
+    case 'text': return insertText(s, key.text.replace(/\r\n?/g, '\n'));
+    // A paste is text, whatever it holds: newlines stay (Enter runs the whole block, as bash 5.2).
+    case 'paste': return insertText(s, key.text.replace(/\r\n?/g, '\n'));
     case 'enter': return {state: s, intent: 'submit'};
     case 'tab': return {state: s, intent: 'complete'};
-    case 'left': return {state: set(s, text, prevBoundary(text, cursor))};
-    case 'right': return {state: set(s, text, nextBoundary(text, cursor))};
-    case 'home': return {state: set(s, text, 0)};
-    case 'end': return {state: set(s, text, text.length)};
+    case 'left': return move(prevBoundary(text, cursor));
+    case 'right': return move(nextBoundary(text, cursor));
+    case 'home': return move(0);
+    case 'end': return move(text.length);
+    case 'word-left': return move(wordLeft(text, cursor));
+    case 'word-right': return move(wordRight(text, cursor));
     case 'up': return browseTo(s.browse - 1);
     case 'down': return browseTo(s.browse + 1);
     case 'backspace': {
       const to = prevBoundary(text, cursor);
-      return {state: set(s, text.slice(0, to) + text.slice(cursor), to)};
+      return to === cursor ? {state: s} : change(text.slice(0, to) + text.slice(cursor), to);
     }
-    case 'delete': return {state: set(s, text.slice(0, cursor) + text.slice(nextBoundary(text, cursor)), cursor)};
+    case 'delete': return cursor === text.length ? {state: s} : change(text.slice(0, cursor) + text.slice(nextBoundary(text, cursor)), cursor);
     case 'alt-backspace': return killTo(wordLeft(text, cursor), cursor);
-    case 'escape': return {state: s};
+    case 'escape':
+    case 'unknown': return {state: s};
     case 'alt':
-      if (key.key === 'b') return {state: set(s, text, wordLeft(text, cursor))};
-      if (key.key === 'f') return {state: set(s, text, wordRight(text, cursor))};
-      if (key.key === 'd') return killTo(cursor, wordRight(text, cursor));
-      return {state: s};
+      switch (key.key) {
+        case 'b': return move(wordLeft(text, cursor));
+        case 'f': return move(wordRight(text, cursor));
+        case 'd': return killTo(cursor, wordRight(text, cursor));
+        case 't': return transposeWords(s);
+        case 'u':
+        case 'l':
+        case 'c': {
+          const end = wordRight(text, cursor);
+          const how = key.key === 'u' ? 'up' : key.key === 'l' ? 'down' : 'capital';
+          return change(text.slice(0, cursor) + caseWord(text, cursor, end, how) + text.slice(end), end);
+        }
+        case '<': return browseTo(0);
+        case '>': return browseTo(s.history.length);
+        case 'r': {
+          // revert-line: every change undone
+          let r = s;
+          while ((r.undo ?? []).length > 0) r = undone(r);
+          return {state: r};
+        }
+        default: return {state: s};
+      }
     case 'ctrl':
       switch (key.key) {
-        case 'a': return {state: set(s, text, 0)};
-        case 'e': return {state: set(s, text, text.length)};
-        case 'b': return edit(s, {kind: 'left'});
-        case 'f': return edit(s, {kind: 'right'});
-        case 'p': return edit(s, {kind: 'up'});
-        case 'n': return edit(s, {kind: 'down'});
-        case 'h': return edit(s, {kind: 'backspace'});
-        case 'd': return text === '' ? {state: s, intent: 'eof'} : edit(s, {kind: 'delete'});
+        case 'a': return move(0);
+        case 'e': return move(text.length);
+        case 'b': return editOnce(s, {kind: 'left'});
+        case 'f': return editOnce(s, {kind: 'right'});
+        case 'p': return browseTo(s.browse - 1);
+        case 'n': return browseTo(s.browse + 1);
+        case 'h': return editOnce(s, {kind: 'backspace'});
+        case 'd': return text === '' ? {state: s, intent: 'eof'} : editOnce(s, {kind: 'delete'});
         case 'u': return killTo(0, cursor);
         case 'k': return killTo(cursor, text.length);
         case 'w': return killTo(spaceWordLeft(text, cursor), cursor);
-        case 'y': return insert(s.kill);
+        case 'y': return s.kill === '' ? {state: s} : change(text.slice(0, cursor) + s.kill + text.slice(cursor), cursor + s.kill.length);
+        case 't': return transposeChars(s);
+        case 'v': return {state: {...s, quoted: true}};
+        case 'x': return {state: {...s, prefix: 'C-x'}};
+        case '_': return {state: undone(s)};
         case 'l': return {state: s, intent: 'clear-screen'};
-        case 'c': return {state: {...s, text: '', cursor: 0, browse: s.history.length, draft: ''}, intent: 'interrupt'};
+        case 'c': return {state: {...emptyEditor(s.history), kill: s.kill}, intent: 'interrupt'};
         case 'r': return {state: {...s, search: {query: '', match: undefined}}};
         case 'm':
         case 'j': return {state: s, intent: 'submit'};
@@ -158,9 +379,57 @@ export function edit(s: EditorState, key: Key): EditResult {
   }
 }
 
-/** After a line is run: a fresh line, with history updated (no duplicate in a row). */
-export function afterSubmit(s: EditorState, max = 1000): EditorState {
-  const line = s.text;
-  const history = line.trim() === '' || s.history.at(-1) === line ? s.history : [...s.history, line].slice(-max);
-  return emptyEditor(history);
+/** Ctrl-T: the character before the cursor with the one at it (the last two at the end), cursor after both. */
+function transposeChars(s: EditorState): EditResult {
+  const {text} = s;
+  let cursor = s.cursor;
+  if (cursor === 0 || boundaries(text).length < 3) return {state: s};
+  if (cursor === text.length) cursor = prevBoundary(text, cursor);
+  const a = prevBoundary(text, cursor);
+  const b = nextBoundary(text, cursor);
+  const next = text.slice(0, a) + text.slice(cursor, b) + text.slice(a, cursor) + text.slice(b);
+  return {state: recorded(s, {...s, text: next, cursor: b})};
+}
+
+/** Alt-T: the word before the cursor with the word after it (the last two at the end), cursor after both. */
+function transposeWords(s: EditorState): EditResult {
+  const {text, cursor} = s;
+  const w2End = wordRight(text, cursor);
+  const w2Beg = wordLeft(text, w2End);
+  const w1Beg = wordLeft(text, w2Beg);
+  const w1End = wordRight(text, w1Beg);
+  if (w1Beg === w2Beg || w2Beg < w1End) return {state: s};
+  const next = text.slice(0, w1Beg) + text.slice(w2Beg, w2End) + text.slice(w1End, w2Beg) + text.slice(w1Beg, w1End) + text.slice(w2End);
+  return {state: recorded(s, {...s, text: next, cursor: w2End})};
+}
+
+/** What decides which lines history keeps (bash's HISTCONTROL and HISTSIZE). */
+export interface HistoryPolicy {
+  /** HISTSIZE: lines kept in memory. */
+  readonly size: number;
+  /** ignorespace: a line that begins with a blank is not kept. */
+  readonly ignoreSpace: boolean;
+  /** ignoredups: a line equal to the one before it is not kept. */
+  readonly ignoreDups: boolean;
+  /** erasedups: earlier copies of a line are removed when it is kept. */
+  readonly eraseDups: boolean;
+}
+
+/** dbox's policy when none is given: 1,000 lines, no duplicate in a row. */
+export const defaultHistoryPolicy: HistoryPolicy = {size: 1000, ignoreSpace: false, ignoreDups: true, eraseDups: false};
+
+/** After a line is run: a fresh line, with history updated as the policy says. */
+export function afterSubmit(s: EditorState, policy: HistoryPolicy | number = defaultHistoryPolicy): EditorState {
+  const p = typeof policy === 'number' ? {...defaultHistoryPolicy, size: policy} : policy;
+  return emptyEditor(remember(s.history, s.text, p));
+}
+
+/** The history with `line` added as the policy says. */
+export function remember(history: readonly string[], line: string, p: HistoryPolicy): readonly string[] {
+  const entry = line.replace(/\n+$/, '');
+  if (entry.trim() === '') return history;
+  if (p.ignoreSpace && /^[ \t]/.test(entry)) return history;
+  if (p.ignoreDups && history.at(-1) === entry) return history;
+  const kept = p.eraseDups ? history.filter((h) => h !== entry) : history;
+  return p.size <= 0 ? [] : [...kept, entry].slice(-p.size);
 }

@@ -21,12 +21,16 @@ const line = (...chunks: string[]) => {
 
 describe('parseKeys', () => {
   it('separates text, control keys and escape sequences', () => {
-    expect(parseKeys('ab\x1b[Dc\r')).toEqual([{kind: 'text', text: 'ab'}, {kind: 'left'}, {kind: 'text', text: 'c'}, {kind: 'enter'}]);
-    expect(parseKeys('\x7f')).toEqual([{kind: 'backspace'}]);
-    expect(parseKeys('\x1b[3~')).toEqual([{kind: 'delete'}]);
-    expect(parseKeys('\x01')).toEqual([{kind: 'ctrl', key: 'a'}]);
-    expect(parseKeys('\x1bb')).toEqual([{kind: 'alt', key: 'b'}]);
-    expect(parseKeys('\x1b\x7f')).toEqual([{kind: 'alt-backspace'}]);
+    const keys = (data: string) => parseKeys(data).map(({seq: _s, ...k}) => k);
+    expect(keys('ab\x1b[Dc\r')).toEqual([{kind: 'text', text: 'ab'}, {kind: 'left'}, {kind: 'text', text: 'c'}, {kind: 'enter'}]);
+    expect(keys('\x7f')).toEqual([{kind: 'backspace'}]);
+    expect(keys('\x1b[3~')).toEqual([{kind: 'delete'}]);
+    expect(keys('\x01')).toEqual([{kind: 'ctrl', key: 'a'}]);
+    expect(keys('\x1f')).toEqual([{kind: 'ctrl', key: '_'}]);
+    expect(keys('\x1bb')).toEqual([{kind: 'alt', key: 'b'}]);
+    expect(keys('\x1b.')).toEqual([{kind: 'alt', key: '.'}]);
+    expect(keys('\x1b\x7f')).toEqual([{kind: 'alt-backspace'}]);
+    expect(parseKeys('a\x1b[Db').map((k) => k.seq).join('')).toBe('a\x1b[Db'); // every key keeps its bytes
   });
 });
 
@@ -88,13 +92,3 @@ describe('history', () => {
   });
 });
 
-describe('cursorPosition', () => {
-  it('counts wide characters as two columns and wraps at the width', async () => {
-    const {cursorPosition} = await import('../../src/shell/cursor.js');
-    expect(cursorPosition('$ abc', 80)).toEqual({x: 5, y: 0});
-    expect(cursorPosition('$ 日本', 80)).toEqual({x: 6, y: 0});
-    expect(cursorPosition('$ ' + 'x'.repeat(20), 10)).toEqual({x: 2, y: 2});
-    expect(cursorPosition('notice\n$ a', 80)).toEqual({x: 3, y: 1});
-    expect(cursorPosition('\x1b[32mgreen\x1b[0m$ ', 80)).toEqual({x: 7, y: 0});
-  });
-});
