@@ -31,6 +31,9 @@ function inkSink(terminal: NodeJS.WriteStream): NodeJS.WriteStream {
 
 export function readLine(options: ReadLineOptions): Promise<Done> {
   const {stdin = process.stdin, stdout = process.stdout, eolMark = true, ...props} = options;
+  // Raw mode before anything is drawn: a key typed from now on is the editor's, never echoed by the
+  // terminal driver into the middle of the prompt.
+  if (stdin.isTTY) stdin.setRawMode(true);
   stdout.write((eolMark ? promptEolMark(stdout.columns || 80, props.color) : '') + BRACKETED_PASTE_ON);
   const screen = new TerminalScreen(stdout);
   return new Promise<Done>((resolve) => {

@@ -9,7 +9,7 @@
 // `\r\n`. Cursor moves are relative (up, down, column), so nothing depends on where on the screen
 // the prompt began. On a resize the cursor's row within the frame is worked out as the terminal
 // re-wrapped it (its line's cells before it, divided by the new width), the frame is erased from
-// its first row down (`\e[J`) and drawn again: no row of it is left behind, whichever way the width
+// its first row down and drawn again: no row of it is left behind, whichever way the width
 // changed. A terminal that does not re-wrap (xterm) keeps its rows where they were; the frame is
 // then erased from the row the re-wrapping model says, which for a narrower terminal may also clear
 // rows above the prompt (never more than the frame's own height).
@@ -98,16 +98,26 @@ export class TerminalScreen {
       }
       // Rows of one line are written in one run (so the terminal knows them for one line).
       from = lineStart(frame.rows, Math.min(from, frame.rows.length - 1));
-      out += this.moveTo({x: 0, y: from}) + '\x1b[J';
+      out += this.moveTo({x: 0, y: from});
     }
     out += this.rowsFrom(frame.rows, from);
+    const extra = old ? old.rows.length - frame.rows.length : 0;
+    if (extra > 0) {
+      // Rows the old frame had below: blanked one by one (they are on the screen, so moving down never scrolls).
+      out += '\x1b[B\r\x1b[2K'.repeat(extra) + up(extra);
+      this.at = {x: 0, y: this.at.y};
+    }
     this.drawn = frame;
     this.drawnColumns = this.columns;
     out += this.moveTo(frame.cursor);
     this.out.write(out + '\x1b[?25h');
   }
 
-  /** Writes rows[from…] starting at the start of row `from`; leaves `at` at the end of the last. */
+  /**
+   * Writes rows[from…] starting at the start of row `from`, each erased to its end; leaves `at` at
+   * the end of the last. (Not `\e[J`: tmux copies the whole screen into the scrollback when that is
+   * written at its top left corner.)
+   */
   private rowsFrom(rows: readonly Row[], from: number): string {
     const cols = this.columns;
     let out = '';
@@ -118,7 +128,8 @@ export class TerminalScreen {
         else if (row.text === '') out += ' \r'; // past a full row: the terminal wraps on the next character
       }
       out += row.text;
-      // A row filled to the last column leaves the terminal waiting to wrap; its cursor is on that column.
+      // A full row leaves the terminal waiting to wrap on its last column: erasing there would take that character.
+      if (row.width < cols) out += '\x1b[K';
       this.at = {x: Math.min(row.width, cols - 1), y: i};
     }
     return out;
@@ -144,7 +155,7 @@ export class TerminalScreen {
   /** Erases the frame; the cursor is left where its first row began. */
   erase(): void {
     if (!this.drawn) return;
-    this.out.write(this.moveTo({x: 0, y: 0}) + '\x1b[J');
+    this.out.write(this.moveTo({x: 0, y: 0}) + blankRows(this.drawn.rows.length));
     this.drawn = undefined;
     this.at = {x: 0, y: 0};
   }
@@ -167,11 +178,18 @@ export class TerminalScreen {
     if (!old) return;
     const cols = this.columns;
     const y = rewrappedRow(old, this.drawnColumns, cols, this.at);
-    this.out.write(up(y) + '\r\x1b[J');
+    const rows = rewrappedRow(old, this.drawnColumns, cols, {x: 0, y: old.rows.length});
+    this.out.write(up(y) + blankRows(Math.max(rows, old.rows.length)));
     this.drawn = undefined;
     this.at = {x: 0, y: 0};
   }
 }
+
+/**
+ * Blanks n rows from the cursor's down, and comes back to the first at column 0 (saved and restored:
+ * moving down stops at the screen's last row, so counting the way back could overshoot).
+ */
+const blankRows = (n: number): string => (n <= 0 ? '\r' : '\r\x1b7\x1b[2K' + '\x1b[B\x1b[2K'.repeat(n - 1) + '\x1b8');
 
 /**
  * The row, counted from the frame's first row, the cursor at `at` is on after a terminal that was
