@@ -18,8 +18,8 @@ export interface Search {
   readonly match: number | undefined;
 }
 
-interface UndoEntry {
-  /** The line and cursor before the change. */
+export interface UndoEntry {
+  /** The line before the change, and where undoing the change leaves the cursor (as readline's rl_do_undo). */
   readonly text: string;
   readonly cursor: number;
   /** For a run of typed characters: where it began and ends now (so the next one may join it). */
@@ -148,33 +148,28 @@ export function historyWords(line: string): string[] {
   return words;
 }
 
-/** The previous state with the change recorded for undo (single typed characters join a run). */
-function recorded(before: EditorState, after: EditorState, typed?: {start: number; end: number}): EditorState {
+/**
+ * The new state with the change recorded for undo: `at` is where undoing it leaves the cursor
+ * (readline: after text put back, at the start of text taken away); a single typed character
+ * joins the run before it.
+ */
+function recorded(before: EditorState, after: EditorState, at: number, typed?: {start: number; end: number}): EditorState {
   if (after.text === before.text) return after;
   const undo = before.undo ?? [];
   const top = undo.at(-1);
   if (typed && top?.insert && top.insert.end === typed.start && typed.end - top.insert.start <= 20 && typed.end - typed.start === 1) {
     return {...after, undo: [...undo.slice(0, -1), {...top, insert: {start: top.insert.start, end: typed.end}}]};
   }
-  const entry: UndoEntry = {text: before.text, cursor: before.cursor, ...(typed ? {insert: typed} : {})};
+  const entry: UndoEntry = {text: before.text, cursor: at, ...(typed ? {insert: typed} : {})};
   return {...after, undo: [...undo, entry].slice(-1000)};
 }
 
-/** Ctrl-_: the line before the last change; the cursor where readline's undo leaves it. */
+/** Ctrl-_: the line before the last change. */
 function undone(s: EditorState): EditorState {
   const undo = s.undo ?? [];
   const top = undo.at(-1);
   if (!top) return s;
-  // The changed span: what differs between the line now and the line restored.
-  const a = s.text;
-  const b = top.text;
-  let p = 0;
-  while (p < a.length && p < b.length && a[p] === b[p]) p++;
-  let q = 0;
-  while (q < a.length - p && q < b.length - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++;
-  // An insertion undone leaves the cursor where it began; text put back leaves it after that text.
-  const cursor = b.length - q === p ? p : b.length - q;
-  return {...s, text: b, cursor, undo: undo.slice(0, -1)};
+  return {...s, text: top.text, cursor: Math.min(top.cursor, top.text.length), undo: undo.slice(0, -1)};
 }
 
 const caseWord = (text: string, from: number, to: number, how: 'up' | 'down' | 'capital'): string => {
@@ -200,7 +195,7 @@ function searchKey(s: EditorState, search: Search, key: Key): EditResult {
   const accept = (): EditorState => {
     const text = search.match !== undefined ? s.history[search.match]! : s.text;
     const {search: _drop, ...rest} = s;
-    return text === s.text ? {...rest, cursor: text.length} : recorded(s, {...rest, text, cursor: text.length});
+    return text === s.text ? {...rest, cursor: text.length} : recorded(s, {...rest, text, cursor: text.length}, s.text.length);
   };
   switch (key.kind) {
     case 'text': return update(search.query + key.text, search.match ?? s.history.length - 1);
@@ -264,7 +259,7 @@ function insertText(s: EditorState, t: string): EditResult {
   const after = {...s, text: text.slice(0, cursor) + t + text.slice(cursor), cursor: cursor + t.length};
   // One typed character may join the run before it (rl_insert_text's coalescing).
   const single = [...segmenter.segment(t)].length === 1;
-  return {state: recorded(s, after, single ? {start: cursor, end: cursor + t.length} : undefined)};
+  return {state: recorded(s, after, cursor, single ? {start: cursor, end: cursor + t.length} : undefined)};
 }
 
 /** Alt-. / Alt-_: readline's yank-last-arg. */
@@ -288,16 +283,16 @@ function yankLastArg(s: EditorState, arg: number | undefined): EditResult {
   }
   // One undo step of its own (never joined to typing), so Alt-. again can take it back.
   const text = base.text.slice(0, base.cursor) + word + base.text.slice(base.cursor);
-  const fixed = recorded(base, {...base, text, cursor: base.cursor + word.length});
+  const fixed = recorded(base, {...base, text, cursor: base.cursor + word.length}, base.cursor);
   return {state: {...fixed, last: {kind: 'yank-last-arg', skip, nth, start: base.cursor, end: base.cursor + word.length}}};
 }
 
 function editOnce(s: EditorState, key: Key): EditResult {
   const {text, cursor} = s;
-  const change = (t: string, c: number): EditResult => ({state: recorded(s, {...s, text: t, cursor: c})});
+  const change = (t: string, c: number, at: number): EditResult => ({state: recorded(s, {...s, text: t, cursor: c}, at)});
   const move = (c: number): EditResult => ({state: {...s, cursor: c}});
   const killTo = (from: number, to: number): EditResult =>
-    from === to ? {state: s} : {state: recorded(s, {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: text.slice(from, to)})};
+    from === to ? {state: s} : {state: recorded(s, {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: text.slice(from, to)}, to)};
   const browseTo = (i: number): EditResult => {
     if (i < 0 || i > s.history.length || i === s.browse) return {state: s};
     const draft = s.browse === s.history.length ? text : s.draft;
@@ -321,9 +316,9 @@ function editOnce(s: EditorState, key: Key): EditResult {
     case 'down': return browseTo(s.browse + 1);
     case 'backspace': {
       const to = prevBoundary(text, cursor);
-      return to === cursor ? {state: s} : change(text.slice(0, to) + text.slice(cursor), to);
+      return to === cursor ? {state: s} : change(text.slice(0, to) + text.slice(cursor), to, cursor);
     }
-    case 'delete': return cursor === text.length ? {state: s} : change(text.slice(0, cursor) + text.slice(nextBoundary(text, cursor)), cursor);
+    case 'delete': return cursor === text.length ? {state: s} : change(text.slice(0, cursor) + text.slice(nextBoundary(text, cursor)), cursor, nextBoundary(text, cursor));
     case 'alt-backspace': return killTo(wordLeft(text, cursor), cursor);
     case 'escape':
     case 'unknown': return {state: s};
@@ -338,7 +333,7 @@ function editOnce(s: EditorState, key: Key): EditResult {
         case 'c': {
           const end = wordRight(text, cursor);
           const how = key.key === 'u' ? 'up' : key.key === 'l' ? 'down' : 'capital';
-          return change(text.slice(0, cursor) + caseWord(text, cursor, end, how) + text.slice(end), end);
+          return change(text.slice(0, cursor) + caseWord(text, cursor, end, how) + text.slice(end), end, end);
         }
         case '<': return browseTo(0);
         case '>': return browseTo(s.history.length);
@@ -363,7 +358,7 @@ function editOnce(s: EditorState, key: Key): EditResult {
         case 'u': return killTo(0, cursor);
         case 'k': return killTo(cursor, text.length);
         case 'w': return killTo(spaceWordLeft(text, cursor), cursor);
-        case 'y': return s.kill === '' ? {state: s} : change(text.slice(0, cursor) + s.kill + text.slice(cursor), cursor + s.kill.length);
+        case 'y': return s.kill === '' ? {state: s} : change(text.slice(0, cursor) + s.kill + text.slice(cursor), cursor + s.kill.length, cursor);
         case 't': return transposeChars(s);
         case 'v': return {state: {...s, quoted: true}};
         case 'x': return {state: {...s, prefix: 'C-x'}};
@@ -388,7 +383,7 @@ function transposeChars(s: EditorState): EditResult {
   const a = prevBoundary(text, cursor);
   const b = nextBoundary(text, cursor);
   const next = text.slice(0, a) + text.slice(cursor, b) + text.slice(a, cursor) + text.slice(b);
-  return {state: recorded(s, {...s, text: next, cursor: b})};
+  return {state: recorded(s, {...s, text: next, cursor: b}, cursor)};
 }
 
 /** Alt-T: the word before the cursor with the word after it (the last two at the end), cursor after both. */
@@ -400,7 +395,7 @@ function transposeWords(s: EditorState): EditResult {
   const w1End = wordRight(text, w1Beg);
   if (w1Beg === w2Beg || w2Beg < w1End) return {state: s};
   const next = text.slice(0, w1Beg) + text.slice(w2Beg, w2End) + text.slice(w1End, w2Beg) + text.slice(w1Beg, w1End) + text.slice(w2End);
-  return {state: recorded(s, {...s, text: next, cursor: w2End})};
+  return {state: recorded(s, {...s, text: next, cursor: w2End}, w2End)};
 }
 
 /** What decides which lines history keeps (bash's HISTCONTROL and HISTSIZE). */

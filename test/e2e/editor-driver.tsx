@@ -3,7 +3,7 @@
 // in memory (or in EDITOR_HISTFILE), completion of commands and of host paths. It is what
 // src/ui/interactive.tsx does around readLine, without sessions, containers or job control.
 //
-// Environment: EDITOR_PROMPT (default '$ '), EDITOR_COLOR=1, EDITOR_HISTFILE, HISTCONTROL, HISTSIZE.
+// Environment: EDITOR_PROMPT (default '$ '), EDITOR_PLAIN=1 (no `[status]` before it), EDITOR_COLOR=1, EDITOR_HISTFILE, HISTCONTROL, HISTSIZE.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,7 +30,7 @@ let status = 0;
 for (;;) {
   const done = await readLine({
     initial: editor,
-    prompt: () => (status !== 0 ? `[${status}] ` : '') + promptText,
+    prompt: () => (status !== 0 && env['EDITOR_PLAIN'] !== '1' ? `[${status}] ` : '') + promptText,
     complete: (line, cursor) => complete(line, cursor, {cwd: process.cwd(), home: env['HOME'] ?? '/'}, source),
     color: env['EDITOR_COLOR'] === '1',
     ...(typeahead ? {typeahead} : {}),
