@@ -222,7 +222,8 @@ function finish(word: Word, cursor: number, prefix: string, candidates: readonly
   const stem = unique ? unique.name : commonPrefix(candidates.map((c) => c.name));
   const whole = prefix + stem;
   const usable = typeable(whole);
-  if (usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
+  // Cut before an invalid byte to less than was typed: leave the word as it is.
+  if (usable !== whole && usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
   // `~` is typed to mean a home: it stays unquoted.
   let insert = whole.startsWith('~') && prefix === '~' ? '~' + quoteAs(usable.slice(1), word.quote) : quoteAs(usable, word.quote);
   if (usable !== whole) return {start: word.start, end: cursor, insert, candidates};
