@@ -66,7 +66,8 @@ type Mode =
   | {readonly kind: 'query'; readonly candidates: readonly Candidate[]}
   | {readonly kind: 'more'; readonly lines: readonly string[]; readonly next: number};
 
-const noScreen = (stdout: NodeJS.WriteStream): Screen => ({
+/** Without a screen, Ink draws the frame; lines printed above it go through Ink's own write. */
+const inkScreen = (stdout: NodeJS.WriteStream, write: (data: string) => void): Screen => ({
   get columns() {
     return stdout.columns || 80;
   },
@@ -77,7 +78,9 @@ const noScreen = (stdout: NodeJS.WriteStream): Screen => ({
   draw: () => undefined,
   commit: () => undefined,
   erase: () => undefined,
-  print: () => undefined,
+  print: (lines) => {
+    if (lines.length > 0) write(lines.map((l) => `${l}\n`).join(''));
+  },
   clearScreen: () => undefined,
 });
 
@@ -85,8 +88,8 @@ const MORE = '--More--';
 
 export default function Shell({initial, prompt, complete, subscribe, onDone, color, screen: given, typeahead, queryItems = 100}: ShellProps): React.ReactElement {
   const {internal_eventEmitter: input, setRawMode} = useStdin() as ReturnType<typeof useStdin> & {internal_eventEmitter: NodeJS.EventEmitter};
-  const {stdout} = useStdout();
-  const screen = useMemo(() => given ?? noScreen(stdout), [given, stdout]);
+  const {stdout, write} = useStdout();
+  const screen = useMemo(() => given ?? inkScreen(stdout, write), [given, stdout, write]);
   const [editor, setEditor] = useState(initial);
   const [list, setList] = useState<readonly Candidate[] | undefined>();
   const [mode, setMode] = useState<Mode>({kind: 'edit'});
@@ -213,9 +216,13 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
           lastTab.current = lineKey;
           break;
         case 'clear-screen':
-          // As readline: the screen is cleared and the line drawn again at its top, as it was.
-          screen.clearScreen();
-          redraw();
+          // As readline: the screen is cleared and the line drawn again at its top, as it was. (A
+          // controller that renders Shell itself, without a screen, is handed the line to do it.)
+          if (!given) finish('clear-screen', r.state);
+          else {
+            screen.clearScreen();
+            redraw();
+          }
           break;
         // Ctrl-C leaves the line as typed on screen, followed by ^C, as bash does.
         case 'interrupt': finish('interrupt', before); break;
@@ -246,7 +253,7 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
     return () => {
       input.off('input', onInput);
     };
-  }, [input, complete, screen, color, queryItems]);
+  }, [input, complete, screen, given, color, queryItems]);
 
   const columns = screen.columns;
   const promptNow = prompt();

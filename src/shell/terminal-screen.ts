@@ -92,6 +92,8 @@ export class TerminalScreen {
     if (old) {
       while (from < frame.rows.length && sameRow(old.rows[from], frame.rows[from])) from++;
       if (from === frame.rows.length && old.rows.length === frame.rows.length) {
+        this.drawn = frame;
+        if (frame.cursor.x === this.at.x && frame.cursor.y === this.at.y) return;
         this.out.write(out + this.moveTo(frame.cursor) + '\x1b[?25h');
         this.drawn = frame;
         return;

@@ -80,6 +80,12 @@ describe('Shell', () => {
     expect(plain(s.lastFrame())).toBe('dbox:/x$ half typed^C');
   });
 
+  it('without a screen, Ctrl-L hands the line back to be drawn again on a cleared screen (the old contract)', async () => {
+    const s = await mount();
+    await s.type('abc', '\x0c');
+    expect(s.done.map((d) => [d.kind, d.editor.text])).toEqual([['clear-screen', 'abc']]);
+  });
+
   it('recalls history with Up and finds it with Ctrl-R', async () => {
     const s = await mount({history: ['cat etc/hostname', 'ls -l']});
     await s.type('\x1b[A', '\x1b[A');

@@ -3,13 +3,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {buildSync} from 'esbuild';
 
-const root = path.resolve(import.meta.dirname, '../..');
+/** The checkout (the bench runs from dist/, the tests from test/e2e/). */
+const root = ['../..', '..'].map((up) => path.resolve(import.meta.dirname, up)).find((r) => fs.existsSync(path.join(r, 'test/e2e/editor-driver.tsx')))!;
+
+/** esbuild, loaded at run time (bench/run.ts is itself a bundle: esbuild must not be bundled into it). */
+const esbuild = 'esbuild';
 
 /** The path of the built driver (in a temporary directory the caller removes with it). */
-export function buildDriver(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-editor-'))): string {
+export async function buildDriver(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-editor-'))): Promise<string> {
   const out = path.join(dir, 'editor-driver.mjs');
+  const {buildSync} = (await import(esbuild)) as typeof import('esbuild');
   buildSync({
     entryPoints: [path.join(root, 'test/e2e/editor-driver.tsx')],
     outfile: out,

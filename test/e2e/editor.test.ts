@@ -25,9 +25,9 @@ describe.runIf(hasTmux)('line editor in a terminal (tmux)', () => {
     return t;
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-editor-e2e-'));
-    driver = buildDriver(dir);
+    driver = await buildDriver(dir);
   });
   afterAll(() => {
     for (const t of terms) t.kill();

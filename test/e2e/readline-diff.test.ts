@@ -104,7 +104,7 @@ describe.runIf(hasTmux)('keys: dbox against bash 5.2 readline', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-rl-'));
-    const driver = buildDriver(dir);
+    const driver = await buildDriver(dir);
     const base = `HOME=${q(dir)} TERM=tmux-256color LC_ALL=C.UTF-8 PATH=/usr/bin:/bin`;
     bash = Terminal.start(`${p}-bash`, `cd ${q(dir)} && env -i ${base} PS1='$ ' INPUTRC=/dev/null HISTFILE= bash --norc --noprofile -i`, {x: 100, y: 30});
     dbox = Terminal.start(`${p}-dbox`, `cd ${q(dir)} && env -i ${base} EDITOR_PROMPT='$ ' EDITOR_PLAIN=1 ${q(process.execPath)} ${q(driver)}`, {x: 100, y: 30});
