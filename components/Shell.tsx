@@ -113,9 +113,11 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
   useEffect(() => subscribe?.(() => setTick((t) => t + 1)), [subscribe]);
   useEffect(() => screen.onResize(() => setTick((t) => t + 1)), [screen]);
 
+  // Done is handed over once no paste is half read (the rest of it would reach the next prompt without its start).
+  const [pasteOpen, setPasteOpen] = useState(false);
   useEffect(() => {
-    if (done) onDone(rest.current ? {...done, typeahead: rest.current} : done);
-  }, [done, onDone]);
+    if (done && !pasteOpen) onDone(rest.current ? {...done, typeahead: rest.current} : done);
+  }, [done, pasteOpen, onDone]);
 
   useEffect(() => {
     const reader = new KeyReader();
@@ -232,10 +234,6 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
       }
     };
     const onInput = (data: string): void => {
-      if (finished.current) {
-        rest.current += data;
-        return;
-      }
       for (const key of reader.push(data)) {
         if (finished.current) {
           rest.current += key.seq ?? (key.kind === 'text' ? key.text : '');
@@ -246,7 +244,9 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
         else if (m.kind === 'more') moreKey(key, m);
         else editKey(key);
       }
-      if (!finished.current) setEditor(state.current);
+      // A paste still open when the line ended belongs to the next prompt, start marker and all.
+      if (finished.current) setPasteOpen(reader.pasting);
+      else setEditor(state.current);
     };
     input.on('input', onInput);
     if (typeahead) onInput(typeahead);

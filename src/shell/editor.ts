@@ -216,8 +216,8 @@ function searchKey(s: EditorState, search: Search, key: Key): EditResult {
 
 /** The text a key inserts when quoted (Ctrl-V): its bytes as typed. */
 function quotedText(key: Key): string {
-  if (key.seq !== undefined) return key.seq;
   if (key.kind === 'text' || key.kind === 'paste') return key.text;
+  if (key.seq !== undefined) return key.seq;
   return '';
 }
 

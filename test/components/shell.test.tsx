@@ -148,6 +148,15 @@ describe('bracketed paste', () => {
     expect(s.done[0]!.editor.text).toBe('a\tb\x03c\x1b[2Jd');
   });
 
+  it('a paste that begins after Enter in the same read goes to the next prompt whole', async () => {
+    const s = await mount();
+    await s.type('ls\r\x1b[200~echo a\r', 'echo b\x1b[201~');
+    expect(s.done.map((d) => [d.editor.text, d.typeahead])).toEqual([['ls', '\x1b[200~echo a\recho b\x1b[201~']]);
+    const next = await mount({typeahead: s.done[0]!.typeahead!});
+    expect(next.done).toEqual([]);
+    expect(plain(next.lastFrame())).toBe('dbox:/x$ echo a\necho b');
+  });
+
   it('a paste split across reads is still one paste', async () => {
     const s = await mount();
     await s.type('\x1b[200~ls ', '-l\r', 'pwd\x1b', '[201~');
