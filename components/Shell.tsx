@@ -22,7 +22,7 @@ import {Text, useCursor, useStdin, useStdout} from 'ink';
 import {edit, type EditorState} from '../src/shell/editor.js';
 import {KeyReader, type Key} from '../src/shell/keys.js';
 import type {Candidate, Completion} from '../src/shell/complete.js';
-import {editorFrame, frameText, plainRows, type Frame} from '../src/shell/line-layout.js';
+import {cropFrame, editorFrame, frameText, plainRows, type Frame} from '../src/shell/line-layout.js';
 import {completionLines} from './CompletionList.js';
 
 export type Done = {
@@ -271,6 +271,7 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
       frame = {rows: [...line.rows, ...plainRows(completionLines(list, columns, color))], cursor: line.cursor};
     } else frame = line;
   }
+  frame = cropFrame(frame, screen.rows - 1);
 
   // Without a screen (a controller that renders Shell itself), Ink writes the frame and puts the cursor.
   if (!given) setCursorPosition(done ? undefined : frame.cursor);

@@ -171,3 +171,16 @@ export function editorFrame(prompt: string, s: {readonly text: string; readonly 
 
 /** The frame's text as rows (what a test sees of it). */
 export const frameText = (f: Frame): string => f.rows.map((r) => r.text).join('\n');
+
+/**
+ * The rows of a frame that fit a screen `height` rows tall, around the cursor. Moving the cursor to
+ * a row that has scrolled off the screen is impossible, so a line taller than the screen (a large
+ * paste) shows the part with the cursor, and the cursor never leaves the screen.
+ */
+export function cropFrame(frame: Frame, height: number): Frame {
+  const h = Math.max(1, height);
+  if (frame.rows.length <= h) return frame;
+  const top = Math.min(Math.max(0, frame.cursor.y - h + 1), frame.rows.length - h);
+  const rows = frame.rows.slice(top, top + h).map((r, i) => (i === 0 && r.soft ? {...r, soft: false} : r));
+  return {rows, cursor: {x: frame.cursor.x, y: frame.cursor.y - top}};
+}

@@ -63,6 +63,22 @@ describe.runIf(hasTmux)('line editor in a terminal (tmux)', () => {
     await t.waitFor(/^a\tb$|^a\s+b$/m);
   });
 
+  it('a paste taller than the screen: the start of it can still be edited', async () => {
+    const t = start('tall', {}, {x: 60, y: 15});
+    await t.waitFor(/^\$ ?$/m);
+    t.paste(Array.from({length: 40}, (_, i) => `echo l${i}`).join('\n'));
+    await t.waitFor(/^echo l39$/m);
+    t.keys('C-a');
+    await t.waitFor(/^\$ echo l0$/m, 10_000, () => t.visible());
+    expect(t.cursor()).toEqual({x: 2, y: t.visible().split('\n').findIndex((l) => l.startsWith('$ echo l0'))});
+    t.text('#');
+    await t.waitFor(/^\$ #echo l0$/m, 10_000, () => t.visible());
+    t.keys('Enter');
+    await t.waitFor(/^l38\nl39\n\$ ?$/m);
+    expect(t.screen()).not.toMatch(/^l0$/m);
+    expect(t.screen()).toMatch(/^l1$/m);
+  });
+
   it('a long wrapped line edited in the middle: the cursor is where the character is', async () => {
     const t = start('wrap', {}, {x: 30, y: 12});
     await t.waitFor(/^\$ ?$/m);

@@ -65,3 +65,19 @@ describe('rewrappedRow (where the cursor is after the terminal re-wraps the fram
     expect(rewrappedRow(f, 10, 5, f.cursor)).toBe(2); // 10 + 4 cells before the end: row 2 of 5
   });
 });
+
+describe('cropFrame', () => {
+  it('keeps a frame taller than the screen to the rows around the cursor', async () => {
+    const {cropFrame} = await import('../../src/shell/line-layout.js');
+    const text = Array.from({length: 30}, (_, i) => `line ${i}`).join('\n');
+    const end = cropFrame(layoutLine('$ ', text, text.length, 80), 10);
+    expect(end.rows.map((r) => r.text)).toEqual(Array.from({length: 10}, (_, i) => `line ${20 + i}`));
+    expect(end.cursor).toEqual({x: 7, y: 9});
+    const start = cropFrame(layoutLine('$ ', text, 0, 80), 10);
+    expect(start.rows[0]!.text).toBe('$ line 0');
+    expect(start.cursor).toEqual({x: 2, y: 0});
+    const wrapped = cropFrame(layoutLine('$ ', 'x'.repeat(200), 100, 20), 3);
+    expect(wrapped.rows[0]!.soft).toBe(false); // the first row shown is written as a row of its own
+    expect(wrapped.cursor.y).toBe(2);
+  });
+});
