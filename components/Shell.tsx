@@ -115,8 +115,11 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
 
   // Done is handed over once no paste is half read (the rest of it would reach the next prompt without its start).
   const [pasteOpen, setPasteOpen] = useState(false);
+  const delivered = useRef(false);
   useEffect(() => {
-    if (done && !pasteOpen) onDone(rest.current ? {...done, typeahead: rest.current} : done);
+    if (!done || pasteOpen || delivered.current) return;
+    delivered.current = true;
+    onDone(rest.current ? {...done, typeahead: rest.current} : done);
   }, [done, pasteOpen, onDone]);
 
   useEffect(() => {
