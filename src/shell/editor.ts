@@ -192,10 +192,13 @@ function findBack(history: readonly string[], query: string, from: number): numb
 function searchKey(s: EditorState, search: Search, key: Key): EditResult {
   const update = (query: string, from: number): EditResult =>
     ({state: {...s, search: {query, match: query === '' ? undefined : findBack(s.history, query, from)}}});
+  // The search ends with the cursor where the match begins (readline), or where it was when nothing matched.
   const accept = (): EditorState => {
-    const text = search.match !== undefined ? s.history[search.match]! : s.text;
     const {search: _drop, ...rest} = s;
-    return text === s.text ? {...rest, cursor: text.length} : recorded(s, {...rest, text, cursor: text.length}, s.text.length);
+    if (search.match === undefined) return rest;
+    const text = s.history[search.match]!;
+    const cursor = Math.max(0, text.indexOf(search.query));
+    return text === s.text ? {...rest, cursor} : recorded(s, {...rest, text, cursor}, s.text.length);
   };
   switch (key.kind) {
     case 'text': return update(search.query + key.text, search.match ?? s.history.length - 1);

@@ -59,6 +59,10 @@ const cases: [string, string[]][] = [
   ['Alt-R reverts the line', ['Up', 'C-w', 'L:zz', 'M-r']],
   ['!! and !$ are text', ['L:echo !! !$ ^x^y']],
   ['wide and combining characters', ['L:e\u0301日本', 'Left', 'Left', 'L:x']],
+  ['Ctrl-R finds, a movement key takes the match for editing', ['C-r', 'L:two', 'Right']],
+  ['Ctrl-R again finds an older match', ['C-r', 'L:echo', 'C-r', 'C-e']],
+  ['Ctrl-R then Ctrl-G gives the line back', ['L:typed', 'C-r', 'L:ls', 'C-g']],
+  ['Ctrl-R, Escape', ['C-r', 'L:d x', 'Escape', 'C-b']],
 ];
 
 describe.runIf(hasTmux)('keys: dbox against bash 5.2 readline', () => {
