@@ -26,22 +26,27 @@ export interface UndoEntry {
   readonly insert?: {readonly start: number; readonly end: number};
 }
 
-/** What the previous key did, where the next one depends on it (Alt-. again, a second Ctrl-K). */
-interface Last {
-  readonly kind: 'yank-last-arg';
-  /** How many lines back from the newest the inserted word came from (0: the previous line). */
-  readonly skip: number;
-  /** The explicit argument of the first Alt-. (undefined: the last word). */
-  readonly nth: number | undefined;
-  readonly start: number;
-  readonly end: number;
-}
+/** What the previous key did, where the next one depends on it (Alt-. again, a second kill, Alt-Y). */
+type Last =
+  | {
+    readonly kind: 'yank-last-arg';
+    /** How many lines back from the newest the inserted word came from (0: the previous line). */
+    readonly skip: number;
+    /** The explicit argument of the first Alt-. (undefined: the last word). */
+    readonly nth: number | undefined;
+  }
+  | {readonly kind: 'kill'}
+  | {readonly kind: 'yank'; readonly start: number; readonly end: number; readonly index: number};
 
 export interface EditorState {
   readonly text: string;
   /** A UTF-16 index at a grapheme boundary. */
   readonly cursor: number;
+  /** The kill buffer: what Ctrl-Y inserts (the kill ring's current entry). */
   readonly kill: string;
+  /** readline's kill ring, oldest first (at most 10), and the entry Ctrl-Y inserts. */
+  readonly ring?: readonly string[];
+  readonly killIndex?: number;
   /** Oldest first. */
   readonly history: readonly string[];
   /** history.length while editing a new line. */
@@ -237,22 +242,24 @@ export function edit(s: EditorState, key: Key): EditResult {
   }
   // A numeric argument: Alt-digits, then the key it applies to.
   if (key.kind === 'alt' && /^[0-9]$/.test(key.key)) return {state: {...s, arg: (s.arg ?? 0) * 10 + Number(key.key)}};
-  const arg = s.arg;
-  const base: EditorState = arg === undefined ? s : (({arg: _a, ...rest}) => rest)(s);
+  // What the previous key did matters to a few (Alt-. again, kills in a row, Alt-Y); each key says anew.
+  const {arg, last: prev, ...base} = s;
   const isYankLast = key.kind === 'alt' && (key.key === '.' || key.key === '_');
-  const r = isYankLast ? yankLastArg(base, arg) : repeated(base, key, arg);
-  if (isYankLast || r.state.last === undefined) return r;
-  const {last: _l, ...rest} = r.state;
-  return {...r, state: rest};
+  return isYankLast ? yankLastArg(base, arg, prev) : repeated(base, key, arg, prev);
 }
 
 /** Keys that take a count repeat with Alt-N (readline's numeric argument). */
-function repeated(s: EditorState, key: Key, arg: number | undefined): EditResult {
+function repeated(s: EditorState, key: Key, arg: number | undefined, prev: Last | undefined): EditResult {
   const counted = key.kind === 'text' || key.kind === 'left' || key.kind === 'right' || key.kind === 'backspace' || key.kind === 'delete'
     || (key.kind === 'ctrl' && 'bfhd'.includes(key.key) && s.text !== '') || (key.kind === 'alt' && 'bfd'.includes(key.key));
-  if (arg === undefined || !counted) return editOnce(s, key);
+  if (arg === undefined || !counted) return editOnce(s, key, prev);
   let r: EditResult = {state: s};
-  for (let i = 0; i < Math.min(arg, 10_000); i++) r = editOnce(r.state, key);
+  let last = prev;
+  for (let i = 0; i < Math.min(arg, 10_000); i++) {
+    const {last: _l, ...state} = r.state;
+    r = editOnce(state, key, last);
+    last = r.state.last;
+  }
   return r;
 }
 
@@ -266,8 +273,8 @@ function insertText(s: EditorState, t: string): EditResult {
 }
 
 /** Alt-. / Alt-_: readline's yank-last-arg. */
-function yankLastArg(s: EditorState, arg: number | undefined): EditResult {
-  const prev = s.last?.kind === 'yank-last-arg' ? s.last : undefined;
+function yankLastArg(s: EditorState, arg: number | undefined, last: Last | undefined): EditResult {
+  const prev = last?.kind === 'yank-last-arg' ? last : undefined;
   let base = s;
   let skip = 0;
   let nth = arg;
@@ -280,22 +287,35 @@ function yankLastArg(s: EditorState, arg: number | undefined): EditResult {
   const line = s.history[s.history.length - 1 - skip];
   const words = line === undefined ? [] : historyWords(line);
   const word = nth === undefined ? words.at(-1) : words[nth];
-  if (word === undefined) {
-    const {last: _l, ...rest} = base;
-    return {state: rest};
-  }
+  if (word === undefined) return {state: base};
   // One undo step of its own (never joined to typing), so Alt-. again can take it back.
   const text = base.text.slice(0, base.cursor) + word + base.text.slice(base.cursor);
   const fixed = recorded(base, {...base, text, cursor: base.cursor + word.length}, base.cursor);
-  return {state: {...fixed, last: {kind: 'yank-last-arg', skip, nth, start: base.cursor, end: base.cursor + word.length}}};
+  return {state: {...fixed, last: {kind: 'yank-last-arg', skip, nth}}};
 }
 
-function editOnce(s: EditorState, key: Key): EditResult {
+function editOnce(s: EditorState, key: Key, prev?: Last): EditResult {
   const {text, cursor} = s;
   const change = (t: string, c: number, at: number): EditResult => ({state: recorded(s, {...s, text: t, cursor: c}, at)});
   const move = (c: number): EditResult => ({state: {...s, cursor: c}});
-  const killTo = (from: number, to: number): EditResult =>
-    from === to ? {state: s} : {state: recorded(s, {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: text.slice(from, to)}, to)};
+  /** A kill: into the kill ring; kills in a row make one entry (forward ones append, backward ones prepend). */
+  const killTo = (from: number, to: number, forward: boolean): EditResult => {
+    const killed = text.slice(from, to);
+    const ring = s.ring ?? (s.kill ? [s.kill] : []);
+    const joined = prev?.kind === 'kill' && ring.length > 0;
+    const top = joined ? (forward ? ring.at(-1)! + killed : killed + ring.at(-1)!) : killed;
+    const next = from === to ? ring : joined ? [...ring.slice(0, -1), top] : [...ring, killed].slice(-10);
+    const after: EditorState = {...s, text: text.slice(0, from) + text.slice(to), cursor: from, kill: next.at(-1) ?? '', ring: next,
+      killIndex: next.length - 1, last: {kind: 'kill'}};
+    return {state: from === to ? after : recorded(s, after, to)};
+  };
+  const yank = (start: number, end: number, index: number): EditResult => {
+    const t = (s.ring ?? [s.kill])[index] ?? '';
+    if (t === '') return {state: s};
+    const after: EditorState = {...s, text: text.slice(0, start) + t + text.slice(end), cursor: start + t.length, killIndex: index, kill: t,
+      last: {kind: 'yank', start, end: start + t.length, index}};
+    return {state: recorded(s, after, start)};
+  };
   const browseTo = (i: number): EditResult => {
     if (i < 0 || i > s.history.length || i === s.browse) return {state: s};
     const draft = s.browse === s.history.length ? text : s.draft;
@@ -322,14 +342,14 @@ function editOnce(s: EditorState, key: Key): EditResult {
       return to === cursor ? {state: s} : change(text.slice(0, to) + text.slice(cursor), to, cursor);
     }
     case 'delete': return cursor === text.length ? {state: s} : change(text.slice(0, cursor) + text.slice(nextBoundary(text, cursor)), cursor, nextBoundary(text, cursor));
-    case 'alt-backspace': return killTo(wordLeft(text, cursor), cursor);
+    case 'alt-backspace': return killTo(wordLeft(text, cursor), cursor, false);
     case 'escape':
     case 'unknown': return {state: s};
     case 'alt':
       switch (key.key) {
         case 'b': return move(wordLeft(text, cursor));
         case 'f': return move(wordRight(text, cursor));
-        case 'd': return killTo(cursor, wordRight(text, cursor));
+        case 'd': return killTo(cursor, wordRight(text, cursor), true);
         case 't': return transposeWords(s);
         case 'u':
         case 'l':
@@ -337,6 +357,12 @@ function editOnce(s: EditorState, key: Key): EditResult {
           const end = wordRight(text, cursor);
           const how = key.key === 'u' ? 'up' : key.key === 'l' ? 'down' : 'capital';
           return change(text.slice(0, cursor) + caseWord(text, cursor, end, how) + text.slice(end), end, end);
+        }
+        case 'y': {
+          // yank-pop: right after a yank, the yanked text becomes the kill ring's entry before it.
+          const n = (s.ring ?? []).length;
+          if (prev?.kind !== 'yank' || n === 0) return {state: s};
+          return yank(prev.start, prev.end, (prev.index - 1 + n) % n);
         }
         case '<': return browseTo(0);
         case '>': return browseTo(s.history.length);
@@ -358,16 +384,16 @@ function editOnce(s: EditorState, key: Key): EditResult {
         case 'n': return browseTo(s.browse + 1);
         case 'h': return editOnce(s, {kind: 'backspace'});
         case 'd': return text === '' ? {state: s, intent: 'eof'} : editOnce(s, {kind: 'delete'});
-        case 'u': return killTo(0, cursor);
-        case 'k': return killTo(cursor, text.length);
-        case 'w': return killTo(spaceWordLeft(text, cursor), cursor);
-        case 'y': return s.kill === '' ? {state: s} : change(text.slice(0, cursor) + s.kill + text.slice(cursor), cursor + s.kill.length, cursor);
+        case 'u': return killTo(0, cursor, false);
+        case 'k': return killTo(cursor, text.length, true);
+        case 'w': return killTo(spaceWordLeft(text, cursor), cursor, false);
+        case 'y': return yank(cursor, cursor, s.killIndex ?? (s.ring ?? [s.kill]).length - 1);
         case 't': return transposeChars(s);
         case 'v': return {state: {...s, quoted: true}};
         case 'x': return {state: {...s, prefix: 'C-x'}};
         case '_': return {state: undone(s)};
         case 'l': return {state: s, intent: 'clear-screen'};
-        case 'c': return {state: {...emptyEditor(s.history), kill: s.kill}, intent: 'interrupt'};
+        case 'c': return {state: {...emptyEditor(s.history), kill: s.kill, ...(s.ring ? {ring: s.ring, killIndex: s.ring.length - 1} : {})}, intent: 'interrupt'};
         case 'r': return {state: {...s, search: {query: '', match: undefined}}};
         case 'm':
         case 'j': return {state: s, intent: 'submit'};
@@ -419,7 +445,8 @@ export const defaultHistoryPolicy: HistoryPolicy = {size: 1000, ignoreSpace: fal
 /** After a line is run: a fresh line, with history updated as the policy says. */
 export function afterSubmit(s: EditorState, policy: HistoryPolicy | number = defaultHistoryPolicy): EditorState {
   const p = typeof policy === 'number' ? {...defaultHistoryPolicy, size: policy} : policy;
-  return emptyEditor(remember(s.history, s.text, p));
+  // The kill ring outlives the line, as readline's.
+  return {...emptyEditor(remember(s.history, s.text, p)), kill: s.kill, ...(s.ring ? {ring: s.ring, killIndex: s.ring.length - 1} : {})};
 }
 
 /** The history with `line` added as the policy says. */

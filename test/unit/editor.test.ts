@@ -135,6 +135,13 @@ describe('readline keys beyond the basics (the same as bash 5.2: test/e2e/readli
     [['abcdef', '\x1b3', '\x1b[D'], 'abc|def'], // Alt-3 Left
     [['\x1b[A', '\x17', 'zz', '\x1br'], 'ls -d x y|'], // Alt-R: every change undone
     [['echo !! !$ ^x^y'], 'echo !! !$ ^x^y|'],
+    // the kill ring: kills in a row are one entry; Alt-Y after Ctrl-Y takes the entry before
+    [['abc def ghi', '\x17', '\x17', '\x19'], 'abc def ghi|'],
+    [['abc def', '\x1bb', '\x0b', '\x15', '\x19'], 'abc def|'],
+    [['one two three', '\x01', '\x1bd', '\x1bd', '\x19'], 'one two| three'],
+    [['abc def ghi', '\x17', '\x1b[D', '\x17', '\x19'], 'abc def| '], // a movement in between: a new entry
+    [['aa bb cc', '\x17', '\x1b[D', '\x17', '\x05', '\x19', '\x1by'], 'aa  cc|'],
+    [['aa bb cc', '\x17', '\x1b[D', '\x17', '\x05', '\x19', '\x1by', '\x1by'], 'aa  bb|'],
   ])('%j -> %j', (chunks, expected) => expect(at(chunks)).toBe(expected));
 
   it('Alt-. inserts nothing when the word is not there (no history, or no Nth word)', () => {
