@@ -1,5 +1,5 @@
 // The line editor (pure): readline's emacs bindings as a reducer over the line, the cursor, the
-// kill buffer, the undo list, history browsing and Ctrl-R search. It returns an intent for what
+// kill ring, the undo list, history browsing and Ctrl-R search. It returns an intent for what
 // the shell must do (run the line, complete, clear the screen…); it does no I/O.
 //
 // What follows bash 5.2's readline, checked key for key in test/e2e/readline-diff.test.ts:
@@ -8,8 +8,10 @@
 // (rl_insert_text), other commands are one undo step each, and undo puts the cursor where
 // readline's rl_do_undo leaves it; Alt-. and Alt-_ insert the last word of the previous history
 // line, again for older lines, and Alt-N Alt-. the Nth word (history_tokenize's words: quotes
-// kept, `|`, `;`, `&`, `<`, `>`, `(`, `)` words of their own). The line may hold newlines (a paste):
-// Enter runs it all, as bash 5.2 runs a pasted block.
+// kept, `|`, `;`, `&`, `<`, `>`, `(`, `)` words of their own); kills go to a kill ring of ten,
+// kills in a row making one entry (forward kills append, backward ones prepend), Alt-Y after a
+// yank taking the entry before; Ctrl-R leaves the cursor where the match begins. The line may hold
+// newlines (a paste): Enter runs it all, as bash 5.2 runs a pasted block.
 import type {Key} from './keys.js';
 
 export interface Search {
