@@ -63,6 +63,20 @@ describe.runIf(hasTmux)('line editor in a terminal (tmux)', () => {
     await t.waitFor(/^a\tb$|^a\s+b$/m);
   });
 
+  it('bracketed paste is off while a command runs: a program gets a paste without markers', async () => {
+    const t = start('pasteoff');
+    await t.waitFor(/^\$ ?$/m);
+    t.text('cat -v');
+    t.keys('Enter');
+    await t.waitFor(/^\$ cat -v\n?$/m, 10_000, () => t.visible().trimEnd() + '\n');
+    t.paste('pasted\n');
+    await t.waitFor(/^pasted\npasted$/m); // the terminal's echo, then cat's copy: no ^[[200~
+    t.keys('C-d');
+    await t.waitFor(/^pasted\n\$ ?$/m);
+    t.paste('echo again');
+    await t.waitFor(/^\$ echo again$/m); // and on again at the next prompt
+  });
+
   it('a paste taller than the screen: the start of it can still be edited', async () => {
     const t = start('tall', {}, {x: 60, y: 15});
     await t.waitFor(/^\$ ?$/m);
