@@ -29,7 +29,11 @@ export function candidateCell(c: Candidate, color: boolean): Cell {
   return {text: (c.mode !== undefined ? colorName(name, c.mode) : name) + slash, width};
 }
 
+/** The list's lines, as ls -C lays names out in `width` columns. */
+export function completionLines(candidates: readonly Candidate[], width: number, color: boolean): string[] {
+  return columns(candidates.map((c) => candidateCell(c, color)), Math.max(10, width));
+}
+
 export default function CompletionList({candidates, width, color}: CompletionListProps): React.ReactElement {
-  const cells = candidates.map((c) => candidateCell(c, color));
-  return <Text>{columns(cells, Math.max(10, width)).join('\n')}</Text>;
+  return <Text>{completionLines(candidates, width, color).join('\n')}</Text>;
 }

@@ -1,6 +1,10 @@
-// Tab completion (pure over an injected source): the word under the cursor is a command (first
-// word) or a path (host or container, relative to a virtual or host cwd). One match completes at
-// once; several complete to their longest common prefix and are returned for listing.
+// Tab completion (pure over an injected source): the word under the cursor is a command (the
+// first word of a command: at the start, after `|`, `;`, `&&`, `||`, `&`, `(`, `$(`, a backquote,
+// a keyword such as `then` or `do`, or assignments), a path (host or container, relative to a
+// virtual or host cwd; also right after a redirection, `> fi`), a variable (`$HO`, `${HO`), or a
+// user's home (`~ro`). In /containers a container's id prefix completes to its name, as the mount
+// shows it. One match completes at once; several complete to their longest common prefix and are
+// returned for listing.
 //
 // Trust: candidate names come from containers and are hostile. What is inserted into the line is
 // shell-quoted for the line and never carries a raw control character: a character that is not
@@ -17,12 +21,18 @@ export interface Candidate {
   /** For containers: running, exited… (lists running first, coloured like ls). */
   readonly state?: string;
   readonly mode?: number;
+  /** For containers: the full id (a prefix of it completes to the name). */
+  readonly id?: string;
 }
 
 export interface CompletionSource {
   commands(): Promise<readonly string[]>;
   /** The entries of an absolute virtual directory. */
   list(dir: string): Promise<readonly Candidate[]>;
+  /** Variable names for `$NAME` (dir: its value is a directory, so a `/` follows it). */
+  variables?(): Promise<readonly Candidate[]>;
+  /** User names for `~NAME`. */
+  users?(): Promise<readonly string[]>;
 }
 
 export interface Completion {
@@ -32,7 +42,9 @@ export interface Completion {
   readonly candidates: readonly Candidate[];
 }
 
-const separators = new Set([' ', '\t', '|', ';', '&', '<', '>', '(', ')']);
+const separators = new Set([' ', '\t', '\n', '|', ';', '&', '<', '>', '(', ')', '`']);
+/** Words after which the next word is a command (bash's reserved words that take one). */
+const commandKeywords = /(^|[\s;&|(`])(if|then|else|elif|do|while|until|time|!|\{)$/;
 
 interface Word {
   readonly start: number;
@@ -95,9 +107,15 @@ export function wordAt(line: string, cursor: number): Word {
       value = '';
     } else value += c;
   }
-  const before = line.slice(0, start).trimEnd();
-  const commandPosition = before === '' || /(\|\||&&|[|;&(])$/.test(before);
-  const command = before.split(/\|\||&&|[|;&(]/).at(-1)?.trim().split(/\s+/)[0] ?? '';
+  // The words before this one in its command: assignments (`X=1 cmd`) do not make a command word.
+  let before = line.slice(0, start).trimEnd();
+  for (;;) {
+    const m = /(^|[\s;&|(`])[A-Za-z_][A-Za-z0-9_]*=\S*$/.exec(before);
+    if (!m) break;
+    before = before.slice(0, m.index + m[1]!.length).trimEnd();
+  }
+  const commandPosition = before === '' || /(\|\||&&|[|;&(`])$/.test(before) || commandKeywords.test(before);
+  const command = before.split(/\|\||&&|[|;&(`]/).at(-1)?.trim().split(/\s+/)[0] ?? '';
   return {start, raw: line.slice(start, cursor), value, quote, commandPosition, command};
 }
 
@@ -160,8 +178,18 @@ function commonPrefix(names: readonly string[]): string {
   return /[\ud800-\udbff]$/.test(p) ? p.slice(0, -1) : p;
 }
 
+/** `$NA`, `${NA` at the end of what was typed (not in single quotes, the `$` not escaped). */
+const variableAt = /(?<!\\)\$(\{?)([A-Za-z_][A-Za-z0-9_]*)?$/;
+
 export async function complete(line: string, cursor: number, env: PathEnv, source: CompletionSource): Promise<Completion | undefined> {
   const word = wordAt(line, cursor);
+  const variable = word.quote !== "'" && source.variables ? variableAt.exec(word.raw) : null;
+  if (variable) return completeVariable(word, variable, cursor, source);
+  const user = /^~([A-Za-z0-9._-]*)$/.exec(word.raw);
+  if (user && source.users) {
+    const names = (await source.users().catch(() => [])).filter((u) => u.startsWith(user[1]!));
+    return finish(word, cursor, '~', names.map((name) => ({name, dir: true})));
+  }
   let prefix = '';
   let base = word.value;
   let candidates: Candidate[];
@@ -174,21 +202,47 @@ export async function complete(line: string, cursor: number, env: PathEnv, sourc
     const dir = prefix === '' ? env.cwd : absolute(prefix, env);
     const entries = await source.list(dir).catch(() => []);
     candidates = entries.filter((e) => e.name.startsWith(base) && (base.startsWith('.') || !e.name.startsWith('.')));
+    if (candidates.length === 0 && base !== '') {
+      // No name starts so: a container's id prefix (`/containers/7cc`) stands for its name.
+      const byId = entries.filter((e) => e.id?.startsWith(base));
+      if (byId.length > 1) return {start: word.start, end: cursor, insert: word.raw, candidates: byId};
+      candidates = byId;
+    }
     if (word.command === 'cd') candidates = candidates.filter((e) => e.dir); // as bash's complete -d
     // Running containers first, then the rest; each group by name.
     candidates.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+  return finish(word, cursor, prefix, candidates);
+}
+
+/** One match completes (a directory with `/`, else a space); several to their common prefix. */
+function finish(word: Word, cursor: number, prefix: string, candidates: readonly Candidate[]): Completion | undefined {
   if (candidates.length === 0) return undefined;
   const unique = candidates.length === 1 ? candidates[0]! : undefined;
   const stem = unique ? unique.name : commonPrefix(candidates.map((c) => c.name));
   const whole = prefix + stem;
   const usable = typeable(whole);
-  if (usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
-  let insert = quoteAs(usable, word.quote);
+  // Cut before an invalid byte to less than was typed: leave the word as it is.
+  if (usable !== whole && usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
+  // `~` is typed to mean a home: it stays unquoted.
+  let insert = whole.startsWith('~') && prefix === '~' ? '~' + quoteAs(usable.slice(1), word.quote) : quoteAs(usable, word.quote);
   if (usable !== whole) return {start: word.start, end: cursor, insert, candidates};
   if (unique) {
-    if (unique.dir) insert += '/';
+    if (unique.dir) insert += prefix === '~' ? `${word.quote}/` : '/';
     else insert += `${word.quote}${' '}`;
   }
   return {start: word.start, end: cursor, insert, candidates};
+}
+
+async function completeVariable(word: Word, m: RegExpExecArray, cursor: number, source: CompletionSource): Promise<Completion | undefined> {
+  const brace = m[1]!;
+  const typed = m[2] ?? '';
+  const start = word.start + m.index;
+  const candidates = (await source.variables!().catch(() => [])).filter((v) => v.name.startsWith(typed) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name));
+  if (candidates.length === 0) return undefined;
+  const unique = candidates.length === 1 ? candidates[0]! : undefined;
+  const name = unique ? unique.name : commonPrefix(candidates.map((c) => c.name));
+  let insert = `$${brace}${name}`;
+  if (unique) insert += (brace ? '}' : '') + word.quote + (unique.dir ? '/' : ' ');
+  return {start, end: cursor, insert, candidates};
 }

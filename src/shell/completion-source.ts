@@ -1,5 +1,8 @@
 // Completion backed by the namespace: commands are the builtins and the executables on $PATH,
-// paths are listed through the same drivers as `ls` (containers with their state).
+// paths are listed through the same drivers as `ls` (containers with their state and id),
+// variables are the environment's (the controller may give the session's own instead), users are
+// the host's /etc/passwd names (a name with a character that is not allowed in a shell word is left
+// out: completion must not insert it).
 import fs from 'node:fs';
 import path from 'node:path';
 import {builtins} from '../../builtins/index.js';
@@ -28,7 +31,7 @@ export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): Completi
     async list(dir) {
       const target = await ns.resolve(dir);
       if (target.kind === 'containers') {
-        return (await ns.containers(ns.engineFor(target.endpoint, dir))).map((c): Candidate => ({name: c.name, dir: true, state: c.state}));
+        return (await ns.containers(ns.engineFor(target.endpoint, dir))).map((c): Candidate => ({name: c.name, dir: true, state: c.state, id: c.id}));
       }
       const entries = await ns.readdir(dir);
       return Promise.all(entries.map(async (e): Promise<Candidate> => {
@@ -36,6 +39,16 @@ export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): Completi
         if (e.type === 'symlink') dirLike = await ns.stat(join(dir, e.name)).then(isDir, () => false);
         return {name: e.name, dir: dirLike, ...(e.stat ? {mode: e.stat.mode} : {})};
       }));
+    },
+    async variables() {
+      return Promise.all(Object.entries(env).map(async ([name, value]): Promise<Candidate> => ({
+        name,
+        dir: value !== undefined && value.startsWith('/') && (await fs.promises.stat(value).then((st) => st.isDirectory(), () => false)),
+      })));
+    },
+    async users() {
+      const passwd = await fs.promises.readFile('/etc/passwd', 'utf8').catch(() => '');
+      return passwd.split('\n').map((l) => l.split(':')[0]!).filter((n) => /^[A-Za-z0-9._-]+$/.test(n));
     },
   };
 }

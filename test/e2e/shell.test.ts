@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from '../integration/engine.js';
+import {parseHistory} from '../../src/shell/history-file.js';
 import {Terminal} from './tmux.js';
 
 const hasEngine = requireEngine();
@@ -58,7 +59,7 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     await term.waitFor(/`host': cat etc\/hostname$/m);
     term.keys('Enter');
     await term.waitFor(/^webhost\n(.*\n)*webhost$/m);
-    expect(fs.readFileSync(path.join(home, 'state/dbox/history'), 'utf8')).toBe(`cd /containers/${web}/\nls\ncat etc/hostname\n`);
+    expect(parseHistory(fs.readFileSync(path.join(home, 'state/dbox/history'), 'utf8'))).toEqual([`cd /containers/${web}/`, 'ls', 'cat etc/hostname']);
   });
 
   it('a container started elsewhere appears in completion without restarting', async () => {

@@ -24,14 +24,36 @@ export class Terminal {
     return execFileSync('tmux', ['capture-pane', '-t', this.name, '-p', '-S', '-200'], {encoding: 'utf8'});
   }
 
+  /** The cursor's cell on the visible screen. */
+  cursor(): {x: number; y: number} {
+    const [x, y] = execFileSync('tmux', ['display', '-p', '-t', this.name, '#{cursor_x},#{cursor_y}'], {encoding: 'utf8'}).trim().split(',').map(Number);
+    return {x: x!, y: y!};
+  }
+
+  /** The visible screen only (no scrollback). */
+  visible(): string {
+    return execFileSync('tmux', ['capture-pane', '-t', this.name, '-p'], {encoding: 'utf8'});
+  }
+
+  resize(x: number, y?: number): void {
+    execFileSync('tmux', ['resize-window', '-t', this.name, '-x', String(x), ...(y ? ['-y', String(y)] : [])]);
+  }
+
+  /** Pastes text as a terminal does (bracketed when the program asked for it). */
+  paste(text: string): void {
+    const buffer = `${this.name}-paste`;
+    execFileSync('tmux', ['set-buffer', '-b', buffer, '--', text]);
+    execFileSync('tmux', ['paste-buffer', '-p', '-d', '-b', buffer, '-t', this.name]);
+  }
+
   alive(): boolean {
     return spawnSync('tmux', ['has-session', '-t', this.name], {stdio: 'ignore'}).status === 0;
   }
 
-  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+  async waitFor(re: RegExp, timeoutMs = 10_000, read: () => string = () => this.screen()): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const s = this.screen();
+      const s = read();
       if (re.test(s)) return s;
       if (Date.now() > end) throw new Error(`the screen never showed ${re}:\n${s}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -5,7 +5,8 @@ import {hostileNames} from './hostile-names.js';
 
 const tree: Record<string, Candidate[]> = {
   '/': [{name: 'containers', dir: true}, {name: 'container_info.json', dir: false}, {name: 'etc', dir: true}, {name: 'tmp', dir: true}],
-  '/containers': [{name: 'db', dir: true, state: 'exited'}, {name: 'web', dir: true, state: 'running'}, {name: 'webapp', dir: true, state: 'exited'}],
+  '/containers': [{name: 'db', dir: true, state: 'exited', id: 'd'.repeat(64)}, {name: 'web', dir: true, state: 'running', id: '7cc1'.padEnd(64, '0')},
+    {name: 'webapp', dir: true, state: 'exited', id: '7cd2'.padEnd(64, '0')}],
   '/containers/web': [{name: 'etc', dir: true}, {name: '.hidden', dir: false}],
   '/containers/web/etc': [{name: 'hostname', dir: false}, {name: 'hosts', dir: false}, {name: 'my file.txt', dir: false}],
   '/root': [{name: 'notes', dir: false}],
@@ -13,6 +14,8 @@ const tree: Record<string, Candidate[]> = {
 const source: CompletionSource = {
   commands: async () => ['cat', 'cd', 'cp', 'ls', 'grep'],
   list: async (dir) => tree[dir] ?? Promise.reject(new Error('ENOENT')),
+  variables: async () => [{name: 'HOME', dir: true}, {name: 'HOSTNAME', dir: false}, {name: 'PATH', dir: false}, {name: 'PAGER', dir: false}],
+  users: async () => ['root', 'rob', 'daemon'],
 };
 const env = {cwd: '/containers/web', home: '/root'};
 const apply = async (line: string) => {
@@ -34,7 +37,39 @@ describe('completion', () => {
     ['ls | gr', 'ls | grep '],
     ['ls .h', 'ls .hidden '],
     ['ls zz', 'ls zz'],
+    // command words: after | ; && || ( $( ` keywords and assignments; a path after a redirection
+    ['ls; gr', 'ls; grep '],
+    ['ls && gr', 'ls && grep '],
+    ['false || gr', 'false || grep '],
+    ['echo $(gr', 'echo $(grep '],
+    ['echo `gr', 'echo `grep '],
+    ['if gr', 'if grep '],
+    ['for f in x; do gr', 'for f in x; do grep '],
+    ['X=1 Y=2 gr', 'X=1 Y=2 grep '],
+    ['ls > et', 'ls > etc/'],
+    ['> et', '> etc/'],
+    ['cat < et', 'cat < etc/'],
+    ['ls 2>et', 'ls 2>etc/'],
+    // variables, users, container ids
+    ['echo $PA', 'echo $PA'],
+    ['echo $PAT', 'echo $PATH '],
+    ['echo $HOM', 'echo $HOME/'],
+    ['echo ${HOM', 'echo ${HOME}/'],
+    ['echo "$HOM', 'echo "$HOME"/'],
+    ["echo '$HOM", "echo '$HOM"], // single quotes: no variable there
+    ['echo \\$HOM', 'echo \\$HOM'], // an escaped $ is no variable
+    ['echo $HO', 'echo $HO'], // HOME and HOSTNAME
+    ['ls ~ro', 'ls ~ro'], // root and rob
+    ['ls ~roo', 'ls ~root/'],
+    ['ls /containers/7cc', 'ls /containers/web/'],
+    ['ls /containers/7c', 'ls /containers/7c'], // two ids: listed, not guessed
+    ['ls /containers/ddd', 'ls /containers/db/'],
   ])('%s -> %s', async (line, out) => expect(await apply(line)).toBe(out));
+
+  it('lists the containers an id prefix matches, and variables', async () => {
+    expect((await complete('ls /containers/7c', 17, env, source))?.candidates.map((c) => c.name)).toEqual(['web', 'webapp']);
+    expect((await complete('echo $HO', 8, env, source))?.candidates.map((c) => c.name)).toEqual(['HOME', 'HOSTNAME']);
+  });
 
   it('lists running containers first', async () => {
     const c = await complete('cd /containers/', 15, env, source);

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
-import {afterSubmit, edit, emptyEditor, type EditorState} from '../../src/shell/editor.js';
+import {afterSubmit, edit, emptyEditor, historyWords, remember, type EditorState} from '../../src/shell/editor.js';
+import {historyPolicy} from '../../src/shell/history-file.js';
 import {parseKeys} from '../../src/shell/keys.js';
 
 /** Types raw terminal input into the editor, one key chunk at a time. */
@@ -21,12 +22,16 @@ const line = (...chunks: string[]) => {
 
 describe('parseKeys', () => {
   it('separates text, control keys and escape sequences', () => {
-    expect(parseKeys('ab\x1b[Dc\r')).toEqual([{kind: 'text', text: 'ab'}, {kind: 'left'}, {kind: 'text', text: 'c'}, {kind: 'enter'}]);
-    expect(parseKeys('\x7f')).toEqual([{kind: 'backspace'}]);
-    expect(parseKeys('\x1b[3~')).toEqual([{kind: 'delete'}]);
-    expect(parseKeys('\x01')).toEqual([{kind: 'ctrl', key: 'a'}]);
-    expect(parseKeys('\x1bb')).toEqual([{kind: 'alt', key: 'b'}]);
-    expect(parseKeys('\x1b\x7f')).toEqual([{kind: 'alt-backspace'}]);
+    const keys = (data: string) => parseKeys(data).map(({seq: _s, ...k}) => k);
+    expect(keys('ab\x1b[Dc\r')).toEqual([{kind: 'text', text: 'ab'}, {kind: 'left'}, {kind: 'text', text: 'c'}, {kind: 'enter'}]);
+    expect(keys('\x7f')).toEqual([{kind: 'backspace'}]);
+    expect(keys('\x1b[3~')).toEqual([{kind: 'delete'}]);
+    expect(keys('\x01')).toEqual([{kind: 'ctrl', key: 'a'}]);
+    expect(keys('\x1f')).toEqual([{kind: 'ctrl', key: '_'}]);
+    expect(keys('\x1bb')).toEqual([{kind: 'alt', key: 'b'}]);
+    expect(keys('\x1b.')).toEqual([{kind: 'alt', key: '.'}]);
+    expect(keys('\x1b\x7f')).toEqual([{kind: 'alt-backspace'}]);
+    expect(parseKeys('a\x1b[Db').map((k) => k.seq).join('')).toBe('a\x1b[Db'); // every key keeps its bytes
   });
 });
 
@@ -88,13 +93,86 @@ describe('history', () => {
   });
 });
 
-describe('cursorPosition', () => {
-  it('counts wide characters as two columns and wraps at the width', async () => {
-    const {cursorPosition} = await import('../../src/shell/cursor.js');
-    expect(cursorPosition('$ abc', 80)).toEqual({x: 5, y: 0});
-    expect(cursorPosition('$ 日本', 80)).toEqual({x: 6, y: 0});
-    expect(cursorPosition('$ ' + 'x'.repeat(20), 10)).toEqual({x: 2, y: 2});
-    expect(cursorPosition('notice\n$ a', 80)).toEqual({x: 3, y: 1});
-    expect(cursorPosition('\x1b[32mgreen\x1b[0m$ ', 80)).toEqual({x: 7, y: 0});
+
+describe('readline keys beyond the basics (the same as bash 5.2: test/e2e/readline-diff.test.ts)', () => {
+  const h = ['echo "a b" c > out', 'echo one two three', 'ls -d x y'];
+  const at = (chunks: string[], history: string[] = h) => {
+    const {state} = type(emptyEditor(history), ...chunks);
+    return `${state.text.slice(0, state.cursor)}|${state.text.slice(state.cursor)}`;
+  };
+  it.each([
+    [['abcd', '\x14'], 'abdc|'], // Ctrl-T at the end
+    [['abcd', '\x1b[D', '\x1b[D', '\x14'], 'acb|d'],
+    [['abcd', '\x01', '\x14'], '|abcd'], // nothing before the cursor: nothing happens
+    [['ab日本', '\x1b[D', '\x14'], 'ab本日|'],
+    [['abc def', '\x1f'], '|'], // Ctrl-_: typed text is one step (up to 20 characters)
+    [['a', 'b', 'c', ' ', 'd', '\x1f'], '|'],
+    [['abcdefghijklmnopqrstuvwxyz', '\x1f'], '|'],
+    [[...'abcdefghijklmnopqrstuvwxy'.split(''), '\x1f'], 'abcdefghijklmnopqrst|'], // 20 a step, typed one by one
+    [['abc def', '\x17', '\x1f'], 'abc def|'],
+    [['abc', '\x01', 'xy', '\x1f'], '|abc'],
+    [['abcd', '\x1b[D', '\x14', '\x1f'], 'abc|d'],
+    [['abc def', '\x18\x15'], '|'], // Ctrl-X Ctrl-U
+    [['\x1b.'], 'y|'],
+    [['\x1b.', '\x1b.'], 'three|'],
+    [['\x1b.', '\x1b.', '\x1b.'], 'out|'],
+    [['\x1b.', '\x1b.', '\x1b.', '\x1b.'], '|'], // no older line: what the last one inserted goes too
+    [['\x1b1', '\x1b.'], '-d|'],
+    [['\x1b0', '\x1b.'], 'ls|'],
+    [['\x1b1', '\x1b.', '\x1b.'], 'one|'],
+    [['\x1b1', '\x1b.', '\x1b.', '\x1b.'], '"a b"|'],
+    [['x ', '\x1b_'], 'x y|'],
+    [['one two three', '\x1bt'], 'one three two|'],
+    [['one two three', '\x1bb', '\x1bb', '\x1bt'], 'two one| three'],
+    [['hello wORLD', '\x1bb', '\x1bc'], 'hello World|'],
+    [['hello wORLD', '\x1bb', '\x1bb', '\x1bu'], 'HELLO| wORLD'],
+    [['HELLO World', '\x1bb', '\x1bb', '\x1bl'], 'hello| World'],
+    [['foo_bar', '\x1bb'], 'foo_|bar'], // `_` ends a word, as in readline
+    [['ab/cd.ef gh', '\x01', '\x1bd'], '|/cd.ef gh'],
+    [['ab cd', '\x1b[1;5D'], 'ab |cd'],
+    [['ab', '\x16', '\x03', 'd'], 'ab\x03d|'], // Ctrl-V: the next key as typed
+    [['abc', '\x16', '\t', 'd'], 'abc\td|'],
+    [['abcdef', '\x1b3', '\x1b[D'], 'abc|def'], // Alt-3 Left
+    [['\x1b[A', '\x17', 'zz', '\x1br'], 'ls -d x y|'], // Alt-R: every change undone
+    [['echo !! !$ ^x^y'], 'echo !! !$ ^x^y|'],
+    // the kill ring: kills in a row are one entry; Alt-Y after Ctrl-Y takes the entry before
+    [['abc def ghi', '\x17', '\x17', '\x19'], 'abc def ghi|'],
+    [['abc def', '\x1bb', '\x0b', '\x15', '\x19'], 'abc def|'],
+    [['one two three', '\x01', '\x1bd', '\x1bd', '\x19'], 'one two| three'],
+    [['abc def ghi', '\x17', '\x1b[D', '\x17', '\x19'], 'abc def| '], // a movement in between: a new entry
+    [['aa bb cc', '\x17', '\x1b[D', '\x17', '\x05', '\x19', '\x1by'], 'aa  cc|'],
+    [['aa bb cc', '\x17', '\x1b[D', '\x17', '\x05', '\x19', '\x1by', '\x1by'], 'aa  bb|'],
+  ])('%j -> %j', (chunks, expected) => expect(at(chunks)).toBe(expected));
+
+  it('Alt-. inserts nothing when the word is not there (no history, or no Nth word)', () => {
+    expect(at(['\x1b.'], [])).toBe('|');
+    expect(at(['\x1b9', '\x1b.'])).toBe('|');
+  });
+
+  it('historyWords splits as history_tokenize: quotes kept, operators their own words', () => {
+    expect(historyWords('echo "a b" c > out')).toEqual(['echo', '"a b"', 'c', '>', 'out']);
+    expect(historyWords("ls|grep 'x y'&&cd 2>/dev/null")).toEqual(['ls', '|', 'grep', "'x y'", '&&', 'cd', '2>', '/dev/null']);
+    expect(historyWords('a\\ b c')).toEqual(['a\\ b', 'c']);
+  });
+});
+
+describe('history policy (HISTCONTROL, HISTSIZE)', () => {
+  const p = (vars: Record<string, string>) => historyPolicy(vars);
+  it('keeps lines as bash does', () => {
+    expect(remember(['a'], 'a', p({}))).toEqual(['a']); // dbox's default: no duplicate in a row
+    expect(remember(['a'], 'a', p({HISTCONTROL: ''}))).toEqual(['a', 'a']);
+    expect(remember(['a'], ' b', p({HISTCONTROL: 'ignorespace'}))).toEqual(['a']);
+    expect(remember(['a'], ' b', p({HISTCONTROL: 'ignoredups'}))).toEqual(['a', ' b']);
+    expect(remember(['a'], ' a', p({HISTCONTROL: 'ignoreboth'}))).toEqual(['a']);
+    expect(remember(['a', 'b', 'a', 'c'], 'a', p({HISTCONTROL: 'erasedups'}))).toEqual(['b', 'c', 'a']);
+    expect(remember(['a', 'b', 'c'], 'd', p({HISTSIZE: '3'}))).toEqual(['b', 'c', 'd']);
+    expect(remember(['a'], 'b', p({HISTSIZE: '0'}))).toEqual([]);
+    expect(remember(['a'], 'for i\ndo x\ndone\n', p({}))).toEqual(['a', 'for i\ndo x\ndone']); // whole, trailing newline dropped
+    expect(afterSubmit({...emptyEditor(['a']), text: ' secret'}, p({HISTCONTROL: 'ignorespace'})).history).toEqual(['a']);
+  });
+  it('HISTFILESIZE defaults to HISTSIZE; a negative size is no limit', () => {
+    expect(p({HISTSIZE: '50'}).fileSize).toBe(50);
+    expect(p({HISTSIZE: '50', HISTFILESIZE: '10'}).fileSize).toBe(10);
+    expect(p({HISTSIZE: '-1'}).size).toBeGreaterThan(1e9);
   });
 });
