@@ -7,7 +7,9 @@
       "target_name": "dbox_native",
       "sources": [
         "native/inroot.c",
-        "native/identity.c"
+        "native/identity.c",
+        "native/builtin-server.c",
+        "native/terminal.c"
       ],
       "cflags": [
         "-std=gnu11",
@@ -22,6 +24,34 @@
       "type": "executable",
       "sources": [
         "native/attach.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
+      "target_name": "dbox-ns",
+      "type": "executable",
+      "sources": [
+        "native/session-ns.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
+      "target_name": "dbox-client",
+      "type": "executable",
+      "sources": [
+        "native/builtin-client.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {Engine} from '../src/docker/engine.js';
-import {Session} from '../src/shell/session.js';
+import type {Output, ShellContext} from '../src/shell/context.js';
+import {runBuiltin} from '../src/shell/run-builtin.js';
 import {Namespace} from '../src/vfs/namespace.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -19,6 +20,18 @@ const out = (cmd: string): string => execFileSync('sh', ['-c', cmd], {encoding: 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** A builtin line (plain words) run in this process, as the session's bash would have dbox run it. */
+function inProcess(ns: Namespace, stdout: Output, stderr: Output): (line: string) => Promise<number> {
+  return (line) => {
+    const ctx: ShellContext = {
+      cwd: '/', home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: new PassThrough(), stdinIsTTY: false,
+      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127,
+    };
+    ns.refresh();
+    return runBuiltin(line.split(' '), ctx);
+  };
 }
 
 async function time(fn: () => unknown): Promise<number> {
@@ -110,12 +123,10 @@ async function main(): Promise<void> {
     const devnull = fs.openSync('/dev/null', 'w');
     const sink = new PassThrough().resume();
     const output = {stream: sink, fd: devnull, isTTY: false, columns: 80};
-    const session = new Session(new Namespace(new Engine()), {
-      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env,
-    }, '/');
+    const runLine = inProcess(new Namespace(new Engine()), output, {...output, stream: process.stderr, fd: 2});
     const dbox = async (line: string): Promise<void> => {
-      const r = await session.runLine(line);
-      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+      const status = await runLine(line);
+      if (status !== 0) throw new Error(`dbox ${line}: status ${status}`);
     };
 
     const dboxBin = path.join(root, 'bin/dbox.js');
@@ -249,11 +260,9 @@ async function remoteFigures(): Promise<void> {
     const tls = `--tlsverify --tlscacert ${remote.certs}/ca.pem --tlscert ${remote.certs}/cert.pem --tlskey ${remote.certs}/key.pem -H ${remote.address}`;
     const devnull = fs.openSync('/dev/null', 'w');
     const output = {stream: new PassThrough().resume(), fd: devnull, isTTY: false, columns: 80};
-    const session = () => new Session(new Namespace(new Engine(defaultEndpoint({}))), {
-      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env}, '/');
     const run = async (line: string): Promise<void> => {
-      const r = await session().runLine(line);
-      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+      const status = await inProcess(new Namespace(new Engine(defaultEndpoint({}))), output, {...output, stream: process.stderr, fd: 2})(line);
+      if (status !== 0) throw new Error(`dbox ${line}: status ${status}`);
     };
     const rows: Row[] = [];
     rows.push(await compare('TLS engine: cat 256 MiB', {

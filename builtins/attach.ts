@@ -54,7 +54,7 @@ export const attach: Builtin = {
     // Loaded on use: attach needs child processes and the helper, no other line does.
     const {attach: runAttach, cleanup} = await import('../src/attach/attach.js');
     const {AttachError} = await import('../src/attach/toolbox.js');
-    const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream};
+    const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream, run: ctx.run, stdinIsTTY: ctx.stdinIsTTY};
     try {
       if (a.cleanup) {
         const n = await cleanup(a.container, a.at, io);

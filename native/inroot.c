@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "identity.h"
+#include "shell-native.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 // The root value that stands for the host's own filesystem (absolute paths, normal resolution).
@@ -1013,6 +1014,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("openContainerRoot", js_open_container_root);
   EXPORT("peerInOurPidNamespace", js_peer_in_our_pid_ns);
   EXPORT("cgroupNames", js_cgroup_names);
+  shell_native_register(env, exports);
   return exports;
 }
 

@@ -34,6 +34,32 @@ export interface Native {
   peerInOurPidNamespace(socketPath: string): boolean;
   /** Whether a /proc/<pid>/cgroup text names container `id` (exposed for tests). */
   cgroupNames(cgroup: string, id: string): boolean;
+
+  // The shell's part (native/builtin-server.c, native/terminal.c).
+  /** Listens on a unix socket (created 0600); calls back per connection of a same-uid peer with
+   *  its socket, its stdin/stdout/stderr and its first frame. */
+  listenBuiltins(path: string, onConnection: (c: BuiltinConnection) => void): unknown;
+  closeBuiltins(server: unknown): void;
+  tcgetpgrp(fd: number): number;
+  /** Gives the terminal to a process group of this session (SIGTTOU blocked meanwhile). */
+  tcsetpgrp(fd: number, pgid: number): void;
+  getpgrp(): number;
+  /** SIGTTOU and SIGTTIN ignored: writing to or switching the terminal from the background never stops dbox. */
+  ignoreTerminalStops(): void;
+  /** [rows, columns] of a terminal; undefined for anything else. */
+  winsize(fd: number): [number, number] | undefined;
+  /** A pipe or socket we write to whose reader has gone. */
+  widowed(fd: number): boolean;
+}
+
+export interface BuiltinConnection {
+  /** The connected socket (ours to close). */
+  readonly fd: number;
+  /** The peer's stdin, stdout and stderr (ours to close), or none. */
+  readonly fds: number[];
+  readonly type: string;
+  readonly payload: Buffer;
+  readonly pid: number;
 }
 
 export const RENAME_NOREPLACE = 1;

@@ -6,11 +6,10 @@ import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type {Engine} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {native} from '../native.js';
 import {attachHelper as helper} from '../self.js';
-import {runInherited} from '../shell/external.js';
+import type {RunOptions} from '../shell/context.js';
 import {FsError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
@@ -30,6 +29,10 @@ export interface AttachIo {
   readonly ns: Namespace;
   readonly env: NodeJS.ProcessEnv;
   readonly stderr: NodeJS.WritableStream;
+  /** Runs the helper or `docker exec` with the caller's terminal (ShellContext.run). */
+  readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
+  /** Whether the caller's stdin is a terminal (`docker exec -it` or `-i`). */
+  readonly stdinIsTTY: boolean;
 }
 
 const EXIT_UNSUPPORTED = 124;
@@ -81,8 +84,8 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   for (const method of methods) {
     if (req.verbose) io.stderr.write(`attach: ${c.name}: trying ${method}\n`);
     const status = method === 'upload'
-      ? await upload(engine, c, hostDir, req.at, command)
-      : await inject(engine, c.id, hostDir, req.at, method, command);
+      ? await upload(io, c, hostDir, req.at, command)
+      : await inject(io, c.id, hostDir, req.at, method, command);
     if (status === EXIT_UNSUPPORTED && req.method === 'auto') continue;
     if (req.verbose && status !== EXIT_UNSUPPORTED && status !== EXIT_ATTACH) io.stderr.write(`attach: ${c.name}: used ${method}\n`);
     return status;
@@ -90,20 +93,21 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   throw new AttachError('no attach method works here');
 }
 
-async function inject(engine: Engine, id: string, hostDir: string, at: string, method: Method, command: readonly string[]): Promise<number> {
-  const pid = await engine.pidOf(id);
+async function inject(io: AttachIo, id: string, hostDir: string, at: string, method: Method, command: readonly string[]): Promise<number> {
+  const pid = await io.ns.engine.pidOf(id);
   if (pid === undefined) throw new AttachError('the container stopped');
   try {
     fs.closeSync(native().openContainerRoot(pid, id));
   } catch (error) {
     throw new AttachError(`the engine's pid ${pid} is not a process of this container here (${(error as Error).message})`);
   }
-  return runInherited(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
+  return io.run(helper, ['inject', '--pid', String(pid), '--source', hostDir, '--target', at, '--method', method,
     '--state', stateFile(id), '--', ...command]);
 }
 
 /** Copies hostDir to `at` with the archive API, runs the command with `docker exec`, deletes it. */
-async function upload(engine: Engine, c: {id: string; name: string}, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+async function upload(io: AttachIo, c: {id: string; name: string}, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+  const engine = io.ns.engine;
   const {pack} = await import('./pack.js');
   const container = await engine.container(c.id);
   const info = await container.inspect();
@@ -118,9 +122,9 @@ async function upload(engine: Engine, c: {id: string; name: string}, hostDir: st
     throw new AttachError(`cannot copy the toolbox into ${c.name}:${parent}: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message}`);
   }
   const pathVar = (info.Config.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
+  const tty = io.stdinIsTTY ? ['-it'] : ['-i'];
   try {
-    return await runInherited('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
+    return await io.run('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
   } finally {
     spawnSync('docker', ['exec', c.id, `${at}/bin/rm`, '-rf', at], {stdio: 'ignore'});
     fs.rmSync(stateFile(c.id), {force: true});

@@ -1,0 +1,93 @@
+// One dbox session: its private directory (socket, client link, line file), the builtin server,
+// the session's bash in its namespace, and the mount there. Opened by every mode of `dbox`
+// (src/cli.ts, src/ui/interactive.tsx); closed once bash has ended.
+import fs from 'node:fs';
+import path from 'node:path';
+import {builtins} from '../../builtins/index.js';
+import {cleanStale, runtimeDir} from '../fuse/background.js';
+import type {Namespace} from '../vfs/namespace.js';
+import {BashSession, type SessionMode} from './bash-session.js';
+import {BuiltinServer} from './builtin-server.js';
+import {SessionMount} from './session-mount.js';
+
+/** start: mount /containers when bash starts, lines wait for it; wait: before bash starts; never. */
+export type MountPolicy = 'start' | 'wait' | 'never';
+
+export interface SessionSetup {
+  readonly mode: SessionMode;
+  readonly ns: Namespace;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly mount: MountPolicy;
+  /** One-line messages for the user (the mount's restarts and failures, no namespace). */
+  readonly notice: (line: string) => void;
+  readonly mountLog: string;
+}
+
+const OWN_FILES = ['sock', 'dbox', 'line'];
+
+/** Removes the files of sessions whose dbox is gone (their mounts: cleanStale). */
+function cleanStaleSessions(runtime: string): void {
+  for (const name of fs.readdirSync(runtime)) {
+    if (!/^\d+$/.test(name) || name === String(process.pid)) continue;
+    const pid = Number(name);
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dbox');
+    } catch { /* gone */ }
+    if (alive) continue;
+    for (const f of OWN_FILES) fs.rmSync(path.join(runtime, name, f), {force: true});
+  }
+  cleanStale(runtime);
+}
+
+export class ShellSession {
+  mount: SessionMount | undefined;
+
+  private constructor(readonly dir: string, readonly server: BuiltinServer, readonly bash: BashSession) {}
+
+  static async open(setup: SessionSetup): Promise<ShellSession> {
+    const runtime = runtimeDir(setup.env);
+    cleanStaleSessions(runtime);
+    const dir = path.join(runtime, String(process.pid));
+    fs.rmSync(dir, {recursive: true, force: true});
+    fs.mkdirSync(dir, {mode: 0o700});
+    const server = BuiltinServer.listen(path.join(dir, 'sock'), setup.ns);
+    let session!: ShellSession;
+    const bash = new BashSession({
+      mode: setup.mode, env: setup.env, cwd: setup.cwd, dir, builtins: builtins.map((b) => b.name),
+      beforeStart: async (namespace) => {
+        if (namespace.kind === 'none') {
+          setup.notice(`dbox: other commands cannot reach /containers here (${namespace.reason}); dbox's builtins can`);
+          return;
+        }
+        if (setup.mount === 'never') return;
+        const mount = new SessionMount(namespace, setup.mountLog, setup.notice);
+        session.mount = mount;
+        mount.start();
+        if (setup.mount === 'wait') await mount.whenSettled();
+      },
+    });
+    session = new ShellSession(dir, server, bash);
+    try {
+      await bash.start();
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+    return session;
+  }
+
+  /** Everything but bash itself, which has ended (or is being left). */
+  close(): void {
+    this.mount?.stop();
+    this.bash.stop();
+    this.bash.releaseNamespace();
+    this.server.close();
+    fs.rmSync(this.dir, {recursive: true, force: true});
+  }
+}
+
+/** Whether a text names a container path (to decide to wait for the mount, never to rewrite). */
+export const namesContainers = (text: string): boolean => /\/?(containers|hosts)\b/.test(text);
