@@ -346,7 +346,9 @@ static int run_builtin(const char *path, int argc, char **argv) {
       handle(SIGTSTP, on_signal);
       continue;
     }
-    if (p[1].revents & POLLIN) {
+    // Always first, whatever poll reported: a signal that arrived as poll returned has run its
+    // handler by now, and must be passed on before anything it caused (a pipe's EOF) is.
+    {
       unsigned char sig;
       while (read(sigpipe_fds[0], &sig, 1) == 1) {
         if (sig == SIGINT) {

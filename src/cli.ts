@@ -128,7 +128,7 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
     notice: (line) => process.stderr.write(line + '\n'),
   });
   const status = await session.bash.exited;
-  session.close();
+  await session.close();
   const signal = session.bash.exitSignal;
   if (signal === 'SIGINT' || signal === 'SIGQUIT' || signal === 'SIGTERM' || signal === 'SIGHUP') {
     // Died as its bash did, so the caller's shell sees an interrupted command.
@@ -167,8 +167,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const mode = modeOf(argv);
   if (typeof mode === 'number') return mode;
   if (mode.kind === 'stdin' && mode.args.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
+    // bash first: its startup files run while the line editor loads.
+    const {openInteractive} = await import('./ui/interactive-session.js');
+    const opening = openInteractive(ns, process.env);
+    opening.catch(() => undefined);
     const {interactive} = await import('./ui/interactive.js');
-    return interactive(ns, process.env);
+    return interactive(ns, process.env, opening);
   }
   return runSession(mode, ns);
 }
@@ -178,6 +182,7 @@ function drain(): Promise<void> {
   return Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r())))).then(() => undefined);
 }
 
+if (process.env['DBOX_TRACE']) process.stderr.write(`[${performance.now().toFixed(0)}] cli loaded\n`);
 main(process.argv.slice(2)).then(
   async (code) => {
     await drain();

@@ -139,13 +139,18 @@ export class SessionMount {
     }
   }
 
-  /** Ends the mount (dbox is exiting). It unmounts itself; the namespace goes with its last process. */
-  stop(): void {
+  /** Ends the mount (dbox is exiting) and waits until it has: it unmounts itself and removes its
+   *  directories; the namespace goes with its last process. A mount that does not end in time is killed. */
+  async stop(timeoutMs = 3000): Promise<void> {
     this.settle('stopped');
     const child = this.child;
     this.child = undefined;
-    if (!child) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.stdin?.end();
-    if (child.exitCode === null && child.signalCode === null) child.kill(constants.signals.SIGTERM);
+    child.kill(constants.signals.SIGTERM);
+    const timer = setTimeout(() => child.kill(constants.signals.SIGKILL), timeoutMs);
+    await gone;
+    clearTimeout(timer);
   }
 }

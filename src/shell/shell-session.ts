@@ -73,19 +73,20 @@ export class ShellSession {
     try {
       await bash.start();
     } catch (error) {
-      session.close();
+      await session.close();
       throw error;
     }
     return session;
   }
 
-  /** Everything but bash itself, which has ended (or is being left). */
-  close(): void {
-    this.mount?.stop();
+  /** Everything but bash itself, which has ended (or is being left); resolves once the mount is gone. */
+  async close(): Promise<void> {
+    const mount = this.mount?.stop();
     this.bash.stop();
     this.bash.releaseNamespace();
     this.server.close();
     fs.rmSync(this.dir, {recursive: true, force: true});
+    await mount;
   }
 }
 

@@ -13,7 +13,6 @@ import path from 'node:path';
 import {render} from 'ink';
 import Shell, {type Done} from '../../components/Shell.js';
 import type {ContainerInfo} from '../docker/engine.js';
-import {native} from '../native.js';
 import {bashPath} from '../shell/bash-session.js';
 import {complete} from '../shell/complete.js';
 import {namespaceSource} from '../shell/completion-source.js';
@@ -21,8 +20,8 @@ import {afterSubmit, emptyEditor, type EditorState} from '../shell/editor.js';
 import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
 import {LineDriver, shellQuote, type LineResult} from '../shell/line-driver.js';
 import {promptText} from '../shell/prompt.js';
-import {mountLogPath} from '../shell/session-mount.js';
-import {ShellSession} from '../shell/shell-session.js';
+import type {ShellSession} from '../shell/shell-session.js';
+import {notices} from './interactive-session.js';
 import {CONTAINERS, locate} from '../vfs/path.js';
 import type {Namespace} from '../vfs/namespace.js';
 
@@ -54,29 +53,27 @@ function needsMore(text: string, bash: string): boolean {
   return /unexpected end of file|unexpected EOF while looking for matching|delimited by end-of-file/.test(r.stderr ?? '');
 }
 
-export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv): Promise<number> {
-  native().ignoreTerminalStops();
+export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening: Promise<ShellSession>): Promise<number> {
   const out = process.stdout;
   const color = out.isTTY === true && env['NO_COLOR'] === undefined;
   const historyFile = historyPath(env);
   let editor: EditorState = emptyEditor(loadHistory(historyFile));
   const source = namespaceSource(ns, env);
   const home = env['HOME'] ?? '/';
-  let notice = '';
   const addNotice = (line: string): void => {
-    notice += line + '\n';
+    notices.push(line);
   };
-  const session = await ShellSession.open({
-    mode: {kind: 'interactive', historyFile}, ns, env, cwd: process.cwd(), mount: 'start', mountLog: mountLogPath(env), notice: addNotice,
-  });
+  // Live container state (the prompt's colour and completion follow the engine's events), asked
+  // for while bash starts.
+  const containersP = ns.containers().catch(() => []);
+  const liveP = ns.live().catch(() => () => undefined);
+  const session = await opening;
   const driver = new LineDriver(session.bash, session.server, 0, path.join(session.dir, 'line'));
-
-  // Live container state: the prompt's colour and completion follow the engine's events.
-  let containers: readonly ContainerInfo[] = await ns.containers().catch(() => []);
-  const stopLive = await ns.live().catch(() => () => undefined);
+  let state: LineResult = await driver.ready();
+  let containers: readonly ContainerInfo[] = await containersP;
+  const stopLive = await liveP;
   const listeners = new Set<() => void>();
   const notify = (): void => listeners.forEach((l) => l());
-  let state: LineResult = await driver.ready();
   /** A change of directory owed to bash, run before the next line (the container we were in went away or was renamed). */
   let fixup: string | undefined;
   ns.onChange((id, action) => {
@@ -105,7 +102,7 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv): Promis
     const here = locate(cwd());
     const cstate = here.kind === 'container' ? containers.find((c) => c.name === here.name)?.state : undefined;
     const text = promptText({cwd: cwd(), home, status: state.status, color, ...(cstate ? {containerState: cstate} : {})});
-    return notice + text;
+    return notices.map((l) => l + '\n').join('') + text;
   };
   const completeAt = (line: string, cursor: number) => complete(line, cursor, {cwd: cwd(), home}, source);
   const bash = bashPath(env);
@@ -136,7 +133,7 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv): Promis
     for (;;) {
       let done = await ask(editor, false);
       stopReading();
-      notice = '';
+      notices.length = 0;
       let result: LineResult;
       if (done.kind === 'clear-screen') {
         out.write('\x1b[H\x1b[2J');
@@ -171,6 +168,6 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv): Promis
     }
   } finally {
     stopLive();
-    session.close();
+    await session.close();
   }
 }
