@@ -306,7 +306,13 @@ static int next_line(const char *path, char **argv) {
 
 static int run_builtin(const char *path, int argc, char **argv) {
   char cwd[PATH_MAX];
-  if (!getcwd(cwd, sizeof cwd)) fail("cannot determine the current directory: %s", strerror(errno));
+  if (!getcwd(cwd, sizeof cwd)) {
+    // A directory the kernel no longer reaches by name (a FUSE mount invalidated its entry): the
+    // shell's logical $PWD still names it, as bash's own `pwd` does.
+    const char *pwd = getenv("PWD");
+    if (!pwd || pwd[0] != '/' || strlen(pwd) >= sizeof cwd) fail("cannot determine the current directory: %s", strerror(errno));
+    strcpy(cwd, pwd);
+  }
   connect_to(path);
   if (sock < 0) fail("%s: the dbox session is gone", argv[0]);
   if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) fail("pipe: %s", strerror(errno));

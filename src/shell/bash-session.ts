@@ -39,13 +39,15 @@ const isExecutable = (p: string): boolean => {
   }
 };
 
-/** bash's arguments for a mode (argv[0] is "dbox": bash's messages say `dbox: …`). */
+/** bash's arguments for a mode (argv[0] is "dbox": bash's messages say `dbox: …`). --norc when
+ *  not interactive: bash would otherwise take a socket on stdin (a caller spawned by Node, say)
+ *  for rshd, read ~/.bashrc instead of BASH_ENV, and never define the builtins. */
 export function bashArgs(mode: SessionMode): string[] {
   switch (mode.kind) {
     case 'interactive': return ['--noediting', '--rcfile', sessionInit, '-i'];
-    case 'command': return ['-c', mode.line, ...mode.args];
-    case 'script': return [mode.file, ...mode.args];
-    case 'stdin': return mode.args.length > 0 ? ['-s', ...mode.args] : [];
+    case 'command': return ['--norc', '-c', mode.line, ...mode.args];
+    case 'script': return ['--norc', mode.file, ...mode.args];
+    case 'stdin': return ['--norc', ...(mode.args.length > 0 ? ['-s', ...mode.args] : [])];
   }
 }
 

@@ -8,6 +8,8 @@
 #
 # Inputs (environment, removed here): DBOX_CLIENT, DBOX_BUILTINS, DBOX_USER_BASH_ENV (the user's
 # own BASH_ENV, sourced and restored), DBOX_INTERACTIVE, DBOX_HISTORY, DBOX_LINE_FILE.
+# It leaves `$_` as bash had it (the last line below).
+__dbox_underscore=$_
 
 if [[ -n ${DBOX_INTERACTIVE-} && -f ~/.bashrc ]]; then
   # The rcfile replaces ~/.bashrc (bash still reads /etc/bash.bashrc itself): read it as bash would.
@@ -67,3 +69,5 @@ else
   unset BASH_ENV
 fi
 unset DBOX_CLIENT DBOX_BUILTINS DBOX_USER_BASH_ENV DBOX_INTERACTIVE DBOX_HISTORY DBOX_LINE_FILE
+__dbox_restore_underscore() { unset -f __dbox_restore_underscore; unset __dbox_underscore; }
+__dbox_restore_underscore "$__dbox_underscore"
