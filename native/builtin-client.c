@@ -282,6 +282,10 @@ static const char *socket_path(const char *argv0, char *buf, size_t size) {
 
 static int next_line(const char *path, char **argv) {
   int status = parse_int(argv[0], 0, 255);
+  // Only waiting for dbox: a key the user presses meanwhile belongs to the line that is coming.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  signal(SIGTSTP, SIG_IGN);
   connect_to(path);
   if (sock < 0) return status; // dbox is gone: nothing to run (bash reads EOF next)
   char *buf = NULL;

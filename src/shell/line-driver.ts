@@ -79,6 +79,11 @@ export class LineDriver {
     return this.settle(await this.nextRequest(), true);
   }
 
+  /** Hands the terminal to bash at once (a Ctrl-C typed now is the line's, not dbox's). */
+  handOver(): void {
+    if (this.current) this.giveTerminal(this.bashPgrp);
+  }
+
   /** Runs `text` as the next line (`record` is what goes into history: '' for none). */
   async run(text: string, record: string): Promise<LineResult> {
     const request = this.current;

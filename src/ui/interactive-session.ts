@@ -6,13 +6,22 @@ import {mountLogPath} from '../shell/session-mount.js';
 import {ShellSession} from '../shell/shell-session.js';
 import type {Namespace} from '../vfs/namespace.js';
 
-/** Lines for the user that arrive while no prompt shows them (the mount restarted): above the next prompt. */
+/** Lines for the user (the mount restarted): shown above the prompt, at once if one is up. */
 export const notices: string[] = [];
+/** Called when a notice arrives (the prompt draws itself again). */
+export const noticeListeners = new Set<() => void>();
 
 export function openInteractive(ns: Namespace, env: NodeJS.ProcessEnv): Promise<ShellSession> {
   native().ignoreTerminalStops();
+  // As an interactive shell: the terminal's SIGINT and SIGQUIT never end it (at the prompt they
+  // are keys; between a line and the prompt they are ignored).
+  process.on('SIGINT', () => undefined);
+  process.on('SIGQUIT', () => undefined);
   return ShellSession.open({
     mode: {kind: 'interactive', historyFile: historyPath(env)}, ns, env, cwd: process.cwd(), mount: 'start', mountLog: mountLogPath(env),
-    notice: (line) => notices.push(line),
+    notice: (line) => {
+      notices.push(line);
+      for (const l of noticeListeners) l();
+    },
   });
 }

@@ -21,7 +21,7 @@ import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
 import {LineDriver, shellQuote, type LineResult} from '../shell/line-driver.js';
 import {promptText} from '../shell/prompt.js';
 import type {ShellSession} from '../shell/shell-session.js';
-import {notices} from './interactive-session.js';
+import {noticeListeners, notices} from './interactive-session.js';
 import {CONTAINERS, locate} from '../vfs/path.js';
 import type {Namespace} from '../vfs/namespace.js';
 
@@ -62,6 +62,7 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   const home = env['HOME'] ?? '/';
   const addNotice = (line: string): void => {
     notices.push(line);
+    for (const l of noticeListeners) l();
   };
   // Live container state (the prompt's colour and completion follow the engine's events), asked
   // for while bash starts.
@@ -74,6 +75,7 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   const stopLive = await liveP;
   const listeners = new Set<() => void>();
   const notify = (): void => listeners.forEach((l) => l());
+  noticeListeners.add(notify);
   /** A change of directory owed to bash, run before the next line (the container we were in went away or was renamed). */
   let fixup: string | undefined;
   ns.onChange((id, action) => {
@@ -119,6 +121,7 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   });
 
   const run = async (text: string, record: string): Promise<LineResult> => {
+    driver.handOver();
     if (fixup !== undefined) {
       const r = await driver.run(`builtin cd -- ${shellQuote(fixup)} 2>/dev/null; (exit ${state.status})`, '');
       fixup = undefined;

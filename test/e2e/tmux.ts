@@ -28,7 +28,7 @@ export class Terminal {
     return spawnSync('tmux', ['has-session', '-t', this.name], {stdio: 'ignore'}).status === 0;
   }
 
-  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+  async waitFor(re: RegExp, timeoutMs = 30_000): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const s = this.screen();
