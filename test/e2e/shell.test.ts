@@ -107,7 +107,8 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
       term.keys('Enter');
       await term.waitFor(/\[#*-*\] +\d+%  [\d.]+[KMG]?B \/ 200MB/);
       term.keys('C-c');
-      await term.waitFor(/cp: interrupted; nothing was left at the destination\n.*\[130\]\$ ?$/m);
+      // bash prints a newline after a job killed by SIGINT (the kernel printed ^C without one).
+      await term.waitFor(/cp: interrupted; nothing was left at the destination\n\n?.*\[130\]\$ ?$/m);
       expect(fs.readdirSync(dest)).toEqual([]);
     } finally {
       fs.rmSync(dest, {recursive: true, force: true});
