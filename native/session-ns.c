@@ -1,6 +1,6 @@
 // dbox-ns: the private mount namespace of a dbox session, where the containers are real paths.
 //
-//   dbox-ns run --ready-fd R --go-fd G [--cwd DIR] -- PROGRAM ARGV0 [ARGS...]
+//   dbox-ns run --ready-fd R --go-fd G [--cwd DIR] [--containers MNT] -- PROGRAM ARGV0 [ARGS...]
 //       Makes a new mount namespace (root: unshare(CLONE_NEWNS); other users: a user namespace
 //       that maps only their own uid and gid, plus a mount namespace), whose root is a new
 //       read-only tmpfs holding one bind mount per entry of the host's "/" and two empty mount
@@ -8,13 +8,15 @@
 //       parent has opened /proc/<pid>/ns/* by then, so it cannot name a recycled pid), changes to
 //       DIR (else "/"), and execs PROGRAM with ARGV0. When no namespace can be made it writes
 //       "N <reason>\n" and exits 125 without running anything (the parent decides what to do).
+//       With --containers, a FUSE mount made in the host's namespace before (fusermount3, for
+//       users other than root) is bound onto /containers, and its .hosts onto /hosts.
 //
-//   dbox-ns enter --mntns-fd N [--userns-fd U] [--detach PATH]... [--bind SRC DST]...
-//                 [--setsid] [--ambient-sys-admin] [-- PROGRAM [ARGS...]]
-//       Joins the session's namespaces (by descriptors the parent holds), lazily detaches what is
-//       mounted at each PATH (a dead FUSE mount before a new one), bind-mounts SRC on DST, then
-//       (optionally in a new session, and in a user namespace with CAP_SYS_ADMIN kept across exec
-//       so it can mount FUSE there) execs PROGRAM.
+//   dbox-ns enter --mntns-fd N [--userns-fd U] [--require-fuse PATH] [--detach PATH]...
+//                 [--bind SRC DST]... [--setsid] [-- PROGRAM [ARGS...]]
+//       Joins the session's namespaces (by descriptors the parent holds), checks that PATH is a
+//       live FUSE mount there (exit 3 if not), lazily detaches what is mounted at each PATH (a
+//       dead FUSE mount before a new one), bind-mounts SRC on DST, then (optionally in a new
+//       session) execs PROGRAM. Steps run in the order given.
 //
 // How the root is assembled (as bubblewrap does): every mount is made a slave of the host's (so
 // host mounts still propagate in, and nothing made here propagates out), a tmpfs is mounted on
@@ -34,7 +36,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,8 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -144,7 +145,7 @@ static int map_ids(uid_t uid, gid_t gid) {
 
 /** Builds the namespace; on failure returns -1 with a reason in `why`. Every step after the
  *  unshare happens in the new namespace, so a failure changes nothing the host sees. */
-static int make_namespace(char *why, size_t whylen) {
+static int make_namespace(const char *containers, char *why, size_t whylen) {
   uid_t uid = getuid();
   gid_t gid = getgid();
   const char *step;
@@ -206,6 +207,14 @@ static int make_namespace(char *why, size_t whylen) {
   closedir(d);
   STEP("mkdir /containers", mkdir("/newroot/containers", 0755));
   STEP("mkdir /hosts", mkdir("/newroot/hosts", 0755));
+  if (containers) {
+    char src[PATH_MAX];
+    step = "binding the mount on /containers";
+    if (snprintf(src, sizeof src, "/oldroot%s", containers) >= (int)sizeof src) goto fail;
+    STEP("binding the mount on /containers", mount(src, "/newroot/containers", NULL, MS_BIND | MS_REC, NULL));
+    if (snprintf(src, sizeof src, "/oldroot%s/.hosts", containers) >= (int)sizeof src) goto fail;
+    STEP("binding the mount's .hosts on /hosts", mount(src, "/newroot/hosts", NULL, MS_BIND | MS_REC, NULL));
+  }
 
   // The old root must be private before it is detached, or the detach would reach the host.
   STEP("making the old root private", mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL));
@@ -230,7 +239,7 @@ fail:
 
 static int run(int argc, char **argv) {
   int ready = -1, go = -1;
-  const char *cwd = NULL;
+  const char *cwd = NULL, *containers = NULL;
   int i = 2;
   for (; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) break;
@@ -238,15 +247,17 @@ static int run(int argc, char **argv) {
     if (strcmp(argv[i], "--ready-fd") == 0) ready = parse_fd(argv[++i]);
     else if (strcmp(argv[i], "--go-fd") == 0) go = parse_fd(argv[++i]);
     else if (strcmp(argv[i], "--cwd") == 0) cwd = argv[++i];
+    else if (strcmp(argv[i], "--containers") == 0) containers = argv[++i];
     else die("unknown option %s", argv[i]);
   }
-  if (i + 2 >= argc || ready < 0 || go < 0) die("usage: dbox-ns run --ready-fd R --go-fd G [--cwd DIR] -- PROGRAM ARGV0 [ARGS...]");
+  if (i + 2 >= argc || ready < 0 || go < 0) die("usage: dbox-ns run --ready-fd R --go-fd G [--cwd DIR] [--containers MNT] -- PROGRAM ARGV0 [ARGS...]");
   char **program = &argv[i + 1];
 
   char why[PATH_MAX + 128];
   char msg[sizeof why + 8];
   umask(022);
-  int made = make_namespace(why, sizeof why);
+  if (containers && containers[0] != '/') die("--containers: an absolute path");
+  int made = make_namespace(containers, why, sizeof why);
   if (made == 0) snprintf(msg, sizeof msg, "R\n");
   else snprintf(msg, sizeof msg, "N %s\n", why);
   if (write_all(ready, msg) != 0) die("writing to the parent: %s", strerror(errno));
@@ -270,35 +281,34 @@ static int run(int argc, char **argv) {
 
 // ---------- enter: join a session's namespaces ----------
 
-/** Keeps CAP_SYS_ADMIN (in the user namespace only) across exec for a non-root program. */
-static void keep_sys_admin(void) {
-  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) != 0) die("capget: %s", strerror(errno));
-  data[CAP_TO_INDEX(CAP_SYS_ADMIN)].inheritable |= CAP_TO_MASK(CAP_SYS_ADMIN);
-  if (syscall(SYS_capset, &hdr, data) != 0) die("capset: %s", strerror(errno));
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) != 0) die("ambient CAP_SYS_ADMIN: %s", strerror(errno));
-}
+#define FUSE_SUPER_MAGIC 0x65735546
 
 static int enter(int argc, char **argv) {
-  int mntns = -1, userns = -1, new_session = 0, ambient = 0;
+  int mntns = -1, userns = -1, new_session = 0;
   int i = 2;
   // First pass: namespaces (they must be joined before any path is looked at).
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--setsid") == 0) new_session = 1;
-    else if (strcmp(argv[i], "--ambient-sys-admin") == 0) ambient = 1;
+    else if (strcmp(argv[i], "--require-fuse") == 0 && i + 1 < argc) i++;
     else if (strcmp(argv[i], "--mntns-fd") == 0 && i + 1 < argc) mntns = parse_fd(argv[++i]);
     else if (strcmp(argv[i], "--userns-fd") == 0 && i + 1 < argc) userns = parse_fd(argv[++i]);
     else if (strcmp(argv[i], "--detach") == 0 && i + 1 < argc) i++;
     else if (strcmp(argv[i], "--bind") == 0 && i + 2 < argc) i += 2;
     else die("bad option %s", argv[i]);
   }
-  if (mntns < 0) die("usage: dbox-ns enter --mntns-fd N [--userns-fd U] [--detach PATH]... [--bind SRC DST]... [--setsid] [-- PROGRAM ARGS...]");
+  if (mntns < 0) die("usage: dbox-ns enter --mntns-fd N [--userns-fd U] [--require-fuse PATH] [--detach PATH]... [--bind SRC DST]... [--setsid] [-- PROGRAM ARGS...]");
   if (userns >= 0 && setns(userns, CLONE_NEWUSER) != 0) die("joining the session's user namespace: %s", strerror(errno));
   if (setns(mntns, CLONE_NEWNS) != 0) die("joining the session's mount namespace: %s", strerror(errno));
   if (chdir("/") != 0) die("chdir /: %s", strerror(errno));
   for (int j = 2; j < i; j++) {
-    if (strcmp(argv[j], "--detach") == 0) {
+    if (strcmp(argv[j], "--require-fuse") == 0) {
+      struct statfs sf;
+      const char *p = argv[++j];
+      if (statfs(p, &sf) != 0 || sf.f_type != FUSE_SUPER_MAGIC) {
+        fprintf(stderr, "dbox-ns: %s is not a live FUSE mount in the session\n", p);
+        exit(3);
+      }
+    } else if (strcmp(argv[j], "--detach") == 0) {
       const char *p = argv[++j];
       // Repeated: a mount point may hold several stacked mounts (a dead one under a bind).
       for (int k = 0; k < 8 && umount2(p, MNT_DETACH) == 0; k++) {}
@@ -315,7 +325,6 @@ static int enter(int argc, char **argv) {
   if (userns >= 0) close(userns);
   if (i >= argc - 1) return 0; // nothing to run
   if (new_session && setsid() < 0) die("setsid: %s", strerror(errno));
-  if (ambient && geteuid() != 0) keep_sys_admin();
   reset_signals();
   execvp(argv[i + 1], &argv[i + 1]);
   die("cannot run %s: %s", argv[i + 1], strerror(errno));

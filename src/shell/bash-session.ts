@@ -63,6 +63,8 @@ export interface SessionOptions {
   /** The session's private directory (its socket and client link are in it). */
   readonly dir: string;
   readonly builtins: readonly string[];
+  /** A mount made on the host (users other than root) for the namespace to bind on /containers. */
+  readonly containers?: string;
   /** Runs before bash starts, once the namespace exists (to start the mount, and wait for it when
    *  the first command needs it). */
   readonly beforeStart?: (ns: SessionNamespace) => Promise<void>;
@@ -111,7 +113,8 @@ export class BashSession {
     const args = bashArgs(o.mode);
     const stdin = interactive ? 'pipe' : 'inherit';
 
-    const launcher = spawn(namespaceHelper, ['run', '--ready-fd', '3', '--go-fd', '4', '--cwd', o.cwd, '--', bash, 'dbox', ...args],
+    const launcher = spawn(namespaceHelper, ['run', '--ready-fd', '3', '--go-fd', '4', '--cwd', o.cwd,
+      ...(o.containers ? ['--containers', o.containers] : []), '--', bash, 'dbox', ...args],
       {env, stdio: [stdin, 'inherit', 'inherit', 'pipe', 'pipe'] as StdioOptions});
     const answer = await firstLine(launcher.stdio[3] as Readable, launcher);
     if (answer === 'R') {

@@ -1,8 +1,17 @@
-// The session's FUSE mount, supervised: `dbox mount /containers --foreground` (src/fuse, its own
-// process) started inside the session's mount namespace, where it appears at /containers (and its
-// .hosts at /hosts), in a session of its own (setsid), so the terminal's signals (one Ctrl-C)
-// never reach it or its dbox-fuse. Its messages go to a log file, never onto the prompt. When it
-// dies it is started again (with a one-line notice), unless it keeps dying right after starting.
+// The session's FUSE mount, supervised: `dbox mount DIR --foreground` (src/fuse, its own process,
+// in a session of its own (setsid), so the terminal's signals, one Ctrl-C, never reach it or its
+// dbox-fuse). Its messages go to a log file, never onto the prompt. When it dies it is started
+// again (with a one-line notice), unless it keeps dying right after starting.
+//
+// Where it is mounted:
+//  - root: inside the session's mount namespace, directly at /containers (joined with
+//    native/session-ns.c `enter`), .hosts bound on /hosts. Nothing is mounted on the host, and a
+//    restart simply mounts again there.
+//  - other users: FUSE needs fusermount3 (setuid), which mounts in the host's namespace: at
+//    <runtime>/<pid>/containers, a directory only the user can reach, before the namespace is made
+//    (which binds it on /containers). A restart is bound again from the namespace when the host
+//    propagates the new mount into it (a shared mount, as systemd makes /); otherwise the notice
+//    says that /containers comes back with the next dbox.
 //
 // It is started at the beginning of the session, before any command needs it; lines wait for it
 // only while it is (re)starting (whenSettled).
@@ -14,22 +23,27 @@ import type {Readable} from 'node:stream';
 import {dboxLauncher, namespaceHelper} from '../self.js';
 
 export const MOUNT_POINT = '/containers';
-
-/** Where the mount's messages go: $XDG_STATE_HOME/dbox/mount.log (default ~/.local/state). */
-export function mountLogPath(env: NodeJS.ProcessEnv): string {
-  const state = env['XDG_STATE_HOME'] || path.join(env['HOME'] || '/root', '.local', 'state');
-  return path.join(state, 'dbox', 'mount.log');
-}
 export const HOSTS_POINT = '/hosts';
 const LOG_MAX = 1 << 20;
 /** A mount that dies within this long of being ready counts as failing to start. */
 const QUICK_DEATH_MS = 5_000;
 const MAX_QUICK_DEATHS = 3;
 
+/** Where the mount's messages go: $XDG_STATE_HOME/dbox/mount.log (default ~/.local/state). */
+export function mountLogPath(env: NodeJS.ProcessEnv): string {
+  const state = env['XDG_STATE_HOME'] || path.join(env['HOME'] || '/root', '.local', 'state');
+  return path.join(state, 'dbox', 'mount.log');
+}
+
 export interface NamespaceFds {
   readonly mntns: number;
   readonly userns?: number;
 }
+
+export type Placement =
+  | {readonly kind: 'inside'; readonly ns: NamespaceFds}
+  /** Mounted at `dir` on the host; bound into `ns` (once there is one). */
+  | {readonly kind: 'outside'; readonly dir: string; ns?: NamespaceFds};
 
 export type MountState = 'starting' | 'ready' | 'failed' | 'stopped';
 
@@ -41,7 +55,7 @@ export class SessionMount {
   private waiters: (() => void)[] = [];
 
   /** `notice` gets one-line messages for the user (restarts, failures). */
-  constructor(private readonly ns: NamespaceFds, readonly logFile: string, private readonly notice: (line: string) => void) {}
+  constructor(readonly placement: Placement, readonly logFile: string, private readonly notice: (line: string) => void) {}
 
   /** Resolves once the mount is ready, has failed, or was stopped. */
   whenSettled(): Promise<void> {
@@ -56,12 +70,13 @@ export class SessionMount {
     for (const f of w) f();
   }
 
-  private enterArgs(): string[] {
-    return ['enter', '--mntns-fd', '4', ...(this.ns.userns !== undefined ? ['--userns-fd', '5'] : [])];
+  /** `enter` arguments for the namespace, whose descriptors are at 4 (and 5). */
+  private static enterArgs(ns: NamespaceFds): string[] {
+    return ['enter', '--mntns-fd', '4', ...(ns.userns !== undefined ? ['--userns-fd', '5'] : [])];
   }
 
-  private stdio(log: number, extra: 'pipe' | 'ignore'): StdioOptions {
-    return [extra, 'ignore', log, 'pipe', this.ns.mntns, ...(this.ns.userns !== undefined ? [this.ns.userns] : [])];
+  private static stdio(log: number, first: 'pipe' | 'ignore', ns?: NamespaceFds): StdioOptions {
+    return [first, 'ignore', log, 'pipe', ...(ns ? [ns.mntns, ...(ns.userns !== undefined ? [ns.userns] : [])] : [])];
   }
 
   private openLog(): number {
@@ -73,23 +88,28 @@ export class SessionMount {
   start(): void {
     this.settle('starting');
     const log = this.openLog();
-    const nonRoot = this.ns.userns !== undefined;
-    const child = spawn(namespaceHelper, [...this.enterArgs(), '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--setsid',
-      ...(nonRoot ? ['--ambient-sys-admin'] : []), '--',
-      process.execPath, dboxLauncher, 'mount', MOUNT_POINT, '--foreground', '--parent-pipe', '--ready-fd', '3'],
-    {stdio: this.stdio(log, 'pipe')});
+    const p = this.placement;
+    const serve = [process.execPath, dboxLauncher, 'mount', p.kind === 'inside' ? MOUNT_POINT : p.dir, '--foreground', '--parent-pipe', '--ready-fd', '3'];
+    const child = p.kind === 'inside'
+      ? spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--setsid', '--', ...serve],
+        {stdio: SessionMount.stdio(log, 'pipe', p.ns)})
+      : spawn(serve[0]!, serve.slice(1), {stdio: SessionMount.stdio(log, 'pipe'), detached: true});
     fs.closeSync(log);
     this.child = child;
     child.stdin?.on('error', () => undefined);
-    // The mount must not keep dbox alive, nor dbox wait for it.
-    child.unref();
-    for (const s of [child.stdin, child.stdio[3]]) (s as unknown as {unref?: () => void} | null)?.unref?.();
+    // Once it is up, the mount must not keep dbox alive (until then, dbox waits for it).
+    const letGo = (): void => {
+      child.unref();
+      for (const s of [child.stdin, child.stdio[3]]) (s as unknown as {unref?: () => void} | null)?.unref?.();
+    };
     let mounted = false;
     (child.stdio[3] as Readable).once('data', () => {
       mounted = true;
-      void this.bindHosts().then(() => {
+      void this.bind().then((bound) => {
         if (this.child !== child) return;
+        if (!bound) this.notice(`dbox: the mount of ${MOUNT_POINT} started again, but this system does not pass it into the session; other commands reach ${MOUNT_POINT} again in a new dbox`);
         this.readyAt = Date.now();
+        letGo();
         this.settle('ready');
       });
     });
@@ -98,7 +118,7 @@ export class SessionMount {
       this.child = undefined;
       if (this.state === 'stopped') return;
       const how = signal ? `killed by ${signal}` : `exit status ${code}`;
-      if (!this.everReady) {
+      if (this.readyAt === 0) {
         this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${this.lastLogLine() || how}; log: ${this.logFile})`);
         this.settle('failed');
         return;
@@ -115,25 +135,32 @@ export class SessionMount {
     });
   }
 
-  private get everReady(): boolean {
-    return this.readyAt > 0;
-  }
-
-  /** /hosts: the mount's .hosts directory, bound in its own place. */
-  private bindHosts(): Promise<void> {
+  /** Makes the mount appear in the namespace: /hosts inside; both mount points from outside. False
+   *  when it cannot (the host did not propagate a new outside mount into the namespace). */
+  private bind(): Promise<boolean> {
+    const p = this.placement;
+    if (!p.ns) return Promise.resolve(true); // outside, before the namespace: it binds them itself
+    const args = p.kind === 'inside'
+      ? ['--bind', `${MOUNT_POINT}/.hosts`, HOSTS_POINT]
+      : ['--require-fuse', p.dir, '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--bind', p.dir, MOUNT_POINT, '--bind', `${p.dir}/.hosts`, HOSTS_POINT];
     const log = this.openLog();
-    const child = spawn(namespaceHelper, [...this.enterArgs(), '--bind', `${MOUNT_POINT}/.hosts`, HOSTS_POINT],
-      {stdio: this.stdio(log, 'ignore')});
+    const child = spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), ...args], {stdio: SessionMount.stdio(log, 'ignore', p.ns)});
     fs.closeSync(log);
     return new Promise((resolve) => {
-      child.on('exit', () => resolve());
-      child.on('error', () => resolve());
+      child.on('exit', (code) => resolve(code === 0));
+      child.on('error', () => resolve(false));
     });
+  }
+
+  /** The namespace exists now (an outside mount is bound into it on its restarts). */
+  attach(ns: NamespaceFds): void {
+    if (this.placement.kind === 'outside') this.placement.ns = ns;
   }
 
   private lastLogLine(): string {
     try {
-      return fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').pop()?.replace(/^dbox: (mount: )?/, '') ?? '';
+      const lines = fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').filter((l) => l !== '' && !/^\s/.test(l));
+      return lines.pop()?.replace(/^dbox: (mount: )?/, '') ?? '';
     } catch {
       return '';
     }

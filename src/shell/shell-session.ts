@@ -26,6 +26,17 @@ export interface SessionSetup {
 
 const OWN_FILES = ['sock', 'dbox', 'line'];
 
+/** Removes a session directory: its own files, and the mount point once nothing is mounted
+ *  there. Never recursively: a mount left there would be emptied through. */
+function removeSessionDir(dir: string): void {
+  for (const f of OWN_FILES) fs.rmSync(path.join(dir, f), {force: true});
+  for (const d of [path.join(dir, 'containers'), dir]) {
+    try {
+      fs.rmdirSync(d);
+    } catch { /* still mounted, busy, or gone */ }
+  }
+}
+
 /** Removes the files of sessions whose dbox is gone (their mounts: cleanStale). */
 function cleanStaleSessions(runtime: string): void {
   for (const name of fs.readdirSync(runtime)) {
@@ -39,6 +50,7 @@ function cleanStaleSessions(runtime: string): void {
     if (alive) continue;
     for (const f of OWN_FILES) fs.rmSync(path.join(runtime, name, f), {force: true});
   }
+  // Their mounts (a user's session mounts at <runtime>/<pid>/containers, as the background mount does).
   cleanStale(runtime);
 }
 
@@ -51,25 +63,39 @@ export class ShellSession {
     const runtime = runtimeDir(setup.env);
     cleanStaleSessions(runtime);
     const dir = path.join(runtime, String(process.pid));
-    fs.rmSync(dir, {recursive: true, force: true});
+    removeSessionDir(dir);
     fs.mkdirSync(dir, {mode: 0o700});
     const server = BuiltinServer.listen(path.join(dir, 'sock'), setup.ns);
+    // Users other than root mount with fusermount3, in the host's namespace: before the session's
+    // namespace is made, which binds it (session-mount.ts).
+    let outside: SessionMount | undefined;
+    if (process.getuid?.() !== 0 && setup.mount !== 'never') {
+      outside = new SessionMount({kind: 'outside', dir: path.join(dir, 'containers')}, setup.mountLog, setup.notice);
+      outside.start();
+      await outside.whenSettled();
+    }
     let session!: ShellSession;
     const bash = new BashSession({
       mode: setup.mode, env: setup.env, cwd: setup.cwd, dir, builtins: builtins.map((b) => b.name),
+      ...(outside?.state === 'ready' ? {containers: path.join(dir, 'containers')} : {}),
       beforeStart: async (namespace) => {
         if (namespace.kind === 'none') {
           setup.notice(`dbox: other commands cannot reach /containers here (${namespace.reason}); dbox's builtins can`);
           return;
         }
+        if (outside) {
+          outside.attach(namespace);
+          return;
+        }
         if (setup.mount === 'never') return;
-        const mount = new SessionMount(namespace, setup.mountLog, setup.notice);
+        const mount = new SessionMount({kind: 'inside', ns: namespace}, setup.mountLog, setup.notice);
         session.mount = mount;
         mount.start();
         if (setup.mount === 'wait') await mount.whenSettled();
       },
     });
     session = new ShellSession(dir, server, bash);
+    session.mount = outside;
     try {
       await bash.start();
     } catch (error) {
@@ -85,8 +111,8 @@ export class ShellSession {
     this.bash.stop();
     this.bash.releaseNamespace();
     this.server.close();
-    fs.rmSync(this.dir, {recursive: true, force: true});
     await mount;
+    removeSessionDir(this.dir);
   }
 }
 

@@ -199,6 +199,34 @@ describe.runIf(hasEngine)('the session: bash, builtins and real container paths'
   });
 });
 
+describe.runIf(hasEngine)('a user other than root', () => {
+  it('gets a user namespace mapping only their ids, and the mount fusermount3 made outside bound in; nothing is left', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-nobody-'));
+    const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-fusedev-'));
+    fs.chownSync(home, 65534, 65534);
+    try {
+      // Most systems let every user open /dev/fuse (0666); this one does not: a private mount
+      // namespace of the test gives it a node that does. Everything else is the machine's.
+      const line = 'cat /proc/self/uid_map; grep -E " /(containers|hosts) " /proc/self/mountinfo | cut -d" " -f5,8; id -u; ' +
+        'kill -9 $(pgrep -P $PPID -x node); ' +
+        'for i in $(seq 200); do grep -q "started again" $HOME/err 2>/dev/null && break; sleep 0.05; done';
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', [
+        `mount -t tmpfs none ${dev}`, `mknod ${dev}/fuse c 10 229`, `chmod 666 ${dev}/fuse`, `mount --bind ${dev}/fuse /dev/fuse`,
+        `setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=${home} DOCKER_HOST=unix:///nonexistent.sock ${process.execPath} ${dboxPath} -c '${line}' 2>${home}/err`,
+        `echo "status=$?"`, 'grep -c " /tmp/dbox-65534/" /proc/self/mountinfo || true', 'ls /tmp/dbox-65534/ | grep -c "^[0-9]" || true',
+      ].join(' && ')], {encoding: 'utf8'});
+      const [map, ...rest] = r.stdout.trim().split('\n');
+      expect(map!.trim().split(/\s+/)).toEqual(['65534', '65534', '1']);
+      expect(rest).toEqual(['/containers fuse', '/hosts fuse', '65534', 'status=0', '0', '0']);
+      // The host does not pass the new mount into the session here (/ is a private mount): said so.
+      expect(fs.readFileSync(path.join(home, 'err'), 'utf8')).toMatch(/the mount of \/containers started again, but this system does not pass it into the session/);
+    } finally {
+      fs.rmSync(home, {recursive: true, force: true});
+      fs.rmSync(dev, {recursive: true, force: true});
+    }
+  });
+});
+
 describe.runIf(hasEngine)('the builtin socket against a hostile caller', () => {
   it('closes connections of another user, malformed frames and stray descriptors; dbox keeps serving', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-sock-'));
