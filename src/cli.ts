@@ -106,7 +106,8 @@ function modeOf(argv: readonly string[]): SessionMode | number {
 
 /** Exit status of a non-interactive session, or the signal that ended its bash. */
 async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
-  const {ShellSession, namesContainers} = await import('./shell/shell-session.js');
+  const {ShellSession, namesContainers, onlyBuiltinCall} = await import('./shell/shell-session.js');
+  const {builtins} = await import('../builtins/index.js');
   const {mountLogPath} = await import('./shell/session-mount.js');
   const fs = await import('node:fs');
   const cwd = process.cwd();
@@ -119,7 +120,8 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
       text += fs.readFileSync(mode.file, 'utf8').slice(0, 1 << 20);
     } catch { /* bash says why */ }
   }
-  const needsMount = mode.kind === 'stdin' || namesContainers(text);
+  const builtinOnly = mode.kind === 'command' && onlyBuiltinCall(mode.line, builtins.map((b) => b.name)) && !namesContainers(cwd);
+  const needsMount = !builtinOnly && (mode.kind === 'stdin' || namesContainers(text));
   // As a shell waiting for its command: the terminal's SIGINT and SIGQUIT are the command's.
   process.on('SIGINT', () => undefined);
   process.on('SIGQUIT', () => undefined);

@@ -105,9 +105,10 @@ export class SessionMount {
     let mounted = false;
     (child.stdio[3] as Readable).once('data', () => {
       mounted = true;
+      const restart = p.kind === 'outside' && p.ns !== undefined;
       void this.bind().then((bound) => {
         if (this.child !== child) return;
-        if (!bound) this.notice(`dbox: the mount of ${MOUNT_POINT} started again, but this system does not pass it into the session; other commands reach ${MOUNT_POINT} again in a new dbox`);
+        if (!bound && restart) this.notice(`dbox: the mount of ${MOUNT_POINT} started again, but this system does not pass it into the session; other commands reach ${MOUNT_POINT} again in a new dbox`);
         this.readyAt = Date.now();
         letGo();
         this.settle('ready');

@@ -118,3 +118,11 @@ export class ShellSession {
 
 /** Whether a text names a container path (to decide to wait for the mount, never to rewrite). */
 export const namesContainers = (text: string): boolean => /\/?(containers|hosts)\b/.test(text);
+
+/** A line that is one call of a builtin with plain words (no quoting, expansion, redirection or
+ *  other command): bash passes its words as they are to dbox, and nothing but dbox reads a
+ *  container path, so it needs no mount. Anything else may. */
+export function onlyBuiltinCall(line: string, builtinNames: readonly string[]): boolean {
+  const words = line.trim().split(/[ \t]+/);
+  return builtinNames.includes(words[0]!) && words.every((w) => /^[A-Za-z0-9_\-./,:=+@%]+$/.test(w));
+}

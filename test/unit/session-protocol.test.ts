@@ -5,7 +5,7 @@ import {bashArgs} from '../../src/shell/bash-session.js';
 import {callerPath} from '../../src/shell/builtin-server.js';
 import {encodeFrame, execRequest, FrameReader, joinStrings, parseCall, parseLineRequest, splitStrings} from '../../src/shell/frames.js';
 import {mayExpandHistory, shellQuote} from '../../src/shell/line-driver.js';
-import {namesContainers} from '../../src/shell/shell-session.js';
+import {namesContainers, onlyBuiltinCall} from '../../src/shell/shell-session.js';
 
 describe('frames', () => {
   it('round-trips, across any split of the bytes', () => {
@@ -79,5 +79,12 @@ describe('lines for bash', () => {
     expect(namesContainers('cd /; cd containers')).toBe(true);
     expect(namesContainers('ls /hosts')).toBe(true);
     expect(namesContainers('echo hello')).toBe(false);
+  });
+  it('needs no mount for one plain call of a builtin (bash hands its words to dbox as they are)', () => {
+    const names = ['ls', 'cat', 'cp'];
+    expect(onlyBuiltinCall('ls -l /containers/web/etc', names)).toBe(true);
+    expect(onlyBuiltinCall('  cp /containers/a/x /containers/b/tmp/ ', names)).toBe(true);
+    for (const l of ['grep x /containers/a', 'ls /containers/*/etc', 'ls /containers/a > out', 'ls $D', 'ls ~/x', 'ls "a b"',
+      'ls a; grep b /containers/c', 'ls a | wc', 'ls `x`', 'ls a\nb', 'ls a&', 'ls \\x']) expect(onlyBuiltinCall(l, names)).toBe(false);
   });
 });
