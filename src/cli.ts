@@ -170,8 +170,9 @@ async function main(argv: readonly string[]): Promise<number> {
   if (typeof mode === 'number') return mode;
   if (mode.kind === 'stdin' && mode.args.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
     // bash first: its startup files run while the line editor loads.
-    const {openInteractive} = await import('./ui/interactive-session.js');
+    const {instantPrompt, openInteractive} = await import('./ui/interactive-session.js');
     const opening = openInteractive(ns, process.env);
+    instantPrompt(process.env);
     opening.catch(() => undefined);
     const {interactive} = await import('./ui/interactive.js');
     return interactive(ns, process.env, opening);

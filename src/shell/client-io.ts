@@ -49,8 +49,12 @@ export class OutputState {
   }
 }
 
+/** Largest single write to a terminal: a key typed meanwhile is echoed after at most this much. */
+const TTY_WRITE = 4096;
+
 class FdWritable extends Writable {
-  constructor(private readonly fd: number, private readonly state: OutputState, private readonly isStdout: boolean) {
+  constructor(private readonly fd: number, private readonly state: OutputState, private readonly isStdout: boolean,
+    private readonly maxWrite: number) {
     super({decodeStrings: true});
   }
 
@@ -66,7 +70,7 @@ class FdWritable extends Writable {
     while (offset < chunk.length) {
       try {
         offset += await new Promise<number>((resolve, reject) =>
-          fs.write(this.fd, chunk, offset, chunk.length - offset, null, (error, n) => (error ? reject(error) : resolve(n))));
+          fs.write(this.fd, chunk, offset, Math.min(chunk.length - offset, this.maxWrite), null, (error, n) => (error ? reject(error) : resolve(n))));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') continue;
@@ -80,7 +84,7 @@ class FdWritable extends Writable {
 /** An Output over a received descriptor. Terminals get no raw fd: their output must stay pausable. */
 export function fdOutput(fd: number, state: OutputState, isStdout: boolean): Output {
   const isTTY = native().winsize(fd) !== undefined;
-  const stream = new FdWritable(fd, state, isStdout);
+  const stream = new FdWritable(fd, state, isStdout, isTTY ? TTY_WRITE : Number.MAX_SAFE_INTEGER);
   return {
     stream,
     ...(isTTY ? {} : {fd}),

@@ -2,6 +2,7 @@
 // bash's startup files run while those load.
 import {native} from '../native.js';
 import {historyPath} from '../shell/history-file.js';
+import {promptText} from '../shell/prompt.js';
 import {mountLogPath} from '../shell/session-mount.js';
 import {ShellSession} from '../shell/shell-session.js';
 import type {Namespace} from '../vfs/namespace.js';
@@ -10,6 +11,16 @@ import type {Namespace} from '../vfs/namespace.js';
 export const notices: string[] = [];
 /** Called when a notice arrives (the prompt draws itself again). */
 export const noticeListeners = new Set<() => void>();
+
+/**
+ * The prompt drawn at once, as plain text, while bash reads its startup files and the line
+ * editor loads (zsh's "instant prompt"): keys typed meanwhile are echoed by the terminal and
+ * kept in its input until the editor takes over (interactive.tsx clears this line first).
+ */
+export function instantPrompt(env: NodeJS.ProcessEnv): void {
+  const color = process.stdout.isTTY === true && env['NO_COLOR'] === undefined;
+  process.stdout.write(promptText({cwd: process.cwd(), home: env['HOME'] ?? '/', status: 0, color}));
+}
 
 export function openInteractive(ns: Namespace, env: NodeJS.ProcessEnv): Promise<ShellSession> {
   native().ignoreTerminalStops();

@@ -20,7 +20,7 @@ import {afterSubmit, emptyEditor, type EditorState} from '../shell/editor.js';
 import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
 import {LineDriver, shellQuote, type LineResult} from '../shell/line-driver.js';
 import {promptText} from '../shell/prompt.js';
-import type {ShellSession} from '../shell/shell-session.js';
+import {namesContainers, type ShellSession} from '../shell/shell-session.js';
 import {noticeListeners, notices} from './interactive-session.js';
 import {CONTAINERS, locate} from '../vfs/path.js';
 import type {Namespace} from '../vfs/namespace.js';
@@ -127,12 +127,16 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
       fixup = undefined;
       if (r.exited !== undefined) return r;
     }
-    await session.mount?.whenSettled();
+    // Only a line that names a container path waits for a mount still starting (the first half
+    // second of a session, or a restart); nothing is rewritten.
+    if (namesContainers(text) || namesContainers(cwd())) await session.mount?.whenSettled();
     return driver.run(text, record);
   };
 
   try {
     if (state.exited !== undefined) return state.exited;
+    // The editor takes the place of the instant prompt (and of what the terminal echoed after it).
+    out.write('\r\x1b[K');
     for (;;) {
       let done = await ask(editor, false);
       stopReading();
