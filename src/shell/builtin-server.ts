@@ -22,6 +22,7 @@ import {CallerStdin, fdOutput, finish, OutputState} from './client-io.js';
 import type {ShellContext} from './context.js';
 import {encodeFrame, execRequest, FrameReader, parseCall, parseLineRequest, type Frame} from './frames.js';
 import {runBuiltin} from './run-builtin.js';
+import {Spinner} from '../ui/spinner.js';
 
 const SIGINT = 2;
 const SIGPIPE = 13;
@@ -165,10 +166,23 @@ export class BuiltinServer {
         }),
       };
       if (this.active++ === 0) this.ns.refresh();
+      // A slow engine call shows a spinner on a terminal stderr (the engine's one hook: the latest call has it).
+      const spinner = stderr.isTTY ? new Spinner(stderr.stream as unknown as NodeJS.WriteStream) : undefined;
+      const engine = this.ns.engine;
+      const before = engine.onActivity;
+      const mine = spinner ? (pending: number): void => spinner.activity(pending) : undefined;
+      if (spinner) {
+        spinner.enabled = true;
+        engine.onActivity = mine;
+      }
       try {
         status = await runBuiltin(call.argv.map((a, i) => (i === 0 ? a : callerPath(a, c.pid))), ctx);
       } finally {
         this.active--;
+        if (spinner) {
+          spinner.stop();
+          if (engine.onActivity === mine) engine.onActivity = before;
+        }
       }
       await Promise.all([finish(stdout), finish(stderr)]);
     } catch {
