@@ -18,7 +18,7 @@ describe.runIf(hasEngine)('npm run setup && dbox, on a fresh clone with a fresh 
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-setup-'));
   });
   afterAll(() => {
-    if (work) fs.rmSync(work, {recursive: true, force: true});
+    if (work && !process.env["KEEP"]) fs.rmSync(work, {recursive: true, force: true});
   });
 
   it('installs, builds native code once, links dbox onto PATH, and dbox runs a line', () => {
@@ -33,7 +33,7 @@ describe.runIf(hasEngine)('npm run setup && dbox, on a fresh clone with a fresh 
       DBOX_BIN_DIR: bin, CI: '', TERM: 'dumb',
     };
     // The README's command, in a shell, as a person runs it.
-    const r = spawnSync('bash', ['-c', "npm run setup 2>&1 | tee setup.log | tail -5 && dbox -c 'ls -d /containers/web && echo $0 && ls /containers/web/etc | grep -c hostname'"],
+    const r = spawnSync('bash', ['-c', "set -o pipefail; npm run setup 2>&1 | tee setup.log | tail -5 && dbox -c 'ls -d /containers/web && echo $0 && ls /containers/web/etc | grep -c hostname'"],
       {cwd: clone, env, encoding: 'utf8', timeout: 900_000});
     const log = fs.readFileSync(path.join(clone, 'setup.log'), 'utf8');
     expect({status: r.status, stderr: r.stderr}).toEqual({status: 0, stderr: ''});
