@@ -11,12 +11,14 @@
 //       With --containers, a FUSE mount made in the host's namespace before (fusermount3, for
 //       users other than root) is bound onto /containers, and its .hosts onto /hosts.
 //
-//   dbox-ns enter --mntns-fd N [--userns-fd U] [--require-fuse PATH] [--detach PATH]...
-//                 [--bind SRC DST]... [--setsid] [-- PROGRAM [ARGS...]]
-//       Joins the session's namespaces (by descriptors the parent holds), checks that PATH is a
-//       live FUSE mount there (exit 3 if not), lazily detaches what is mounted at each PATH (a
-//       dead FUSE mount before a new one), bind-mounts SRC on DST, then (optionally in a new
-//       session) execs PROGRAM. Steps run in the order given.
+//   dbox-ns enter [--mntns-fd N [--userns-fd U]] [--require-fuse PATH] [--detach PATH]...
+//                 [--bind SRC DST]... [--setsid] [--die-with-parent] [-- PROGRAM [ARGS...]]
+//       Joins the session's namespaces (by descriptors the parent holds; without --mntns-fd it
+//       stays in its own), checks that PATH is a live FUSE mount there (exit 3 if not), lazily
+//       detaches what is mounted at each PATH (a dead FUSE mount before a new one), bind-mounts
+//       SRC on DST, then execs PROGRAM, optionally in a new session and with SIGTERM as its
+//       parent-death signal (a mount still starting, which does not yet watch its pipe from dbox,
+//       ends with dbox all the same). Steps run in the order given.
 //
 // How the root is assembled (as bubblewrap does): every mount is made a slave of the host's (so
 // host mounts still propagate in, and nothing made here propagates out), a tmpfs is mounted on
@@ -43,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -284,11 +287,12 @@ static int run(int argc, char **argv) {
 #define FUSE_SUPER_MAGIC 0x65735546
 
 static int enter(int argc, char **argv) {
-  int mntns = -1, userns = -1, new_session = 0;
+  int mntns = -1, userns = -1, new_session = 0, die_with_parent = 0;
   int i = 2;
   // First pass: namespaces (they must be joined before any path is looked at).
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--setsid") == 0) new_session = 1;
+    else if (strcmp(argv[i], "--die-with-parent") == 0) die_with_parent = 1;
     else if (strcmp(argv[i], "--require-fuse") == 0 && i + 1 < argc) i++;
     else if (strcmp(argv[i], "--mntns-fd") == 0 && i + 1 < argc) mntns = parse_fd(argv[++i]);
     else if (strcmp(argv[i], "--userns-fd") == 0 && i + 1 < argc) userns = parse_fd(argv[++i]);
@@ -296,9 +300,10 @@ static int enter(int argc, char **argv) {
     else if (strcmp(argv[i], "--bind") == 0 && i + 2 < argc) i += 2;
     else die("bad option %s", argv[i]);
   }
-  if (mntns < 0) die("usage: dbox-ns enter --mntns-fd N [--userns-fd U] [--require-fuse PATH] [--detach PATH]... [--bind SRC DST]... [--setsid] [-- PROGRAM ARGS...]");
+  pid_t parent = getppid();
+  if (userns >= 0 && mntns < 0) die("--userns-fd needs --mntns-fd");
   if (userns >= 0 && setns(userns, CLONE_NEWUSER) != 0) die("joining the session's user namespace: %s", strerror(errno));
-  if (setns(mntns, CLONE_NEWNS) != 0) die("joining the session's mount namespace: %s", strerror(errno));
+  if (mntns >= 0 && setns(mntns, CLONE_NEWNS) != 0) die("joining the session's mount namespace: %s", strerror(errno));
   if (chdir("/") != 0) die("chdir /: %s", strerror(errno));
   for (int j = 2; j < i; j++) {
     if (strcmp(argv[j], "--require-fuse") == 0) {
@@ -321,10 +326,14 @@ static int enter(int argc, char **argv) {
       j++;
     }
   }
-  close(mntns);
+  if (mntns >= 0) close(mntns);
   if (userns >= 0) close(userns);
   if (i >= argc - 1) return 0; // nothing to run
   if (new_session && setsid() < 0) die("setsid: %s", strerror(errno));
+  if (die_with_parent) {
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) != 0) die("PR_SET_PDEATHSIG: %s", strerror(errno));
+    if (getppid() != parent) exit(125); // the parent went away before the signal was armed
+  }
   reset_signals();
   execvp(argv[i + 1], &argv[i + 1]);
   die("cannot run %s: %s", argv[i + 1], strerror(errno));

@@ -129,6 +129,8 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
     mode, ns, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
     notice: (line) => process.stderr.write(line + '\n'),
   });
+  // Ended from outside: bash (and so the line) ends the same way, then dbox after it.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => session.bash.signal(signal));
   const status = await session.bash.exited;
   await session.close();
   const signal = session.bash.exitSignal;

@@ -148,6 +148,11 @@ export class BashSession {
     });
   }
 
+  /** Passes a signal dbox got (SIGTERM, SIGHUP) on to bash. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
   /** Ends bash (dbox is exiting): its command stream closes; SIGHUP as a closing terminal would. */
   stop(): void {
     this.commands?.end();

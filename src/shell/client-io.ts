@@ -49,8 +49,8 @@ export class OutputState {
   }
 }
 
-/** Largest single write to a terminal: a key typed meanwhile is echoed after at most this much. */
-const TTY_WRITE = 4096;
+/** Largest single write to a terminal (as GNU cat writes): output still pausable by Ctrl-Z between writes. */
+const TTY_WRITE = 64 * 1024;
 
 class FdWritable extends Writable {
   constructor(private readonly fd: number, private readonly state: OutputState, private readonly isStdout: boolean,

@@ -28,6 +28,8 @@ const LOG_MAX = 1 << 20;
 /** A mount that dies within this long of being ready counts as failing to start. */
 const QUICK_DEATH_MS = 5_000;
 const MAX_QUICK_DEATHS = 3;
+/** How long a mount may take to come up before it is given up. */
+const START_DEADLINE_MS = 60_000;
 
 /** Where the mount's messages go: $XDG_STATE_HOME/dbox/mount.log (default ~/.local/state). */
 export function mountLogPath(env: NodeJS.ProcessEnv): string {
@@ -53,13 +55,22 @@ export class SessionMount {
   private readyAt = 0;
   private quickDeaths = 0;
   private waiters: (() => void)[] = [];
+  private startTimedOut = false;
 
   /** `notice` gets one-line messages for the user (restarts, failures). */
   constructor(readonly placement: Placement, readonly logFile: string, private readonly notice: (line: string) => void) {}
 
-  /** Resolves once the mount is ready, has failed, or was stopped. */
-  whenSettled(): Promise<void> {
-    return this.state === 'starting' ? new Promise((r) => this.waiters.push(r)) : Promise.resolve();
+  /** Resolves once the mount is ready, has failed, or was stopped (or after `timeoutMs`: true
+   *  then, and the caller goes on without it). */
+  whenSettled(timeoutMs = Infinity): Promise<boolean> {
+    if (this.state !== 'starting') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => resolve(true), timeoutMs) : undefined;
+      this.waiters.push(() => {
+        if (timer) clearTimeout(timer);
+        resolve(false);
+      });
+    });
   }
 
   private settle(state: MountState): void {
@@ -85,15 +96,21 @@ export class SessionMount {
     return fs.openSync(this.logFile, big ? 'w' : 'a', 0o600);
   }
 
+  /** Whether start() was called (a mount may be created before it is started). */
+  started = false;
+
   start(): void {
+    this.started = true;
     this.settle('starting');
     const log = this.openLog();
     const p = this.placement;
     const serve = [process.execPath, dboxLauncher, 'mount', p.kind === 'inside' ? MOUNT_POINT : p.dir, '--foreground', '--parent-pipe', '--ready-fd', '3'];
+    // Through the namespace helper either way: its own session (setsid), and SIGTERM when dbox
+    // dies (a mount that is still starting does not watch its pipe from dbox yet).
     const child = p.kind === 'inside'
-      ? spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--setsid', '--', ...serve],
+      ? spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--setsid', '--die-with-parent', '--', ...serve],
         {stdio: SessionMount.stdio(log, 'pipe', p.ns)})
-      : spawn(serve[0]!, serve.slice(1), {stdio: SessionMount.stdio(log, 'pipe'), detached: true});
+      : spawn(namespaceHelper, ['enter', '--setsid', '--die-with-parent', '--', ...serve], {stdio: SessionMount.stdio(log, 'pipe')});
     fs.closeSync(log);
     this.child = child;
     child.stdin?.on('error', () => undefined);
@@ -103,8 +120,16 @@ export class SessionMount {
       for (const s of [child.stdin, child.stdio[3]]) (s as unknown as {unref?: () => void} | null)?.unref?.();
     };
     let mounted = false;
+    // A mount that does not come up in time (an engine call that never answers) is given up.
+    const deadline = setTimeout(() => {
+      if (this.child !== child || mounted) return;
+      this.startTimedOut = true;
+      child.kill(constants.signals.SIGKILL);
+    }, START_DEADLINE_MS);
+    deadline.unref();
     (child.stdio[3] as Readable).once('data', () => {
       mounted = true;
+      clearTimeout(deadline);
       const restart = p.kind === 'outside' && p.ns !== undefined;
       void this.bind().then((bound) => {
         if (this.child !== child) return;
@@ -118,9 +143,12 @@ export class SessionMount {
       if (this.child !== child) return;
       this.child = undefined;
       if (this.state === 'stopped') return;
-      const how = signal ? `killed by ${signal}` : `exit status ${code}`;
+      clearTimeout(deadline);
+      const how = this.startTimedOut ? `not ready within ${START_DEADLINE_MS / 1000} s` : signal ? `killed by ${signal}` : `exit status ${code}`;
+      this.startTimedOut = false;
       if (this.readyAt === 0) {
-        this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${this.lastLogLine() || how}; log: ${this.logFile})`);
+        const why = how.startsWith('not ready') ? how : this.lastLogLine() || how;
+        this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}; log: ${this.logFile})`);
         this.settle('failed');
         return;
       }

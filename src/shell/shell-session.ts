@@ -10,7 +10,8 @@ import {BashSession, type SessionMode} from './bash-session.js';
 import {BuiltinServer} from './builtin-server.js';
 import {SessionMount} from './session-mount.js';
 
-/** start: mount /containers when bash starts, lines wait for it; wait: before bash starts; never. */
+/** start: mount /containers once bash has started (startMount), lines that name container paths
+ *  wait for it; wait: before bash starts; never. */
 export type MountPolicy = 'start' | 'wait' | 'never';
 
 export interface SessionSetup {
@@ -90,8 +91,12 @@ export class ShellSession {
         if (setup.mount === 'never') return;
         const mount = new SessionMount({kind: 'inside', ns: namespace}, setup.mountLog, setup.notice);
         session.mount = mount;
-        mount.start();
-        if (setup.mount === 'wait') await mount.whenSettled();
+        // Interactive: started once bash has read its startup files, not competing with them and
+        // the line editor for the CPU (a person's first command comes later); whenSettled waits.
+        if (setup.mount === 'wait') {
+          mount.start();
+          await mount.whenSettled();
+        }
       },
     });
     session = new ShellSession(dir, server, bash);
@@ -103,6 +108,11 @@ export class ShellSession {
       throw error;
     }
     return session;
+  }
+
+  /** Starts a mount that was left for later ('start'). */
+  startMount(): void {
+    if (this.mount?.state === 'starting' && !this.mount.started) this.mount.start();
   }
 
   /** Everything but bash itself, which has ended (or is being left); resolves once the mount is gone. */

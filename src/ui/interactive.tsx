@@ -69,8 +69,16 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   const containersP = ns.containers().catch(() => []);
   const liveP = ns.live().catch(() => () => undefined);
   const session = await opening;
+  // The terminal closed (SIGHUP) or dbox was told to end: bash gets the same, the mount goes.
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      session.bash.signal('SIGHUP');
+      void session.close().finally(() => process.exit(128 + (signal === 'SIGHUP' ? 1 : 15)));
+    });
+  }
   const driver = new LineDriver(session.bash, session.server, 0, path.join(session.dir, 'line'));
   let state: LineResult = await driver.ready();
+  session.startMount();
   let containers: readonly ContainerInfo[] = await containersP;
   const stopLive = await liveP;
   const listeners = new Set<() => void>();
@@ -129,7 +137,9 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
     }
     // Only a line that names a container path waits for a mount still starting (the first half
     // second of a session, or a restart); nothing is rewritten.
-    if (namesContainers(text) || namesContainers(cwd())) await session.mount?.whenSettled();
+    if ((namesContainers(text) || namesContainers(cwd())) && await session.mount?.whenSettled(10_000)) {
+      out.write(`dbox: the mount of /containers is still starting (log: ${session.mount?.logFile}); running the line without waiting\n`);
+    }
     return driver.run(text, record);
   };
 
