@@ -134,6 +134,7 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     term.kill();
     term = start();
     await term.waitFor(/dbox:~\$/);
+    await term.waitForEditor();
     term.keys('C-d');
     await term.waitFor(/^exit\nEXIT=0$/m);
   });

@@ -24,6 +24,7 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
   /** Types a line at the prompt (waiting for the prompt first) and presses Enter. */
   const line = async (text: string): Promise<void> => {
     await term.waitFor(new RegExp(`${prompt.source} ?$`, 'm'));
+    await term.waitForEditor();
     term.text(text);
     await term.waitFor(new RegExp(`${escape(text.slice(-20))}$`, 'm'));
     term.keys('Enter');
@@ -220,6 +221,11 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
     docker('exec', c, '/bin/busybox', 'sh', '-c',
       'mkdir -p /many && cd /many && for d in $(busybox seq 100); do mkdir d$d && (cd d$d && busybox seq 1000 | busybox xargs busybox touch); done');
     await line('clear');
+    await line(`find /containers/${c}/many 2>&1 | tail -3`);
+    const screen = await term.waitFor(/\| tail -3\n(.*\n){0,3}dbox:[^\n]*\$ ?$/m, 300_000);
+    // Every entry found (100 directories of 1,000 files, and the top), and no error on the way.
+    expect(screen).toMatch(new RegExp(`^/containers/${c}/many/d\\d+/\\d+\\n(.*\\n)*dbox:`, 'm'));
+    expect(screen).not.toMatch(/Too many open files|Input\/output error|Transport endpoint/);
     await line(`find /containers/${c}/many | wc -l`);
     await term.waitFor(/^100101$/m, 300_000);
     await mountWorks();
