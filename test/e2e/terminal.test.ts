@@ -200,6 +200,27 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
     await term.waitFor(/^waited$/m);
   });
 
+  it("Ctrl-Z stops a builtin too: its output pauses until fg, then Ctrl-C ends it", async () => {
+    await line('clear');
+    await line('yes | cat');
+    await foreground('/[0-9]+/dbox cat$');
+    await term.waitFor(/^y\ny\n/m);
+    term.keys('C-z');
+    await term.waitFor(/^\[1\]\+ +Stopped +yes \| cat\n.*\[148\]\$ ?$/m);
+    // Stopped, and nothing of it reaches the terminal any more: two lines later, no "y" between them.
+    const client = execFileSync('pgrep', ['-f', '/[0-9]+/dbox cat$'], {encoding: 'utf8'}).trim();
+    expect(execFileSync('ps', ['-o', 'stat=', '-p', client], {encoding: 'utf8'})).toMatch(/^T/);
+    await line('echo paused');
+    await line('echo still');
+    await term.waitFor(/^paused\ndbox:[^\n]*\$ echo still\nstill\ndbox:[^\n]*\$ ?$/m);
+    await line('fg');
+    await foreground('/[0-9]+/dbox cat$');
+    // Its output flows again: the screen ends in its lines, not in a prompt.
+    await term.waitFor(/(^y\n){20}\s*$/m);
+    term.keys('C-c');
+    await term.waitFor(/\[130\]\$ ?$/m);
+  });
+
   it('output without a final newline keeps its line, marked, and the prompt goes below', async () => {
     await line('printf abc');
     await term.waitFor(/^abc%\ndbox:[^\n]*\$ ?$/m);
