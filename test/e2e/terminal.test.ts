@@ -116,6 +116,7 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
 
   it('head -n 1 reads the terminal; the rest of what is typed stays for the prompt', async () => {
     await line('head -n 1');
+    await foreground('^head -n 1$');
     term.text('first typed');
     term.keys('Enter');
     await term.waitFor(/^first typed\nfirst typed\n/m);
@@ -125,6 +126,7 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
 
   it('cat reading the terminal ends with Ctrl-D, and the shell goes on', async () => {
     await line('cat');
+    await foreground('/[0-9]+/dbox cat$');
     term.text('to cat');
     term.keys('Enter');
     await term.waitFor(/^to cat\nto cat\n/m);
