@@ -10,7 +10,9 @@
         "native/identity.c",
         "native/link.c",
         "native/link-napi.c",
-        "native/name-codec.c"
+        "native/name-codec.c",
+        "native/builtin-server.c",
+        "native/terminal.c"
       ],
       "cflags": [
         "-std=gnu11",
@@ -30,6 +32,34 @@
         "native/attach-mount.c",
         "native/attach-state.c",
         "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
+      "target_name": "dbox-ns",
+      "type": "executable",
+      "sources": [
+        "native/session-ns.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
+      "target_name": "dbox-client",
+      "type": "executable",
+      "sources": [
+        "native/builtin-client.c"
       ],
       "cflags": [
         "-std=gnu11",

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {Engine} from '../src/docker/engine.js';
-import {Session} from '../src/shell/session.js';
+import type {Output, ShellContext} from '../src/shell/context.js';
+import {runBuiltin} from '../src/shell/run-builtin.js';
 import {Namespace} from '../src/vfs/namespace.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -19,6 +20,18 @@ const out = (cmd: string): string => execFileSync('sh', ['-c', cmd], {encoding: 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** A builtin line (plain words) run in this process, as the session's bash would have dbox run it. */
+function inProcess(ns: Namespace, stdout: Output, stderr: Output): (line: string) => Promise<number> {
+  return (line) => {
+    const ctx: ShellContext = {
+      cwd: '/', home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: new PassThrough(), stdinIsTTY: false,
+      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127,
+    };
+    ns.refresh();
+    return runBuiltin(line.split(' '), ctx);
+  };
 }
 
 async function time(fn: () => unknown): Promise<number> {
@@ -110,12 +123,10 @@ async function main(): Promise<void> {
     const devnull = fs.openSync('/dev/null', 'w');
     const sink = new PassThrough().resume();
     const output = {stream: sink, fd: devnull, isTTY: false, columns: 80};
-    const session = new Session(new Namespace(new Engine()), {
-      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env,
-    }, '/');
+    const runLine = inProcess(new Namespace(new Engine()), output, {...output, stream: process.stderr, fd: 2});
     const dbox = async (line: string): Promise<void> => {
-      const r = await session.runLine(line);
-      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+      const status = await runLine(line);
+      if (status !== 0) throw new Error(`dbox ${line}: status ${status}`);
     };
 
     const dboxBin = path.join(root, 'bin/dbox.js');
@@ -190,8 +201,22 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
   const name = `dbox-bench-${process.pid}`;
   const start: number[] = [];
   const bash: number[] = [];
+  const ready: number[] = [];
+  const firstExternal: number[] = [];
+  const laterExternal: number[] = [];
+  const emptyLine: number[] = [];
   const echoDuring: number[] = [];
   const echoAfter: number[] = [];
+  const keys = (text: string): void => void tmux('send-keys', '-t', name, '-l', text);
+  /** Types a line, then times Enter to `re` on the screen. */
+  const timed = async (text: string, re: RegExp): Promise<number> => {
+    keys(text);
+    await until(name, new RegExp(`${text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
+    const t = process.hrtime.bigint();
+    tmux('send-keys', '-t', name, 'Enter');
+    await until(name, re, 30_000);
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
   for (let r = 0; r < ROUNDS; r++) {
     spawnSync('tmux', ['kill-session', '-t', name]);
     const t = process.hrtime.bigint();
@@ -201,18 +226,27 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
     const b = process.hrtime.bigint();
     spawnSync('bash', ['-i', '-c', 'exit'], {stdio: 'ignore'});
     bash.push(Number(process.hrtime.bigint() - b) / 1e6);
+    // A line typed as soon as the prompt shows: it runs once bash has read its startup files.
+    ready.push(await timed(': first', /: first\ndbox:\S*\$ ?$/m) + Number(process.hrtime.bigint() - t) / 1e6 - start.at(-1)!);
+    // The first command on a container path, typed a second after the prompt showed (as a person
+    // types it: the mount, started with the session, is up by then), then the same kind again.
+    await new Promise((res) => setTimeout(res, Math.max(0, 1000 - (Number(process.hrtime.bigint() - t) / 1e6 - start.at(-1)!))));
+    firstExternal.push(await timed(`wc -l /containers/${a}/lines.txt`, /^10000 \/containers\//m));
+    laterExternal.push(await timed(`wc -c /containers/${a}/lines.txt`, new RegExp(`^${fs.statSync(`${ra}/lines.txt`).size} /containers/`, 'm')));
+    // A line that does nothing: what feeding bash one line costs, Enter to the next prompt.
+    emptyLine.push(await timed(`: r${r}`, new RegExp(`: r${r}\\ndbox:\\S*\\$ ?$`, 'm')));
     // A key typed while 10,000 lines are printed, and one typed at the prompt right after.
-    tmux('send-keys', '-t', name, '-l', `cat /containers/${a}/lines.txt`);
+    keys(`cat /containers/${a}/lines.txt`);
     tmux('send-keys', '-t', name, 'Enter');
-    await new Promise((res) => setTimeout(res, 5));
+    await until(name, /^line \d+$/m); // typed once the output scrolls
     const k = process.hrtime.bigint();
-    tmux('send-keys', '-t', name, '-l', 'Z');
+    keys('Z');
     await until(name, /Z/);
     echoDuring.push(Number(process.hrtime.bigint() - k) / 1e6);
     await until(name, /line 9999/);
     await until(name, /\$ Z?$/m);
     const q = process.hrtime.bigint();
-    tmux('send-keys', '-t', name, '-l', 'Q');
+    keys('Q');
     await until(name, /\$ Z?Q$/m);
     echoAfter.push(Number(process.hrtime.bigint() - q) / 1e6);
     spawnSync('tmux', ['kill-session', '-t', name]);
@@ -224,11 +258,16 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
   await complete(line, line.length, {cwd: '/', home: '/root'}, source);
   const tab: number[] = [];
   for (let r = 0; r < Math.max(ROUNDS, 20); r++) tab.push(await time(() => complete(line, line.length, {cwd: '/', home: '/root'}, source)));
+  const alternative = serialisedStateLine();
   const ms = (xs: number[]): string => `${median(xs).toFixed(1)} ms`;
+  const ratio = (x: number[], y: number[]): string => `${(median(x) / median(y)).toFixed(2)}×`;
   process.stdout.write(['', '| interactive shell (tmux, medians) | figure | compared with |', '| --- | --- | --- |',
-    `| start to first prompt | ${ms(start)} | \`bash -i -c exit\`: ${ms(bash)} |`,
+    `| start to first prompt | ${ms(start)} | \`bash -i -c exit\`: ${ms(bash)} (${ratio(start, bash)}; target ≤ 1.5×) |`,
+    `| start to a first line run (\`:\` typed as the prompt shows) | ${ms(ready)} | \`bash -i -c exit\`: ${ms(bash)} (${ratio(ready, bash)}) |`,
+    `| first command on a container path (\`wc -l\`, typed 1 s after the prompt), Enter to output | ${ms(firstExternal)} | a later one: ${ms(laterExternal)} (${ratio(firstExternal, laterExternal)}; target ≤ 2×) |`,
+    `| a line that does nothing (\`:\`), Enter to the next prompt | ${ms(emptyLine)} | bash -c per line, state saved and restored: ${ms(alternative)} of processes alone |`,
     `| Tab completion of a container path, after the first lookup | ${ms(tab)} | target < 30 ms |`,
-    `| keystroke to echo while 10,000 lines are printed | ${ms(echoDuring)} | target < 50 ms |`,
+    `| keystroke to echo while 10,000 lines are printed | ${ms(echoDuring)} | target < 30 ms |`,
     `| keystroke to echo at the prompt right after them | ${ms(echoAfter)} | target < 50 ms |`, ''].join('\n'));
   await editorFigures();
 }
@@ -294,6 +333,30 @@ async function editorFigures(): Promise<void> {
     `| keystroke to echo written while a background job floods the terminal | ${ms(flooded)} | < 30 ms |`, ''].join('\n'));
 }
 
+/**
+ * The design not taken (DESIGN.md section 11), measured: `bash -c` per line, with the state
+ * of an interactive bash (the user's startup files read once) saved after each line with
+ * declare -p, declare -f, alias -p, shopt -p, set +o and the working directory, and restored
+ * before the next. Times of the processes alone (no terminal): medians of 20 lines.
+ */
+function serialisedStateLine(): number[] {
+  const dir = fs.mkdtempSync('/tmp/dbox-bench-state-');
+  const state = path.join(dir, 'state');
+  const dump = `{ declare -p; declare -f; alias -p; shopt -p; set +o; printf 'cd %q\\n' "$PWD"; } > ${state} 2>/dev/null`;
+  try {
+    spawnSync('bash', ['-i', '-c', dump], {stdio: 'ignore'});
+    const times: number[] = [];
+    for (let r = 0; r < 20; r++) {
+      const t = process.hrtime.bigint();
+      spawnSync('bash', ['-c', `. ${state} 2>/dev/null; :; __s=$?; ${dump}; exit $__s`], {stdio: 'ignore'});
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return times;
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
 /** A second engine on TLS loopback, reached through a docker context (test/integration/remote-engine.ts). */
 async function remoteFigures(): Promise<void> {
   const {startRemoteEngine} = await import('../test/integration/remote-engine.js');
@@ -311,11 +374,9 @@ async function remoteFigures(): Promise<void> {
     const tls = `--tlsverify --tlscacert ${remote.certs}/ca.pem --tlscert ${remote.certs}/cert.pem --tlskey ${remote.certs}/key.pem -H ${remote.address}`;
     const devnull = fs.openSync('/dev/null', 'w');
     const output = {stream: new PassThrough().resume(), fd: devnull, isTTY: false, columns: 80};
-    const session = () => new Session(new Namespace(new Engine(defaultEndpoint({}))), {
-      stdin: new PassThrough(), stdout: output, stderr: {...output, stream: process.stderr, fd: 2}, env: process.env}, '/');
     const run = async (line: string): Promise<void> => {
-      const r = await session().runLine(line);
-      if (r.status !== 0) throw new Error(`dbox ${line}: status ${r.status}`);
+      const status = await inProcess(new Namespace(new Engine(defaultEndpoint({}))), output, {...output, stream: process.stderr, fd: 2})(line);
+      if (status !== 0) throw new Error(`dbox ${line}: status ${status}`);
     };
     const rows: Row[] = [];
     rows.push(await compare('TLS engine: cat 256 MiB', {

@@ -19,9 +19,9 @@ export function makeHelp(all: () => readonly Builtin[]): Builtin {
         return {status: 0};
       }
       const width = Math.max(...all().map((b) => b.usage.length));
-      out.write('dbox builtins (any other command runs in your shell):\n');
+      out.write('dbox builtins, commands of the session\'s bash (everything else is bash: cd, pwd, jobs, exit…; `builtin help` is bash\'s own):\n');
       for (const b of all()) out.write(`  ${b.usage.padEnd(width)}  ${b.summary}\n`);
-      out.write('\nPaths: /containers lists containers; /containers/NAME/... is inside one.\n');
+      out.write('\nPaths: /containers lists containers; /containers/NAME/... is inside one, for every program.\n');
       return {status: 0};
     },
   };

@@ -1,14 +1,12 @@
-// The builtin registry: one file per builtin in this folder.
+// The builtin registry: one file per builtin in this folder. They are commands of the session's
+// bash (functions that call dbox), so bash's own cd, pwd and exit keep the shell's state.
 import type {Builtin} from '../src/shell/context.js';
 import {attach} from './attach.js';
 import {cat} from './cat.js';
-import {cd} from './cd.js';
 import {cp} from './cp.js';
-import {exit} from './exit.js';
 import {makeHelp} from './help.js';
 import {ls} from './ls.js';
-import {pwd} from './pwd.js';
 
-export const builtins: readonly Builtin[] = [ls, cd, pwd, cat, cp, attach, makeHelp(() => builtins), exit];
+export const builtins: readonly Builtin[] = [ls, cat, cp, attach, makeHelp(() => builtins)];
 
 export const builtinNamed = (name: string): Builtin | undefined => builtins.find((b) => b.name === name);

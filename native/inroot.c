@@ -47,6 +47,7 @@
 #include "identity.h"
 #include "link.h"
 #include "name-codec.h"
+#include "shell-native.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 // The root value that stands for the host's own filesystem (absolute paths, normal resolution).
@@ -1363,6 +1364,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("copyMode", js_copy_mode);
   EXPORT("encodeName", js_encode_name);
   EXPORT("decodeName", js_decode_name);
+  shell_native_register(env, exports);
   return exports;
 }
 

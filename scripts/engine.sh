@@ -2,7 +2,7 @@
 # Make a local Docker engine available for dbox and its tests.
 #
 #   scripts/engine.sh up      install (apt-get) and start dockerd if no engine answers,
-#                             then build the fixture images and demo containers
+#                             then build the fixture images and demo containers that are missing
 #   scripts/engine.sh down    stop the dockerd this script started (by its pid file)
 #   scripts/engine.sh status  say whether an engine answers
 #
@@ -65,10 +65,8 @@ up() {
   else
     install_packages
   fi
-  # The demo containers first, so the images they used can be replaced rather than left dangling.
-  "$here/fixtures.sh" clean
-  "$here/fixtures.sh" images
-  "$here/fixtures.sh" demo
+  # What is missing only: a setup run again leaves images and containers (and whoever uses them) alone.
+  "$here/fixtures.sh" ensure
 }
 
 down() {

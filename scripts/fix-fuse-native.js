@@ -9,6 +9,7 @@ import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
+import {nodeDir} from './node-headers.js';
 
 const require = createRequire(import.meta.url);
 const dir = path.dirname(require.resolve('fuse-native/package.json'));
@@ -40,8 +41,8 @@ const built = path.join(dir, 'build', 'Release', 'fuse.node');
 const stamp = path.join(dir, 'build', 'dbox-patched');
 if (changed || !fs.existsSync(built) || !fs.existsSync(stamp)) {
   const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-  // Build against the installed Node headers: nothing may be downloaded (npm sets this for its scripts).
-  const nodedir = process.env['npm_config_nodedir'] || (fs.existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
+  // Build against the installed Node headers: nothing may be downloaded.
+  const nodedir = nodeDir();
   const args = [nodeGyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
   execFileSync(process.execPath, args, {cwd: dir, stdio: ['ignore', 'ignore', 'inherit']});
   fs.writeFileSync(stamp, 'built from the patched source\n');

@@ -4,6 +4,8 @@
 #   scripts/fixtures.sh images   build dbox-test/busybox (busybox + applets + sample files)
 #                                 and dbox-test/noshell (one static binary and data, no shell)
 #   scripts/fixtures.sh demo     (re)create the demo containers web, db (running) and old (stopped)
+#   scripts/fixtures.sh ensure   build the images and create the demo containers that are missing,
+#                                leaving existing ones as they are (what a repeated setup runs)
 #   scripts/fixtures.sh clean    remove the demo containers
 set -euo pipefail
 BUSYBOX=${BUSYBOX:-/bin/busybox}
@@ -49,13 +51,31 @@ images() {
   say "image dbox-test/noshell"
 }
 
+make_demo() {
+  case $1 in
+    web)
+      docker run -d -q --network none --name web --hostname web dbox-test/busybox sleep 2147483647 >/dev/null
+      docker exec web sh -c 'mkdir -p /srv/www && echo "<h1>dbox demo</h1>" > /srv/www/index.html' ;;
+    db) docker run -d -q --network none --name db --hostname db dbox-test/busybox sleep 2147483647 >/dev/null ;;
+    old) docker create -q --network none --name old --hostname old dbox-test/busybox sleep 1 >/dev/null ;;
+  esac
+}
+
 demo() {
   for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || true; done
-  docker run -d -q --network none --name web --hostname web dbox-test/busybox sleep 2147483647 >/dev/null
-  docker exec web sh -c 'mkdir -p /srv/www && echo "<h1>dbox demo</h1>" > /srv/www/index.html'
-  docker run -d -q --network none --name db --hostname db dbox-test/busybox sleep 2147483647 >/dev/null
-  docker create -q --network none --name old --hostname old dbox-test/busybox sleep 1 >/dev/null
+  for name in web db old; do make_demo "$name"; done
   say "demo containers: web, db (running), old (stopped)"
+}
+
+ensure() {
+  if ! docker image inspect dbox-test/busybox >/dev/null 2>&1 || ! docker image inspect dbox-test/noshell >/dev/null 2>&1; then
+    images
+  fi
+  local made=()
+  for name in web db old; do
+    docker container inspect "$name" >/dev/null 2>&1 || { make_demo "$name"; made+=("$name"); }
+  done
+  if [ ${#made[@]} -gt 0 ]; then say "demo containers created: ${made[*]}"; else say "demo containers: web, db, old (already there)"; fi
 }
 
 clean() { for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || true; done; }
@@ -63,6 +83,7 @@ clean() { for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || tru
 case "${1:-}" in
   images) images ;;
   demo) demo ;;
+  ensure) ensure ;;
   clean) clean ;;
-  *) echo "usage: $0 images|demo|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 images|demo|ensure|clean" >&2; exit 2 ;;
 esac

@@ -1,17 +1,20 @@
-// dbox's command line: `dbox -c LINE`, `dbox` reading lines from a pipe, and the interactive
-// shell on a terminal. The only place that calls process.exit.
+// dbox's command line: the interactive shell on a terminal, `dbox -c LINE`, a script, lines from
+// a pipe (all run by the session's bash, src/shell/shell-session.ts), and `dbox attach`, `dbox
+// mount`, `dbox toolbox`. The only place that calls process.exit, once output has drained.
+import path from 'node:path';
 import {Engine} from './docker/engine.js';
-import type {Output} from './shell/context.js';
-import {Session} from './shell/session.js';
+import type {SessionMode} from './shell/bash-session.js';
+import type {ShellContext} from './shell/context.js';
 import {escapeControls, escapeControlsLines} from './format/quote.js';
 import {DboxError} from './vfs/errors.js';
 import {Namespace} from './vfs/namespace.js';
 
 const VERSION = '0.1.0';
 
-const usage = `usage: dbox [-c LINE]
-  dbox                      interactive shell (reads lines from stdin when it is not a terminal)
+const usage = `usage: dbox [-c LINE [ARG0 [ARGS...]] | FILE [ARGS...]]
+  dbox                      interactive shell (reads commands from stdin when it is not a terminal)
   dbox -c 'LINE'            run one line and exit with its status
+  dbox FILE [ARGS...]       run a bash script, with dbox's builtins and /containers
   dbox mount DIR [--foreground]
                             mount the containers at DIR (FUSE); without --foreground it runs in the background
   dbox umount DIR           end such a mount
@@ -20,37 +23,9 @@ const usage = `usage: dbox [-c LINE]
   dbox toolbox              build the default toolbox (static busybox) and print where it is
   dbox --help | --version
 
-/containers is a directory of containers: ls, cd, cat and cp work on container paths.
-Type \`help\` inside dbox for the builtins.
+Commands are bash's; /containers is a directory of containers, for every program. dbox's
+builtins (ls, cat, cp, attach, help) work on container paths directly. Type \`help\` inside dbox.
 `;
-
-function output(stream: NodeJS.WriteStream, fd: number): Output {
-  return {stream, fd, isTTY: stream.isTTY === true, get columns() { return stream.columns || 80; }};
-}
-
-/** The background FUSE mount, started by the first external command that needs it. */
-let background: {ensure(): Promise<string>; stop(): void} | undefined;
-
-async function mountDir(): Promise<string> {
-  if (!background) {
-    const {BackgroundMount} = await import('./fuse/background.js');
-    background = new BackgroundMount();
-  }
-  return background.ensure();
-}
-
-// Leave no mount behind: on exit, and on the signals that end a shell.
-process.on('exit', () => background?.stop());
-process.on('SIGTERM', () => process.exit(143));
-process.on('SIGHUP', () => process.exit(129));
-
-function newSession(): Session {
-  const ns = new Namespace(new Engine());
-  return new Session(ns, {
-    stdin: process.stdin, stdinFd: 0, stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), env: process.env,
-    mountDir,
-  }, process.cwd());
-}
 
 /** `dbox mount DIR [--foreground]` and `dbox umount DIR`. */
 async function mountCommand(args: readonly string[]): Promise<number> {
@@ -59,8 +34,7 @@ async function mountCommand(args: readonly string[]): Promise<number> {
     process.stderr.write(`dbox: ${command}: missing mount point\n${usage}`);
     return 2;
   }
-  const {resolve} = await import('node:path');
-  const target = resolve(dir);
+  const target = path.resolve(dir);
   if (command === 'umount') {
     const {detach, isMounted} = await import('./fuse/mounts.js');
     if (!isMounted(target)) {
@@ -89,23 +63,82 @@ async function mountCommand(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** Ctrl-C / SIGINT stops the running builtin; with none running it ends a non-interactive dbox. */
-function trapInterrupt(session: Session, onIdle: () => void): void {
-  process.on('SIGINT', () => {
-    if (!session.interrupt()) onIdle();
-  });
+/** `dbox attach …`: the builtin on dbox's own terminal, dbox in the foreground. */
+async function attachCommand(argv: readonly string[], ns: Namespace): Promise<number> {
+  const {runBuiltin} = await import('./shell/run-builtin.js');
+  const {runInherited} = await import('./shell/run-program.js');
+  const controller = new AbortController();
+  process.on('SIGINT', () => controller.abort());
+  const output = (stream: NodeJS.WriteStream, fd: number) =>
+    ({stream, fd, isTTY: stream.isTTY === true, get columns() { return stream.columns || 80; }});
+  const ctx: ShellContext = {
+    cwd: process.cwd(), home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true,
+    stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
+    signal: controller.signal, run: runInherited,
+  };
+  return runBuiltin(argv, ctx);
 }
 
-async function runLines(session: Session, lines: AsyncIterable<string>): Promise<number> {
-  for await (const line of lines) {
-    const outcome = await session.runLine(line);
-    if (outcome.exit !== undefined) return outcome.exit;
+function modeOf(argv: readonly string[]): SessionMode | number {
+  const [first, ...rest] = argv;
+  if (first === '-c') {
+    if (rest[0] === undefined) {
+      process.stderr.write('dbox: -c: option requires an argument\n');
+      return 2;
+    }
+    return {kind: 'command', line: rest[0], args: rest.slice(1)};
   }
-  return session.lastStatus;
+  if (first === undefined || first === '-s') {
+    return {kind: 'stdin', args: first === '-s' ? rest : []};
+  }
+  if (first.startsWith('-')) {
+    process.stderr.write(`dbox: ${first}: invalid option\n${usage}`);
+    return 2;
+  }
+  return {kind: 'script', file: first, args: rest};
+}
+
+/** Exit status of a non-interactive session, or the signal that ended its bash. */
+async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
+  const {ShellSession, namesContainers, onlyBuiltinCall} = await import('./shell/shell-session.js');
+  const {builtins} = await import('../builtins/index.js');
+  const {mountLogPath} = await import('./shell/session-mount.js');
+  const fs = await import('node:fs');
+  const cwd = process.cwd();
+  // Only to know whether the mount must be up before bash starts: nothing is ever rewritten.
+  let text = [...Object.values(process.env), cwd].join('\n');
+  if (mode.kind === 'command') text += `\n${mode.line}\n${mode.args.join('\n')}`;
+  if (mode.kind === 'script') {
+    text += `\n${mode.args.join('\n')}`;
+    try {
+      text += fs.readFileSync(mode.file, 'utf8').slice(0, 1 << 20);
+    } catch { /* bash says why */ }
+  }
+  const builtinOnly = mode.kind === 'command' && onlyBuiltinCall(mode.line, builtins.map((b) => b.name)) && !namesContainers(cwd);
+  const needsMount = !builtinOnly && (mode.kind === 'stdin' || namesContainers(text));
+  // As a shell waiting for its command: the terminal's SIGINT and SIGQUIT are the command's.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGQUIT', () => undefined);
+  const session = await ShellSession.open({
+    mode, ns, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
+    notice: (line) => process.stderr.write(line + '\n'),
+  });
+  // Ended from outside: bash (and so the line) ends the same way, then dbox after it.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => session.bash.signal(signal));
+  const status = await session.bash.exited;
+  await session.close();
+  const signal = session.bash.exitSignal;
+  if (signal === 'SIGINT' || signal === 'SIGQUIT' || signal === 'SIGTERM' || signal === 'SIGHUP') {
+    // Died as its bash did, so the caller's shell sees an interrupted command.
+    await drain();
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  return status;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [first, second] = argv;
+  const [first] = argv;
   if (first === '--help' || first === '-h') {
     process.stdout.write(usage);
     return 0;
@@ -120,40 +153,27 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${ensureToolbox()}\n`);
     return 0;
   }
-  let session: Session;
+  let ns: Namespace;
   try {
-    session = newSession();
+    ns = new Namespace(new Engine());
   } catch (error) {
     if (!(error instanceof DboxError)) throw error;
     process.stderr.write(`dbox: ${escapeControlsLines(error.message)}\n`);
     return 1;
   }
-  if (first === 'attach') {
-    trapInterrupt(session, () => undefined);
-    return (await session.runArgv(argv)).status;
-  }
-  if (first === '-c') {
-    if (second === undefined) {
-      process.stderr.write('dbox: -c: option requires an argument\n');
-      return 2;
-    }
-    trapInterrupt(session, () => process.exit(130));
-    const outcome = await session.runLine(second);
-    return outcome.exit ?? outcome.status;
-  }
-  if (first !== undefined) {
-    process.stderr.write(`dbox: unknown argument '${first}'\n${usage}`);
-    return 2;
-  }
-  if (process.stdin.isTTY && process.stdout.isTTY) {
-    // Ctrl-C reaches dbox as SIGINT only while a line runs (the prompt reads it as a key).
-    trapInterrupt(session, () => undefined);
+  if (first === 'attach') return attachCommand(argv, ns);
+  const mode = modeOf(argv);
+  if (typeof mode === 'number') return mode;
+  if (mode.kind === 'stdin' && mode.args.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
+    // bash first: its startup files run while the line editor loads.
+    const {instantPrompt, openInteractive} = await import('./ui/interactive-session.js');
+    const opening = openInteractive(ns, process.env);
+    instantPrompt(process.env);
+    opening.catch(() => undefined);
     const {interactive} = await import('./ui/interactive.js');
-    return interactive(session, process.env);
+    return interactive(ns, process.env, opening);
   }
-  trapInterrupt(session, () => process.exit(130));
-  const {createInterface} = await import('node:readline');
-  return runLines(session, createInterface({input: process.stdin, terminal: false}));
+  return runSession(mode, ns);
 }
 
 // A reader that stops reading (`dbox -c 'ls' | head -1`) ends dbox as SIGPIPE ends GNU's tools:
@@ -163,15 +183,20 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-/** Exits once what was written to stdout and stderr has reached them (a pipe may still hold some). */
-const exitWhenWritten = (code: number): void => {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-};
+/** Waits until what dbox wrote to its stdout and stderr has left (a pipe takes 64 KiB at a time). */
+function drain(): Promise<void> {
+  return Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write('', () => r())))).then(() => undefined);
+}
 
+if (process.env['DBOX_TRACE']) process.stderr.write(`[${performance.now().toFixed(0)}] cli loaded\n`);
 main(process.argv.slice(2)).then(
-  (code) => exitWhenWritten(code),
-  (error: unknown) => {
+  async (code) => {
+    await drain();
+    process.exit(code);
+  },
+  async (error: unknown) => {
     process.stderr.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
+    await drain();
     process.exit(70);
   },
 );

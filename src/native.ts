@@ -54,6 +54,32 @@ export interface Native {
   /** The bytes of a name, and back (the codec every path argument and result goes through). */
   encodeName(name: string): Buffer;
   decodeName(bytes: Buffer): string;
+
+  // The shell's part (native/builtin-server.c, native/terminal.c).
+  /** Listens on a unix socket (created 0600); calls back per connection of a same-uid peer with
+   *  its socket, its stdin/stdout/stderr and its first frame. */
+  listenBuiltins(path: string, onConnection: (c: BuiltinConnection) => void): unknown;
+  closeBuiltins(server: unknown): void;
+  tcgetpgrp(fd: number): number;
+  /** Gives the terminal to a process group of this session (SIGTTOU blocked meanwhile). */
+  tcsetpgrp(fd: number, pgid: number): void;
+  getpgrp(): number;
+  /** SIGTTOU and SIGTTIN ignored: writing to or switching the terminal from the background never stops dbox. */
+  ignoreTerminalStops(): void;
+  /** [rows, columns] of a terminal; undefined for anything else. */
+  winsize(fd: number): [number, number] | undefined;
+  /** A pipe or socket we write to whose reader has gone. */
+  widowed(fd: number): boolean;
+}
+
+export interface BuiltinConnection {
+  /** The connected socket (ours to close). */
+  readonly fd: number;
+  /** The peer's stdin, stdout and stderr (ours to close), or none. */
+  readonly fds: number[];
+  readonly type: string;
+  readonly payload: Buffer;
+  readonly pid: number;
 }
 
 /** copyTree flags: -p (owner, times, exact mode); no setuid/setgid on what is made; recreate

@@ -1,7 +1,16 @@
 // Where dbox's own files are, for starting its child processes (the background mount, the
-// attach helper, the mount's fast path). This file sits one level below the package root, as the bundle's chunks do in dist/.
+// attach helper, the mount's fast path, the session's bash and its helpers). This file sits one
+// level below the package root, as the bundle's chunks do in dist/.
 import {fileURLToPath} from 'node:url';
 
-export const dboxLauncher = fileURLToPath(new URL('../bin/dbox.js', import.meta.url));
-export const attachHelper = fileURLToPath(new URL('../build/Release/dbox-attach', import.meta.url));
-export const fuseHelper = fileURLToPath(new URL('../build/Release/dbox-fuse', import.meta.url));
+const own = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+export const dboxLauncher = own('bin/dbox.js');
+export const attachHelper = own('build/Release/dbox-attach');
+export const fuseHelper = own('build/Release/dbox-fuse');
+/** Makes and enters the session's mount namespace (native/session-ns.c). */
+export const namespaceHelper = own('build/Release/dbox-ns');
+/** How the session's bash calls the builtins and asks for lines (native/builtin-client.c). */
+export const builtinClient = own('build/Release/dbox-client');
+/** The start of every bash dbox runs. */
+export const sessionInit = own('src/shell/session.bash');

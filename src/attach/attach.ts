@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import {closest} from '../docker/suggest.js';
 import type {ContainerInfo} from '../docker/engine.js';
 import {attachHelper as helper} from '../self.js';
-import {runInherited} from '../shell/external.js';
+import type {RunOptions} from '../shell/context.js';
 import {FsError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
@@ -34,6 +34,10 @@ export interface AttachIo {
   readonly ns: Namespace;
   readonly env: NodeJS.ProcessEnv;
   readonly stderr: NodeJS.WritableStream;
+  /** Runs the helper or `docker exec` with the caller's terminal (ShellContext.run). */
+  readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
+  /** Whether the caller's stdin is a terminal (`docker exec -it` or `-i`). */
+  readonly stdinIsTTY: boolean;
 }
 
 const EXIT_UNSUPPORTED = 124;
@@ -90,8 +94,8 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   for (const method of methods) {
     if (req.verbose) io.stderr.write(`attach: ${c.name}: trying ${method}\n`);
     const status = method === 'upload'
-      ? await upload(await uploadTarget(io, c), io.ns.host, hostDir, at, command, await pathOf(io, c))
-      : await runInherited(helper, ['inject', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--source', hostDir, '--target', at,
+      ? await upload(await uploadTarget(io, c), io.ns.host, hostDir, at, command, await pathOf(io, c), io)
+      : await io.run(helper, ['inject', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--source', hostDir, '--target', at,
         '--method', method, '--', ...command]);
     if (status === EXIT_UNSUPPORTED && req.method === 'auto') continue;
     if (req.verbose && status !== EXIT_UNSUPPORTED && status !== EXIT_ATTACH) io.stderr.write(`attach: ${c.name}: used ${method}\n`);

@@ -14,7 +14,6 @@
 import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {Engine} from '../docker/engine.js';
-import {runInherited} from '../shell/external.js';
 import {FsError, strerror} from '../vfs/errors.js';
 import type {LocalFs} from '../vfs/local-fs.js';
 import {join} from '../vfs/path.js';
@@ -86,7 +85,14 @@ export async function removeUpload(c: UploadTarget, target: string, token: strin
   return 'removed';
 }
 
-export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at: string, command: readonly string[], pathVar: string): Promise<number> {
+/** How the command runs: with the caller's terminal (ShellContext.run), and whether that is a terminal. */
+export interface UploadRun {
+  readonly run: (program: string, args: readonly string[]) => Promise<number>;
+  readonly stdinIsTTY: boolean;
+}
+
+export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at: string, command: readonly string[], pathVar: string,
+  io: UploadRun): Promise<number> {
   const token = randomBytes(16).toString('hex');
   recordUpload(c.id, at, token);
   let made = false;
@@ -103,8 +109,8 @@ export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at
       if (error.code === 'EEXIST' && !made) throw new AttachError(`${at} already exists in the container (a previous attach? try attach --cleanup ${c.name})`);
       throw new AttachError(`cannot copy the toolbox into ${c.name}:${at}: ${made ? error.message : strerror(error.code)}`);
     }
-    const tty = process.stdin.isTTY ? ['-it'] : ['-i'];
-    return await runInherited('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
+    const tty = io.stdinIsTTY ? ['-it'] : ['-i'];
+    return await io.run('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
   } finally {
     if (!made) forgetState(c.id);
     else {

@@ -225,7 +225,9 @@ function finish(word: Word, cursor: number, prefix: string, candidates: readonly
   // Cut before an invalid byte to less than was typed: leave the word as it is.
   if (usable !== whole && usable.length < word.value.length) return {start: word.start, end: cursor, insert: word.raw, candidates};
   // `~` is typed to mean a home: it stays unquoted.
-  let insert = whole.startsWith('~') && prefix === '~' ? '~' + quoteAs(usable.slice(1), word.quote) : quoteAs(usable, word.quote);
+  // A name that begins the word with `~` is a name: escaped, or bash would read a home directory.
+  let insert = whole.startsWith('~') && prefix === '~' ? '~' + quoteAs(usable.slice(1), word.quote)
+    : prefix === '' && !word.quote && usable.startsWith('~') ? `\\${quoteAs(usable, word.quote)}` : quoteAs(usable, word.quote);
   if (usable !== whole) return {start: word.start, end: cursor, insert, candidates};
   if (unique) {
     if (unique.dir) insert += prefix === '~' ? `${word.quote}/` : '/';

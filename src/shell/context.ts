@@ -1,6 +1,8 @@
-// What a builtin gets (ShellContext) and what it gives back (Result with an optional Effect).
-// Builtins never touch `process`: streams, environment and the namespace come in here, and
-// state changes (cd, exit) go back out as effects that one runner applies.
+// What a builtin gets (ShellContext) and what it gives back (Result). Builtins never touch
+// `process`: streams, environment, the working directory and the namespace come in here. A
+// builtin runs in the dbox process on the stdin, stdout and stderr of the command that called it
+// (src/shell/builtin-server.ts), or on dbox's own for `dbox attach …`. The shell's state (cwd,
+// variables, exit) is bash's: builtins do not change it.
 import type {Readable, Writable} from 'node:stream';
 import type {Namespace} from '../vfs/namespace.js';
 
@@ -12,27 +14,34 @@ export interface Output {
   readonly columns: number;
 }
 
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
 export interface ShellContext {
+  /** The caller's working directory (as the kernel sees it). */
   readonly cwd: string;
-  readonly oldPwd: string | undefined;
   readonly home: string;
+  /** The caller's exported environment. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly ns: Namespace;
   readonly stdin: Readable;
-  readonly stdinFd?: number;
+  readonly stdinIsTTY: boolean;
   readonly stdout: Output;
   readonly stderr: Output;
   /** Colour allowed on stdout (a TTY, and NO_COLOR unset). */
   readonly color: boolean;
-  /** Aborted by Ctrl-C / SIGINT: long work stops, cleans up and returns 130. */
+  /** Aborted by Ctrl-C / SIGINT (or when the caller goes away): long work stops, cleans up and returns 130. */
   readonly signal: AbortSignal;
+  /** Runs a program that needs the terminal (attach's helper, `docker exec -it`) in the caller's
+   *  place: its process group, its terminal, its working directory; resolves to its exit status
+   *  (128+N when signal N ended it, 127 when it could not be started). */
+  readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
 }
-
-export type Effect = {readonly kind: 'chdir'; readonly path: string} | {readonly kind: 'exit'; readonly code: number};
 
 export interface Result {
   readonly status: number;
-  readonly effect?: Effect;
 }
 
 export interface Builtin {

@@ -1,41 +1,102 @@
-// The interactive shell on a terminal. Per line: Ink renders the prompt (components/Shell.tsx);
-// when the line is submitted Ink is unmounted — its final frame, the prompt and the line, stays
-// in the scrollback as in any shell — and the line runs with the terminal handed over (cooked
-// mode, Ctrl-C to the command). Command output goes straight to the terminal, never through
-// React, so a 10,000-line `cat` scrolls at terminal speed and the prompt stays light.
+// The interactive shell on a terminal: dbox's line editor (components/Shell.tsx, Ink) while the
+// prompt is up, the session's bash (src/shell/line-driver.ts) for every line.
+//
+// The terminal changes hands as in a job-control shell. While the prompt is up dbox owns it (its
+// process group in the foreground, raw mode). When a line is submitted, Ink is unmounted (its
+// last frame, the prompt and the line, stays in the scrollback), raw mode is left (the terminal
+// settings bash had are back), dbox stops reading stdin altogether (no read may stay pending: a
+// key typed into vim must reach vim), and the line goes to bash, which gives the terminal to its
+// jobs. When the line ends, bash says so, dbox takes the terminal back, marks output that did not
+// end with a newline (as zsh's PROMPT_SP does) and draws the prompt again.
+import {spawnSync} from 'node:child_process';
+import path from 'node:path';
 import {render} from 'ink';
 import Shell, {type Done} from '../../components/Shell.js';
+import type {ContainerInfo} from '../docker/engine.js';
+import {bashPath} from '../shell/bash-session.js';
 import {complete} from '../shell/complete.js';
 import {namespaceSource} from '../shell/completion-source.js';
 import {afterSubmit, emptyEditor, type EditorState} from '../shell/editor.js';
 import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
 import {quoteaf} from '../format/quote.js';
+import {LineDriver, shellQuote, type LineResult} from '../shell/line-driver.js';
 import {promptText} from '../shell/prompt.js';
-import type {Session} from '../shell/session.js';
-import type {ContainerInfo} from '../docker/engine.js';
-import {Spinner} from './spinner.js';
+import {namesContainers, type ShellSession} from '../shell/shell-session.js';
+import {noticeListeners, notices} from './interactive-session.js';
 import {CONTAINERS, locate} from '../vfs/path.js';
+import type {Namespace} from '../vfs/namespace.js';
 
-export async function interactive(session: Session, env: NodeJS.ProcessEnv): Promise<number> {
+/** Stops every read of the terminal: listeners off, and libuv's read stopped (a paused stream
+ *  may still hold one, which would take the next key typed into a job). */
+function stopReading(): void {
+  const stdin = process.stdin as NodeJS.ReadStream & {_handle?: {reading?: boolean; readStop?: () => number}; _readableState?: {reading: boolean}};
+  stdin.removeAllListeners('readable');
+  stdin.removeAllListeners('data');
+  stdin.pause();
+  if (stdin._handle?.readStop) {
+    stdin._handle.readStop();
+    stdin._handle.reading = false;
+    // The stream would otherwise wait for the answer to a read that is no longer asked, and never ask again.
+    if (stdin._readableState) stdin._readableState.reading = false;
+  }
+}
+
+/** Output that did not end with a newline keeps its line: a marker, then the prompt below it. */
+function promptEolMark(out: NodeJS.WriteStream, color: boolean): void {
+  const cols = out.columns || 80;
+  out.write(`${color ? '\x1b[7m%\x1b[27m' : '%'}${' '.repeat(cols - 1)}\r\x1b[K`);
+}
+
+/** Whether bash would wait for more of this line (an open quote, `do` without `done`, a here-document…). */
+function needsMore(text: string, bash: string): boolean {
+  if (!/['"`\\({[]|<<|\b(if|for|while|until|case|select|function|do|then)\b|(\|\||&&|\|)\s*$/.test(text)) return false;
+  const r = spawnSync(bash, ['--norc', '--noprofile', '-n', '-c', text], {encoding: 'utf8', timeout: 5000});
+  return /unexpected end of file|unexpected EOF while looking for matching|delimited by end-of-file/.test(r.stderr ?? '');
+}
+
+export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening: Promise<ShellSession>): Promise<number> {
   const out = process.stdout;
-  const ns = session.ns;
   const color = out.isTTY === true && env['NO_COLOR'] === undefined;
   const historyFile = historyPath(env);
   let editor: EditorState = emptyEditor(loadHistory(historyFile));
   const source = namespaceSource(ns, env);
-
-  // Live container state: the prompt's colour and completion follow the engine's events.
-  let containers: readonly ContainerInfo[] = await ns.containers().catch(() => []);
-  const stopLive = await ns.live().catch(() => () => undefined);
+  const home = env['HOME'] ?? '/';
+  const addNotice = (line: string): void => {
+    notices.push(line);
+    for (const l of noticeListeners) l();
+  };
+  // Live container state (the prompt's colour and completion follow the engine's events), asked
+  // for while bash starts.
+  const containersP = ns.containers().catch(() => []);
+  const liveP = ns.live().catch(() => () => undefined);
+  const session = await opening;
+  // The terminal closed (SIGHUP) or dbox was told to end: bash gets the same, the mount goes.
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      session.bash.signal('SIGHUP');
+      void session.close().finally(() => process.exit(128 + (signal === 'SIGHUP' ? 1 : 15)));
+    });
+  }
+  const driver = new LineDriver(session.bash, session.server, 0, path.join(session.dir, 'line'));
+  let state: LineResult = await driver.ready();
+  session.startMount();
+  let containers: readonly ContainerInfo[] = await containersP;
+  const stopLive = await liveP;
   const listeners = new Set<() => void>();
   const notify = (): void => listeners.forEach((l) => l());
-  let notice = '';
+  noticeListeners.add(notify);
+  /** A change of directory owed to bash, run before the next line (the container we were in went away or was renamed). */
+  let fixup: string | undefined;
   ns.onChange((id, action) => {
     void ns.containers().then((list) => {
-      const here = locate(session.cwd);
-      if (here.kind === 'container' && !list.some((c) => c.name === here.name) && containers.some((c) => c.name === here.name && c.id === id)) {
-        notice = `dbox: container ${quoteaf(here.name)} ${action === 'rename' ? 'was renamed' : 'was removed'}; now in ${CONTAINERS}\n`;
-        session.cwd = CONTAINERS;
+      const here = locate(fixup ?? state.cwd);
+      const was = here.kind === 'container' && here.endpoint === undefined ? containers.find((c) => c.name === here.name) : undefined;
+      if (here.kind === 'container' && was && was.id === id && !list.some((c) => c.name === here.name)) {
+        const renamed = action === 'rename' ? list.find((c) => c.id === id) : undefined;
+        const to = renamed ? `${CONTAINERS}/${renamed.name}${here.path === '/' ? '' : here.path}` : CONTAINERS;
+        addNotice(renamed ? `dbox: container ${quoteaf(here.name)} was renamed to ${quoteaf(renamed.name)}; now in ${quoteaf(to)}`
+          : `dbox: container ${quoteaf(here.name)} was removed; now in ${CONTAINERS}`);
+        fixup = to;
       }
       containers = list;
       notify();
@@ -46,54 +107,85 @@ export async function interactive(session: Session, env: NodeJS.ProcessEnv): Pro
     return () => listeners.delete(listener);
   };
 
-  const prompt = (): string => {
-    const here = locate(session.cwd);
-    const state = here.kind === 'container' ? containers.find((c) => c.name === here.name)?.state : undefined;
-    const text = promptText({cwd: session.cwd, home: session.home, status: session.lastStatus, color, ...(state ? {containerState: state} : {})});
-    return notice + text;
+  const cwd = (): string => fixup ?? state.cwd;
+  const prompt = (continuation: boolean) => (): string => {
+    if (continuation) return '> ';
+    const here = locate(cwd());
+    const cstate = here.kind === 'container' ? containers.find((c) => c.name === here.name)?.state : undefined;
+    const text = promptText({cwd: cwd(), home, status: state.status, color, ...(cstate ? {containerState: cstate} : {})});
+    return notices.map((l) => l + '\n').join('') + text;
   };
-  const spinner = new Spinner(process.stderr);
-  if (process.stderr.isTTY) ns.engine.onActivity = (pending) => spinner.activity(pending);
-  const completeAt = (line: string, cursor: number) => complete(line, cursor, {cwd: session.cwd, home: session.home}, source);
+  const completeAt = (line: string, cursor: number) => complete(line, cursor, {cwd: cwd(), home}, source);
+  const bash = bashPath(env);
+
+  const ask = (initial: EditorState, continuation: boolean): Promise<Done> => new Promise<Done>((resolve) => {
+    const instance = render(
+      <Shell initial={initial} prompt={prompt(continuation)} complete={completeAt} subscribe={subscribe} color={color}
+        onDone={(d) => {
+          instance.unmount();
+          resolve(d);
+        }} />,
+      {exitOnCtrlC: false, patchConsole: false},
+    );
+  });
+
+  const run = async (text: string, record: string): Promise<LineResult> => {
+    driver.handOver();
+    if (fixup !== undefined) {
+      const r = await driver.run(`builtin cd -- ${shellQuote(fixup)} 2>/dev/null; (exit ${state.status})`, '');
+      fixup = undefined;
+      if (r.exited !== undefined) return r;
+    }
+    // Only a line that names a container path waits for a mount still starting (the first half
+    // second of a session, or a restart); nothing is rewritten.
+    if ((namesContainers(text) || namesContainers(cwd())) && await session.mount?.whenSettled(10_000)) {
+      out.write(`dbox: the mount of /containers is still starting (log: ${session.mount?.logFile}); running the line without waiting\n`);
+    }
+    return driver.run(text, record);
+  };
 
   try {
+    if (state.exited !== undefined) return state.exited;
+    // The editor takes the place of the instant prompt (and of what the terminal echoed after it).
+    out.write('\r\x1b[K');
     for (;;) {
-      const done = await new Promise<Done>((resolve) => {
-        const instance = render(
-          <Shell initial={editor} prompt={prompt} complete={completeAt} subscribe={subscribe} color={color}
-            onDone={(d) => {
-              instance.unmount();
-              resolve(d);
-            }} />,
-          {exitOnCtrlC: false, patchConsole: false},
-        );
-      });
-      notice = '';
-      switch (done.kind) {
-        case 'eof':
-          out.write('exit\n');
-          return session.lastStatus;
-        case 'interrupt':
-          session.lastStatus = 130;
+      let done = await ask(editor, false);
+      stopReading();
+      notices.length = 0;
+      let result: LineResult;
+      if (done.kind === 'clear-screen') {
+        out.write('\x1b[H\x1b[2J');
+        editor = done.editor;
+        continue;
+      }
+      if (done.kind === 'eof') {
+        result = await run('exit', '');
+      } else if (done.kind === 'interrupt') {
+        editor = emptyEditor(editor.history);
+        result = await run('(exit 130)', '');
+      } else {
+        let text = done.editor.text;
+        // A line bash would read on from (an open quote, a loop, a here-document): the next ones, after "> ".
+        while (done.kind === 'submit' && needsMore(text, bash)) {
+          done = await ask(emptyEditor(done.editor.history), true);
+          stopReading();
+          if (done.kind === 'submit') text += '\n' + done.editor.text;
+        }
+        if (done.kind !== 'submit') {
           editor = emptyEditor(editor.history);
-          continue;
-        case 'clear-screen':
-          out.write('\x1b[H\x1b[2J');
-          editor = done.editor;
-          continue;
-        case 'submit': {
-          editor = afterSubmit(done.editor);
-          saveHistory(historyFile, editor.history);
-          spinner.enabled = true;
-          const outcome = await session.runLine(done.editor.text).finally(() => {
-            spinner.enabled = false;
-            spinner.stop();
-          });
-          if (outcome.exit !== undefined) return outcome.exit;
+          result = await run('(exit 130)', '');
+        } else {
+          editor = afterSubmit({...done.editor, text});
+          if (text.trim() !== '') saveHistory(historyFile, editor.history);
+          result = text.trim() === '' ? await run(`(exit ${state.status})`, '') : await run(text, text);
         }
       }
+      if (result.exited !== undefined) return result.exited;
+      state = result;
+      promptEolMark(out, color);
     }
   } finally {
     stopLive();
+    await session.close();
   }
 }

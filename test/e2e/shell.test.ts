@@ -108,7 +108,8 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
       term.keys('Enter');
       await term.waitFor(/\[#*-*\] +\d+%  [\d.]+[KMG]?B \/ 200MB/);
       term.keys('C-c');
-      await term.waitFor(/cp: interrupted; nothing was left at the destination\n.*\[130\]\$ ?$/m);
+      // bash prints a newline after a job killed by SIGINT (the kernel printed ^C without one).
+      await term.waitFor(/cp: interrupted; nothing was left at the destination\n\n?.*\[130\]\$ ?$/m);
       expect(fs.readdirSync(dest)).toEqual([]);
     } finally {
       fs.rmSync(dest, {recursive: true, force: true});
@@ -134,6 +135,7 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     term.kill();
     term = start();
     await term.waitFor(/dbox:~\$/);
+    await term.waitForEditor();
     term.keys('C-d');
     await term.waitFor(/^exit\nEXIT=0$/m);
   });

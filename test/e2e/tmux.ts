@@ -50,13 +50,25 @@ export class Terminal {
     return spawnSync('tmux', ['has-session', '-t', this.name], {stdio: 'ignore'}).status === 0;
   }
 
-  async waitFor(re: RegExp, timeoutMs = 10_000, read: () => string = () => this.screen()): Promise<string> {
+  async waitFor(re: RegExp, timeoutMs = 30_000, read: () => string = () => this.screen()): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const s = read();
       if (re.test(s)) return s;
       if (Date.now() > end) throw new Error(`the screen never showed ${re}:\n${s}`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Waits until the program in the pane reads keys one by one (raw mode: dbox's line editor has
+   *  the terminal). dbox draws its prompt before that (an instant prompt): keys typed earlier go
+   *  through the terminal's line discipline, where Ctrl-D on an empty line is lost. */
+  async waitForEditor(timeoutMs = 30_000): Promise<void> {
+    const tty = execFileSync('tmux', ['display', '-p', '-t', this.name, '#{pane_tty}'], {encoding: 'utf8'}).trim();
+    const end = Date.now() + timeoutMs;
+    while (!/(^|\s)-icanon(\s|$)/.test(execFileSync('stty', ['-a', '-F', tty], {encoding: 'utf8'}))) {
+      if (Date.now() > end) throw new Error(`${tty} never went to raw mode`);
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

@@ -1,13 +1,12 @@
 // The FUSE mount on real containers: every operation and its errno, editor-style saves,
-// concurrency, a 256 MiB round trip, external commands from `dbox -c`, and crash recovery.
-import {execFileSync, spawn, spawnSync} from 'node:child_process';
+// concurrency, a 256 MiB round trip. (External commands over the session's mount: session.test.ts.)
+import {execFileSync, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {mountTable} from '../../src/fuse/mounts.js';
-import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
 if (hasEngine && process.env['CI'] === 'true' && !fs.existsSync('/dev/fuse')) throw new Error('CI=true but /dev/fuse is missing');
@@ -21,8 +20,6 @@ const errno = (fn: () => unknown): string => {
   }
 };
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-/** Mounts at `dir` or below it (the one mountinfo parser). */
-const mountCount = (dir: string): number => mountTable().filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`)).length;
 
 /** 16 MiB of numbered lines: every offset holds different bytes from its neighbours. */
 const BIG = Array.from({length: 1_700_000}, (_, i) => `${String(i).padStart(9, '0')}\n`).join('').slice(0, 16 << 20);
@@ -230,102 +227,5 @@ describe.runIf(hasEngine)('FUSE mount', () => {
     docker('rm', '-f', late);
     await new Promise((r) => setTimeout(r, 300));
     expect(fs.readdirSync(mnt)).not.toContain(late);
-  });
-});
-
-describe.runIf(hasEngine)('external commands over the background mount', () => {
-  let fixture: Fixture;
-  let a: string;
-  let b: string;
-  let runtime: string;
-  const env = (): NodeJS.ProcessEnv => ({XDG_RUNTIME_DIR: runtime});
-
-  beforeAll(() => {
-    fixture = makeFixture('ext', {'etc/app.conf': 'name=alpha\nroot=yes\n'});
-    a = fixture.run('a');
-    b = fixture.run('b');
-    docker('exec', b, 'sh', '-c', 'echo "nobody:x:65534:65534::/:/bin/false" >> /etc/passwd');
-    runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-run-'));
-  });
-  afterAll(() => {
-    fixture?.cleanup();
-    fs.rmSync(runtime, {recursive: true, force: true});
-  });
-
-  it('grep -rn | head, tar | tar | wc, diff, sha256sum on container paths', () => {
-    const grep = dbox(`grep -rn root /containers/${a}/etc | head -5`, {env: env()});
-    expect(grep.status).toBe(0);
-    expect(grep.stdout).toMatch(/\/etc\/app\.conf:2:root=yes/);
-    expect(dbox(`tar -C /containers/${a}/etc -cf - . | tar -tf - | wc -l`, {env: env()}).stdout.trim()).toBe(String(docker('exec', a, 'find', '/etc').split('\n').length));
-    const diff = dbox(`diff /containers/${a}/etc/passwd /containers/${b}/etc/passwd`, {env: env()});
-    expect(diff.status).toBe(1);
-    expect(diff.stdout).toContain('> nobody:x:65534');
-    expect(dbox(`sha256sum /containers/${a}/bin/busybox`, {env: env()}).stdout.split(' ')[0]).toBe(sha(fs.readFileSync('/bin/busybox')));
-  });
-
-  it('cd into a container, then sed -i and vim edit its files', () => {
-    expect(dbox(`cd /containers/${a}/etc; sed -i s/alpha/beta/ app.conf`, {env: env()}).status).toBe(0);
-    expect(docker('exec', a, 'cat', '/etc/app.conf')).toBe('name=beta\nroot=yes');
-    const vim = dbox(`vim -u NONE -es -c '%s/beta/gamma/' -c wq /containers/${a}/etc/app.conf`, {env: env()});
-    expect(vim.status).toBe(0);
-    expect(docker('exec', a, 'cat', '/etc/app.conf')).toBe('name=gamma\nroot=yes');
-    // dbox's cd, then an external command that runs in the container directory.
-    expect(dbox(`cd /containers/${a}/etc && ls`, {env: env()}).stdout.split('\n')).toContain('app.conf');
-  });
-
-  it('passes the exit status through and leaves no mount behind', () => {
-    expect(dbox(`cat /containers/${a}/etc/nope 2>/dev/null`, {env: env()}).status).toBe(1);
-    // Nothing but the mount's log (0600), which the mount process and dbox-fuse wrote instead of a terminal.
-    expect(fs.readdirSync(path.join(runtime, 'dbox'))).toEqual(['mount.log']);
-    expect(fs.statSync(path.join(runtime, 'dbox', 'mount.log')).mode & 0o777).toBe(0o600);
-    expect(mountCount(path.join(runtime, 'dbox'))).toBe(0);
-  });
-
-  it('without FUSE, builtins work and an external command on a container path says why', () => {
-    // A private mount namespace where /dev/fuse is not a FUSE device.
-    const r = spawnSync('unshare', ['-m', 'sh', '-c',
-      `mount --bind /dev/null /dev/fuse && ${process.execPath} ${dboxPath} -c 'cat /containers/${a}/etc/app.conf; grep root /containers/${a}/etc/app.conf'`],
-    {encoding: 'utf8', env: {...process.env, ...env()}});
-    expect(r.stdout).toBe('name=gamma\nroot=yes\n');
-    expect(r.stderr).toMatch(/^dbox: grep: other commands reach container paths through a FUSE mount, which failed: .+\n$/);
-    expect(r.status).toBe(1);
-    expect(mountCount(path.join(runtime, 'dbox'))).toBe(0);
-  });
-
-  it('recovers from crashes: the mount goes with a killed dbox, and a stale one is cleaned at the next start', async () => {
-    const start = (): ReturnType<typeof spawn> => spawn(process.execPath, [dboxPath], {env: {...process.env, ...env()}, stdio: ['pipe', 'pipe', 'inherit']});
-    const mounted = async (pid: number): Promise<string> => {
-      const dir = path.join(runtime, 'dbox', String(pid), 'containers');
-      for (let i = 0; i < 100 && mountCount(dir) === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(mountCount(dir)).toBe(1);
-      return dir;
-    };
-    const serverOf = (dir: string): number => Number(execFileSync('pgrep', ['-f', `mount ${dir} --foreground`], {encoding: 'utf8'}).trim());
-
-    // 1. kill -9 the shell: its mount process notices and unmounts.
-    let shell = start();
-    shell.stdin!.write(`ls /containers/${a}/etc > /dev/null\n`);
-    let dir = await mounted(shell.pid!);
-    shell.kill('SIGKILL');
-    for (let i = 0; i < 100 && mountCount(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(mountCount(dir)).toBe(0);
-
-    // 2. kill -9 both: the front server (dbox-fuse) unmounts the mount point when its pipe closes;
-    // the engine mount behind it is left by its dead server, and the next dbox removes it.
-    shell = start();
-    shell.stdin!.write(`ls /containers/${a}/etc > /dev/null\n`);
-    dir = await mounted(shell.pid!);
-    const server = serverOf(dir);
-    const engineDir = path.join(runtime, 'dbox', String(server), 'engine');
-    expect(mountCount(engineDir)).toBe(1);
-    process.kill(server, 'SIGKILL');
-    shell.kill('SIGKILL');
-    for (let i = 0; i < 100 && mountCount(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(mountCount(dir)).toBe(0);
-    expect(mountCount(engineDir)).toBe(1);
-    expect(dbox(`ls /containers/${a}/etc | wc -l`, {env: env()}).status).toBe(0);
-    expect(mountCount(engineDir)).toBe(0);
-    expect(fs.existsSync(path.dirname(dir))).toBe(false);
-    expect(fs.existsSync(path.dirname(engineDir))).toBe(false);
   });
 });
