@@ -168,7 +168,11 @@ export function start(args: readonly string[], options: {env?: NodeJS.ProcessEnv
   const argv = options.command ? [...args] : [dboxPath, ...args];
   const child = spawn(cmd, argv, {cwd: options.cwd ?? os.tmpdir(), env: options.env ?? {...process.env, NO_COLOR: '1'},
     stdio: [options.input === null ? 'ignore' : 'pipe', 'pipe', 'pipe']});
-  if (options.input !== null) child.stdin!.end(options.input ?? '');
+  if (options.input !== null) {
+    // A process that exits without reading its input (sh -c 'tmux …') makes this write EPIPE: not an error of the case.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input ?? '');
+  }
   alive.add(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
