@@ -4,8 +4,9 @@
 // process must never touch its own mount: fuse-native calls the ops on this event loop, so a
 // blocking call on a path of the mount would deadlock it. The ops reach containers through
 // /proc/<pid>/root and the engine, never through DIR. With dbox-fuse built, it serves DIR
-// (front.ts) and fuse-native serves a private engine mount behind it; dbox-fuse, another
-// process, may use that one.
+// (front.ts) and fuse-native serves an engine mount behind it, detached as soon as it is mounted
+// and reached only through a descriptor of this process (mounts.ts hideMount): dbox-fuse, another
+// process, uses it; it is in no mount table, and it goes with this process however it ends.
 //
 // Messages go to stderr: the mount's log file when launched in the background (launch.ts), the
 // terminal in the foreground. A write error there (EPIPE) is ignored, never fatal.
@@ -17,7 +18,7 @@ import {fuseHelper} from '../self.js';
 import {Namespace} from '../vfs/namespace.js';
 import {FrontServer} from './front.js';
 import {logLine} from './log.js';
-import {isMounted, unmountAndRemove} from './mounts.js';
+import {hideMount, isMounted, unmountAndRemove} from './mounts.js';
 import {makeOps} from './ops.js';
 import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
 
@@ -113,7 +114,13 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
       fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
       await mount(engineDir);
-      front = await FrontServer.start(fuseHelper, dir, ns, engineDir, say).catch((error: unknown) => {
+      // Nobody but dbox-fuse needs it: reached by descriptor, it is in no mount table, so no walk of
+      // the runtime directory goes into it and no way out of this process can leave it behind.
+      const engineRoot = await hideMount(engineDir, [path.dirname(engineDir)]).catch((error: unknown) => {
+        say(`the engine mount stays visible (${(error as Error).message})`);
+        return engineDir;
+      });
+      front = await FrontServer.start(fuseHelper, dir, ns, engineRoot, say).catch((error: unknown) => {
         say(`the fast path is off (${(error as Error).message})`);
         return undefined;
       });
