@@ -2,7 +2,7 @@
 // make on the host from a container (set-id bits, device nodes, writes through links) is
 // src/vfs/copy-policy.ts's to decide; this reports what it left out.
 import {formatProgress} from '../src/format/progress.js';
-import {quoteaf} from '../src/format/quote.js';
+import {quoteaf, quotef} from '../src/format/quote.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {report} from '../src/shell/report.js';
@@ -11,7 +11,7 @@ import {absolute, basename, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';
 import {isDir, type Stat} from '../src/vfs/types.js';
-import {typeName} from '../src/vfs/untrusted.js';
+import {refusalText, typeName} from '../src/vfs/untrusted.js';
 
 const spec = {
   short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive'},
@@ -124,14 +124,22 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
-        const skipped = (path: string, mode: number, reason: SkipReason): void => {
-          // The path in the source filesystem, shown as the virtual path the user copied from.
+        /** A path in the source filesystem, shown as the virtual path the user copied from. */
+        const shown = (path: string): string => {
           const base = source.place.path;
-          const shown = path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
+          return path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
             ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
-          ctx.stderr.stream.write(skippedLine(shown, mode, reason));
+        };
+        const skipped = (path: string, mode: number, reason: SkipReason): void => {
+          ctx.stderr.stream.write(skippedLine(shown(path), mode, reason));
           status = 1;
         };
+        // A listing of the source the container forged was not believed (the engine's archive was
+        // listed instead): the copy is what the container holds, and the user hears of the attempt.
+        const stopRefusals = source.place.fs.refusals?.listen((r) => {
+          ctx.stderr.stream.write(`cp: ${quotef(shown(r.path))}: ${refusalText(r)}\n`);
+          status = 1;
+        });
         try {
           const options = {preserve, devices, progress, skipped};
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
@@ -150,6 +158,8 @@ export const cp: Builtin = {
           }
           report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);
           status = 1;
+        } finally {
+          stopRefusals?.();
         }
       }
     } finally {

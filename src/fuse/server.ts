@@ -15,7 +15,9 @@ import path from 'node:path';
 import type {FuseOptions} from 'fuse-native';
 import {Engine} from '../docker/engine.js';
 import {fuseHelper} from '../self.js';
+import {quoteaf} from '../format/quote.js';
 import {Namespace} from '../vfs/namespace.js';
+import {refusalText} from '../vfs/untrusted.js';
 import {FrontServer} from './front.js';
 import {logLine} from './log.js';
 import {hideMount, isMounted, unmountAndRemove} from './mounts.js';
@@ -104,6 +106,7 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
   try {
     const {default: Fuse} = await import('fuse-native');
     const ns = new Namespace(new Engine());
+    ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
     const mount = async (at: string): Promise<void> => {
       const fuse = new Fuse(at, makeOps(ns), mountOptions);

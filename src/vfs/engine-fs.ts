@@ -9,7 +9,8 @@
 //
 // What it trusts: the engine's in-root resolution of paths (HEAD, GET, PUT). Not the container:
 // the output of its `sh` and `stat` is parsed strictly and a listing with a name that is not one
-// path component is not believed (the archive lists instead); not the engine's tar either: an
+// path component is not believed (the archive lists instead, and the refusal is reported:
+// untrusted.ts Refusals); not the engine's tar either: an
 // entry whose name is absolute, has a `.`/`..`/empty component, lies outside the requested
 // directory or below something the same archive did not show as a directory is dropped
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
@@ -22,7 +23,7 @@ import {FsError} from './errors.js';
 import {Extraction, tarMode, toNode} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
-import {archivePath, entryPath, isEntryName, notRegular} from './untrusted.js';
+import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
 import {fileType, isDir, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
   type StatFs, type Timespec, type WriteOptions} from './types.js';
 
@@ -46,11 +47,25 @@ function statFromTar(h: tar.Header): Stat {
   return statFrom(mode, h.size ?? 0, h.mtime?.getTime() ?? 0, h.uid, h.gid);
 }
 
-/** The bytes of the first entry of a tar stream (a GET of one file). */
-async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
-  for await (const entry of tarEntries(stream)) {
-    for await (const chunk of entry) yield chunk as Buffer;
-    break;
+/**
+ * The bytes of the file `path` from the engine's archive of it (a GET of one file): its one entry,
+ * which must be a regular file named as the file is. Anything else (another name, a link, nothing,
+ * a body shorter than its header says, bytes that are not a tar) is an EIO naming `path`: the engine
+ * did not send the file, and nothing it sent instead is passed on as its bytes.
+ */
+export async function* fileBytes(stream: Readable, path: string): AsyncGenerator<Buffer> {
+  const unlike = (why: string): FsError => new FsError('EIO', path, `(the engine's archive of it ${why})`);
+  try {
+    for await (const entry of tarEntries(stream)) {
+      const {type, name} = entry.header;
+      if ((type !== 'file' && type !== 'contiguous-file') || name !== basename(path)) throw unlike('holds something else');
+      for await (const chunk of entry) yield chunk as Buffer;
+      return;
+    }
+    throw unlike('is empty');
+  } catch (error) {
+    if (error instanceof FsError) throw error;
+    throw unlike('is cut short or malformed');
   }
 }
 
@@ -110,6 +125,7 @@ const LISTING_TTL_MS = 1000;
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
+  readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;
   /** dir path -> entries and when they were listed, filled by one GET of an ancestor, or by an
@@ -171,7 +187,10 @@ export class EngineFs implements ContainerFs {
       const m = statLine.exec(line.toString('latin1'));
       if (!m) return undefined; // a name with a newline, or a foreign stat: the archive knows better
       const name = native().decodeName(line.subarray(line.length - m[7]!.length));
-      if (!isEntryName(name)) return undefined; // a forged listing: the archive is the engine's own
+      if (!isEntryName(name)) { // a forged listing: the archive is the engine's own, and the user is told
+        this.refusals.report({path: dir, name});
+        return undefined;
+      }
       const mode = parseInt(m[1]!, 16);
       const stat = {...statFrom(mode, Number(m[5]), Number(m[6]) * 1000, Number(m[3]), Number(m[4])), nlink: Number(m[2])};
       entries.push({name, type: fileType(mode), stat});
@@ -223,9 +242,11 @@ export class EngineFs implements ContainerFs {
     }
     const stream = await this.archive.get(dir);
     if (!stream) throw new FsError('ENOENT', path);
-    const listings = listingsOfArchive(dir, tarEntries(stream));
+    const listings = await listingsOfArchive(dir, tarEntries(stream)).catch((error: unknown) => {
+      throw error instanceof FsError ? error : new FsError('EIO', path, "(the engine's archive of it is cut short or malformed)");
+    });
     const at = Date.now();
-    for (const [k, entries] of await listings) this.listings.set(k, {entries, at});
+    for (const [k, entries] of listings) this.listings.set(k, {entries, at});
     return this.listings.get(dir)!.entries;
   }
 
@@ -240,7 +261,7 @@ export class EngineFs implements ContainerFs {
     if (range && range.offset > 0 && this.running) return Readable.from(this.execRange(file, range, path), {objectMode: false});
     const stream = await this.archive.get(file);
     if (!stream) throw new FsError('ENOENT', path);
-    const bytes = firstEntryBytes(stream);
+    const bytes = fileBytes(stream, file);
     const readable = Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
     readable.once('close', () => stream.destroy()); // also when it is closed unread
     return readable;
@@ -273,7 +294,7 @@ export class EngineFs implements ContainerFs {
     }
     const stream = await this.archive.get(file);
     if (!stream) throw new FsError('ENOENT', path);
-    yield* sliceBytes(firstEntryBytes(stream), range);
+    yield* sliceBytes(fileBytes(stream, file), range);
   }
 
   /** Uploads one file. The archive API needs its size in the tar header, so a source of unknown

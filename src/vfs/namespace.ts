@@ -12,6 +12,7 @@ import {native} from '../native.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
+import type {Refusal} from './untrusted.js';
 
 export type Target =
   | {readonly kind: 'containers'; readonly endpoint?: string}
@@ -34,6 +35,13 @@ export class Namespace {
   private readonly open = new Map<string, Promise<ContainerFs>>();
   /** Called when live() sees a container change (id, action). */
   private readonly listeners = new Set<(id: string, action: string) => void>();
+  /** Called when a container's filesystem refuses a forged answer (the mount logs it). */
+  private readonly refusalListeners = new Set<(container: ContainerInfo, refusal: Refusal) => void>();
+
+  onRefusal(listener: (container: ContainerInfo, refusal: Refusal) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
 
   onChange(listener: (id: string, action: string) => void): () => void {
     this.listeners.add(listener);
@@ -176,7 +184,11 @@ export class Namespace {
     if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
-    return new EngineFs(engine, container.id, container.state === 'running');
+    const fs = new EngineFs(engine, container.id, container.state === 'running');
+    fs.refusals.listen((r) => {
+      for (const l of this.refusalListeners) l(container, r);
+    });
+    return fs;
   }
 
   async resolve(virtualPath: string): Promise<Target> {

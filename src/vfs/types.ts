@@ -2,6 +2,7 @@
 // ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
 // POSIX code.
 import type {Readable} from 'node:stream';
+import type {Refusals} from './untrusted.js';
 
 export interface Timespec {
   readonly sec: number;
@@ -104,6 +105,9 @@ export interface ContainerFs {
   utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   statfs(path: string): Promise<StatFs>;
+  /** Answers of the container this filesystem did not believe and worked around (a forged
+   *  listing): a command that wants to tell its user listens while it works. */
+  readonly refusals?: Refusals;
   /** Extracts a tar stream into the existing directory `dir`, in one go: present where a driver
    *  takes archives natively (the engine's PUT), where writing entry by entry costs a request each. */
   extractTar?(dir: string, tar: Readable): Promise<void>;

@@ -197,8 +197,10 @@ describe('adversarial: a malicious engine', () => {
     for (const flag of ['-r', '-a']) {
       const to = freshDest(`exec${flag}`);
       const r = await dboxLine(`cp ${flag} /containers/evil-exec/data ${to}/`, env());
+      // The forged listing is refused (the engine's archive is listed instead), and never silently:
+      // an error naming the directory, and a non-zero status.
       expect(r.status, `cp ${flag}: ${r.err}`).not.toBe(0);
-      expect(r.err, `cp ${flag}`).toMatch(/^cp: /m);
+      expect(r.err, `cp ${flag}`).toMatch(/^cp: \/containers\/evil-exec\/data: .*refused/m);
       const names = (await sh(`cd '${to}' && find . -print`)).out.split('\n').filter(Boolean);
       expect(names.filter((n) => /pwned/.test(n)), `cp ${flag}`).toEqual([]);
       expect(fs.readdirSync(outer!)).toEqual(['dest']);

@@ -173,6 +173,7 @@ exec /bin/busybox sh "$@"
       expect(canaries.record(), `cp ${flag}`).toEqual(canaries.original);
       expect(fs.readdirSync(outer), `cp ${flag}`).toEqual(['dest']);
       expect(r.status, `cp ${flag}: hostile names are an error`).not.toBe(0);
+      expect(r.err, `cp ${flag}`).toMatch(new RegExp(`^cp: /containers/${liar}/data: .*refused`, 'm'));
       expect(fs.readdirSync(outer)).toEqual(['dest']);
       if (flag === '-r') {
         fs.rmSync(outer, {recursive: true, force: true});

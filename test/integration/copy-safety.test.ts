@@ -182,17 +182,21 @@ describe.runIf(hasEngine)('copy safety', () => {
     it('a listing forged by the container cannot make cp -r write outside its destination', async () => {
       const dest = path.join(fresh('liar'), 'out');
       const r = await run(`cp -r /containers/${name}/data ${dest}`, {env: viaEngine});
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      // Not believed, never silently: the user is told, and the status says something was wrong.
+      expect(r.stderr).toBe(`cp: /containers/${name}/data: the container's own listing was refused: it named ` +
+        `'${`../../../../../../../../..${work}/escaped.txt`}', which is not one file name; the engine's archive was listed instead\n`);
+      expect(r.status).toBe(1);
       expect(fs.existsSync(path.join(work, 'escaped.txt'))).toBe(false);
-      // The archive's own listing is used instead of the forged one.
+      // The archive's own listing is used instead of the forged one: the copy is what the container holds.
       expect(snapshot(dest)).toEqual({'real.txt': expect.stringMatching(/ real\n$/)});
       canaryIntact();
     });
 
-    it('ls shows the real entries, not the forged ones', async () => {
+    it('ls shows the real entries, not the forged ones, and says the listing was refused', async () => {
       const r = await run(`ls /containers/${name}/data`, {env: viaEngine});
       expect(r.stdout).toBe('real.txt\n');
+      expect(r.stderr).toMatch(new RegExp(`^ls: /containers/${name}/data: the container's own listing was refused: it named '.*escaped\\.txt', which is not one file name; the engine's archive was listed instead\n$`));
+      expect(r.status).toBe(1);
     });
   });
 
