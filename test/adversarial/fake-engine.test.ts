@@ -12,7 +12,7 @@ import {dboxPath} from '../integration/engine.js';
 import {makeCanaries, type Canaries} from './lib/canary.js';
 import {plainContainer, startFakeEngine, type FakeContainer, type FakeEngine} from './lib/fake-engine.js';
 import {plant, type Plant} from './lib/plant.js';
-import {clean, sweep, dboxArgs, dboxLine, leftovers, makeWorld, mountsUnder, onTerminal, rawEscapes, sh, waitFor, type World} from './lib/run.js';
+import {clean, sweep, dboxArgs, dboxLine, endSession, leftovers, makeWorld, mountsUnder, onTerminal, rawEscapes, sh, waitFor, type World} from './lib/run.js';
 import {entry, pax, tarball} from './lib/tar-craft.js';
 import {makeToolbox} from './lib/loop.js';
 
@@ -305,7 +305,7 @@ describe('adversarial: a malicious engine', () => {
       expect(await waitFor(async () => /^second-marker/m.test(await screen()), 30_000)).toBe(true);
       expect(await screen(), 'a stack trace on the screen').not.toMatch(/^\s+at \S+.*\(.*:\d+:\d+\)/m);
     } finally {
-      await sh(`tmux kill-session -t ${session}`);
+      await endSession(session, world);
     }
   });
 

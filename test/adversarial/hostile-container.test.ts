@@ -14,7 +14,7 @@ import {buildHostileImage, CONTAINER_SIDE, containerFile, createdContainer, DEPT
   resetContainerSide, type HostileImage} from './lib/hostile.js';
 import {makeLoopFs, type LoopFs} from './lib/loop.js';
 import {blockedOn, clean, sweep, dboxArgs, dboxLine, gone, mountsUnder, sh, killTree, leftovers, makeWorld, onTerminal, rawEscapes, start, temporariesUnder,
-  waitFor, type World} from './lib/run.js';
+  waitFor, endSession, type World} from './lib/run.js';
 
 const hasEngine = requireEngine();
 
@@ -347,7 +347,7 @@ describe.runIf(hasEngine)('adversarial: a hostile container', () => {
       await waitFor(() => /PWNED/.test(title()), 2_000, 100);
       expect(title()).not.toContain('PWNED');
     } finally {
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      await endSession(session, world);
     }
   });
 

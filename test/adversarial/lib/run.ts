@@ -282,3 +282,16 @@ export function containerMountinfo(name: string, dockerArgs: string[] = []): str
 export function sh(cmd: string, options: {env?: NodeJS.ProcessEnv; deadlineMs?: number} = {}): Promise<Run> {
   return start(['-c', cmd], {command: 'sh', env: options.env ?? process.env, deadlineMs: options.deadlineMs ?? 30_000}).done;
 }
+
+/**
+ * Ends a tmux session running an interactive dbox of `world`: the hang-up ends dbox, and dbox's
+ * background mount after it, asynchronously (kill-session does not wait), so this waits, with a
+ * deadline, until that dbox has exited and no mount is left under the world's runtime directory.
+ * Whatever is still there then is the case's leftover, which the case's checks report.
+ */
+export async function endSession(session: string, world: World, deadlineMs = 15_000): Promise<void> {
+  const pane = await sh(`tmux display-message -p -t ${session} '#{pane_pid}'`);
+  const pid = Number(pane.out.trim());
+  await sh(`tmux kill-session -t ${session}`);
+  await waitFor(() => (!(pid > 0) || gone(pid)) && mountsUnder(world.runtime).length === 0, deadlineMs, 50);
+}
