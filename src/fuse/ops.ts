@@ -63,6 +63,8 @@ const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, a
 interface Handle {
   readonly fd: number;
   readonly remote?: RemoteFile;
+  /** The root it was opened through (its descriptors are revoked if the container restarts). */
+  readonly local?: LocalFs;
 }
 
 type FileTarget = {readonly fs: ContainerFs; readonly path: string};
@@ -153,7 +155,7 @@ export function makeOps(ns: Namespace): FuseOps {
         const t = await file(p);
         if (t.fs instanceof LocalFs) {
           const fd = await t.fs.openFd(t.path, flags & ~(C.O_CREAT | C.O_EXCL));
-          handles.set(fd, {fd});
+          handles.set(fd, {fd, local: t.fs});
           return fd;
         }
         const remote = new RemoteFile(t.fs, t.path);
@@ -172,7 +174,7 @@ export function makeOps(ns: Namespace): FuseOps {
         const t = await writable(p);
         if (t.fs instanceof LocalFs) {
           const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
-          handles.set(fd, {fd});
+          handles.set(fd, {fd, local: t.fs});
           return fd;
         }
         // The kernel looks the new file up at once: it must exist in the container before any write.
@@ -205,8 +207,10 @@ export function makeOps(ns: Namespace): FuseOps {
       (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0));
     },
     release: (_p, fd, cb) => {
-      const remote = handles.get(fd)?.remote;
+      const handle = handles.get(fd);
+      const remote = handle?.remote;
       handles.delete(fd);
+      if (handle?.local) return cb(sync(() => (handle.local!.closeFd(fd), 0)));
       if (!remote) return fs.close(fd, (err) => cb(err ? toErrno(err) : 0));
       remote.flush().finally(() => remote.close()).then(() => cb(0), (e: unknown) => cb(toErrno(e)));
     },

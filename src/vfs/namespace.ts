@@ -79,11 +79,22 @@ export class Namespace {
   }
 
   /** Forgets one container's filesystem (its process changed or it went away): a local root is
-   *  retired, so a line still holding it fails cleanly instead of writing through a reused fd. */
+   *  retired, so a line still holding it fails cleanly instead of writing through a reused fd; what
+   *  that line must still clean up (a copy's temporary) it removes through successorOf. */
   forget(key: string): void {
     const fs = this.open.get(key);
     this.open.delete(key);
-    void fs?.then((f) => f instanceof LocalFs && f.retire(), () => undefined);
+    void fs?.then((f) => f instanceof LocalFs && f.retire(() => this.successorOf(key)), () => undefined);
+  }
+
+  /** The filesystem of the container `key` (endpoint/id) as it is now: that container, found again
+   *  by its id (never another), its driver chosen again (a new root is proven again); undefined
+   *  once it is gone. */
+  private async successorOf(key: string): Promise<ContainerFs | undefined> {
+    const at = key.lastIndexOf('/');
+    const engine = this.engines.get(key.slice(0, at));
+    const container = engine && (await engine.listContainers()).find((c) => c.id === key.slice(at + 1));
+    return container && engine ? this.fsFor(container, engine) : undefined;
   }
 
   /**

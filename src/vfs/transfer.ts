@@ -85,9 +85,11 @@ function modeOf(mode: number, policy: CopyPolicy): number {
   return native().copyMode(mode, policy.flags, umaskBits);
 }
 
-/** Removes a temporary left by a failed copy; its own errors are not the user's concern. */
+/** Removes a temporary left by a failed copy (through the container's current root if its old one
+ *  was retired meanwhile); its own errors are not the user's concern. */
 async function discard(place: Place): Promise<void> {
-  await place.fs.remove(place.path).catch(() => undefined);
+  const fs = place.fs;
+  await (fs.removeTemporary ? fs.removeTemporary(place.path) : fs.remove(place.path)).catch(() => undefined);
 }
 
 /** Directories swept in this copy (one cp command), by filesystem. */
@@ -189,9 +191,13 @@ async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: s
     if (options.preserve) fs.fchownSync(fd, st.uid, st.gid);
     fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
     if (options.preserve) fs.futimesSync(fd, st.atime.sec + st.atime.nsec / 1e9, st.mtime.sec + st.mtime.nsec / 1e9);
+  } catch (error) {
+    // The destination's container stopped or restarted under the copy: its descriptor was revoked.
+    if (dstFs.isRetired) throw new FsError('ESTALE', tmp, '(the container stopped or restarted meanwhile)');
+    throw error;
   } finally {
     fs.closeSync(inFd);
-    if (outFd !== undefined) fs.closeSync(outFd);
+    if (outFd !== undefined) dstFs.closeFd(outFd);
   }
 }
 

@@ -95,6 +95,9 @@ export interface ContainerFs {
   unlink(path: string): Promise<void>;
   /** Removes a file or a whole tree (rm -rf, never following symlinks). */
   remove(path: string): Promise<void>;
+  /** Removes a temporary of this process's copies, also once the filesystem was retired (its
+   *  container restarted: through the container's current filesystem). Absent: remove does. */
+  removeTemporary?(path: string): Promise<void>;
   /** Renames inside this filesystem; `noReplace` fails with EEXIST instead of replacing. */
   rename(from: string, to: string, noReplace?: boolean): Promise<void>;
   symlink(target: string, path: string): Promise<void>;
