@@ -105,7 +105,9 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
 
   try {
     const {default: Fuse} = await import('fuse-native');
-    const ns = new Namespace(new Engine());
+    // The mount lives long: a listing made through the engine is reused for a second, as the
+    // kernel keeps names and attributes (mountOptions), so changes made behind it show.
+    const ns = new Namespace(new Engine(), {listingTtlMs: 1000});
     ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
     const mount = async (at: string): Promise<void> => {

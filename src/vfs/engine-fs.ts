@@ -4,8 +4,8 @@
 // whose /proc dbox cannot reach. Paths are resolved by the engine inside the container's root.
 // In a running container, listings, ranged reads and changes are commands run in it (exec) when
 // it has them; a stopped one is changed by extraction alone (extraction.ts). Listing a directory
-// otherwise downloads its subtree once; listings are reused for a second (the mount lives long)
-// and dropped on any write.
+// otherwise downloads its subtree once; listings are reused for the life of a command line (a
+// second in the mount, which lives long) and dropped on any write.
 //
 // What it trusts: the engine's in-root resolution of paths (HEAD, GET, PUT). Not the container:
 // the output of its `sh` and `stat` is parsed strictly and a listing with a name that is not one
@@ -120,8 +120,6 @@ export async function listingsOfArchive(dir: string, entries: AsyncIterable<{hea
   return new Map([...dirs].map(([k, v]) => [k, [...v.values()]]));
 }
 
-/** How long a listing is reused. */
-const LISTING_TTL_MS = 1000;
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
@@ -132,17 +130,23 @@ export class EngineFs implements ContainerFs {
    *  exec listing. */
   private readonly listings = new Map<string, {readonly entries: DirEntry[]; readonly at: number}>();
 
-  /** A listing made less than LISTING_TTL_MS ago: a long-lived user (the mount) sees changes made
-   *  behind its back within that time, as the kernel's caches of the mount do. */
+  /** A listing made less than listingTtlMs ago. */
   private listing(dir: string): DirEntry[] | undefined {
     const known = this.listings.get(dir);
-    if (known && Date.now() - known.at < LISTING_TTL_MS) return known.entries;
+    if (known && Date.now() - known.at < this.listingTtlMs) return known.entries;
     this.listings.delete(dir);
     return undefined;
   }
 
-  /** `running`: commands can be run in the container (listing and changes go through exec). */
-  constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
+  /**
+   * `running`: commands can be run in the container (listing and changes go through exec).
+   * `listingTtlMs`: how long a listing is reused. A command line's filesystem (the shell makes new
+   * ones at each line) keeps them for its life: a walk of a tree (cp -r) sees one consistent
+   * listing, made by one request, however long the walk takes. A long-lived user (the mount)
+   * gives a second, so that it sees changes made behind its back as the kernel's caches do.
+   */
+  constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false,
+    private readonly listingTtlMs = Infinity) {
     this.archive = new Archive(engine, id);
     this.extraction = new Extraction(this.archive);
   }

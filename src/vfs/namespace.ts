@@ -48,7 +48,9 @@ export class Namespace {
     return () => this.listeners.delete(listener);
   }
 
-  constructor(readonly engine: Engine) {
+  /** `listingTtlMs`: how long the engine driver reuses a listing (EngineFs); by default for the
+   *  life of a filesystem, which the shell forgets at each line (refresh). */
+  constructor(readonly engine: Engine, private readonly options: {readonly listingTtlMs?: number} = {}) {
     this.engines.set(engine.endpoint.name, engine);
   }
 
@@ -195,7 +197,7 @@ export class Namespace {
     if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
-    const fs = new EngineFs(engine, container.id, container.state === 'running');
+    const fs = new EngineFs(engine, container.id, container.state === 'running', this.options.listingTtlMs);
     fs.refusals.listen((r) => {
       for (const l of this.refusalListeners) l(container, r);
     });
