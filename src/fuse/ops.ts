@@ -60,6 +60,10 @@ const presentLink = (target: string, innerPath: string): string =>
 
 const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, atime: 0, mtime: 0, ctime: 0};
 
+/** The directory of a container the engine serves, as presented (times: its creation, in s). */
+const containerRootStat = (created: number): FuseStat =>
+  ({mode: 0o040755, uid: 0, gid: 0, size: 4096, nlink: 2, atime: created * 1000, mtime: created * 1000, ctime: created * 1000});
+
 interface Handle {
   readonly fd: number;
   readonly remote?: RemoteFile;
@@ -130,7 +134,13 @@ export function makeOps(ns: Namespace): FuseOps {
     getattr: (p, cb) =>
       settle(async () => {
         const t = await target(p);
-        return t.kind === 'fs' ? fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path)) : rootStat;
+        if (t.kind !== 'fs') return rootStat;
+        // A container's own directory, when the engine serves it, is presented without asking the
+        // engine (a root is a directory): an engine that is slow, or never answers, for one
+        // container then holds up only what is read inside it, never the mount's root (dbox-fuse
+        // opens the tree of every name at once).
+        if (t.path === '/' && t.fs.driver === 'engine' && t.container) return containerRootStat(t.container.created);
+        return fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path));
       }, cb),
     readdir: (p, cb) => {
       listDir(p).then(([names, stats]) => cb(0, names, stats), (e: unknown) => cb(toErrno(e)));

@@ -15,12 +15,14 @@
 // directory or below something the same archive did not show as a directory is dropped
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {tarStream} from '../docker/tar-write.js';
+import {isUtf8Text} from '../format/utf8.js';
 import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
-import {Extraction, tarMode, toNode} from './extraction.js';
+import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
@@ -62,11 +64,39 @@ export async function* fileBytes(stream: Readable, path: string): AsyncGenerator
       for await (const chunk of entry) yield chunk as Buffer;
       return;
     }
-    throw unlike('is empty');
+    throw new EmptyArchive('EIO', path, "(the engine's archive of it is empty)");
   } catch (error) {
     if (error instanceof FsError) throw error;
     throw unlike('is cut short or malformed');
   }
+}
+
+/** An archive of a file with no entry at all. */
+class EmptyArchive extends FsError {}
+
+/**
+ * The bytes of the file `file` from the archive of its directory `dir` (a GET of it): the entry
+ * named `dir`'s basename then the file's, which must be a regular file; the entries before it are
+ * skipped unread. EIO when it is not there, or the archive is cut short or malformed.
+ */
+export async function* fileBytesInDir(stream: Readable, dir: string, file: string, path: string): AsyncGenerator<Buffer> {
+  const want = dir === '/' ? [basename(file), `/${basename(file)}`] : [`${basename(dir)}/${basename(file)}`];
+  try {
+    for await (const entry of tarEntries(stream)) {
+      const {type, name} = entry.header;
+      if (!want.includes(name)) {
+        entry.resume();
+        continue;
+      }
+      if (type !== 'file' && type !== 'contiguous-file') break;
+      for await (const chunk of entry) yield chunk as Buffer;
+      return;
+    }
+  } catch (error) {
+    if (error instanceof FsError) throw error;
+    throw new FsError('EIO', path, "(the engine's archive of it is cut short or malformed)");
+  }
+  throw new FsError('EIO', path, "(the engine's archive of its directory does not hold it)");
 }
 
 /** `range` of a byte stream; stops (and so closes the source) once the range is complete. */
@@ -162,7 +192,9 @@ export class EngineFs implements ContainerFs {
    */
   private async ran(path: string, cmd: readonly string[], env: readonly string[] = []): Promise<boolean> {
     this.listings.clear();
-    if (!this.running) return false;
+    // The exec API takes JSON text: a name that is not UTF-8 would reach the command as another
+    // name (U+FFFD for each byte). Such a change is made by extraction, which carries bytes.
+    if (!this.running || !cmd.every(isUtf8Text)) return false;
     let r;
     try {
       r = await this.engine.exec(this.id, cmd, env);
@@ -177,7 +209,7 @@ export class EngineFs implements ContainerFs {
 
   /** One `stat` in the container for a whole directory: far cheaper than downloading its subtree. */
   private async execListing(dir: string): Promise<DirEntry[] | undefined> {
-    if (!this.running) return undefined;
+    if (!this.running || !isUtf8Text(dir)) return undefined; // JSON would carry another name: the archive lists
     const script = `cd -- "$1" || exit 3; exec stat -c '${STAT_FORMAT}' -- * .[!.]* ..?* 2>/dev/null`;
     const r = await this.engine.exec(this.id, ['sh', '-c', script, 'dbox', dir]).catch(() => undefined);
     if (!r || r.code === 3 || r.code === 126 || r.code === 127) return undefined;
@@ -262,13 +294,34 @@ export class EngineFs implements ContainerFs {
     if ((mode & S_IFMT) !== S_IFREG) throw notRegular(path, mode);
     if (range?.length === 0) return Readable.from([]);
     // Nothing is asked of the engine until the first read here.
-    if (range && range.offset > 0 && this.running) return Readable.from(this.execRange(file, range, path), {objectMode: false});
+    if (range && range.offset > 0 && this.running && isUtf8Text(file)) return Readable.from(this.execRange(file, range, path), {objectMode: false});
+    const bytes = this.archiveBytes(file, path);
+    return Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
+  }
+
+  /**
+   * The bytes of the regular file `file` from the engine's archive (the response is closed however
+   * the reading ends). Docker answers a GET of a file whose name is not UTF-8 with an empty archive
+   * (its include filter drops the name), though an archive of the directory holds it byte for
+   * byte: such a file is read from there.
+   */
+  private async *archiveBytes(file: string, path: string): AsyncGenerator<Buffer> {
     const stream = await this.archive.get(file);
     if (!stream) throw new FsError('ENOENT', path);
-    const bytes = fileBytes(stream, file);
-    const readable = Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
-    readable.once('close', () => stream.destroy()); // also when it is closed unread
-    return readable;
+    let any = false;
+    try {
+      for await (const chunk of fileBytes(stream, file)) {
+        any = true;
+        yield chunk;
+      }
+      return;
+    } catch (error) {
+      if (any || !(error instanceof EmptyArchive) || isUtf8Text(basename(file))) throw error;
+    }
+    const dir = dirname(file);
+    const listing = await this.archive.get(dir);
+    if (!listing) throw new FsError('ENOENT', path);
+    yield* fileBytesInDir(listing, dir, file, path);
   }
 
   /** A range read by the container itself (`tail -c +N | head -c L`): only the range travels. A
@@ -296,9 +349,7 @@ export class EngineFs implements ContainerFs {
       if (marked && r.code === 0) return;
       if (marked) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
     }
-    const stream = await this.archive.get(file);
-    if (!stream) throw new FsError('ENOENT', path);
-    yield* sliceBytes(fileBytes(stream, file), range);
+    yield* sliceBytes(this.archiveBytes(file, path), range);
   }
 
   /** Uploads one file. The archive API needs its size in the tar header, so a source of unknown
@@ -318,19 +369,11 @@ export class EngineFs implements ContainerFs {
       body = Readable.from([data]);
     }
     const upload = async (name: string): Promise<void> => {
-      const pack = tar.pack();
-      const header = {name, size, mode: tarMode(options.mode), type: 'file' as const,
+      const header = {name, size, mode: options.mode & 0o7777, type: 'file' as const,
         ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
         ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
-      const entry = pack.entry(header, (error) => {
-        if (error) pack.destroy(error);
-        else pack.finalize();
-      });
-      body.on('error', (error) => pack.destroy(error));
-      // The pipe hands the source's error to the entry too: the pack carries it to the upload.
-      entry.on('error', () => undefined);
-      body.pipe(entry);
-      await this.putInto(dirname(target), toNode(pack), path, options.signal);
+      // The source's error reaches the pack, which carries it to the upload.
+      await this.putInto(dirname(target), tarStream([{header, body}]), path, options.signal);
     };
     if (this.running || options.exclusive) await upload(basename(target));
     else await this.extraction.replace(target, temporaryName(basename(target)), upload);
@@ -356,19 +399,13 @@ export class EngineFs implements ContainerFs {
   async mkdir(path: string, mode = 0o755): Promise<void> {
     const target = normalize(path);
     if (await this.archive.stat(target)) throw new FsError('EEXIST', path);
-    const pack = tar.pack();
-    pack.entry({name: basename(target), type: 'directory', mode: tarMode(mode)});
-    pack.finalize();
-    await this.putInto(dirname(target), toNode(pack), path);
+    await this.putInto(dirname(target), tarStream([{header: {name: basename(target), type: 'directory', mode: mode & 0o7777}}]), path);
   }
 
   async symlink(target: string, path: string): Promise<void> {
     const p = normalize(path);
     if (await this.archive.stat(p)) throw new FsError('EEXIST', path);
-    const pack = tar.pack();
-    pack.entry({name: basename(p), type: 'symlink', linkname: target});
-    pack.finalize();
-    await this.putInto(dirname(p), toNode(pack), path);
+    await this.putInto(dirname(p), tarStream([{header: {name: basename(p), type: 'symlink', linkname: target}}]), path);
   }
 
   private async mustExist(path: string): Promise<Stat> {

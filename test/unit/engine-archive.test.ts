@@ -3,7 +3,7 @@
 import {Readable} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {FsError} from '../../src/vfs/errors.js';
-import {fileBytes} from '../../src/vfs/engine-fs.js';
+import {fileBytes, fileBytesInDir} from '../../src/vfs/engine-fs.js';
 import {entry, tarball} from '../adversarial/lib/tar-craft.js';
 
 async function read(tar: Buffer, path = '/data/f'): Promise<string | FsError> {
@@ -46,5 +46,31 @@ describe('fileBytes', () => {
   it('bytes that are not a tar are EIO', async () => {
     const r = await read(Buffer.from('HTTP/1.1 500 oops\r\n\r\n'.repeat(40)));
     expect((r as FsError).code).toBe('EIO');
+  });
+});
+
+describe('fileBytesInDir', () => {
+  const inDir = async (tar: Buffer, dir = '/data', file = '/data/f'): Promise<string | FsError> => {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of fileBytesInDir(Readable.from([tar]), dir, file, file)) chunks.push(chunk);
+    } catch (error) {
+      if (error instanceof FsError) return error;
+      throw error;
+    }
+    return Buffer.concat(chunks).toString();
+  };
+
+  it('finds the file among its siblings in an archive of its directory', async () => {
+    expect(await inDir(tarball(entry({name: 'data/', type: 'dir'}), entry({name: 'data/a', body: 'aaa'}), entry({name: 'data/f', body: 'mine'}),
+      entry({name: 'data/z', body: 'zzz'})))).toBe('mine');
+  });
+
+  it('a missing file, one of another type, or a name elsewhere is EIO', async () => {
+    for (const tar of [
+      tarball(entry({name: 'data/', type: 'dir'}), entry({name: 'data/a', body: 'a'})),
+      tarball(entry({name: 'data/f', type: 'symlink', linkname: '/etc/shadow'})),
+      tarball(entry({name: 'other/f', body: 'not it'}), entry({name: 'f', body: 'not it'})),
+    ]) expect(((await inDir(tar)) as FsError).code).toBe('EIO');
   });
 });
