@@ -311,6 +311,7 @@ describe('adversarial: a malicious engine', () => {
 
   it('Medium mount lifecycle: after an engine restart of more than a second, the mount follows events again', async () => {
     const mnt = world.mkdir('mntlife');
+    const containersBefore = fake.containers;
     const m = await dboxArgs(['mount', mnt], env(), {deadlineMs: 60_000});
     expect(m.status, m.err).toBe(0);
     try {
@@ -333,6 +334,7 @@ describe('adversarial: a malicious engine', () => {
       }, 20_000, 500);
       expect(seen, 'the mount never saw the container created after the restart').toBe(true);
     } finally {
+      fake.containers = containersBefore; // the other cases see the engine as it was
       await dboxArgs(['umount', mnt], env());
       await waitFor(() => mountsUnder(mnt).length === 0, 10_000);
     }
