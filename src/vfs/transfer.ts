@@ -37,16 +37,42 @@ export interface Place {
 export class Progress {
   readonly raw = new Float64Array(3);
   private readonly aborter = new AbortController();
-  get bytes(): number { return this.raw[0]!; }
-  get files(): number { return this.raw[1]!; }
+  /** Counters of native jobs in flight that can be stopped alone (part()). */
+  private readonly parts = new Set<Float64Array>();
+  get bytes(): number {
+    let n = this.raw[0]!;
+    for (const p of this.parts) n += p[0]!;
+    return n;
+  }
+  get files(): number {
+    let n = this.raw[1]!;
+    for (const p of this.parts) n += p[1]!;
+    return n;
+  }
   get signal(): AbortSignal { return this.aborter.signal; }
   add(bytes: number, files = 0): void {
-    this.raw[0] = this.bytes + bytes;
-    this.raw[1] = this.files + files;
+    this.raw[0] = this.raw[0]! + bytes;
+    this.raw[1] = this.raw[1]! + files;
   }
   cancel(): void {
     this.raw[2] = 1;
+    for (const p of this.parts) p[2] = 1;
     this.aborter.abort(new FsError('ECANCELED', ''));
+  }
+  /**
+   * Runs a native job with counters of its own, which count here while it runs and stay here after;
+   * `stop` ends that job alone (a container restarting under it), a cancel of this progress ends it too.
+   */
+  async part<T>(work: (raw: Float64Array, stop: () => void) => Promise<T>): Promise<T> {
+    const raw = new Float64Array(3);
+    raw[2] = this.raw[2]!;
+    this.parts.add(raw);
+    try {
+      return await work(raw, () => void (raw[2] = 1));
+    } finally {
+      this.parts.delete(raw);
+      this.add(raw[0]!, raw[1]!);
+    }
   }
   get cancelled(): boolean { return this.raw[2] === 1; }
   check(path: string): void {
@@ -254,11 +280,16 @@ async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, 
 /** The native tree copy of `src` to the new name `dst`; false when it made nothing (a device
  *  node left out). */
 async function nativeTree(local: [LocalFs, LocalFs], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
-  // Both roots stay open until the copy ends; a container stopping meanwhile cancels it.
-  const cancel = (): void => options.progress.cancel();
-  const result = await local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
-    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, options.progress.raw), cancel), cancel)
-    .catch((e: unknown) => Promise.reject(toFsError(e, src)));
+  // Both roots stay open until the copy ends; a container stopping or restarting meanwhile stops
+  // this copy (not the rest of the command), which then fails with ESTALE.
+  const result = await options.progress.part((raw, stop) => local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
+    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, raw), stop), stop))
+    .catch((e: unknown) => {
+      if (!options.progress.cancelled && (local[0].isRetired || local[1].isRetired)) {
+        throw new FsError('ESTALE', src, '(the container stopped or restarted meanwhile)');
+      }
+      throw toFsError(e, src);
+    });
   for (const s of result.skipped) options.skipped?.(s.path, s.mode, 'device');
   return !result.skipped.some((s) => s.path === src);
 }
