@@ -2,6 +2,7 @@
 // make on the host from a container (set-id bits, device nodes, writes through links) is
 // src/vfs/copy-policy.ts's to decide; this reports what it left out.
 import {formatProgress} from '../src/format/progress.js';
+import {quoteaf, quotef} from '../src/format/quote.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {report} from '../src/shell/report.js';
@@ -10,7 +11,7 @@ import {absolute, basename, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';
 import {isDir, type Stat} from '../src/vfs/types.js';
-import {printable, typeName} from '../src/vfs/untrusted.js';
+import {refusalText, typeName} from '../src/vfs/untrusted.js';
 
 const spec = {
   short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive'},
@@ -21,8 +22,8 @@ const spec = {
 function skippedLine(shown: string, mode: number, reason: SkipReason): string {
   const kind = typeName(mode).replace(/^an? /, '');
   return reason === 'device'
-    ? `cp: omitting ${kind} '${shown}' (a device node from a container; --devices copies it)\n`
-    : `cp: cannot copy ${kind} '${shown}': Operation not supported (special files are copied only between local filesystems)\n`;
+    ? `cp: omitting ${kind} ${quoteaf(shown)} (a device node from a container; --devices copies it)\n`
+    : `cp: cannot copy ${kind} ${quoteaf(shown)}: Operation not supported (special files are copied only between local filesystems)\n`;
 }
 
 /** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
@@ -68,7 +69,7 @@ export const cp: Builtin = {
     const devices = flags.has('devices');
     if (operands.length === 0) throw new UsageError("cp: missing file operand\nTry 'help cp' for more information.");
     if (operands.length === 1) {
-      throw new UsageError(`cp: missing destination file operand after '${operands[0]}'\nTry 'help cp' for more information.`);
+      throw new UsageError(`cp: missing destination file operand after ${quoteaf(operands[0]!)}\nTry 'help cp' for more information.`);
     }
     const destOperand = operands[operands.length - 1]!;
     const destAbs = absolute(destOperand, ctx);
@@ -81,7 +82,7 @@ export const cp: Builtin = {
     const intoDir = destStat !== undefined && isDir(destStat);
     const sourceOperands = operands.slice(0, -1);
     if (sourceOperands.length > 1 && !intoDir) {
-      ctx.stderr.stream.write(`cp: target '${destOperand}' is not a directory\n`);
+      ctx.stderr.stream.write(`cp: target ${quoteaf(destOperand)}: Not a directory\n`);
       return {status: 1};
     }
 
@@ -105,7 +106,7 @@ export const cp: Builtin = {
           continue;
         }
         if (isDir(source.stat) && !recursive) {
-          ctx.stderr.stream.write(`cp: -r not specified; omitting directory '${operand}'\n`);
+          ctx.stderr.stream.write(`cp: -r not specified; omitting directory ${quoteaf(operand)}\n`);
           status = 1;
           continue;
         }
@@ -114,23 +115,31 @@ export const cp: Builtin = {
         const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, basename(source.abs)) : dest.path};
         const existing = await to.fs.stat(to.path).catch(() => undefined);
         if ((existing && sameFile(existing, source.stat)) || finalAbs === source.abs) {
-          ctx.stderr.stream.write(`cp: '${operand}' and '${shownDest}' are the same file\n`);
+          ctx.stderr.stream.write(`cp: ${quoteaf(operand)} and ${quoteaf(shownDest)} are the same file\n`);
           status = 1;
           continue;
         }
         if (isDir(source.stat) && finalAbs.startsWith(source.abs + '/')) {
-          ctx.stderr.stream.write(`cp: cannot copy a directory, '${operand}', into itself, '${shownDest}'\n`);
+          ctx.stderr.stream.write(`cp: cannot copy a directory, ${quoteaf(operand)}, into itself, ${quoteaf(shownDest)}\n`);
           status = 1;
           continue;
         }
-        const skipped = (path: string, mode: number, reason: SkipReason): void => {
-          // The path in the source filesystem, shown as the virtual path the user copied from.
+        /** A path in the source filesystem, shown as the virtual path the user copied from. */
+        const shown = (path: string): string => {
           const base = source.place.path;
-          const shown = path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
+          return path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
             ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
-          ctx.stderr.stream.write(skippedLine(printable(shown), mode, reason));
+        };
+        const skipped = (path: string, mode: number, reason: SkipReason): void => {
+          ctx.stderr.stream.write(skippedLine(shown(path), mode, reason));
           status = 1;
         };
+        // A listing of the source the container forged was not believed (the engine's archive was
+        // listed instead): the copy is what the container holds, and the user hears of the attempt.
+        const stopRefusals = source.place.fs.refusals?.listen((r) => {
+          ctx.stderr.stream.write(`cp: ${quotef(shown(r.path))}: ${refusalText(r)}\n`);
+          status = 1;
+        });
         try {
           const options = {preserve, devices, progress, skipped};
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
@@ -138,7 +147,7 @@ export const cp: Builtin = {
           // A local copy works on open handles and completes even if a container goes away meanwhile.
           for (const t of [source.target, dest]) {
             if (t.container && t.engine && !(await t.engine.exists(t.container.id))) {
-              ctx.stderr.stream.write(`cp: container '${t.container.name}' was removed during the copy\n`);
+              ctx.stderr.stream.write(`cp: container ${quoteaf(t.container.name)} was removed during the copy\n`);
               status = 1;
             }
           }
@@ -147,8 +156,10 @@ export const cp: Builtin = {
             ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
-          report(ctx, 'cp', error, `${operand}' to '${shownDest}`, (w) => `cannot copy '${w}'`);
+          report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);
           status = 1;
+        } finally {
+          stopRefusals?.();
         }
       }
     } finally {

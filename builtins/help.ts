@@ -1,4 +1,5 @@
 // help: list the builtins, or show one's usage.
+import {quoteaf} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
 
 /** `help` needs the list of all builtins, which includes itself: the registry passes it in. */
@@ -12,7 +13,7 @@ export function makeHelp(all: () => readonly Builtin[]): Builtin {
       if (args[0] !== undefined) {
         const b = all().find((x) => x.name === args[0]);
         if (!b) {
-          ctx.stderr.stream.write(`help: no help topics match '${args[0]}'\n`);
+          ctx.stderr.stream.write(`help: no help topics match ${quoteaf(args[0])}\n`);
           return {status: 1};
         }
         out.write(`usage: ${b.usage}\n  ${b.summary}\n`);

@@ -11,7 +11,7 @@ import {colorContainer, colorName} from '../src/format/color.js';
 import {columns, type Cell} from '../src/format/columns.js';
 import {lsQuoting, lsQuotingArgs, type LsQuoting} from '../src/format/ls-quoting.js';
 import {humanSize, lsTime, modeString} from '../src/format/mode.js';
-import {escapeControls, quoteName, type NameQuoting} from '../src/format/quote.js';
+import {escapeControls, quotef, quoteName, type NameQuoting} from '../src/format/quote.js';
 import {nameBytes, writableBytes} from '../src/format/utf8.js';
 import {textWidth} from '../src/format/width.js';
 import type {ContainerInfo} from '../src/docker/engine.js';
@@ -23,6 +23,7 @@ import {FsError} from '../src/vfs/errors.js';
 import {absolute, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, type ContainerFs, type Stat} from '../src/vfs/types.js';
+import {refusalText, type Refusal} from '../src/vfs/untrusted.js';
 
 const spec = {
   short: {l: 'long', a: 'all', A: 'almostAll', d: 'directory', '1': 'one', h: 'human', R: 'recursive',
@@ -215,8 +216,9 @@ function checkLength(paths: readonly string[], driverPath?: string): void {
   if (driverPath !== undefined && nameBytes(driverPath).length >= PATH_MAX - 1) throw new FsError('ENAMETOOLONG', driverPath);
 }
 
-/** The items of a directory target, sorted, with . and .. for -a. */
-async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise<Item[]> {
+/** The items of a directory target, sorted, with . and .. for -a; a forged listing of it that its
+ *  filesystem refused (and listed otherwise) is added to `refused`. */
+async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused: Refusal[]): Promise<Item[]> {
   if (target.kind === 'containers') {
     const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
     return byName(list.map((c) => ({name: String(c.name), container: c})));
@@ -228,7 +230,9 @@ async function listDir(target: Target, flags: Flags, ctx: ShellContext): Promise
   }
   const {fs, path} = target;
   const showHidden = flags.has('all') || flags.has('almostAll');
-  const entries = (await fs.readdir(path)).filter((e) => showHidden || !e.name.startsWith('.'));
+  const stopRefusals = fs.refusals?.listen((r) => refused.push(r));
+  const listed = await fs.readdir(path).finally(() => stopRefusals?.());
+  const entries = listed.filter((e) => showHidden || !e.name.startsWith('.'));
   const needStat = flags.has('long') || ctx.color || flags.has('recursive');
   // Most entries come with their stat: only the others (and links under -l) wait on the driver.
   const items: Item[] = new Array<Item>(entries.length);
@@ -332,7 +336,8 @@ export const ls: Builtin = {
         checkLength([dir.shown, dir.abs]);
         const target = dir.target ?? (await ctx.ns.resolve(dir.abs));
         if (target.kind === 'fs') checkLength([], target.path);
-        const items = await listDir(target, flags, ctx);
+        const refused: Refusal[] = [];
+        const items = await listDir(target, flags, ctx, refused);
         const out: string[] = [];
         if (!first) out.push('');
         first = false;
@@ -341,6 +346,10 @@ export const ls: Builtin = {
         const lines = await render(items, view);
         for (const line of lines) out.push(line);
         await write(out);
+        for (const r of refused) {
+          ctx.stderr.stream.write(`ls: ${quotef(dir.shown)}: ${refusalText(r)}\n`);
+          status = Math.max(status, 1);
+        }
         if (flags.has('recursive')) {
           for (let k = items.length - 1; k >= 0; k--) {
             const i = items[k]!;

@@ -1287,6 +1287,24 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// revokeFd(fd): the open file behind `fd` is replaced in place by a dead one (an O_PATH
+// descriptor of "/"), atomically: a read or write on `fd` from now on, even by a worker thread in
+// the middle of a copy, fails with EBADF and reaches nothing, and the number stays taken (never
+// reused for another file) until its owner closes it. For the write descriptors of a container
+// root that was retired (src/vfs/local-fs.ts): nothing is written into an old root once the
+// container's process changed.
+static napi_value js_revoke_fd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  INT_ARG(0, fd);
+  static int dead = -1;  // opened once, on the JS thread (the only caller), kept for the process
+  if (dead < 0) {
+    dead = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dead < 0) return throw_errno(env, errno, "open", "/");
+  }
+  if (dup3(dead, (int)fd, O_CLOEXEC) < 0) return throw_errno(env, errno, "dup3", "");
+  return undefined(env);
+}
+
 // copyMode(mode, flags, umask) -> the permission bits a copy gets (copy_mode), for copies
 // made through the ContainerFs interface: one rule for both kinds of copy.
 static napi_value js_copy_mode(napi_env env, napi_callback_info info) {
@@ -1360,6 +1378,7 @@ static napi_value init(napi_env env, napi_value exports) {
   link_napi_export(env, exports);
   EXPORT("openRead", js_open_read);
   EXPORT("shutdown", js_shutdown);
+  EXPORT("revokeFd", js_revoke_fd);
   EXPORT("umask", js_umask);
   EXPORT("copyMode", js_copy_mode);
   EXPORT("encodeName", js_encode_name);

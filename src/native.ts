@@ -47,6 +47,9 @@ export interface Native {
   openRead(root: number, path: string, accept: number): {fd: number; mode: number};
   /** The process is exiting: running copies stop at their next check. */
   shutdown(): void;
+  /** Replaces the open file behind `fd` by a dead descriptor in place: later reads and writes on it
+   *  fail with EBADF (even in a copy running on a worker thread); the number stays taken until closed. */
+  revokeFd(fd: number): void;
   /** The process umask, read without changing it. */
   umask(): number;
   /** The permission bits a copy of an entry of `mode` gets (flags COPY_*): GNU cp's rule. */

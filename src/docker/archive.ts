@@ -4,10 +4,13 @@
 // tarEntries hands out entries as they come (names, types, link names unchecked): whoever turns
 // an entry into a path checks it (engine-fs.ts listingsOfArchive, through untrusted.ts), and
 // nothing here ever writes a tar entry to the host.
+import querystring from 'node:querystring';
 import type {Readable} from 'node:stream';
 import tar from 'tar-stream';
+import {isUtf8Text, nameBytes} from '../format/utf8.js';
 import {FsError} from '../vfs/errors.js';
 import type {Engine} from './engine.js';
+import {bytesExtract, entryNames} from './tar-names.js';
 
 /** The X-Docker-Container-Path-Stat header: mode is a Go os.FileMode. */
 export interface PathStat {
@@ -51,25 +54,34 @@ export type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
  * while an archive response is open, and every later request for it would wait.
  */
 export async function* tarEntries(stream: Readable): AsyncGenerator<TarEntry> {
-  const extract = tar.extract();
+  // Names are bytes (tar-names.ts): entries come with names in dbox's name codec.
+  const extract = bytesExtract();
   stream.on('error', (error) => extract.destroy(error));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
   try {
-    for await (const entry of extract) yield entry;
+    for await (const entry of extract) {
+      entryNames(entry.header);
+      yield entry;
+    }
   } finally {
     stream.destroy();
     extract.destroy();
   }
 }
 
-/** A path the engine's API cannot carry: one with a name that is not UTF-8 (lone surrogates,
- *  src/native.ts), which its query strings cannot encode. */
-function reachable(path: string): string {
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(path)) {
-    throw new FsError('ENOENT', path, "(a name that is not UTF-8, which the engine's API cannot carry)");
-  }
-  return path;
-}
+/**
+ * Query strings carry a path as its bytes: a name that is not UTF-8 (the codec's lone surrogates)
+ * is percent-encoded byte for byte, which the engine (Go's url.ParseQuery) decodes back to those
+ * bytes; any other text is encoded as before. Node's documented way to do it: dockerode builds its
+ * query strings with querystring.stringify, which calls querystring.escape.
+ */
+const standardEscape = querystring.escape;
+querystring.escape = (text: string): string => {
+  if (isUtf8Text(text)) return standardEscape(text);
+  let out = '';
+  for (const b of nameBytes(text)) out += /[A-Za-z0-9\-_.!~*'()]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+};
 
 /** Error messages (coreutils, busybox, the engine's own) -> errno codes; EIO for the rest. */
 export function errnoFromMessage(message: string): string {
@@ -115,7 +127,7 @@ export class Archive {
   /** HEAD: stat of `path` (not following a final symlink); undefined when it does not exist. */
   async stat(path: string): Promise<PathStat | undefined> {
     try {
-      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path: reachable(path)}))) as {
+      const res = (await this.engine.call(async (d) => d.getContainer(this.id).infoArchive({path}))) as {
         headers: Record<string, string | undefined>;
         resume?: () => void;
       };
@@ -131,7 +143,7 @@ export class Archive {
   /** GET: a tar stream of `path` (a file, or a directory and everything below it). */
   async get(path: string): Promise<Readable | undefined> {
     try {
-      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path: reachable(path)}))) as Readable;
+      return (await this.engine.call(async (d) => d.getContainer(this.id).getArchive({path}))) as Readable;
     } catch (error) {
       if (isNotFound(error)) return this.missing(path);
       throw answered(error, path);
@@ -140,6 +152,6 @@ export class Archive {
 
   /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
   async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: reachable(dir), ...(signal ? {abortSignal: signal} : {})}));
+    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir, ...(signal ? {abortSignal: signal} : {})}));
   }
 }

@@ -85,6 +85,10 @@ export function bytesName(bytes: Uint8Array): string {
   return out;
 }
 
+/** Whether a name is text that UTF-8 carries as it is (no lone surrogate: no byte escaped): JSON
+ *  and the engine's exec API carry it; a name that is not, only as bytes. */
+export const isUtf8Text = (name: string): boolean => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name);
+
 /** The UTF-8 bytes to write for a string (surrogate escapes as their bytes). */
 export function writableBytes(text: string): Buffer {
   const b = nameBytes(text);

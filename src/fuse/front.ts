@@ -4,7 +4,8 @@
 //   - a running container of the local engine, when the namespace proves its root (localRoot):
 //     that root, as a descriptor this process holds;
 //   - any other (stopped, or the engine is elsewhere), and .hosts: that name in dbox's own
-//     fuse-native mount (`engineDir`), where Node serves it through the engine driver.
+//     fuse-native mount (`engineDir`: /proc/<this pid>/fd/<fd>, a detached mount), where Node
+//     serves it through the engine driver.
 //
 // The control protocol (dbox-fuse's header has the reader's side): each record is NUL-terminated
 // fields, "+" NAME PATH FLAGS or "-" NAME, answered by one line, "ok" or "error WHY". A field

@@ -5,8 +5,10 @@
 // space or newline in a path cannot shift a field). A mount is found by its exact mount point,
 // never by a prefix. stat() is never used on a mount point that may be dead (it would hang on a
 // FUSE connection whose server is gone): a dead connection is aborted through fusectl first.
-import {spawnSync} from 'node:child_process';
+import {execFile, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import {native} from '../native.js';
 
 export interface MountEntry {
   readonly id: number;
@@ -79,4 +81,25 @@ export function unmountAndRemove(dir: string, options: {dead?: boolean; keep?: b
     try { fs.rmdirSync(d); } catch { /* busy, not empty, or gone */ }
   }
   return was;
+}
+
+/**
+ * Takes a mount this process serves out of every mount table: holds its root as an O_PATH
+ * descriptor, detaches it lazily (it lives on while that descriptor and what is opened through it
+ * do, and goes with the last of them, whatever way this process ends), then removes its directory
+ * and `parents` that are empty. Returns the path that reaches it from now on, for other processes
+ * too: /proc/<this pid>/fd/<fd>. Asynchronous on purpose: this process serves the mount, and an
+ * unmount that looks at the mount point would wait for this process (O_PATH opens nothing of it).
+ */
+export async function hideMount(dir: string, parents: readonly string[] = []): Promise<string> {
+  const fd = native().openRoot(dir);
+  await new Promise<void>((resolve) => execFile('umount', ['-l', dir], () => resolve()));
+  if (isMounted(dir)) {
+    fs.closeSync(fd);
+    throw new Error(`cannot detach ${dir}`);
+  }
+  for (const d of [dir, ...parents]) {
+    try { fs.rmdirSync(d); } catch { /* busy, not empty, or gone */ }
+  }
+  return path.join('/proc', String(process.pid), 'fd', String(fd));
 }

@@ -60,9 +60,15 @@ const presentLink = (target: string, innerPath: string): string =>
 
 const rootStat: FuseStat = {mode: 0o040555, uid: 0, gid: 0, size: 0, nlink: 2, atime: 0, mtime: 0, ctime: 0};
 
+/** The directory of a container the engine serves, as presented (times: its creation, in s). */
+const containerRootStat = (created: number): FuseStat =>
+  ({mode: 0o040755, uid: 0, gid: 0, size: 4096, nlink: 2, atime: created * 1000, mtime: created * 1000, ctime: created * 1000});
+
 interface Handle {
   readonly fd: number;
   readonly remote?: RemoteFile;
+  /** The root it was opened through (its descriptors are revoked if the container restarts). */
+  readonly local?: LocalFs;
 }
 
 type FileTarget = {readonly fs: ContainerFs; readonly path: string};
@@ -128,7 +134,13 @@ export function makeOps(ns: Namespace): FuseOps {
     getattr: (p, cb) =>
       settle(async () => {
         const t = await target(p);
-        return t.kind === 'fs' ? fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path)) : rootStat;
+        if (t.kind !== 'fs') return rootStat;
+        // A container's own directory, when the engine serves it, is presented without asking the
+        // engine (a root is a directory): an engine that is slow, or never answers, for one
+        // container then holds up only what is read inside it, never the mount's root (dbox-fuse
+        // opens the tree of every name at once).
+        if (t.path === '/' && t.fs.driver === 'engine' && t.container) return containerRootStat(t.container.created);
+        return fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path));
       }, cb),
     readdir: (p, cb) => {
       listDir(p).then(([names, stats]) => cb(0, names, stats), (e: unknown) => cb(toErrno(e)));
@@ -153,7 +165,7 @@ export function makeOps(ns: Namespace): FuseOps {
         const t = await file(p);
         if (t.fs instanceof LocalFs) {
           const fd = await t.fs.openFd(t.path, flags & ~(C.O_CREAT | C.O_EXCL));
-          handles.set(fd, {fd});
+          handles.set(fd, {fd, local: t.fs});
           return fd;
         }
         const remote = new RemoteFile(t.fs, t.path);
@@ -172,7 +184,7 @@ export function makeOps(ns: Namespace): FuseOps {
         const t = await writable(p);
         if (t.fs instanceof LocalFs) {
           const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
-          handles.set(fd, {fd});
+          handles.set(fd, {fd, local: t.fs});
           return fd;
         }
         // The kernel looks the new file up at once: it must exist in the container before any write.
@@ -205,8 +217,10 @@ export function makeOps(ns: Namespace): FuseOps {
       (datasync ? fs.fdatasync : fs.fsync)(fd, (err) => cb(err ? toErrno(err) : 0));
     },
     release: (_p, fd, cb) => {
-      const remote = handles.get(fd)?.remote;
+      const handle = handles.get(fd);
+      const remote = handle?.remote;
       handles.delete(fd);
+      if (handle?.local) return cb(sync(() => (handle.local!.closeFd(fd), 0)));
       if (!remote) return fs.close(fd, (err) => cb(err ? toErrno(err) : 0));
       remote.flush().finally(() => remote.close()).then(() => cb(0), (e: unknown) => cb(toErrno(e)));
     },

@@ -4,8 +4,9 @@
 // process must never touch its own mount: fuse-native calls the ops on this event loop, so a
 // blocking call on a path of the mount would deadlock it. The ops reach containers through
 // /proc/<pid>/root and the engine, never through DIR. With dbox-fuse built, it serves DIR
-// (front.ts) and fuse-native serves a private engine mount behind it; dbox-fuse, another
-// process, may use that one.
+// (front.ts) and fuse-native serves an engine mount behind it, detached as soon as it is mounted
+// and reached only through a descriptor of this process (mounts.ts hideMount): dbox-fuse, another
+// process, uses it; it is in no mount table, and it goes with this process however it ends.
 //
 // Messages go to stderr: the mount's log file when launched in the background (launch.ts), the
 // terminal in the foreground. A write error there (EPIPE) is ignored, never fatal.
@@ -14,10 +15,12 @@ import path from 'node:path';
 import type {FuseOptions} from 'fuse-native';
 import {Engine} from '../docker/engine.js';
 import {fuseHelper} from '../self.js';
+import {quoteaf} from '../format/quote.js';
 import {Namespace} from '../vfs/namespace.js';
+import {refusalText} from '../vfs/untrusted.js';
 import {FrontServer} from './front.js';
 import {logLine} from './log.js';
-import {isMounted, unmountAndRemove} from './mounts.js';
+import {hideMount, isMounted, unmountAndRemove} from './mounts.js';
 import {makeOps} from './ops.js';
 import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
 
@@ -102,7 +105,10 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
 
   try {
     const {default: Fuse} = await import('fuse-native');
-    const ns = new Namespace(new Engine());
+    // The mount lives long: a listing made through the engine is reused for a second, as the
+    // kernel keeps names and attributes (mountOptions), so changes made behind it show.
+    const ns = new Namespace(new Engine(), {listingTtlMs: 1000});
+    ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
     const mount = async (at: string): Promise<void> => {
       const fuse = new Fuse(at, makeOps(ns), mountOptions);
@@ -113,7 +119,13 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
       fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
       await mount(engineDir);
-      front = await FrontServer.start(fuseHelper, dir, ns, engineDir, say).catch((error: unknown) => {
+      // Nobody but dbox-fuse needs it: reached by descriptor, it is in no mount table, so no walk of
+      // the runtime directory goes into it and no way out of this process can leave it behind.
+      const engineRoot = await hideMount(engineDir, [path.dirname(engineDir)]).catch((error: unknown) => {
+        say(`the engine mount stays visible (${(error as Error).message})`);
+        return engineDir;
+      });
+      front = await FrontServer.start(fuseHelper, dir, ns, engineRoot, say).catch((error: unknown) => {
         say(`the fast path is off (${(error as Error).message})`);
         return undefined;
       });

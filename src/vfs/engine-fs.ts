@@ -4,25 +4,28 @@
 // whose /proc dbox cannot reach. Paths are resolved by the engine inside the container's root.
 // In a running container, listings, ranged reads and changes are commands run in it (exec) when
 // it has them; a stopped one is changed by extraction alone (extraction.ts). Listing a directory
-// otherwise downloads its subtree once; listings are reused for a second (the mount lives long)
-// and dropped on any write.
+// otherwise downloads its subtree once; listings are reused for the life of a command line (a
+// second in the mount, which lives long) and dropped on any write.
 //
 // What it trusts: the engine's in-root resolution of paths (HEAD, GET, PUT). Not the container:
 // the output of its `sh` and `stat` is parsed strictly and a listing with a name that is not one
-// path component is not believed (the archive lists instead); not the engine's tar either: an
+// path component is not believed (the archive lists instead, and the refusal is reported:
+// untrusted.ts Refusals); not the engine's tar either: an
 // entry whose name is absolute, has a `.`/`..`/empty component, lies outside the requested
 // directory or below something the same archive did not show as a directory is dropped
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {tarStream} from '../docker/tar-write.js';
+import {isUtf8Text} from '../format/utf8.js';
 import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
 import {FsError} from './errors.js';
-import {Extraction, tarMode, toNode} from './extraction.js';
+import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
-import {archivePath, entryPath, isEntryName, notRegular} from './untrusted.js';
+import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
 import {fileType, isDir, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
   type StatFs, type Timespec, type WriteOptions} from './types.js';
 
@@ -46,12 +49,54 @@ function statFromTar(h: tar.Header): Stat {
   return statFrom(mode, h.size ?? 0, h.mtime?.getTime() ?? 0, h.uid, h.gid);
 }
 
-/** The bytes of the first entry of a tar stream (a GET of one file). */
-async function* firstEntryBytes(stream: Readable): AsyncGenerator<Buffer> {
-  for await (const entry of tarEntries(stream)) {
-    for await (const chunk of entry) yield chunk as Buffer;
-    break;
+/**
+ * The bytes of the file `path` from the engine's archive of it (a GET of one file): its one entry,
+ * which must be a regular file named as the file is. Anything else (another name, a link, nothing,
+ * a body shorter than its header says, bytes that are not a tar) is an EIO naming `path`: the engine
+ * did not send the file, and nothing it sent instead is passed on as its bytes.
+ */
+export async function* fileBytes(stream: Readable, path: string): AsyncGenerator<Buffer> {
+  const unlike = (why: string): FsError => new FsError('EIO', path, `(the engine's archive of it ${why})`);
+  try {
+    for await (const entry of tarEntries(stream)) {
+      const {type, name} = entry.header;
+      if ((type !== 'file' && type !== 'contiguous-file') || name !== basename(path)) throw unlike('holds something else');
+      for await (const chunk of entry) yield chunk as Buffer;
+      return;
+    }
+    throw new EmptyArchive('EIO', path, "(the engine's archive of it is empty)");
+  } catch (error) {
+    if (error instanceof FsError) throw error;
+    throw unlike('is cut short or malformed');
   }
+}
+
+/** An archive of a file with no entry at all. */
+class EmptyArchive extends FsError {}
+
+/**
+ * The bytes of the file `file` from the archive of its directory `dir` (a GET of it): the entry
+ * named `dir`'s basename then the file's, which must be a regular file; the entries before it are
+ * skipped unread. EIO when it is not there, or the archive is cut short or malformed.
+ */
+export async function* fileBytesInDir(stream: Readable, dir: string, file: string, path: string): AsyncGenerator<Buffer> {
+  const want = dir === '/' ? [basename(file), `/${basename(file)}`] : [`${basename(dir)}/${basename(file)}`];
+  try {
+    for await (const entry of tarEntries(stream)) {
+      const {type, name} = entry.header;
+      if (!want.includes(name)) {
+        entry.resume();
+        continue;
+      }
+      if (type !== 'file' && type !== 'contiguous-file') break;
+      for await (const chunk of entry) yield chunk as Buffer;
+      return;
+    }
+  } catch (error) {
+    if (error instanceof FsError) throw error;
+    throw new FsError('EIO', path, "(the engine's archive of it is cut short or malformed)");
+  }
+  throw new FsError('EIO', path, "(the engine's archive of its directory does not hold it)");
 }
 
 /** `range` of a byte stream; stops (and so closes the source) once the range is complete. */
@@ -105,28 +150,33 @@ export async function listingsOfArchive(dir: string, entries: AsyncIterable<{hea
   return new Map([...dirs].map(([k, v]) => [k, [...v.values()]]));
 }
 
-/** How long a listing is reused. */
-const LISTING_TTL_MS = 1000;
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
+  readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;
   /** dir path -> entries and when they were listed, filled by one GET of an ancestor, or by an
    *  exec listing. */
   private readonly listings = new Map<string, {readonly entries: DirEntry[]; readonly at: number}>();
 
-  /** A listing made less than LISTING_TTL_MS ago: a long-lived user (the mount) sees changes made
-   *  behind its back within that time, as the kernel's caches of the mount do. */
+  /** A listing made less than listingTtlMs ago. */
   private listing(dir: string): DirEntry[] | undefined {
     const known = this.listings.get(dir);
-    if (known && Date.now() - known.at < LISTING_TTL_MS) return known.entries;
+    if (known && Date.now() - known.at < this.listingTtlMs) return known.entries;
     this.listings.delete(dir);
     return undefined;
   }
 
-  /** `running`: commands can be run in the container (listing and changes go through exec). */
-  constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false) {
+  /**
+   * `running`: commands can be run in the container (listing and changes go through exec).
+   * `listingTtlMs`: how long a listing is reused. A command line's filesystem (the shell makes new
+   * ones at each line) keeps them for its life: a walk of a tree (cp -r) sees one consistent
+   * listing, made by one request, however long the walk takes. A long-lived user (the mount)
+   * gives a second, so that it sees changes made behind its back as the kernel's caches do.
+   */
+  constructor(private readonly engine: Engine, private readonly id: string, private readonly running = false,
+    private readonly listingTtlMs = Infinity) {
     this.archive = new Archive(engine, id);
     this.extraction = new Extraction(this.archive);
   }
@@ -142,7 +192,9 @@ export class EngineFs implements ContainerFs {
    */
   private async ran(path: string, cmd: readonly string[], env: readonly string[] = []): Promise<boolean> {
     this.listings.clear();
-    if (!this.running) return false;
+    // The exec API takes JSON text: a name that is not UTF-8 would reach the command as another
+    // name (U+FFFD for each byte). Such a change is made by extraction, which carries bytes.
+    if (!this.running || !cmd.every(isUtf8Text)) return false;
     let r;
     try {
       r = await this.engine.exec(this.id, cmd, env);
@@ -157,7 +209,7 @@ export class EngineFs implements ContainerFs {
 
   /** One `stat` in the container for a whole directory: far cheaper than downloading its subtree. */
   private async execListing(dir: string): Promise<DirEntry[] | undefined> {
-    if (!this.running) return undefined;
+    if (!this.running || !isUtf8Text(dir)) return undefined; // JSON would carry another name: the archive lists
     const script = `cd -- "$1" || exit 3; exec stat -c '${STAT_FORMAT}' -- * .[!.]* ..?* 2>/dev/null`;
     const r = await this.engine.exec(this.id, ['sh', '-c', script, 'dbox', dir]).catch(() => undefined);
     if (!r || r.code === 3 || r.code === 126 || r.code === 127) return undefined;
@@ -171,7 +223,10 @@ export class EngineFs implements ContainerFs {
       const m = statLine.exec(line.toString('latin1'));
       if (!m) return undefined; // a name with a newline, or a foreign stat: the archive knows better
       const name = native().decodeName(line.subarray(line.length - m[7]!.length));
-      if (!isEntryName(name)) return undefined; // a forged listing: the archive is the engine's own
+      if (!isEntryName(name)) { // a forged listing: the archive is the engine's own, and the user is told
+        this.refusals.report({path: dir, name});
+        return undefined;
+      }
       const mode = parseInt(m[1]!, 16);
       const stat = {...statFrom(mode, Number(m[5]), Number(m[6]) * 1000, Number(m[3]), Number(m[4])), nlink: Number(m[2])};
       entries.push({name, type: fileType(mode), stat});
@@ -223,9 +278,11 @@ export class EngineFs implements ContainerFs {
     }
     const stream = await this.archive.get(dir);
     if (!stream) throw new FsError('ENOENT', path);
-    const listings = listingsOfArchive(dir, tarEntries(stream));
+    const listings = await listingsOfArchive(dir, tarEntries(stream)).catch((error: unknown) => {
+      throw error instanceof FsError ? error : new FsError('EIO', path, "(the engine's archive of it is cut short or malformed)");
+    });
     const at = Date.now();
-    for (const [k, entries] of await listings) this.listings.set(k, {entries, at});
+    for (const [k, entries] of listings) this.listings.set(k, {entries, at});
     return this.listings.get(dir)!.entries;
   }
 
@@ -237,13 +294,34 @@ export class EngineFs implements ContainerFs {
     if ((mode & S_IFMT) !== S_IFREG) throw notRegular(path, mode);
     if (range?.length === 0) return Readable.from([]);
     // Nothing is asked of the engine until the first read here.
-    if (range && range.offset > 0 && this.running) return Readable.from(this.execRange(file, range, path), {objectMode: false});
+    if (range && range.offset > 0 && this.running && isUtf8Text(file)) return Readable.from(this.execRange(file, range, path), {objectMode: false});
+    const bytes = this.archiveBytes(file, path);
+    return Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
+  }
+
+  /**
+   * The bytes of the regular file `file` from the engine's archive (the response is closed however
+   * the reading ends). Docker answers a GET of a file whose name is not UTF-8 with an empty archive
+   * (its include filter drops the name), though an archive of the directory holds it byte for
+   * byte: such a file is read from there.
+   */
+  private async *archiveBytes(file: string, path: string): AsyncGenerator<Buffer> {
     const stream = await this.archive.get(file);
     if (!stream) throw new FsError('ENOENT', path);
-    const bytes = firstEntryBytes(stream);
-    const readable = Readable.from(range ? sliceBytes(bytes, range) : bytes, {objectMode: false, highWaterMark: 1 << 20});
-    readable.once('close', () => stream.destroy()); // also when it is closed unread
-    return readable;
+    let any = false;
+    try {
+      for await (const chunk of fileBytes(stream, file)) {
+        any = true;
+        yield chunk;
+      }
+      return;
+    } catch (error) {
+      if (any || !(error instanceof EmptyArchive) || isUtf8Text(basename(file))) throw error;
+    }
+    const dir = dirname(file);
+    const listing = await this.archive.get(dir);
+    if (!listing) throw new FsError('ENOENT', path);
+    yield* fileBytesInDir(listing, dir, file, path);
   }
 
   /** A range read by the container itself (`tail -c +N | head -c L`): only the range travels. A
@@ -271,9 +349,7 @@ export class EngineFs implements ContainerFs {
       if (marked && r.code === 0) return;
       if (marked) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
     }
-    const stream = await this.archive.get(file);
-    if (!stream) throw new FsError('ENOENT', path);
-    yield* sliceBytes(firstEntryBytes(stream), range);
+    yield* sliceBytes(this.archiveBytes(file, path), range);
   }
 
   /** Uploads one file. The archive API needs its size in the tar header, so a source of unknown
@@ -293,19 +369,11 @@ export class EngineFs implements ContainerFs {
       body = Readable.from([data]);
     }
     const upload = async (name: string): Promise<void> => {
-      const pack = tar.pack();
-      const header = {name, size, mode: tarMode(options.mode), type: 'file' as const,
+      const header = {name, size, mode: options.mode & 0o7777, type: 'file' as const,
         ...(options.owner ? {uid: options.owner.uid, gid: options.owner.gid} : {}),
         ...(options.mtime ? {mtime: new Date(options.mtime.sec * 1000 + options.mtime.nsec / 1e6)} : {})};
-      const entry = pack.entry(header, (error) => {
-        if (error) pack.destroy(error);
-        else pack.finalize();
-      });
-      body.on('error', (error) => pack.destroy(error));
-      // The pipe hands the source's error to the entry too: the pack carries it to the upload.
-      entry.on('error', () => undefined);
-      body.pipe(entry);
-      await this.putInto(dirname(target), toNode(pack), path, options.signal);
+      // The source's error reaches the pack, which carries it to the upload.
+      await this.putInto(dirname(target), tarStream([{header, body}]), path, options.signal);
     };
     if (this.running || options.exclusive) await upload(basename(target));
     else await this.extraction.replace(target, temporaryName(basename(target)), upload);
@@ -331,19 +399,13 @@ export class EngineFs implements ContainerFs {
   async mkdir(path: string, mode = 0o755): Promise<void> {
     const target = normalize(path);
     if (await this.archive.stat(target)) throw new FsError('EEXIST', path);
-    const pack = tar.pack();
-    pack.entry({name: basename(target), type: 'directory', mode: tarMode(mode)});
-    pack.finalize();
-    await this.putInto(dirname(target), toNode(pack), path);
+    await this.putInto(dirname(target), tarStream([{header: {name: basename(target), type: 'directory', mode: mode & 0o7777}}]), path);
   }
 
   async symlink(target: string, path: string): Promise<void> {
     const p = normalize(path);
     if (await this.archive.stat(p)) throw new FsError('EEXIST', path);
-    const pack = tar.pack();
-    pack.entry({name: basename(p), type: 'symlink', linkname: target});
-    pack.finalize();
-    await this.putInto(dirname(p), toNode(pack), path);
+    await this.putInto(dirname(p), tarStream([{header: {name: basename(p), type: 'symlink', linkname: target}}]), path);
   }
 
   private async mustExist(path: string): Promise<Stat> {

@@ -16,39 +16,15 @@
 // records that could rename an entry behind its header dropped.
 import nodeFs from 'node:fs';
 import {Readable} from 'node:stream';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import {goModeToPosix, tarEntries, type Archive, type TarEntry} from '../docker/archive.js';
+import {tarStream} from '../docker/tar-write.js';
 import {FsError} from './errors.js';
 import {anonymousTempFd} from './host-temp.js';
 import {basename, dirname} from './path.js';
 
-/** tar-stream's streams are streamx streams: wrap one for APIs that want a Node Readable. */
-export const toNode = (pack: tar.Pack): Readable => Readable.from(pack, {objectMode: false});
-
-/**
- * A permission mode for a tar-stream header. tar-stream puts its default (0644 or 0755) in place of
- * a mode of 0, but writes only the low 12 bits: a bit above them keeps `chmod 000` a 000.
- */
-export const tarMode = (mode: number): number => (mode & 0o7777) || 0o10000;
-
 /** A tar whose one entry, `name`, has a type no extractor knows ('Z'). */
-async function refusedEntryTar(name: string): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({name, size: 0}, Buffer.alloc(0));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of toNode(pack)) chunks.push(chunk as Buffer);
-  const tarball = Buffer.concat(chunks);
-  // The entry's header is the last block before the two zero blocks that end the archive (a long
-  // name comes in a pax header before it). Its type byte is at 156; the checksum is recomputed.
-  const header = tarball.subarray(tarball.length - 1536, tarball.length - 1024);
-  header[156] = 'Z'.charCodeAt(0);
-  header.fill(' ', 148, 156);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return tarball;
-}
+const refusedEntryTar = (name: string): Readable => tarStream([{header: {name, typeflag: 'Z'}}]);
 
 /** Drops the pax records that would rename an entry behind the header's back. */
 function withName(header: tar.Header, name: string, linkname?: string): tar.Header {
@@ -57,38 +33,23 @@ function withName(header: tar.Header, name: string, linkname?: string): tar.Head
   return {...rest, name, ...(linkname === undefined ? {} : {linkname}), ...(kept && Object.keys(kept).length > 0 ? {pax: kept} : {})};
 }
 
-/** Writes one entry into `pack`, its bytes (a file's) from `body`. */
-function packEntry(pack: tar.Pack, header: tar.Header, body?: Readable | NodeJS.ReadableStream): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
-    sink.on('error', () => undefined); // reported through the callback
-    if (body) body.pipe(sink as unknown as NodeJS.WritableStream);
-  });
-}
-
 /** The archive `source` with its top entry `oldBase` (and everything below it) named `newBase`. */
 function renamedArchive(source: Readable, oldBase: string, newBase: string): Readable {
   const renamed = (name: string): string => {
     const n = name.replace(/^\.\//, '');
     return n === oldBase || n === `${oldBase}/` ? newBase : n.startsWith(`${oldBase}/`) ? newBase + n.slice(oldBase.length) : n;
   };
-  const extract = tar.extract();
-  const pack = tar.pack();
-  source.on('error', (error) => extract.destroy(error));
-  source.pipe(extract as unknown as NodeJS.WritableStream);
-  void (async () => {
-    for await (const entry of extract) {
+  return tarStream((async function* () {
+    for await (const entry of tarEntries(source)) {
       const h = entry.header;
       const header = withName(h, renamed(h.name), h.type === 'link' && h.linkname ? renamed(h.linkname) : undefined);
-      if (isFile(header)) await packEntry(pack, header, entry as unknown as NodeJS.ReadableStream);
+      if (isFile(header)) yield {header, body: entry as AsyncIterable<Buffer>};
       else {
         entry.resume();
-        await packEntry(pack, header);
+        yield {header};
       }
     }
-    pack.finalize();
-  })().catch((error: unknown) => pack.destroy(error as Error));
-  return toNode(pack);
+  })());
 }
 
 const CANNOT_REMOVE = "(a stopped container, and this engine's archive extraction does not remove what it replaces)";
@@ -129,12 +90,10 @@ export class Extraction {
     if (fd !== undefined && change.size !== undefined) nodeFs.ftruncateSync(fd, change.size);
     if (!header) throw new FsError('EIO', path, '(the engine sent an empty archive)');
     try {
-      const pack = tar.pack();
       const body = fd === undefined ? undefined : nodeFs.createReadStream('', {fd, start: 0, autoClose: false});
-      const h = {...withName(header, basename(path)), ...change};
-      const written = packEntry(pack, {...h, mode: tarMode(h.mode ?? 0)}, body).then(() => pack.finalize(), (e) => pack.destroy(e));
-      await this.archive.put(dirname(path), toNode(pack));
-      await written;
+      // A changed size: the held file was cut or extended to it above.
+      const size = fd === undefined ? header.size : nodeFs.fstatSync(fd).size;
+      await this.archive.put(dirname(path), tarStream([{header: {...withName(header, basename(path)), ...change, size}, ...(body ? {body} : {})}]));
     } finally {
       if (fd !== undefined) nodeFs.closeSync(fd);
     }
@@ -149,7 +108,7 @@ export class Extraction {
   /** Removes `path` and everything below it. */
   async remove(path: string): Promise<void> {
     try {
-      await this.archive.put(dirname(path), Readable.from([await refusedEntryTar(basename(path))]));
+      await this.archive.put(dirname(path), refusedEntryTar(basename(path)));
     } catch (error) {
       // The engine refuses the entry once the path is removed: expected. Only the result counts.
       if (typeof (error as {statusCode?: number}).statusCode !== 'number') throw error;
@@ -181,7 +140,9 @@ export class Extraction {
     } finally {
       stream.destroy();
     }
-    const saved = (): Readable => nodeFs.createReadStream('', {fd, start: 0, autoClose: false});
+    // Each reading opens the held file anew (it has no name; /proc/self/fd reaches it) and owns
+    // that descriptor: the reader closes it when it is done, never the one held here.
+    const saved = (): Readable => nodeFs.createReadStream(`/proc/self/fd/${fd}`);
     try {
       await this.remove(from);
       try {
@@ -221,10 +182,7 @@ export class Extraction {
     let common = 0;
     while (common < Math.min(fromParts.length, toParts.length) - 1 && fromParts[common] === toParts[common]) common++;
     const dir = `/${fromParts.slice(0, common).join('/')}`;
-    const pack = tar.pack();
-    pack.entry({name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')});
-    pack.finalize();
-    await this.archive.put(dir, toNode(pack));
+    await this.archive.put(dir, tarStream([{header: {name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
   }
 
   /** Writes `bytes` into a nameless host file and returns its fd. */

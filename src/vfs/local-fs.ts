@@ -9,7 +9,12 @@
 // next write into the wrong container. So a LocalFs is *retired*, never closed under its users:
 // once retired every call fails with ESTALE before touching the fd; native work that holds the
 // root across an await (tree copies, removals) runs inside use(), which keeps the fd open until it
-// ends and is asked to cancel; the fd is closed when the last such work ends.
+// ends and is asked to cancel; the fd is closed when the last such work ends. Files opened for
+// writing through the root (openFd, closed by closeFd) are revoked in place on retirement
+// (native revokeFd): a copy in the middle of a file writes nothing more into the old root, and
+// fails. What such work leaves behind (a copy's temporary) is removed through the container's
+// successor (removeTemporary): the same container's current filesystem, which the namespace
+// proves again, never the retired root.
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import net from 'node:net';
@@ -18,6 +23,8 @@ import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {FsError, toFsError} from './errors.js';
 import type {ContainerFs, DirEntry, FileType, ReadOptions, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import {basename} from './path.js';
+import {temporaryOwner} from './temporaries.js';
 import {notRegular} from './untrusted.js';
 
 export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
@@ -27,6 +34,8 @@ export function decodeStat(raw: RawStat | Float64Array, at = 0): Stat {
     blocks: r(9), atime: {sec: r(10), nsec: r(11)}, mtime: {sec: r(12), nsec: r(13)}, ctime: {sec: r(14), nsec: r(15)},
   };
 }
+
+const O_ACCMODE = 3;
 
 // d_type values from <dirent.h>
 const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block', 8: 'file', 10: 'symlink', 12: 'socket'};
@@ -40,6 +49,10 @@ export class LocalFs implements ContainerFs {
   /** Native work in flight that holds the root fd (use()), and how to ask each to stop. */
   private busy = 0;
   private readonly cancels = new Set<() => void>();
+  /** Descriptors of files opened for writing through the root and not yet closed (closeFd). */
+  private readonly writers = new Set<number>();
+  /** The same container's filesystem now (given by the namespace when it retires this one). */
+  private successor?: () => Promise<ContainerFs | undefined>;
 
   private constructor(private readonly rootFd: number, readonly rootPath: string) {
     this.isHost = rootFd === HOST_ROOT;
@@ -60,12 +73,23 @@ export class LocalFs implements ContainerFs {
     return new LocalFs(HOST_ROOT, '/');
   }
 
-  /** No further use: calls fail with ESTALE from now on; the fd closes once no work holds it. */
-  retire(): void {
+  /**
+   * No further use: calls fail with ESTALE from now on, files open for writing are revoked, work in
+   * flight is asked to stop; the fd closes once no work holds it. `successor` finds the same
+   * container's filesystem as it is now, for removeTemporary.
+   */
+  retire(successor?: () => Promise<ContainerFs | undefined>): void {
     if (this.rootFd === HOST_ROOT || this.retired) return;
     this.retired = true;
+    this.successor = successor;
+    for (const fd of this.writers) native().revokeFd(fd);
     for (const cancel of this.cancels) cancel();
-    if (this.busy === 0) this.closeFd();
+    if (this.busy === 0) this.closeRoot();
+  }
+
+  /** Whether the filesystem was retired (its container's process changed or went). */
+  get isRetired(): boolean {
+    return this.retired;
   }
 
   /** Retires at once (tests and exit paths). */
@@ -73,7 +97,7 @@ export class LocalFs implements ContainerFs {
     this.retire();
   }
 
-  private closeFd(): void {
+  private closeRoot(): void {
     if (this.closed) return;
     this.closed = true;
     fs.closeSync(this.rootFd);
@@ -96,7 +120,7 @@ export class LocalFs implements ContainerFs {
     } finally {
       this.busy--;
       if (cancel) this.cancels.delete(cancel);
-      if (this.retired && this.busy === 0) this.closeFd();
+      if (this.retired && this.busy === 0) this.closeRoot();
     }
   }
 
@@ -110,9 +134,33 @@ export class LocalFs implements ContainerFs {
     }
   }
 
-  /** Opens a file in-root; flags as open(2). The caller closes the fd. */
+  /** Opens a file in-root; flags as open(2). The caller closes the fd with closeFd (a descriptor
+   *  opened for writing is revoked if the filesystem is retired while it is open). */
   openFd(path: string, flags: number, mode = 0o666): Promise<number> {
-    return this.call(path, () => native().open(this.rootFd, path, flags, mode));
+    return this.call(path, () => {
+      const fd = native().open(this.rootFd, path, flags, mode);
+      if ((flags & O_ACCMODE) !== C.O_RDONLY) this.writers.add(fd);
+      return fd;
+    });
+  }
+
+  /** Closes a descriptor openFd gave. */
+  closeFd(fd: number): void {
+    this.writers.delete(fd);
+    fs.closeSync(fd);
+  }
+
+  /**
+   * Removes `path`, a temporary of this process's copies (named by temporaries.ts), and nothing
+   * else: through this root while it is current, else through the container's successor (its new
+   * root, proven again by the namespace, or its engine), never through the retired root. Without a
+   * successor (the container is gone) there is nothing left to remove it from.
+   */
+  async removeTemporary(path: string): Promise<void> {
+    if (temporaryOwner(basename(path))?.pid !== process.pid) throw new FsError('EPERM', path, '(not a temporary of this process)');
+    if (!this.retired) return this.remove(path);
+    const next = await this.successor?.().catch(() => undefined);
+    if (next && next !== this) await next.remove(path);
   }
 
   stat(path: string): Promise<Stat> {
@@ -167,9 +215,9 @@ export class LocalFs implements ContainerFs {
     try {
       await pipeline(source, fs.createWriteStream('', {fd, autoClose: false}));
     } catch (error) {
-      throw toFsError(error, path);
+      throw this.retired ? new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)') : toFsError(error, path);
     } finally {
-      fs.closeSync(fd);
+      this.closeFd(fd);
     }
   }
 
@@ -226,7 +274,7 @@ export class LocalFs implements ContainerFs {
     } catch (error) {
       throw toFsError(error, path);
     } finally {
-      fs.closeSync(fd);
+      this.closeFd(fd);
     }
   }
 

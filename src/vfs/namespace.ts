@@ -12,6 +12,7 @@ import {native} from '../native.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
+import type {Refusal} from './untrusted.js';
 
 export type Target =
   | {readonly kind: 'containers'; readonly endpoint?: string}
@@ -34,13 +35,22 @@ export class Namespace {
   private readonly open = new Map<string, Promise<ContainerFs>>();
   /** Called when live() sees a container change (id, action). */
   private readonly listeners = new Set<(id: string, action: string) => void>();
+  /** Called when a container's filesystem refuses a forged answer (the mount logs it). */
+  private readonly refusalListeners = new Set<(container: ContainerInfo, refusal: Refusal) => void>();
+
+  onRefusal(listener: (container: ContainerInfo, refusal: Refusal) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
 
   onChange(listener: (id: string, action: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  constructor(readonly engine: Engine) {
+  /** `listingTtlMs`: how long the engine driver reuses a listing (EngineFs); by default for the
+   *  life of a filesystem, which the shell forgets at each line (refresh). */
+  constructor(readonly engine: Engine, private readonly options: {readonly listingTtlMs?: number} = {}) {
     this.engines.set(engine.endpoint.name, engine);
   }
 
@@ -71,11 +81,22 @@ export class Namespace {
   }
 
   /** Forgets one container's filesystem (its process changed or it went away): a local root is
-   *  retired, so a line still holding it fails cleanly instead of writing through a reused fd. */
+   *  retired, so a line still holding it fails cleanly instead of writing through a reused fd; what
+   *  that line must still clean up (a copy's temporary) it removes through successorOf. */
   forget(key: string): void {
     const fs = this.open.get(key);
     this.open.delete(key);
-    void fs?.then((f) => f instanceof LocalFs && f.retire(), () => undefined);
+    void fs?.then((f) => f instanceof LocalFs && f.retire(() => this.successorOf(key)), () => undefined);
+  }
+
+  /** The filesystem of the container `key` (endpoint/id) as it is now: that container, found again
+   *  by its id (never another), its driver chosen again (a new root is proven again); undefined
+   *  once it is gone. */
+  private async successorOf(key: string): Promise<ContainerFs | undefined> {
+    const at = key.lastIndexOf('/');
+    const engine = this.engines.get(key.slice(0, at));
+    const container = engine && (await engine.listContainers()).find((c) => c.id === key.slice(at + 1));
+    return container && engine ? this.fsFor(container, engine) : undefined;
   }
 
   /**
@@ -176,7 +197,11 @@ export class Namespace {
     if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const {EngineFs} = await import('./engine-fs.js');
-    return new EngineFs(engine, container.id, container.state === 'running');
+    const fs = new EngineFs(engine, container.id, container.state === 'running', this.options.listingTtlMs);
+    fs.refusals.listen((r) => {
+      for (const l of this.refusalListeners) l(container, r);
+    });
+    return fs;
   }
 
   async resolve(virtualPath: string): Promise<Target> {

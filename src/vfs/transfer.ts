@@ -37,16 +37,42 @@ export interface Place {
 export class Progress {
   readonly raw = new Float64Array(3);
   private readonly aborter = new AbortController();
-  get bytes(): number { return this.raw[0]!; }
-  get files(): number { return this.raw[1]!; }
+  /** Counters of native jobs in flight that can be stopped alone (part()). */
+  private readonly parts = new Set<Float64Array>();
+  get bytes(): number {
+    let n = this.raw[0]!;
+    for (const p of this.parts) n += p[0]!;
+    return n;
+  }
+  get files(): number {
+    let n = this.raw[1]!;
+    for (const p of this.parts) n += p[1]!;
+    return n;
+  }
   get signal(): AbortSignal { return this.aborter.signal; }
   add(bytes: number, files = 0): void {
-    this.raw[0] = this.bytes + bytes;
-    this.raw[1] = this.files + files;
+    this.raw[0] = this.raw[0]! + bytes;
+    this.raw[1] = this.raw[1]! + files;
   }
   cancel(): void {
     this.raw[2] = 1;
+    for (const p of this.parts) p[2] = 1;
     this.aborter.abort(new FsError('ECANCELED', ''));
+  }
+  /**
+   * Runs a native job with counters of its own, which count here while it runs and stay here after;
+   * `stop` ends that job alone (a container restarting under it), a cancel of this progress ends it too.
+   */
+  async part<T>(work: (raw: Float64Array, stop: () => void) => Promise<T>): Promise<T> {
+    const raw = new Float64Array(3);
+    raw[2] = this.raw[2]!;
+    this.parts.add(raw);
+    try {
+      return await work(raw, () => void (raw[2] = 1));
+    } finally {
+      this.parts.delete(raw);
+      this.add(raw[0]!, raw[1]!);
+    }
   }
   get cancelled(): boolean { return this.raw[2] === 1; }
   check(path: string): void {
@@ -85,9 +111,11 @@ function modeOf(mode: number, policy: CopyPolicy): number {
   return native().copyMode(mode, policy.flags, umaskBits);
 }
 
-/** Removes a temporary left by a failed copy; its own errors are not the user's concern. */
+/** Removes a temporary left by a failed copy (through the container's current root if its old one
+ *  was retired meanwhile); its own errors are not the user's concern. */
 async function discard(place: Place): Promise<void> {
-  await place.fs.remove(place.path).catch(() => undefined);
+  const fs = place.fs;
+  await (fs.removeTemporary ? fs.removeTemporary(place.path) : fs.remove(place.path)).catch(() => undefined);
 }
 
 /** Directories swept in this copy (one cp command), by filesystem. */
@@ -189,9 +217,13 @@ async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: s
     if (options.preserve) fs.fchownSync(fd, st.uid, st.gid);
     fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
     if (options.preserve) fs.futimesSync(fd, st.atime.sec + st.atime.nsec / 1e9, st.mtime.sec + st.mtime.nsec / 1e9);
+  } catch (error) {
+    // The destination's container stopped or restarted under the copy: its descriptor was revoked.
+    if (dstFs.isRetired) throw new FsError('ESTALE', tmp, '(the container stopped or restarted meanwhile)');
+    throw error;
   } finally {
     fs.closeSync(inFd);
-    if (outFd !== undefined) fs.closeSync(outFd);
+    if (outFd !== undefined) dstFs.closeFd(outFd);
   }
 }
 
@@ -248,11 +280,16 @@ async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, 
 /** The native tree copy of `src` to the new name `dst`; false when it made nothing (a device
  *  node left out). */
 async function nativeTree(local: [LocalFs, LocalFs], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
-  // Both roots stay open until the copy ends; a container stopping meanwhile cancels it.
-  const cancel = (): void => options.progress.cancel();
-  const result = await local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
-    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, options.progress.raw), cancel), cancel)
-    .catch((e: unknown) => Promise.reject(toFsError(e, src)));
+  // Both roots stay open until the copy ends; a container stopping or restarting meanwhile stops
+  // this copy (not the rest of the command), which then fails with ESTALE.
+  const result = await options.progress.part((raw, stop) => local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
+    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, raw), stop), stop))
+    .catch((e: unknown) => {
+      if (!options.progress.cancelled && (local[0].isRetired || local[1].isRetired)) {
+        throw new FsError('ESTALE', src, '(the container stopped or restarted meanwhile)');
+      }
+      throw toFsError(e, src);
+    });
   for (const s of result.skipped) options.skipped?.(s.path, s.mode, 'device');
   return !result.skipped.some((s) => s.path === src);
 }

@@ -2,6 +2,7 @@
 // ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
 // POSIX code.
 import type {Readable} from 'node:stream';
+import type {Refusals} from './untrusted.js';
 
 export interface Timespec {
   readonly sec: number;
@@ -94,6 +95,9 @@ export interface ContainerFs {
   unlink(path: string): Promise<void>;
   /** Removes a file or a whole tree (rm -rf, never following symlinks). */
   remove(path: string): Promise<void>;
+  /** Removes a temporary of this process's copies, also once the filesystem was retired (its
+   *  container restarted: through the container's current filesystem). Absent: remove does. */
+  removeTemporary?(path: string): Promise<void>;
   /** Renames inside this filesystem; `noReplace` fails with EEXIST instead of replacing. */
   rename(from: string, to: string, noReplace?: boolean): Promise<void>;
   symlink(target: string, path: string): Promise<void>;
@@ -104,6 +108,9 @@ export interface ContainerFs {
   utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
   statfs(path: string): Promise<StatFs>;
+  /** Answers of the container this filesystem did not believe and worked around (a forged
+   *  listing): a command that wants to tell its user listens while it works. */
+  readonly refusals?: Refusals;
   /** Extracts a tar stream into the existing directory `dir`, in one go: present where a driver
    *  takes archives natively (the engine's PUT), where writing entry by entry costs a request each. */
   extractTar?(dir: string, tar: Readable): Promise<void>;

@@ -7,7 +7,11 @@
 // - A tar entry of an archive of DIR is DIR's basename followed by such names, nothing else.
 // - Only regular files are read from a container (cat may read a FIFO): a device node is never
 //   opened on the host (its driver would run there), and notRegular() words the refusal.
+// - An answer of a container that is provably forged (a listing naming `../x`) is not believed and
+//   is worked around (the engine's archive lists instead), but never silently: it is reported as a
+//   Refusal to whoever listens (cp and ls tell their user and end with status 1; the mount logs).
 // Trusted: nothing from a container; the path given by the user (the destination's own path).
+import {quoteaf} from '../format/quote.js';
 import {FsError} from './errors.js';
 import {S_IFMT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFSOCK} from './types.js';
 
@@ -52,11 +56,6 @@ export function archivePath(top: string, name: string): string[] | undefined {
   return parts.slice(1);
 }
 
-/** `text` with control characters (C0, DEL, C1) and lone surrogates (bytes that are not UTF-8)
- *  shown as '?', as `ls -q` does: for messages that name container files on a terminal. */
-export const printable = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '?');
-
 const typeNames: Record<number, string> = {
   [S_IFCHR]: 'a character device', [S_IFBLK]: 'a block device', [S_IFIFO]: 'a fifo', [S_IFSOCK]: 'a socket',
   [S_IFDIR]: 'a directory', [S_IFLNK]: 'a symbolic link',
@@ -68,3 +67,31 @@ export const typeName = (mode: number): string => typeNames[mode & S_IFMT] ?? 'n
 /** The refusal to open what is not a regular file in a container. */
 export const notRegular = (path: string, mode: number): FsError =>
   new FsError('EPERM', path, `(${typeName(mode)} in a container: only regular files are opened)`);
+
+/** A container's listing that dbox did not believe (it named something that is not one path
+ *  component), listed from the engine's archive instead. */
+export interface Refusal {
+  /** The directory (a path in the container) whose listing was forged. */
+  readonly path: string;
+  /** The first name in it that is not one path component. */
+  readonly name: string;
+}
+
+/** Where a filesystem reports its refusals: each listener hears every one made while it listens. */
+export class Refusals {
+  private readonly listeners = new Set<(refusal: Refusal) => void>();
+
+  report(refusal: Refusal): void {
+    for (const listener of this.listeners) listener(refusal);
+  }
+
+  /** Listens until the returned function is called. */
+  listen(listener: (refusal: Refusal) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+/** What a message says after the directory's name: `cp: '/containers/c/data': <this>`. */
+export const refusalText = (r: Refusal): string =>
+  `the container's own listing was refused: it named ${quoteaf(r.name)}, which is not one file name; the engine's archive was listed instead`;

@@ -12,7 +12,7 @@ import {dboxPath} from '../integration/engine.js';
 import {makeCanaries, type Canaries} from './lib/canary.js';
 import {plainContainer, startFakeEngine, type FakeContainer, type FakeEngine} from './lib/fake-engine.js';
 import {plant, type Plant} from './lib/plant.js';
-import {clean, sweep, dboxArgs, dboxLine, leftovers, makeWorld, mountsUnder, onTerminal, rawEscapes, sh, waitFor, type World} from './lib/run.js';
+import {clean, sweep, dboxArgs, dboxLine, endSession, leftovers, makeWorld, mountsUnder, onTerminal, rawEscapes, sh, waitFor, type World} from './lib/run.js';
 import {entry, pax, tarball} from './lib/tar-craft.js';
 import {makeToolbox} from './lib/loop.js';
 
@@ -197,8 +197,10 @@ describe('adversarial: a malicious engine', () => {
     for (const flag of ['-r', '-a']) {
       const to = freshDest(`exec${flag}`);
       const r = await dboxLine(`cp ${flag} /containers/evil-exec/data ${to}/`, env());
+      // The forged listing is refused (the engine's archive is listed instead), and never silently:
+      // an error naming the directory, and a non-zero status.
       expect(r.status, `cp ${flag}: ${r.err}`).not.toBe(0);
-      expect(r.err, `cp ${flag}`).toMatch(/^cp: /m);
+      expect(r.err, `cp ${flag}`).toMatch(/^cp: \/containers\/evil-exec\/data: .*refused/m);
       const names = (await sh(`cd '${to}' && find . -print`)).out.split('\n').filter(Boolean);
       expect(names.filter((n) => /pwned/.test(n)), `cp ${flag}`).toEqual([]);
       expect(fs.readdirSync(outer!)).toEqual(['dest']);
@@ -303,12 +305,13 @@ describe('adversarial: a malicious engine', () => {
       expect(await waitFor(async () => /^second-marker/m.test(await screen()), 30_000)).toBe(true);
       expect(await screen(), 'a stack trace on the screen').not.toMatch(/^\s+at \S+.*\(.*:\d+:\d+\)/m);
     } finally {
-      await sh(`tmux kill-session -t ${session}`);
+      await endSession(session, world);
     }
   });
 
   it('Medium mount lifecycle: after an engine restart of more than a second, the mount follows events again', async () => {
     const mnt = world.mkdir('mntlife');
+    const containersBefore = fake.containers;
     const m = await dboxArgs(['mount', mnt], env(), {deadlineMs: 60_000});
     expect(m.status, m.err).toBe(0);
     try {
@@ -331,6 +334,7 @@ describe('adversarial: a malicious engine', () => {
       }, 20_000, 500);
       expect(seen, 'the mount never saw the container created after the restart').toBe(true);
     } finally {
+      fake.containers = containersBefore; // the other cases see the engine as it was
       await dboxArgs(['umount', mnt], env());
       await waitFor(() => mountsUnder(mnt).length === 0, 10_000);
     }

@@ -14,7 +14,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, requireEngine} from '../integration/engine.js';
 import {makeCanaries, type Canaries} from './lib/canary.js';
 import {buildHostileImage, containerFile, createdContainer, runContainer, type HostileImage} from './lib/hostile.js';
-import {clean, dboxLine, gone, killTree, leftovers, makeWorld, mountsUnder, start, sweep, temporariesUnder, waitFor, type World} from './lib/run.js';
+import {clean, dboxLine, endSession, gone, killTree, leftovers, makeWorld, mountsUnder, start, sweep, temporariesUnder, waitFor, type World} from './lib/run.js';
 import {slowSource, type SlowSource} from './lib/slow-source.js';
 
 const hasEngine = requireEngine();
@@ -101,7 +101,7 @@ describe.runIf(hasEngine)('adversarial: lifecycle of copies and mounts', () => {
       }
     } finally {
       src.release();
-      spawnSync('tmux', ['kill-session', '-t', session]);
+      await endSession(session, world);
       spawnSync('docker', ['rm', '-f', a, b], {stdio: 'ignore'});
     }
   });

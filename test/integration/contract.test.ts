@@ -219,13 +219,27 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
   });
 
   it('engine: a listing is reused for a second, then made again (the mount lives long)', async () => {
-    const f = new EngineFs(new Engine(), id, true);
+    const f = new EngineFs(new Engine(), id, true, 1000);
     const names = async (): Promise<string[]> => (await f.readdir('/data/empty')).map((e) => e.name);
     expect(await names()).toEqual([]);
     docker('exec', id, 'touch', '/data/empty/later');
     await new Promise((r) => setTimeout(r, 1100));
     expect(await names()).toEqual(['later']);
     docker('exec', id, 'rm', '/data/empty/later');
+  });
+
+  it('engine: a command line\'s filesystem keeps a listing for its life (one walk, one consistent listing)', async () => {
+    const f = new EngineFs(new Engine(), id, true);
+    const names = async (): Promise<string[]> => (await f.readdir('/data/empty')).map((e) => e.name);
+    expect(await names()).toEqual([]);
+    docker('exec', id, 'touch', '/data/empty/later');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await names()).toEqual([]);
+    // A change made through it is seen at once.
+    await f.unlink('/data/empty/later');
+    await f.mkdir('/data/empty/made');
+    expect(await names()).toEqual(['made']);
+    await f.rmdir('/data/empty/made');
   });
 
   it('engine: a removed container is named as the cause', async () => {

@@ -182,17 +182,21 @@ describe.runIf(hasEngine)('copy safety', () => {
     it('a listing forged by the container cannot make cp -r write outside its destination', async () => {
       const dest = path.join(fresh('liar'), 'out');
       const r = await run(`cp -r /containers/${name}/data ${dest}`, {env: viaEngine});
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      // Not believed, never silently: the user is told, and the status says something was wrong.
+      expect(r.stderr).toBe(`cp: /containers/${name}/data: the container's own listing was refused: it named ` +
+        `'${`../../../../../../../../..${work}/escaped.txt`}', which is not one file name; the engine's archive was listed instead\n`);
+      expect(r.status).toBe(1);
       expect(fs.existsSync(path.join(work, 'escaped.txt'))).toBe(false);
-      // The archive's own listing is used instead of the forged one.
+      // The archive's own listing is used instead of the forged one: the copy is what the container holds.
       expect(snapshot(dest)).toEqual({'real.txt': expect.stringMatching(/ real\n$/)});
       canaryIntact();
     });
 
-    it('ls shows the real entries, not the forged ones', async () => {
+    it('ls shows the real entries, not the forged ones, and says the listing was refused', async () => {
       const r = await run(`ls /containers/${name}/data`, {env: viaEngine});
       expect(r.stdout).toBe('real.txt\n');
+      expect(r.stderr).toMatch(new RegExp(`^ls: /containers/${name}/data: the container's own listing was refused: it named '.*escaped\\.txt', which is not one file name; the engine's archive was listed instead\n$`));
+      expect(r.status).toBe(1);
     });
   });
 
@@ -633,6 +637,32 @@ describe.runIf(hasEngine)('copy safety', () => {
       expect(back.some((n) => n.equals(bad))).toBe(true);
       expect((await run(`ls /containers/${c}/data`)).stdout).toMatch(/bad-.*-name/);
       docker('exec', c, 'rm', '-rf', '/back');
+    });
+
+    it('through the engine (a stopped container): listed, read, copied out and back in, byte for byte', async () => {
+      const bad = Buffer.from([0x62, 0x61, 0x64, 0x2d, 0xff, 0xfe, 0x2d, 0x6e, 0x61, 0x6d, 0x65]); // bad-\xff\xfe-name
+      const s = fixture.run('utf8-stopped');
+      docker('exec', s, 'sh', '-c', "mkdir /data/d && printf 'not utf-8' > \"/data/d/bad-$(printf '\\377\\376')-name\"");
+      docker('stop', '-t', '0', s);
+      const inContainer = (p: string): Buffer => execFileSync('sh', ['-c', `docker cp '${s}:${p}' - | tar --quoting-style=literal -tf -`]);
+      const shell = 'bad-*-name'; // a glob: the line's $'\377' is a character, not a byte
+      // ls prints it as GNU ls does to a pipe (raw); cat reaches it.
+      const lsBytes = execFileSync(process.execPath, [dboxPath, '-c', `ls /containers/${s}/data/d`]);
+      expect(lsBytes).toEqual(Buffer.concat([bad, Buffer.from('\n')]));
+      const cat = await run(`cat /containers/${s}/data/d/${shell}`);
+      expect(cat.stderr).toBe('');
+      expect(cat.stdout).toBe('not utf-8');
+      // Out to the host and back into the stopped container (a tree, then one file replacing itself through a temporary).
+      const out = path.join(fresh('utf8-engine'), 'd');
+      expect((await run(`cp -r /containers/${s}/data/d ${out}`)).status).toBe(0);
+      expect(fs.readdirSync(out, {encoding: 'buffer'})).toEqual([bad]);
+      expect(fs.readFileSync(Buffer.concat([Buffer.from(out + '/'), bad])).toString()).toBe('not utf-8');
+      expect((await run(`cp -r ${out} /containers/${s}/back`)).status).toBe(0);
+      expect(inContainer('/back')).toEqual(Buffer.concat([Buffer.from('back/\nback/'), bad, Buffer.from('\n')]));
+      fs.writeFileSync(Buffer.concat([Buffer.from(out + '/'), bad]), 'replaced');
+      expect((await run(`cp ${out}/${shell} /containers/${s}/data/d/`)).status).toBe(0);
+      expect(inContainer('/data/d')).toEqual(Buffer.concat([Buffer.from('d/\nd/'), bad, Buffer.from('\n')]));
+      expect(execFileSync('sh', ['-c', `docker cp '${s}:/data/d' - | tar -xOf -`]).toString()).toBe('replaced');
     });
   });
 });

@@ -188,6 +188,25 @@ describe.runIf(hasEngine)('FUSE mount', () => {
     docker('stop', '-t', '0', stopped);
   });
 
+  it('close(2) of a file of a stopped container means written: the engine has the bytes when close returns', () => {
+    const S = path.join(mnt, stopped);
+    const inEngine = (p: string): string => execFileSync('sh', ['-c', `docker cp '${stopped}:${p}' - | tar -xOf -`], {encoding: 'utf8'});
+    const before = inEngine('/data/hello.txt');
+    // An append as a shell does it (O_APPEND, one write, close), and as tee -a does it.
+    execFileSync('sh', ['-c', `echo first >> ${S}/data/hello.txt`]);
+    expect(inEngine('/data/hello.txt')).toBe(`${before}first\n`);
+    execFileSync('sh', ['-c', `echo second | tee -a ${S}/data/hello.txt >/dev/null`]);
+    expect(inEngine('/data/hello.txt')).toBe(`${before}first\nsecond\n`);
+    // A change made behind the mount right after that close is not undone by an upload arriving later.
+    const local = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-close-')), 'hello.txt');
+    fs.writeFileSync(local, before);
+    execFileSync('docker', ['cp', local, `${stopped}:/data/hello.txt`]);
+    fs.rmSync(path.dirname(local), {recursive: true});
+    // Another open and close of the same file through the mount: whatever the first one left in flight is done by then.
+    fs.closeSync(fs.openSync(`${S}/data/hello.txt`, 'r'));
+    expect(inEngine('/data/hello.txt')).toBe(before);
+  });
+
   it('an editor-style save (write a temporary, fsync, rename over) replaces the file', () => {
     const f = `${C}/tmp/edit.txt`;
     fs.writeFileSync(f, 'before\n');

@@ -94,4 +94,54 @@ describe.runIf(hasEngine)("a container's root across engine events", () => {
       stop();
     }
   });
+
+  it('a restart in the middle of a copy: nothing more is written into the old root, the copy fails (ESTALE), its temporary is removed through the new one', async () => {
+    const {Engine} = await import('../../src/docker/engine.js');
+    const {Namespace} = await import('../../src/vfs/namespace.js');
+    const {LocalFs} = await import('../../src/vfs/local-fs.js');
+    const {copyFile, Progress} = await import('../../src/vfs/transfer.js');
+    const {execFileSync} = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const name = names[0]!;
+    // The source is a host FIFO this test writes: "in the middle of the copy" is a state, not a time.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-restart-copy-'));
+    const fifo = path.join(dir, 'src');
+    execFileSync('mkfifo', [fifo]);
+    const writer = fs.openSync(fifo, fs.constants.O_RDWR);
+    const ns = new Namespace(new Engine());
+    const stop = await ns.live();
+    const inContainer = (): string => docker('exec', name, 'sh', '-c', 'ls -a /tmp; cat /tmp/.copied.dbox-* 2>/dev/null; true');
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      for (const end = Date.now() + 20_000; !cond(); await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() > end) throw new Error(`never: ${what}`);
+      }
+    };
+    try {
+      const t = await ns.resolve(`/containers/${name}/tmp`);
+      if (t.kind !== 'fs' || !(t.fs instanceof LocalFs)) throw new Error('not a local filesystem');
+      const local = t.fs;
+      const copy = copyFile({fs: ns.host, path: fifo}, {fs: local, path: '/tmp/copied'}, {preserve: false, progress: new Progress()});
+      copy.catch(() => undefined);
+      fs.writeSync(writer, 'before-restart\n');
+      await until(() => inContainer().includes('before-restart'), 'the first bytes in the temporary');
+      const restarted = new Promise<void>((resolve) => ns.onChange((_id, action) => action === 'start' && resolve()));
+      docker('restart', '-t', '0', name);
+      await restarted;
+      await until(() => local.isRetired, 'the old root retired');
+      fs.writeSync(writer, 'after-restart\n');
+      fs.closeSync(writer);
+      await expect(copy).rejects.toMatchObject({code: 'ESTALE'});
+      // Neither the temporary (with or without the later bytes) nor the file is in the container.
+      expect(inContainer().split('\n').filter(Boolean)).toEqual(['.', '..']);
+      // The way to the new root removes this process's temporaries, and nothing else.
+      docker('exec', name, 'touch', '/tmp/kept');
+      await expect(local.removeTemporary('/tmp/kept')).rejects.toMatchObject({code: 'EPERM'});
+      expect(docker('exec', name, 'ls', '/tmp')).toBe('kept');
+    } finally {
+      stop();
+      try { fs.closeSync(writer); } catch { /* closed */ }
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  });
 });

@@ -154,6 +154,24 @@ describe.runIf(hasEngine && gnu)('hostile names on a terminal', () => {
       expect(mine.stderr.toString('utf8')).toBe(theirs.stderr.toString('utf8'));
     }
   });
+
+  it("cp's own messages (omitting a directory, the same file, into itself, not a directory) quote names as GNU cp", () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-cp-msg-'));
+    try {
+      const d = `${base}/d$'\\033]0;x\\a'`;
+      const f = `${base}/f$'\\033[2J'`;
+      execFileSync('bash', ['-c', `mkdir ${d} && touch ${f} ${base}/g`]);
+      for (const args of [`${d} ${base}/`, `${f} ${f}`, `-r ${d} ${d}/sub`, `${f} ${base}/g ${f}`, `${d}`]) {
+        const mine = spawnSync(process.execPath, [dboxPath, '-c', `cp ${args}`], {env});
+        const theirs = spawnSync('bash', ['-c', `cp ${args}`], {env});
+        expect(rawControl(mine.stderr), args).toBeUndefined();
+        expect(mine.stderr.toString('utf8').split('\n')[0], args).toBe(theirs.stderr.toString('utf8').split('\n')[0]);
+        expect(mine.status, args).not.toBe(0);
+      }
+    } finally {
+      fs.rmSync(base, {recursive: true, force: true});
+    }
+  });
 });
 
 /** A fake hostile engine on a unix socket: answers the container list with hostile JSON. */

@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest';
 import {changes, encode, type Roots, type Tree} from '../../src/fuse/front.js';
-import {tarMode} from '../../src/vfs/extraction.js';
 
 describe("the mount's front server control records", () => {
   const roots = (entries: [string, Tree][]): Roots => new Map(entries);
@@ -36,14 +35,5 @@ describe("the mount's front server control records", () => {
 
   it('refuses a NUL in a path', () => {
     expect(() => encode({op: '+', name: 'web', tree: {path: '/a\0/', flags: ''}})).toThrow();
-  });
-});
-
-describe('tarMode', () => {
-  it('keeps a mode of 0 from becoming tar-stream default, and keeps other modes', () => {
-    expect(tarMode(0) & 0o7777).toBe(0);
-    expect(tarMode(0)).not.toBe(0);
-    expect(tarMode(0o100644)).toBe(0o644);
-    expect(tarMode(0o4755)).toBe(0o4755);
   });
 });

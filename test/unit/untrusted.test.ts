@@ -1,7 +1,7 @@
 // The rule for names from a container (one path component) and where writes may go.
 import {describe, expect, it} from 'vitest';
 import {normalize} from '../../src/vfs/path.js';
-import {archivePath, entryPath, isEntryName, isWithin, notRegular, printable} from '../../src/vfs/untrusted.js';
+import {archivePath, entryPath, isEntryName, isWithin, notRegular, Refusals, refusalText, type Refusal} from '../../src/vfs/untrusted.js';
 
 /** Names a listing, a tar or a program in a container may offer, and whether each is one entry. */
 const NAMES: [string, boolean][] = [
@@ -57,7 +57,23 @@ describe('messages', () => {
     expect(notRegular('/x', 0o060644).hint).toContain('a block device');
   });
 
-  it('printable shows controls and bytes that are not UTF-8 as ?', () => {
-    expect(printable('a\x1b]0;pwned\x07b\u009bc\udcffd\ud83d\ude00e')).toBe('a?]0;pwned?b?c?d\ud83d\ude00e');
+  it('a refused listing names what the container offered, quoted, never raw', () => {
+    const text = refusalText({path: '/data', name: '../\x1b]0;pwned\x07/x'});
+    expect(text).toBe("the container's own listing was refused: it named '../'$'\\033'']0;pwned'$'\\a''/x', which is not one file name; " +
+      "the engine's archive was listed instead");
+    expect(text).not.toMatch(/[\x00-\x1f\x7f]/);
+  });
+});
+
+describe('Refusals', () => {
+  it('tells each listener while it listens, and no longer', () => {
+    const refusals = new Refusals();
+    const heard: Refusal[] = [];
+    refusals.report({path: '/before', name: '..'});
+    const stop = refusals.listen((r) => heard.push(r));
+    refusals.report({path: '/data', name: 'a/b'});
+    stop();
+    refusals.report({path: '/after', name: '.'});
+    expect(heard).toEqual([{path: '/data', name: 'a/b'}]);
   });
 });

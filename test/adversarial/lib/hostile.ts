@@ -12,7 +12,6 @@
 //   /race: directories a racing process swaps with links to host paths.
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {climb, type Canaries} from './canary.js';
 
@@ -153,22 +152,28 @@ export function containerFile(name: string, p: string): Buffer | undefined {
 }
 
 /**
- * Puts the container's own files at the canary paths back as the image had them. Writes through
- * links that stay inside the container (as they must) change the container's own files; cases
- * that read them afterwards need them as they were.
+ * Puts a container's own files at the canary paths back as the image has them, and nothing else
+ * there. Writes through links that stay inside the container (as they must) change them: appends,
+ * touch, copies onto and into links; a case that reads them calls this first, so that it does not
+ * depend on which cases ran before it. A running container is reset by a command in it; a created
+ * (never started) one is created again from its image, under its name.
  */
-export function restoreContainerSide(name: string, canaries: Canaries): void {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'adv-restore-'));
-  try {
-    const put = (inside: string, content: string): void => {
-      const local = path.join(tmp, path.basename(inside));
-      fs.writeFileSync(local, content);
-      execFileSync('docker', ['cp', local, `${name}:${inside}`]);
-    };
-    put(canaries.file, CONTAINER_SIDE.file);
-    put(path.join(canaries.dir, 'inner.txt'), CONTAINER_SIDE.inner);
-    put(canaries.rootFile, CONTAINER_SIDE.rootFile);
-  } finally {
-    fs.rmSync(tmp, {recursive: true, force: true});
+export function resetContainerSide(name: string, tag: string, canaries: Canaries): void {
+  const running = execFileSync('docker', ['inspect', '-f', '{{.State.Running}}', name], {encoding: 'utf8'}).trim() === 'true';
+  if (!running) {
+    const hostname = execFileSync('docker', ['inspect', '-f', '{{.Config.Hostname}}', name], {encoding: 'utf8'}).trim();
+    execFileSync('docker', ['rm', '-f', name], {stdio: 'ignore'});
+    execFileSync('docker', ['create', '--network', 'none', '--name', name, '--hostname', hostname, tag, 'sleep', '1'], {stdio: 'ignore'});
+    return;
   }
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    `rm -rf ${q(canaries.dir)} ${q(canaries.file)} ${q(canaries.rootFile)}`,
+    `mkdir -p ${q(path.join(canaries.dir, 'sub'))} ${q(path.dirname(canaries.rootFile))}`,
+    `printf %s ${q(CONTAINER_SIDE.file)} > ${q(canaries.file)}`,
+    `printf %s ${q(CONTAINER_SIDE.inner)} > ${q(path.join(canaries.dir, 'inner.txt'))}`,
+    `printf %s ${q(CONTAINER_SIDE.rootFile)} > ${q(canaries.rootFile)}`,
+    `chmod 644 ${q(canaries.file)} ${q(path.join(canaries.dir, 'inner.txt'))} ${q(canaries.rootFile)}`,
+  ].join(' && ');
+  execFileSync('docker', ['exec', name, 'sh', '-c', script], {stdio: 'ignore'});
 }

@@ -168,7 +168,11 @@ export function start(args: readonly string[], options: {env?: NodeJS.ProcessEnv
   const argv = options.command ? [...args] : [dboxPath, ...args];
   const child = spawn(cmd, argv, {cwd: options.cwd ?? os.tmpdir(), env: options.env ?? {...process.env, NO_COLOR: '1'},
     stdio: [options.input === null ? 'ignore' : 'pipe', 'pipe', 'pipe']});
-  if (options.input !== null) child.stdin!.end(options.input ?? '');
+  if (options.input !== null) {
+    // A process that exits without reading its input (sh -c 'tmux …') makes this write EPIPE: not an error of the case.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input ?? '');
+  }
   alive.add(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -277,4 +281,17 @@ export function containerMountinfo(name: string, dockerArgs: string[] = []): str
 /** `sh -c CMD` without blocking this process's event loop (an adversary may be serving from it). */
 export function sh(cmd: string, options: {env?: NodeJS.ProcessEnv; deadlineMs?: number} = {}): Promise<Run> {
   return start(['-c', cmd], {command: 'sh', env: options.env ?? process.env, deadlineMs: options.deadlineMs ?? 30_000}).done;
+}
+
+/**
+ * Ends a tmux session running an interactive dbox of `world`: the hang-up ends dbox, and dbox's
+ * background mount after it, asynchronously (kill-session does not wait), so this waits, with a
+ * deadline, until that dbox has exited and no mount is left under the world's runtime directory.
+ * Whatever is still there then is the case's leftover, which the case's checks report.
+ */
+export async function endSession(session: string, world: World, deadlineMs = 15_000): Promise<void> {
+  const pane = await sh(`tmux display-message -p -t ${session} '#{pane_pid}'`);
+  const pid = Number(pane.out.trim());
+  await sh(`tmux kill-session -t ${session}`);
+  await waitFor(() => (!(pid > 0) || gone(pid)) && mountsUnder(world.runtime).length === 0, deadlineMs, 50);
 }
