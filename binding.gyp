@@ -32,6 +32,26 @@
       ]
     },
     {
+      "target_name": "dbox-agent",
+      "type": "executable",
+      "sources": [
+        "native/agent/agent.c",
+        "native/agent/fsops.c",
+        "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static", "-s",
+        "-pthread"
+      ]
+    },
+    {
       "target_name": "dbox-fuse",
       "conditions": [
         [

@@ -1,0 +1,1006 @@
+// dbox-agent: a small static helper that dbox runs, through the Engine API, as a container of its
+// own on an engine's host (src/docker/agent-container.ts), to serve the files of that host's
+// containers as the local driver serves them here: in-root resolution (fsops.c), readdir with
+// attributes, ranged reads, atomic writes, tree copies and removals, copy_file_range between
+// containers of that host. Two modes:
+//   dbox-agent keep SECONDS  the container's main process: it only counts the `serve` processes
+//                            (each holds a connection to an abstract unix socket of the
+//                            container's private network namespace) and exits once none has been
+//                            there for SECONDS, so the engine removes the container (AutoRemove).
+//   dbox-agent serve         one per dbox process, started by an exec with stdin attached: speaks
+//                            the protocol of protocol.h on stdin/stdout, many requests in flight.
+//
+// What it trusts, and why:
+//   - Its client (stdin): whoever can exec in this container holds the Engine API, i.e. is root
+//     on this host already; requests are still parsed with every length checked (a malformed
+//     frame ends the session), since a bug on the other side must not become a memory error here.
+//   - The kernel: /proc of the engine's PID namespace (--pid=host), checked to be procfs; a
+//     container's process is taken for it only when its cgroup names the container's full id,
+//     through a /proc/<pid> fd held from the check on (identity.c), never when its root is this
+//     container's or the host's ("/" of pid 1); every later operation first checks, through that
+//     same fd, that the process still exists (ESTALE otherwise: never a restarted container's old
+//     root, whose overlay may be mounted again elsewhere).
+//   - Nothing from the containers it serves: names, link targets, sizes and types are data,
+//     resolved in-root (fsops.h); reads open regular files only, without blocking.
+// Nothing is ever written into a target container except what a request asks for; writes go to
+// an unnamed O_TMPFILE (a named temporary only where the filesystem has none) linked into place at
+// the end, so a write that is cancelled, fails, or is killed with the agent leaves nothing.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../identity.h"
+#include "fsops.h"
+#include "protocol.h"
+
+#define KEEPER_NAME "dbox-agent-keeper"
+#define POOL_THREADS 8
+#define MAX_STREAMS 256
+#define MAX_HANDLES 1024
+
+static void die(const char *what) {
+  // Only our own words go to stderr (dbox shows them, bounded, as the agent's complaint).
+  fprintf(stderr, "dbox-agent: %s: %s\n", what, strerror(errno));
+  _exit(70);
+}
+
+// ---------- output: whole frames, one writer at a time ----------
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void send_frame(uint32_t id, uint16_t type, const void *a, size_t alen, const void *b, size_t blen) {
+  uint8_t h[AGENT_HEADER];
+  uint32_t len = (uint32_t)(alen + blen);
+  memcpy(h, &len, 4);
+  memcpy(h + 4, &id, 4);
+  memcpy(h + 8, &type, 2);
+  memset(h + 10, 0, 2);
+  struct iovec iov[3] = {{h, sizeof h}, {(void *)a, alen}, {(void *)b, blen}};
+  int n = 3;
+  struct iovec *v = iov;
+  pthread_mutex_lock(&out_lock);
+  while (n > 0) {
+    ssize_t w = writev(STDOUT_FILENO, v, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) _exit(0);  // the client is gone: nothing left to serve
+    while (n > 0 && (size_t)w >= v->iov_len) {
+      w -= (ssize_t)v->iov_len;
+      v++;
+      n--;
+    }
+    if (n > 0) {
+      v->iov_base = (uint8_t *)v->iov_base + w;
+      v->iov_len -= (size_t)w;
+    }
+  }
+  pthread_mutex_unlock(&out_lock);
+}
+
+static void reply_err(uint32_t id, int err) {
+  uint32_t e = (uint32_t)(err > 0 ? err : EIO);
+  send_frame(id, A_ERR, &e, 4, NULL, 0);
+}
+
+static void reply_ok(uint32_t id, const void *p, size_t n) { send_frame(id, A_OK, p, n, NULL, 0); }
+
+// ---------- encoding ----------
+
+typedef struct {
+  uint8_t *p;
+  size_t len, cap;
+} buf_t;
+
+static void put(buf_t *b, const void *src, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    while (cap < b->len + n) cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) die("out of memory");
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, src, n);
+  b->len += n;
+}
+
+static void put_u8(buf_t *b, uint8_t v) { put(b, &v, 1); }
+
+static void put_str(buf_t *b, const char *s, size_t n) {
+  uint16_t l = (uint16_t)n;
+  put(b, &l, 2);
+  put(b, s, n);
+}
+
+static void put_stat(buf_t *b, const struct stat *st) {
+  int64_t v[16] = {(int64_t)st->st_dev, (int64_t)st->st_ino, st->st_mode, (int64_t)st->st_nlink, st->st_uid, st->st_gid,
+                   (int64_t)st->st_rdev, st->st_size, st->st_blksize, st->st_blocks, st->st_atim.tv_sec, st->st_atim.tv_nsec,
+                   st->st_mtim.tv_sec, st->st_mtim.tv_nsec, st->st_ctim.tv_sec, st->st_ctim.tv_nsec};
+  put(b, v, sizeof v);
+}
+
+// ---------- decoding: every read is bounds-checked; a short payload sets bad ----------
+
+typedef struct {
+  const uint8_t *p;
+  size_t len, off;
+  int bad;
+} rd_t;
+
+static void get(rd_t *r, void *dst, size_t n) {
+  if (r->bad || r->len - r->off < n) {
+    r->bad = 1;
+    memset(dst, 0, n);
+    return;
+  }
+  memcpy(dst, r->p + r->off, n);
+  r->off += n;
+}
+
+static uint8_t get_u8(rd_t *r) { uint8_t v; get(r, &v, 1); return v; }
+static uint32_t get_u32(rd_t *r) { uint32_t v; get(r, &v, 4); return v; }
+static int64_t get_i64(rd_t *r) { int64_t v; get(r, &v, 8); return v; }
+
+/** A string field into out (PATH_MAX): shorter than PATH_MAX and without NUL, or bad. */
+static void get_str(rd_t *r, char *out) {
+  uint16_t n;
+  get(r, &n, 2);
+  if (r->bad || n >= PATH_MAX || r->len - r->off < n || memchr(r->p + r->off, 0, n)) {
+    r->bad = 1;
+    out[0] = 0;
+    return;
+  }
+  memcpy(out, r->p + r->off, n);
+  out[n] = 0;
+  r->off += n;
+}
+
+// ---------- container roots, by handle ----------
+
+typedef struct {
+  int used, closed, refs;
+  int root, pid_dir;
+} handle_t;
+
+static handle_t handles[MAX_HANDLES];
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static int proc_fd = -1;
+
+static void drop_ref(uint32_t h) {
+  if (--handles[h].refs == 0 && handles[h].closed) {
+    close(handles[h].root);
+    close(handles[h].pid_dir);
+    handles[h].used = 0;
+  }
+}
+
+/**
+ * The root fd of handle h, held until release(h); -1 and errno ESTALE (nothing held) when the
+ * handle is closed or its process is gone.
+ */
+static int acquire(uint32_t h) {
+  pthread_mutex_lock(&handles_lock);
+  if (h == 0 || h >= MAX_HANDLES || !handles[h].used || handles[h].closed) {
+    pthread_mutex_unlock(&handles_lock);
+    errno = ESTALE;
+    return -1;
+  }
+  handles[h].refs++;
+  int root = handles[h].root, dir = handles[h].pid_dir;
+  pthread_mutex_unlock(&handles_lock);
+  // The container's process still exists (its /proc entry, through the fd opened at the check).
+  struct stat st;
+  if (fstatat(dir, "stat", &st, 0) == 0) return root;
+  pthread_mutex_lock(&handles_lock);
+  handles[h].closed = 1;  // for good: a later process is another root
+  drop_ref(h);
+  pthread_mutex_unlock(&handles_lock);
+  errno = ESTALE;
+  return -1;
+}
+
+static void release(uint32_t h) {
+  pthread_mutex_lock(&handles_lock);
+  if (h > 0 && h < MAX_HANDLES && handles[h].used) drop_ref(h);
+  pthread_mutex_unlock(&handles_lock);
+}
+
+/** Whether two fds name the same directory. */
+static int same_file(int a, int b) {
+  struct stat x, y;
+  return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static void op_root(uint32_t id, rd_t *r) {
+  uint32_t pid = get_u32(r);
+  char cid[65];
+  get(r, cid, 64);
+  cid[64] = 0;
+  if (r->bad || pid == 0 || pid > INT32_MAX) return reply_err(id, EINVAL);
+  int dir = identity_open_container_proc(proc_fd, (pid_t)pid, cid);
+  if (dir < 0) return reply_err(id, errno);
+  int root = identity_open_root(dir);
+  if (root < 0) {
+    int e = errno;
+    close(dir);
+    return reply_err(id, e);
+  }
+  // Never the host's root either (identity.c refuses this container's own "/"): the root of pid 1
+  // of this PID namespace, where it may be looked at (a sandbox may hide it; then the cgroup proof
+  // stands alone, as it does for the local driver).
+  int host = openat(proc_fd, "1/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host >= 0 && same_file(host, root)) {
+    close(host);
+    close(root);
+    close(dir);
+    return reply_err(id, EPERM);
+  }
+  if (host >= 0) close(host);
+  pthread_mutex_lock(&handles_lock);
+  uint32_t h = 1;
+  while (h < MAX_HANDLES && handles[h].used) h++;
+  if (h < MAX_HANDLES) handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = dir};
+  pthread_mutex_unlock(&handles_lock);
+  if (h >= MAX_HANDLES) {
+    close(root);
+    close(dir);
+    return reply_err(id, EMFILE);
+  }
+  reply_ok(id, &h, 4);
+}
+
+static void op_root_close(uint32_t id, rd_t *r) {
+  uint32_t h = get_u32(r);
+  if (r->bad) return reply_err(id, EINVAL);
+  pthread_mutex_lock(&handles_lock);
+  int ok = h > 0 && h < MAX_HANDLES && handles[h].used;
+  if (ok) {
+    handles[h].closed = 1;
+    handles[h].refs++;
+    drop_ref(h);
+  }
+  pthread_mutex_unlock(&handles_lock);
+  if (!ok) return reply_err(id, EBADF);
+  reply_ok(id, NULL, 0);
+}
+
+// ---------- requests ----------
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t len;
+  uint8_t *data;
+} chunk_t;
+
+typedef struct job {
+  uint32_t id;
+  uint16_t type;
+  uint8_t *payload;
+  size_t plen;
+  struct job *next;          // worker queue, or the stream table
+  pthread_mutex_t lock;      // guards what follows
+  pthread_cond_t cond;
+  int64_t credit;            // reads: bytes that may still be sent
+  int cancelled;
+  chunk_t *head, *tail;      // writes: bytes received, not yet written
+  size_t queued;
+  int ended;
+  fsops_job *work;           // tree work in progress, for cancellation
+} job_t;
+
+static job_t *new_job(uint32_t id, uint16_t type, uint8_t *payload, size_t plen) {
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) die("out of memory");
+  j->id = id;
+  j->type = type;
+  j->payload = payload;
+  j->plen = plen;
+  pthread_mutex_init(&j->lock, NULL);
+  pthread_cond_init(&j->cond, NULL);
+  return j;
+}
+
+static void free_job(job_t *j) {
+  for (chunk_t *c = j->head, *n; c; c = n) {
+    n = c->next;
+    free(c->data);
+    free(c);
+  }
+  pthread_mutex_destroy(&j->lock);
+  pthread_cond_destroy(&j->cond);
+  free(j->payload);
+  free(j);
+}
+
+// Streams in flight (reads, writes, copies, removals), by id: credits, data, cancels reach them.
+static job_t *streams;
+static int stream_count;
+static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static job_t *find_stream(uint32_t id) {
+  job_t *j = streams;
+  while (j && j->id != id) j = j->next;
+  return j;
+}
+
+/** Removes a stream from the table; after that no frame of the client reaches it. */
+static void end_stream(job_t *j) {
+  pthread_mutex_lock(&streams_lock);
+  for (job_t **p = &streams; *p; p = &(*p)->next)
+    if (*p == j) {
+      *p = j->next;
+      stream_count--;
+      break;
+    }
+  pthread_mutex_unlock(&streams_lock);
+}
+
+static void stat_reply(uint32_t id, int r, const struct stat *st) {
+  if (r < 0) return reply_err(id, errno);
+  buf_t b = {0};
+  put_stat(&b, st);
+  reply_ok(id, b.p, b.len);
+  free(b.p);
+}
+
+typedef struct {
+  uint32_t id;
+  buf_t b;
+  uint32_t count;
+} listing_t;
+
+static int listing_entry(void *ctx, const char *name, unsigned char d_type, const struct stat *st) {
+  listing_t *l = ctx;
+  put_str(&l->b, name, strlen(name));
+  put_u8(&l->b, d_type);
+  put_u8(&l->b, st != NULL);
+  if (st) put_stat(&l->b, st);
+  l->count++;
+  if (l->b.len >= (64u << 10)) {
+    send_frame(l->id, A_ENTRIES, l->b.p, l->b.len, NULL, 0);
+    l->b.len = 0;
+  }
+  return 0;
+}
+
+/** Short requests: one system call or a few, answered at once. */
+static void short_request(job_t *j) {
+  rd_t r = {j->payload, j->plen, 0, 0};
+  uint32_t id = j->id;
+  char p1[PATH_MAX], p2[PATH_MAX];
+  uint32_t h1 = 0, h2 = 0;
+  int root1 = -1, root2 = -1, rc = 0;
+  struct stat st;
+  switch (j->type) {
+    case A_ROOT: return op_root(id, &r);
+    case A_ROOT_CLOSE: return op_root_close(id, &r);
+    default: break;
+  }
+  h1 = get_u32(&r);
+  // Fields before the path, per type; the path (and a second root and path) after.
+  uint32_t u1 = 0, u2 = 0;
+  uint8_t flag = 0;
+  int64_t i1 = 0, i2 = 0;
+  switch (j->type) {
+    case A_STAT: case A_READDIR: flag = get_u8(&r); get_str(&r, p1); break;
+    case A_READLINK: case A_RMDIR: case A_UNLINK: case A_STATFS: get_str(&r, p1); break;
+    case A_MKDIR: case A_CHMOD: u1 = get_u32(&r); get_str(&r, p1); break;
+    case A_RENAME: get_str(&r, p1); h2 = get_u32(&r); get_str(&r, p2); u1 = get_u32(&r); break;
+    case A_LINK: get_str(&r, p1); h2 = get_u32(&r); get_str(&r, p2); break;
+    case A_SYMLINK: get_str(&r, p2); get_str(&r, p1); break;  // p2: the target (data, stored as is)
+    case A_CHOWN: u1 = get_u32(&r); u2 = get_u32(&r); flag = get_u8(&r); get_str(&r, p1); break;
+    case A_UTIMES: i1 = get_i64(&r); u1 = get_u32(&r); i2 = get_i64(&r); u2 = get_u32(&r); flag = get_u8(&r); get_str(&r, p1); break;
+    case A_TRUNCATE: i1 = get_i64(&r); get_str(&r, p1); break;
+    default: return reply_err(id, ENOSYS);
+  }
+  if (r.bad) return reply_err(id, EINVAL);
+  if ((j->type == A_RENAME || j->type == A_LINK) && h2 == 0) return reply_err(id, EINVAL);
+  root1 = acquire(h1);
+  if (root1 < 0) return reply_err(id, errno);
+  if (h2) {
+    root2 = acquire(h2);
+    if (root2 < 0) {
+      int e = errno;
+      release(h1);
+      return reply_err(id, e);
+    }
+  }
+  switch (j->type) {
+    case A_STAT:
+      rc = fsops_stat(root1, p1, flag, &st);
+      stat_reply(id, rc, &st);
+      break;
+    case A_READDIR: {
+      listing_t l = {.id = id};
+      rc = fsops_readdir(root1, p1, flag, listing_entry, &l);
+      if (rc < 0) reply_err(id, errno);
+      else {
+        if (l.b.len) send_frame(id, A_ENTRIES, l.b.p, l.b.len, NULL, 0);
+        reply_ok(id, &l.count, 4);
+      }
+      free(l.b.p);
+      break;
+    }
+    case A_READLINK: {
+      ssize_t n = fsops_readlink(root1, p1, p2, sizeof p2);
+      if (n < 0) reply_err(id, errno);
+      else {
+        buf_t b = {0};
+        put_str(&b, p2, (size_t)n);
+        reply_ok(id, b.p, b.len);
+        free(b.p);
+      }
+      break;
+    }
+    case A_STATFS: {
+      struct statfs s;
+      if (fsops_statfs(root1, p1, &s) < 0) reply_err(id, errno);
+      else {
+        int64_t v[7] = {s.f_bsize, (int64_t)s.f_blocks, (int64_t)s.f_bfree, (int64_t)s.f_bavail, (int64_t)s.f_files,
+                        (int64_t)s.f_ffree, s.f_namelen};
+        reply_ok(id, v, sizeof v);
+      }
+      break;
+    }
+    default: {
+      switch (j->type) {
+        case A_MKDIR: rc = fsops_mkdir(root1, p1, u1); break;
+        case A_RMDIR: rc = fsops_rmdir(root1, p1); break;
+        case A_UNLINK: rc = fsops_unlink(root1, p1); break;
+        case A_RENAME: rc = fsops_rename(root1, p1, root2, p2, u1); break;
+        case A_LINK: rc = fsops_link(root1, p1, root2, p2); break;
+        case A_SYMLINK: rc = fsops_symlink(p2, root1, p1); break;
+        case A_CHMOD: rc = fsops_chmod(root1, p1, u1); break;
+        case A_CHOWN: rc = fsops_chown(root1, p1, u1, u2, flag); break;
+        case A_UTIMES: {
+          if (u1 >= 1000000000u || u2 >= 1000000000u) { rc = -1; errno = EINVAL; break; }
+          struct timespec ts[2] = {{.tv_sec = i1, .tv_nsec = u1}, {.tv_sec = i2, .tv_nsec = u2}};
+          rc = fsops_utimes(root1, p1, ts, flag);
+          break;
+        }
+        case A_TRUNCATE:
+          if (i1 < 0) { rc = -1; errno = EINVAL; break; }
+          rc = fsops_truncate(root1, p1, i1);
+          break;
+      }
+      if (rc < 0) reply_err(id, errno);
+      else reply_ok(id, NULL, 0);
+    }
+  }
+  release(h1);
+  if (h2) release(h2);
+}
+
+// ---------- the worker pool (short requests) ----------
+
+static job_t *queue_head, *queue_tail;
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+
+static void *pool_worker(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&queue_lock);
+    while (!queue_head) pthread_cond_wait(&queue_cond, &queue_lock);
+    job_t *j = queue_head;
+    queue_head = j->next;
+    if (!queue_head) queue_tail = NULL;
+    pthread_mutex_unlock(&queue_lock);
+    short_request(j);
+    free_job(j);
+  }
+  return NULL;
+}
+
+static void enqueue(job_t *j) {
+  pthread_mutex_lock(&queue_lock);
+  j->next = NULL;
+  if (queue_tail) queue_tail->next = j;
+  else queue_head = j;
+  queue_tail = j;
+  pthread_cond_signal(&queue_cond);
+  pthread_mutex_unlock(&queue_lock);
+}
+
+// ---------- streams: reads, writes, copies, removals (a thread each) ----------
+
+static void stream_read(job_t *j, rd_t *r) {
+  uint32_t h = get_u32(r);
+  int64_t offset = get_i64(r), length = get_i64(r);
+  char path[PATH_MAX];
+  get_str(r, path);
+  if (r->bad || offset < 0) return reply_err(j->id, EINVAL);
+  int root = acquire(h);
+  if (root < 0) return reply_err(j->id, errno);
+  struct stat st;
+  int fd = fsops_open_regular(root, path, &st);
+  int e = errno;
+  release(h);
+  if (fd < 0) return reply_err(j->id, e);
+  buf_t meta = {0};
+  put_stat(&meta, &st);
+  send_frame(j->id, A_META, meta.p, meta.len, NULL, 0);
+  free(meta.p);
+  uint8_t *buf = malloc(AGENT_CHUNK);
+  if (!buf) die("out of memory");
+  uint64_t total = 0;
+  int err = 0;
+  for (;;) {
+    if (length >= 0 && (int64_t)total >= length) break;
+    pthread_mutex_lock(&j->lock);
+    while (j->credit <= 0 && !j->cancelled) pthread_cond_wait(&j->cond, &j->lock);
+    int64_t credit = j->credit;
+    int cancelled = j->cancelled;
+    pthread_mutex_unlock(&j->lock);
+    if (cancelled) { err = ECANCELED; break; }
+    size_t want = AGENT_CHUNK;
+    if ((int64_t)want > credit) want = (size_t)credit;
+    if (length >= 0 && (int64_t)want > length - (int64_t)total) want = (size_t)(length - (int64_t)total);
+    ssize_t n = pread(fd, buf, want, offset + (off_t)total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) { err = errno; break; }
+    if (n == 0) break;
+    pthread_mutex_lock(&j->lock);
+    j->credit -= n;
+    pthread_mutex_unlock(&j->lock);
+    send_frame(j->id, A_DATA, buf, (size_t)n, NULL, 0);
+    total += (uint64_t)n;
+  }
+  free(buf);
+  close(fd);
+  end_stream(j);
+  if (err) return reply_err(j->id, err);
+  reply_ok(j->id, &total, 8);
+}
+
+/** A name for a temporary next to `name` in its directory: ".name.dbox-agent-XXXXXXXX" (within NAME_MAX). */
+static void temp_name(char *out, size_t cap, const char *name) {
+  static volatile uint32_t counter;
+  uint32_t r = (uint32_t)getpid() * 2654435761u ^ (uint32_t)time(NULL) ^ __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) * 40503u;
+  snprintf(out, cap, ".%.200s.dbox-agent-%08x", name, r);
+}
+
+/**
+ * Puts the new file `fd` (an O_TMPFILE, or the named temporary `tmp`) in place as `name` of
+ * directory pfd: EEXIST when `excl` and the name exists; else it replaces what is there, atomically.
+ */
+static int link_into_place(int pfd, const char *name, int fd, const char *tmp, int excl) {
+  if (tmp[0]) return renameat2(pfd, tmp, pfd, name, excl ? RENAME_NOREPLACE : 0);
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  if (excl) return linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW);
+  char t[NAME_MAX + 1];
+  for (int tries = 0; tries < 16; tries++) {
+    temp_name(t, sizeof t, name);
+    if (linkat(AT_FDCWD, proc, pfd, t, AT_SYMLINK_FOLLOW) == 0) {
+      if (renameat(pfd, t, pfd, name) == 0) return 0;
+      int e = errno;
+      unlinkat(pfd, t, 0);
+      errno = e;
+      return -1;
+    }
+    if (errno != EEXIST) return -1;
+  }
+  return -1;
+}
+
+/** A new, unnamed file in directory pfd (O_TMPFILE); a named temporary (in tmp) where the filesystem has none. */
+static int new_file(int pfd, const char *name, mode_t mode, char *tmp, size_t cap) {
+  tmp[0] = 0;
+  int fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode & 07777);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
+  for (int tries = 0; tries < 16; tries++) {
+    temp_name(tmp, cap, name);
+    fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+    if (fd >= 0 || errno != EEXIST) break;
+  }
+  if (fd < 0) tmp[0] = 0;
+  return fd;
+}
+
+static void stream_write(job_t *j, rd_t *r) {
+  uint32_t h = get_u32(r), flags = get_u32(r), mode = get_u32(r);
+  int64_t uid = get_i64(r), gid = get_i64(r), mtime_s = get_i64(r);
+  uint32_t mtime_ns = get_u32(r);
+  char path[PATH_MAX], buf[PATH_MAX], tmp[NAME_MAX + 1] = "";
+  get_str(r, path);
+  int err = 0, fd = -1, pfd = -1, inplace = 0;
+  const char *name = NULL;
+  struct stat old;
+  int have_old = 0;
+  if (r->bad || mtime_ns >= 1000000000u || uid > UINT32_MAX || gid > UINT32_MAX) err = EINVAL;
+  int root = err ? -1 : acquire(h);
+  if (!err && root < 0) err = errno;
+  if (!err) {
+    pfd = fsops_open_parent(root, path, &name, buf);
+    if (pfd < 0) err = errno;
+  }
+  if (!err) {
+    have_old = fstatat(pfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (have_old && (flags & AW_EXCL)) err = EEXIST;
+    else if (have_old && S_ISDIR(old.st_mode)) err = EISDIR;
+    else if (have_old && S_ISLNK(old.st_mode)) {
+      // Through a final symlink (resolved in-root) the file is written in place, as open(2) would.
+      inplace = 1;
+      int p = fsops_open(root, path, O_PATH, 0);
+      if (p < 0 || fstat(p, &old) < 0) err = errno;
+      else if (!S_ISREG(old.st_mode)) err = S_ISDIR(old.st_mode) ? EISDIR : EINVAL;
+      else {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
+        fd = open(proc, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) err = errno;
+      }
+      if (p >= 0) close(p);
+    } else if (have_old && !S_ISREG(old.st_mode)) err = EINVAL;
+    else {
+      fd = new_file(pfd, name, mode, tmp, sizeof tmp);
+      if (fd < 0) err = errno;
+    }
+  }
+  if (root >= 0) release(h);
+  if (err) {  // answered at once: the client stops sending, and what it sent meanwhile is dropped
+    end_stream(j);
+    if (pfd >= 0) close(pfd);
+    if (fd >= 0) close(fd);
+    return reply_err(j->id, err);
+  }
+  // The bytes: written as they come; the client may send AGENT_WINDOW bytes beyond those acknowledged.
+  for (;;) {
+    pthread_mutex_lock(&j->lock);
+    while (!j->head && !j->ended && !j->cancelled) pthread_cond_wait(&j->cond, &j->lock);
+    chunk_t *c = j->head;
+    if (c) {
+      j->head = c->next;
+      if (!j->head) j->tail = NULL;
+      j->queued -= c->len;
+    }
+    int done = !c && (j->ended || j->cancelled);
+    if (j->cancelled && !err) err = ECANCELED;
+    pthread_mutex_unlock(&j->lock);
+    if (done) break;
+    if (!c) continue;
+    for (size_t off = 0; !err && off < c->len;) {
+      ssize_t w = write(fd, c->data + off, c->len - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) err = errno;
+      else off += (size_t)w;
+    }
+    uint32_t n = (uint32_t)c->len;
+    if (!err) send_frame(j->id, A_WCREDIT, &n, 4, NULL, 0);
+    free(c->data);
+    free(c);
+    if (err) {  // stop taking bytes: the client stops at the ERR
+      end_stream(j);
+      break;
+    }
+  }
+  if (!err && !inplace) {
+    if (uid >= 0 && fchown(fd, (uid_t)uid, (gid_t)gid) < 0) err = errno;
+    else if (uid < 0 && have_old && fchown(fd, old.st_uid, old.st_gid) < 0 && errno != EPERM) err = errno;
+    if (!err && fchmod(fd, mode & 07777) < 0) err = errno;
+  }
+  if (!err && mtime_s != -1) {
+    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = mtime_s, .tv_nsec = mtime_ns}};
+    if (futimens(fd, ts) < 0) err = errno;
+  }
+  if (!err && !inplace && link_into_place(pfd, name, fd, tmp, flags & AW_EXCL) < 0) err = errno;
+  if (fd >= 0 && close(fd) < 0 && !err) err = errno;
+  if (err && tmp[0]) unlinkat(pfd, tmp, 0);
+  if (pfd >= 0) close(pfd);
+  end_stream(j);
+  if (err) return reply_err(j->id, err);
+  reply_ok(j->id, NULL, 0);
+}
+
+static void stream_tree(job_t *j, rd_t *r) {
+  uint32_t h1 = get_u32(r), h2 = 0;
+  char p1[PATH_MAX], p2[PATH_MAX];
+  uint8_t preserve = 0;
+  get_str(r, p1);
+  if (j->type != A_REMOVE) {
+    h2 = get_u32(r);
+    get_str(r, p2);
+    preserve = get_u8(r);
+  }
+  if (r->bad) return reply_err(j->id, EINVAL);
+  if (j->type != A_REMOVE && h2 == 0) return reply_err(j->id, EINVAL);
+  int root1 = acquire(h1), root2 = -1;
+  if (root1 < 0) return reply_err(j->id, errno);
+  if (h2) {
+    root2 = acquire(h2);
+    if (root2 < 0) {
+      int e = errno;
+      release(h1);
+      return reply_err(j->id, e);
+    }
+  }
+  fsops_job work;
+  fsops_job_init(&work);
+  work.preserve = preserve;
+  pthread_mutex_lock(&j->lock);
+  j->work = &work;
+  if (j->cancelled) work.cancel = 1;
+  pthread_mutex_unlock(&j->lock);
+  int rc;
+  if (j->type == A_REMOVE) rc = fsops_remove_tree(&work, root1, p1);
+  else if (j->type == A_COPY_TREE) rc = fsops_copy_tree(&work, root1, p1, root2, p2);
+  else {  // A_COPY_FILE: a regular file, replacing `to` atomically
+    struct stat st;
+    char buf[PATH_MAX], tmp[NAME_MAX + 1] = "";
+    const char *name;
+    int in = fsops_open_regular(root1, p1, &st), out = -1, pfd = -1;
+    rc = in < 0 ? fsops_fail(&work, errno, "open", p1) : 0;
+    if (rc == 0 && (pfd = fsops_open_parent(root2, p2, &name, buf)) < 0) rc = fsops_fail(&work, errno, "open", p2);
+    if (rc == 0 && (out = new_file(pfd, name, 0600, tmp, sizeof tmp)) < 0) rc = fsops_fail(&work, errno, "open", p2);
+    if (rc == 0) rc = fsops_copy_fd(&work, in, out, p1, -1);
+    if (rc == 0 && preserve && fchown(out, st.st_uid, st.st_gid) < 0 && errno != EPERM) rc = fsops_fail(&work, errno, "chown", p2);
+    if (rc == 0 && fchmod(out, st.st_mode & 07777) < 0) rc = fsops_fail(&work, errno, "chmod", p2);
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (rc == 0 && preserve && futimens(out, ts) < 0) rc = fsops_fail(&work, errno, "utimes", p2);
+    if (rc == 0 && link_into_place(pfd, name, out, tmp, 0) < 0) rc = fsops_fail(&work, errno, "rename", p2);
+    if (out >= 0 && close(out) < 0 && rc == 0) rc = fsops_fail(&work, errno, "close", p2);
+    if (rc < 0 && tmp[0]) unlinkat(pfd, tmp, 0);
+    if (in >= 0) close(in);
+    if (pfd >= 0) close(pfd);
+  }
+  pthread_mutex_lock(&j->lock);
+  j->work = NULL;
+  pthread_mutex_unlock(&j->lock);
+  release(h1);
+  if (h2) release(h2);
+  end_stream(j);
+  if (rc < 0) reply_err(j->id, work.err);
+  else {
+    uint64_t v[2] = {work.bytes, work.files};
+    reply_ok(j->id, v, sizeof v);
+  }
+  fsops_job_destroy(&work);
+}
+
+static void *stream_thread(void *arg) {
+  job_t *j = arg;
+  rd_t r = {j->payload, j->plen, 0, 0};
+  switch (j->type) {
+    case A_READ: stream_read(j, &r); break;
+    case A_WRITE: stream_write(j, &r); break;
+    default: stream_tree(j, &r); break;
+  }
+  end_stream(j);  // on every path (it is a no-op when already done)
+  free_job(j);
+  return NULL;
+}
+
+static void start_stream(job_t *j) {
+  pthread_mutex_lock(&streams_lock);
+  int busy = stream_count >= MAX_STREAMS || find_stream(j->id) != NULL;
+  if (!busy) {
+    j->next = streams;
+    streams = j;
+    stream_count++;
+  }
+  pthread_mutex_unlock(&streams_lock);
+  if (busy) {
+    reply_err(j->id, EAGAIN);
+    free_job(j);
+    return;
+  }
+  if (j->type == A_READ) j->credit = AGENT_WINDOW;
+  pthread_attr_t attr;
+  pthread_t t;
+  int rc = pthread_attr_init(&attr);
+  if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (rc == 0) rc = pthread_create(&t, &attr, stream_thread, j);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    end_stream(j);
+    reply_err(j->id, rc);
+    free_job(j);
+  }
+}
+
+/** A frame for a stream in flight (data, end, credit, cancel); frames for unknown ids are dropped. */
+static void to_stream(uint32_t id, uint16_t type, uint8_t *payload, size_t plen) {
+  pthread_mutex_lock(&streams_lock);
+  job_t *j = find_stream(id);
+  if (j) pthread_mutex_lock(&j->lock);
+  pthread_mutex_unlock(&streams_lock);
+  if (!j) {
+    free(payload);
+    return;
+  }
+  int bad = 0;
+  switch (type) {
+    case A_WDATA: {
+      if (j->type != A_WRITE || j->ended || j->queued + plen > AGENT_WINDOW + AGENT_MAX_PAYLOAD) { bad = 1; break; }
+      chunk_t *c = malloc(sizeof *c);
+      if (!c) die("out of memory");
+      *c = (chunk_t){.next = NULL, .len = plen, .data = payload};
+      payload = NULL;
+      if (j->tail) j->tail->next = c;
+      else j->head = c;
+      j->tail = c;
+      j->queued += plen;
+      break;
+    }
+    case A_WEND: j->ended = 1; break;
+    case A_CREDIT: {
+      uint32_t n;
+      if (plen != 4) { bad = 1; break; }
+      memcpy(&n, payload, 4);
+      j->credit += n;
+      if (j->credit > 2 * (int64_t)AGENT_WINDOW) bad = 1;
+      break;
+    }
+    case A_CANCEL:
+      j->cancelled = 1;
+      if (j->work) j->work->cancel = 1;
+      break;
+  }
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+  free(payload);
+  if (bad) {
+    fprintf(stderr, "dbox-agent: protocol error on request %u\n", id);
+    _exit(2);
+  }
+}
+
+// ---------- serve: one client on stdin/stdout ----------
+
+static int read_full(int fd, void *buf, size_t n) {
+  uint8_t *p = buf;
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/** The keeper's address: an abstract socket, private to this container's network namespace. */
+static socklen_t keeper_address(struct sockaddr_un *addr) {
+  *addr = (struct sockaddr_un){.sun_family = AF_UNIX};
+  memcpy(addr->sun_path + 1, KEEPER_NAME, strlen(KEEPER_NAME));
+  return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(KEEPER_NAME));
+}
+
+static int serve(void) {
+  // Held for as long as this process lives: the keeper counts us.
+  int keep = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr;
+  socklen_t alen = keeper_address(&addr);
+  if (keep < 0 || connect(keep, (struct sockaddr *)&addr, alen) != 0) {
+    fprintf(stderr, "dbox-agent: the agent is stopping\n");
+    return 75;
+  }
+  proc_fd = identity_open_proc();
+  if (proc_fd < 0) die("/proc");
+  for (int i = 0; i < POOL_THREADS; i++) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, pool_worker, NULL) != 0) {
+      if (i == 0) die("pthread_create");
+      break;
+    }
+    pthread_detach(t);
+  }
+  for (;;) {
+    uint8_t h[AGENT_HEADER];
+    if (read_full(STDIN_FILENO, h, sizeof h) < 0) _exit(0);  // the client closed: done
+    uint32_t len, id;
+    uint16_t type;
+    memcpy(&len, h, 4);
+    memcpy(&id, h + 4, 4);
+    memcpy(&type, h + 8, 2);
+    if (len > AGENT_MAX_PAYLOAD) {
+      fprintf(stderr, "dbox-agent: frame too long (%u bytes)\n", len);
+      _exit(2);
+    }
+    uint8_t *payload = malloc(len ? len : 1);
+    if (!payload) die("out of memory");
+    if (read_full(STDIN_FILENO, payload, len) < 0) _exit(0);
+    switch (type) {
+      case A_HELLO: {
+        uint32_t v = AGENT_VERSION;
+        reply_ok(id, &v, 4);
+        free(payload);
+        break;
+      }
+      case A_WDATA: case A_WEND: case A_CREDIT: case A_CANCEL:
+        to_stream(id, type, payload, len);
+        break;
+      case A_READ: case A_WRITE: case A_COPY_TREE: case A_COPY_FILE: case A_REMOVE:
+        start_stream(new_job(id, type, payload, len));
+        break;
+      default:
+        enqueue(new_job(id, type, payload, len));
+    }
+  }
+}
+
+// ---------- keep: the container's main process ----------
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+static int keeper(long idle_seconds) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  struct sockaddr_un addr;
+  socklen_t alen = keeper_address(&addr);
+  if (s < 0 || bind(s, (struct sockaddr *)&addr, alen) != 0 || listen(s, 64) != 0) die("keeper socket");
+  struct sigaction sa = {.sa_handler = on_term};
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  enum { MAX_CLIENTS = 1024 };
+  struct pollfd fds[MAX_CLIENTS + 1];
+  int n = 0;
+  struct timespec now, idle_since;
+  clock_gettime(CLOCK_MONOTONIC, &idle_since);
+  while (!stop) {
+    fds[0] = (struct pollfd){.fd = s, .events = POLLIN};
+    int r = poll(fds, (nfds_t)n + 1, 250);
+    if (r < 0 && errno != EINTR) die("poll");
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (r > 0) {
+      for (int i = n; i >= 1; i--)
+        if (fds[i].revents) {  // a serve process ended (its end of the socket closed)
+          close(fds[i].fd);
+          fds[i] = fds[n--];
+        }
+      if (fds[0].revents & POLLIN) {
+        int c;
+        while ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+          if (n == MAX_CLIENTS) { close(c); continue; }
+          fds[++n] = (struct pollfd){.fd = c, .events = POLLIN};
+        }
+      }
+      for (int i = 1; i <= n; i++) fds[i].events = POLLIN;
+    }
+    if (n > 0) idle_since = now;
+    else if (now.tv_sec - idle_since.tv_sec >= idle_seconds) break;
+  }
+  // Stop taking new sessions first: a serve process that comes now fails at once (75) and its
+  // client starts a new agent.
+  close(s);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  // Our fds (container roots) are not for anyone who could read them through /proc.
+  prctl(PR_SET_DUMPABLE, 0);
+  umask(0);  // modes are given exactly by requests
+  signal(SIGPIPE, SIG_IGN);
+  if (argc == 3 && strcmp(argv[1], "keep") == 0) {
+    char *end;
+    long idle = strtol(argv[2], &end, 10);
+    if (*end || idle < 1 || idle > 86400) {
+      fprintf(stderr, "dbox-agent: bad idle time\n");
+      return 64;
+    }
+    return keeper(idle);
+  }
+  if (argc == 2 && strcmp(argv[1], "serve") == 0) return serve();
+  if (argc == 2 && strcmp(argv[1], "version") == 0) {
+    printf("%d\n", AGENT_VERSION);
+    return 0;
+  }
+  fprintf(stderr, "usage: dbox-agent keep SECONDS | serve | version\n");
+  return 64;
+}
