@@ -26,6 +26,7 @@
 // an unnamed O_TMPFILE (a named temporary only where the filesystem has none) linked into place at
 // the end, so a write that is cancelled, fails, or is killed with the agent leaves nothing.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -226,12 +227,18 @@ static int same_file(int a, int b) {
   return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+/** ROOT: the root of a container's process under the handle the client chose (so that its next
+ *  requests can follow at once). Run on the reader thread, in order with the requests around it. */
 static void op_root(uint32_t id, rd_t *r) {
-  uint32_t pid = get_u32(r);
+  uint32_t h = get_u32(r), pid = get_u32(r);
   char cid[65];
   get(r, cid, 64);
   cid[64] = 0;
-  if (r->bad || pid == 0 || pid > INT32_MAX) return reply_err(id, EINVAL);
+  if (r->bad || r->off != r->len || pid == 0 || pid > INT32_MAX || h == 0 || h >= MAX_HANDLES) return reply_err(id, EINVAL);
+  pthread_mutex_lock(&handles_lock);
+  int taken = handles[h].used;
+  pthread_mutex_unlock(&handles_lock);
+  if (taken) return reply_err(id, EBUSY);
   int dir = identity_open_container_proc(proc_fd, (pid_t)pid, cid);
   if (dir < 0) return reply_err(id, errno);
   int root = identity_open_root(dir);
@@ -252,16 +259,9 @@ static void op_root(uint32_t id, rd_t *r) {
   }
   if (host >= 0) close(host);
   pthread_mutex_lock(&handles_lock);
-  uint32_t h = 1;
-  while (h < MAX_HANDLES && handles[h].used) h++;
-  if (h < MAX_HANDLES) handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = dir};
+  handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = dir};
   pthread_mutex_unlock(&handles_lock);
-  if (h >= MAX_HANDLES) {
-    close(root);
-    close(dir);
-    return reply_err(id, EMFILE);
-  }
-  reply_ok(id, &h, 4);
+  reply_ok(id, NULL, 0);
 }
 
 static void op_root_close(uint32_t id, rd_t *r) {
@@ -364,12 +364,18 @@ typedef struct {
   uint32_t count;
 } listing_t;
 
-static int listing_entry(void *ctx, const char *name, unsigned char d_type, const struct stat *st) {
+static int listing_entry(void *ctx, int dir, const char *name, unsigned char d_type, const struct stat *st) {
   listing_t *l = ctx;
+  // A link's target comes along (ls -l shows it): one frame answers the whole listing.
+  char target[PATH_MAX];
+  ssize_t tn = -1;
+  if (st ? S_ISLNK(st->st_mode) : d_type == DT_LNK) tn = readlinkat(dir, name, target, sizeof target);
+  if (tn >= (ssize_t)sizeof target) tn = -1;
   put_str(&l->b, name, strlen(name));
   put_u8(&l->b, d_type);
-  put_u8(&l->b, st != NULL);
+  put_u8(&l->b, (uint8_t)((st != NULL) | (tn >= 0 ? 2 : 0)));
   if (st) put_stat(&l->b, st);
+  if (tn >= 0) put_str(&l->b, target, (size_t)tn);
   l->count++;
   if (l->b.len >= (64u << 10)) {
     send_frame(l->id, A_ENTRIES, l->b.p, l->b.len, NULL, 0);
@@ -386,11 +392,6 @@ static void short_request(job_t *j) {
   uint32_t h1 = 0, h2 = 0;
   int root1 = -1, root2 = -1, rc = 0;
   struct stat st;
-  switch (j->type) {
-    case A_ROOT: return op_root(id, &r);
-    case A_ROOT_CLOSE: return op_root_close(id, &r);
-    default: break;
-  }
   h1 = get_u32(&r);
   // Fields before the path, per type; the path (and a second root and path) after.
   uint32_t u1 = 0, u2 = 0;
@@ -920,6 +921,13 @@ static int serve(void) {
       case A_HELLO: {
         uint32_t v = AGENT_VERSION;
         reply_ok(id, &v, 4);
+        free(payload);
+        break;
+      }
+      case A_ROOT: case A_ROOT_CLOSE: {  // in order with the requests that use the handle
+        rd_t r = {payload, len, 0, 0};
+        if (type == A_ROOT) op_root(id, &r);
+        else op_root_close(id, &r);
         free(payload);
         break;
       }

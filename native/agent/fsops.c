@@ -232,7 +232,7 @@ int fsops_readdir(int root, const char *path, int with_stat, fsops_entry_fn each
     if (is_dot_or_dotdot(de->d_name)) continue;
     struct stat st;
     int have = with_stat && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if ((rc = each(ctx, de->d_name, de->d_type, have ? &st : NULL)) != 0) break;
+    if ((rc = each(ctx, dirfd(d), de->d_name, de->d_type, have ? &st : NULL)) != 0) break;
   }
   int e = errno;
   closedir(d);

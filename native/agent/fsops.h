@@ -62,9 +62,10 @@ int fsops_statfs(int root, const char *path, struct statfs *out);
  */
 int fsops_open_regular(int root, const char *path, struct stat *st);
 
-/** Calls `each` for every entry of a directory but "." and ".."; `st` is its lstat, or NULL when
- *  it vanished meanwhile. A non-zero return from `each` stops the walk and is returned. */
-typedef int (*fsops_entry_fn)(void *ctx, const char *name, unsigned char d_type, const struct stat *st);
+/** Calls `each` for every entry of a directory but "." and ".."; `dir` is the directory's fd (for
+ *  *at() calls on the name), `st` the entry's lstat, or NULL when it vanished meanwhile. A
+ *  non-zero return from `each` stops the walk and is returned. */
+typedef int (*fsops_entry_fn)(void *ctx, int dir, const char *name, unsigned char d_type, const struct stat *st);
 int fsops_readdir(int root, const char *path, int with_stat, fsops_entry_fn each, void *ctx);
 
 /** Long work (copies, removals): progress, cancellation and the first error, shared between threads. */

@@ -16,7 +16,7 @@
 // Payload fields: integers little-endian; a string is u16 length then that many bytes (no NUL);
 // a stat is 16 signed 64-bit integers: dev ino mode nlink uid gid rdev size blksize blocks
 // atime_s atime_ns mtime_s mtime_ns ctime_s ctime_ns. An entry (ENTRIES) is a string (the name),
-// u8 d_type, u8 has_stat, and a stat when has_stat is 1.
+// u8 d_type, u8 what follows (bit 0: a stat, bit 1: a link target), the stat, the target (a string).
 #ifndef DBOX_AGENT_PROTOCOL_H
 #define DBOX_AGENT_PROTOCOL_H
 
@@ -30,7 +30,7 @@
 // client -> agent
 enum {
   A_HELLO = 1,       // u32 version                          -> OK u32 version
-  A_ROOT = 2,        // u32 pid, 64 bytes container id        -> OK u32 handle
+  A_ROOT = 2,        // u32 handle (chosen by the client), u32 pid, 64 bytes container id -> OK
   A_ROOT_CLOSE = 3,  // u32 handle                            -> OK
   A_STAT = 10,       // u32 h, u8 follow, str path            -> OK stat
   A_READDIR = 11,    // u32 h, u8 with_stat, str path         -> ENTRIES*, OK u32 count

@@ -1,6 +1,6 @@
 // The only module that talks to the Docker Engine API (through dockerode). Everything above it
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
-import {PassThrough, type Readable} from 'node:stream';
+import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {native} from '../native.js';
@@ -240,6 +240,72 @@ export class Engine {
       });
       result.catch(() => undefined); // the caller may only read stdout; its error arrives there too
       return {stdout, result};
+    });
+  }
+
+  // ---- what the dbox agent needs (src/docker/agent-container.ts decides how they are used) ----
+
+  /** The engine's operating system and architecture (GET /version), as it names them ("linux", "amd64"). */
+  async platform(): Promise<{os: string; arch: string}> {
+    const v = await this.read<unknown>('/version', (d) => d.version());
+    const field = (k: string): string => {
+      const x = (v as Record<string, unknown> | null)?.[k];
+      return typeof x === 'string' ? x.slice(0, 32) : '';
+    };
+    return {os: field('Os'), arch: field('Arch')};
+  }
+
+  /** Ids of the running containers that carry `label` ("key=value"); invalid ids are left out. */
+  async runningWithLabel(label: string): Promise<string[]> {
+    const filters = JSON.stringify({label: [label], status: ['running']});
+    const list = await this.read<unknown>(`/containers/json?filters=${encodeURIComponent(filters)}`,
+      (d) => d.listContainers({filters}));
+    return Array.isArray(list) ? list.map((c) => (c as {Id?: unknown}).Id).filter(validContainerId) : [];
+  }
+
+  /** Imports a root filesystem (a tar) as image `repo:tag` with Dockerfile `changes`; resolves once the engine has it. */
+  async importImage(tar: Readable, repo: string, tag: string, changes: readonly string[]): Promise<void> {
+    await this.call(async (d) => {
+      const progress = (await d.importImage(tar as unknown as string, {repo, tag, changes: [...changes]} as object)) as unknown as Readable;
+      // The answer is a stream of JSON messages; an error arrives as one of them.
+      let text = '';
+      for await (const chunk of progress) text = (text + (chunk as Buffer).toString('utf8')).slice(-4096);
+      const error = /"error"\s*:\s*"([^"]{0,300})/.exec(text);
+      if (error) throw new Error(`the engine refused the import: ${error[1]}`);
+    });
+  }
+
+  /** Removes an image by reference, forced (a container created from it keeps its layers). */
+  async removeImage(ref: string): Promise<void> {
+    await this.call((d) => d.getImage(ref).remove({force: true}));
+  }
+
+  /** Creates a container; resolves with its id. */
+  async createContainer(spec: Dockerode.ContainerCreateOptions): Promise<string> {
+    const c = await this.call((d) => d.createContainer(spec));
+    if (!validContainerId(c.id)) throw new Error('the engine answered a create without a valid id');
+    return c.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call((d) => d.getContainer(id).start());
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.call((d) => d.getContainer(id).remove({force: true}));
+  }
+
+  /**
+   * Runs `cmd` in a running container with stdin attached and no TTY: the hijacked connection
+   * itself, whose incoming bytes carry Docker's stdout/stderr framing (agent-stream.ts takes it
+   * apart) and whose outgoing bytes are the command's stdin.
+   */
+  async execDuplex(id: string, cmd: readonly string[]): Promise<Duplex> {
+    return this.call(async (d) => {
+      const exec = await d.getContainer(id).exec({Cmd: [...cmd], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false});
+      const socket = (await exec.start({hijack: true, stdin: true})) as Duplex & {setTimeout?(ms: number): void};
+      socket.setTimeout?.(0); // a long-lived stream: the request's timeout does not apply to it
+      return socket;
     });
   }
 

@@ -1,9 +1,12 @@
 // The namespace a user sees: host paths, /containers and the containers' filesystems.
 // resolve() turns a virtual path into the ContainerFs that serves it and the path inside.
-// Which tree serves a container is decided here and only here (localRoot): its own root through
-// /proc (`local`, in-root resolution) when the engine shares this PID namespace, the container
-// runs, and native/identity.c proves the engine's pid is that container's process; the engine
-// (`engine`) otherwise. The mount's fast path asks the same question (fuse/front.ts).
+// Which tree serves a container is decided here and only here (chooseDriver, localRoot): its own
+// root through /proc (`local`, in-root resolution) when the engine shares this PID namespace, the
+// container runs, and native/identity.c proves the engine's pid is that container's process;
+// else, for a running container, the dbox agent on the engine's host (`agent`: the same
+// operations, run there, the pid proven on its side) unless DBOX_AGENT=0; the archive API
+// (`engine`) for the rest, and when the agent cannot run or cannot prove the process (it says
+// why, once). The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
@@ -12,6 +15,11 @@ import {native} from '../native.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
+
+/** A filesystem that holds a container's process (LocalFs, AgentFs): retired when that process changes. */
+interface Retirable {
+  retire(): void;
+}
 
 export type Target =
   | {readonly kind: 'containers'; readonly endpoint?: string}
@@ -23,6 +31,15 @@ const processChanges = new Set(['start', 'restart', 'die', 'destroy']);
 
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
+
+/** The root of container `id`'s process `pid` when native/identity.c proves it is that container's (see localRoot). */
+function provenRoot(pid: number, id: string): number | undefined {
+  try {
+    return native().openContainerRoot(pid, id);
+  } catch {
+    return undefined;
+  }
+}
 
 export class Namespace {
   readonly host = LocalFs.host();
@@ -75,7 +92,7 @@ export class Namespace {
   forget(key: string): void {
     const fs = this.open.get(key);
     this.open.delete(key);
-    void fs?.then((f) => f instanceof LocalFs && f.retire(), () => undefined);
+    void fs?.then((f) => (f as Partial<Retirable>).retire?.(), () => undefined);
   }
 
   /**
@@ -163,20 +180,23 @@ export class Namespace {
   async localRoot(container: ContainerInfo, engine: Engine = this.engine): Promise<number | undefined> {
     if (container.state !== 'running' || !engine.sharesPids()) return undefined;
     const pid = await engine.pidOf(container.id).catch(() => undefined);
-    if (pid === undefined) return undefined;
-    try {
-      return native().openContainerRoot(pid, container.id);
-    } catch {
-      return undefined;
-    }
+    return pid === undefined ? undefined : provenRoot(pid, container.id);
   }
 
   private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
-    const root = await this.localRoot(container, engine);
+    const pid = container.state === 'running' ? await engine.pidOf(container.id).catch(() => undefined) : undefined;
+    const root = pid !== undefined && engine.sharesPids() ? provenRoot(pid, container.id) : undefined;
     if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
-    const {EngineFs} = await import('./engine-fs.js');
-    return new EngineFs(engine, container.id, container.state === 'running');
+    const viaArchive = async (): Promise<ContainerFs> => {
+      const {EngineFs} = await import('./engine-fs.js');
+      return new EngineFs(engine, container.id, container.state === 'running');
+    };
+    if (pid !== undefined && process.env['DBOX_AGENT'] !== '0') {
+      const [{AgentFs}, {agentOf}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js')]);
+      return new AgentFs(agentOf(engine), container.id, pid, viaArchive);
+    }
+    return viaArchive();
   }
 
   async resolve(virtualPath: string): Promise<Target> {

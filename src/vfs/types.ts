@@ -65,8 +65,9 @@ export interface ReadRange {
 }
 
 export interface ContainerFs {
-  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
-  readonly driver: 'local' | 'engine';
+  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths.
+   *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
+  readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
   readonly canRename: boolean;
   stat(path: string): Promise<Stat>;

@@ -1,0 +1,341 @@
+// One session with a dbox agent: many requests in flight over one stream, answered in any order
+// (ids), reads and writes streamed in chunks with credit flow control, cancellation. Knows the
+// protocol (protocol.ts), not containers or paths (src/vfs/agent-fs.ts gives those meaning).
+//
+// What it trusts: nothing of what arrives. Frames are cut and checked by protocol.ts; here, each
+// answer must belong to a request in flight and be of a kind that request takes; a read may not
+// send more than its window beyond what was acknowledged, nor more bytes than asked; a listing's
+// count must match its entries; a write may not be acknowledged beyond what was sent. Anything
+// else is a ProtocolError that ends the session: every request in flight fails, and the next one
+// gets a new session (session.ts).
+import os from 'node:os';
+import {Readable} from 'node:stream';
+import type {AgentTransport} from '../docker/agent-stream.js';
+import type {Stat} from '../vfs/types.js';
+import {checkTarget, CHUNK, errnoCode, Fields, FrameReader, frame, Op, Payload, ProtocolError, readEntries, readStat, Reply,
+  WINDOW, type Frame, type ListedEntry} from './protocol.js';
+
+/** An error the agent answered: an errno code for the request's path. */
+export class AgentErrno extends Error {
+  constructor(readonly code: string) {
+    super(code);
+  }
+}
+
+/** The session ended (the agent stopped, the connection broke, or it broke the protocol). */
+export class AgentLost extends Error {}
+
+const errnoNames: Record<number, string> = Object.fromEntries(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
+
+interface InFlight {
+  readonly op: number;
+  resolve(payload: Buffer): void;
+  reject(error: Error): void;
+  /** Frames before the answer (DATA, META, ENTRIES, WCREDIT), for the kinds this request takes. */
+  readonly frames?: ReadonlySet<number>;
+  onFrame?(f: Frame): void;
+}
+
+export interface WriteSpec {
+  readonly exclusive: boolean;
+  readonly mode: number;
+  readonly owner?: {readonly uid: number; readonly gid: number};
+  readonly mtime?: {readonly sec: number; readonly nsec: number};
+}
+
+export class AgentClient {
+  private nextId = 1;
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly reader = new FrameReader();
+  private lost: AgentLost | undefined;
+  private nextHandle = 1;
+  private readonly freeHandles: number[] = [];
+  /** How many times requests were sent while none was in flight: the round trips a sequence of calls cost. */
+  flights = 0;
+  /** Called once when the session ends. */
+  onLost: ((error: AgentLost) => void) | undefined;
+  /** Called when the last request in flight has been answered, and when one is sent after that. */
+  onIdle: (() => void) | undefined;
+  onBusy: (() => void) | undefined;
+
+  constructor(private readonly transport: AgentTransport, readonly label: string) {
+    transport.unref();
+  }
+
+  get alive(): boolean {
+    return this.lost === undefined;
+  }
+
+  /** Bytes from the agent (its stdout, demultiplexed). */
+  receive(data: Buffer): void {
+    if (this.lost) return;
+    try {
+      for (const f of this.reader.push(data)) this.dispatch(f);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.end(`the agent on ${this.label} broke the protocol (${error.message})`);
+    }
+  }
+
+  /** The stream ended: every request in flight fails. */
+  end(why: string): void {
+    if (this.lost) return;
+    this.lost = new AgentLost(why);
+    const all = [...this.inFlight.values()];
+    this.inFlight.clear();
+    for (const r of all) r.reject(this.lost);
+    this.transport.close();
+    this.onLost?.(this.lost);
+  }
+
+  close(): void {
+    this.end('closed');
+  }
+
+  private dispatch(f: Frame): void {
+    const r = this.inFlight.get(f.id);
+    if (!r) throw new ProtocolError(`an answer (${f.type}) to no request (${f.id})`);
+    if (f.type === Reply.OK || f.type === Reply.ERR) {
+      this.inFlight.delete(f.id);
+      if (this.inFlight.size === 0) {
+        this.transport.unref();
+        this.onIdle?.();
+      }
+      if (f.type === Reply.OK) r.resolve(f.payload);
+      else {
+        const fields = new Fields(f.payload);
+        const n = fields.u32();
+        fields.end();
+        r.reject(new AgentErrno(errnoCode(n, errnoNames)));
+      }
+      return;
+    }
+    if (!r.frames?.has(f.type)) throw new ProtocolError(`an answer of kind ${f.type} to a request of kind ${r.op}`);
+    r.onFrame!(f);
+  }
+
+  private send(id: number, type: number, payload?: Buffer): void {
+    if (this.lost) return;
+    this.transport.write(frame(id, type, payload));
+  }
+
+  /** Sends a request; `done` settles with its OK payload or its error. */
+  private request(op: number, payload: Buffer, frames?: {kinds: ReadonlySet<number>; on(f: Frame): void}): {id: number; done: Promise<Buffer>} {
+    if (this.lost) return {id: 0, done: Promise.reject(this.lost)};
+    const id = this.nextId++;
+    if (this.nextId > 0xffff_fff0) this.nextId = 1;
+    const done = new Promise<Buffer>((resolve, reject) => {
+      this.inFlight.set(id, {op, resolve, reject, ...(frames ? {frames: frames.kinds, onFrame: frames.on} : {})});
+    });
+    if (this.inFlight.size === 1) {
+      this.flights++;
+      this.transport.ref();
+      this.onBusy?.();
+    }
+    this.send(id, op, payload);
+    return {id, done};
+  }
+
+  /** A request answered by one OK. */
+  call(op: number, payload: Payload): Promise<Buffer> {
+    return this.request(op, payload.done()).done;
+  }
+
+  async hello(): Promise<number> {
+    const f = new Fields(await this.call(Op.HELLO, new Payload().u32(1)));
+    const v = f.u32();
+    f.end();
+    return v;
+  }
+
+  /**
+   * Opens the root of container `id` (pid proven on the agent's side) under a handle chosen here,
+   * so that requests using it can follow at once, in the same round trip. `opened` settles with
+   * the agent's verdict.
+   */
+  openRoot(pid: number, id: string): {handle: number; opened: Promise<void>} {
+    const handle = this.freeHandles.pop() ?? this.nextHandle++;
+    if (handle >= 1024) return {handle: 0, opened: Promise.reject(new AgentErrno('EMFILE'))};
+    const opened = this.call(Op.ROOT, new Payload().u32(handle).u32(pid).raw(Buffer.from(id, 'latin1'))).then((b) => {
+      if (b.length !== 0) throw new ProtocolError('an answer to ROOT with bytes');
+    });
+    opened.catch(() => this.freeHandles.push(handle));
+    return {handle, opened};
+  }
+
+  closeRoot(handle: number): void {
+    this.call(Op.ROOT_CLOSE, new Payload().u32(handle)).then(() => this.freeHandles.push(handle), () => undefined);
+  }
+
+  async stat(handle: number, path: string, follow: boolean): Promise<Stat> {
+    const f = new Fields(await this.call(Op.STAT, new Payload().u32(handle).u8(follow ? 1 : 0).str(path)));
+    const st = readStat(f);
+    f.end();
+    return st;
+  }
+
+  async readdir(handle: number, path: string, withStat: boolean): Promise<ListedEntry[]> {
+    const entries: ListedEntry[] = [];
+    const {done} = this.request(Op.READDIR, new Payload().u32(handle).u8(withStat ? 1 : 0).str(path).done(),
+      {kinds: new Set([Reply.ENTRIES]), on: (f) => entries.push(...readEntries(f.payload))});
+    const f = new Fields(await done);
+    const count = f.u32();
+    f.end();
+    if (count !== entries.length) throw this.broken(`a listing of ${entries.length} entries said ${count}`);
+    return entries;
+  }
+
+  async readlink(handle: number, path: string): Promise<string> {
+    const f = new Fields(await this.call(Op.READLINK, new Payload().u32(handle).str(path)));
+    const target = checkTarget(f.str());
+    f.end();
+    return target;
+  }
+
+  async statfs(handle: number, path: string): Promise<number[]> {
+    const f = new Fields(await this.call(Op.STATFS, new Payload().u32(handle).str(path)));
+    const v = Array.from({length: 7}, () => f.i64());
+    f.end();
+    if (v.some((x) => x < 0)) throw this.broken('a negative statfs figure');
+    return v;
+  }
+
+  /** Ends the session for a protocol breach found above the frame level; the error to throw. */
+  private broken(what: string): AgentLost {
+    this.end(`the agent on ${this.label} broke the protocol (${what})`);
+    return this.lost!;
+  }
+
+  /**
+   * Reads a regular file (following links in-root): `length` bytes from `offset` (to the end when
+   * absent). Resolves once the agent has opened it, with its stat and a stream of its bytes;
+   * destroying the stream early cancels the read.
+   */
+  read(handle: number, path: string, offset: number, length: number | undefined, wrap: (e: Error) => Error = (e) => e): Promise<{stat: Stat; stream: Readable}> {
+    let received = 0; // bytes of DATA so far
+    let credited = 0; // bytes acknowledged to the agent (beyond its first window)
+    let ended = false;
+    let id = 0;
+    const stream = new Readable({
+      highWaterMark: 1 << 20,
+      read: () => grant(),
+      destroy: (error, callback) => {
+        if (!ended) this.send(id, Op.CANCEL); // the agent stops; its answer still arrives and ends the request
+        callback(error);
+      },
+    });
+    // Acknowledge what the reader has taken, in chunks (each CREDIT is a frame).
+    const grant = (): void => {
+      const taken = received - stream.readableLength;
+      if (taken - credited >= CHUNK || (taken > credited && stream.readableLength === 0)) {
+        this.send(id, Op.CREDIT, new Payload().u32(taken - credited).done());
+        credited = taken;
+      }
+    };
+    let opened!: (st: Stat) => void;
+    let failed!: (e: Error) => void;
+    const meta = new Promise<Stat>((res, rej) => {
+      opened = res;
+      failed = rej;
+    });
+    let stat: Stat | undefined;
+    const req = this.request(Op.READ, new Payload().u32(handle).i64(offset).i64(length ?? -1).str(path).done(), {
+      kinds: new Set([Reply.META, Reply.DATA]),
+      on: (f) => {
+        if (f.type === Reply.META) {
+          if (stat) throw new ProtocolError('a second META');
+          const fields = new Fields(f.payload);
+          stat = readStat(fields);
+          fields.end();
+          opened(stat);
+          return;
+        }
+        if (!stat) throw new ProtocolError('DATA before META');
+        received += f.payload.length;
+        if (received - credited > WINDOW) throw new ProtocolError('a read beyond its window');
+        if (length !== undefined && received > length) throw new ProtocolError('a read beyond its length');
+        if (!stream.destroyed) {
+          stream.push(f.payload);
+          grant();
+        }
+      },
+    });
+    id = req.id;
+    req.done.then((b) => {
+      ended = true;
+      const fields = new Fields(b);
+      const total = fields.i64();
+      fields.end();
+      if (total !== received) throw this.broken(`a read of ${received} bytes said ${total}`);
+      if (!stat) throw this.broken('a read without META');
+      stream.push(null);
+    }).catch((error: Error) => {
+      ended = true;
+      failed(error);
+      if (!stream.destroyed) stream.destroy(wrap(error));
+    });
+    return meta.then((st) => ({stat: st, stream}));
+  }
+
+  /**
+   * Writes `source` to `path` (replacing it atomically, or failing with EEXIST when `exclusive`):
+   * the request and its first bytes leave together, so a small file costs one round trip.
+   */
+  async write(handle: number, path: string, spec: WriteSpec, source: AsyncIterable<Buffer>): Promise<void> {
+    let sent = 0;
+    let acked = 0;
+    let wake: (() => void) | undefined;
+    const p = new Payload().u32(handle).u32(spec.exclusive ? 1 : 0).u32(spec.mode & 0o7777)
+      .i64(spec.owner?.uid ?? -1).i64(spec.owner?.gid ?? -1).i64(spec.mtime?.sec ?? -1).u32(spec.mtime?.nsec ?? 0).str(path);
+    let failure: Error | undefined;
+    const req = this.request(Op.WRITE, p.done(), {
+      kinds: new Set([Reply.WCREDIT]),
+      on: (f) => {
+        const fields = new Fields(f.payload);
+        acked += fields.u32();
+        fields.end();
+        if (acked > sent) throw new ProtocolError('a write acknowledged beyond what was sent');
+        wake?.();
+      },
+    });
+    req.done.catch((error: Error) => {
+      failure = error;
+      wake?.();
+    });
+    const waitFor = (ready: () => boolean): Promise<void> => new Promise((resolve) => {
+      const check = (): void => {
+        if (ready() || failure) {
+          wake = undefined;
+          resolve();
+        }
+      };
+      wake = check;
+      check();
+    });
+    try {
+      for await (const chunk of source) {
+        for (let off = 0; off < chunk.length; off += CHUNK) {
+          const piece = chunk.subarray(off, off + CHUNK);
+          await waitFor(() => sent - acked + piece.length <= WINDOW);
+          if (failure) break;
+          sent += piece.length;
+          this.send(req.id, Op.WDATA, piece);
+        }
+        if (failure) break;
+      }
+    } catch (error) {
+      // The source failed: the agent drops what it has (an unnamed file), nothing is put in place.
+      this.send(req.id, Op.CANCEL);
+      await req.done.catch(() => undefined);
+      throw error;
+    }
+    if (!failure) this.send(req.id, Op.WEND);
+    await req.done;
+  }
+
+  /** Starts long work (removal, copies) as a cancellable request. */
+  long(op: number, payload: Payload): {done: Promise<Buffer>; cancel(): void} {
+    const req = this.request(op, payload.done(), {kinds: new Set<number>(), on: () => undefined});
+    return {done: req.done, cancel: () => this.send(req.id, Op.CANCEL)};
+  }
+}

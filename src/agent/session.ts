@@ -1,0 +1,136 @@
+// The one agent session of this dbox process with each engine: started on first use (the agent's
+// container found or made, an exec of it entered), reused by every filesystem of that engine,
+// closed after a while without requests (so the agent can go idle and leave), and started again
+// on the next request after it ends or breaks (an agent killed mid-copy: that copy fails, the
+// next call starts a new session, and a new agent if the old one is gone).
+//
+// When the agent cannot run on an engine (another architecture, an engine that refuses its
+// privileges, a kernel or seccomp profile without openat2), the reason is kept: it is said once,
+// and the namespace serves that engine's containers through the archive API instead.
+import {AgentRefused, engineWords, openAgentExec} from '../docker/agent-container.js';
+import {agentComplaint, agentStream} from '../docker/agent-stream.js';
+import type {Engine} from '../docker/engine.js';
+import {EngineUnreachable} from '../vfs/errors.js';
+import {AgentClient} from './client.js';
+import {VERSION} from './protocol.js';
+
+/** Why the agent cannot run on an engine; the caller uses the archive API instead. */
+export class AgentUnavailable extends Error {}
+
+/** Milliseconds a session stays open without requests (DBOX_AGENT_CLIENT_IDLE). */
+function clientIdleMs(): number {
+  const v = Number(process.env['DBOX_AGENT_CLIENT_IDLE']);
+  return Number.isFinite(v) && v > 0 ? v : 30_000;
+}
+
+export interface StartFigures {
+  /** Milliseconds from the first request to a session that answers. */
+  readonly ms: number;
+  /** Whether this process started the agent's container (else it found one running). */
+  readonly startedContainer: boolean;
+}
+
+export class AgentSession {
+  private current: Promise<AgentClient> | undefined;
+  private refused: string | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** How the last session start went (bench and tests). */
+  lastStart: StartFigures | undefined;
+  /** Sessions started so far. */
+  starts = 0;
+
+  constructor(readonly engine: Engine) {}
+
+  /** A live session, started when there is none; AgentUnavailable when the agent cannot run here. */
+  client(): Promise<AgentClient> {
+    if (this.refused !== undefined) return Promise.reject(new AgentUnavailable(this.refused));
+    this.current ??= this.start().catch((error: unknown) => {
+      this.current = undefined;
+      if (error instanceof EngineUnreachable) throw error;
+      this.refused = error instanceof AgentRefused || error instanceof AgentUnavailable ? error.message : engineWords(error);
+      notice(`the dbox agent cannot run on ${this.engine.label} (${this.refused}); its containers are served through the archive API`);
+      throw new AgentUnavailable(this.refused);
+    });
+    return this.current;
+  }
+
+  /** Ends the session (the agent itself stays until its idle time passes). */
+  close(): void {
+    const c = this.current;
+    this.current = undefined;
+    void c?.then((client) => client.close(), () => undefined);
+  }
+
+  private async start(): Promise<AgentClient> {
+    const t0 = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const {socket, started} = await openAgentExec(this.engine);
+      const {client, complaint} = this.wrap(socket);
+      let version: number;
+      try {
+        version = await client.hello();
+      } catch (error) {
+        client.close();
+        // An agent that was going idle as we came refuses (and leaves): try again, with a new one.
+        if (/stopping/.test(complaint()) && attempt < 5) continue;
+        throw new AgentUnavailable(`it did not answer (${(error as Error).message})`);
+      }
+      if (version !== VERSION) {
+        client.close();
+        throw new AgentUnavailable(`it speaks version ${version}, dbox speaks ${VERSION}`);
+      }
+      this.starts++;
+      this.lastStart = {ms: Date.now() - t0, startedContainer: started};
+      return client;
+    }
+  }
+
+  /** A client over the exec's connection, tied to this session's lifetime and idle timer. */
+  private wrap(socket: Parameters<typeof agentStream>[0]): {client: AgentClient; complaint: () => string} {
+    let client: AgentClient | undefined;
+    const early: Buffer[] = [];
+    const stream = agentStream(socket, {
+      data: (b) => (client ? client.receive(b) : early.push(b)),
+      end: (why) => client?.end(why === 'closed' ? why : `${why}${note()}`),
+    });
+    const complaint = (): string => agentComplaint(stream.stderr());
+    const note = (): string => (complaint() ? `: ${complaint()}` : '');
+    const session = new AgentClient(stream.transport, this.engine.label);
+    client = session;
+    for (const b of early.splice(0)) session.receive(b);
+    session.onLost = () => {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      void this.current?.then((c) => c === session && (this.current = undefined), () => undefined);
+    };
+    session.onBusy = () => {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+    };
+    session.onIdle = () => {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => session.close(), clientIdleMs());
+      this.idleTimer.unref();
+    };
+    return {client: session, complaint};
+  }
+}
+
+const sessions = new WeakMap<Engine, AgentSession>();
+
+/** The agent session of an engine (one per Engine object, so one per endpoint in a Namespace). */
+export function agentOf(engine: Engine): AgentSession {
+  let s = sessions.get(engine);
+  if (!s) {
+    s = new AgentSession(engine);
+    sessions.set(engine, s);
+  }
+  return s;
+}
+
+const said = new Set<string>();
+
+/** Says something about how dbox reaches an engine, once per process, on stderr. */
+function notice(text: string): void {
+  if (said.has(text)) return;
+  said.add(text);
+  process.stderr.write(`dbox: note: ${text}\n`);
+}

@@ -1,0 +1,228 @@
+// The `agent` driver: a running container's filesystem served by the dbox agent on the engine's
+// host (native/agent), over this process's one session with it (src/agent/session.ts). The same
+// operations as the local driver, run there: in-root resolution (openat2), listings with
+// attributes and link targets, ranged reads, atomic writes, tree removal; many requests in
+// flight, so a stat or a listing costs one round trip (the container's root is opened in the same
+// round trip as the first request).
+//
+// What it trusts: the agent's answers only as checked by the client (src/agent/client.ts and
+// protocol.ts: names are one component, sizes and types in range, frames bounded). The pid it
+// names comes from the engine and is proven on the agent's side (the container's cgroup, held
+// through its /proc entry); when the agent cannot prove it (another process, or none any more),
+// this filesystem hands over to the one the namespace gives for that case (the archive API), and
+// says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
+// later call fails with ESTALE and the agent closes the root once no request holds it.
+import type {Readable} from 'node:stream';
+import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
+import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
+import {AgentUnavailable, type AgentSession} from '../agent/session.js';
+import {FsError, toFsError} from './errors.js';
+import {basename, dirname} from './path.js';
+import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+
+/** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
+const LISTING_TTL_MS = 1000;
+const RENAME_NOREPLACE = 1;
+
+interface Root {
+  readonly client: AgentClient;
+  readonly handle: number;
+  readonly ready: Promise<void>;
+}
+
+export class AgentFs implements ContainerFs {
+  readonly driver = 'agent' as const;
+  readonly canRename = true;
+  private root: Root | undefined;
+  private retired = false;
+  private busy = 0;
+  /** The filesystem that serves this container when the agent cannot (set once, never undone). */
+  private delegate: ContainerFs | undefined;
+  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]}>();
+
+  /**
+   * @param fallback what serves the container when the agent cannot prove its process (the
+   * namespace's decision; called once, with the reason).
+   */
+  constructor(private readonly session: AgentSession, readonly id: string, private readonly pid: number,
+    private readonly fallback: (why: string) => Promise<ContainerFs>) {}
+
+  /** No further use: calls fail with ESTALE; the agent closes the root once no request holds it. */
+  retire(): void {
+    this.retired = true;
+    this.closeIfIdle();
+  }
+
+  private closeIfIdle(): void {
+    if (!this.retired || this.busy > 0 || !this.root) return;
+    if (this.root.client.alive) this.root.client.closeRoot(this.root.handle);
+    this.root = undefined;
+  }
+
+  /** The container's root in the current session, opened (pipelined with the request that needs it) when there is none. */
+  private async open(): Promise<Root> {
+    const client = await this.session.client();
+    if (!this.root || this.root.client !== client) {
+      const {handle, opened} = client.openRoot(this.pid, this.id);
+      opened.catch(() => undefined);
+      this.root = {client, handle, ready: opened};
+    }
+    return this.root;
+  }
+
+  private error(e: unknown, path: string): Error {
+    if (e instanceof AgentErrno) {
+      return e.code === 'ESTALE' ? new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)') : new FsError(e.code, path);
+    }
+    if (e instanceof AgentLost) return new FsError('EIO', path, `(the dbox agent stopped: ${e.message})`);
+    return toFsError(e, path);
+  }
+
+  private async handOver(why: string): Promise<ContainerFs> {
+    this.delegate ??= await this.fallback(why);
+    return this.delegate;
+  }
+
+  /**
+   * Runs `op` on the agent (after, or together with, opening the root), or `instead` on the
+   * delegate when the agent cannot serve this container.
+   */
+  private async run<T>(path: string, op: (c: AgentClient, h: number) => Promise<T>, instead: (fs: ContainerFs) => Promise<T>): Promise<T> {
+    if (this.retired) throw new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)');
+    if (this.delegate) return instead(this.delegate);
+    let root: Root;
+    try {
+      root = await this.open();
+    } catch (error) {
+      if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message));
+      throw this.error(error, path);
+    }
+    this.busy++;
+    try {
+      const result = op(root.client, root.handle);
+      try {
+        await root.ready;
+      } catch (error) {
+        result.catch(() => undefined);
+        // Not this container's process (a lying engine), or no process any more (it stopped).
+        if (error instanceof AgentErrno && ['EPERM', 'EACCES', 'ESRCH', 'ENOENT'].includes(error.code)) {
+          return await instead(await this.handOver(`the agent could not prove the container's process (${error.code})`));
+        }
+        throw error;
+      }
+      return await result;
+    } catch (error) {
+      throw this.error(error, path);
+    } finally {
+      this.busy--;
+      this.closeIfIdle();
+    }
+  }
+
+  /** A change: listings seen so far may be out of date. */
+  private changing<T>(work: Promise<T>): Promise<T> {
+    this.listings.clear();
+    return work;
+  }
+
+  private call(path: string, op: number, payload: (h: number) => Payload, instead: (fs: ContainerFs) => Promise<void>): Promise<void> {
+    return this.changing(this.run(path, async (c, h) => {
+      await c.call(op, payload(h));
+    }, instead));
+  }
+
+  stat(path: string): Promise<Stat> {
+    return this.run(path, (c, h) => c.stat(h, path, true), (f) => f.stat(path));
+  }
+
+  lstat(path: string): Promise<Stat> {
+    return this.run(path, (c, h) => c.stat(h, path, false), (f) => f.lstat(path));
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    let listed: ListedEntry[] | undefined;
+    const entries = await this.run(path, async (c, h) => {
+      listed = await c.readdir(h, path, true);
+      return listed.map(({name, type, stat}): DirEntry => (stat ? {name, type, stat} : {name, type}));
+    }, (f) => f.readdir(path));
+    if (listed) this.listings.set(path, {at: Date.now(), entries: listed});
+    return entries;
+  }
+
+  readlink(path: string): Promise<string> {
+    const seen = this.listings.get(dirname(path));
+    if (seen && Date.now() - seen.at < LISTING_TTL_MS && path !== '/') {
+      const target = seen.entries.find((e) => e.name === basename(path))?.target;
+      if (target !== undefined) return Promise.resolve(target);
+    }
+    return this.run(path, (c, h) => c.readlink(h, path), (f) => f.readlink(path));
+  }
+
+  createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+    return this.run(path, async (c, h) => (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream,
+      (f) => f.createReadStream(path, range));
+  }
+
+  writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
+    return this.changing(this.run(path, (c, h) => c.write(h, path, {exclusive: options.exclusive === true, mode: options.mode,
+      ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})}, source),
+    (f) => f.writeFile(path, source, options)));
+  }
+
+  mkdir(path: string, mode = 0o777): Promise<void> {
+    return this.call(path, Op.MKDIR, (h) => new Payload().u32(h).u32(mode).str(path), (f) => f.mkdir(path, mode));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.call(path, Op.RMDIR, (h) => new Payload().u32(h).str(path), (f) => f.rmdir(path));
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.call(path, Op.UNLINK, (h) => new Payload().u32(h).str(path), (f) => f.unlink(path));
+  }
+
+  remove(path: string): Promise<void> {
+    return this.changing(this.run(path, async (c, h) => {
+      await c.long(Op.REMOVE, new Payload().u32(h).str(path)).done;
+    }, (f) => f.remove(path)));
+  }
+
+  rename(from: string, to: string, noReplace = false): Promise<void> {
+    return this.call(from, Op.RENAME, (h) => new Payload().u32(h).str(from).u32(h).str(to).u32(noReplace ? RENAME_NOREPLACE : 0),
+      (f) => f.rename(from, to, noReplace));
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return this.call(path, Op.SYMLINK, (h) => new Payload().u32(h).str(target).str(path), (f) => f.symlink(target, path));
+  }
+
+  link(from: string, to: string): Promise<void> {
+    return this.call(to, Op.LINK, (h) => new Payload().u32(h).str(from).u32(h).str(to), (f) => f.link(from, to));
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.call(path, Op.CHMOD, (h) => new Payload().u32(h).u32(mode).str(path), (f) => f.chmod(path, mode));
+  }
+
+  chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
+    return this.call(path, Op.CHOWN, (h) => new Payload().u32(h).u32(uid).u32(gid).u8(follow ? 1 : 0).str(path),
+      (f) => f.chown(path, uid, gid, follow));
+  }
+
+  utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void> {
+    return this.call(path, Op.UTIMES,
+      (h) => new Payload().u32(h).i64(atime.sec).u32(atime.nsec).i64(mtime.sec).u32(mtime.nsec).u8(follow ? 1 : 0).str(path),
+      (f) => f.utimes(path, atime, mtime, follow));
+  }
+
+  truncate(path: string, length: number): Promise<void> {
+    return this.call(path, Op.TRUNCATE, (h) => new Payload().u32(h).i64(length).str(path), (f) => f.truncate(path, length));
+  }
+
+  statfs(path: string): Promise<StatFs> {
+    return this.run(path, async (c, h) => {
+      const [bsize, blocks, bfree, bavail, files, ffree, namelen] = await c.statfs(h, path);
+      return {bsize: bsize!, blocks: blocks!, bfree: bfree!, bavail: bavail!, files: files!, ffree: ffree!, namelen: namelen!};
+    }, (f) => f.statfs(path));
+  }
+}
