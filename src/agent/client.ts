@@ -271,8 +271,9 @@ export class AgentClient {
       stream.push(null);
     }).catch((error: Error) => {
       ended = true;
-      failed(error);
-      if (!stream.destroyed) stream.destroy(wrap(error));
+      // Before META nobody has the stream: the error is the open's. After, it is the stream's.
+      if (!stat) failed(error);
+      else if (!stream.destroyed) stream.destroy(wrap(error));
     });
     return meta.then((st) => ({stat: st, stream}));
   }
