@@ -141,11 +141,21 @@ export class AgentClient {
     return this.request(op, payload.done()).done;
   }
 
+  /** Reads an answer's payload; a breach found there ends the session as any other. */
+  private decode<T>(payload: Buffer, read: (f: Fields) => T): T {
+    try {
+      const f = new Fields(payload);
+      const v = read(f);
+      f.end();
+      return v;
+    } catch (error) {
+      if (error instanceof ProtocolError) throw this.broken(error.message);
+      throw error;
+    }
+  }
+
   async hello(): Promise<number> {
-    const f = new Fields(await this.call(Op.HELLO, new Payload().u32(1)));
-    const v = f.u32();
-    f.end();
-    return v;
+    return this.decode(await this.call(Op.HELLO, new Payload().u32(1)), (f) => f.u32());
   }
 
   /**
@@ -156,9 +166,7 @@ export class AgentClient {
   openRoot(pid: number, id: string): {handle: number; opened: Promise<void>} {
     const handle = this.freeHandles.pop() ?? this.nextHandle++;
     if (handle >= 1024) return {handle: 0, opened: Promise.reject(new AgentErrno('EMFILE'))};
-    const opened = this.call(Op.ROOT, new Payload().u32(handle).u32(pid).raw(Buffer.from(id, 'latin1'))).then((b) => {
-      if (b.length !== 0) throw new ProtocolError('an answer to ROOT with bytes');
-    });
+    const opened = this.call(Op.ROOT, new Payload().u32(handle).u32(pid).raw(Buffer.from(id, 'latin1'))).then((b) => this.decode(b, () => undefined));
     opened.catch(() => this.freeHandles.push(handle));
     return {handle, opened};
   }
@@ -168,34 +176,24 @@ export class AgentClient {
   }
 
   async stat(handle: number, path: string, follow: boolean): Promise<Stat> {
-    const f = new Fields(await this.call(Op.STAT, new Payload().u32(handle).u8(follow ? 1 : 0).str(path)));
-    const st = readStat(f);
-    f.end();
-    return st;
+    return this.decode(await this.call(Op.STAT, new Payload().u32(handle).u8(follow ? 1 : 0).str(path)), readStat);
   }
 
   async readdir(handle: number, path: string, withStat: boolean): Promise<ListedEntry[]> {
     const entries: ListedEntry[] = [];
     const {done} = this.request(Op.READDIR, new Payload().u32(handle).u8(withStat ? 1 : 0).str(path).done(),
       {kinds: new Set([Reply.ENTRIES]), on: (f) => entries.push(...readEntries(f.payload))});
-    const f = new Fields(await done);
-    const count = f.u32();
-    f.end();
+    const count = this.decode(await done, (f) => f.u32());
     if (count !== entries.length) throw this.broken(`a listing of ${entries.length} entries said ${count}`);
     return entries;
   }
 
   async readlink(handle: number, path: string): Promise<string> {
-    const f = new Fields(await this.call(Op.READLINK, new Payload().u32(handle).str(path)));
-    const target = checkTarget(f.str());
-    f.end();
-    return target;
+    return this.decode(await this.call(Op.READLINK, new Payload().u32(handle).str(path)), (f) => checkTarget(f.str()));
   }
 
   async statfs(handle: number, path: string): Promise<number[]> {
-    const f = new Fields(await this.call(Op.STATFS, new Payload().u32(handle).str(path)));
-    const v = Array.from({length: 7}, () => f.i64());
-    f.end();
+    const v = this.decode(await this.call(Op.STATFS, new Payload().u32(handle).str(path)), (f) => Array.from({length: 7}, () => f.i64()));
     if (v.some((x) => x < 0)) throw this.broken('a negative statfs figure');
     return v;
   }
@@ -263,9 +261,7 @@ export class AgentClient {
     id = req.id;
     req.done.then((b) => {
       ended = true;
-      const fields = new Fields(b);
-      const total = fields.i64();
-      fields.end();
+      const total = this.decode(b, (f) => f.i64());
       if (total !== received) throw this.broken(`a read of ${received} bytes said ${total}`);
       if (!stat) throw this.broken('a read without META');
       stream.push(null);
@@ -292,9 +288,8 @@ export class AgentClient {
     const req = this.request(Op.WRITE, p.done(), {
       kinds: new Set([Reply.WCREDIT]),
       on: (f) => {
-        const fields = new Fields(f.payload);
-        acked += fields.u32();
-        fields.end();
+        acked += new Fields(f.payload).u32();
+        if (f.payload.length !== 4) throw new ProtocolError('a bad WCREDIT');
         if (acked > sent) throw new ProtocolError('a write acknowledged beyond what was sent');
         wake?.();
       },
