@@ -23,6 +23,15 @@ function clientIdleMs(): number {
   return Number.isFinite(v) && v > 0 ? v : 30_000;
 }
 
+/** How long a new session may take to answer (an engine that hangs an exec must not hang dbox). */
+const HELLO_MS = 30_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  const timer = setTimeout(onTimeout, ms);
+  timer.unref();
+  return work.finally(() => clearTimeout(timer));
+}
+
 export interface StartFigures {
   /** Milliseconds from the first request to a session that answers. */
   readonly ms: number;
@@ -68,7 +77,7 @@ export class AgentSession {
       const {client, complaint} = this.wrap(socket);
       let version: number;
       try {
-        version = await client.hello();
+        version = await withTimeout(client.hello(), HELLO_MS, () => client.end(`no answer in ${HELLO_MS / 1000} s`));
       } catch (error) {
         client.close();
         // An agent that was going idle as we came refuses (and leaves): try again, with a new one.
@@ -129,7 +138,7 @@ export function agentOf(engine: Engine): AgentSession {
 const said = new Set<string>();
 
 /** Says something about how dbox reaches an engine, once per process, on stderr. */
-function notice(text: string): void {
+export function notice(text: string): void {
   if (said.has(text)) return;
   said.add(text);
   process.stderr.write(`dbox: note: ${text}\n`);

@@ -15,7 +15,7 @@
 import type {Readable} from 'node:stream';
 import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
 import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
-import {AgentUnavailable, type AgentSession} from '../agent/session.js';
+import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
 import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
@@ -78,7 +78,8 @@ export class AgentFs implements ContainerFs {
     return toFsError(e, path);
   }
 
-  private async handOver(why: string): Promise<ContainerFs> {
+  private async handOver(why: string, reported: boolean): Promise<ContainerFs> {
+    if (!reported) notice(`container ${this.id.slice(0, 12)} is served through the archive API: ${why}`);
     this.delegate ??= await this.fallback(why);
     return this.delegate;
   }
@@ -94,7 +95,7 @@ export class AgentFs implements ContainerFs {
     try {
       root = await this.open();
     } catch (error) {
-      if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message));
+      if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message, true)); // the session said why
       throw this.error(error, path);
     }
     this.busy++;
@@ -106,7 +107,7 @@ export class AgentFs implements ContainerFs {
         result.catch(() => undefined);
         // Not this container's process (a lying engine), or no process any more (it stopped).
         if (error instanceof AgentErrno && ['EPERM', 'EACCES', 'ESRCH', 'ENOENT'].includes(error.code)) {
-          return await instead(await this.handOver(`the agent could not prove the container's process (${error.code})`));
+          return await instead(await this.handOver(`the agent could not prove the container's process (${error.code})`, false));
         }
         throw error;
       }
