@@ -140,3 +140,39 @@ describe.runIf(hasEngine)('the agent on a TLS engine', () => {
     expect(remote.docker('images', '--format', '{{.Repository}}')).not.toMatch(/dbox-agent/);
   }, 120_000);
 });
+
+describe.runIf(hasEngine)('the agent on an engine in a PID namespace of its own (unix socket)', () => {
+  let remote: RemoteEngine;
+  const c = `pidns-${process.pid}`;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    remote = await startRemoteEngine({pidNamespace: true});
+    env = {DOCKER_HOST: `unix://${remote.socket}`, DOCKER_CONTEXT: ''};
+    execFileSync('sh', ['-c', `docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q`], {stdio: 'ignore'});
+    remote.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
+    remote.docker('exec', c, 'sh', '-c', 'echo inner > /tmp/mark');
+  }, 180_000);
+  afterAll(() => remote?.stop());
+
+  it("is served by the agent, which proves the process on its side; never by this host's /proc", async () => {
+    // The engine's pids are its namespace's: the pid it gives names something else here, or nothing.
+    const pid = Number(remote.docker('inspect', '-f', '{{.State.Pid}}', c));
+    const {native} = await import('../../src/native.js');
+    expect(native().peerInOurPidNamespace(remote.socket)).toBe(false);
+    const id = remote.docker('inspect', '-f', '{{.Id}}', c);
+    expect(() => native().openContainerRoot(pid, id)).toThrow(); // here, that pid is not the container's process
+    const {Engine} = await import('../../src/docker/engine.js');
+    const {defaultEndpoint} = await import('../../src/docker/endpoints.js');
+    const {Namespace} = await import('../../src/vfs/namespace.js');
+    const ns = new Namespace(new Engine(defaultEndpoint(env)));
+    const t = await ns.resolve(`/containers/${c}/tmp`);
+    expect(t.kind === 'fs' && t.fs.driver).toBe('agent');
+    const actions = await actionsDuring(remote, c, () => {
+      expect(dbox(`cat /containers/${c}/tmp/mark`, {env})).toMatchObject({status: 0, stdout: 'inner\n', stderr: ''});
+      expect(dbox(`cp /containers/${c}/tmp/mark /containers/${c}/tmp/copy`, {env})).toMatchObject({status: 0, stderr: ''});
+    });
+    expect(actions).toEqual([]);
+    expect(remote.docker('exec', c, 'cat', '/tmp/copy')).toBe('inner');
+  }, 120_000);
+});

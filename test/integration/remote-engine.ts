@@ -71,7 +71,8 @@ export async function startRemoteEngine(options: RemoteOptions = {}): Promise<Re
   const host = options.netns?.listen ?? '127.0.0.1';
   const socket = path.join(dir, 'docker.sock');
   const log = fs.openSync(path.join(dir, 'dockerd.log'), 'w');
-  const wrap = [...(options.netns ? ['ip', 'netns', 'exec', options.netns.name] : []),
+  // nsenter, not `ip netns exec`: that one remounts /sys, which hides the cgroup mounts dockerd needs.
+  const wrap = [...(options.netns ? ['nsenter', `--net=/run/netns/${options.netns.name}`, '--'] : []),
     ...(options.pidNamespace ? ['unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc'] : [])];
   const daemon = spawn(wrap[0] ?? 'dockerd', [...wrap.slice(1), ...(wrap.length ? ['dockerd'] : []),
     '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
@@ -87,7 +88,7 @@ export async function startRemoteEngine(options: RemoteOptions = {}): Promise<Re
     if (i > 120) throw new Error(`second dockerd did not start:\n${fs.readFileSync(path.join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  // dockerd itself, to wait for at the end: ip netns exec execs it, unshare forks it.
+  // dockerd itself, to wait for at the end: nsenter execs it, unshare forks it.
   const inner = options.pidNamespace && daemon.pid
     ? Number(fs.readFileSync(`/proc/${daemon.pid}/task/${daemon.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined
     : daemon.pid;
