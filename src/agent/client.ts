@@ -279,6 +279,14 @@ export class AgentClient {
    * the request and its first bytes leave together, so a small file costs one round trip.
    */
   async write(handle: number, path: string, spec: WriteSpec, source: AsyncIterable<Buffer>): Promise<void> {
+    await this.writeStart(handle, path, spec, source).done;
+  }
+
+  /**
+   * A write in two steps: `sent` settles once every byte of `source` has left (or the write
+   * stopped), `done` with the agent's answer (and with the source's error, if it failed).
+   */
+  writeStart(handle: number, path: string, spec: WriteSpec, source: AsyncIterable<Buffer>): {sent: Promise<void>; done: Promise<void>} {
     let sent = 0;
     let acked = 0;
     let wake: (() => void) | undefined;
@@ -288,8 +296,8 @@ export class AgentClient {
     const req = this.request(Op.WRITE, p.done(), {
       kinds: new Set([Reply.WCREDIT]),
       on: (f) => {
-        acked += new Fields(f.payload).u32();
         if (f.payload.length !== 4) throw new ProtocolError('a bad WCREDIT');
+        acked += f.payload.readUInt32LE(0);
         if (acked > sent) throw new ProtocolError('a write acknowledged beyond what was sent');
         wake?.();
       },
@@ -308,25 +316,28 @@ export class AgentClient {
       wake = check;
       check();
     });
-    try {
-      for await (const chunk of source) {
-        for (let off = 0; off < chunk.length; off += CHUNK) {
-          const piece = chunk.subarray(off, off + CHUNK);
-          await waitFor(() => sent - acked + piece.length <= WINDOW);
+    const pump = async (): Promise<void> => {
+      try {
+        for await (const chunk of source) {
+          for (let off = 0; off < chunk.length; off += CHUNK) {
+            const piece = chunk.subarray(off, off + CHUNK);
+            await waitFor(() => sent - acked + piece.length <= WINDOW);
+            if (failure) break;
+            sent += piece.length;
+            this.send(req.id, Op.WDATA, piece);
+          }
           if (failure) break;
-          sent += piece.length;
-          this.send(req.id, Op.WDATA, piece);
         }
-        if (failure) break;
+      } catch (error) {
+        // The source failed: the agent drops what it has (an unnamed file), nothing is put in place.
+        this.send(req.id, Op.CANCEL);
+        await req.done.catch(() => undefined);
+        throw error;
       }
-    } catch (error) {
-      // The source failed: the agent drops what it has (an unnamed file), nothing is put in place.
-      this.send(req.id, Op.CANCEL);
-      await req.done.catch(() => undefined);
-      throw error;
-    }
-    if (!failure) this.send(req.id, Op.WEND);
-    await req.done;
+      if (!failure) this.send(req.id, Op.WEND);
+    };
+    const left = pump();
+    return {sent: left, done: left.then(() => req.done).then(() => undefined)};
   }
 
   /** Starts long work (removal, copies) as a cancellable request. */

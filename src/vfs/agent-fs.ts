@@ -3,7 +3,10 @@
 // operations as the local driver, run there: in-root resolution (openat2), listings with
 // attributes and link targets, ranged reads, atomic writes, tree removal; many requests in
 // flight, so a stat or a listing costs one round trip (the container's root is opened in the same
-// round trip as the first request).
+// round trip as the first request). A directory's small files read one after the other are
+// fetched ahead (src/agent/read-ahead.ts), and new files written under names nobody has
+// (exclusive creates, as copies make) are written behind (src/agent/write-behind.ts): either way
+// a tree costs a round trip per window of files, not one per file.
 //
 // What it trusts: the agent's answers only as checked by the client (src/agent/client.ts and
 // protocol.ts: names are one component, sizes and types in range, frames bounded). The pid it
@@ -12,9 +15,11 @@
 // this filesystem hands over to the one the namespace gives for that case (the archive API), and
 // says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
 // later call fails with ESTALE and the agent closes the root once no request holds it.
-import type {Readable} from 'node:stream';
+import {Readable} from 'node:stream';
 import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
 import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
+import {ReadAhead} from '../agent/read-ahead.js';
+import {WriteBehind} from '../agent/write-behind.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
@@ -22,6 +27,7 @@ import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOpti
 
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
 const LISTING_TTL_MS = 1000;
+const AHEAD_LIMIT = 1 << 20;
 const RENAME_NOREPLACE = 1;
 
 interface Root {
@@ -39,6 +45,19 @@ export class AgentFs implements ContainerFs {
   /** The filesystem that serves this container when the agent cannot (set once, never undone). */
   private delegate: ContainerFs | undefined;
   private readonly listings = new Map<string, {at: number; entries: ListedEntry[]}>();
+  private readonly behind = new WriteBehind();
+  /** Small files fetched whole ahead of their reads; at most AHEAD_LIMIT bytes each (a bigger one is read on its own). */
+  private readonly ahead = new ReadAhead((path) => this.run(path, async (c, h) => {
+    const {stream} = await c.read(h, path, 0, AHEAD_LIMIT + 1);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    if (size > AHEAD_LIMIT) throw new FsError('EFBIG', path);
+    return Buffer.concat(chunks, size);
+  }, () => Promise.reject(new FsError('EAGAIN', path)), false));
 
   /**
    * @param fallback what serves the container when the agent cannot prove its process (the
@@ -88,8 +107,11 @@ export class AgentFs implements ContainerFs {
    * Runs `op` on the agent (after, or together with, opening the root), or `instead` on the
    * delegate when the agent cannot serve this container.
    */
-  private async run<T>(path: string, op: (c: AgentClient, h: number) => Promise<T>, instead: (fs: ContainerFs) => Promise<T>): Promise<T> {
+  private async run<T>(path: string, op: (c: AgentClient, h: number) => Promise<T>, instead: (fs: ContainerFs) => Promise<T>,
+    ordered = true): Promise<T> {
     if (this.retired) throw new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)');
+    // Written-behind files first: their failure is this call's (write-behind.ts).
+    if (ordered && this.behind.pending) await this.behind.barrier();
     if (this.delegate) return instead(this.delegate);
     let root: Root;
     try {
@@ -120,9 +142,10 @@ export class AgentFs implements ContainerFs {
     }
   }
 
-  /** A change: listings seen so far may be out of date. */
+  /** A change: listings seen so far, and files fetched ahead, may be out of date. */
   private changing<T>(work: Promise<T>): Promise<T> {
     this.listings.clear();
+    this.ahead.clear();
     return work;
   }
 
@@ -159,15 +182,41 @@ export class AgentFs implements ContainerFs {
     return this.run(path, (c, h) => c.readlink(h, path), (f) => f.readlink(path));
   }
 
-  createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+    if (!range && !this.delegate) {
+      const dir = dirname(path);
+      const listing = this.listings.get(dir);
+      const held = this.ahead.take(path, dir, basename(path), listing?.entries, listing?.at ?? 0);
+      if (held) {
+        const data = await held.catch(() => undefined); // failed ahead: read again, for the read's own error
+        if (data) return Readable.from([data]);
+      }
+    }
     return this.run(path, async (c, h) => (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream,
       (f) => f.createReadStream(path, range));
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
-    return this.changing(this.run(path, (c, h) => c.write(h, path, {exclusive: options.exclusive === true, mode: options.mode,
-      ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})}, source),
-    (f) => f.writeFile(path, source, options)));
+    const spec = {exclusive: options.exclusive === true, mode: options.mode,
+      ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
+    const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
+    if (!options.exclusive) return this.changing(this.run(path, (c, h) => c.write(h, path, spec, source), instead));
+    // A new name: written behind (the next call of this filesystem reports its failure).
+    return this.changing(this.behind.start(options.size ?? AHEAD_LIMIT, () => {
+      let left!: (v: void | PromiseLike<void>) => void;
+      let broke!: (e: Error) => void;
+      const sent = new Promise<void>((res, rej) => {
+        left = res;
+        broke = rej;
+      });
+      const done = this.run(path, (c, h) => {
+        const w = c.writeStart(h, path, spec, source);
+        w.sent.then(left, broke);
+        return w.done;
+      }, instead, false);
+      done.then(left, broke); // when it ends before its bytes were sent (an early error, a hand-over)
+      return {sent: sent.catch((e: unknown) => Promise.reject(this.error(e, path))), done};
+    }));
   }
 
   mkdir(path: string, mode = 0o777): Promise<void> {

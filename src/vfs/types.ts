@@ -48,7 +48,9 @@ export interface StatFs {
 
 export interface WriteOptions {
   readonly mode: number;
-  /** Fail with EEXIST when the file exists. */
+  /** Fail with EEXIST when the file exists. A driver may write such a create behind: the call
+   *  then resolves once the bytes have left, and the next call on that filesystem fails with the
+   *  write's error if it failed (the agent driver does; a copy always ends with its rename). */
   readonly exclusive?: boolean;
   /** The number of bytes `source` will give, when known (the archive API needs it up front). */
   readonly size?: number;

@@ -84,8 +84,11 @@ describe.runIf(hasEngine)('agent driver', () => {
     await expect(f.writeFile('/tmp/keep.txt', failing, {mode: 0o644})).rejects.toThrow('source broke');
     expect(await text(f, '/tmp/keep.txt')).toBe('old\n');
     expect(docker('exec', name, 'ls', '-a', '/tmp')).not.toMatch(/dbox/);
-    // exclusive: an existing name is refused before any byte is taken
-    expect(await code(f.writeFile('/tmp/keep.txt', Readable.from([Buffer.from('x')]), {mode: 0o644, exclusive: true}))).toBe('EEXIST');
+    // exclusive: written behind, so the refusal (EEXIST) is the next call's, which then does nothing
+    expect(await code(f.writeFile('/tmp/keep.txt', Readable.from([Buffer.from('x')]), {mode: 0o644, exclusive: true}))).toBe('ok');
+    expect(await code(f.mkdir('/tmp/not-made'))).toBe('EEXIST');
+    expect(await code(f.stat('/tmp/not-made'))).toBe('ENOENT');
+    expect(await text(f, '/tmp/keep.txt')).toBe('old\n');
   });
 
   it('a replaced file keeps its owner; a written one takes the mode asked', async () => {
