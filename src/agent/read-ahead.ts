@@ -4,11 +4,11 @@
 // a round trip per window of files instead of one per file. Pure bookkeeping: which files to
 // fetch, what is held and for how long; the fetching itself is given (AgentFs).
 //
-// What it keeps, and why it may: only files of a listing made in the last TTL_MS by this same
-// filesystem, fetched after that listing, and used at most TTL_MS after they were fetched (the
-// same window the listing itself is trusted for); any change made through the filesystem drops
-// everything held. A held file that failed is not an answer: the read is made again, so its
-// error is the read's own.
+// What it keeps, and why it may: a listing is only a hint of which files come next (used for up
+// to HINT_MS: a tree walk takes longer than a second); what is answered is the file's bytes as
+// fetched, used at most TTL_MS after they were fetched (the window a listing itself is trusted
+// for); any change made through the filesystem drops everything held. A held file that failed is
+// not an answer: the read is made again, so its error is the read's own.
 import type {DirEntry} from '../vfs/types.js';
 
 /** How many files, and how many bytes, may be fetched ahead at once. */
@@ -17,6 +17,7 @@ const AHEAD_BYTES = 8 << 20;
 /** Files larger than this are never fetched ahead (they are worth their own round trip). */
 const SMALL = 1 << 20;
 const TTL_MS = 1000;
+const HINT_MS = 30_000;
 
 interface Held {
   readonly at: number;
@@ -53,7 +54,7 @@ export class ReadAhead {
     for (const [p, h] of this.held) if (now - h.at > TTL_MS) this.drop(p);
     const mine = this.held.get(path);
     this.drop(path);
-    if (entries && now - listedAt <= TTL_MS) {
+    if (entries && now - listedAt <= HINT_MS) {
       const start = entries.findIndex((e) => e.name === name);
       if (start >= 0) this.ahead(dir, entries, start + 1, now);
     }

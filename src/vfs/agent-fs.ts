@@ -28,6 +28,8 @@ import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOpti
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
 const LISTING_TTL_MS = 1000;
 const AHEAD_LIMIT = 1 << 20;
+/** Listings kept (for link targets, and as read-ahead hints): the most recent ones. */
+const LISTINGS_KEPT = 64;
 const RENAME_NOREPLACE = 1;
 
 interface Root {
@@ -169,7 +171,11 @@ export class AgentFs implements ContainerFs {
       listed = await c.readdir(h, path, true);
       return listed.map(({name, type, stat}): DirEntry => (stat ? {name, type, stat} : {name, type}));
     }, (f) => f.readdir(path));
-    if (listed) this.listings.set(path, {at: Date.now(), entries: listed});
+    if (listed) {
+      this.listings.delete(path);
+      this.listings.set(path, {at: Date.now(), entries: listed});
+      if (this.listings.size > LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value!);
+    }
     return entries;
   }
 
