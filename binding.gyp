@@ -47,8 +47,22 @@
         "-Wno-unused-parameter"
       ],
       "ldflags": [
-        "-static", "-s",
+        "-static",
+        "-s",
         "-pthread"
+      ]
+    },
+    {
+      "target_name": "dbox_fd_channel",
+      "sources": [
+        "native/agent/fd-channel.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
       ]
     },
     {

@@ -6,3 +6,4 @@ export const dboxLauncher = fileURLToPath(new URL('../bin/dbox.js', import.meta.
 export const attachHelper = fileURLToPath(new URL('../build/Release/dbox-attach', import.meta.url));
 export const fuseHelper = fileURLToPath(new URL('../build/Release/dbox-fuse', import.meta.url));
 export const agentHelper = fileURLToPath(new URL('../build/Release/dbox-agent', import.meta.url));
+export const fdChannelAddon = fileURLToPath(new URL('../build/Release/dbox_fd_channel.node', import.meta.url));

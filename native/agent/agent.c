@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -384,6 +385,10 @@ static int listing_entry(void *ctx, int dir, const char *name, unsigned char d_t
   return 0;
 }
 
+static void op_fd_channel(uint32_t id, rd_t *r);
+static void op_open_fd(uint32_t id, rd_t *r);
+static void op_commit(uint32_t id, rd_t *r);
+
 /** Short requests: one system call or a few, answered at once. */
 static void short_request(job_t *j) {
   rd_t r = {j->payload, j->plen, 0, 0};
@@ -392,6 +397,12 @@ static void short_request(job_t *j) {
   uint32_t h1 = 0, h2 = 0;
   int root1 = -1, root2 = -1, rc = 0;
   struct stat st;
+  switch (j->type) {
+    case A_FD_CHANNEL: return op_fd_channel(id, &r);
+    case A_OPEN_FD: return op_open_fd(id, &r);
+    case A_COMMIT: return op_commit(id, &r);
+    default: break;
+  }
   h1 = get_u32(&r);
   // Fields before the path, per type; the path (and a second root and path) after.
   uint32_t u1 = 0, u2 = 0;
@@ -614,51 +625,103 @@ static int new_file(int pfd, const char *name, mode_t mode, char *tmp, size_t ca
   return fd;
 }
 
-static void stream_write(job_t *j, rd_t *r) {
-  uint32_t h = get_u32(r), flags = get_u32(r), mode = get_u32(r);
-  int64_t uid = get_i64(r), gid = get_i64(r), mtime_s = get_i64(r);
-  uint32_t mtime_ns = get_u32(r);
-  char path[PATH_MAX], buf[PATH_MAX], tmp[NAME_MAX + 1] = "";
-  get_str(r, path);
-  int err = 0, fd = -1, pfd = -1, inplace = 0;
-  const char *name = NULL;
+/** A file being written: where it goes, what it replaces, and how it is finished. */
+typedef struct pending_write {
+  struct pending_write *next;  // the table of writes whose fd went to the client (OPENFD)
+  uint32_t id;
+  uint32_t flags, mode;
+  int64_t uid, gid, mtime_s;
+  uint32_t mtime_ns;
+  int fd, pfd, inplace, have_old;
   struct stat old;
-  int have_old = 0;
-  if (r->bad || mtime_ns >= 1000000000u || uid > UINT32_MAX || gid > UINT32_MAX) err = EINVAL;
-  int root = err ? -1 : acquire(h);
-  if (!err && root < 0) err = errno;
+  char buf[PATH_MAX];          // the path, cut at its last '/'
+  const char *name;            // its final component, in buf
+  char tmp[NAME_MAX + 1];      // a named temporary, where the filesystem has no O_TMPFILE
+} pending_write;
+
+/**
+ * Reads a write's header (h, flags, mode, uid, gid, mtime, path) and opens the new file: an
+ * unnamed one in the target's directory, or (through a final symlink) the target itself. 0, or
+ * an errno with everything closed.
+ */
+static int prepare_write(pending_write *w, rd_t *r) {
+  uint32_t h = get_u32(r);
+  w->flags = get_u32(r);
+  w->mode = get_u32(r);
+  w->uid = get_i64(r);
+  w->gid = get_i64(r);
+  w->mtime_s = get_i64(r);
+  w->mtime_ns = get_u32(r);
+  char path[PATH_MAX];
+  get_str(r, path);
+  w->fd = w->pfd = -1;
+  w->tmp[0] = 0;
+  if (r->bad || r->off != r->len || w->mtime_ns >= 1000000000u || w->uid > UINT32_MAX || w->gid > UINT32_MAX) return EINVAL;
+  int root = acquire(h);
+  if (root < 0) return errno;
+  int err = 0;
+  w->pfd = fsops_open_parent(root, path, &w->name, w->buf);
+  if (w->pfd < 0) err = errno;
   if (!err) {
-    pfd = fsops_open_parent(root, path, &name, buf);
-    if (pfd < 0) err = errno;
-  }
-  if (!err) {
-    have_old = fstatat(pfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0;
-    if (have_old && (flags & AW_EXCL)) err = EEXIST;
-    else if (have_old && S_ISDIR(old.st_mode)) err = EISDIR;
-    else if (have_old && S_ISLNK(old.st_mode)) {
+    w->have_old = fstatat(w->pfd, w->name, &w->old, AT_SYMLINK_NOFOLLOW) == 0;
+    if (w->have_old && (w->flags & AW_EXCL)) err = EEXIST;
+    else if (w->have_old && S_ISDIR(w->old.st_mode)) err = EISDIR;
+    else if (w->have_old && S_ISLNK(w->old.st_mode)) {
       // Through a final symlink (resolved in-root) the file is written in place, as open(2) would.
-      inplace = 1;
+      w->inplace = 1;
       int p = fsops_open(root, path, O_PATH, 0);
-      if (p < 0 || fstat(p, &old) < 0) err = errno;
-      else if (!S_ISREG(old.st_mode)) err = S_ISDIR(old.st_mode) ? EISDIR : EINVAL;
+      if (p < 0 || fstat(p, &w->old) < 0) err = errno;
+      else if (!S_ISREG(w->old.st_mode)) err = S_ISDIR(w->old.st_mode) ? EISDIR : EINVAL;
       else {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", p);
-        fd = open(proc, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) err = errno;
+        w->fd = open(proc, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (w->fd < 0) err = errno;
       }
       if (p >= 0) close(p);
-    } else if (have_old && !S_ISREG(old.st_mode)) err = EINVAL;
+    } else if (w->have_old && !S_ISREG(w->old.st_mode)) err = EINVAL;
     else {
-      fd = new_file(pfd, name, mode, tmp, sizeof tmp);
-      if (fd < 0) err = errno;
+      w->fd = new_file(w->pfd, w->name, w->mode, w->tmp, sizeof w->tmp);
+      if (w->fd < 0) err = errno;
     }
   }
-  if (root >= 0) release(h);
+  release(h);
+  if (err) {
+    if (w->fd >= 0) close(w->fd);
+    if (w->pfd >= 0) close(w->pfd);
+    w->fd = w->pfd = -1;
+  }
+  return err;
+}
+
+/**
+ * Finishes a write (`err` 0: its bytes are all written): owner, mode and time, then the new file
+ * linked into place; with an error, or when the write is abandoned, nothing is put in place and a
+ * named temporary is removed. Closes everything; returns the write's outcome.
+ */
+static int finish_write(pending_write *w, int err) {
+  if (!err && !w->inplace) {
+    if (w->uid >= 0 && fchown(w->fd, (uid_t)w->uid, (gid_t)w->gid) < 0) err = errno;
+    else if (w->uid < 0 && w->have_old && fchown(w->fd, w->old.st_uid, w->old.st_gid) < 0 && errno != EPERM) err = errno;
+    if (!err && fchmod(w->fd, w->mode & 07777) < 0) err = errno;
+  }
+  if (!err && w->mtime_s != -1) {
+    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = w->mtime_s, .tv_nsec = w->mtime_ns}};
+    if (futimens(w->fd, ts) < 0) err = errno;
+  }
+  if (!err && !w->inplace && link_into_place(w->pfd, w->name, w->fd, w->tmp, w->flags & AW_EXCL) < 0) err = errno;
+  if (w->fd >= 0 && close(w->fd) < 0 && !err) err = errno;
+  if (err && w->tmp[0]) unlinkat(w->pfd, w->tmp, 0);
+  if (w->pfd >= 0) close(w->pfd);
+  w->fd = w->pfd = -1;
+  return err;
+}
+
+static void stream_write(job_t *j, rd_t *r) {
+  pending_write w = {0};
+  int err = prepare_write(&w, r);
   if (err) {  // answered at once: the client stops sending, and what it sent meanwhile is dropped
     end_stream(j);
-    if (pfd >= 0) close(pfd);
-    if (fd >= 0) close(fd);
     return reply_err(j->id, err);
   }
   // The bytes: written as they come; the client may send AGENT_WINDOW bytes beyond those acknowledged.
@@ -677,10 +740,10 @@ static void stream_write(job_t *j, rd_t *r) {
     if (done) break;
     if (!c) continue;
     for (size_t off = 0; !err && off < c->len;) {
-      ssize_t w = write(fd, c->data + off, c->len - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) err = errno;
-      else off += (size_t)w;
+      ssize_t n = write(w.fd, c->data + off, c->len - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) err = errno;
+      else off += (size_t)n;
     }
     uint32_t n = (uint32_t)c->len;
     if (!err) send_frame(j->id, A_WCREDIT, &n, 4, NULL, 0);
@@ -691,22 +754,214 @@ static void stream_write(job_t *j, rd_t *r) {
       break;
     }
   }
-  if (!err && !inplace) {
-    if (uid >= 0 && fchown(fd, (uid_t)uid, (gid_t)gid) < 0) err = errno;
-    else if (uid < 0 && have_old && fchown(fd, old.st_uid, old.st_gid) < 0 && errno != EPERM) err = errno;
-    if (!err && fchmod(fd, mode & 07777) < 0) err = errno;
-  }
-  if (!err && mtime_s != -1) {
-    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = mtime_s, .tv_nsec = mtime_ns}};
-    if (futimens(fd, ts) < 0) err = errno;
-  }
-  if (!err && !inplace && link_into_place(pfd, name, fd, tmp, flags & AW_EXCL) < 0) err = errno;
-  if (fd >= 0 && close(fd) < 0 && !err) err = errno;
-  if (err && tmp[0]) unlinkat(pfd, tmp, 0);
-  if (pfd >= 0) close(pfd);
+  err = finish_write(&w, err);
   end_stream(j);
   if (err) return reply_err(j->id, err);
   reply_ok(j->id, NULL, 0);
+}
+
+// ---------- the fd channel: files handed to a client on this same host ----------
+// A client on the engine's own host (the same kernel and PID namespace: a non-root user of a
+// local engine) may take open files instead of their bytes: FDCHANNEL makes a unix socket in a
+// directory of the client's (reached through /proc/<its pid>/root; the directory must be the
+// client's uid's and closed to others), for that uid only (SO_PEERCRED) and whoever proves a
+// random token, removed once connected; OPENFD then sends the opened file over it (SCM_RIGHTS)
+// tagged with the request id, and COMMIT puts a written file in place. What the client gets is
+// exactly what a read or write request would have touched; it is root on this host already.
+
+static int fd_chan = -1;
+static int fd_offered;  // an offer's socket waits for the client: OPENFD waits for it to settle
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fd_settled = PTHREAD_COND_INITIALIZER;
+static pending_write *handed;  // writes whose fd went to the client, waiting for COMMIT
+static pthread_mutex_t handed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct {
+  int listener, dir, root;
+  uid_t uid;
+  char name[64];
+  uint8_t token[16];
+} fd_offer;
+
+static void *fd_accept(void *arg) {
+  fd_offer *o = arg;
+  time_t deadline = time(NULL) + 10;
+  while (time(NULL) < deadline) {
+    struct pollfd p = {.fd = o->listener, .events = POLLIN};
+    if (poll(&p, 1, 1000) <= 0) continue;
+    int c = accept4(o->listener, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    uint8_t token[16];
+    struct pollfd q = {.fd = c, .events = POLLIN};
+    size_t got = 0;
+    int ok = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == o->uid;
+    while (ok && got < sizeof token && poll(&q, 1, 5000) > 0) {
+      ssize_t n = read(c, token + got, sizeof token - got);
+      if (n <= 0) break;
+      got += (size_t)n;
+    }
+    unsigned diff = got != sizeof token;
+    for (size_t i = 0; i < sizeof token; i++) diff |= (unsigned)(token[i] ^ o->token[i]);
+    if (!ok || diff) {
+      close(c);
+      continue;
+    }
+    pthread_mutex_lock(&fd_lock);
+    if (fd_chan < 0) fd_chan = c;
+    else close(c);
+    pthread_mutex_unlock(&fd_lock);
+    break;
+  }
+  pthread_mutex_lock(&fd_lock);
+  fd_offered = 0;
+  pthread_cond_broadcast(&fd_settled);
+  pthread_mutex_unlock(&fd_lock);
+  unlinkat(o->dir, o->name, 0);
+  close(o->listener);
+  close(o->dir);
+  close(o->root);
+  free(o);
+  return NULL;
+}
+
+static void op_fd_channel(uint32_t id, rd_t *r) {
+  uint32_t pid = get_u32(r), uid = get_u32(r);
+  char dir[PATH_MAX];
+  get_str(r, dir);
+  if (r->bad || r->off != r->len || pid == 0 || pid > INT32_MAX) return reply_err(id, EINVAL);
+  pthread_mutex_lock(&fd_lock);
+  int have = fd_chan >= 0 || fd_offered;
+  if (!have) fd_offered = 1;
+  pthread_mutex_unlock(&fd_lock);
+  if (have) return reply_err(id, EISCONN);
+  fd_offer *o = calloc(1, sizeof *o);
+  if (!o) die("out of memory");
+  o->uid = uid;
+  o->listener = o->dir = -1;
+  char where[32];
+  snprintf(where, sizeof where, "%u/root", pid);
+  o->root = openat(proc_fd, where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int err = o->root < 0 ? errno : 0;
+  struct stat st;
+  if (!err && (o->dir = fsops_open(o->root, dir, O_PATH | O_DIRECTORY, 0)) < 0) err = errno;
+  if (!err && fstat(o->dir, &st) < 0) err = errno;
+  if (!err && (st.st_uid != uid || (st.st_mode & 077) != 0)) err = EPERM;  // the client's, closed to others
+  if (!err && getrandom(o->token, sizeof o->token, 0) != (ssize_t)sizeof o->token) err = EIO;
+  if (!err) {
+    snprintf(o->name, sizeof o->name, "agent-%02x%02x%02x%02x.sock", o->token[0], o->token[5], o->token[10], o->token[15]);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", o->dir, o->name);
+    o->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (o->listener < 0 || bind(o->listener, (struct sockaddr *)&addr, sizeof addr) < 0) err = errno;
+    else if (fchownat(o->dir, o->name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(o->dir, o->name, 0600, 0) < 0 ||
+             listen(o->listener, 1) < 0) {
+      err = errno;
+      unlinkat(o->dir, o->name, 0);
+    }
+  }
+  pthread_t t;
+  if (!err && (err = pthread_create(&t, NULL, fd_accept, o)) == 0) {  // it settles the offer
+    pthread_detach(t);
+    buf_t b = {0};
+    put_str(&b, o->name, strlen(o->name));
+    put(&b, o->token, sizeof o->token);
+    reply_ok(id, b.p, b.len);
+    free(b.p);
+    return;
+  }
+  if (o->listener >= 0) {
+    unlinkat(o->dir, o->name, 0);
+    close(o->listener);
+  }
+  if (o->dir >= 0) close(o->dir);
+  if (o->root >= 0) close(o->root);
+  free(o);
+  pthread_mutex_lock(&fd_lock);
+  fd_offered = 0;
+  pthread_cond_broadcast(&fd_settled);
+  pthread_mutex_unlock(&fd_lock);
+  reply_err(id, err);
+}
+
+/** Sends `fd` to the client over the fd channel, tagged with request `id`. */
+static int send_fd(uint32_t id, int fd) {
+  char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct iovec iov = {&id, sizeof id};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  pthread_mutex_lock(&fd_lock);
+  while (fd_offered) pthread_cond_wait(&fd_settled, &fd_lock);  // the client is connecting (at most 10 s)
+  int chan = fd_chan;
+  ssize_t n = chan < 0 ? (errno = ENOTCONN, -1) : sendmsg(chan, &m, MSG_NOSIGNAL);
+  int e = errno;
+  pthread_mutex_unlock(&fd_lock);
+  errno = e;
+  return n == (ssize_t)sizeof id ? 0 : -1;
+}
+
+/** OPENFD: u32 kind (0 read, 1 write), then a read's (h, path) or a write's header. */
+static void op_open_fd(uint32_t id, rd_t *r) {
+  uint32_t kind = get_u32(r);
+  if (kind == 0) {
+    uint32_t h = get_u32(r);
+    char path[PATH_MAX];
+    get_str(r, path);
+    if (r->bad || r->off != r->len) return reply_err(id, EINVAL);
+    int root = acquire(h);
+    if (root < 0) return reply_err(id, errno);
+    struct stat st;
+    int fd = fsops_open_regular(root, path, &st);
+    int e = errno;
+    release(h);
+    if (fd < 0) return reply_err(id, e);
+    int sent = send_fd(id, fd);
+    e = errno;
+    close(fd);
+    if (sent < 0) return reply_err(id, e);
+    return stat_reply(id, 0, &st);
+  }
+  pending_write *w = calloc(1, sizeof *w);
+  if (!w) die("out of memory");
+  int err = kind == 1 ? prepare_write(w, r) : EINVAL;
+  if (!err && send_fd(id, w->fd) < 0) err = finish_write(w, errno);
+  if (err) {
+    free(w);
+    return reply_err(id, err);
+  }
+  w->id = id;
+  pthread_mutex_lock(&handed_lock);
+  w->next = handed;
+  handed = w;
+  pthread_mutex_unlock(&handed_lock);
+  reply_ok(id, NULL, 0);
+}
+
+/** COMMIT: u32 id of an OPENFD write, u8 keep: puts the written file in place, or drops it. */
+static void op_commit(uint32_t id, rd_t *r) {
+  uint32_t of = get_u32(r);
+  uint8_t keep = get_u8(r);
+  if (r->bad || r->off != r->len) return reply_err(id, EINVAL);
+  pthread_mutex_lock(&handed_lock);
+  pending_write *w = NULL;
+  for (pending_write **p = &handed; *p; p = &(*p)->next)
+    if ((*p)->id == of) {
+      w = *p;
+      *p = w->next;
+      break;
+    }
+  pthread_mutex_unlock(&handed_lock);
+  if (!w) return reply_err(id, EBADF);
+  int err = finish_write(w, keep ? 0 : ECANCELED);
+  free(w);
+  if (err && keep) return reply_err(id, err);
+  reply_ok(id, NULL, 0);
 }
 
 static void stream_tree(job_t *j, rd_t *r) {

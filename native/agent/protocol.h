@@ -54,6 +54,10 @@ enum {
   A_REMOVE = 28,     // u32 h, str path
   A_COPY_TREE = 29,  // u32 h1, str from, u32 h2, str to, u8 preserve -> OK u64 bytes, u64 files
   A_COPY_FILE = 30,  // u32 h1, str from, u32 h2, str to, u8 preserve -> OK u64 bytes (to is replaced atomically)
+  A_FD_CHANNEL = 31, // u32 pid, u32 uid, str directory (the client's): -> OK str socket name, 16 bytes token
+  A_OPEN_FD = 32,    // u32 kind 0 (read): u32 h, str path -> the fd on the channel, OK stat
+                     // u32 kind 1 (write): a WRITE's fields -> the fd of the new file on the channel, OK
+  A_COMMIT = 33,     // u32 id of an OPEN_FD write, u8 keep -> OK (the file in place), or ERR
   A_CANCEL = 40,     // (id of the request to stop)
   A_CREDIT = 41,     // (id of a read) u32 bytes the client has taken
 };

@@ -12,7 +12,7 @@ import os from 'node:os';
 import {Readable} from 'node:stream';
 import type {AgentTransport} from '../docker/agent-stream.js';
 import type {Stat} from '../vfs/types.js';
-import {checkTarget, CHUNK, errnoCode, Fields, FrameReader, frame, Op, Payload, ProtocolError, readEntries, readStat, Reply,
+import {checkName, checkTarget, CHUNK, errnoCode, Fields, FrameReader, frame, Op, Payload, ProtocolError, readEntries, readStat, Reply,
   WINDOW, type Frame, type ListedEntry} from './protocol.js';
 
 /** An error the agent answered: an errno code for the request's path. */
@@ -41,6 +41,12 @@ export interface WriteSpec {
   readonly mode: number;
   readonly owner?: {readonly uid: number; readonly gid: number};
   readonly mtime?: {readonly sec: number; readonly nsec: number};
+}
+
+/** The fields of a write (WRITE, and OPEN_FD of kind 1). */
+function writeHeader(p: Payload, handle: number, path: string, spec: WriteSpec): Payload {
+  return p.u32(handle).u32(spec.exclusive ? 1 : 0).u32(spec.mode & 0o7777).i64(spec.owner?.uid ?? -1).i64(spec.owner?.gid ?? -1)
+    .i64(spec.mtime?.sec ?? -1).u32(spec.mtime?.nsec ?? 0).str(path);
 }
 
 export class AgentClient {
@@ -290,10 +296,8 @@ export class AgentClient {
     let sent = 0;
     let acked = 0;
     let wake: (() => void) | undefined;
-    const p = new Payload().u32(handle).u32(spec.exclusive ? 1 : 0).u32(spec.mode & 0o7777)
-      .i64(spec.owner?.uid ?? -1).i64(spec.owner?.gid ?? -1).i64(spec.mtime?.sec ?? -1).u32(spec.mtime?.nsec ?? 0).str(path);
     let failure: Error | undefined;
-    const req = this.request(Op.WRITE, p.done(), {
+    const req = this.request(Op.WRITE, writeHeader(new Payload(), handle, path, spec).done(), {
       kinds: new Set([Reply.WCREDIT]),
       on: (f) => {
         if (f.payload.length !== 4) throw new ProtocolError('a bad WCREDIT');
@@ -338,6 +342,34 @@ export class AgentClient {
     };
     const left = pump();
     return {sent: left, done: left.then(() => req.done).then(() => undefined)};
+  }
+
+  /** Asks for an fd channel in `dir` (this process's, mode 0700): the socket's name there and the token to give it. */
+  async fdChannel(pid: number, uid: number, dir: string): Promise<{name: string; token: Buffer}> {
+    return this.decode(await this.call(Op.FD_CHANNEL, new Payload().u32(pid).u32(uid).str(dir)), (f) => {
+      const name = checkName(f.str());
+      if (!/^agent-[0-9a-f]{8}\.sock$/.test(name)) throw new ProtocolError('a bad fd channel name');
+      return {name, token: Buffer.from(f.bytes(16))};
+    });
+  }
+
+  /** Opens a regular file for reading on the agent's side; its fd comes over the fd channel, tagged with the returned id. */
+  async openReadFd(handle: number, path: string): Promise<{id: number; stat: Stat}> {
+    const req = this.request(Op.OPEN_FD, new Payload().u32(0).u32(handle).str(path).done());
+    const stat = this.decode(await req.done, readStat);
+    return {id: req.id, stat};
+  }
+
+  /** Opens the new file of a write on the agent's side (as WRITE would); its fd comes over the fd channel, tagged with the returned id. */
+  async openWriteFd(handle: number, path: string, spec: WriteSpec): Promise<number> {
+    const req = this.request(Op.OPEN_FD, writeHeader(new Payload().u32(1), handle, path, spec).done());
+    this.decode(await req.done, () => undefined);
+    return req.id;
+  }
+
+  /** Puts a file written through its fd in place (keep), or drops it. */
+  async commit(id: number, keep: boolean): Promise<void> {
+    this.decode(await this.call(Op.COMMIT, new Payload().u32(id).u8(keep ? 1 : 0)), () => undefined);
   }
 
   /** Starts long work (removal, copies) as a cancellable request. */

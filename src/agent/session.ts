@@ -12,6 +12,7 @@ import {agentComplaint, agentStream} from '../docker/agent-stream.js';
 import type {Engine} from '../docker/engine.js';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {AgentClient} from './client.js';
+import {FdChannel} from './fd-channel.js';
 import {VERSION} from './protocol.js';
 
 /** Why the agent cannot run on an engine; the caller uses the archive API instead. */
@@ -49,6 +50,28 @@ export class AgentSession {
   starts = 0;
 
   constructor(readonly engine: Engine) {}
+
+  private channels = new WeakMap<AgentClient, Promise<FdChannel | undefined>>();
+
+  /**
+   * The fd channel of a session, when the agent runs on this very host: tried for engines on a
+   * unix socket (whether the agent can reach our directory through our pid, and we its socket,
+   * is the test: a non-root user cannot look at the engine's PID namespace), opened on first use;
+   * undefined when it cannot be (the bytes then go over the stream).
+   */
+  fds(client: AgentClient): Promise<FdChannel | undefined> {
+    let chan = this.channels.get(client);
+    if (!chan) {
+      chan = this.engine.endpoint.socketPath !== undefined && process.env['DBOX_AGENT_FDS'] !== '0' ? FdChannel.open(client) : Promise.resolve(undefined);
+      this.channels.set(client, chan);
+      const end = client.onLost;
+      client.onLost = (e) => {
+        void chan!.then((c) => c?.close());
+        end?.(e);
+      };
+    }
+    return chan;
+  }
 
   /** A live session, started when there is none; AgentUnavailable when the agent cannot run here. */
   client(): Promise<AgentClient> {

@@ -6,7 +6,8 @@
 // round trip as the first request). A directory's small files read one after the other are
 // fetched ahead (src/agent/read-ahead.ts), and new files written under names nobody has
 // (exclusive creates, as copies make) are written behind (src/agent/write-behind.ts): either way
-// a tree costs a round trip per window of files, not one per file.
+// a tree costs a round trip per window of files, not one per file. When the agent runs on this
+// very host, files are handed over open (src/agent/fd-channel.ts) and read and written here.
 //
 // What it trusts: the agent's answers only as checked by the client (src/agent/client.ts and
 // protocol.ts: names are one component, sizes and types in range, frames bounded). The pid it
@@ -15,7 +16,9 @@
 // this filesystem hands over to the one the namespace gives for that case (the archive API), and
 // says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
 // later call fails with ESTALE and the agent closes the root once no request holds it.
+import fs from 'node:fs';
 import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
 import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
 import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
 import {ReadAhead} from '../agent/read-ahead.js';
@@ -30,12 +33,26 @@ const LISTING_TTL_MS = 1000;
 const AHEAD_LIMIT = 1 << 20;
 /** Listings kept (for link targets, and as read-ahead hints): the most recent ones. */
 const LISTINGS_KEPT = 64;
+/** Writes of at least this many bytes (or of unknown size) go through a handed-over fd, when there is a channel. */
+const FD_MIN = 256 << 10;
 const RENAME_NOREPLACE = 1;
 
 interface Root {
   readonly client: AgentClient;
   readonly handle: number;
   readonly ready: Promise<void>;
+}
+
+/** A stream of a handed-over fd's bytes (all, or `range`), once it is checked to be a regular file. */
+function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || range?.length === 0) {
+    fs.closeSync(fd);
+    if (!st.isFile()) throw new FsError('EINVAL', path);
+    return Readable.from([]);
+  }
+  const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
+  return fs.createReadStream('', {fd, highWaterMark: 1 << 20, start: range?.offset ?? 0, end});
 }
 
 export class AgentFs implements ContainerFs {
@@ -198,16 +215,33 @@ export class AgentFs implements ContainerFs {
         if (data) return Readable.from([data]);
       }
     }
-    return this.run(path, async (c, h) => (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream,
-      (f) => f.createReadStream(path, range));
+    return this.run(path, async (c, h) => {
+      const chan = await this.session.fds(c);
+      if (!chan) return (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream;
+      const {id} = await c.openReadFd(h, path);
+      return fdReadStream(await chan.take(id), path, range);
+    }, (f) => f.createReadStream(path, range));
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
     const spec = {exclusive: options.exclusive === true, mode: options.mode,
       ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
     const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
-    if (!options.exclusive) return this.changing(this.run(path, (c, h) => c.write(h, path, spec, source), instead));
-    // A new name: written behind (the next call of this filesystem reports its failure).
+    const direct = async (c: AgentClient, h: number): Promise<void> => {
+      const chan = await this.session.fds(c);
+      if (!chan) return c.write(h, path, spec, source);
+      // Written here, through the new file's fd; put in place by the agent (or dropped) after.
+      const id = await c.openWriteFd(h, path, spec);
+      try {
+        await pipeline(source, fs.createWriteStream('', {fd: await chan.take(id)}));
+      } catch (error) {
+        await c.commit(id, false).catch(() => undefined);
+        throw error;
+      }
+      await c.commit(id, true);
+    };
+    if (!options.exclusive || (options.size ?? Infinity) >= FD_MIN) return this.changing(this.run(path, direct, instead));
+    // A small new file under a name nobody has: written behind (the next call of this filesystem reports its failure).
     return this.changing(this.behind.start(options.size ?? AHEAD_LIMIT, () => {
       let left!: (v: void | PromiseLike<void>) => void;
       let broke!: (e: Error) => void;

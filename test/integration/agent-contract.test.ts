@@ -2,6 +2,7 @@
 // engine drivers), and what it must refuse: links out of the container, device nodes and FIFOs,
 // a process that is not the container's, a write whose source fails (nothing left, nothing lost).
 import fs from 'node:fs';
+import os from 'node:os';
 import {Readable} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {agentOf} from '../../src/agent/session.js';
@@ -12,7 +13,9 @@ import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
 
-describe.runIf(hasEngine)('agent driver', () => {
+// Both ways the agent's bytes travel: open files handed over (the agent runs on this host, the
+// engine shares our PID namespace), and the stream itself (DBOX_AGENT_FDS=0, as for remote engines).
+describe.runIf(hasEngine).each([['fd channel', '1'], ['stream', '0']])('agent driver (%s)', (_mode, fds) => {
   let fixture: Fixture;
   let name: string;
   let id: string;
@@ -26,7 +29,8 @@ describe.runIf(hasEngine)('agent driver', () => {
   });
 
   beforeAll(() => {
-    fixture = makeFixture('agentc', {
+    process.env['DBOX_AGENT_FDS'] = fds;
+    fixture = makeFixture(`agentc${fds}`, {
       ...CONTRACT_FILES,
       'odd/escape-abs': {symlink: '/etc/agent-canary'},
       'odd/escape-rel': {symlink: '../../../../../../../../etc/agent-canary'},
@@ -39,6 +43,7 @@ describe.runIf(hasEngine)('agent driver', () => {
     fs.writeFileSync('/etc/agent-canary', 'HOST\n');
   });
   afterAll(() => {
+    delete process.env['DBOX_AGENT_FDS'];
     fs.rmSync('/etc/agent-canary', {force: true});
     agentOf(engine).close();
     fixture?.cleanup();
@@ -54,6 +59,12 @@ describe.runIf(hasEngine)('agent driver', () => {
 
   it('reads byte ranges', async () => {
     expect(await rangesRead(agentFs())).toEqual(rangesExpected);
+  });
+
+  it(fds === '1' ? 'files are handed over open' : 'bytes go over the stream', async () => {
+    const session = agentOf(engine);
+    expect(Boolean(await session.fds(await session.client()))).toBe(fds === '1');
+    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('dbox-fd-'))).toEqual([]); // the channel's directory is gone
   });
 
   it('links resolve inside the container: never a host file', async () => {
@@ -84,8 +95,10 @@ describe.runIf(hasEngine)('agent driver', () => {
     await expect(f.writeFile('/tmp/keep.txt', failing, {mode: 0o644})).rejects.toThrow('source broke');
     expect(await text(f, '/tmp/keep.txt')).toBe('old\n');
     expect(docker('exec', name, 'ls', '-a', '/tmp')).not.toMatch(/dbox/);
-    // exclusive: written behind, so the refusal (EEXIST) is the next call's, which then does nothing
-    expect(await code(f.writeFile('/tmp/keep.txt', Readable.from([Buffer.from('x')]), {mode: 0o644, exclusive: true}))).toBe('ok');
+    // exclusive, of unknown size: refused at once
+    expect(await code(f.writeFile('/tmp/keep.txt', Readable.from([Buffer.from('x')]), {mode: 0o644, exclusive: true}))).toBe('EEXIST');
+    // exclusive and small: written behind, so the refusal (EEXIST) is the next call's, which then does nothing
+    expect(await code(f.writeFile('/tmp/keep.txt', Readable.from([Buffer.from('x')]), {mode: 0o644, exclusive: true, size: 1}))).toBe('ok');
     expect(await code(f.mkdir('/tmp/not-made'))).toBe('EEXIST');
     expect(await code(f.stat('/tmp/not-made'))).toBe('ENOENT');
     expect(await text(f, '/tmp/keep.txt')).toBe('old\n');
