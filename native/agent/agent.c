@@ -388,6 +388,7 @@ static int listing_entry(void *ctx, int dir, const char *name, unsigned char d_t
 static void op_fd_channel(uint32_t id, rd_t *r);
 static void op_open_fd(uint32_t id, rd_t *r);
 static void op_commit(uint32_t id, rd_t *r);
+static void op_door(uint32_t id, rd_t *r);
 
 /** Short requests: one system call or a few, answered at once. */
 static void short_request(job_t *j) {
@@ -401,6 +402,7 @@ static void short_request(job_t *j) {
     case A_FD_CHANNEL: return op_fd_channel(id, &r);
     case A_OPEN_FD: return op_open_fd(id, &r);
     case A_COMMIT: return op_commit(id, &r);
+    case A_DOOR: return op_door(id, &r);
     default: break;
   }
   h1 = get_u32(&r);
@@ -1117,6 +1119,84 @@ static void to_stream(uint32_t id, uint16_t type, uint8_t *payload, size_t plen)
   }
 }
 
+
+// ---------- the door: later sessions of a local user without an exec ----------
+// A session of a client on this same host may leave a door for the next ones of the same uid: a
+// unix socket in a directory of that uid's (closed to others, reached through /proc/<pid>/root),
+// for that uid only (SO_PEERCRED, checked at each connection). The keeper listens on it and
+// starts a serve process for each connection, as an exec would. The uid was proven to hold the
+// Engine API by the exec this request came through; a door lasts as long as this agent (until
+// its idle time passes) and is removed when the keeper exits.
+
+static int keeper_fd = -1;
+
+/** What a serve process tells the keeper about a door (its listener, directory and the directory's parent come along). */
+typedef struct {
+  uint32_t uid;
+  char name[65];  // the socket's name in the directory
+  char dir[65];   // the directory's name in its parent
+} door_msg;
+
+static void op_door(uint32_t id, rd_t *r) {
+  uint32_t pid = get_u32(r), uid = get_u32(r);
+  char dir[PATH_MAX], name[PATH_MAX];
+  get_str(r, dir);
+  get_str(r, name);
+  size_t nl = strlen(name);
+  if (r->bad || r->off != r->len || pid == 0 || pid > INT32_MAX || nl < 12 || nl > 64 || strncmp(name, "agent-", 6) != 0 ||
+      strcmp(name + nl - 5, ".sock") != 0 || strchr(name, '/'))
+    return reply_err(id, EINVAL);
+  char where[32];
+  snprintf(where, sizeof where, "%u/root", pid);
+  int root = openat(proc_fd, where, O_PATH | O_DIRECTORY | O_CLOEXEC), d = -1, l = -1, up = -1, err = 0;
+  struct stat st;
+  char pbuf[PATH_MAX];
+  const char *dname = NULL;
+  if (root < 0) err = errno;
+  if (!err && (d = fsops_open(root, dir, O_PATH | O_DIRECTORY, 0)) < 0) err = errno;
+  // Its parent, so that the keeper removes the directory too when it leaves (if nothing else is there).
+  if (!err && (up = fsops_open_parent(root, dir, &dname, pbuf)) < 0) err = errno;
+  if (!err && strlen(dname) > 64) err = ENAMETOOLONG;
+  if (!err && fstat(d, &st) < 0) err = errno;
+  if (!err && (st.st_uid != uid || (st.st_mode & 077) != 0)) err = EPERM;
+  if (!err) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", d, name);
+    unlinkat(d, name, 0);  // a door of an agent that is gone
+    l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&addr, sizeof addr) < 0) err = errno;
+    else if (fchownat(d, name, uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(d, name, 0600, 0) < 0 || listen(l, 16) < 0) {
+      err = errno;
+      unlinkat(d, name, 0);
+    }
+  }
+  if (!err) {  // to the keeper: the listener and the directory (to remove the door at the end)
+    door_msg msg = {.uid = uid};
+    memcpy(msg.name, name, nl + 1);
+    memcpy(msg.dir, dname, strlen(dname) + 1);
+    int fds[3] = {l, d, up};
+    char control[CMSG_SPACE(sizeof fds)];
+    memset(control, 0, sizeof control);
+    struct iovec iov = {&msg, sizeof msg};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    if (sendmsg(keeper_fd, &m, MSG_NOSIGNAL) != (ssize_t)sizeof msg) {
+      err = errno ? errno : EIO;
+      unlinkat(d, name, 0);
+    }
+  }
+  if (l >= 0) close(l);
+  if (d >= 0) close(d);
+  if (up >= 0) close(up);
+  if (root >= 0) close(root);
+  if (err) return reply_err(id, err);
+  reply_ok(id, NULL, 0);
+}
+
 // ---------- serve: one client on stdin/stdout ----------
 
 static int read_full(int fd, void *buf, size_t n) {
@@ -1143,6 +1223,7 @@ static int serve(void) {
   int keep = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr;
   socklen_t alen = keeper_address(&addr);
+  keeper_fd = keep;
   if (keep < 0 || connect(keep, (struct sockaddr *)&addr, alen) != 0) {
     fprintf(stderr, "dbox-agent: the agent is stopping\n");
     return 75;
@@ -1203,6 +1284,68 @@ static int serve(void) {
 static volatile sig_atomic_t stop;
 static void on_term(int sig) { (void)sig; stop = 1; }
 
+/** What the keeper watches: its own socket, serve processes, and doors. */
+typedef struct {
+  int fd;
+  enum { K_SELF, K_SERVE, K_DOOR } kind;
+  uid_t uid;       // doors: who may come in
+  int dir, up;     // doors: the directory and its parent, to remove both at the end
+  char name[65], dname[65];
+} watched;
+
+/** A door's connection: a serve process of its own, on that connection, as an exec would start. */
+static void open_door(watched *w, watched *all, int n) {
+  int c = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+  if (c < 0) return;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != w->uid) {
+    close(c);
+    return;
+  }
+  pid_t child = fork();
+  if (child == 0) {
+    for (int i = 0; i < n; i++) {
+      close(all[i].fd);
+      if (all[i].kind == K_DOOR) {
+        close(all[i].dir);
+        close(all[i].up);
+      }
+    }
+    if (dup2(c, STDIN_FILENO) < 0 || dup2(c, STDOUT_FILENO) < 0) _exit(70);
+    close(c);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    _exit(serve());
+  }
+  close(c);
+}
+
+/** A message from a serve process: a door to watch (its listener and directory come along). */
+static int take_door(int from, watched *all, int *n, int max) {
+  door_msg msg;
+  int fds[3];
+  char control[CMSG_SPACE(sizeof fds)];
+  struct iovec iov = {&msg, sizeof msg};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t got = recvmsg(from, &m, MSG_CMSG_CLOEXEC);
+  if (got <= 0) return -1;  // the serve process ended
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof fds)) return 0;
+  memcpy(fds, CMSG_DATA(c), sizeof fds);
+  msg.name[64] = msg.dir[64] = 0;
+  if (got != (ssize_t)sizeof msg || *n == max) {
+    unlinkat(fds[1], msg.name, 0);
+    for (int i = 0; i < 3; i++) close(fds[i]);
+    return 0;
+  }
+  watched *w = &all[(*n)++];
+  *w = (watched){.fd = fds[0], .kind = K_DOOR, .uid = msg.uid, .dir = fds[1], .up = fds[2]};
+  memcpy(w->name, msg.name, sizeof w->name);
+  memcpy(w->dname, msg.dir, sizeof w->dname);
+  return 0;
+}
+
 static int keeper(long idle_seconds) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   struct sockaddr_un addr;
@@ -1211,37 +1354,54 @@ static int keeper(long idle_seconds) {
   struct sigaction sa = {.sa_handler = on_term};
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
-  enum { MAX_CLIENTS = 1024 };
-  struct pollfd fds[MAX_CLIENTS + 1];
-  int n = 0;
+  struct sigaction reap = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};  // door sessions leave no zombies
+  sigaction(SIGCHLD, &reap, NULL);
+  enum { MAX = 1024 };
+  static watched all[MAX];
+  struct pollfd fds[MAX];
+  int n = 1;
+  all[0] = (watched){.fd = s, .kind = K_SELF};
   struct timespec now, idle_since;
   clock_gettime(CLOCK_MONOTONIC, &idle_since);
   while (!stop) {
-    fds[0] = (struct pollfd){.fd = s, .events = POLLIN};
-    int r = poll(fds, (nfds_t)n + 1, 250);
+    for (int i = 0; i < n; i++) fds[i] = (struct pollfd){.fd = all[i].fd, .events = POLLIN};
+    int r = poll(fds, (nfds_t)n, 250);
     if (r < 0 && errno != EINTR) die("poll");
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (r > 0) {
-      for (int i = n; i >= 1; i--)
-        if (fds[i].revents) {  // a serve process ended (its end of the socket closed)
-          close(fds[i].fd);
-          fds[i] = fds[n--];
-        }
-      if (fds[0].revents & POLLIN) {
+    for (int i = r > 0 ? n - 1 : -1; i >= 0; i--) {
+      if (!fds[i].revents) continue;
+      if (all[i].kind == K_SELF) {
         int c;
         while ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-          if (n == MAX_CLIENTS) { close(c); continue; }
-          fds[++n] = (struct pollfd){.fd = c, .events = POLLIN};
+          if (n == MAX) close(c);
+          else all[n++] = (watched){.fd = c, .kind = K_SERVE};
         }
+      } else if (all[i].kind == K_DOOR) {
+        open_door(&all[i], all, n);
+      } else if (take_door(all[i].fd, all, &n, MAX) < 0) {  // a serve process ended
+        close(all[i].fd);
+        all[i] = all[--n];
       }
-      for (int i = 1; i <= n; i++) fds[i].events = POLLIN;
     }
-    if (n > 0) idle_since = now;
+    int serving = 0;
+    for (int i = 0; i < n; i++) serving += all[i].kind == K_SERVE;
+    if (serving > 0) idle_since = now;
     else if (now.tv_sec - idle_since.tv_sec >= idle_seconds) break;
   }
   // Stop taking new sessions first: a serve process that comes now fails at once (75) and its
-  // client starts a new agent.
-  close(s);
+  // client starts a new agent. Doors are removed.
+  for (int i = 0; i < n; i++) {
+    if (all[i].kind == K_DOOR) {
+      unlinkat(all[i].dir, all[i].name, 0);
+      struct stat a, b;  // the directory, if it is still the one the door was made in and nothing else is there
+      if (fstat(all[i].dir, &a) == 0 && fstatat(all[i].up, all[i].dname, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+          a.st_ino == b.st_ino)
+        unlinkat(all[i].up, all[i].dname, AT_REMOVEDIR);
+      close(all[i].dir);
+      close(all[i].up);
+    }
+    close(all[i].fd);
+  }
   return 0;
 }
 

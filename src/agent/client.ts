@@ -372,6 +372,11 @@ export class AgentClient {
     this.decode(await this.call(Op.COMMIT, new Payload().u32(id).u8(keep ? 1 : 0)), () => undefined);
   }
 
+  /** Asks the agent to leave a door (a socket for our uid) at `dir`/`name` for later sessions. */
+  async door(pid: number, uid: number, dir: string, name: string): Promise<void> {
+    this.decode(await this.call(Op.DOOR, new Payload().u32(pid).u32(uid).str(dir).str(name)), () => undefined);
+  }
+
   /** Starts long work (removal, copies) as a cancellable request. */
   long(op: number, payload: Payload): {done: Promise<Buffer>; cancel(): void} {
     const req = this.request(op, payload.done(), {kinds: new Set<number>(), on: () => undefined});

@@ -7,11 +7,12 @@
 // When the agent cannot run on an engine (another architecture, an engine that refuses its
 // privileges, a kernel or seccomp profile without openat2), the reason is kept: it is said once,
 // and the namespace serves that engine's containers through the archive API instead.
-import {AgentRefused, engineWords, openAgentExec} from '../docker/agent-container.js';
-import {agentComplaint, agentStream} from '../docker/agent-stream.js';
+import {agentHash, AgentRefused, engineWords, openAgentExec} from '../docker/agent-container.js';
+import {agentComplaint, agentStream, plainStream, type AgentStreamEvents, type AgentTransport} from '../docker/agent-stream.js';
 import type {Engine} from '../docker/engine.js';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {AgentClient} from './client.js';
+import {doorFor, knock, type Door} from './door.js';
 import {FdChannel} from './fd-channel.js';
 import {VERSION} from './protocol.js';
 
@@ -26,6 +27,8 @@ function clientIdleMs(): number {
 
 /** How long a new session may take to answer (an engine that hangs an exec must not hang dbox). */
 const HELLO_MS = 30_000;
+/** How long an agent behind a door may take (it is on this host: a door that does not answer at once is stale). */
+const DOOR_MS = 2_000;
 
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
   const timer = setTimeout(onTimeout, ms);
@@ -38,6 +41,8 @@ export interface StartFigures {
   readonly ms: number;
   /** Whether this process started the agent's container (else it found one running). */
   readonly startedContainer: boolean;
+  /** Whether the session came in through a door (no exec). */
+  readonly door: boolean;
 }
 
 export class AgentSession {
@@ -95,9 +100,24 @@ export class AgentSession {
 
   private async start(): Promise<AgentClient> {
     const t0 = Date.now();
+    const socketPath = this.engine.endpoint.socketPath;
+    const door = socketPath && process.env['DBOX_AGENT_DOOR'] !== '0' ? doorFor(socketPath, agentHash()) : undefined;
+    if (door) {
+      const client = await this.throughDoor(door);
+      if (client) {
+        this.starts++;
+        this.lastStart = {ms: Date.now() - t0, startedContainer: false, door: true};
+        return client;
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       const {socket, started} = await openAgentExec(this.engine);
-      const {client, complaint} = this.wrap(socket);
+      let complaint = (): string => '';
+      const client = this.wrap((on) => {
+        const stream = agentStream(socket, on);
+        complaint = () => agentComplaint(stream.stderr());
+        return stream.transport;
+      }, () => complaint());
       let version: number;
       try {
         version = await withTimeout(client.hello(), HELLO_MS, () => client.end(`no answer in ${HELLO_MS / 1000} s`));
@@ -111,23 +131,36 @@ export class AgentSession {
         client.close();
         throw new AgentUnavailable(`it speaks version ${version}, dbox speaks ${VERSION}`);
       }
+      // Later dbox processes of this user come in through a door, without an exec (door.ts).
+      if (door) void client.door(process.pid, process.getuid?.() ?? 0, door.dir, door.name).catch(() => undefined);
       this.starts++;
-      this.lastStart = {ms: Date.now() - t0, startedContainer: started};
+      this.lastStart = {ms: Date.now() - t0, startedContainer: started, door: false};
       return client;
     }
   }
 
-  /** A client over the exec's connection, tied to this session's lifetime and idle timer. */
-  private wrap(socket: Parameters<typeof agentStream>[0]): {client: AgentClient; complaint: () => string} {
+  /** A session through this user's door, when the agent left one and still answers there. */
+  private async throughDoor(door: Door): Promise<AgentClient | undefined> {
+    try {
+      const socket = await knock(door);
+      const client = this.wrap((on) => plainStream(socket, on), () => '');
+      try {
+        if ((await withTimeout(client.hello(), DOOR_MS, () => client.end('no answer at the door'))) === VERSION) return client;
+      } catch { /* gone meanwhile */ }
+      client.close();
+    } catch { /* no door, or nobody behind it */ }
+    return undefined;
+  }
+
+  /** A client over a transport, tied to this session's lifetime and idle timer. */
+  private wrap(open: (on: AgentStreamEvents) => AgentTransport, complaint: () => string): AgentClient {
     let client: AgentClient | undefined;
     const early: Buffer[] = [];
-    const stream = agentStream(socket, {
+    const transport = open({
       data: (b) => (client ? client.receive(b) : early.push(b)),
-      end: (why) => client?.end(why === 'closed' ? why : `${why}${note()}`),
+      end: (why) => client?.end(why === 'closed' || !complaint() ? why : `${why}: ${complaint()}`),
     });
-    const complaint = (): string => agentComplaint(stream.stderr());
-    const note = (): string => (complaint() ? `: ${complaint()}` : '');
-    const session = new AgentClient(stream.transport, this.engine.label);
+    const session = new AgentClient(transport, this.engine.label);
     client = session;
     for (const b of early.splice(0)) session.receive(b);
     session.onLost = () => {
@@ -142,7 +175,7 @@ export class AgentSession {
       this.idleTimer = setTimeout(() => session.close(), clientIdleMs());
       this.idleTimer.unref();
     };
-    return {client: session, complaint};
+    return session;
   }
 }
 

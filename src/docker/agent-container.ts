@@ -57,6 +57,9 @@ function agentBinary(): Binary {
   return binary;
 }
 
+/** The agent binary's hash (sha256, hex): what its image, container and doors are named after. */
+export const agentHash = (): string => agentBinary().hash;
+
 /** Docker's name for this machine's architecture (the agent is built here, for here). */
 const engineArch: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64'};
 

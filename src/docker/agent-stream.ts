@@ -71,6 +71,28 @@ export function agentStream(socket: Duplex & {ref?(): void; unref?(): void}, on:
   };
 }
 
+/** A unix socket straight to the agent (its door, on this host): the protocol's bytes both ways, no framing of Docker's. */
+export function plainStream(socket: Duplex & {ref?(): void; unref?(): void}, on: AgentStreamEvents): AgentTransport {
+  let ended = false;
+  const end = (why: string): void => {
+    if (ended) return;
+    ended = true;
+    socket.destroy();
+    on.end(why);
+  };
+  socket.on('data', (chunk: Buffer) => on.data(chunk));
+  socket.on('end', () => end('the agent ended its stream'));
+  socket.on('close', () => end('the connection to the agent closed'));
+  socket.on('error', (error: Error) => end(`the connection to the agent failed (${(error as {code?: string}).code ?? error.message})`));
+  return {
+    write: (data) => socket.write(data),
+    onceDrain: (callback) => socket.once('drain', callback),
+    ref: () => socket.ref?.(),
+    unref: () => socket.unref?.(),
+    close: () => end('closed'),
+  };
+}
+
 /** The agent's stderr as one printable line (its own words, or whatever an engine put there). */
 export function agentComplaint(stderr: string): string {
   // eslint-disable-next-line no-control-regex
