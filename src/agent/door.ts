@@ -21,12 +21,12 @@ export interface Door {
   readonly path: string;
 }
 
-/** Where this user's doors are: $XDG_RUNTIME_DIR/dbox, else <tmpdir>/dbox-<uid>; made if missing; undefined when not safely ours. */
+/** Where this user's doors are: $XDG_RUNTIME_DIR/dbox-agent, else <tmpdir>/dbox-agent-<uid>; made if missing; undefined when not safely ours. */
 function doorDir(): string | undefined {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
   const runtime = process.env['XDG_RUNTIME_DIR'];
-  const dir = runtime && path.isAbsolute(runtime) ? path.join(runtime, 'dbox') : path.join(os.tmpdir(), `dbox-${uid}`);
+  const dir = runtime && path.isAbsolute(runtime) ? path.join(runtime, 'dbox-agent') : path.join(os.tmpdir(), `dbox-agent-${uid}`);
   try {
     fs.mkdirSync(dir, {mode: 0o700});
   } catch (error) {
