@@ -108,13 +108,16 @@ export class Engine {
     }
   }
 
-  /** The engine's containers; entries it describes badly are left out or renamed (validate.ts). */
+  /** The engine's containers; entries it describes badly are left out or renamed (validate.ts), and
+   *  dbox's own agent (label dbox.agent: machinery, not the user's) is left out. */
   async listContainers(): Promise<ContainerInfo[]> {
     const list = await this.read<unknown>('/containers/json?all=1', (d) => d.listContainers({all: true}));
     if (!Array.isArray(list)) return [];
     const out: ContainerInfo[] = [];
     const names = new Set<string>();
     for (const entry of list) {
+      const labels = (entry as {Labels?: unknown} | null)?.Labels;
+      if (labels && typeof labels === 'object' && Object.hasOwn(labels, 'dbox.agent')) continue;
       const c = containerFromList(entry);
       // Two containers under one name (a forged list): the second is shown by its id.
       if (c) out.push(names.has(c.name) ? {...c, name: c.id.slice(0, 12)} : c);
