@@ -176,18 +176,21 @@ static void get_str(rd_t *r, char *out) {
 
 typedef struct {
   int used, closed, refs;
-  int root, pid_dir;
+  int root, pid_dir;       // pid_dir -1: a stopped container's merged root (no process to watch)
+  uint32_t close_id;       // a ROOT_CLOSE waiting for the last request to let go (0: none)
 } handle_t;
 
 static handle_t handles[MAX_HANDLES];
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static int proc_fd = -1;
 
+/** Drops a reference (under handles_lock); the last one of a closed handle closes its fds and answers its ROOT_CLOSE. */
 static void drop_ref(uint32_t h) {
   if (--handles[h].refs == 0 && handles[h].closed) {
     close(handles[h].root);
-    close(handles[h].pid_dir);
+    if (handles[h].pid_dir >= 0) close(handles[h].pid_dir);
     handles[h].used = 0;
+    if (handles[h].close_id) reply_ok(handles[h].close_id, NULL, 0);
   }
 }
 
@@ -207,13 +210,21 @@ static int acquire(uint32_t h) {
   pthread_mutex_unlock(&handles_lock);
   // The container's process still exists (its /proc entry, through the fd opened at the check).
   struct stat st;
-  if (fstatat(dir, "stat", &st, 0) == 0) return root;
+  if (dir < 0 || fstatat(dir, "stat", &st, 0) == 0) return root;
   pthread_mutex_lock(&handles_lock);
   handles[h].closed = 1;  // for good: a later process is another root
   drop_ref(h);
   pthread_mutex_unlock(&handles_lock);
   errno = ESTALE;
   return -1;
+}
+
+/** Whether handle h is a running container's root (its files may be handed out: nothing must hold a stopped one's rootfs). */
+static int process_root(uint32_t h) {
+  pthread_mutex_lock(&handles_lock);
+  int yes = h > 0 && h < MAX_HANDLES && handles[h].used && handles[h].pid_dir >= 0;
+  pthread_mutex_unlock(&handles_lock);
+  return yes;
 }
 
 static void release(uint32_t h) {
@@ -265,18 +276,97 @@ static void op_root(uint32_t id, rd_t *r) {
   reply_ok(id, NULL, 0);
 }
 
+/** ROOT_CLOSE: answered once no request holds the root any more and its fds are closed (a stopped
+ *  container's rootfs is then free for the engine to unmount). */
 static void op_root_close(uint32_t id, rd_t *r) {
   uint32_t h = get_u32(r);
-  if (r->bad) return reply_err(id, EINVAL);
+  if (r->bad || id == 0) return reply_err(id, EINVAL);
   pthread_mutex_lock(&handles_lock);
-  int ok = h > 0 && h < MAX_HANDLES && handles[h].used;
+  int ok = h > 0 && h < MAX_HANDLES && handles[h].used && !handles[h].close_id;
   if (ok) {
     handles[h].closed = 1;
+    handles[h].close_id = id;
     handles[h].refs++;
     drop_ref(h);
   }
   pthread_mutex_unlock(&handles_lock);
   if (!ok) return reply_err(id, EBADF);
+}
+
+/**
+ * ROOT_MERGED: a stopped container's root as the engine has it mounted while it serves an archive
+ * request (MergedDir, reached through the root of this agent's containerd-shim, which lives in the
+ * engine's mount namespace: host_root()). The path is the engine's word: it must look like an overlay2 merged
+ * directory and be an overlay mount now (EAGAIN while it is not mounted yet); never this
+ * container's own root.
+ */
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+/** The parent of process `pid` (from /proc/<pid>/stat), or -1. */
+static pid_t parent_of(pid_t pid) {
+  char name[32], buf[512];
+  snprintf(name, sizeof name, "%d/stat", (int)pid);
+  int fd = openat(proc_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  char *end = strrchr(buf, ')');  // the name may hold spaces and parentheses: the fields follow the last ')'
+  int ppid;
+  return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
+/**
+ * The root of our nearest ancestor outside this container (its containerd-shim: an exec's parent,
+ * or the keeper's for a door's session), i.e. the root of the engine's mount namespace; -1 and
+ * errno when there is none.
+ */
+static int host_root(void) {
+  int own = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (own < 0) return -1;
+  pid_t p = getppid();
+  for (int depth = 0; depth < 4 && p > 1; depth++, p = parent_of(p)) {
+    char where[32];
+    snprintf(where, sizeof where, "%d/root", (int)p);
+    int r = openat(proc_fd, where, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (r < 0) break;
+    if (!same_file(own, r)) {
+      close(own);
+      return r;
+    }
+    close(r);
+  }
+  close(own);
+  errno = ESRCH;
+  return -1;
+}
+
+static void op_root_merged(uint32_t id, rd_t *r) {
+  uint32_t h = get_u32(r);
+  char merged[PATH_MAX];
+  get_str(r, merged);
+  size_t n = strlen(merged);
+  if (r->bad || r->off != r->len || h == 0 || h >= MAX_HANDLES || merged[0] != '/' || n < 8 || strcmp(merged + n - 7, "/merged") != 0 ||
+      strstr(merged, "/../") || strstr(merged, "/./") || !strstr(merged, "/overlay2/"))
+    return reply_err(id, EINVAL);
+  pthread_mutex_lock(&handles_lock);
+  int taken = handles[h].used;
+  pthread_mutex_unlock(&handles_lock);
+  if (taken) return reply_err(id, EBUSY);
+  int host = host_root();
+  if (host < 0) return reply_err(id, errno);
+  int root = fsops_open(host, merged, O_PATH | O_DIRECTORY, 0);
+  int e = errno;
+  close(host);
+  if (root < 0) return reply_err(id, e == ENOENT ? EAGAIN : e);
+  struct statfs sf;
+  if (fstatfs(root, &sf) != 0 || sf.f_type != OVERLAYFS_SUPER_MAGIC) {
+    close(root);
+    return reply_err(id, EAGAIN);  // not mounted (yet, or any more)
+  }
+  pthread_mutex_lock(&handles_lock);
+  handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = -1};
+  pthread_mutex_unlock(&handles_lock);
   reply_ok(id, NULL, 0);
 }
 
@@ -544,8 +634,10 @@ static void stream_read(job_t *j, rd_t *r) {
   struct stat st;
   int fd = fsops_open_regular(root, path, &st);
   int e = errno;
-  release(h);
-  if (fd < 0) return reply_err(j->id, e);
+  if (fd < 0) {
+    release(h);
+    return reply_err(j->id, e);
+  }
   buf_t meta = {0};
   put_stat(&meta, &st);
   send_frame(j->id, A_META, meta.p, meta.len, NULL, 0);
@@ -577,6 +669,7 @@ static void stream_read(job_t *j, rd_t *r) {
   }
   free(buf);
   close(fd);
+  release(h);  // held while the file was open (ROOT_CLOSE waits for it)
   end_stream(j);
   if (err) return reply_err(j->id, err);
   reply_ok(j->id, &total, 8);
@@ -631,6 +724,7 @@ static int new_file(int pfd, const char *name, mode_t mode, char *tmp, size_t ca
 typedef struct pending_write {
   struct pending_write *next;  // the table of writes whose fd went to the client (OPENFD)
   uint32_t id;
+  uint32_t h;                  // the root's handle, held until the write is finished
   uint32_t flags, mode;
   int64_t uid, gid, mtime_s;
   uint32_t mtime_ns;
@@ -661,6 +755,7 @@ static int prepare_write(pending_write *w, rd_t *r) {
   if (r->bad || r->off != r->len || w->mtime_ns >= 1000000000u || w->uid > UINT32_MAX || w->gid > UINT32_MAX) return EINVAL;
   int root = acquire(h);
   if (root < 0) return errno;
+  w->h = h;
   int err = 0;
   w->pfd = fsops_open_parent(root, path, &w->name, w->buf);
   if (w->pfd < 0) err = errno;
@@ -687,11 +782,12 @@ static int prepare_write(pending_write *w, rd_t *r) {
       if (w->fd < 0) err = errno;
     }
   }
-  release(h);
   if (err) {
     if (w->fd >= 0) close(w->fd);
     if (w->pfd >= 0) close(w->pfd);
     w->fd = w->pfd = -1;
+    release(h);
+    w->h = 0;
   }
   return err;
 }
@@ -716,6 +812,8 @@ static int finish_write(pending_write *w, int err) {
   if (err && w->tmp[0]) unlinkat(w->pfd, w->tmp, 0);
   if (w->pfd >= 0) close(w->pfd);
   w->fd = w->pfd = -1;
+  if (w->h) release(w->h);
+  w->h = 0;
   return err;
 }
 
@@ -916,6 +1014,7 @@ static void op_open_fd(uint32_t id, rd_t *r) {
     char path[PATH_MAX];
     get_str(r, path);
     if (r->bad || r->off != r->len) return reply_err(id, EINVAL);
+    if (!process_root(h)) return reply_err(id, EOPNOTSUPP);  // a stopped container's files are never handed out
     int root = acquire(h);
     if (root < 0) return reply_err(id, errno);
     struct stat st;
@@ -931,7 +1030,8 @@ static void op_open_fd(uint32_t id, rd_t *r) {
   }
   pending_write *w = calloc(1, sizeof *w);
   if (!w) die("out of memory");
-  int err = kind == 1 ? prepare_write(w, r) : EINVAL;
+  rd_t peek = *r;
+  int err = kind != 1 ? EINVAL : !process_root(get_u32(&peek)) ? EOPNOTSUPP : prepare_write(w, r);
   if (!err && send_fd(id, w->fd) < 0) err = finish_write(w, errno);
   if (err) {
     free(w);
@@ -1260,9 +1360,10 @@ static int serve(void) {
         free(payload);
         break;
       }
-      case A_ROOT: case A_ROOT_CLOSE: {  // in order with the requests that use the handle
+      case A_ROOT: case A_ROOT_MERGED: case A_ROOT_CLOSE: {  // in order with the requests that use the handle
         rd_t r = {payload, len, 0, 0};
         if (type == A_ROOT) op_root(id, &r);
+        else if (type == A_ROOT_MERGED) op_root_merged(id, &r);
         else op_root_close(id, &r);
         free(payload);
         break;

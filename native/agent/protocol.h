@@ -31,7 +31,8 @@
 enum {
   A_HELLO = 1,       // u32 version                          -> OK u32 version
   A_ROOT = 2,        // u32 handle (chosen by the client), u32 pid, 64 bytes container id -> OK
-  A_ROOT_CLOSE = 3,  // u32 handle                            -> OK
+  A_ROOT_CLOSE = 3,  // u32 handle -> OK once no request holds it and its fds are closed
+  A_ROOT_MERGED = 4, // u32 handle, str MergedDir of a stopped container the engine holds mounted -> OK (EAGAIN: not mounted)
   A_STAT = 10,       // u32 h, u8 follow, str path            -> OK stat
   A_READDIR = 11,    // u32 h, u8 with_stat, str path         -> ENTRIES*, OK u32 count
   A_READLINK = 12,   // u32 h, str path                       -> OK str

@@ -25,7 +25,9 @@ export class AgentErrno extends Error {
 /** The session ended (the agent stopped, the connection broke, or it broke the protocol). */
 export class AgentLost extends Error {}
 
-const errnoNames: Record<number, string> = Object.fromEntries(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
+/** errno numbers to names; where two names share a number (EAGAIN, EWOULDBLOCK) the first, usual one. */
+const errnoNames: Record<number, string> = {};
+for (const [name, n] of Object.entries(os.constants.errno)) errnoNames[n] ??= name;
 
 interface InFlight {
   readonly op: number;
@@ -177,8 +179,22 @@ export class AgentClient {
     return {handle, opened};
   }
 
-  closeRoot(handle: number): void {
-    this.call(Op.ROOT_CLOSE, new Payload().u32(handle)).then(() => this.freeHandles.push(handle), () => undefined);
+  /**
+   * A stopped container's root as the engine has it mounted (its MergedDir, while an archive
+   * request holds it: Engine.holdRootfs), under a handle chosen here. EAGAIN while not mounted.
+   */
+  openMergedRoot(merged: string): {handle: number; opened: Promise<void>} {
+    const handle = this.freeHandles.pop() ?? this.nextHandle++;
+    if (handle >= 1024) return {handle: 0, opened: Promise.reject(new AgentErrno('EMFILE'))};
+    const opened = this.call(Op.ROOT_MERGED, new Payload().u32(handle).str(merged)).then((b) => this.decode(b, () => undefined));
+    opened.catch(() => this.freeHandles.push(handle));
+    return {handle, opened};
+  }
+
+  /** Closes a root; settles once no request holds it any more and the agent has closed its fds. */
+  async closeRoot(handle: number): Promise<void> {
+    await this.call(Op.ROOT_CLOSE, new Payload().u32(handle));
+    this.freeHandles.push(handle);
   }
 
   async stat(handle: number, path: string, follow: boolean): Promise<Stat> {

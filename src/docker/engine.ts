@@ -1,12 +1,14 @@
 // The only module that talks to the Docker Engine API (through dockerode). Everything above it
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
+import {request as httpRequest} from 'node:http';
+import {request as httpsRequest} from 'node:https';
 import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
-import {containerFromList, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
+import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
 export type {ContainerInfo} from './validate.js';
 
@@ -310,6 +312,55 @@ export class Engine {
       socket.setTimeout?.(0); // a long-lived stream: the request's timeout does not apply to it
       return socket;
     });
+  }
+
+  /** Where the engine mounts a stopped container's root filesystem (overlay2 only; validate.ts). */
+  async mergedDir(id: string): Promise<string | undefined> {
+    if (!validContainerId(id)) return undefined;
+    return mergedDirFromInspect(await this.read<unknown>(`/containers/${id}/json`, (d) => d.getContainer(id).inspect()));
+  }
+
+  /**
+   * Holds a stopped container's root filesystem mounted (at its MergedDir) and its start waiting:
+   * an archive upload to "/" whose body stays open until release(), which sends an empty archive:
+   * nothing the engine would not do itself, and nothing changes. A request of its own (node:http,
+   * not dockerode, which sends nothing before the body's first bytes), without a timeout, on a
+   * connection of its own. `ended` settles with the engine's answer (early when it refuses: a
+   * running or removed container). Not over ssh.
+   */
+  holdRootfs(id: string): {ended: Promise<void>; release(): Promise<void>} {
+    const o = dockerodeOptions(this.endpoint) as {socketPath?: string; protocol?: string; host?: string; port?: number; ca?: string;
+      cert?: string; key?: string};
+    if (!validContainerId(id) || o.protocol === 'ssh') {
+      const refused = Promise.reject(new Error('no hold over ssh'));
+      refused.catch(() => undefined);
+      return {ended: refused, release: async () => undefined};
+    }
+    const https = o.protocol === 'https';
+    const req = (https ? httpsRequest : httpRequest)({
+      ...(o.socketPath ? {socketPath: o.socketPath} : {host: o.host, port: o.port}),
+      ...(https ? {ca: o.ca, cert: o.cert, key: o.key} : {}),
+      method: 'PUT', path: `/containers/${id}/archive?path=%2F`, agent: false,
+      headers: {'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked'},
+    });
+    req.setTimeout(0);
+    const ended = new Promise<void>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`the engine answered ${res.statusCode}`))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    ended.catch(() => undefined);
+    req.flushHeaders(); // the engine mounts the filesystem as the request arrives
+    return {
+      ended,
+      release: async () => {
+        if (!req.writableEnded) req.end(Buffer.alloc(1024)); // an archive with no entries: its end-of-archive blocks
+        await ended.catch(() => undefined);
+      },
+    };
   }
 
   async container(id: string): Promise<Dockerode.Container> {

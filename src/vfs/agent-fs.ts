@@ -23,6 +23,8 @@ import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
 import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
 import {ReadAhead} from '../agent/read-ahead.js';
 import {WriteBehind} from '../agent/write-behind.js';
+import type {FdChannel} from '../agent/fd-channel.js';
+import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
@@ -36,12 +38,6 @@ const LISTINGS_KEPT = 64;
 /** Writes of at least this many bytes (or of unknown size) go through a handed-over fd, when there is a channel. */
 const FD_MIN = 256 << 10;
 const RENAME_NOREPLACE = 1;
-
-interface Root {
-  readonly client: AgentClient;
-  readonly handle: number;
-  readonly ready: Promise<void>;
-}
 
 /** A stream of a handed-over fd's bytes (all, or `range`), once it is checked to be a regular file. */
 function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
@@ -58,7 +54,6 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
 export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
   readonly canRename = true;
-  private root: Root | undefined;
   private retired = false;
   private busy = 0;
   /** The filesystem that serves this container when the agent cannot (set once, never undone). */
@@ -79,33 +74,28 @@ export class AgentFs implements ContainerFs {
   }, () => Promise.reject(new FsError('EAGAIN', path)), false));
 
   /**
-   * @param fallback what serves the container when the agent cannot prove its process (the
-   * namespace's decision; called once, with the reason).
+   * @param source where the root comes from: a running container's process, or a stopped
+   * container's filesystem held mounted by the engine (src/agent/roots.ts).
+   * @param fallback what serves the container when the agent cannot (the namespace's decision;
+   * called once, with the reason).
    */
-  constructor(private readonly session: AgentSession, readonly id: string, private readonly pid: number,
+  constructor(private readonly session: AgentSession, readonly id: string, private readonly source: RootSource,
     private readonly fallback: (why: string) => Promise<ContainerFs>) {}
 
   /** No further use: calls fail with ESTALE; the agent closes the root once no request holds it. */
   retire(): void {
     this.retired = true;
-    this.closeIfIdle();
+    if (this.busy === 0) this.source.retire();
   }
 
-  private closeIfIdle(): void {
-    if (!this.retired || this.busy > 0 || !this.root) return;
-    if (this.root.client.alive) this.root.client.closeRoot(this.root.handle);
-    this.root = undefined;
-  }
-
-  /** The container's root in the current session, opened (pipelined with the request that needs it) when there is none. */
+  /** The container's root in the current session (opened, pipelined with the request that needs it, when there is none). */
   private async open(): Promise<Root> {
-    const client = await this.session.client();
-    if (!this.root || this.root.client !== client) {
-      const {handle, opened} = client.openRoot(this.pid, this.id);
-      opened.catch(() => undefined);
-      this.root = {client, handle, ready: opened};
-    }
-    return this.root;
+    return this.source.root(await this.session.client());
+  }
+
+  /** The session's fd channel, when files of this root may be handed out. */
+  private fds(c: AgentClient): Promise<FdChannel | undefined> {
+    return this.source.handsOut ? this.session.fds(c) : Promise.resolve(undefined);
   }
 
   private error(e: unknown, path: string): Error {
@@ -132,14 +122,17 @@ export class AgentFs implements ContainerFs {
     // Written-behind files first: their failure is this call's (write-behind.ts).
     if (ordered && this.behind.pending) await this.behind.barrier();
     if (this.delegate) return instead(this.delegate);
+    this.busy++;
+    this.source.busy();
     let root: Root;
     try {
       root = await this.open();
     } catch (error) {
+      this.done();
       if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message, true)); // the session said why
+      if (error instanceof RootRefused) return instead(await this.handOver(error.message, false));
       throw this.error(error, path);
     }
-    this.busy++;
     try {
       const result = op(root.client, root.handle);
       try {
@@ -156,9 +149,15 @@ export class AgentFs implements ContainerFs {
     } catch (error) {
       throw this.error(error, path);
     } finally {
-      this.busy--;
-      this.closeIfIdle();
+      this.done();
     }
+  }
+
+  /** A request ended: when none is left, the root may be let go (or closed, once retired). */
+  private done(): void {
+    if (--this.busy > 0) return;
+    if (this.retired) this.source.retire();
+    else this.source.idle();
   }
 
   /** A change: listings seen so far, and files fetched ahead, may be out of date. */
@@ -215,12 +214,18 @@ export class AgentFs implements ContainerFs {
         if (data) return Readable.from([data]);
       }
     }
-    return this.run(path, async (c, h) => {
-      const chan = await this.session.fds(c);
+    const stream = await this.run(path, async (c, h) => {
+      const chan = await this.fds(c);
       if (!chan) return (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream;
       const {id} = await c.openReadFd(h, path);
       return fdReadStream(await chan.take(id), path, range);
     }, (f) => f.createReadStream(path, range));
+    if (this.delegate) return stream;
+    // The root stays held while the file is being read (a stopped container's is let go only after).
+    this.busy++;
+    this.source.busy();
+    stream.once('close', () => this.done());
+    return stream;
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
@@ -228,7 +233,7 @@ export class AgentFs implements ContainerFs {
       ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
     const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
     const direct = async (c: AgentClient, h: number): Promise<void> => {
-      const chan = await this.session.fds(c);
+      const chan = await this.fds(c);
       if (!chan) return c.write(h, path, spec, source);
       // Written here, through the new file's fd; put in place by the agent (or dropped) after.
       const id = await c.openWriteFd(h, path, spec);

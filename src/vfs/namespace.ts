@@ -3,10 +3,11 @@
 // Which tree serves a container is decided here and only here (chooseDriver, localRoot): its own
 // root through /proc (`local`, in-root resolution) when the engine shares this PID namespace, the
 // container runs, and native/identity.c proves the engine's pid is that container's process;
-// else, for a running container, the dbox agent on the engine's host (`agent`: the same
-// operations, run there, the pid proven on its side) unless DBOX_AGENT=0; the archive API
-// (`engine`) for the rest, and when the agent cannot run or cannot prove the process (it says
-// why, once). The mount's fast path asks the same question (fuse/front.ts).
+// else the dbox agent on the engine's host (`agent`: the same operations, run there), unless
+// DBOX_AGENT=0: for a running container on its process's root (the pid proven on the agent's
+// side), for a stopped one on its filesystem as the engine mounts it, held (agent/roots.ts); the
+// archive API (`engine`) for the rest, and when the agent cannot run or cannot reach the container
+// (it says why, once). The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
@@ -192,9 +193,14 @@ export class Namespace {
       const {EngineFs} = await import('./engine-fs.js');
       return new EngineFs(engine, container.id, container.state === 'running');
     };
-    if (pid !== undefined && process.env['DBOX_AGENT'] !== '0') {
-      const [{AgentFs}, {agentOf}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js')]);
-      return new AgentFs(agentOf(engine), container.id, pid, viaArchive);
+    if (process.env['DBOX_AGENT'] !== '0') {
+      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
+        import('../agent/roots.js')]);
+      if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
+      // A stopped one: its filesystem as the engine mounts it for an archive request, held meanwhile (roots.ts).
+      const merged = container.state === 'created' || container.state === 'exited'
+        ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
+      if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
     }
     return viaArchive();
   }

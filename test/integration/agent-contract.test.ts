@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import {Readable} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {ProcessRoot} from '../../src/agent/roots.js';
 import {agentOf} from '../../src/agent/session.js';
 import {Engine} from '../../src/docker/engine.js';
 import {AgentFs} from '../../src/vfs/agent-fs.js';
@@ -23,7 +24,7 @@ describe.runIf(hasEngine).each([['fd channel', '1'], ['stream', '0']])('agent dr
   const engine = new Engine();
   const refusals: string[] = [];
   /** An AgentFs whose fallback is recorded, never used: these cases must be served by the agent. */
-  const agentFs = (p = pid): AgentFs => new AgentFs(agentOf(engine), id, p, async (why) => {
+  const agentFs = (p = pid): AgentFs => new AgentFs(agentOf(engine), id, new ProcessRoot(p, id), async (why) => {
     refusals.push(why);
     throw Object.assign(new Error(`handed over: ${why}`), {code: 'EHANDOVER'});
   });
@@ -158,7 +159,7 @@ describe.runIf(hasEngine).each([['fd channel', '1'], ['stream', '0']])('agent dr
     try {
       const n = other.run('s');
       const [oid, opid] = docker('inspect', '-f', '{{.Id}} {{.State.Pid}}', n).split(' ');
-      const f = new AgentFs(agentOf(engine), oid!, Number(opid), async () => {
+      const f = new AgentFs(agentOf(engine), oid!, new ProcessRoot(Number(opid), oid!), async () => {
         throw new Error('no hand-over expected');
       });
       expect((await f.stat('/etc/passwd')).size).toBeGreaterThan(0);
