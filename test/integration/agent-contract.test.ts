@@ -9,7 +9,7 @@ import {ProcessRoot} from '../../src/agent/roots.js';
 import {agentOf} from '../../src/agent/session.js';
 import {Engine} from '../../src/docker/engine.js';
 import {AgentFs} from '../../src/vfs/agent-fs.js';
-import {changeCases, code, CONTRACT_FILES, fileCases, rangesExpected, rangesRead, text} from './contract-cases.js';
+import {changeCases, code, CONTRACT_FILES, engineCat, fileCases, rangesExpected, rangesRead, text} from './contract-cases.js';
 import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
@@ -51,11 +51,11 @@ describe.runIf(hasEngine).each([['fd channel', '1'], ['stream', '0']])('agent dr
   });
 
   describe('contract', () => {
-    fileCases({driver: 'agent', fs: () => agentFs(), container: () => name});
+    fileCases({driver: 'agent', fs: () => agentFs(), cat: (path) => engineCat(name, path)});
   });
 
   describe('contract: changes', () => {
-    changeCases({driver: 'agent', fs: () => agentFs(), container: () => name});
+    changeCases({driver: 'agent', fs: () => agentFs(), cat: (path) => engineCat(name, path)});
   });
 
   it('reads byte ranges', async () => {

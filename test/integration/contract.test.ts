@@ -5,7 +5,7 @@ import {Engine} from '../../src/docker/engine.js';
 import {EngineFs} from '../../src/vfs/engine-fs.js';
 import {LocalFs} from '../../src/vfs/local-fs.js';
 import type {ContainerFs} from '../../src/vfs/types.js';
-import {changeCases, code, CONTRACT_FILES, fileCases, RANGES, rangesExpected, rangesRead, text} from './contract-cases.js';
+import {changeCases, code, CONTRACT_FILES, engineCat, fileCases, RANGES, rangesExpected, rangesRead, text} from './contract-cases.js';
 import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
@@ -32,13 +32,13 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
   });
 
   describe.each(['local', 'engine'])('%s driver', (driver) => {
-    fileCases({driver, fs: () => drivers[driver]!(), container: () => fixture.containers[0]!});
+    fileCases({driver, fs: () => drivers[driver]!(), cat: (path) => engineCat(fixture.containers[0]!, path)});
   });
 
   describe.each(['local', 'engine'])('%s driver: changes', (driver) => {
     // The engine driver changes a running container through exec (its own rm, mv, chmod…), and
     // its most exact attributes are those of a listing.
-    changeCases({driver, fs: () => (driver === 'local' ? local : new EngineFs(new Engine(), id, true)), container: () => fixture.containers[0]!},
+    changeCases({driver, fs: () => (driver === 'local' ? local : new EngineFs(new Engine(), id, true)), cat: (path) => engineCat(fixture.containers[0]!, path)},
       driver === 'local' ? undefined : (f, dir, name) => f.readdir(dir).then((e) => e.find((x) => x.name === name)!.stat!));
   });
 
