@@ -330,7 +330,48 @@ async function agentFigures(): Promise<void> {
   }
   print(rows);
   process.stdout.write(`\nIn the two rows above the native column is root's dbox (the local driver). ${notes.join(' ')}\n`);
+  await agentStoppedFigures(run);
   await agentRemoteFigures(run);
+}
+
+/**
+ * Stopped containers through the agent (their filesystem held mounted by the engine), as root on
+ * the local engine: a 300 MB container's listing against a running one's, and cp -r of 10,000
+ * files against the docker cp pipe.
+ */
+async function agentStoppedFigures(run: (cmd: string, args: string[], o?: object) => Promise<unknown>): Promise<void> {
+  const dboxBin = path.join(root, 'bin/dbox.js');
+  const rows: Row[] = [];
+  const up = `dbox-bench-up-${process.pid}`;
+  const down = `dbox-bench-down-${process.pid}`;
+  const dir = fs.mkdtempSync('/tmp/dbox-bench-stopped-');
+  try {
+    for (const n of [up, down]) {
+      sh(`docker run -d --network none --name ${n} dbox-test/busybox sleep 2147483647 > /dev/null`);
+      const r = `/proc/${out(`docker inspect -f '{{.State.Pid}}' ${n}`)}/root`;
+      sh(`mkdir ${r}/fill && for i in $(seq 300); do head -c 1048576 /dev/urandom > ${r}/fill/f$i; done`);
+      const kib = Buffer.alloc(1024, 7);
+      for (let d = 0; d < 100; d++) {
+        fs.mkdirSync(`${r}/tree/d${d}`, {recursive: true});
+        for (let f = 0; f < 100; f++) fs.writeFileSync(`${r}/tree/d${d}/f${f}`, kib);
+      }
+    }
+    sh(`docker stop -t 0 ${down} > /dev/null`);
+    const dbox = (line: string): Promise<unknown> => run(process.execPath, [dboxBin, '-c', line], {maxBuffer: 64 << 20});
+    rows.push(await compare('stopped 300 MB container: ls -l / (whole process; native: the same of a running one)', {
+      dbox: () => dbox(`ls -l /containers/${down}/`),
+      native: () => dbox(`ls -l /containers/${up}/`),
+    }));
+    let n = 0;
+    rows.push(await compare('stopped container: cp -r 10,000 × 1 KiB to the host (docker cp: its tar pipe)', {
+      dbox: () => dbox(`cp -r /containers/${down}/tree ${dir}/t${++n}`),
+      'docker cp': () => run('sh', ['-c', `mkdir ${dir}/t${++n} && docker cp ${down}:/tree - | tar -x -C ${dir}/t${n}`]),
+    }, () => sh(`rm -rf ${dir}/t*`)));
+  } finally {
+    sh(`docker rm -f ${up} ${down} > /dev/null`);
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+  print(rows);
 }
 
 /** The agent on a TLS engine and behind a shaped link. */
@@ -349,15 +390,24 @@ async function agentRemoteFigures(run: (cmd: string, args: string[], o?: object)
     const tls = `--tlsverify --tlscacert ${remote.certs}/ca.pem --tlscert ${remote.certs}/cert.pem --tlskey ${remote.certs}/key.pem -H ${remote.address}`;
     sh(`docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q > /dev/null`);
     remote.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
-    remote.docker('exec', c, 'sh', '-c', 'head -c 268435456 /dev/urandom > /big; mkdir /many; cd /many; i=0; while [ $i -lt 1000 ]; do echo $i > f$i; i=$((i+1)); done');
+    remote.docker('exec', c, 'sh', '-c', 'head -c 268435456 /dev/urandom > /big; mkdir /many; cd /many; head -c 65536 /dev/urandom > f0; i=1; while [ $i -lt 1000 ]; do cp f0 f$i; i=$((i+1)); done');
     rows.push(await compare('agent, TLS engine: cat 256 MiB', {
       dbox: () => dbox(`cat /containers/${c}/big`, env),
       'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/big - > /dev/null`]),
     }));
-    rows.push(await compare('agent, TLS engine: ls -l of 1,000 entries (docker cp: the archive of them)', {
+    rows.push(await compare('agent, TLS engine: ls -l of 1,000 entries, 64 MiB below (whole process; docker cp: their archive)', {
       dbox: () => dbox(`ls -l /containers/${c}/many`, env),
       'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/many - > /dev/null`]),
       'docker exec': () => run('sh', ['-c', `docker ${tls} exec ${c} ls -l /many > /dev/null`]),
+    }));
+    // The same listing in a shell that runs (the session with the agent open): the listing itself.
+    const {Namespace} = await import('../src/vfs/namespace.js');
+    const {defaultEndpoint} = await import('../src/docker/endpoints.js');
+    const ns = new Namespace(new Engine(defaultEndpoint(env)));
+    await ns.readdir(`/containers/${c}/many`);
+    rows.push(await compare('agent, TLS engine: a 1,000-entry listing in a running shell (docker cp: their archive)', {
+      dbox: () => ns.readdir(`/containers/${c}/many`).then(() => ns.refresh()),
+      'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/many - > /dev/null`]),
     }));
   } finally {
     remote.stop();

@@ -2,17 +2,21 @@
 // tar holding only the static helper, no registry), started, and entered by an exec whose stdin is
 // attached (the one stream a dbox process speaks to it over; agent-stream.ts).
 //
-// Its privileges, and why each (everything else is dropped):
+// Its privileges, and why each (everything else is dropped). Each was found needed by trying the
+// agent without it (read, list, write, chmod, chown, set-id, device nodes on files of another uid):
 //   --pid=host            to see the processes of the containers it serves and open their
 //                         /proc/<pid>/root (and to prove their identity from their cgroup)
 //   CAP_SYS_PTRACE        /proc/<pid>/root of a process is open to us only when ptrace would be:
 //                         container processes have capabilities the agent lacks, or other uids
-//   CAP_DAC_OVERRIDE      reading and writing container files whatever their modes (as root does
-//   CAP_DAC_READ_SEARCH   on the engine's own host, which is what the local driver is)
-//   CAP_FOWNER            chmod and utimes of files the agent does not own
-//   CAP_CHOWN             giving a new file its owner (cp -p, a replaced file's owner kept)
-//   CAP_FSETID            keeping set-id bits a request asks for
+//                         (without it: EACCES, nothing can be served)
+//   CAP_DAC_OVERRIDE      reading, listing and writing container files whatever their modes, as
+//                         root does on the engine's own host (without it: EACCES on others' files)
+//   CAP_FOWNER            chmod and utimes of files the agent does not own (else EPERM)
+//   CAP_CHOWN             giving a file its owner (chown, cp -p, a replaced file's owner kept)
+//   CAP_FSETID            keeping set-id bits a request asks for (else silently dropped)
 //   CAP_MKNOD             tree copies of device nodes between containers (cp -a, as the local driver)
+// CAP_DAC_READ_SEARCH is not needed (DAC_OVERRIDE covers reading and searching) and is left out on
+// purpose: it is also what open_by_handle_at needs, the classic way out of a container.
 //   --network none        it needs no network; the exec stream is its only way in
 //   --read-only, no-new-privileges, the engine's default seccomp profile (which allows openat2
 //   since Docker 20.10), logging off (nothing it prints is kept), AutoRemove.
@@ -32,7 +36,7 @@ import {agentHelper} from '../self.js';
 import type {Engine} from './engine.js';
 
 export const AGENT_LABEL = 'dbox.agent';
-export const AGENT_CAPS = ['SYS_PTRACE', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'CHOWN', 'FSETID', 'MKNOD'];
+export const AGENT_CAPS = ['SYS_PTRACE', 'DAC_OVERRIDE', 'FOWNER', 'CHOWN', 'FSETID', 'MKNOD'];
 /** Seconds the agent stays without any dbox process (DBOX_AGENT_IDLE sets it for agents made from now on). */
 export const DEFAULT_IDLE_SECONDS = 120;
 
