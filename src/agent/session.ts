@@ -7,6 +7,10 @@
 // When the agent cannot run on an engine (another architecture, an engine that refuses its
 // privileges, a kernel or seccomp profile without openat2), the reason is kept: it is said once,
 // and the namespace serves that engine's containers through the archive API instead.
+//
+// What it trusts: the engine to start what it is asked (agent-container.ts); the agent's bytes
+// only through the client's checks (client.ts); a door only as door.ts checks it. The agent's
+// stderr is shown only as its last few hundred bytes, control characters removed.
 import {agentHash, AgentRefused, engineWords, openAgentExec} from '../docker/agent-container.js';
 import {agentComplaint, agentStream, plainStream, type AgentStreamEvents, type AgentTransport} from '../docker/agent-stream.js';
 import type {Engine} from '../docker/engine.js';

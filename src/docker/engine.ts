@@ -328,6 +328,11 @@ export class Engine {
    * connection of its own. `ended` settles with the engine's answer (early when it refuses: a
    * running or removed container). Not over ssh.
    */
+  /** Whether holdRootfs can be asked of this engine (not over ssh). */
+  get canHoldRootfs(): boolean {
+    return !this.endpoint.address.startsWith('ssh:');
+  }
+
   holdRootfs(id: string): {ended: Promise<void>; release(): Promise<void>} {
     const o = dockerodeOptions(this.endpoint) as {socketPath?: string; protocol?: string; host?: string; port?: number; ca?: string;
       cert?: string; key?: string};

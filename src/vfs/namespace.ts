@@ -198,7 +198,7 @@ export class Namespace {
         import('../agent/roots.js')]);
       if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
       // A stopped one: its filesystem as the engine mounts it for an archive request, held meanwhile (roots.ts).
-      const merged = container.state === 'created' || container.state === 'exited'
+      const merged = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
         ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
       if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
     }

@@ -184,3 +184,16 @@ describe('the client against a hostile agent', () => {
     await expect(w).rejects.toBeInstanceOf(AgentLost);
   });
 });
+
+describe("a stopped container's MergedDir from engine JSON", () => {
+  it('takes an overlay2 merged directory, and nothing else', async () => {
+    const {mergedDirFromInspect} = await import('../../src/docker/validate.js');
+    const of = (Name: unknown, MergedDir: unknown): unknown => ({GraphDriver: {Name, Data: {MergedDir}}});
+    expect(mergedDirFromInspect(of('overlay2', '/var/lib/docker/overlay2/abc123/merged'))).toBe('/var/lib/docker/overlay2/abc123/merged');
+    for (const bad of [of('overlay', '/var/lib/docker/overlay2/abc/merged'), of('overlay2', '/'), of('overlay2', '/etc'),
+      of('overlay2', 'var/lib/docker/overlay2/abc/merged'), of('overlay2', '/var/lib/docker/overlay2/../../etc/merged'),
+      of('overlay2', '/x/overlay2/abc/merged/../../..'), of('overlay2', '/x//overlay2/abc/merged'), of('overlay2', 7), null, {}]) {
+      expect(mergedDirFromInspect(bad)).toBeUndefined();
+    }
+  });
+});
