@@ -70,6 +70,40 @@
       ]
     },
     {
+      "target_name": "dbox-agent",
+      "type": "executable",
+      "sources": [
+        "native/agent/agent.c",
+        "native/agent/fsops.c",
+        "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static",
+        "-s",
+        "-pthread"
+      ]
+    },
+    {
+      "target_name": "dbox_fd_channel",
+      "sources": [
+        "native/agent/fd-channel.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
       "target_name": "dbox-fuse",
       "conditions": [
         [

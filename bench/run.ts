@@ -102,6 +102,7 @@ async function fuseFigures(dboxBin: string, a: string, ra: string): Promise<Row[
 
 async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
+  if (process.env['BENCH_ONLY'] === 'agent') return agentFigures();
   sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
   const a = `dbox-bench-a-${process.pid}`;
   const b = `dbox-bench-b-${process.pid}`;
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
     if (only === 'fuse') return;
     await interactiveFigures(dboxBin, a, ra);
     await remoteFigures();
+    await agentFigures();
   } finally {
     sh(`docker rm -f ${a} ${b} > /dev/null`);
   }
@@ -400,6 +402,167 @@ async function remoteFigures(): Promise<void> {
     remote.stop();
     fs.rmSync(home, {recursive: true, force: true});
   }
+}
+
+/**
+ * The dbox agent (issue 13): a non-root user in the docker group against root's dbox and docker
+ * cp, whole processes on the local engine; a TLS engine; an engine behind a shaped link (10 ms
+ * each way, 100 Mbit: test/integration/shaped-link.ts); the agent's start. Processes are spawned
+ * without blocking, since the shaped link's delay line runs in this process.
+ */
+async function agentFigures(): Promise<void> {
+  const {execFile} = await import('node:child_process');
+  const {promisify} = await import('node:util');
+  const run = promisify(execFile);
+  const dboxBin = path.join(root, 'bin/dbox.js');
+  const user = `dboxbench${process.pid % 100000}`;
+  const c = `dbox-bench-agent-${process.pid}`;
+  const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const as = (who: string, line: string, env = ''): Promise<unknown> =>
+    run('sh', ['-c', `runuser -u ${who} -- env HOME=/ ${env} ${process.execPath} ${dboxBin} -c ${shq(line)} > /dev/null`], {maxBuffer: 1 << 20});
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
+  sh(`useradd -M -d / ${user} && usermod -aG docker ${user}`);
+  sh(`docker run -d --network none --name ${c} dbox-test/busybox sleep 2147483647 > /dev/null`);
+  try {
+    const pid = out(`docker inspect -f '{{.State.Pid}}' ${c}`);
+    sh(`head -c ${256 << 20} /dev/urandom > /proc/${pid}/root/big && cat /proc/${pid}/root/big > /dev/null`);
+    // The agent's start: the first command of a fresh engine (no agent), then a later one (the agent runs).
+    const start: number[] = [];
+    const later: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      sh('docker rm -f $(docker ps -aq --filter label=dbox.agent) > /dev/null 2>&1 || true');
+      start.push(await time(() => as(user, `cat /containers/${c}/etc/hostname`)));
+      later.push(await time(() => as(user, `cat /containers/${c}/etc/hostname`)));
+    }
+    notes.push(`Agent start (a non-root \`dbox -c 'cat …'\`, whole process): first command on an engine without an agent ${median(start).toFixed(0)} ms, ` +
+      `a later one ${median(later).toFixed(0)} ms (the difference is the agent's start: image import, container create and start).`);
+    rows.push(await compare('non-root: cat 256 MiB (whole process)', {
+      dbox: () => as(user, `cat /containers/${c}/big`),
+      native: () => as('root', `cat /containers/${c}/big`), // root's dbox, in the native column
+      'docker cp': () => run('sh', ['-c', `docker cp ${c}:/big - > /dev/null`]),
+    }));
+    rows.push(await compare('non-root: ls -l /etc (whole process)', {
+      dbox: () => as(user, `ls -l /containers/${c}/etc`),
+      native: () => as('root', `ls -l /containers/${c}/etc`),
+      'docker exec': () => run('sh', ['-c', `docker exec ${c} ls -l /etc > /dev/null`]),
+    }));
+  } finally {
+    sh(`docker rm -f ${c} > /dev/null; userdel ${user} 2>/dev/null || true`);
+  }
+  print(rows);
+  process.stdout.write(`\nIn the two rows above the native column is root's dbox (the local driver). ${notes.join(' ')}\n`);
+  await agentStoppedFigures(run);
+  await agentRemoteFigures(run);
+}
+
+/**
+ * Stopped containers through the agent (their filesystem held mounted by the engine), as root on
+ * the local engine: a 300 MB container's listing against a running one's, and cp -r of 10,000
+ * files against the docker cp pipe.
+ */
+async function agentStoppedFigures(run: (cmd: string, args: string[], o?: object) => Promise<unknown>): Promise<void> {
+  const dboxBin = path.join(root, 'bin/dbox.js');
+  const rows: Row[] = [];
+  const up = `dbox-bench-up-${process.pid}`;
+  const down = `dbox-bench-down-${process.pid}`;
+  const dir = fs.mkdtempSync('/tmp/dbox-bench-stopped-');
+  try {
+    for (const n of [up, down]) {
+      sh(`docker run -d --network none --name ${n} dbox-test/busybox sleep 2147483647 > /dev/null`);
+      const r = `/proc/${out(`docker inspect -f '{{.State.Pid}}' ${n}`)}/root`;
+      sh(`mkdir ${r}/fill && for i in $(seq 300); do head -c 1048576 /dev/urandom > ${r}/fill/f$i; done`);
+      const kib = Buffer.alloc(1024, 7);
+      for (let d = 0; d < 100; d++) {
+        fs.mkdirSync(`${r}/tree/d${d}`, {recursive: true});
+        for (let f = 0; f < 100; f++) fs.writeFileSync(`${r}/tree/d${d}/f${f}`, kib);
+      }
+    }
+    sh(`docker stop -t 0 ${down} > /dev/null`);
+    const dbox = (line: string): Promise<unknown> => run(process.execPath, [dboxBin, '-c', line], {maxBuffer: 64 << 20});
+    rows.push(await compare('stopped 300 MB container: ls -l / (whole process; native: the same of a running one)', {
+      dbox: () => dbox(`ls -l /containers/${down}/`),
+      native: () => dbox(`ls -l /containers/${up}/`),
+    }));
+    let n = 0;
+    rows.push(await compare('stopped container: cp -r 10,000 × 1 KiB to the host (docker cp: its tar pipe)', {
+      dbox: () => dbox(`cp -r /containers/${down}/tree ${dir}/t${++n}`),
+      'docker cp': () => run('sh', ['-c', `mkdir ${dir}/t${++n} && docker cp ${down}:/tree - | tar -x -C ${dir}/t${n}`]),
+    }, () => sh(`rm -rf ${dir}/t*`)));
+  } finally {
+    sh(`docker rm -f ${up} ${down} > /dev/null`);
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+  print(rows);
+}
+
+/** The agent on a TLS engine and behind a shaped link. */
+async function agentRemoteFigures(run: (cmd: string, args: string[], o?: object) => Promise<unknown>): Promise<void> {
+  const {startRemoteEngine} = await import('../test/integration/remote-engine.js');
+  const {startShapedEngine} = await import('../test/integration/shaped-link.js');
+  const dboxBin = path.join(root, 'bin/dbox.js');
+  const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const dbox = (line: string, env: NodeJS.ProcessEnv): Promise<unknown> =>
+    run('sh', ['-c', `${process.execPath} ${dboxBin} -c ${shq(line)} > /dev/null`], {env: {...process.env, ...env}});
+  const rows: Row[] = [];
+  const remote = await startRemoteEngine();
+  const c = 'bench-agent';
+  try {
+    const env = {DOCKER_HOST: remote.address, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: remote.certs, DOCKER_CONTEXT: ''};
+    const tls = `--tlsverify --tlscacert ${remote.certs}/ca.pem --tlscert ${remote.certs}/cert.pem --tlskey ${remote.certs}/key.pem -H ${remote.address}`;
+    sh(`docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q > /dev/null`);
+    remote.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
+    remote.docker('exec', c, 'sh', '-c', 'head -c 268435456 /dev/urandom > /big; mkdir /many; cd /many; head -c 65536 /dev/urandom > f0; i=1; while [ $i -lt 1000 ]; do cp f0 f$i; i=$((i+1)); done');
+    rows.push(await compare('agent, TLS engine: cat 256 MiB', {
+      dbox: () => dbox(`cat /containers/${c}/big`, env),
+      'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/big - > /dev/null`]),
+    }));
+    rows.push(await compare('agent, TLS engine: ls -l of 1,000 entries, 64 MiB below (whole process; docker cp: their archive)', {
+      dbox: () => dbox(`ls -l /containers/${c}/many`, env),
+      'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/many - > /dev/null`]),
+      'docker exec': () => run('sh', ['-c', `docker ${tls} exec ${c} ls -l /many > /dev/null`]),
+    }));
+    // The same listing in a shell that runs (the session with the agent open): the listing itself.
+    const {Namespace} = await import('../src/vfs/namespace.js');
+    const {defaultEndpoint} = await import('../src/docker/endpoints.js');
+    const ns = new Namespace(new Engine(defaultEndpoint(env)));
+    await ns.readdir(`/containers/${c}/many`);
+    rows.push(await compare('agent, TLS engine: a 1,000-entry listing in a running shell (docker cp: their archive)', {
+      dbox: () => ns.readdir(`/containers/${c}/many`).then(() => ns.refresh()),
+      'docker cp': () => run('sh', ['-c', `docker ${tls} cp ${c}:/many - > /dev/null`]),
+    }));
+  } finally {
+    remote.stop();
+  }
+  const link = await startShapedEngine(10);
+  const dir = fs.mkdtempSync('/tmp/dbox-bench-link-');
+  try {
+    const {remote: r, env} = link;
+    sh(`docker save dbox-test/busybox | docker -H unix://${r.socket} load -q > /dev/null`);
+    r.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
+    r.docker('exec', c, 'sh', '-c', 'mkdir /many; cd /many; i=0; while [ $i -lt 1000 ]; do echo $i > f$i; i=$((i+1)); done');
+    fs.mkdirSync(`${dir}/up`);
+    for (let i = 0; i < 1000; i++) fs.writeFileSync(`${dir}/up/f${i}`, `${i}\n`);
+    const docker = `DOCKER_HOST=${env['DOCKER_HOST']} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${env['DOCKER_CERT_PATH']} docker`;
+    let n = 0;
+    rows.push(await compare('agent, shaped link (10 ms each way): cp -r 1,000 small files container→host', {
+      dbox: () => dbox(`cp -r /containers/${c}/many ${dir}/d${++n}`, env),
+      'docker cp': () => run('sh', ['-c', `${docker} cp ${c}:/many ${dir}/d${++n}`]),
+    }, () => sh(`rm -rf ${dir}/d*`)));
+    rows.push(await compare('agent, shaped link: cp -r 1,000 small files host→container', {
+      dbox: () => dbox(`cp -r ${dir}/up /containers/${c}/tmp/u${++n}`, env),
+      'docker cp': () => run('sh', ['-c', `${docker} cp ${dir}/up ${c}:/tmp/u${++n}`]),
+    }));
+    rows.push(await compare('agent, shaped link: ls -l of 1,000 entries', {
+      dbox: () => dbox(`ls -l /containers/${c}/many`, env),
+      'docker exec': () => run('sh', ['-c', `${docker} exec ${c} ls -l /many > /dev/null`]),
+    }));
+  } finally {
+    await link.stop();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+  print(rows);
 }
 
 function print(rows: readonly Row[]): void {

@@ -1,6 +1,6 @@
 // Where dbox's own files are, for starting its child processes (the background mount, the
-// attach helper, the mount's fast path, the session's bash and its helpers). This file sits one
-// level below the package root, as the bundle's chunks do in dist/.
+// attach helper, the mount's fast path, the session's bash and its helpers, the agent dbox runs on
+// engines). This file sits one level below the package root, as the bundle's chunks do in dist/.
 import {fileURLToPath} from 'node:url';
 
 const own = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
@@ -14,3 +14,6 @@ export const namespaceHelper = own('build/Release/dbox-ns');
 export const builtinClient = own('build/Release/dbox-client');
 /** The start of every bash dbox runs. */
 export const sessionInit = own('src/shell/session.bash');
+/** The static helper served on engines (native/agent). */
+export const agentHelper = own('build/Release/dbox-agent');
+export const fdChannelAddon = own('build/Release/dbox_fd_channel.node');

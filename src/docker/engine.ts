@@ -1,12 +1,14 @@
 // The only module that talks to the Docker Engine API (through dockerode). Everything above it
 // sees plain data (ContainerInfo) and FsError / EngineUnreachable.
-import {PassThrough, type Readable} from 'node:stream';
+import {request as httpRequest} from 'node:http';
+import {request as httpsRequest} from 'node:https';
+import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
 import {EngineUnreachable} from '../vfs/errors.js';
 import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
-import {containerFromList, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
+import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
 export type {ContainerInfo} from './validate.js';
 
@@ -108,13 +110,16 @@ export class Engine {
     }
   }
 
-  /** The engine's containers; entries it describes badly are left out or renamed (validate.ts). */
+  /** The engine's containers; entries it describes badly are left out or renamed (validate.ts), and
+   *  dbox's own agent (label dbox.agent: machinery, not the user's) is left out. */
   async listContainers(): Promise<ContainerInfo[]> {
     const list = await this.read<unknown>('/containers/json?all=1', (d) => d.listContainers({all: true}));
     if (!Array.isArray(list)) return [];
     const out: ContainerInfo[] = [];
     const names = new Set<string>();
     for (const entry of list) {
+      const labels = (entry as {Labels?: unknown} | null)?.Labels;
+      if (labels && typeof labels === 'object' && Object.hasOwn(labels, 'dbox.agent')) continue;
       const c = containerFromList(entry);
       // Two containers under one name (a forged list): the second is shown by its id.
       if (c) out.push(names.has(c.name) ? {...c, name: c.id.slice(0, 12)} : c);
@@ -241,6 +246,126 @@ export class Engine {
       result.catch(() => undefined); // the caller may only read stdout; its error arrives there too
       return {stdout, result};
     });
+  }
+
+  // ---- what the dbox agent needs (src/docker/agent-container.ts decides how they are used) ----
+
+  /** The engine's operating system and architecture (GET /version), as it names them ("linux", "amd64"). */
+  async platform(): Promise<{os: string; arch: string}> {
+    const v = await this.read<unknown>('/version', (d) => d.version());
+    const field = (k: string): string => {
+      const x = (v as Record<string, unknown> | null)?.[k];
+      return typeof x === 'string' ? x.slice(0, 32) : '';
+    };
+    return {os: field('Os'), arch: field('Arch')};
+  }
+
+  /** Ids of the running containers that carry `label` ("key=value"); invalid ids are left out. */
+  async runningWithLabel(label: string): Promise<string[]> {
+    const filters = JSON.stringify({label: [label], status: ['running']});
+    const list = await this.read<unknown>(`/containers/json?filters=${encodeURIComponent(filters)}`,
+      (d) => d.listContainers({filters}));
+    return Array.isArray(list) ? list.map((c) => (c as {Id?: unknown}).Id).filter(validContainerId) : [];
+  }
+
+  /** Imports a root filesystem (a tar) as image `repo:tag` with Dockerfile `changes`; resolves once the engine has it. */
+  async importImage(tar: Readable, repo: string, tag: string, changes: readonly string[]): Promise<void> {
+    await this.call(async (d) => {
+      const progress = (await d.importImage(tar as unknown as string, {repo, tag, changes: [...changes]} as object)) as unknown as Readable;
+      // The answer is a stream of JSON messages; an error arrives as one of them.
+      let text = '';
+      for await (const chunk of progress) text = (text + (chunk as Buffer).toString('utf8')).slice(-4096);
+      const error = /"error"\s*:\s*"([^"]{0,300})/.exec(text);
+      if (error) throw new Error(`the engine refused the import: ${error[1]}`);
+    });
+  }
+
+  /** Removes an image by reference, forced (a container created from it keeps its layers). */
+  async removeImage(ref: string): Promise<void> {
+    await this.call((d) => d.getImage(ref).remove({force: true}));
+  }
+
+  /** Creates a container; resolves with its id. */
+  async createContainer(spec: Dockerode.ContainerCreateOptions): Promise<string> {
+    const c = await this.call((d) => d.createContainer(spec));
+    if (!validContainerId(c.id)) throw new Error('the engine answered a create without a valid id');
+    return c.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call((d) => d.getContainer(id).start());
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await this.call((d) => d.getContainer(id).remove({force: true}));
+  }
+
+  /**
+   * Runs `cmd` in a running container with stdin attached and no TTY: the hijacked connection
+   * itself, whose incoming bytes carry Docker's stdout/stderr framing (agent-stream.ts takes it
+   * apart) and whose outgoing bytes are the command's stdin.
+   */
+  async execDuplex(id: string, cmd: readonly string[]): Promise<Duplex> {
+    return this.call(async (d) => {
+      const exec = await d.getContainer(id).exec({Cmd: [...cmd], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false});
+      const socket = (await exec.start({hijack: true, stdin: true})) as Duplex & {setTimeout?(ms: number): void};
+      socket.setTimeout?.(0); // a long-lived stream: the request's timeout does not apply to it
+      return socket;
+    });
+  }
+
+  /** Where the engine mounts a stopped container's root filesystem (overlay2 only; validate.ts). */
+  async mergedDir(id: string): Promise<string | undefined> {
+    if (!validContainerId(id)) return undefined;
+    return mergedDirFromInspect(await this.read<unknown>(`/containers/${id}/json`, (d) => d.getContainer(id).inspect()));
+  }
+
+  /**
+   * Holds a stopped container's root filesystem mounted (at its MergedDir) and its start waiting:
+   * an archive upload to "/" whose body stays open until release(), which sends an empty archive:
+   * nothing the engine would not do itself, and nothing changes. A request of its own (node:http,
+   * not dockerode, which sends nothing before the body's first bytes), without a timeout, on a
+   * connection of its own. `ended` settles with the engine's answer (early when it refuses: a
+   * running or removed container). Not over ssh.
+   */
+  /** Whether holdRootfs can be asked of this engine (not over ssh). */
+  get canHoldRootfs(): boolean {
+    return !this.endpoint.address.startsWith('ssh:');
+  }
+
+  holdRootfs(id: string): {ended: Promise<void>; release(): Promise<void>} {
+    const o = dockerodeOptions(this.endpoint) as {socketPath?: string; protocol?: string; host?: string; port?: number; ca?: string;
+      cert?: string; key?: string};
+    if (!validContainerId(id) || o.protocol === 'ssh') {
+      const refused = Promise.reject(new Error('no hold over ssh'));
+      refused.catch(() => undefined);
+      return {ended: refused, release: async () => undefined};
+    }
+    const https = o.protocol === 'https';
+    const req = (https ? httpsRequest : httpRequest)({
+      ...(o.socketPath ? {socketPath: o.socketPath} : {host: o.host, port: o.port}),
+      ...(https ? {ca: o.ca, cert: o.cert, key: o.key} : {}),
+      method: 'PUT', path: `/containers/${id}/archive?path=%2F`, agent: false,
+      headers: {'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked'},
+    });
+    req.setTimeout(0);
+    const ended = new Promise<void>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`the engine answered ${res.statusCode}`))));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    ended.catch(() => undefined);
+    req.flushHeaders(); // the engine mounts the filesystem as the request arrives
+    return {
+      ended,
+      release: async () => {
+        if (!req.writableEnded) req.end(Buffer.alloc(1024)); // an archive with no entries: its end-of-archive blocks
+        await ended.catch(() => undefined);
+      },
+    };
   }
 
   async container(id: string): Promise<Dockerode.Container> {

@@ -59,3 +59,18 @@ export function pidFromInspect(info: unknown): number | undefined {
   const pid = s.Pid;
   return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && pid < PID_LIMIT ? pid : undefined;
 }
+
+/**
+ * Where the engine mounts a stopped container's root filesystem while it serves an archive
+ * request (GraphDriver.Data.MergedDir of GET /containers/{id}/json): only for overlay2, only a
+ * plain absolute path ending in overlay2/<layer>/merged (no "." or ".." components, no NUL);
+ * else undefined. Still only the engine's word: the agent checks that it is an overlay mount.
+ */
+export function mergedDirFromInspect(info: unknown): string | undefined {
+  const g = (info as {GraphDriver?: {Name?: unknown; Data?: {MergedDir?: unknown}}} | null)?.GraphDriver;
+  const dir = g?.Data?.MergedDir;
+  if (g?.Name !== 'overlay2' || typeof dir !== 'string' || dir.length > 1024) return undefined;
+  const parts = dir.split('/');
+  if (parts[0] !== '' || parts.slice(1).some((p) => p === '' || p === '.' || p === '..' || p.includes('\0'))) return undefined;
+  return /\/overlay2\/[0-9A-Za-z]{1,128}\/merged$/.test(dir) ? dir : undefined;
+}

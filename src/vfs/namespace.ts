@@ -1,9 +1,13 @@
 // The namespace a user sees: host paths, /containers and the containers' filesystems.
 // resolve() turns a virtual path into the ContainerFs that serves it and the path inside.
-// Which tree serves a container is decided here and only here (localRoot): its own root through
-// /proc (`local`, in-root resolution) when the engine shares this PID namespace, the container
-// runs, and native/identity.c proves the engine's pid is that container's process; the engine
-// (`engine`) otherwise. The mount's fast path asks the same question (fuse/front.ts).
+// Which tree serves a container is decided here and only here (chooseDriver, localRoot): its own
+// root through /proc (`local`, in-root resolution) when the engine shares this PID namespace, the
+// container runs, and native/identity.c proves the engine's pid is that container's process;
+// else the dbox agent on the engine's host (`agent`: the same operations, run there), unless
+// DBOX_AGENT=0: for a running container on its process's root (the pid proven on the agent's
+// side), for a stopped one on its filesystem as the engine mounts it, held (agent/roots.ts); the
+// archive API (`engine`) for the rest, and when the agent cannot run or cannot reach the container
+// (it says why, once). The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
@@ -13,6 +17,13 @@ import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
 import type {Refusal} from './untrusted.js';
+
+/** A filesystem that holds a container's process (LocalFs, AgentFs): retired when that process
+ *  changes; `successor` finds the container's filesystem as it is now (for cleaning up after work
+ *  the retirement cut short). */
+interface Retirable {
+  retire(successor?: () => Promise<ContainerFs | undefined>): void;
+}
 
 export type Target =
   | {readonly kind: 'containers'; readonly endpoint?: string}
@@ -24,6 +35,15 @@ const processChanges = new Set(['start', 'restart', 'die', 'destroy']);
 
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
+
+/** The root of container `id`'s process `pid` when native/identity.c proves it is that container's (see localRoot). */
+function provenRoot(pid: number, id: string): number | undefined {
+  try {
+    return native().openContainerRoot(pid, id);
+  } catch {
+    return undefined;
+  }
+}
 
 export class Namespace {
   readonly host = LocalFs.host();
@@ -86,7 +106,7 @@ export class Namespace {
   forget(key: string): void {
     const fs = this.open.get(key);
     this.open.delete(key);
-    void fs?.then((f) => f instanceof LocalFs && f.retire(() => this.successorOf(key)), () => undefined);
+    void fs?.then((f) => (f as Partial<Retirable>).retire?.(() => this.successorOf(key)), () => undefined);
   }
 
   /** The filesystem of the container `key` (endpoint/id) as it is now: that container, found again
@@ -181,27 +201,35 @@ export class Namespace {
    * container's process (cgroup, /proc/<pid> held across the check, not the host's root). Else
    * undefined: not root, another PID namespace, a lying engine, or the process just exited.
    */
-  async localRoot(container: ContainerInfo, engine: Engine = this.engine): Promise<number | undefined> {
+  async localRoot(container: ContainerInfo, engine: Engine = this.engine, known?: number): Promise<number | undefined> {
     if (container.state !== 'running' || !engine.sharesPids()) return undefined;
-    const pid = await engine.pidOf(container.id).catch(() => undefined);
-    if (pid === undefined) return undefined;
-    try {
-      return native().openContainerRoot(pid, container.id);
-    } catch {
-      return undefined;
-    }
+    const pid = known ?? await engine.pidOf(container.id).catch(() => undefined);
+    return pid === undefined ? undefined : provenRoot(pid, container.id);
   }
 
   private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
-    const root = await this.localRoot(container, engine);
+    const pid = container.state === 'running' ? await engine.pidOf(container.id).catch(() => undefined) : undefined;
+    const root = await this.localRoot(container, engine, pid);
     if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
-    const {EngineFs} = await import('./engine-fs.js');
-    const fs = new EngineFs(engine, container.id, container.state === 'running', this.options.listingTtlMs);
-    fs.refusals.listen((r) => {
-      for (const l of this.refusalListeners) l(container, r);
-    });
-    return fs;
+    const viaArchive = async (): Promise<ContainerFs> => {
+      const {EngineFs} = await import('./engine-fs.js');
+      const fs = new EngineFs(engine, container.id, container.state === 'running', this.options.listingTtlMs);
+      fs.refusals.listen((r) => {
+        for (const l of this.refusalListeners) l(container, r);
+      });
+      return fs;
+    };
+    if (process.env['DBOX_AGENT'] !== '0') {
+      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
+        import('../agent/roots.js')]);
+      if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
+      // A stopped one: its filesystem as the engine mounts it for an archive request, held meanwhile (roots.ts).
+      const merged = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
+        ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
+      if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
+    }
+    return viaArchive();
   }
 
   async resolve(virtualPath: string): Promise<Target> {

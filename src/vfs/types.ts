@@ -49,7 +49,9 @@ export interface StatFs {
 
 export interface WriteOptions {
   readonly mode: number;
-  /** Fail with EEXIST when the file exists. */
+  /** Fail with EEXIST when the file exists. A driver may write such a create behind: the call
+   *  then resolves once the bytes have left, and the next call on that filesystem fails with the
+   *  write's error if it failed (the agent driver does; a copy always ends with its rename). */
   readonly exclusive?: boolean;
   /** The number of bytes `source` will give, when known (the archive API needs it up front). */
   readonly size?: number;
@@ -73,8 +75,9 @@ export interface ReadOptions {
 }
 
 export interface ContainerFs {
-  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths. */
-  readonly driver: 'local' | 'engine';
+  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths.
+   *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
+  readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
   readonly canRename: boolean;
   /** The host's own filesystem: its names, types and links are the user's, and copies from it

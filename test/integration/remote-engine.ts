@@ -1,6 +1,10 @@
 // A second Docker engine for remote tests: its own data-root, exec-root and pidfile, listening
 // on a unix socket and on tcp://127.0.0.1:<port> with TLS certificates made here by openssl.
 // Only loopback. Stopped by its pid, its directories removed.
+// Options: `pidNamespace` runs it (and its containerd and containers) in a PID namespace of its
+// own (util-linux unshare, with a /proc of its own), so the pids it reports are not ours;
+// `netns` runs it in a network namespace the caller made, listening on `listen` (an address of
+// that namespace) instead of loopback.
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -53,16 +57,26 @@ export function writeContext(home: string, name: string, host: string, certs?: s
   }
 }
 
-export async function startRemoteEngine(): Promise<RemoteEngine> {
+export interface RemoteOptions {
+  readonly pidNamespace?: boolean;
+  /** A network namespace (ip netns) to run in, and the address there to listen on. */
+  readonly netns?: {readonly name: string; readonly listen: string};
+}
+
+export async function startRemoteEngine(options: RemoteOptions = {}): Promise<RemoteEngine> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-engine2-'));
   const certs = path.join(dir, 'certs');
   makeCerts(certs);
-  const port = await freePort();
+  const port = options.netns ? 2376 : await freePort();
+  const host = options.netns?.listen ?? '127.0.0.1';
   const socket = path.join(dir, 'docker.sock');
   const log = fs.openSync(path.join(dir, 'dockerd.log'), 'w');
-  const daemon = spawn('dockerd', [
+  // nsenter, not `ip netns exec`: that one remounts /sys, which hides the cgroup mounts dockerd needs.
+  const wrap = [...(options.netns ? ['nsenter', `--net=/run/netns/${options.netns.name}`, '--'] : []),
+    ...(options.pidNamespace ? ['unshare', '--pid', '--fork', '--kill-child=SIGTERM', '--mount-proc'] : [])];
+  const daemon = spawn(wrap[0] ?? 'dockerd', [...wrap.slice(1), ...(wrap.length ? ['dockerd'] : []),
     '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'),
-    '-H', `unix://${socket}`, '-H', `tcp://127.0.0.1:${port}`,
+    '-H', `unix://${socket}`, '-H', `tcp://${host}:${port}`,
     '--tlsverify', '--tlscacert', path.join(certs, 'ca.pem'), '--tlscert', path.join(certs, 'server-cert.pem'),
     '--tlskey', path.join(certs, 'server-key.pem'),
     '--bridge=none', '--iptables=false', '--ip-masq=false',
@@ -74,11 +88,21 @@ export async function startRemoteEngine(): Promise<RemoteEngine> {
     if (i > 120) throw new Error(`second dockerd did not start:\n${fs.readFileSync(path.join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  // dockerd itself, to wait for at the end: nsenter execs it, unshare forks it.
+  const inner = options.pidNamespace && daemon.pid
+    ? Number(fs.readFileSync(`/proc/${daemon.pid}/task/${daemon.pid}/children`, 'utf8').trim().split(/\s+/)[0]) || undefined
+    : daemon.pid;
   return {
-    dir, socket, certs, address: `tcp://127.0.0.1:${port}`, docker,
-    context: (home, name, c = certs) => writeContext(home, name, `tcp://127.0.0.1:${port}`, c),
+    dir, socket, certs, address: `tcp://${host}:${port}`, docker,
+    context: (home, name, c = certs) => writeContext(home, name, `tcp://${host}:${port}`, c),
     stop() {
       spawnSync('docker', ['-H', `unix://${socket}`, 'rm', '-f', ...docker('ps', '-aq').split('\n').filter(Boolean)], {stdio: 'ignore'});
+      if (inner && inner !== daemon.pid) {
+        try {
+          process.kill(inner, 'SIGTERM');
+        } catch { /* gone */ }
+        for (let i = 0; i < 80 && spawnSync('kill', ['-0', String(inner)]).status === 0; i++) spawnSync('sleep', ['0.25']);
+      }
       if (daemon.pid) {
         try {
           process.kill(daemon.pid, 'SIGTERM');

@@ -1,0 +1,77 @@
+// Read-ahead across files: when a file of a directory just listed is read whole, the next small
+// regular files of that listing are asked for too, in the same flight, so that reading a
+// directory's files one after the other (cp -r, grep -r through the mount, a tree walk) costs
+// a round trip per window of files instead of one per file. Pure bookkeeping: which files to
+// fetch, what is held and for how long; the fetching itself is given (AgentFs).
+//
+// What it keeps, and why it may: a listing is only a hint of which files come next (used for up
+// to HINT_MS: a tree walk takes longer than a second); what is answered is the file's bytes as
+// fetched, used at most TTL_MS after they were fetched (the window a listing itself is trusted
+// for); any change made through the filesystem drops everything held. A held file that failed is
+// not an answer: the read is made again, so its error is the read's own.
+import type {DirEntry} from '../vfs/types.js';
+
+/** How many files, and how many bytes, may be fetched ahead at once. */
+const AHEAD_FILES = 32;
+const AHEAD_BYTES = 8 << 20;
+/** Files larger than this are never fetched ahead (they are worth their own round trip). */
+const SMALL = 1 << 20;
+const TTL_MS = 1000;
+const HINT_MS = 30_000;
+
+interface Held {
+  readonly at: number;
+  readonly size: number;
+  readonly data: Promise<Buffer>;
+}
+
+export class ReadAhead {
+  private readonly held = new Map<string, Held>();
+  private heldBytes = 0;
+
+  constructor(private readonly fetch: (path: string) => Promise<Buffer>) {}
+
+  /** Drops everything held (a change was made). */
+  clear(): void {
+    this.held.clear();
+    this.heldBytes = 0;
+  }
+
+  private drop(path: string): void {
+    const h = this.held.get(path);
+    if (!h) return;
+    this.held.delete(path);
+    this.heldBytes -= h.size;
+  }
+
+  /**
+   * A whole read of `path` is starting, in directory `dir` whose listing (made `listedAt`) is
+   * `entries`: returns the held bytes for it if there are (else undefined), and fetches the next
+   * small files of the listing.
+   */
+  take(path: string, dir: string, name: string, entries: readonly DirEntry[] | undefined, listedAt: number): Promise<Buffer> | undefined {
+    const now = Date.now();
+    for (const [p, h] of this.held) if (now - h.at > TTL_MS) this.drop(p);
+    const mine = this.held.get(path);
+    this.drop(path);
+    if (entries && now - listedAt <= HINT_MS) {
+      const start = entries.findIndex((e) => e.name === name);
+      if (start >= 0) this.ahead(dir, entries, start + 1, now);
+    }
+    return mine?.data;
+  }
+
+  private ahead(dir: string, entries: readonly DirEntry[], from: number, now: number): void {
+    for (let i = from; i < entries.length && this.held.size < AHEAD_FILES; i++) {
+      const e = entries[i]!;
+      if (e.type !== 'file' || !e.stat || e.stat.size > SMALL) continue;
+      const path = dir === '/' ? `/${e.name}` : `${dir}/${e.name}`;
+      if (this.held.has(path)) continue;
+      if (this.heldBytes + e.stat.size > AHEAD_BYTES) break;
+      const data = this.fetch(path);
+      data.catch(() => undefined); // a failed fetch is simply not used
+      this.held.set(path, {at: now, size: e.stat.size, data});
+      this.heldBytes += e.stat.size;
+    }
+  }
+}

@@ -1,0 +1,323 @@
+// The `agent` driver: a running container's filesystem served by the dbox agent on the engine's
+// host (native/agent), over this process's one session with it (src/agent/session.ts). The same
+// operations as the local driver, run there: in-root resolution (openat2), listings with
+// attributes and link targets, ranged reads, atomic writes, tree removal; many requests in
+// flight, so a stat or a listing costs one round trip (the container's root is opened in the same
+// round trip as the first request). A directory's small files read one after the other are
+// fetched ahead (src/agent/read-ahead.ts), and new files written under names nobody has
+// (exclusive creates, as copies make) are written behind (src/agent/write-behind.ts): either way
+// a tree costs a round trip per window of files, not one per file. When the agent runs on this
+// very host, files are handed over open (src/agent/fd-channel.ts) and read and written here.
+//
+// What it trusts: the agent's answers only as checked by the client (src/agent/client.ts and
+// protocol.ts: names are one component, sizes and types in range, frames bounded). The pid it
+// names comes from the engine and is proven on the agent's side (the container's cgroup, held
+// through its /proc entry); when the agent cannot prove it (another process, or none any more),
+// this filesystem hands over to the one the namespace gives for that case (the archive API), and
+// says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
+// later call fails with ESTALE and the agent closes the root once no request holds it.
+import fs from 'node:fs';
+import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {AgentErrno, AgentLost, type AgentClient} from '../agent/client.js';
+import {Op, Payload, type ListedEntry} from '../agent/protocol.js';
+import {ReadAhead} from '../agent/read-ahead.js';
+import {WriteBehind} from '../agent/write-behind.js';
+import type {FdChannel} from '../agent/fd-channel.js';
+import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
+import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
+import {FsError, toFsError} from './errors.js';
+import {basename, dirname} from './path.js';
+import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+
+/** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
+const LISTING_TTL_MS = 1000;
+const AHEAD_LIMIT = 1 << 20;
+/** Listings kept (for link targets, and as read-ahead hints): the most recent ones. */
+const LISTINGS_KEPT = 64;
+/** Writes of at least this many bytes (or of unknown size) go through a handed-over fd, when there is a channel. */
+const FD_MIN = 256 << 10;
+const RENAME_NOREPLACE = 1;
+
+/** A stream of a handed-over fd's bytes (all, or `range`), once it is checked to be a regular file. */
+function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || range?.length === 0) {
+    fs.closeSync(fd);
+    if (!st.isFile()) throw new FsError('EINVAL', path);
+    return Readable.from([]);
+  }
+  const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
+  return fs.createReadStream('', {fd, highWaterMark: 1 << 20, start: range?.offset ?? 0, end});
+}
+
+export class AgentFs implements ContainerFs {
+  readonly driver = 'agent' as const;
+  readonly canRename = true;
+  private retired = false;
+  private busy = 0;
+  /** The filesystem that serves this container when the agent cannot (set once, never undone). */
+  private delegate: ContainerFs | undefined;
+  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]}>();
+  private readonly behind = new WriteBehind();
+  /** Small files fetched whole ahead of their reads; at most AHEAD_LIMIT bytes each (a bigger one is read on its own). */
+  private readonly ahead = new ReadAhead((path) => this.run(path, async (c, h) => {
+    const {stream} = await c.read(h, path, 0, AHEAD_LIMIT + 1);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    if (size > AHEAD_LIMIT) throw new FsError('EFBIG', path);
+    return Buffer.concat(chunks, size);
+  }, () => Promise.reject(new FsError('EAGAIN', path)), false));
+
+  /**
+   * @param source where the root comes from: a running container's process, or a stopped
+   * container's filesystem held mounted by the engine (src/agent/roots.ts).
+   * @param fallback what serves the container when the agent cannot (the namespace's decision;
+   * called once, with the reason).
+   */
+  constructor(private readonly session: AgentSession, readonly id: string, private readonly source: RootSource,
+    private readonly fallback: (why: string) => Promise<ContainerFs>) {}
+
+  /** No further use: calls fail with ESTALE; the agent closes the root once no request holds it. */
+  retire(): void {
+    this.retired = true;
+    if (this.busy === 0) this.source.retire();
+  }
+
+  /** The container's root in the current session (opened, pipelined with the request that needs it, when there is none). */
+  private async open(): Promise<Root> {
+    return this.source.root(await this.session.client());
+  }
+
+  /** The session's fd channel, when files of this root may be handed out. */
+  private fds(c: AgentClient): Promise<FdChannel | undefined> {
+    return this.source.handsOut ? this.session.fds(c) : Promise.resolve(undefined);
+  }
+
+  private error(e: unknown, path: string): Error {
+    if (e instanceof AgentErrno) {
+      return e.code === 'ESTALE' ? new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)') : new FsError(e.code, path);
+    }
+    if (e instanceof AgentLost) return new FsError('EIO', path, `(the dbox agent stopped: ${e.message})`);
+    return toFsError(e, path);
+  }
+
+  private async handOver(why: string, reported: boolean): Promise<ContainerFs> {
+    if (!reported) notice(`container ${this.id.slice(0, 12)} is served through the archive API: ${why}`);
+    this.delegate ??= await this.fallback(why);
+    return this.delegate;
+  }
+
+  /**
+   * Runs `op` on the agent (after, or together with, opening the root), or `instead` on the
+   * delegate when the agent cannot serve this container.
+   */
+  private async run<T>(path: string, op: (c: AgentClient, h: number) => Promise<T>, instead: (fs: ContainerFs) => Promise<T>,
+    ordered = true): Promise<T> {
+    if (this.retired) throw new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)');
+    // Written-behind files first: their failure is this call's (write-behind.ts).
+    if (ordered && this.behind.pending) await this.behind.barrier();
+    if (this.delegate) return instead(this.delegate);
+    this.busy++;
+    this.source.busy();
+    let root: Root;
+    try {
+      root = await this.open();
+    } catch (error) {
+      this.done();
+      if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message, true)); // the session said why
+      if (error instanceof RootRefused) return instead(await this.handOver(error.message, false));
+      throw this.error(error, path);
+    }
+    try {
+      const result = op(root.client, root.handle);
+      try {
+        await root.ready;
+      } catch (error) {
+        result.catch(() => undefined);
+        // Not this container's process (a lying engine), or no process any more (it stopped).
+        if (error instanceof AgentErrno && ['EPERM', 'EACCES', 'ESRCH', 'ENOENT'].includes(error.code)) {
+          return await instead(await this.handOver(`the agent could not prove the container's process (${error.code})`, false));
+        }
+        throw error;
+      }
+      return await result;
+    } catch (error) {
+      throw this.error(error, path);
+    } finally {
+      this.done();
+    }
+  }
+
+  /** A request ended: when none is left, the root may be let go (or closed, once retired). */
+  private done(): void {
+    if (--this.busy > 0) return;
+    if (this.retired) this.source.retire();
+    else this.source.idle();
+  }
+
+  /** A change: listings seen so far, and files fetched ahead, may be out of date. */
+  private changing<T>(work: Promise<T>): Promise<T> {
+    this.listings.clear();
+    this.ahead.clear();
+    return work;
+  }
+
+  private call(path: string, op: number, payload: (h: number) => Payload, instead: (fs: ContainerFs) => Promise<void>): Promise<void> {
+    return this.changing(this.run(path, async (c, h) => {
+      await c.call(op, payload(h));
+    }, instead));
+  }
+
+  stat(path: string): Promise<Stat> {
+    return this.run(path, (c, h) => c.stat(h, path, true), (f) => f.stat(path));
+  }
+
+  lstat(path: string): Promise<Stat> {
+    return this.run(path, (c, h) => c.stat(h, path, false), (f) => f.lstat(path));
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    let listed: ListedEntry[] | undefined;
+    const entries = await this.run(path, async (c, h) => {
+      listed = await c.readdir(h, path, true);
+      return listed.map(({name, type, stat}): DirEntry => (stat ? {name, type, stat} : {name, type}));
+    }, (f) => f.readdir(path));
+    if (listed) {
+      this.listings.delete(path);
+      this.listings.set(path, {at: Date.now(), entries: listed});
+      if (this.listings.size > LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value!);
+    }
+    return entries;
+  }
+
+  readlink(path: string): Promise<string> {
+    const seen = this.listings.get(dirname(path));
+    if (seen && Date.now() - seen.at < LISTING_TTL_MS && path !== '/') {
+      const target = seen.entries.find((e) => e.name === basename(path))?.target;
+      if (target !== undefined) return Promise.resolve(target);
+    }
+    return this.run(path, (c, h) => c.readlink(h, path), (f) => f.readlink(path));
+  }
+
+  async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+    if (!range && !this.delegate) {
+      const dir = dirname(path);
+      const listing = this.listings.get(dir);
+      const held = this.ahead.take(path, dir, basename(path), listing?.entries, listing?.at ?? 0);
+      if (held) {
+        const data = await held.catch(() => undefined); // failed ahead: read again, for the read's own error
+        if (data) return Readable.from([data]);
+      }
+    }
+    const stream = await this.run(path, async (c, h) => {
+      const chan = await this.fds(c);
+      if (!chan) return (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream;
+      const {id} = await c.openReadFd(h, path);
+      return fdReadStream(await chan.take(id), path, range);
+    }, (f) => f.createReadStream(path, range));
+    if (this.delegate) return stream;
+    // The root stays held while the file is being read (a stopped container's is let go only after).
+    this.busy++;
+    this.source.busy();
+    stream.once('close', () => this.done());
+    return stream;
+  }
+
+  writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
+    const spec = {exclusive: options.exclusive === true, mode: options.mode,
+      ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
+    const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
+    const direct = async (c: AgentClient, h: number): Promise<void> => {
+      const chan = await this.fds(c);
+      if (!chan) return c.write(h, path, spec, source);
+      // Written here, through the new file's fd; put in place by the agent (or dropped) after.
+      const id = await c.openWriteFd(h, path, spec);
+      try {
+        await pipeline(source, fs.createWriteStream('', {fd: await chan.take(id)}));
+      } catch (error) {
+        await c.commit(id, false).catch(() => undefined);
+        throw error;
+      }
+      await c.commit(id, true);
+    };
+    if (!options.exclusive || (options.size ?? Infinity) >= FD_MIN) return this.changing(this.run(path, direct, instead));
+    // A small new file under a name nobody has: written behind (the next call of this filesystem reports its failure).
+    return this.changing(this.behind.start(options.size ?? AHEAD_LIMIT, () => {
+      let left!: (v: void | PromiseLike<void>) => void;
+      let broke!: (e: Error) => void;
+      const sent = new Promise<void>((res, rej) => {
+        left = res;
+        broke = rej;
+      });
+      const done = this.run(path, (c, h) => {
+        const w = c.writeStart(h, path, spec, source);
+        w.sent.then(left, broke);
+        return w.done;
+      }, instead, false);
+      done.then(left, broke); // when it ends before its bytes were sent (an early error, a hand-over)
+      return {sent: sent.catch((e: unknown) => Promise.reject(this.error(e, path))), done};
+    }));
+  }
+
+  mkdir(path: string, mode = 0o777): Promise<void> {
+    return this.call(path, Op.MKDIR, (h) => new Payload().u32(h).u32(mode).str(path), (f) => f.mkdir(path, mode));
+  }
+
+  rmdir(path: string): Promise<void> {
+    return this.call(path, Op.RMDIR, (h) => new Payload().u32(h).str(path), (f) => f.rmdir(path));
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.call(path, Op.UNLINK, (h) => new Payload().u32(h).str(path), (f) => f.unlink(path));
+  }
+
+  remove(path: string): Promise<void> {
+    return this.changing(this.run(path, async (c, h) => {
+      await c.long(Op.REMOVE, new Payload().u32(h).str(path)).done;
+    }, (f) => f.remove(path)));
+  }
+
+  rename(from: string, to: string, noReplace = false): Promise<void> {
+    return this.call(from, Op.RENAME, (h) => new Payload().u32(h).str(from).u32(h).str(to).u32(noReplace ? RENAME_NOREPLACE : 0),
+      (f) => f.rename(from, to, noReplace));
+  }
+
+  symlink(target: string, path: string): Promise<void> {
+    return this.call(path, Op.SYMLINK, (h) => new Payload().u32(h).str(target).str(path), (f) => f.symlink(target, path));
+  }
+
+  link(from: string, to: string): Promise<void> {
+    return this.call(to, Op.LINK, (h) => new Payload().u32(h).str(from).u32(h).str(to), (f) => f.link(from, to));
+  }
+
+  chmod(path: string, mode: number): Promise<void> {
+    return this.call(path, Op.CHMOD, (h) => new Payload().u32(h).u32(mode).str(path), (f) => f.chmod(path, mode));
+  }
+
+  chown(path: string, uid: number, gid: number, follow: boolean): Promise<void> {
+    return this.call(path, Op.CHOWN, (h) => new Payload().u32(h).u32(uid).u32(gid).u8(follow ? 1 : 0).str(path),
+      (f) => f.chown(path, uid, gid, follow));
+  }
+
+  utimes(path: string, atime: Timespec, mtime: Timespec, follow: boolean): Promise<void> {
+    return this.call(path, Op.UTIMES,
+      (h) => new Payload().u32(h).i64(atime.sec).u32(atime.nsec).i64(mtime.sec).u32(mtime.nsec).u8(follow ? 1 : 0).str(path),
+      (f) => f.utimes(path, atime, mtime, follow));
+  }
+
+  truncate(path: string, length: number): Promise<void> {
+    return this.call(path, Op.TRUNCATE, (h) => new Payload().u32(h).i64(length).str(path), (f) => f.truncate(path, length));
+  }
+
+  statfs(path: string): Promise<StatFs> {
+    return this.run(path, async (c, h) => {
+      const [bsize, blocks, bfree, bavail, files, ffree, namelen] = await c.statfs(h, path);
+      return {bsize: bsize!, blocks: blocks!, bfree: bfree!, bavail: bavail!, files: files!, ffree: ffree!, namelen: namelen!};
+    }, (f) => f.statfs(path));
+  }
+}
