@@ -5,7 +5,8 @@
 // container runs, and native/identity.c proves the engine's pid is that container's process;
 // else the dbox agent on the engine's host (`agent`: the same operations, run there), unless
 // DBOX_AGENT=0: for a running container on its process's root (the pid proven on the agent's
-// side), for a stopped one on its filesystem as the engine mounts it, held (agent/roots.ts); the
+// side), and with DBOX_AGENT=all for a stopped one on its filesystem as the engine mounts it,
+// held (agent/roots.ts); the
 // archive API (`engine`) for the rest, and when the agent cannot run or cannot reach the container
 // (it says why, once). The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
@@ -224,8 +225,10 @@ export class Namespace {
       const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
         import('../agent/roots.js')]);
       if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
-      // A stopped one: its filesystem as the engine mounts it for an archive request, held meanwhile (roots.ts).
-      const merged = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
+      // A stopped one, with DBOX_AGENT=all: its filesystem as the engine mounts it for an archive
+      // request, held meanwhile (roots.ts). Not the default: while it is held the engine answers
+      // `docker inspect` and `docker start` of that container only after dbox lets it go.
+      const merged = process.env['DBOX_AGENT'] === 'all' && (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
         ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
       if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
     }

@@ -45,13 +45,18 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
   };
   let shared: AgentFs;
 
+  const agentChoice = process.env['DBOX_AGENT'];
   beforeAll(() => {
+    // Stopped containers go to the agent only when asked (namespace.ts): these tests ask.
+    process.env['DBOX_AGENT'] = 'all';
     fixture = makeFixture('stopped', CONTRACT_FILES);
     name = fixture.create('s');
     [id, merged] = docker('inspect', '-f', '{{.Id}} {{.GraphDriver.Data.MergedDir}}', name).split(' ') as [string, string];
     shared = heldFs();
   });
   afterAll(() => {
+    if (agentChoice === undefined) delete process.env['DBOX_AGENT'];
+    else process.env['DBOX_AGENT'] = agentChoice;
     agentOf(engine).close();
     fixture?.cleanup();
   });
