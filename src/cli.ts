@@ -116,10 +116,16 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   }
   const builtinOnly = mode.kind === 'command' && onlyBuiltinCall(mode.line, builtins.map((b) => b.name)) && !namesContainers(cwd);
   const needsMount = !builtinOnly && (mode.kind === 'stdin' || namesContainers(text));
-  // As a shell waiting for its command: the terminal's SIGINT and SIGQUIT are the command's.
-  process.on('SIGINT', () => undefined);
+  // As a shell waiting for its command: the terminal's SIGINT and SIGQUIT are the command's (its
+  // process group has them too). A SIGINT sent to dbox alone (kill, timeout -s INT) interrupts the
+  // line all the same: its builtins stop and bash is told, as a terminal would tell it.
+  let opened: Awaited<ReturnType<typeof ShellSession.open>> | undefined;
+  process.on('SIGINT', () => {
+    opened?.server.interruptAll();
+    opened?.bash.signal('SIGINT');
+  });
   process.on('SIGQUIT', () => undefined);
-  const session = await ShellSession.open({
+  const session = opened = await ShellSession.open({
     mode, ns, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
     notice: (line) => process.stderr.write(line + '\n'),
   });

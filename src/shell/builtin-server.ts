@@ -50,6 +50,8 @@ export class BuiltinServer {
   private readonly handle: unknown;
   /** Builtins running now (the namespace's per-command caches are refreshed only between them). */
   private active = 0;
+  /** How to interrupt each builtin running now (as its client's 'I' frame does). */
+  private readonly running = new Set<() => void>();
   /** Called for each line request of an interactive session's bash. */
   onLineRequest: ((request: LineRequest) => void) | undefined;
 
@@ -66,6 +68,11 @@ export class BuiltinServer {
     try {
       fs.unlinkSync(this.path);
     } catch { /* gone already */ }
+  }
+
+  /** Interrupts every builtin running now: dbox itself was sent SIGINT (not only its terminal's jobs). */
+  interruptAll(): void {
+    for (const interrupt of this.running) interrupt();
   }
 
   private accept(c: BuiltinConnection): void {
@@ -100,6 +107,11 @@ export class BuiltinServer {
     };
     const controller = new AbortController();
     let interrupted = false;
+    const interrupt = (): void => {
+      interrupted = true;
+      controller.abort();
+    };
+    this.running.add(interrupt);
     const state = new OutputState(stdoutFd);
     state.onBroken = () => controller.abort();
     const stdin = new CallerStdin((max) => send('r', String(max)));
@@ -108,8 +120,7 @@ export class BuiltinServer {
     const onFrame = (f: Frame): void => {
       switch (f.type) {
         case 'I':
-          interrupted = true;
-          controller.abort();
+          interrupt();
           break;
         case 'T':
           state.pause();
@@ -188,6 +199,7 @@ export class BuiltinServer {
     } catch {
       status = 1;
     } finally {
+      this.running.delete(interrupt);
       for (const fd of c.fds) fs.close(fd, () => undefined);
     }
     if (state.broken) send('K', String(SIGPIPE));

@@ -2,6 +2,9 @@
 // u32 length (little-endian, counting the type byte) | u8 type | payload. A builtin call's first
 // frame ('B') carries NUL-terminated strings: the working directory, argc, argv, then the
 // environment; a line request ('L') carries the last status and the working directory.
+// Strings are bytes (file names bash globbed need not be UTF-8): a byte that is not part of valid
+// UTF-8 becomes U+DC00+byte, as every name in dbox is carried (src/format/utf8.ts), and back.
+import {bytesName, nameBytes} from '../format/utf8.js';
 
 export const MAX_FRAME = 64 << 20;
 
@@ -42,15 +45,15 @@ export function splitStrings(payload: Buffer): string[] {
   let start = 0;
   for (let i = 0; i < payload.length; i++) {
     if (payload[i] === 0) {
-      out.push(payload.toString('utf8', start, i));
+      out.push(bytesName(payload.subarray(start, i)));
       start = i + 1;
     }
   }
-  if (start < payload.length) out.push(payload.toString('utf8', start));
+  if (start < payload.length) out.push(bytesName(payload.subarray(start)));
   return out;
 }
 
-export const joinStrings = (strings: readonly string[]): Buffer => Buffer.from(strings.map((s) => s + '\0').join(''));
+export const joinStrings = (strings: readonly string[]): Buffer => Buffer.concat(strings.flatMap((s) => [nameBytes(s), Buffer.of(0)]));
 
 export interface BuiltinCall {
   readonly cwd: string;
