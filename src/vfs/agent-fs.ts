@@ -29,6 +29,7 @@ import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
 import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import {notRegular} from './untrusted.js';
 
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
 const LISTING_TTL_MS = 1000;
@@ -44,7 +45,7 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
   const st = fs.fstatSync(fd);
   if (!st.isFile() || range?.length === 0) {
     fs.closeSync(fd);
-    if (!st.isFile()) throw new FsError('EINVAL', path);
+    if (!st.isFile()) throw notRegular(path, st.mode);
     return Readable.from([]);
   }
   const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
@@ -219,7 +220,12 @@ export class AgentFs implements ContainerFs {
       if (!chan) return (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream;
       const {id} = await c.openReadFd(h, path);
       return fdReadStream(await chan.take(id), path, range);
-    }, (f) => f.createReadStream(path, range));
+    }, (f) => f.createReadStream(path, range)).catch(async (error: unknown) => {
+      // The agent opens regular files only (EINVAL otherwise): said as every driver says it.
+      if (!(error instanceof FsError) || error.code !== 'EINVAL') throw error;
+      const st = await this.lstat(path).catch(() => undefined);
+      throw st && (st.mode & 0o170000) !== 0o100000 ? notRegular(path, st.mode) : error;
+    });
     if (this.delegate) return stream;
     // The root stays held while the file is being read (a stopped container's is let go only after).
     this.busy++;
