@@ -1,12 +1,13 @@
 // The interactive prompt: reads raw keys, runs them through the line editor, completes with Tab
 // (a slow lookup is dropped when the line changes), shows candidates on a second Tab, and hands
-// the finished line back. Output of commands never passes through here: the controller
-// (src/ui/interactive.tsx) unmounts this component while a line runs.
+// the finished line back. Output of commands never passes through here: readLine
+// (components/read-line.tsx), which the controller (src/ui/interactive.tsx) calls for each line,
+// unmounts this component before a line runs.
 //
 // What it draws is one frame (src/shell/line-layout.ts: the prompt and the line wrapped as the
 // terminal wraps them, the cursor's cell, the candidates below), rendered as Ink text (what tests
 // see) and written to the terminal by a Screen (src/shell/terminal-screen.ts), which redraws only
-// what changed and cleans up after a resize. readLine (components/read-line.tsx) sets this up.
+// what changed and cleans up after a resize; Ink's own output goes nowhere (readLine sets this up).
 //
 // Candidates: a list that fits on the screen below the line is shown there until the next key (as
 // zsh does); one of `queryItems` (100, readline's completion-query-items) or more asks first
@@ -17,8 +18,8 @@
 // Input after the key that ends the line (typed ahead, or the following lines of a paste on a
 // terminal without bracketed paste) is not lost: Done carries it as `typeahead`, for the next
 // prompt to take as typed.
-import React, {useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
-import {Text, useCursor, useStdin, useStdout} from 'ink';
+import React, {useEffect, useLayoutEffect, useRef, useState} from 'react';
+import {Text, useStdin} from 'ink';
 import {edit, type EditorState} from '../src/shell/editor.js';
 import {KeyReader, type Key} from '../src/shell/keys.js';
 import type {Candidate, Completion} from '../src/shell/complete.js';
@@ -26,13 +27,13 @@ import {cropFrame, editorFrame, frameText, plainRows, type Frame} from '../src/s
 import {completionLines} from './CompletionList.js';
 
 export type Done = {
-  readonly kind: 'submit' | 'eof' | 'interrupt' | 'clear-screen';
+  readonly kind: 'submit' | 'eof' | 'interrupt';
   readonly editor: EditorState;
   /** Input read after the key that ended the line: pass it to the next prompt as `typeahead`. */
   readonly typeahead?: string;
 };
 
-/** Where frames go: src/shell/terminal-screen.ts's TerminalScreen, or nothing (tests read Ink's frame). */
+/** Where frames go: src/shell/terminal-screen.ts's TerminalScreen (on a terminal, or on a test's emulator). */
 export interface Screen {
   readonly columns: number;
   readonly rows: number;
@@ -53,8 +54,8 @@ export interface ShellProps {
   readonly subscribe?: (onChange: () => void) => () => void;
   readonly onDone: (done: Done) => void;
   readonly color: boolean;
-  /** The terminal (readLine gives one); without it only Ink's frame shows. */
-  readonly screen?: Screen;
+  /** The terminal (readLine gives one). */
+  readonly screen: Screen;
   /** Input to take as typed before any key (Done's `typeahead` of the previous prompt). */
   readonly typeahead?: string;
   /** From how many candidates on the list is asked for first (readline's completion-query-items). */
@@ -66,30 +67,10 @@ type Mode =
   | {readonly kind: 'query'; readonly candidates: readonly Candidate[]}
   | {readonly kind: 'more'; readonly lines: readonly string[]; readonly next: number};
 
-/** Without a screen, Ink draws the frame; lines printed above it go through Ink's own write. */
-const inkScreen = (stdout: NodeJS.WriteStream, write: (data: string) => void): Screen => ({
-  get columns() {
-    return stdout.columns || 80;
-  },
-  get rows() {
-    return stdout.rows || 24;
-  },
-  onResize: () => () => undefined,
-  draw: () => undefined,
-  commit: () => undefined,
-  erase: () => undefined,
-  print: (lines) => {
-    if (lines.length > 0) write(lines.map((l) => `${l}\n`).join(''));
-  },
-  clearScreen: () => undefined,
-});
-
 const MORE = '--More--';
 
-export default function Shell({initial, prompt, complete, subscribe, onDone, color, screen: given, typeahead, queryItems = 100}: ShellProps): React.ReactElement {
+export default function Shell({initial, prompt, complete, subscribe, onDone, color, screen, typeahead, queryItems = 100}: ShellProps): React.ReactElement {
   const {internal_eventEmitter: input, setRawMode} = useStdin() as ReturnType<typeof useStdin> & {internal_eventEmitter: NodeJS.EventEmitter};
-  const {stdout, write} = useStdout();
-  const screen = useMemo(() => given ?? inkScreen(stdout, write), [given, stdout, write]);
   const [editor, setEditor] = useState(initial);
   const [list, setList] = useState<readonly Candidate[] | undefined>();
   const [mode, setMode] = useState<Mode>({kind: 'edit'});
@@ -103,7 +84,6 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
   const lastTab = useRef<string | undefined>(undefined);
   const promptRef = useRef(prompt);
   promptRef.current = prompt;
-  const {setCursorPosition} = useCursor();
 
   useEffect(() => {
     setRawMode(true);
@@ -221,13 +201,9 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
           lastTab.current = lineKey;
           break;
         case 'clear-screen':
-          // As readline: the screen is cleared and the line drawn again at its top, as it was. (A
-          // controller that renders Shell itself, without a screen, is handed the line to do it.)
-          if (!given) finish('clear-screen', r.state);
-          else {
-            screen.clearScreen();
-            redraw();
-          }
+          // As readline: the screen is cleared and the line drawn again at its top, as it was.
+          screen.clearScreen();
+          redraw();
           break;
         // Ctrl-C leaves the line as typed on screen, followed by ^C, as bash does.
         case 'interrupt': finish('interrupt', before); break;
@@ -256,7 +232,7 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
     return () => {
       input.off('input', onInput);
     };
-  }, [input, complete, screen, given, color, queryItems]);
+  }, [input, complete, screen, color, queryItems]);
 
   const columns = screen.columns;
   const promptNow = prompt();
@@ -275,9 +251,6 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
     } else frame = line;
   }
   frame = cropFrame(frame, screen.rows - 1);
-
-  // Without a screen (a controller that renders Shell itself), Ink writes the frame and puts the cursor.
-  if (!given) setCursorPosition(done ? undefined : frame.cursor);
 
   useLayoutEffect(() => {
     screen.draw(frame);

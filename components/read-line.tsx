@@ -1,5 +1,5 @@
 // One prompt on the terminal, from the moment the controller has the terminal back until the line
-// is entered: what src/ui/interactive.tsx calls instead of rendering Shell itself.
+// is entered: what src/ui/interactive.tsx calls for each line.
 //
 // In order: the marker for output that did not end with a newline (zsh's PROMPT_SP), bracketed
 // paste on, the Shell component (Ink, raw mode) drawing through a TerminalScreen; when the line is

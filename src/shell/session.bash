@@ -36,7 +36,14 @@ if [[ -n ${DBOX_INTERACTIVE-} ]]; then
   set +o history
   HISTFILE=
   history -c
-  if [[ -r $DBOX_HISTORY ]]; then history -r "$DBOX_HISTORY"; fi
+  # An entry of several lines (a pasted loop) stays one entry, with its newlines (lithist); bash
+  # reads the file's `#<seconds>` lines as the bounds of entries only while HISTTIMEFORMAT is set,
+  # so it is set for the read when the user has not set it.
+  shopt -s lithist cmdhist
+  if [[ -r $DBOX_HISTORY ]]; then
+    if [[ -v HISTTIMEFORMAT ]]; then history -r "$DBOX_HISTORY"
+    else HISTTIMEFORMAT=; history -r "$DBOX_HISTORY"; unset HISTTIMEFORMAT; fi
+  fi
   __dbox_line_file=$DBOX_LINE_FILE
   __dbox_record() {
     local l

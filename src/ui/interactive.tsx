@@ -1,23 +1,30 @@
-// The interactive shell on a terminal: dbox's line editor (components/Shell.tsx, Ink) while the
-// prompt is up, the session's bash (src/shell/line-driver.ts) for every line.
+// The interactive shell on a terminal: dbox's line editor (readLine, components/read-line.tsx)
+// while the prompt is up, the session's bash (src/shell/line-driver.ts) for every line.
 //
 // The terminal changes hands as in a job-control shell. While the prompt is up dbox owns it (its
-// process group in the foreground, raw mode). When a line is submitted, Ink is unmounted (its
-// last frame, the prompt and the line, stays in the scrollback), raw mode is left (the terminal
-// settings bash had are back), dbox stops reading stdin altogether (no read may stay pending: a
-// key typed into vim must reach vim), and the line goes to bash, which gives the terminal to its
-// jobs. When the line ends, bash says so, dbox takes the terminal back, marks output that did not
-// end with a newline (as zsh's PROMPT_SP does) and draws the prompt again.
+// process group in the foreground, raw mode). When a line is submitted, readLine leaves its last
+// frame (the prompt and the line) on the screen, turns bracketed paste off and unmounts Ink; raw
+// mode is left (the terminal settings bash had are back), dbox stops reading stdin altogether (no
+// read may stay pending: a key typed into vim must reach vim), and the line goes to bash, which
+// gives the terminal to its jobs. When the line ends, bash says so, dbox takes the terminal back
+// and asks readLine for the next line (which marks output that did not end with a newline, as
+// zsh's PROMPT_SP does, and draws the prompt again).
+//
+// Keys the editor read after the key that ended a line (typed ahead, or the following lines of a
+// paste on a terminal without bracketed paste) come back in Done's `typeahead` and are handed to
+// the next prompt (a continuation prompt "> " too), so several lines typed or pasted at once run
+// one after the other, in order. History follows bash's HISTSIZE, HISTFILESIZE and HISTCONTROL
+// from the environment (src/shell/history-file.ts's historyPolicy).
 import {spawnSync} from 'node:child_process';
 import path from 'node:path';
-import {render} from 'ink';
-import Shell, {type Done} from '../../components/Shell.js';
+import {readLine} from '../../components/read-line.js';
+import type {Done} from '../../components/Shell.js';
 import type {ContainerInfo} from '../docker/engine.js';
 import {bashPath} from '../shell/bash-session.js';
 import {complete} from '../shell/complete.js';
 import {namespaceSource} from '../shell/completion-source.js';
 import {afterSubmit, emptyEditor, type EditorState} from '../shell/editor.js';
-import {historyPath, loadHistory, saveHistory} from '../shell/history-file.js';
+import {historyPath, historyPolicy, loadHistory, saveHistory} from '../shell/history-file.js';
 import {quoteaf} from '../format/quote.js';
 import {LineDriver, shellQuote, type LineResult} from '../shell/line-driver.js';
 import {promptText} from '../shell/prompt.js';
@@ -41,12 +48,6 @@ function stopReading(): void {
   }
 }
 
-/** Output that did not end with a newline keeps its line: a marker, then the prompt below it. */
-function promptEolMark(out: NodeJS.WriteStream, color: boolean): void {
-  const cols = out.columns || 80;
-  out.write(`${color ? '\x1b[7m%\x1b[27m' : '%'}${' '.repeat(cols - 1)}\r\x1b[K`);
-}
-
 /** Whether bash would wait for more of this line (an open quote, `do` without `done`, a here-document…). */
 function needsMore(text: string, bash: string): boolean {
   if (!/['"`\\({[]|<<|\b(if|for|while|until|case|select|function|do|then)\b|(\|\||&&|\|)\s*$/.test(text)) return false;
@@ -58,7 +59,8 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   const out = process.stdout;
   const color = out.isTTY === true && env['NO_COLOR'] === undefined;
   const historyFile = historyPath(env);
-  let editor: EditorState = emptyEditor(loadHistory(historyFile));
+  const policy = historyPolicy(env);
+  let editor: EditorState = emptyEditor(loadHistory(historyFile, policy));
   const source = namespaceSource(ns, env);
   const home = env['HOME'] ?? '/';
   const addNotice = (line: string): void => {
@@ -118,16 +120,20 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
   const completeAt = (line: string, cursor: number) => complete(line, cursor, {cwd: cwd(), home}, source);
   const bash = bashPath(env);
 
-  const ask = (initial: EditorState, continuation: boolean): Promise<Done> => new Promise<Done>((resolve) => {
-    const instance = render(
-      <Shell initial={initial} prompt={prompt(continuation)} complete={completeAt} subscribe={subscribe} color={color}
-        onDone={(d) => {
-          instance.unmount();
-          resolve(d);
-        }} />,
-      {exitOnCtrlC: false, patchConsole: false},
-    );
-  });
+  /** Keys read after the end of the last line, for the next prompt. */
+  let typeahead: string | undefined;
+  /** Whether output may have been written since the last prompt (readLine then marks output without a final newline). */
+  let ran = false;
+  const ask = async (initial: EditorState, continuation: boolean): Promise<Done> => {
+    const done = await readLine({
+      initial, prompt: prompt(continuation), complete: completeAt, subscribe, color, eolMark: ran,
+      ...(typeahead ? {typeahead} : {}),
+    });
+    stopReading();
+    typeahead = done.typeahead;
+    ran = false;
+    return done;
+  };
 
   const run = async (text: string, record: string): Promise<LineResult> => {
     driver.handOver();
@@ -150,39 +156,32 @@ export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening
     out.write('\r\x1b[K');
     for (;;) {
       let done = await ask(editor, false);
-      stopReading();
       notices.length = 0;
       let result: LineResult;
-      if (done.kind === 'clear-screen') {
-        out.write('\x1b[H\x1b[2J');
-        editor = done.editor;
-        continue;
-      }
       if (done.kind === 'eof') {
         result = await run('exit', '');
-      } else if (done.kind === 'interrupt') {
-        editor = emptyEditor(editor.history);
+      } else if (done.kind !== 'submit') {
+        editor = emptyEditor(done.editor.history);
         result = await run('(exit 130)', '');
       } else {
         let text = done.editor.text;
         // A line bash would read on from (an open quote, a loop, a here-document): the next ones, after "> ".
         while (done.kind === 'submit' && needsMore(text, bash)) {
           done = await ask(emptyEditor(done.editor.history), true);
-          stopReading();
           if (done.kind === 'submit') text += '\n' + done.editor.text;
         }
         if (done.kind !== 'submit') {
-          editor = emptyEditor(editor.history);
+          editor = emptyEditor(done.editor.history);
           result = await run('(exit 130)', '');
         } else {
-          editor = afterSubmit({...done.editor, text});
-          if (text.trim() !== '') saveHistory(historyFile, editor.history);
+          editor = afterSubmit({...done.editor, text}, policy);
+          if (text.trim() !== '') saveHistory(historyFile, editor.history, policy);
           result = text.trim() === '' ? await run(`(exit ${state.status})`, '') : await run(text, text);
         }
       }
       if (result.exited !== undefined) return result.exited;
       state = result;
-      promptEolMark(out, color);
+      ran = true;
     }
   } finally {
     stopLive();

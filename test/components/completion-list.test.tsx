@@ -8,6 +8,8 @@ import CompletionList from '../../components/CompletionList.js';
 import Shell from '../../components/Shell.js';
 import {complete, type Candidate, type Completion, type CompletionSource} from '../../src/shell/complete.js';
 import {emptyEditor} from '../../src/shell/editor.js';
+import {TerminalScreen} from '../../src/shell/terminal-screen.js';
+import {Xterm} from './xterm.js';
 import {textWidth} from '../../src/format/width.js';
 import {hostileNames} from '../unit/hostile-names.js';
 
@@ -75,7 +77,7 @@ describe('Tab completion of hostile names in the prompt', () => {
     const completeAt = (line: string, cursor: number): Promise<Completion | undefined> =>
       (pending = complete(line, cursor, {cwd: '/c', home: '/root'}, source(names)));
     const r = await rendered(
-      <Shell initial={emptyEditor()} prompt={() => '$ '} color={false} complete={completeAt} onDone={() => undefined} />,
+      <Shell initial={emptyEditor()} prompt={() => '$ '} color={false} complete={completeAt} onDone={() => undefined} screen={new TerminalScreen(new Xterm(100, 24))} />,
     );
     await act(async () => {
       r.stdin.write(typed);

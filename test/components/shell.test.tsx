@@ -32,7 +32,7 @@ async function mount(opts: MountOptions = {}) {
     r = render(
       <Shell initial={opts.initial ?? emptyEditor(opts.history ?? [])} prompt={() => opts.prompt ?? 'dbox:/x$ '} color={false}
         complete={opts.complete ?? (async () => undefined)} onDone={(d) => done.push(d)}
-        {...(opts.screen ? {screen: opts.screen} : {})} {...(opts.typeahead ? {typeahead: opts.typeahead} : {})} />,
+        screen={opts.screen ?? new TerminalScreen(new Xterm(100, 24))} {...(opts.typeahead ? {typeahead: opts.typeahead} : {})} />,
     );
   });
   const type = async (...chunks: string[]) => {
@@ -78,12 +78,6 @@ describe('Shell', () => {
     await s.type('half typed', '\x03');
     expect(s.done.map((d) => d.kind)).toEqual(['interrupt']);
     expect(plain(s.lastFrame())).toBe('dbox:/x$ half typed^C');
-  });
-
-  it('without a screen, Ctrl-L hands the line back to be drawn again on a cleared screen (the old contract)', async () => {
-    const s = await mount();
-    await s.type('abc', '\x0c');
-    expect(s.done.map((d) => [d.kind, d.editor.text])).toEqual([['clear-screen', 'abc']]);
   });
 
   it('recalls history with Up and finds it with Ctrl-R', async () => {

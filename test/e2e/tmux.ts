@@ -39,11 +39,12 @@ export class Terminal {
     execFileSync('tmux', ['resize-window', '-t', this.name, '-x', String(x), ...(y ? ['-y', String(y)] : [])]);
   }
 
-  /** Pastes text as a terminal does (bracketed when the program asked for it). */
-  paste(text: string): void {
+  /** Pastes text as a terminal does: bracketed when the program asked for it (unless `bracketed`
+   *  is false: a terminal without bracketed paste), newlines sent as Enter (\r). */
+  paste(text: string, bracketed = true): void {
     const buffer = `${this.name}-paste`;
     execFileSync('tmux', ['set-buffer', '-b', buffer, '--', text]);
-    execFileSync('tmux', ['paste-buffer', '-p', '-d', '-b', buffer, '-t', this.name]);
+    execFileSync('tmux', ['paste-buffer', ...(bracketed ? ['-p'] : []), '-d', '-b', buffer, '-t', this.name]);
   }
 
   alive(): boolean {
