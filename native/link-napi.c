@@ -1,6 +1,7 @@
 // The addon's door to link.c, so that the mount's fuse-native server (src/fuse/ops.ts) presents
 // links by the same rule as dbox-fuse: presentLink(target, depth) -> string, or throws an Error
-// with .code (EINVAL, ENAMETOOLONG).
+// with .code (EINVAL, ENAMETOOLONG). Target and result are names as the addon carries them
+// (name-codec.h: a byte that is not UTF-8 is U+DC00+byte), so the rule sees the link's own bytes.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "link.h"
+#include "name-codec.h"
 
 static napi_value fail(napi_env env, int err) {
   const char *code = strerrorname_np(err);
@@ -23,32 +25,36 @@ static napi_value js_present_link(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "presentLink(target, depth)");
     return NULL;
   }
-  size_t len;
+  size_t units;
   int64_t depth;
-  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok || napi_get_value_int64(env, argv[1], &depth) != napi_ok ||
+  if (napi_get_value_string_utf16(env, argv[0], NULL, 0, &units) != napi_ok || napi_get_value_int64(env, argv[1], &depth) != napi_ok ||
       depth < 0) {
     napi_throw_type_error(env, NULL, "presentLink(target: string, depth: number >= 0)");
     return NULL;
   }
-  char *target = malloc(len + 1);
+  // The target as the container's bytes (a UTF-16 unit becomes at most 3 bytes), and the result
+  // back as a name (at most one unit per byte).
+  uint16_t *in = malloc((units + 1) * sizeof *in);
+  char *target = malloc(units * 3 + 1);
   char *out = malloc(PATH_MAX);
-  if (!target || !out) {
-    free(target);
-    free(out);
-    return fail(env, ENOMEM);
-  }
+  uint16_t *back = malloc(PATH_MAX * sizeof *back);
   napi_value result = NULL;
+  long len;
   ssize_t n;
-  if (napi_get_value_string_utf8(env, argv[0], target, len + 1, &len) != napi_ok) {
+  if (!in || !target || !out || !back) {
+    fail(env, ENOMEM);
+  } else if (napi_get_value_string_utf16(env, argv[0], (char16_t *)in, units + 1, &units) != napi_ok) {
     napi_throw_type_error(env, NULL, "presentLink: bad target");
-  } else if ((n = link_present(target, len, (size_t)depth, out, PATH_MAX)) < 0) {
+  } else if ((len = name_encode(in, units, target, units * 3 + 1)) < 0 || (n = link_present(target, (size_t)len, (size_t)depth, out, PATH_MAX)) < 0) {
     fail(env, errno);
-  } else if (napi_create_string_utf8(env, out, (size_t)n, &result) != napi_ok) {
+  } else if (napi_create_string_utf16(env, (const char16_t *)back, name_decode(out, (size_t)n, back, PATH_MAX), &result) != napi_ok) {
     napi_throw_error(env, NULL, "presentLink: out of memory");
     result = NULL;
   }
+  free(in);
   free(target);
   free(out);
+  free(back);
   return result;
 }
 

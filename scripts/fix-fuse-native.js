@@ -2,9 +2,14 @@
 // modification time can be set through a mount (touch, cp -p, tar and rsync keep wrong times),
 // it turns UTIME_NOW / UTIME_OMIT (touch; touch -a / -m) into meaningless numbers, and without
 // libfuse's flag_utime_omit_ok a change of only one of the times never arrives.
+// It also turns every path into a JS string with napi_create_string_utf8 and every name back with
+// napi_get_value_string_utf8, so a name that is not UTF-8 (a container may hold any bytes) became
+// U+FFFD: shown wrong and unreachable.
 // Run by `npm install`: patch its C source and rebuild it from source (node-gyp-build then loads
 // build/Release before the prebuilt binary). After the patch, UTIME_NOW arrives as the current
-// time and UTIME_OMIT as 2^64-1, which src/fuse/ops.ts reads as "leave as it is".
+// time and UTIME_OMIT as 2^64-1, which src/fuse/ops.ts reads as "leave as it is"; and every path,
+// name (readdir, xattr), link target and rename/link destination crosses as latin1, one char per
+// byte, both ways (lossless). src/fuse/byte-names.ts is the one place that converts them.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import {createRequire} from 'node:module';
@@ -29,11 +34,41 @@ const fixes = [
     '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +
     '  if (ts->tv_nsec == UTIME_NOW) { struct timespec now; clock_gettime(CLOCK_REALTIME, &now); return (now.tv_sec * 1000) + (now.tv_nsec / 1000000); }\n'],
 ];
+// Names as bytes: [pattern, replacement, how many times the pristine source has it]. The counts
+// are exact, so a source that hands a name across some other way fails here, loudly.
+const latin1 = [
+  // Paths, xattr names, rename/link/symlink destinations and symlink targets into JS.
+  ['napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH', 'napi_create_string_latin1(env, l->path, NAPI_AUTO_LENGTH', 34],
+  ['napi_create_string_utf8(env, l->name, NAPI_AUTO_LENGTH', 'napi_create_string_latin1(env, l->name, NAPI_AUTO_LENGTH', 5],
+  ['napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH', 'napi_create_string_latin1(env, l->dest, NAPI_AUTO_LENGTH', 3],
+  // readdir's names back from JS. An entry that is not a string, or too long to be a name, is left
+  // out (the original threw, returning without waking the FUSE thread: that request hung).
+  ['      NAPI_UTF8(name, 1024, raw_name)\n', '      DBOX_LATIN1_NAME(name, 1024, raw_name)\n', 2],
+  // readlink's target back from JS, straight into the kernel's buffer (libfuse truncates a target
+  // longer than the buffer, as readlink(2) does); not a string: EIO (the original hung, as above).
+  ['  NAPI_ARGV_UTF8(linkname, l->len, 2)\n  strncpy(l->linkname, linkname, l->len);\n',
+    '  if (l->len == 0) { res = -EIO; }\n' +
+    '  else if (napi_get_value_string_latin1(env, argv[2], l->linkname, l->len, NULL) != napi_ok) { l->linkname[0] = 0; if (res == 0) res = -EIO; }\n', 1],
+];
+for (const [from, to, count] of latin1) {
+  const found = source.split(from).length - 1;
+  if (found !== count) throw new Error(`dbox: fuse-native.c is not the version this patch expects (${found} times, not ${count}: ${from.trim()})`);
+  source = source.replaceAll(from, to);
+}
+if (/napi_create_string_utf8\(env, l->|NAPI_UTF8\(name|NAPI_ARGV_UTF8\(linkname/.test(source)) {
+  throw new Error('dbox: fuse-native.c still passes a name as UTF-8 after the patch');
+}
 for (const [from, to] of fixes) {
   if (!source.includes(from)) throw new Error(`dbox: fuse-native.c is not the version this patch expects (missing: ${from.trim()})`);
   source = source.replace(from, to);
 }
-source = `/* patched by dbox: scripts/fix-fuse-native.js */\n#include <sys/stat.h>\n#include <time.h>\n${source}`;
+const latin1Name = [
+  '#define DBOX_LATIN1_NAME(name, size, val) \\',
+  '  char name[size]; \\',
+  '  size_t name##_len; \\',
+  '  if (napi_get_value_string_latin1(env, val, name, size, &name##_len) != napi_ok || name##_len >= size - 1) continue;',
+].join('\n');
+source = `/* patched by dbox: scripts/fix-fuse-native.js */\n#include <errno.h>\n#include <sys/stat.h>\n#include <time.h>\n${latin1Name}\n${source}`;
 const changed = fs.readFileSync(file, 'utf8') !== source;
 if (changed) fs.writeFileSync(file, source);
 

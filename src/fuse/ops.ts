@@ -1,6 +1,8 @@
 // The FUSE operations: a thin adapter from fuse-native's callbacks onto the namespace's
 // ContainerFs drivers. The mount's root lists the containers; `/<name>/…` is a container's
-// filesystem. Every error becomes a negative errno in one place (settle).
+// filesystem. Every error becomes a negative errno in one place (settle). Paths, names and link
+// targets are dbox's names (invalid bytes as U+DC00+byte), both ways: server.ts wraps these ops
+// in byte-names.ts, the one place that converts them from and to fuse-native's bytes.
 //
 // Host safety through the mount: the kernel follows a symlink on the reader's side, from the
 // directory the reader used, so every target (absolute or relative) is presented by the mount's one
@@ -13,6 +15,7 @@ import os from 'node:os';
 import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
+import {nameBytes} from '../format/utf8.js';
 import {FsError} from '../vfs/errors.js';
 import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
@@ -125,7 +128,7 @@ export function makeOps(ns: Namespace): FuseOps {
   const fuseStatOf = async (fs: ContainerFs, inner: string, st: Stat): Promise<FuseStat> => {
     const out = toFuseStat(st);
     if (isSymlink(st)) {
-      out.size = await fs.readlink(inner).then((target) => Buffer.byteLength(presentLink(target, inner)), () => 0);
+      out.size = await fs.readlink(inner).then((target) => nameBytes(presentLink(target, inner)).length, () => 0);
     }
     return out;
   };

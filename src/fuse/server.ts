@@ -21,6 +21,7 @@ import {refusalText} from '../vfs/untrusted.js';
 import {FrontServer} from './front.js';
 import {logLine} from './log.js';
 import {hideMount, isMounted, unmountAndRemove} from './mounts.js';
+import {byteNames} from './byte-names.js';
 import {makeOps} from './ops.js';
 import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
 
@@ -111,7 +112,7 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
     const mount = async (at: string): Promise<void> => {
-      const fuse = new Fuse(at, makeOps(ns), mountOptions);
+      const fuse = new Fuse(at, byteNames(makeOps(ns)), mountOptions);
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
     };
     // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the

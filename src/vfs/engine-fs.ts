@@ -74,13 +74,17 @@ export async function* fileBytes(stream: Readable, path: string): AsyncGenerator
 /** An archive of a file with no entry at all. */
 class EmptyArchive extends FsError {}
 
+/** The names an archive of directory `dir` may give its entry `file`. */
+const namesInDirArchive = (dir: string, file: string): string[] =>
+  dir === '/' ? [basename(file), `/${basename(file)}`] : [`${basename(dir)}/${basename(file)}`];
+
 /**
  * The bytes of the file `file` from the archive of its directory `dir` (a GET of it): the entry
  * named `dir`'s basename then the file's, which must be a regular file; the entries before it are
  * skipped unread. EIO when it is not there, or the archive is cut short or malformed.
  */
 export async function* fileBytesInDir(stream: Readable, dir: string, file: string, path: string): AsyncGenerator<Buffer> {
-  const want = dir === '/' ? [basename(file), `/${basename(file)}`] : [`${basename(dir)}/${basename(file)}`];
+  const want = namesInDirArchive(dir, file);
   try {
     for await (const entry of tarEntries(stream)) {
       const {type, name} = entry.header;
@@ -247,9 +251,41 @@ export class EngineFs implements ContainerFs {
       const p = await this.archive.stat(current);
       if (!p) throw new FsError('ENOENT', path);
       if ((goModeToPosix(p.mode) & S_IFMT) !== S_IFLNK) return {path: current, stat: p};
-      current = linkTargetPath(current, p.linkTarget);
+      current = linkTargetPath(current, await this.linkTarget(current, p, path));
     }
     throw new FsError('ELOOP', path);
+  }
+
+  /** Where the link `link` whose stat is `p` leads: the engine's stat gives the end of its chain,
+   *  resolved in the container, unless it is not UTF-8 (see linkEntryTarget). */
+  private async linkTarget(link: string, p: PathStat, path: string): Promise<string> {
+    return p.linkTarget.includes('\ufffd') ? this.linkEntryTarget(link, path) : p.linkTarget;
+  }
+
+  /**
+   * The target of the link `link` as readlink(2) gives it, byte for byte: from the link's own tar
+   * entry, whose link name is its bytes, in an archive of the link (or of its directory when its
+   * name is not UTF-8: Docker answers that GET empty). The engine's stat is no substitute: it
+   * gives the end of the link's chain, resolved, and as JSON, in which Go writes each byte that
+   * is not UTF-8 as U+FFFD (another target).
+   */
+  private async linkEntryTarget(link: string, path: string): Promise<string> {
+    const dir = dirname(link);
+    const inDir = !isUtf8Text(basename(link));
+    const stream = await this.archive.get(inDir ? dir : link);
+    if (!stream) throw new FsError('ENOENT', path);
+    const want = inDir ? namesInDirArchive(dir, link) : [basename(link)];
+    try {
+      for await (const entry of tarEntries(stream)) {
+        entry.resume();
+        if (!want.includes(entry.header.name)) continue;
+        if (entry.header.type !== 'symlink' || !entry.header.linkname) break;
+        return entry.header.linkname;
+      }
+    } catch (error) {
+      if (error instanceof FsError) throw error;
+    }
+    throw new FsError('EIO', path, "(the engine's archive of it does not hold the link)");
   }
 
   async stat(path: string): Promise<Stat> {
@@ -260,7 +296,7 @@ export class EngineFs implements ContainerFs {
     const p = await this.archive.stat(normalize(path));
     if (!p) throw new FsError('ENOENT', path);
     if ((goModeToPosix(p.mode) & S_IFMT) !== S_IFLNK) throw new FsError('EINVAL', path);
-    return p.linkTarget;
+    return this.linkEntryTarget(normalize(path), path);
   }
 
   async readdir(path: string): Promise<DirEntry[]> {

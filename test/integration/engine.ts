@@ -5,6 +5,7 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {writableBytes} from '../../src/format/utf8.js';
 
 export const engineAnswers = (): boolean => spawnSync('docker', ['info'], {stdio: 'ignore', timeout: 10_000}).status === 0;
 
@@ -32,8 +33,8 @@ export interface Fixture {
 }
 
 /**
- * Builds an image from a busybox root plus `files` (path -> content, or {symlink: target}),
- * then returns helpers to start containers from it.
+ * Builds an image from a busybox root plus `files` (path -> content, or {symlink: target}; a
+ * lone surrogate U+DC00+B in a path or target is the byte B), then returns helpers to start containers from it.
  */
 export function makeFixture(label: string, files: Record<string, string | {symlink: string} | {dir: true}> = {}): Fixture {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `dbox-${label}-`));
@@ -46,11 +47,12 @@ export function makeFixture(label: string, files: Record<string, string | {symli
   fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/data:/bin/sh\n');
   fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\n');
   for (const [p, content] of Object.entries(files)) {
+    // Paths and link targets are dbox's names: U+DC00+byte is that byte (a name that is not UTF-8).
     const full = path.join(root, p);
-    fs.mkdirSync(path.dirname(full), {recursive: true});
-    if (typeof content === 'string') fs.writeFileSync(full, content);
-    else if ('symlink' in content) fs.symlinkSync(content.symlink, full);
-    else fs.mkdirSync(full, {recursive: true});
+    fs.mkdirSync(writableBytes(path.dirname(full)), {recursive: true});
+    if (typeof content === 'string') fs.writeFileSync(writableBytes(full), content);
+    else if ('symlink' in content) fs.symlinkSync(writableBytes(content.symlink), writableBytes(full));
+    else fs.mkdirSync(writableBytes(full), {recursive: true});
   }
   const tag = `dbox-test/${label}-${process.pid}`;
   execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker import -c 'ENV PATH=/bin' - ${tag}`], {stdio: 'ignore'});
