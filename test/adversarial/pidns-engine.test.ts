@@ -49,6 +49,9 @@ describe.runIf(hasEngine)('adversarial: a second dockerd in its own PID namespac
   const hostRootBefore = fs.readdirSync('/').filter((n) => /dbox/i.test(n));
   const unix = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => world.env({...engine.unixEnv(), ...extra});
   const tls = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => world.env({...engine.tlsEnv(), ...extra});
+  /** The remote engine with its running containers served by the engine driver (the archive API and
+   *  programs run in the container), not the agent: the driver these cases attack. */
+  const archive = (): NodeJS.ProcessEnv => tls({DBOX_AGENT: '0'});
 
   beforeAll(async () => {
     world = makeWorld('pidns');
@@ -156,11 +159,12 @@ exec /bin/busybox sh "$@"
 
   it('F4/5 attach with that engine never injects into the process at its pid number', async () => {
     for (const method of ['auto', 'mount-api', 'upload']) {
-      const r = await dboxArgs(['attach', name, toolbox, '--method', method, '--at', '/.dbox-adv', '--', '/.dbox-adv/bin/cat', '/etc/hostname'],
+      const r = await dboxArgs(['attach', name, toolbox, '--method', method, '--at', '/.dbox-adv', '--', '/.dbox-adv/bin/cat', '/etc/marker'],
         unix(), {deadlineMs: 60_000});
       expect(r.out.includes(planted.token), `${method}: ran in the planted process`).toBe(false);
       expect(fs.existsSync(path.join(planted.root, '.dbox-adv')), `${method}: created in the planted root`).toBe(false);
-      if (r.status === 0) expect(r.out, method).toBe('advpidns\n');
+      // (/etc/marker: a file no other case writes; the write case above lands in /etc/hostname.)
+      if (r.status === 0) expect(r.out, method).toBe('CONTAINER-MARKER\n');
     }
   });
 
@@ -169,7 +173,7 @@ exec /bin/busybox sh "$@"
       outer = world.mkdir(`outer-liar${flag}`);
       const to = path.join(outer, 'dest');
       fs.mkdirSync(to);
-      const r = await dboxLine(`cp ${flag} /containers/${liar}/data ${to}/`, tls(), {deadlineMs: 60_000});
+      const r = await dboxLine(`cp ${flag} /containers/${liar}/data ${to}/`, archive(), {deadlineMs: 60_000});
       expect(canaries.record(), `cp ${flag}`).toEqual(canaries.original);
       expect(fs.readdirSync(outer), `cp ${flag}`).toEqual(['dest']);
       expect(r.status, `cp ${flag}: hostile names are an error`).not.toBe(0);
@@ -182,14 +186,27 @@ exec /bin/busybox sh "$@"
     }
   });
 
+  it('F3 through a real remote engine (TLS) served by the agent: the container\'s replaced /bin/sh is never asked, cp -r copies its real tree', async () => {
+    outer = world.mkdir('outer-liar-agent');
+    const to = path.join(outer, 'dest');
+    fs.mkdirSync(to);
+    const r = await dboxLine(`cp -r /containers/${liar}/data ${to}/`, tls(), {deadlineMs: 60_000});
+    expect(canaries.record()).toEqual(canaries.original);
+    expect(r.status, r.err).toBe(0);
+    expect(fs.readdirSync(outer)).toEqual(['dest']);
+    expect(fs.readdirSync(path.join(to, 'data')).sort()).toEqual(engine.docker('exec', liar, '/bin/busybox', 'ls', '-A', '/data').split('\n').filter(Boolean).sort());
+    fs.rmSync(outer, {recursive: true, force: true});
+    outer = undefined;
+  });
+
   it('engine driver, running container (TLS): links read the container\'s own files', async () => {
-    const links = await dboxLine(DEPTHS.map((d) => `cat /containers/${name}${linkDir(d)}/rel /containers/${name}${linkDir(d)}/abs`).join('; '), tls());
+    const links = await dboxLine(DEPTHS.map((d) => `cat /containers/${name}${linkDir(d)}/rel /containers/${name}${linkDir(d)}/abs`).join('; '), archive());
     expect(canaries.leaks(links.stdout)).toBe(false);
     expect(links.out).toBe(CONTAINER_SIDE.file.repeat(DEPTHS.length * 2));
   });
 
   it('F10 engine driver, running container (TLS): cat of a device node is refused', async () => {
-    const kmsg = await dboxLine(`cat /containers/${name}/devs/kmsg`, tls(), {deadlineMs: 20_000});
+    const kmsg = await dboxLine(`cat /containers/${name}/devs/kmsg`, archive(), {deadlineMs: 20_000});
     expect(kmsg.timedOut).toBe(false);
     expect(kmsg.out).not.toMatch(KMSG);
     expect(kmsg.status).not.toBe(0);
@@ -198,14 +215,14 @@ exec /bin/busybox sh "$@"
 
   it('Medium engine driver, running container (TLS): cp -r / cp -a create no device nodes', async () => {
     const to = world.mkdir('dest-tls-devs');
-    for (const flag of ['-r', '-a']) await dboxLine(`cp ${flag} /containers/${name}/devs ${to}/devs${flag}`, tls(), {deadlineMs: 30_000});
+    for (const flag of ['-r', '-a']) await dboxLine(`cp ${flag} /containers/${name}/devs ${to}/devs${flag}`, archive(), {deadlineMs: 30_000});
     expect(spawnSync('find', [to, '(', '-type', 'c', '-o', '-type', 'b', ')', '-print'], {encoding: 'utf8'}).stdout).toBe('');
   });
 
   it('F6 engine driver, running container (TLS): plain cp drops setuid and applies the umask, as GNU cp', async () => {
     const to = world.mkdir('dest-tls-setid');
     const cp = spawnSync('sh', ['-c', `umask 027 && exec "${process.execPath}" "${dboxPath}" -c "$0"`, `cp /containers/${name}/setid/suid ${to}/suid`],
-      {env: tls(), encoding: 'utf8'});
+      {env: archive(), encoding: 'utf8'});
     expect(cp.status, cp.stderr).toBe(0);
     const gnuRef = path.join(to, 'ref');
     fs.writeFileSync(gnuRef, 'x');
@@ -216,7 +233,7 @@ exec /bin/busybox sh "$@"
 
   it('Medium engine driver, running container (TLS): names never reach a terminal raw', async () => {
     for (const line of [`ls /containers/${name}/names`, `ls -l /containers/${name}/names`]) {
-      const t = await onTerminal(line, tls());
+      const t = await onTerminal(line, archive());
       expect(rawEscapes(t.stdout), line).toEqual([]);
     }
   });
