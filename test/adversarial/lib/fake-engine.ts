@@ -234,6 +234,12 @@ export async function startFakeEngine(base: string, containers: FakeContainer[] 
     return Buffer.alloc(0);
   }
 
+  // Every connection, upgraded ones included (closeAllConnections does not know those): close() ends them all.
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (sock: net.Socket) => {
+    sockets.add(sock);
+    sock.once('close', () => sockets.delete(sock));
+  });
   server.on('upgrade', (req: http.IncomingMessage, sock: net.Socket) => {
     const p = (req.url ?? '').split('?')[0]!.replace(/^\/v\d+\.\d+/, '');
     requests.push(`${req.method} ${req.url} (upgrade)`);
@@ -272,6 +278,7 @@ export async function startFakeEngine(base: string, containers: FakeContainer[] 
     async close() {
       for (const r of events) r.destroy();
       server.closeAllConnections();
+      for (const sock of sockets) sock.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       fs.rmSync(dir, {recursive: true, force: true});
     },
