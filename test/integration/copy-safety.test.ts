@@ -272,7 +272,9 @@ describe.runIf(hasEngine)('copy safety', () => {
           res.setHeader('Content-Type', 'application/x-tar');
           if (p === '/data') return void res.end(tarball);
           const one = tar.pack();
-          one.entry({name: path.basename(p), size: Buffer.byteLength(files[p] ?? ''), mode: 0o644}, files[p] ?? '');
+          // A link's own archive holds the link, as Docker's does (dbox reads a link's target from it).
+          if (p === '/data/link') one.entry({name: 'link', type: 'symlink', linkname: target});
+          else one.entry({name: path.basename(p), size: Buffer.byteLength(files[p] ?? ''), mode: 0o644}, files[p] ?? '');
           one.finalize();
           return void one.pipe(res);
         }
