@@ -219,12 +219,14 @@ static int acquire(uint32_t h) {
   return -1;
 }
 
-/** Whether handle h is a running container's root (its files may be handed out: nothing must hold a stopped one's rootfs). */
-static int process_root(uint32_t h) {
+/** Why the files of handle h may not be handed out, or 0: ESTALE for a handle that is gone or
+ *  whose process ended (as every other operation says), EOPNOTSUPP for a stopped container's root
+ *  (nothing must hold a stopped one's rootfs open). */
+static int handout_refusal(uint32_t h) {
   pthread_mutex_lock(&handles_lock);
-  int yes = h > 0 && h < MAX_HANDLES && handles[h].used && handles[h].pid_dir >= 0;
+  int err = h == 0 || h >= MAX_HANDLES || !handles[h].used || handles[h].closed ? ESTALE : handles[h].pid_dir < 0 ? EOPNOTSUPP : 0;
   pthread_mutex_unlock(&handles_lock);
-  return yes;
+  return err;
 }
 
 static void release(uint32_t h) {
@@ -1014,7 +1016,8 @@ static void op_open_fd(uint32_t id, rd_t *r) {
     char path[PATH_MAX];
     get_str(r, path);
     if (r->bad || r->off != r->len) return reply_err(id, EINVAL);
-    if (!process_root(h)) return reply_err(id, EOPNOTSUPP);  // a stopped container's files are never handed out
+    int refusal = handout_refusal(h);
+    if (refusal) return reply_err(id, refusal);
     int root = acquire(h);
     if (root < 0) return reply_err(id, errno);
     struct stat st;
@@ -1031,7 +1034,8 @@ static void op_open_fd(uint32_t id, rd_t *r) {
   pending_write *w = calloc(1, sizeof *w);
   if (!w) die("out of memory");
   rd_t peek = *r;
-  int err = kind != 1 ? EINVAL : !process_root(get_u32(&peek)) ? EOPNOTSUPP : prepare_write(w, r);
+  int refusal = kind == 1 ? handout_refusal(get_u32(&peek)) : 0;
+  int err = kind != 1 ? EINVAL : refusal ? refusal : prepare_write(w, r);
   if (!err && send_fd(id, w->fd) < 0) err = finish_write(w, errno);
   if (err) {
     free(w);

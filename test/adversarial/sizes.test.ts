@@ -109,7 +109,7 @@ describe.runIf(hasEngine)('adversarial: hostile sizes', () => {
   }
 
   it(`Medium a ${WIDE}-entry directory through the mount`, async () => {
-    const r = await dboxLine(`ls -f /containers/${running}/huge | wc -l`, env(), {deadlineMs: 90_000});
+    const r = await dboxLine(`/bin/ls -f /containers/${running}/huge | wc -l`, env(), {deadlineMs: 90_000});
     expect(r.timedOut, 'did not end in 90 s').toBe(false);
     expect(r.err).toBe('');
     expect(Number(r.out.trim())).toBe(WIDE + 2);

@@ -80,7 +80,8 @@ describe.runIf(hasEngine).each([['fd channel', '1'], ['stream', '0']])('agent dr
 
   it('a FIFO or a device node is refused, not opened', async () => {
     const f = agentFs();
-    for (const p of ['/odd/fifo', '/odd/kmsg', '/odd/null']) expect(await code(f.createReadStream(p))).toBe('EINVAL');
+    // Said as every driver says it: EPERM, "(a fifo in a container: only regular files are opened)".
+    for (const p of ['/odd/fifo', '/odd/kmsg', '/odd/null']) expect(await code(f.createReadStream(p))).toBe('EPERM');
     expect(await code(f.writeFile('/odd/fifo', Readable.from([Buffer.from('x')]), {mode: 0o644}))).toBe('EINVAL');
     const types = Object.fromEntries((await f.readdir('/odd')).map((e) => [e.name, e.type]));
     expect([types['fifo'], types['kmsg']]).toEqual(['fifo', 'char']);
