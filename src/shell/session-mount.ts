@@ -146,7 +146,12 @@ export class SessionMount {
       const how = this.startTimedOut ? `not ready within ${START_DEADLINE_MS / 1000} s` : (error as Error).message;
       // Its own reason when it said one; else the last thing it logged (a crash, dbox-ns failing).
       const told = error instanceof StartFailed && error.told;
-      this.ended(how, this.startTimedOut || told ? how : this.lastLogLine() || how);
+      // Once it has exited (it may still be unmounting what it made), never beside a new one.
+      const gone = (): void => {
+        if (this.child === child) this.ended(how, this.startTimedOut || told ? how : this.lastLogLine() || how);
+      };
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) gone();
+      else child.once('exit', gone);
     });
     child.on('exit', (code, signal) => {
       if (this.child !== child || !mounted) return; // before its ready line: readyOf reports it
