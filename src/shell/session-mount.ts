@@ -19,12 +19,12 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import fs from 'node:fs';
 import {constants} from 'node:os';
 import path from 'node:path';
+import {openLogFile} from '../fuse/log.js';
 import {readyOf, StartFailed} from '../fuse/ready.js';
 import {dboxLauncher, namespaceHelper} from '../self.js';
 
 export const MOUNT_POINT = '/containers';
 export const HOSTS_POINT = '/hosts';
-const LOG_MAX = 1 << 20;
 /** A mount that dies within this long of being ready counts as failing to start. */
 const QUICK_DEATH_MS = 5_000;
 const MAX_QUICK_DEATHS = 3;
@@ -90,10 +90,10 @@ export class SessionMount {
     return [first, 'ignore', log, 'pipe', ...(ns ? [ns.mntns, ...(ns.userns !== undefined ? [ns.userns] : [])] : [])];
   }
 
+  /** The log, opened as every mount log is (src/fuse/log.ts: never through a link, only a file of ours). */
   private openLog(): number {
     fs.mkdirSync(path.dirname(this.logFile), {recursive: true, mode: 0o700});
-    const big = (fs.statSync(this.logFile, {throwIfNoEntry: false})?.size ?? 0) > LOG_MAX;
-    return fs.openSync(this.logFile, big ? 'w' : 'a', 0o600);
+    return openLogFile(this.logFile).fd;
   }
 
   /** Whether start() was called (a mount may be created before it is started). */
