@@ -53,8 +53,13 @@ export async function rootsOf(ns: Namespace, engineDir: string, rootOf: (c: Cont
     const fd = await rootOf(c).catch(() => undefined);
     roots.set(c.name, fd !== undefined ? {path: `/proc/${process.pid}/fd/${fd}`, flags: 'w'} : {path: `${engineDir}/${c.name}`, flags: ''});
   }
-  roots.set(HOSTS_DIR.slice(1), {path: `${engineDir}${HOSTS_DIR}`, flags: 'h'});
-  return roots;
+  return withHosts(roots, engineDir);
+}
+
+/** `roots` with .hosts: the mount presents it whether or not the engine answers (the session binds
+ *  it on /hosts as soon as the mount is ready). */
+export function withHosts(roots: Roots, engineDir: string): Roots {
+  return new Map(roots).set(HOSTS_DIR.slice(1), {path: `${engineDir}${HOSTS_DIR}`, flags: 'h'});
 }
 
 /** The records that turn `from` into `to`. */
@@ -135,10 +140,16 @@ export class FrontServer {
    *  the engine's container events call it. */
   sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
-      const next = await rootsOf(this.ns, this.engineDir, (c) => this.rootOf(c));
+      // An engine that does not answer changes no container (the next event or reconnection syncs
+      // again), and the descriptors dropped meanwhile stay open: dbox-fuse may still be using them.
+      const listed = await rootsOf(this.ns, this.engineDir, (c) => this.rootOf(c)).catch((error: unknown) => {
+        this.log(`mount: ${(error as Error).message}`);
+        return undefined;
+      });
+      const next = listed ?? withHosts(this.current, this.engineDir);
       const records = changes(this.current, next);
       this.current = next;
-      const closing = this.dropped.splice(0);
+      const closing = listed ? this.dropped.splice(0) : [];
       for (const record of records) await this.send(record);
       // dbox-fuse holds its own descriptors of the new roots now (and none of the old ones): the old ones go.
       for (const fd of await Promise.all(closing)) if (fd !== undefined) fs.closeSync(fd);

@@ -22,7 +22,7 @@ export async function launchMount(dir: string, options: {parentPipe?: boolean; r
     const args = [dboxLauncher, 'mount', dir, '--foreground', '--ready-fd', '3', ...(options.parentPipe ? ['--parent-pipe'] : [])];
     const started = await spawnReady(process.execPath, args, {channel: 3, stdin: options.parentPipe ? 'pipe' : 'ignore', stderr: log.fd, detached: true})
       .catch((error: unknown) => {
-        throw error instanceof StartFailed ? new StartFailed(`${error.message} (see ${log.path})`) : error;
+        throw error instanceof StartFailed ? new StartFailed(`${error.message} (see ${log.path})`, error.told) : error;
       });
     return {...started, log: log.path};
   } finally {

@@ -11,8 +11,11 @@ import path from 'node:path';
 const LOG_LIMIT = 4 << 20;
 
 /** Opens `runtime`/mount.log for appending; its fd (close-on-exec off: children write to it). */
-export function openMountLog(runtime: string): {fd: number; path: string} {
-  const file = path.join(runtime, 'mount.log');
+export const openMountLog = (runtime: string): {fd: number; path: string} => openLogFile(path.join(runtime, 'mount.log'));
+
+/** A log file for appending: created 0600, never through a symlink (O_NOFOLLOW), refused unless
+ *  it is a regular file of this user with one name (a local user cannot point it elsewhere). */
+export function openLogFile(file: string): {fd: number; path: string} {
   const {O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW} = fs.constants;
   const fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   try {

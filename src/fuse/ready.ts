@@ -10,7 +10,12 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import {createInterface} from 'node:readline';
 import type {Readable} from 'node:stream';
 
-export class StartFailed extends Error {}
+export class StartFailed extends Error {
+  /** `told`: the reason is the helper's own ("error WHY"), not how it ended. */
+  constructor(message: string, readonly told = false) {
+    super(message);
+  }
+}
 
 export interface SpawnReadyOptions {
   /** The stdio index the child answers on (1 for stdout, 3 for an extra pipe). */
@@ -37,9 +42,20 @@ export async function spawnReady(command: string, args: readonly string[], optio
   const stdio: StdioOptions = [options.stdin, options.channel === 1 ? 'pipe' : 'ignore', options.stderr];
   if (options.channel === 3) stdio.push('pipe');
   const child = spawn(command, args, {stdio, detached: options.detached ?? false, env: options.env ?? process.env});
-  const channel = child.stdio[options.channel] as Readable;
-  const lines = createInterface({input: channel, crlfDelay: Infinity})[Symbol.asyncIterator]();
+  const {said, lines} = await readyOf(child, options.channel);
+  return {child, said, lines: options.channel === 1 ? lines : undefined};
+}
+
+/**
+ * Waits for the ready line of `child` (spawned by the caller) on its pipe at stdio index `channel`:
+ * resolves with the words after "ready" and the channel's later lines (the channel is closed when
+ * it is not stdout); rejects with StartFailed, the reason, after ending the child, on anything else.
+ */
+export async function readyOf(child: ChildProcess, channel: number): Promise<{said: string; lines: AsyncIterableIterator<string>}> {
+  const stream = child.stdio[channel] as Readable;
+  const lines = createInterface({input: stream, crlfDelay: Infinity})[Symbol.asyncIterator]();
   const exited = new Promise<string>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.signalCode ? `killed by ${child.signalCode}` : `exited with status ${child.exitCode}`);
     child.once('error', (e) => resolve(e.message));
     child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with status ${code}`));
   });
@@ -47,9 +63,10 @@ export async function spawnReady(command: string, args: readonly string[], optio
   const first = await lines.next().then((r) => (r.done ? undefined : r.value), () => undefined);
   if (first === undefined || !/^ready\b/.test(first)) {
     child.kill('SIGTERM');
-    channel.destroy();
-    const why = first?.startsWith('error ') ? first.slice(6) : first === undefined ? await exited : `unexpected answer: ${JSON.stringify(first)}`;
-    throw new StartFailed(why);
+    stream.destroy();
+    if (first?.startsWith('error ')) throw new StartFailed(first.slice(6), true);
+    throw new StartFailed(first === undefined ? await exited : `unexpected answer: ${JSON.stringify(first)}`);
   }
-  return {child, said: first.slice(5).trim(), lines: options.channel === 1 ? lines : (channel.destroy(), undefined)};
+  if (channel !== 1) stream.destroy();
+  return {said: first.slice(5).trim(), lines};
 }

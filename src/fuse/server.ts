@@ -66,6 +66,14 @@ function tell(fd: number | undefined, line: string): boolean {
   }
 }
 
+/** Why no FUSE mount can be made here when /dev/fuse is not the FUSE device (char 10:229). */
+function fuseDeviceProblem(): string | undefined {
+  const st = fs.statSync('/dev/fuse', {throwIfNoEntry: false});
+  if (!st) return '/dev/fuse does not exist';
+  const fuseDevice = (10 << 8) | 229; // makedev(10, 229) as glibc encodes small numbers
+  return st.isCharacterDevice() && st.rdev === fuseDevice ? undefined : '/dev/fuse is not the FUSE device';
+}
+
 export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean} = {}): Promise<never> {
   process.stderr.on('error', () => undefined);
   const runtime = runtimeDir();
@@ -134,8 +142,10 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     }
     if (!front) await mount(dir);
   } catch (error) {
-    tell(options.readyFd, `error ${(error as Error).message.replace(/\n/g, ' ')}`);
-    return end(1, `cannot mount ${dir}: ${(error as Error).message}`);
+    // fuse-native says only "fuse failed" (libfuse's own words are in the log, above this line).
+    const why = fuseDeviceProblem() ?? (error as Error).message;
+    tell(options.readyFd, `error ${why.replace(/\n/g, ' ')}`);
+    return end(1, `cannot mount ${dir}: ${why}`);
   }
 
   // Unmounted from outside (dbox umount, fusermount -u), or dbox-fuse died: nothing left to serve.

@@ -19,12 +19,12 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import fs from 'node:fs';
 import {constants} from 'node:os';
 import path from 'node:path';
-import type {Readable} from 'node:stream';
+import {openLogFile} from '../fuse/log.js';
+import {readyOf, StartFailed} from '../fuse/ready.js';
 import {dboxLauncher, namespaceHelper} from '../self.js';
 
 export const MOUNT_POINT = '/containers';
 export const HOSTS_POINT = '/hosts';
-const LOG_MAX = 1 << 20;
 /** A mount that dies within this long of being ready counts as failing to start. */
 const QUICK_DEATH_MS = 5_000;
 const MAX_QUICK_DEATHS = 3;
@@ -90,10 +90,10 @@ export class SessionMount {
     return [first, 'ignore', log, 'pipe', ...(ns ? [ns.mntns, ...(ns.userns !== undefined ? [ns.userns] : [])] : [])];
   }
 
+  /** The log, opened as every mount log is (src/fuse/log.ts: never through a link, only a file of ours). */
   private openLog(): number {
     fs.mkdirSync(path.dirname(this.logFile), {recursive: true, mode: 0o700});
-    const big = (fs.statSync(this.logFile, {throwIfNoEntry: false})?.size ?? 0) > LOG_MAX;
-    return fs.openSync(this.logFile, big ? 'w' : 'a', 0o600);
+    return openLogFile(this.logFile).fd;
   }
 
   /** Whether start() was called (a mount may be created before it is started). */
@@ -117,7 +117,7 @@ export class SessionMount {
     // Once it is up, the mount must not keep dbox alive (until then, dbox waits for it).
     const letGo = (): void => {
       child.unref();
-      for (const s of [child.stdin, child.stdio[3]]) (s as unknown as {unref?: () => void} | null)?.unref?.();
+      (child.stdin as unknown as {unref?: () => void} | null)?.unref?.();
     };
     let mounted = false;
     // A mount that does not come up in time (an engine call that never answers) is given up.
@@ -127,7 +127,9 @@ export class SessionMount {
       child.kill(constants.signals.SIGKILL);
     }, START_DEADLINE_MS);
     deadline.unref();
-    (child.stdio[3] as Readable).once('data', () => {
+    // Ready means its line "ready" (written once the mount is there); "error WHY", or an exit
+    // before a line, is a start that failed, and WHY is what the notice says.
+    readyOf(child, 3).then(() => {
       mounted = true;
       clearTimeout(deadline);
       const restart = p.kind === 'outside' && p.ns !== undefined;
@@ -138,30 +140,45 @@ export class SessionMount {
         letGo();
         this.settle('ready');
       });
+    }, (error: unknown) => {
+      if (this.child !== child) return;
+      clearTimeout(deadline);
+      const how = this.startTimedOut ? `not ready within ${START_DEADLINE_MS / 1000} s` : (error as Error).message;
+      // Its own reason when it said one; else the last thing it logged (a crash, dbox-ns failing).
+      const told = error instanceof StartFailed && error.told;
+      // Once it has exited (it may still be unmounting what it made), never beside a new one.
+      const gone = (): void => {
+        if (this.child === child) this.ended(how, this.startTimedOut || told ? how : this.lastLogLine() || how);
+      };
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) gone();
+      else child.once('exit', gone);
     });
     child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      if (this.state === 'stopped') return;
-      clearTimeout(deadline);
-      const how = this.startTimedOut ? `not ready within ${START_DEADLINE_MS / 1000} s` : signal ? `killed by ${signal}` : `exit status ${code}`;
-      this.startTimedOut = false;
-      if (this.readyAt === 0) {
-        const why = how.startsWith('not ready') ? how : this.lastLogLine() || how;
-        this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}; log: ${this.logFile})`);
-        this.settle('failed');
-        return;
-      }
-      const quick = !mounted || Date.now() - this.readyAt < QUICK_DEATH_MS;
-      this.quickDeaths = quick ? this.quickDeaths + 1 : 0;
-      if (this.quickDeaths >= MAX_QUICK_DEATHS) {
-        this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it (log: ${this.logFile})`);
-        this.settle('failed');
-        return;
-      }
-      this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again (log: ${this.logFile})`);
-      this.start();
+      if (this.child !== child || !mounted) return; // before its ready line: readyOf reports it
+      this.ended(signal ? `killed by ${signal}` : `exit status ${code}`);
     });
+  }
+
+  /** The mount process `child` ended or failed to start (`how`; `why` for a first start): said in
+   *  one line, and started again unless it never started or keeps stopping. */
+  private ended(how: string, why = how): void {
+    this.child = undefined;
+    this.startTimedOut = false;
+    if (this.state === 'stopped') return;
+    if (this.readyAt === 0) {
+      this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}; log: ${this.logFile})`);
+      this.settle('failed');
+      return;
+    }
+    const quick = this.state === 'starting' || Date.now() - this.readyAt < QUICK_DEATH_MS;
+    this.quickDeaths = quick ? this.quickDeaths + 1 : 0;
+    if (this.quickDeaths >= MAX_QUICK_DEATHS) {
+      this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it (log: ${this.logFile})`);
+      this.settle('failed');
+      return;
+    }
+    this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again (log: ${this.logFile})`);
+    this.start();
   }
 
   /** Makes the mount appear in the namespace: /hosts inside; both mount points from outside. False
@@ -189,7 +206,7 @@ export class SessionMount {
   private lastLogLine(): string {
     try {
       const lines = fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').filter((l) => l !== '' && !/^\s/.test(l));
-      return lines.pop()?.replace(/^dbox: (mount: )?/, '') ?? '';
+      return lines.pop()?.replace(/^\S+ [\w-]+\[\d+\]: /, '').replace(/^dbox(-ns)?: (mount: )?/, '') ?? '';
     } catch {
       return '';
     }

@@ -44,6 +44,28 @@ const fdMounts = (pid: number): number[] => fs.readdirSync(`/proc/${pid}/fdinfo`
   }
 });
 
+const FUSE_SUPER_MAGIC = 0x65735546;
+/** The FUSE connection number of a device number (its minor, as glibc's minor()). */
+const connectionOf = (dev: number): number => (dev & 0xff) | ((dev >> 12) & 0xfff00);
+/**
+ * The engine mount of mount process `pid`: a FUSE file system it holds by descriptor that is in no
+ * mount table (detached: mounts.ts hideMount). Its connection number, to watch it go.
+ */
+function hiddenEngineMount(pid: number): number | undefined {
+  const listed = new Set(mountTable(pid).map((m) => m.id));
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const id = Number(/mnt_id:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))![1]);
+      const at = `/proc/${pid}/fd/${fd}`;
+      if (listed.has(id) || fs.statfsSync(at).type !== FUSE_SUPER_MAGIC) continue;
+      return connectionOf(fs.statSync(at).dev);
+    } catch { /* closed meanwhile, or not a file system's */ }
+  }
+  return undefined;
+}
+/** Whether FUSE connection `conn` still exists (its super block: a mount, attached or not, or an open file). */
+const connectionLives = (conn: number): boolean => fs.existsSync(`/sys/fs/fuse/connections/${conn}`);
+
 describe.runIf(hasEngine)('the mount lifecycle', () => {
   let fixture: Fixture;
   let c: string;
@@ -64,19 +86,27 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     fs.rmSync(work, {recursive: true, force: true});
   });
 
-  /** `dbox mount DIR --foreground`, started here; resolves once both of its mounts are up. */
-  async function foreground(dir: string, parentPipe = false): Promise<ChildProcess> {
+  /**
+   * `dbox mount DIR --foreground`, started here; resolves once both of its mounts are up: DIR, and
+   * the engine mount behind it, held by descriptor and in no mount table (its directory under the
+   * runtime directory made and removed again). `engine` is the engine mount's FUSE connection.
+   */
+  async function foreground(dir: string, parentPipe = false): Promise<{child: ChildProcess; engine: number}> {
     const child = spawn(process.execPath, [dboxPath, 'mount', dir, '--foreground', ...(parentPipe ? ['--parent-pipe'] : [])],
       {env: env(), stdio: ['pipe', 'ignore', 'pipe']});
-    await until(() => mountsBelow(dir).length === 1 && mountsBelow(path.join(runtime, 'dbox', String(child.pid))).length === 1, 'the mount');
+    let engine: number | undefined;
+    await until(() => mountsBelow(dir).length === 1 && (engine = hiddenEngineMount(child.pid!)) !== undefined, 'the mount');
     await until(() => fs.existsSync(path.join(dir, c)), 'the containers in the mount');
-    return child;
+    expect(mountsBelow(runtime)).toEqual([]);
+    expect(fs.existsSync(path.join(runtime, 'dbox', String(child.pid)))).toBe(false);
+    expect(connectionLives(engine!)).toBe(true);
+    return {child, engine: engine!};
   }
 
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s on `dbox mount --foreground` leaves nothing mounted and no directory it made', async (signal) => {
     const dir = path.join(work, `fg-${signal}`);
     fs.mkdirSync(dir);
-    const child = await foreground(dir);
+    const {child, engine} = await foreground(dir);
     expect(fs.readFileSync(path.join(dir, c, 'data/f'), 'utf8')).toBe('data\n');
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
@@ -85,17 +115,19 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     expect(mountsBelow(runtime)).toEqual([]);
     expect(fs.existsSync(path.join(runtime, 'dbox', String(child.pid)))).toBe(false);
     expect(fs.readdirSync(dir)).toEqual([]); // the user's directory stays, empty
+    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
   });
 
   it('EOF from the parent (--parent-pipe) ends the mount the same way', async () => {
     const dir = path.join(work, 'fg-eof');
-    const child = await foreground(dir, true);
+    const {child, engine} = await foreground(dir, true);
     const exited = new Promise((r) => child.once('exit', r));
     child.stdin!.end();
     await exited;
     expect(mountsBelow(dir)).toEqual([]);
     expect(mountsBelow(runtime)).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false); // made by the mount: removed
+    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
   });
 
   it('`dbox mount DIR` outlives its launcher: messages go to the log, a warning does not kill it, it has its own session', async () => {
@@ -126,38 +158,77 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
   });
 
   it('the shell: its mount runs in another session, logs to the file, and starts again after it was killed', async () => {
-    const shell = spawn(process.execPath, [dboxPath], {env: env(), stdio: ['pipe', 'pipe', 'pipe'], detached: true});
+    const state = path.join(work, 'state');
+    const shell = spawn(process.execPath, [dboxPath], {env: {...env(), XDG_STATE_HOME: state}, stdio: ['pipe', 'pipe', 'pipe'], detached: true});
     let out = '';
     let err = '';
     shell.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     shell.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    // The session's mount: dbox's child (dbox-ns joins the session's namespace and execs it), mounted
+    // on /containers there; dbox-fuse below it.
+    const mountOf = (): number => Number(execFileSync('pgrep', ['-P', String(shell.pid), '-f', 'dbox.js mount /containers --foreground'], {encoding: 'utf8'}).trim());
+    const fuseOf = (server: number): number => Number(execFileSync('pgrep', ['-P', String(server), '-f', 'dbox-fuse /containers$'], {encoding: 'utf8'}).trim());
+    const hostMounts = (): string[] => mountTable().map((m) => m.mountPoint);
     try {
-      shell.stdin!.write(`cat /containers/${c}/data/f | wc -l\n`);
+      // /bin/cat: an external command, through the mount (dbox's own cat would read the container itself).
+      shell.stdin!.write(`/bin/cat /containers/${c}/data/f | wc -l\n`);
       await until(() => out.includes('1\n'), 'the first external command');
-      const dir = path.join(runtime, 'dbox', String(shell.pid), 'containers');
-      const server = Number(execFileSync('pgrep', ['-f', `dbox.js mount ${dir} --foreground`], {encoding: 'utf8'}).trim());
+      const server = mountOf();
       // Ctrl-C at a terminal signals the foreground process group: the mount is in none of the
       // shell's groups, nor in its session (no SIGHUP when the terminal goes).
       expect(sessionOf(server)).not.toBe(sessionOf(shell.pid!));
       expect(groupOf(server)).not.toBe(groupOf(shell.pid!));
-      expect(fs.readlinkSync(`/proc/${fuseServerOf(dir)}/fd/2`)).toBe(path.join(runtime, 'dbox', 'mount.log'));
-      // Killed from outside: the next command starts a new mount.
-      process.kill(fuseServerOf(dir), 'SIGKILL');
+      const fuse = fuseOf(server);
+      const log = path.join(state, 'dbox', 'mount.log');
+      for (const pid of [server, fuse]) expect(fs.readlinkSync(`/proc/${pid}/fd/2`)).toBe(log);
+      // Mounted in the session's namespace only: the host's mount table has nothing of it.
+      expect(mountTable(server).filter((m) => m.mountPoint === '/containers').map((m) => m.fstype.split('.')[0])).toEqual(['fuse']);
+      expect(fs.readlinkSync(`/proc/${server}/ns/mnt`)).not.toBe(fs.readlinkSync('/proc/self/ns/mnt'));
+      expect(hostMounts().filter((m) => m === '/containers' || m === '/hosts' || m.startsWith(`${runtime}/`))).toEqual([]);
+      const engine = hiddenEngineMount(server)!;
+      expect(engine).toBeDefined();
+      // Killed from outside: it is started again, with a one-line notice, and the next command works.
+      process.kill(fuse, 'SIGKILL');
       process.kill(server, 'SIGKILL');
       await until(() => !alive(server), 'the mount process to die');
-      shell.stdin!.write(`cat /containers/${c}/data/f | wc -c\n`);
+      await until(() => !connectionLives(engine), 'the killed mount\'s engine mount to go');
+      await until(() => err.includes('started it again'), 'the notice');
+      // Lines read from a pipe do not wait for a mount that is starting again (the prompt does): wait
+      // here until the new mount serves the container in the session's namespace.
+      let restarted = 0;
+      await until(() => {
+        try {
+          restarted = mountOf();
+          return restarted !== server && fs.existsSync(`/proc/${restarted}/root/containers/${c}/data/f`);
+        } catch {
+          return false;
+        }
+      }, 'the mount to be up again');
+      shell.stdin!.write(`/bin/cat /containers/${c}/data/f | wc -c\n`);
       await until(() => out.includes('5\n'), 'the command after the restart').catch((e: Error) => { throw new Error(`${e.message}: out ${JSON.stringify(out)} err ${JSON.stringify(err)}`); });
-      expect(err).not.toMatch(/dbox-fuse|at .*\.js/); // nothing of the mount on the terminal but a notice
+      expect(mountOf()).toBe(restarted);
+      expect(sessionOf(restarted)).not.toBe(sessionOf(shell.pid!));
+      // Nothing of the mount on the terminal but the notice (dbox-fuse's end or SIGKILL, whichever came first).
+      expect(err).toMatch(/^dbox: the mount of \/containers stopped \((killed by SIGKILL|exit status \d+)\); started it again \(log: .*mount\.log\)\n$/);
+      const last = restarted;
+      const lastFuse = fuseOf(last);
+      const lastEngine = hiddenEngineMount(last)!;
+      shell.stdin!.end();
+      await until(() => !alive(shell.pid!), 'the shell to exit');
+      // dbox ends its mount as it exits: no process, no engine mount, nothing on the host.
+      await until(() => !alive(last) && !alive(lastFuse), 'the mount processes to end');
+      await until(() => !connectionLives(lastEngine), 'the engine mount to go');
+      expect(hostMounts().filter((m) => m === '/containers' || m === '/hosts' || m.startsWith(`${runtime}/`))).toEqual([]);
+      expect(fs.readdirSync(path.join(runtime, 'dbox')).filter((n) => /^\d+$/.test(n))).toEqual([]);
     } finally {
       shell.stdin!.end();
       await until(() => !alive(shell.pid!), 'the shell to exit').catch(() => shell.kill('SIGKILL'));
     }
-    await until(() => mountsBelow(runtime).length === 0, 'the mounts to go');
   });
 
   it('after `docker restart` the container is served again and no descriptor is left on its old tree', async () => {
     const dir = path.join(work, 'restart');
-    const child = await foreground(dir);
+    const {child} = await foreground(dir);
     try {
       const oldPid = Number(docker('inspect', '-f', '{{.State.Pid}}', c));
       const rootMount = (pid: number): number => mountTable(pid).find((m) => m.mountPoint === '/')!.id;

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {changes, encode, type Roots, type Tree} from '../../src/fuse/front.js';
+import {changes, encode, withHosts, type Roots, type Tree} from '../../src/fuse/front.js';
 
 describe("the mount's front server control records", () => {
   const roots = (entries: [string, Tree][]): Roots => new Map(entries);
@@ -19,6 +19,13 @@ describe("the mount's front server control records", () => {
   it('no change, no records', () => {
     const same = roots([['web', local(10)], ['.hosts', {path: '/e/.hosts', flags: 'h'}]]);
     expect(changes(same, new Map(same))).toEqual([]);
+  });
+
+  it('.hosts is added to what is known when the engine does not answer, and nothing else changes', () => {
+    const before = roots([['web', local(10)]]);
+    expect(changes(before, withHosts(before, '/e'))).toEqual([{op: '+', name: '.hosts', tree: {path: '/e/.hosts', flags: 'h'}}]);
+    expect([...before.keys()]).toEqual(['web']);
+    expect(changes(withHosts(before, '/e'), withHosts(withHosts(before, '/e'), '/e'))).toEqual([]);
   });
 
   it('encodes NUL-terminated fields', () => {

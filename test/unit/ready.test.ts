@@ -1,6 +1,7 @@
 // The one owner of spawn-and-wait-for-ready (src/fuse/ready.ts), with real processes.
 import {describe, expect, it} from 'vitest';
-import {spawnReady, StartFailed} from '../../src/fuse/ready.js';
+import {spawn} from 'node:child_process';
+import {readyOf, spawnReady, StartFailed} from '../../src/fuse/ready.js';
 
 const sh = (script: string, channel: 1 | 3 = 1): ReturnType<typeof spawnReady> =>
   spawnReady('sh', ['-c', script], {channel, stdin: 'ignore', stderr: 'inherit'});
@@ -21,7 +22,16 @@ describe('spawnReady', () => {
   });
 
   it('rejects with the reason an "error" line gives', async () => {
-    await expect(sh('echo "error cannot mount"; exit 1')).rejects.toThrow(new StartFailed('cannot mount'));
+    await expect(sh('echo "error cannot mount"; exit 1')).rejects.toThrow(new StartFailed('cannot mount', true));
+  });
+
+  it('an "error" line on fd 3 is a failed start, not readiness, and the reason is the process\'s own', async () => {
+    // The session's mount spawns its process itself (more descriptors than spawnReady gives): readyOf.
+    const child = spawn('sh', ['-c', 'echo "error /dev/fuse is not the FUSE device" >&3; exit 1'], {stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'ignore']});
+    const failed = await readyOf(child, 3).then(() => undefined, (e: unknown) => e);
+    expect(failed).toBeInstanceOf(StartFailed);
+    expect(failed).toMatchObject({message: '/dev/fuse is not the FUSE device', told: true});
+    await expect(sh('exit 3')).rejects.toMatchObject({told: false});
   });
 
   it('rejects when the process exits before a line, saying how', async () => {
