@@ -125,7 +125,6 @@ describe.runIf(hasEngine)('dbox mount -o OPTIONS', () => {
   }, 60_000);
 
   it('an unknown option is a usage error and nothing is mounted', () => {
-    const before = mountTable().length;
     const fresh = path.join(os.tmpdir(), `dbox-mopts-none-${process.pid}`);
     const r = spawnSync(process.execPath, [dboxPath, 'mount', fresh, '-o', 'ro,allow_root'], {encoding: 'utf8'});
     expect(r.status).toBe(2);
@@ -136,7 +135,7 @@ describe.runIf(hasEngine)('dbox mount -o OPTIONS', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^dbox: mount: option requires an argument -- 'o'\n/);
     expect(fs.existsSync(fresh)).toBe(false);
-    expect(mountTable().length).toBe(before);
+    expect(mountTable().some((m) => m.mountPoint === fresh)).toBe(false);
   });
 
   it('allow_other by a user other than root needs user_allow_other in fuse.conf, and says so', () => {
