@@ -165,6 +165,7 @@ static struct {
   int dead_fd;                  // O_PATH of a deleted empty directory: what revoked fds become
   int no_opendir;
   int ending;                   // the control pipe closed: the unmount that follows is no failure
+  int caller_owns;              // allow_other: what a request creates is given the caller's uid/gid
   struct root *roots;
   unsigned root_serial;
   struct node *buckets[NBUCKETS];
@@ -901,22 +902,60 @@ static void changed(fuse_req_t req, fuse_ino_t parent, const char *name, int err
   release(node_of(parent));
 }
 
+// Ownership of what a request creates (allow_other only, S.caller_owns): this process (root) makes
+//   it, then gives it to the caller's uid/gid, as bindfs does; without allow_other only root uses
+//   the mount and nothing changes. A file is made without its set-user/group-ID bits, which come
+//   back only once the caller owns it (by fd, or through /proc/self/fd of an O_PATH|O_NOFOLLOW fd:
+//   never by name, which the container could have swapped for a symlink meanwhile), so there is no
+//   instant where a caller's file is set-ID root. When the ownership cannot be given, the entry is
+//   removed again (if the name still is that file) and the request fails: a root-owned file the
+//   caller created, maybe holds open for writing, never stays.
+
+/** The mode to create with: without set-ID bits while the owner is still root. */
+static mode_t bare(mode_t mode) { return S.caller_owns ? mode & ~(mode_t)(S_ISUID | S_ISGID) : mode; }
+
+/** Gives the file of `fd` (just made as `name` in `dir` with `mode`) to the caller; 0 or an errno. */
+static int own_fd(fuse_req_t req, int dir, const char *name, int fd, mode_t mode) {
+  if (!S.caller_owns) return 0;
+  const struct fuse_ctx *ctx = fuse_req_ctx(req);
+  struct stat st;
+  int err = 0;
+  if (fchownat(fd, "", ctx->uid, ctx->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) err = errno;
+  else if (bare(mode) != mode && chmod(fd_path(fd).s, mode & 07777) != 0) err = errno;
+  if (!err) return 0;
+  struct stat now;
+  if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 && fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+      st.st_dev == now.st_dev && st.st_ino == now.st_ino)
+    unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+  return err;
+}
+
+/** After `name` was made in `dir` (`err`: the making's errno, 0 when made): gives it to the caller. */
+static int own_name(fuse_req_t req, int dir, const char *name, mode_t mode, int err) {
+  if (err || !S.caller_owns) return err;
+  int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno;
+  err = own_fd(req, dir, name, fd, mode);
+  close(fd);
+  return err;
+}
+
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
   int dir = change_dir(req, parent, name);
   if (dir < 0) return;
-  changed(req, parent, name, mknodat(dir, name, mode, rdev) == 0 ? 0 : errno);
+  changed(req, parent, name, own_name(req, dir, name, mode, mknodat(dir, name, bare(mode), rdev) == 0 ? 0 : errno));
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
   int dir = change_dir(req, parent, name);
   if (dir < 0) return;
-  changed(req, parent, name, mkdirat(dir, name, mode) == 0 ? 0 : errno);
+  changed(req, parent, name, own_name(req, dir, name, S_IFDIR | mode, mkdirat(dir, name, bare(mode)) == 0 ? 0 : errno));
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name) {
   int dir = change_dir(req, parent, name);
   if (dir < 0) return;
-  changed(req, parent, name, symlinkat(target, dir, name) == 0 ? 0 : errno);
+  changed(req, parent, name, own_name(req, dir, name, S_IFLNK | 0777, symlinkat(target, dir, name) == 0 ? 0 : errno));
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name) {
@@ -1091,9 +1130,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi) {
   int dir = change_dir(req, parent, name);
   if (dir < 0) return;
-  int fd = openat(dir, name, open_flags(fi->flags) | O_CREAT | (fi->flags & O_EXCL) | O_NOFOLLOW, mode);
+  // Given to the caller only what this request made: an existing file (made meanwhile in the
+  // container) is never opened by CREATE then, it answers EEXIST.
+  int excl = S.caller_owns ? O_EXCL : fi->flags & O_EXCL;
+  int fd = openat(dir, name, open_flags(fi->flags) | O_CREAT | excl | O_NOFOLLOW, bare(mode));
   struct fuse_entry_param e;
-  int err = fd < 0 ? errno : do_lookup(parent, name, &e);
+  int err = fd < 0 ? errno : own_fd(req, dir, name, fd, mode);
+  if (!err) err = do_lookup(parent, name, &e);
   release(node_of(parent));
   if (err) {
     if (fd >= 0) close(fd);
@@ -1837,9 +1880,28 @@ static int fail_start(const char *why) {
   return 1;
 }
 
+/**
+ * Whether `list` (comma-separated) holds only the mount options dbox gives (src/fuse/mount-options.ts
+ * chose them; this is the check on this side: no other libfuse or kernel option gets through).
+ * Sets S.caller_owns when allow_other is among them.
+ */
+static bool valid_options(const char *list) {
+  static const char *const known[] = {"allow_other", "default_permissions", "ro", "rw"};
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    bool ok = len == 0;
+    for (size_t i = 0; !ok && i < sizeof known / sizeof *known; i++)
+      ok = strlen(known[i]) == len && strncmp(p, known[i], len) == 0;
+    if (!ok) return false;
+    if (len == strlen("allow_other") && strncmp(p, "allow_other", len) == 0) S.caller_owns = 1;
+    p += len + (p[len] == ',');
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: dbox-fuse MOUNTPOINT  (roots on stdin: NUL-terminated fields + NAME PATH FLAGS, - NAME)\n");
+  if (argc < 2 || argc > 3 || (argc == 3 && !valid_options(argv[2]))) {
+    fprintf(stderr, "usage: dbox-fuse MOUNTPOINT [OPTIONS]  (OPTIONS: allow_other,default_permissions,ro,rw; roots on stdin: NUL-terminated fields + NAME PATH FLAGS, - NAME)\n");
     return 2;
   }
   // Only what this process needs: an inherited descriptor of another FUSE connection (dbox's
@@ -1854,7 +1916,10 @@ int main(int argc, char **argv) {
   const char *inotify = getenv("DBOX_FUSE_INOTIFY");
   S.inotify_fd = inotify && strcmp(inotify, "off") == 0 ? (errno = ENOSYS, -1) : inotify_init1(IN_CLOEXEC);
   if (S.inotify_fd < 0) say("inotify: %s: the kernel's caches expire after %.0f s", strerror(errno), SHORT);
-  char *fuse_argv[] = {argv[0], "-o", "fsname=dbox,subtype=dbox", NULL};
+  char opts[256];
+  int n = snprintf(opts, sizeof opts, "fsname=dbox,subtype=dbox%s%s", argc == 3 && *argv[2] ? "," : "", argc == 3 ? argv[2] : "");
+  if (n < 0 || (size_t)n >= sizeof opts) return fail_start("mount options too long");
+  char *fuse_argv[] = {argv[0], "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
   S.session = fuse_session_new(&args, &ops, sizeof ops, NULL);
   if (!S.session) return fail_start("fuse_session_new failed");

@@ -15,8 +15,10 @@ const usage = `usage: dbox [-c LINE [ARG0 [ARGS...]] | FILE [ARGS...]]
   dbox                      interactive shell (reads commands from stdin when it is not a terminal)
   dbox -c 'LINE'            run one line and exit with its status
   dbox FILE [ARGS...]       run a bash script, with dbox's builtins and /containers
-  dbox mount DIR [--foreground]
-                            mount the containers at DIR (FUSE); without --foreground it runs in the background
+  dbox mount DIR [-o OPTIONS] [--foreground]
+                            mount the containers at DIR (FUSE); without --foreground it runs in the background;
+                            OPTIONS (comma-separated, -o may repeat): allow_other (other users too, with
+                            default_permissions; what they create is theirs), default_permissions, ro, rw
   dbox umount DIR           end such a mount
   dbox attach CONTAINER [HOSTDIR] [--at PATH] [--method M] [-- CMD...]
                             a shell (or CMD) inside a running container with a host toolbox
@@ -27,7 +29,17 @@ Commands are bash's; /containers is a directory of containers, for every program
 builtins (ls, cat, cp, attach, help) work on container paths directly. Type \`help\` inside dbox.
 `;
 
-/** `dbox mount DIR [--foreground]` and `dbox umount DIR`. */
+/** /etc/fuse.conf's text, undefined when there is none. */
+async function readFuseConf(): Promise<string | undefined> {
+  const fs = await import('node:fs');
+  try {
+    return fs.readFileSync('/etc/fuse.conf', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** `dbox mount DIR [-o OPTIONS] [--foreground]` and `dbox umount DIR`. */
 async function mountCommand(args: readonly string[]): Promise<number> {
   const [command, dir, ...flags] = args;
   if (!dir) {
@@ -44,16 +56,30 @@ async function mountCommand(args: readonly string[]): Promise<number> {
     detach(target);
     return 0;
   }
-  const server = await import('./fuse/server.js');
-  const readyFd = flags.includes('--ready-fd') ? Number(flags[flags.indexOf('--ready-fd') + 1]) : undefined;
-  if (flags.includes('--foreground')) {
-    await server.serve(target, {parentPipe: flags.includes('--parent-pipe'), ...(readyFd !== undefined ? {readyFd} : {})});
+  const {parseMountArgs, refusal, MountUsageError} = await import('./fuse/mount-options.js');
+  let parsed;
+  try {
+    parsed = parseMountArgs(flags);
+  } catch (error) {
+    if (!(error instanceof MountUsageError)) throw error;
+    process.stderr.write(`dbox: mount: ${escapeControls(error.message)}\n${usage}`);
+    return 2;
+  }
+  const {options, foreground, parentPipe, readyFd} = parsed;
+  const why = refusal(options, process.getuid?.() ?? 0, await readFuseConf());
+  if (why) {
+    process.stderr.write(`dbox: mount: ${why}\n`);
+    return 1;
+  }
+  if (foreground) {
+    const server = await import('./fuse/server.js');
+    await server.serve(target, {parentPipe, options, ...(readyFd !== undefined ? {readyFd} : {})});
     return 0;
   }
   // In the background: a mount process in its own session serves; this process waits until it is mounted.
   const {launchMount} = await import('./fuse/launch.js');
   try {
-    const {child} = await launchMount(target);
+    const {child} = await launchMount(target, {options});
     child.unref();
   } catch (error) {
     process.stderr.write(`dbox: mount: ${escapeControls(dir)}: ${escapeControlsLines((error as Error).message)}\n`);

@@ -111,10 +111,11 @@ export class FrontServer {
 
   /**
    * Starts dbox-fuse on `dir` (its messages go to `stderr`: the log) and gives it the current trees;
-   * rejects when it cannot mount. `log` takes this side's messages.
+   * rejects when it cannot mount. `log` takes this side's messages; `options`: the user's mount
+   * options for libfuse's -o (mount-options.ts optionList, '' for none).
    */
-  static async start(helper: string, dir: string, ns: Namespace, engineDir: string, log: (line: string) => void): Promise<FrontServer> {
-    const {child, lines} = await spawnReady(helper, [dir], {channel: 1, stdin: 'pipe', stderr: 'inherit'});
+  static async start(helper: string, dir: string, ns: Namespace, engineDir: string, log: (line: string) => void, options = ''): Promise<FrontServer> {
+    const {child, lines} = await spawnReady(helper, options ? [dir, options] : [dir], {channel: 1, stdin: 'pipe', stderr: 'inherit'});
     child.stdin!.on('error', () => undefined); // dbox-fuse gone: its exit is reported by onExit
     const front = new FrontServer(child, lines!, ns, engineDir, log);
     await front.sync();

@@ -6,6 +6,7 @@ import {dboxLauncher} from '../self.js';
 import {openMountLog} from './log.js';
 import {spawnReady, StartFailed, type Started} from './ready.js';
 import {runtimeDir} from './runtime.js';
+import {optionList, type MountOptions} from './mount-options.js';
 import fs from 'node:fs';
 
 export interface Launched extends Started {
@@ -16,10 +17,11 @@ export interface Launched extends Started {
  * Starts the mount process for `dir` and waits until it is mounted. With `parentPipe` its stdin is a
  * pipe from this process: EOF (this process exited or crashed) ends the mount.
  */
-export async function launchMount(dir: string, options: {parentPipe?: boolean; runtime?: string} = {}): Promise<Launched> {
+export async function launchMount(dir: string, options: {parentPipe?: boolean; runtime?: string; options?: MountOptions} = {}): Promise<Launched> {
   const log = openMountLog(options.runtime ?? runtimeDir());
   try {
-    const args = [dboxLauncher, 'mount', dir, '--foreground', '--ready-fd', '3', ...(options.parentPipe ? ['--parent-pipe'] : [])];
+    const list = options.options ? optionList(options.options) : '';
+    const args = [dboxLauncher, 'mount', dir, '--foreground', '--ready-fd', '3', ...(options.parentPipe ? ['--parent-pipe'] : []), ...(list ? ['-o', list] : [])];
     const started = await spawnReady(process.execPath, args, {channel: 3, stdin: options.parentPipe ? 'pipe' : 'ignore', stderr: log.fd, detached: true})
       .catch((error: unknown) => {
         throw error instanceof StartFailed ? new StartFailed(`${error.message} (see ${log.path})`, error.told) : error;

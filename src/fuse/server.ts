@@ -23,6 +23,7 @@ import {logLine} from './log.js';
 import {hideMount, isMounted, unmountAndRemove} from './mounts.js';
 import {byteNames} from './byte-names.js';
 import {makeOps} from './ops.js';
+import {NO_OPTIONS, optionList, type MountOptions} from './mount-options.js';
 import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
 
 /**
@@ -74,7 +75,15 @@ function fuseDeviceProblem(): string | undefined {
   return st.isCharacterDevice() && st.rdev === fuseDevice ? undefined : '/dev/fuse is not the FUSE device';
 }
 
-export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean} = {}): Promise<never> {
+/** fuse-native's options for the mount at DIR itself (when it serves it): the user's on top of ours.
+ *  fuse-native has no `ro`: it rides on the option string after fsname, as big_writes does. */
+export function userMountOptions(o: MountOptions): FuseOptions {
+  return {...mountOptions, fsname: `${mountOptions.fsname}${o.readOnly ? ',ro' : ''}`,
+    ...(o.allowOther ? {allowOther: true} : {}), ...(o.defaultPermissions ? {defaultPermissions: true} : {})};
+}
+
+export async function serve(dir: string, options: {readyFd?: number; parentPipe?: boolean; options?: MountOptions} = {}): Promise<never> {
+  const userOptions = options.options ?? NO_OPTIONS;
   process.stderr.on('error', () => undefined);
   const runtime = runtimeDir();
   for (const mnt of cleanStale(runtime)) say(`removed a mount left by a crash: ${mnt}`);
@@ -119,28 +128,28 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     const ns = new Namespace(new Engine(), {listingTtlMs: 1000});
     ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
-    const mount = async (at: string): Promise<void> => {
-      const fuse = new Fuse(at, byteNames(makeOps(ns)), mountOptions);
+    const mount = async (at: string, fuseOptions: FuseOptions): Promise<void> => {
+      const fuse = new Fuse(at, byteNames(makeOps(ns)), fuseOptions);
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
     };
     // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the
     // helper (not built: no libfuse3), or with DBOX_FUSE=node, fuse-native serves `dir` itself.
     if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper)) {
       fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
-      await mount(engineDir);
+      await mount(engineDir, mountOptions);
       // Nobody but dbox-fuse needs it: reached by descriptor, it is in no mount table, so no walk of
       // the runtime directory goes into it and no way out of this process can leave it behind.
       const engineRoot = await hideMount(engineDir, [path.dirname(engineDir)]).catch((error: unknown) => {
         say(`the engine mount stays visible (${(error as Error).message})`);
         return engineDir;
       });
-      front = await FrontServer.start(fuseHelper, dir, ns, engineRoot, say).catch((error: unknown) => {
+      front = await FrontServer.start(fuseHelper, dir, ns, engineRoot, say, optionList(userOptions)).catch((error: unknown) => {
         say(`the fast path is off (${(error as Error).message})`);
         return undefined;
       });
       if (!front) unmountAndRemove(engineDir, {parents: [path.dirname(engineDir)]});
     }
-    if (!front) await mount(dir);
+    if (!front) await mount(dir, userMountOptions(userOptions));
   } catch (error) {
     // fuse-native says only "fuse failed" (libfuse's own words are in the log, above this line).
     const why = fuseDeviceProblem() ?? (error as Error).message;
