@@ -119,7 +119,9 @@ export const capabilitiesOf = (fs: ContainerFs): Capabilities => fs.capabilities
 export interface ContainerFs {
   /** What this driver can do beyond the interface (absent: noCapabilities). */
   readonly capabilities?: Capabilities;
-  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths.
+  /** Which driver serves this filesystem: a name for tests and diagnostics. What it can do is
+   *  `capabilities` (one reader is left: the mount presents an engine-served container's root
+   *  without asking the engine, fuse/ops.ts getattr).
    *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
   readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
