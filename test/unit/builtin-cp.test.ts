@@ -79,6 +79,23 @@ describe('cp (memory fs)', () => {
     expect(await names(fs, '/home/sub/deep')).toEqual(['y']);
   });
 
+  it('interrupted while it reads (the read stalls until then): status 130, nothing left at the destination', async () => {
+    let reached = (): void => undefined;
+    const fs = MemoryFs.of({'home/big': 'never read\n', 'home/sub/y': 'y\n', dst: {dir: true}}, true,
+      {stall: (path) => path === '/home/big' && (reached(), true)});
+    for (const argv of [['cp', 'big', 'out'], ['cp', '-r', '/home', '/dst/copy']]) {
+      const reading = new Promise<void>((resolve) => (reached = resolve));
+      const interrupt = new AbortController();
+      const run = runOver(fs, argv, '/home', {}, interrupt.signal);
+      await reading;
+      interrupt.abort();
+      expect(await run).toEqual({stdout: '', status: 130, stderr: 'cp: interrupted; nothing was left at the destination\n'});
+      expect(await names(fs, '/home')).toEqual(['big', 'sub']);
+      expect(await names(fs, '/home/sub')).toEqual(['y']);
+      expect(await names(fs, '/dst')).toEqual([]);
+    }
+  });
+
   it('usage errors: status 2 and a hint', async () => {
     expect(await runOver(tree(), ['cp'])).toEqual({stdout: '', status: 2,
       stderr: "cp: missing file operand\nTry 'help cp' for more information.\n"});

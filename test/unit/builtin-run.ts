@@ -25,14 +25,15 @@ function collector(chunks: Buffer[]): Output {
   return {stream, isTTY: false, columns: 80};
 }
 
-/** `argv` run as a builtin with `host` serving every host path, from `cwd`. */
-export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {}): Promise<Ran> {
+/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C. */
+export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
+  signal = new AbortController().signal): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
     stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
-    signal: new AbortController().signal, run: async () => 127,
+    signal, run: async () => 127,
   };
   const status = await runBuiltin(argv, ctx);
   return {stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), status};

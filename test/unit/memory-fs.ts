@@ -43,6 +43,9 @@ export interface MemoryFsOptions {
   readonly gid?: number;
   /** Taken from a new entry's mode, as the process umask is (0 by default). */
   readonly umask?: number;
+  /** A read of a file for which this answers true gives no byte until it is destroyed: the slow
+   *  side of a test made controllable (a copy that is cancelled while it reads, never a race). */
+  readonly stall?: (path: string) => boolean;
 }
 
 /** What a tree is built from (seed): a file's text, a link, or a directory, with optional mode, owner and mtime (s). */
@@ -200,17 +203,23 @@ export class MemoryFs implements ContainerFs {
     const {node} = this.existing(path, true);
     if (node.kind === 'dir') throw new FsError('EISDIR', path);
     if (node.kind !== 'file') throw new FsError('EPERM', path);
+    if (this.options.stall?.(path)) return new Readable({read() {}});
     const start = range?.offset ?? 0;
     const bytes = node.data.subarray(start, range?.length === undefined ? undefined : start + range.length);
     return Readable.from(bytes.length > 0 ? [Buffer.from(bytes)] : []);
   }
 
-  /** The bytes are read whole first: a source that fails leaves nothing behind. */
+  /** The bytes are read whole first: a source that fails, or a write aborted (`signal`), leaves
+   *  nothing behind. */
   async writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of source) {
-      if (options.signal?.aborted) throw new FsError('ECANCELED', path);
-      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    const abort = (): void => void source.destroy(new FsError('ECANCELED', path));
+    if (options.signal?.aborted) abort();
+    options.signal?.addEventListener('abort', abort);
+    try {
+      for await (const chunk of source) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
     }
     if (options.signal?.aborted) throw new FsError('ECANCELED', path);
     const found = this.find(path, !options.exclusive);
