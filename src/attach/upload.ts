@@ -15,7 +15,6 @@ import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {Engine} from '../docker/engine.js';
 import {FsError, strerror} from '../vfs/errors.js';
-import type {LocalFs} from '../vfs/local-fs.js';
 import {join} from '../vfs/path.js';
 import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs} from '../vfs/types.js';
 import {forgetState, recordUpload} from './state.js';
@@ -35,7 +34,7 @@ export interface UploadTarget {
  * Copies the host tree below `from` into the new directory `to` (which exists), one entry at a
  * time: the engine serialises archive requests on a container, so more in flight gains nothing.
  */
-async function copyIn(host: LocalFs, from: string, into: ContainerFs, to: string): Promise<void> {
+async function copyIn(host: ContainerFs, from: string, into: ContainerFs, to: string): Promise<void> {
   for (const entry of await host.readdir(from)) {
     const src = join(from, entry.name);
     const dst = join(to, entry.name);
@@ -91,7 +90,7 @@ export interface UploadRun {
   readonly stdinIsTTY: boolean;
 }
 
-export async function upload(c: UploadTarget, host: LocalFs, hostDir: string, at: string, command: readonly string[], pathVar: string,
+export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string, at: string, command: readonly string[], pathVar: string,
   io: UploadRun): Promise<number> {
   const token = randomBytes(16).toString('hex');
   recordUpload(c.id, at, token);

@@ -17,11 +17,10 @@ import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {nameBytes} from '../format/utf8.js';
 import {FsError} from '../vfs/errors.js';
-import {LocalFs} from '../vfs/local-fs.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, HOSTS} from '../vfs/path.js';
 import {native} from '../native.js';
-import {isSymlink, timespecOfMs, type ContainerFs, type Stat} from '../vfs/types.js';
+import {capabilitiesOf, isSymlink, timespecOfMs, type ContainerFs, type Descriptors, type Stat} from '../vfs/types.js';
 import {logLine} from './log.js';
 import {RemoteFile} from './remote-file.js';
 
@@ -70,8 +69,8 @@ const containerRootStat = (created: number): FuseStat =>
 interface Handle {
   readonly fd: number;
   readonly remote?: RemoteFile;
-  /** The root it was opened through (its descriptors are revoked if the container restarts). */
-  readonly local?: LocalFs;
+  /** The filesystem it was opened through (its descriptors are revoked if the container restarts). */
+  readonly local?: Descriptors;
 }
 
 type FileTarget = {readonly fs: ContainerFs; readonly path: string};
@@ -166,9 +165,10 @@ export function makeOps(ns: Namespace): FuseOps {
     open: (p, flags, cb) =>
       settle(async () => {
         const t = await file(p);
-        if (t.fs instanceof LocalFs) {
-          const fd = await t.fs.openFd(t.path, flags & ~(C.O_CREAT | C.O_EXCL));
-          handles.set(fd, {fd, local: t.fs});
+        const local = capabilitiesOf(t.fs).descriptors;
+        if (local) {
+          const fd = await local.openFd(t.path, flags & ~(C.O_CREAT | C.O_EXCL));
+          handles.set(fd, {fd, local});
           return fd;
         }
         const remote = new RemoteFile(t.fs, t.path);
@@ -185,9 +185,10 @@ export function makeOps(ns: Namespace): FuseOps {
     create: (p, mode, cb) =>
       settle(async () => {
         const t = await writable(p);
-        if (t.fs instanceof LocalFs) {
-          const fd = await t.fs.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
-          handles.set(fd, {fd, local: t.fs});
+        const local = capabilitiesOf(t.fs).descriptors;
+        if (local) {
+          const fd = await local.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
+          handles.set(fd, {fd, local});
           return fd;
         }
         // The kernel looks the new file up at once: it must exist in the container before any write.

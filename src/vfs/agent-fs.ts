@@ -28,7 +28,7 @@ import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
-import type {ContainerFs, DirEntry, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import {noCapabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
 import {notRegular} from './untrusted.js';
 
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
@@ -54,6 +54,8 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
 
 export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
+  /** A write carries mode, owner and time to the agent (one request); no descriptors here in general. */
+  readonly capabilities = noCapabilities;
   readonly canRename = true;
   private retired = false;
   private busy = 0;

@@ -26,7 +26,7 @@ import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
-import {fileType, isDir, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
+import {fileType, isDir, noCapabilities, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
   type StatFs, type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
@@ -157,6 +157,8 @@ export async function listingsOfArchive(dir: string, entries: AsyncIterable<{hea
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
+  /** A tar header carries mode, owner and time; a change made later costs a request each. */
+  readonly capabilities = noCapabilities;
   readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;

@@ -22,7 +22,8 @@ import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {FsError, toFsError} from './errors.js';
-import type {ContainerFs, DirEntry, FileType, ReadOptions, ReadRange, Stat, StatFs, Timespec, WriteOptions} from './types.js';
+import type {Capabilities, ContainerFs, DirEntry, FileType, HostRoot, ReadOptions, ReadRange, Stat, StatFs, Timespec,
+  WriteOptions} from './types.js';
 import {basename} from './path.js';
 import {temporaryOwner} from './temporaries.js';
 import {notRegular} from './untrusted.js';
@@ -40,9 +41,11 @@ const O_ACCMODE = 3;
 // d_type values from <dirent.h>
 const DT: Record<number, FileType> = {1: 'fifo', 2: 'char', 4: 'dir', 6: 'block', 8: 'file', 10: 'symlink', 12: 'socket'};
 
-export class LocalFs implements ContainerFs {
+export class LocalFs implements ContainerFs, HostRoot {
   readonly driver = 'local' as const;
   readonly canRename = true;
+  /** A root fd of this host: native copies, fds the mount passes through, metadata set after a write. */
+  readonly capabilities: Capabilities = {metadata: 'after', descriptors: this, hostRoot: this};
   private retired = false;
   readonly isHost: boolean;
   private closed = false;

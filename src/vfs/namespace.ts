@@ -46,8 +46,17 @@ function provenRoot(pid: number, id: string): number | undefined {
   }
 }
 
+export interface NamespaceOptions {
+  /** How long the engine driver reuses a listing (EngineFs); by default for the life of a
+   *  filesystem, which the shell forgets at each line (refresh). */
+  readonly listingTtlMs?: number;
+  /** What serves host paths: the host's own filesystem, unless a test gives another (an
+   *  in-memory one, so builtins run without the host or an engine). */
+  readonly host?: ContainerFs;
+}
+
 export class Namespace {
-  readonly host = LocalFs.host();
+  readonly host: ContainerFs;
   /** Container lists by endpoint name (the current one included). */
   private readonly lists = new Map<string, Promise<ContainerInfo[]>>();
   private readonly engines = new Map<string, Engine>();
@@ -69,9 +78,8 @@ export class Namespace {
     return () => this.listeners.delete(listener);
   }
 
-  /** `listingTtlMs`: how long the engine driver reuses a listing (EngineFs); by default for the
-   *  life of a filesystem, which the shell forgets at each line (refresh). */
-  constructor(readonly engine: Engine, private readonly options: {readonly listingTtlMs?: number} = {}) {
+  constructor(readonly engine: Engine, private readonly options: NamespaceOptions = {}) {
+    this.host = options.host ?? LocalFs.host();
     this.engines.set(engine.endpoint.name, engine);
   }
 

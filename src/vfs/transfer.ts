@@ -1,5 +1,5 @@
 // Moving bytes between filesystems: the copy engine under `cp` and `cat`.
-// Between two LocalFs (host or running local containers) it works on fds in the native part:
+// Between two filesystems of this host (capabilities.hostRoot: the host, running local containers) it works on fds in the native part:
 // copy_file_range for files, an fd-walking tree copy for directories. Otherwise it streams
 // through the ContainerFs interface. A destination never shows a half-written file: files go to
 // a temporary name in the destination directory and are renamed into place (in a stopped
@@ -20,11 +20,11 @@ import {pipeline} from 'node:stream/promises';
 import {COPY_DEVICES, COPY_PRESERVE, native} from '../native.js';
 import {copyPolicy, type CopyPolicy} from './copy-policy.js';
 import {FsError, toFsError} from './errors.js';
-import {LocalFs, decodeStat} from './local-fs.js';
+import {decodeStat} from './local-fs.js';
 import {basename, dirname, join, linkTargetPath} from './path.js';
 import {sweepTemporaries, temporaryName} from './temporaries.js';
-import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG, type ContainerFs, type DirEntry, type Stat,
-  type WriteOptions} from './types.js';
+import {capabilitiesOf, isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG, type ContainerFs, type DirEntry, type HostRoot,
+  type Stat, type WriteOptions} from './types.js';
 import {badName, entryPath} from './untrusted.js';
 
 export interface Place {
@@ -98,8 +98,14 @@ export interface CopyOptions {
  *  name someone else holds fails rather than being reused. */
 const temporary = (path: string): string => join(dirname(path), temporaryName(basename(path)));
 
-const bothLocal = (a: ContainerFs, b: ContainerFs): [LocalFs, LocalFs] | undefined =>
-  a instanceof LocalFs && b instanceof LocalFs ? [a, b] : undefined;
+/** Both roots, when both filesystems are of this host: the kernel copies between them. */
+function bothLocal(a: ContainerFs, b: ContainerFs): [HostRoot, HostRoot] | undefined {
+  const [ra, rb] = [capabilitiesOf(a).hostRoot, capabilitiesOf(b).hostRoot];
+  return ra && rb ? [ra, rb] : undefined;
+}
+
+/** The copy sets a new entry's mode, owner and times after writing it (capabilities.metadata). */
+const metaAfter = (fs: ContainerFs): boolean => capabilitiesOf(fs).metadata === 'after';
 
 const isRegular = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFREG;
 const isDevice = (st: Stat): boolean => (st.mode & S_IFMT) === S_IFCHR || (st.mode & S_IFMT) === S_IFBLK;
@@ -202,10 +208,10 @@ async function writeNewFile(src: Place, dst: Place, st: Stat, policy: CopyPolicy
   await dst.fs.writeFile(dst.path, stream, {mode: modeOf(asFile.mode, policy), exclusive, signal: options.progress.signal,
     ...(isRegular(st) ? {size: st.size} : {}), ...carried(st, options)});
   options.progress.add(isRegular(st) ? st.size - (options.progress.bytes - before) : 0, 1);
-  if (dst.fs.driver === 'local') await applyMeta(dst, asFile, policy);
+  if (metaAfter(dst.fs)) await applyMeta(dst, asFile, policy);
 }
 
-async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: string, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp: string, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   const inFd = await srcFs.openRead(src);
   let outFd: number | undefined;
   try {
@@ -227,7 +233,7 @@ async function copyLocalFile(srcFs: LocalFs, src: string, dstFs: LocalFs, tmp: s
   }
 }
 
-/** Owner (with -p), mode and times (with -p) of a new entry of a local filesystem. A directory
+/** Owner (with -p), mode and times (with -p) of a new entry where the copy sets them (metadata 'after'). A directory
  *  keeps the setgid bit it inherited from its parent, as mkdir gives it. */
 async function applyMeta(place: Place, st: Stat, policy: CopyPolicy): Promise<void> {
   const preserve = (policy.flags & COPY_PRESERVE) !== 0;
@@ -279,7 +285,7 @@ async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, 
 
 /** The native tree copy of `src` to the new name `dst`; false when it made nothing (a device
  *  node left out). */
-async function nativeTree(local: [LocalFs, LocalFs], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
+async function nativeTree(local: [HostRoot, HostRoot], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
   // Both roots stay open until the copy ends; a container stopping or restarting meanwhile stops
   // this copy (not the rest of the command), which then fails with ESTALE.
   const result = await options.progress.part((raw, stop) => local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
@@ -346,7 +352,7 @@ async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
   if (tmp !== dst) await sweepOnce(dst.fs, dirname(dst.path), options.progress);
   await dst.fs.symlink(target, tmp.path);
   try {
-    if (tmp.fs.driver === 'local') await applyMeta(tmp, st, policy);
+    if (metaAfter(tmp.fs)) await applyMeta(tmp, st, policy);
     if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path);
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
@@ -366,9 +372,10 @@ interface Frame {
 /** Tree copy through the interface (any driver on either side); dst does not exist yet. Depth
  *  first with a stack of directories, each directory's mode and times applied once it is full. */
 async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
-  // A local directory is made 0700 and given its mode at the end; the engine takes its mode now
-  // (it writes as root, and a mode and times set later would cost a command each).
-  const local = dst.fs.driver === 'local';
+  // Where metadata is set after (a local directory) it is made 0700 and given its mode at the end;
+  // where it is carried (the engine) it takes its mode now (it writes as root, and a mode and
+  // times set later would cost a command each).
+  const local = metaAfter(dst.fs);
   const mkdir = async (path: string, s: Stat): Promise<Frame> => {
     await dst.fs.mkdir(path, local ? 0o700 : modeOf(s.mode, policy));
     return {src: '', dst: path, st: s, entries: [], next: 0};
@@ -399,10 +406,11 @@ const carried = (st: Stat, options: CopyOptions): Pick<WriteOptions, 'owner' | '
   options.preserve ? {owner: {uid: st.uid, gid: st.gid}, mtime: st.mtime} : {};
 
 /** Writes a file's bytes to `out` (cat): a regular file, or a FIFO read as it fills, until a
- *  cancel. With a raw fd and a local file, the native part copies. */
+ *  cancel. With a raw fd and a file of this host (hostRoot), the native part copies. */
 export async function sendFile(src: Place, out: {fd?: number; stream: Writable}, progress: Progress): Promise<void> {
-  if (src.fs instanceof LocalFs && out.fd !== undefined) {
-    const fd = await src.fs.openRead(src.path, {fifo: true});
+  const root = capabilitiesOf(src.fs).hostRoot;
+  if (root && out.fd !== undefined) {
+    const fd = await root.openRead(src.path, {fifo: true});
     try {
       await native().copyFd(fd, out.fd, progress.raw).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
     } finally {

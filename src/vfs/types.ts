@@ -74,8 +74,54 @@ export interface ReadOptions {
   readonly fifo?: boolean;
 }
 
+/** Files of a filesystem as descriptors of this process, for a path that may be passed through
+ *  (the mount reads and writes them directly). */
+export interface Descriptors {
+  /** Opens `path` in-root, flags as open(2); the caller closes the fd with closeFd (one opened for
+   *  writing is revoked if the filesystem is retired meanwhile). */
+  openFd(path: string, flags: number, mode?: number): Promise<number>;
+  closeFd(fd: number): void;
+}
+
+/** A filesystem of this very host, reached through a root fd: two of them copy in the kernel
+ *  (copy_file_range, the native fd-walking tree copy), and a file of one goes to an fd natively. */
+export interface HostRoot extends Descriptors {
+  /** Opens a file for reading as createReadStream would (regular, or a FIFO with `fifo`; on the
+   *  host anything); the caller closes the fd. */
+  openRead(path: string, options?: ReadOptions): Promise<number>;
+  /** Runs native work on the root fd, kept open until it ends; `cancel` is called if the
+   *  filesystem is retired meanwhile. */
+  use<T>(path: string, work: (rootFd: number) => Promise<T>, cancel?: () => void): Promise<T>;
+  /** The filesystem was retired (its container's process changed or went). */
+  readonly isRetired: boolean;
+}
+
+/** What a driver can do beyond the interface: the copy engine and the mount ask this, never the
+ *  driver's class or name. */
+export interface Capabilities {
+  /** Where a new entry's mode (and with -p its owner and times) comes from. `after`: the copy sets
+   *  them with chmod/chown/utimes once the entry is written (a new directory is made 0700 and
+   *  given its mode once full). `carried`: the write itself carries them (WriteOptions' mode,
+   *  owner and mtime, mkdir's mode), as an archive header does; nothing is set afterwards. */
+  readonly metadata: 'after' | 'carried';
+  /** Its files as descriptors of this process (absent: the mount reads and writes through the interface). */
+  readonly descriptors?: Descriptors;
+  /** A filesystem of this host on a root fd (absent: copies stream through the interface). */
+  readonly hostRoot?: HostRoot;
+}
+
+/** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */
+export const noCapabilities: Capabilities = {metadata: 'carried'};
+
+/** What `fs` can do. */
+export const capabilitiesOf = (fs: ContainerFs): Capabilities => fs.capabilities ?? noCapabilities;
+
 export interface ContainerFs {
-  /** Which driver serves this filesystem: shown by `ls -l /containers` and used for fast paths.
+  /** What this driver can do beyond the interface (absent: noCapabilities). */
+  readonly capabilities?: Capabilities;
+  /** Which driver serves this filesystem: a name for tests and diagnostics. What it can do is
+   *  `capabilities` (one reader is left: the mount presents an engine-served container's root
+   *  without asking the engine, fuse/ops.ts getattr).
    *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
   readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
