@@ -4,9 +4,9 @@
 import {pipeline} from 'node:stream/promises';
 import type {Builtin} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
+import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {FsError} from '../src/vfs/errors.js';
-import {absolute} from '../src/vfs/path.js';
 import {Progress, sendFile} from '../src/vfs/transfer.js';
 
 export const cat: Builtin = {
@@ -14,7 +14,7 @@ export const cat: Builtin = {
   usage: 'cat [FILE]...',
   summary: 'concatenate files to standard output (- or none: standard input)',
   async run(args, ctx) {
-    const {operands} = parseOptions('cat', args, {short: {}});
+    const {operands} = parseOptions('cat', args, {short: {}, usageStatus: 1});
     const progress = new Progress();
     const onAbort = (): void => progress.cancel();
     ctx.signal.addEventListener('abort', onAbort);
@@ -27,7 +27,7 @@ export const cat: Builtin = {
             await pipeline(ctx.stdin, ctx.stdout.stream, {end: false, signal: ctx.signal});
             continue;
           }
-          const target = await ctx.ns.resolve(absolute(operand, ctx));
+          const {target} = await resolveOperand(operand, ctx);
           if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
           await sendFile(target, ctx.stdout, progress);
         } catch (error) {
