@@ -257,12 +257,15 @@ async function render(items: readonly Item[], view: View): Promise<string[]> {
   return columns(cells, ctx.stdout.columns);
 }
 
-async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: Flags): Promise<Item> {
-  if (!flags.has('long') || !item.stat || !isSymlink(item.stat)) return item;
-  const linkTarget = await fs.readlink(path).catch(() => '?');
-  const wantsMode = flags.has('classify') || flags.has('fileType') || flags.has('slash') || flags.has('dirsFirst');
+async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: Flags, operand = false): Promise<Item> {
+  if (!item.stat || !isSymlink(item.stat)) return item;
+  // --group-directories-first counts a link to a directory as one; -l -F shows the target's type.
+  // -l -p shows it only where GNU 9.1 has it anyway (for --group-directories-first, not of an operand).
+  const wantsMode = (flags.has('dirsFirst') && !operand) || (flags.has('long') && (flags.has('classify') || flags.has('fileType')));
   const linkMode = wantsMode ? (await fs.stat(path).catch(() => undefined))?.mode : undefined;
-  return {...item, linkTarget, ...(linkMode !== undefined ? {linkMode} : {})};
+  const withMode = linkMode !== undefined ? {...item, linkMode} : item;
+  if (!flags.has('long')) return withMode;
+  return {...withMode, linkTarget: await fs.readlink(path).catch(() => '?')};
 }
 
 /**
@@ -299,7 +302,7 @@ async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused:
   const pending: Promise<void>[] = [];
   for (let k = 0; k < entries.length; k++) {
     const e = entries[k]!;
-    if (e.stat && !(flags.has('long') && isSymlink(e.stat))) {
+    if (e.stat && !((flags.has('long') || flags.has('dirsFirst')) && isSymlink(e.stat))) {
       items[k] = {name: e.name, stat: e.stat, fs};
       continue;
     }
@@ -388,7 +391,7 @@ export const ls: Builtin = {
         if (isDir(st) && !flags.has('directory')) dirs.push({shown: operand, abs, target, operand: true, stat: st});
         else {
           files.push(await withLinkTarget({name: operand, stat: flags.has('long') ? lst : st, fs: target.fs}, target.path,
-            target.fs, flags));
+            target.fs, flags, true));
         }
       } catch (error) {
         fail(error, operand, (w) => `cannot access ${w}`, true);
