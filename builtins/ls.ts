@@ -8,7 +8,7 @@
 // out without recursion or argument spreading, and `ls -R` of any depth stops with GNU's
 // `File name too long` once a directory's path reaches PATH_MAX bytes.
 import {colorContainer, colorName} from '../src/format/color.js';
-import {columns, type Cell} from '../src/format/columns.js';
+import {columns, commas, type Cell} from '../src/format/columns.js';
 import {lsQuoting, lsQuotingArgs, type LsQuoting} from '../src/format/ls-quoting.js';
 import {fullTime, humanSize, lsTime, modeString} from '../src/format/mode.js';
 import {sortListing, type SortKey, type SortOptions} from '../src/format/ls-sort.js';
@@ -32,7 +32,7 @@ const spec = {
   short: {l: 'long', a: 'all', A: 'almostAll', d: 'directory', '1': 'one', h: 'human', R: 'recursive',
     N: 'literal', b: 'escape', Q: 'quoteName', q: 'hideControl', t: 'sortTime', r: 'reverse', S: 'sortSize',
     U: 'unsorted', X: 'sortExtension', v: 'sortVersion', F: 'classify', p: 'slash', i: 'inode', n: 'numeric',
-    s: 'size', g: 'noOwner', o: 'noGroup', G: 'noGroupColumn', c: 'ctime', u: 'atime', k: 'kibibytes'},
+    s: 'size', C: 'columns', x: 'across', m: 'commas', g: 'noOwner', o: 'noGroup', G: 'noGroupColumn', c: 'ctime', u: 'atime', k: 'kibibytes'},
   long: {all: 'all', 'almost-all': 'almostAll', directory: 'directory', 'human-readable': 'human', recursive: 'recursive',
     literal: 'literal', escape: 'escape', 'quote-name': 'quoteName', 'hide-control-chars': 'hideControl',
     'show-control-chars': 'showControl', reverse: 'reverse', classify: 'classify', 'file-type': 'fileType',
@@ -49,6 +49,20 @@ function sortOptions(flags: Flags): SortOptions {
     : flags.has('sortExtension') ? 'extension' : flags.has('sortVersion') ? 'version'
       : (flags.has('ctime') || flags.has('atime')) && !long ? 'time' : 'name';
   return {key, reverse: flags.has('reverse'), dirsFirst: flags.has('dirsFirst')};
+}
+
+type Format = 'long' | 'one' | 'commas' | 'across' | 'columns';
+
+/** The layout (GNU: the last of -l -1 -m -x -C wins; here the first in that order), columns by
+ *  default on a terminal. */
+const formatOf = (flags: Flags, isTTY: boolean): Format => (flags.has('long') ? 'long' : flags.has('one') ? 'one'
+  : flags.has('commas') ? 'commas' : flags.has('across') ? 'across' : flags.has('columns') || isTTY ? 'columns' : 'one');
+
+/** The line length: the terminal's; else COLUMNS when it is a positive number; else 80 (GNU ls). */
+function lineLength(ctx: ShellContext): number {
+  if (ctx.stdout.isTTY) return ctx.stdout.columns;
+  const env = Number(ctx.env['COLUMNS']);
+  return Number.isInteger(env) && env > 0 ? env : 80;
 }
 
 /** The time shown and sorted by: mtime, or -c ctime, -u atime. */
@@ -244,17 +258,22 @@ async function render(items: readonly Item[], view: View): Promise<string[]> {
   if (flags.has('long')) return longLines(items, view);
   const names = shownNames(items, view.q.names, view);
   // -i and -s: right-aligned numbers before each name, as wide as the widest in the listing.
+  const format = formatOf(flags, ctx.stdout.isTTY);
   const lead = items.map((i) => `${flags.has('inode') ? (i.stat ? String(i.stat.ino) : '?') : ''}\0${flags.has('size') ? blocksText(i.stat, flags) : ''}`);
   const widths = [0, 0];
-  for (const l of lead) l.split('\0').forEach((x, k) => (widths[k] = Math.max(widths[k]!, x.length)));
-  const prefix = (k: number): string => lead[k]!.split('\0').map((x, j) => (x === '' && !widths[j] ? '' : `${x.padStart(widths[j]!)} `)).join('');
+  // -m does not align them (ls.c print_file_name_and_frills: width 0 with commas).
+  if (format !== 'commas') for (const l of lead) l.split('\0').forEach((x, k) => (widths[k] = Math.max(widths[k]!, x.length)));
+  const prefix = (k: number): string => lead[k]!.split('\0').map((x, j) =>
+    (x === '' ? '' : `${x.padStart(widths[j]!)} `)).join('');
   const cells: Cell[] = names.map((s, i) => {
     const pre = prefix(i);
     const mark = indicator(items[i]!.stat?.mode, flags);
     return {text: pre + colored(items[i]!, s, view) + mark, width: pre.length + s.width + mark.length};
   });
-  if (flags.has('one') || !ctx.stdout.isTTY) return cells.map((c) => c.text);
-  return columns(cells, ctx.stdout.columns);
+  if (format === 'one') return cells.map((c) => c.text);
+  if (format === 'commas') return commas(cells, lineLength(ctx));
+  // Tabs as GNU's where bytes are compared (a pipe); spaces on a terminal, where they look the same.
+  return columns(cells, lineLength(ctx), {across: format === 'across', tabs: !ctx.stdout.isTTY});
 }
 
 async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: Flags, operand = false): Promise<Item> {
@@ -340,7 +359,7 @@ interface Dir {
 
 export const ls: Builtin = {
   name: 'ls',
-  usage: 'ls [-laAd1hRNbQqtrSUXvFpinsgoGcuk] [--group-directories-first] [--full-time] [--quoting-style=WORD] [FILE]...',
+  usage: 'ls [-laAd1CxmhRNbQqtrSUXvFpinsgoGcuk] [--group-directories-first] [--full-time] [--quoting-style=WORD] [FILE]...',
   summary: 'list directory contents (host paths, /containers, container paths)',
   async run(args, ctx) {
     const options = lsQuotingArgs(args);
@@ -353,7 +372,8 @@ export const ls: Builtin = {
     // -n, -g, -o and --full-time are long listings.
     const flags: Flags = ['numeric', 'noOwner', 'noGroup', 'fullTime'].some((f) => parsed.flags.has(f))
       ? new Set([...parsed.flags, 'long']) : parsed.flags;
-    const layout = flags.has('long') ? 'long' : flags.has('one') || !ctx.stdout.isTTY ? 'one' : 'columns';
+    const format = formatOf(flags, ctx.stdout.isTTY);
+    const layout = format === 'long' ? 'long' : format === 'columns' || format === 'across' ? 'columns' : 'one';
     const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout);
     if (q.warning) ctx.stderr.stream.write(`ls: ${q.warning}\n`);
     const view: View = {q, ctx, flags};

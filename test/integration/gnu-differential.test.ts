@@ -9,8 +9,9 @@
 //
 // Documented differences (README, Limitations), normalised here and nowhere else:
 //  - usage errors point at `help CMD` where GNU says `CMD --help` (dbox's builtins have no --help);
-// Cases that would show other known differences are not in the corpus: ls -C/-x/-m, cp -v of a
-// directory (dbox names the top-level copy only), ls -U (directory order of each driver).
+// Cases that would show other known differences are not in the corpus: cp -v of a directory
+// (dbox names the top-level copy only), ls -U (directory order of each driver), ls -C -l (GNU:
+// the last layout option wins; dbox: -l, -1, -m, -x, -C in this order).
 import {execFileSync, spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,7 +84,7 @@ function buildTree(dir: string): void {
   fs.utimesSync(path.join(dir, 'dir'), t - 7200, t - 7200);
 }
 
-const LS_BASES = ['-1', '-l', '-la', '-lA'];
+const LS_BASES = ['-1', '-l', '-la', '-lA', '-C', '-x', '-m'];
 const LS_SORTS = ['', '-t', '-S', '-r', '-tr', '-Sr', '-X', '-v', '--group-directories-first'];
 const LS_EXTRAS = ['', '-F', '-p', '-i', '-s', '-n'];
 
@@ -97,6 +98,7 @@ export const READ_CASES: readonly string[] = [
   'ls nonexist a', 'ls -ld . .. dir/..', 'ls -y', 'ls --bogus', 'ls -lt dir', 'ls -R dir', 'ls -1F dir linkdir',
   'ls -l null fifo sock', 'ls -lis sparse big hard1 hard2', 'ls -v v1.10 v1.9 v1.2', 'ls -X file.txt file.c a',
   'cat a', 'cat a small', 'cat a/', "cat ''", 'cat dir', 'cat nonexist', 'cat linkfile', 'cat dangling', 'cat linkdir/',
+  'COLUMNS=40 ls -C', 'COLUMNS=40 ls -x -F', 'COLUMNS=40 ls -m -s', 'COLUMNS=1 ls -C', 'ls -C dir emptydir a', 'ls -aC',
   'cat -- -dash', 'cat "odd name" "quo\'te"', 'cat a nonexist small',
 ];
 
@@ -107,10 +109,10 @@ export const READ_CASES: readonly string[] = [
  *  - a copy onto an existing file replaces it (temporary + rename) where GNU writes in place: the
  *    directory's mtime changes, the file's inode and hard links do not survive;
  *  - `cp -a` of several names does not keep the hard links between them;
- *  - `cp -r dir dir/sub`: GNU copies what it can before it refuses, dbox refuses first.
+ *  - `cp -r dir dir` and `cp -r dir dir/sub`: GNU copies one level before it refuses, dbox refuses first.
  */
 export const KNOWN_DIFFERENT: readonly string[] = [
-  'cp -f a small', 'cp -a a old', 'cp old a', 'cp -a hard1 hard2 emptydir', 'cp -a dir/. emptydir', 'cp -r dir dir',
+  'cp -f a small', 'cp -a a old', 'cp old a', 'cp -a hard1 hard2 emptydir', 'cp -r dir dir',
   'cp -r dir dir/sub',
 ];
 
