@@ -107,7 +107,8 @@ describe.runIf(hasEngine)('dbox -c', () => {
       [`ls /containers/${web}/nope`, 2, `ls: cannot access '/containers/${web}/nope': No such file or directory\n`],
       [`cp /containers/${web}/nope /tmp/`, 1, `cp: cannot stat '/containers/${web}/nope': No such file or directory\n`],
       ['ls -z', 2, "ls: invalid option -- 'z'\nTry 'help ls' for more information.\n"],
-      ['cp x', 2, "cp: missing destination file operand after 'x'\nTry 'help cp' for more information.\n"],
+      // GNU: usage errors exit 2 for ls, 1 for cp.
+      ['cp x', 1, "cp: missing destination file operand after 'x'\nTry 'help cp' for more information.\n"],
     ];
     for (const [line, status, stderr] of cases) {
       const r = dbox(line);
