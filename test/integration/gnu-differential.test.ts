@@ -241,6 +241,16 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
       expect(mismatches).toEqual([]);
     }, 900_000);
 
+    it('a container\'s root and /containers are directories to ls -d (not the container list)', async () => {
+      const g = inContainer(await gnu(`ls -ld ${root}/ ${root}/tmp/.. ${root}/etc/ ${root}/tmp/tree/dir/..`, work));
+      const d = normalise(await dbox(`ls -ld /containers/${c}/ /containers/${c}/tmp/.. /containers/${c}/etc/ /containers/${c}/tmp/tree/dir/..`, work));
+      expect(d).toEqual(g);
+      const both = await dbox(`ls -ld /containers /containers/${c} /containers/${c}/..`, work);
+      expect(both.status).toBe(0);
+      expect(both.stdout.split('\n').map((l) => l.slice(0, 1))).toEqual(['d', 'd', 'd', '']);
+      expect(both.stdout).not.toContain('running');
+    });
+
     it('read-only cases in a stopped container (the engine driver), against GNU on the same archive', async () => {
       // The tree goes through the engine's archive API into both containers, so GNU's side holds
       // what a tar carries (no socket); the cases are those that show no fact the archive lacks.
