@@ -73,6 +73,13 @@ export const cp: Builtin = {
   usage: 'cp [-rpafvnuT] SOURCE... DEST | cp [-rpafvnu] -t DIR SOURCE...',
   summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both; ' +
     '--devices: also device nodes from a container to the host)',
+  options: [
+    '-r, -R, --recursive  directories and their contents', '-p, --preserve     keep owner, mode and times',
+    '-a, --archive      -r and -p, links as links', '-n, --no-clobber   do not replace an existing file',
+    '-u, --update       replace only older files', '-v, --verbose      name each copy', '-f, --force        (a copy replaces anyway)',
+    '-t, --target-directory=DIR  copy all sources into DIR', '-T, --no-target-directory  DEST is a name, never a directory to copy into',
+    '--devices          also device nodes from a container to the host',
+  ],
   async run(args, ctx) {
     const {flags, operands, values} = parseOptions('cp', args, spec);
     const recursive = flags.has('recursive') || flags.has('archive');

@@ -361,6 +361,16 @@ export const ls: Builtin = {
   name: 'ls',
   usage: 'ls [-laAd1CxmhRNbQqtrSUXvFpinsgoGcuk] [--group-directories-first] [--full-time] [--quoting-style=WORD] [FILE]...',
   summary: 'list directory contents (host paths, /containers, container paths)',
+  options: [
+    '-a, --all          also names starting with . (and . and ..)', '-A, --almost-all   also names starting with ., not . and ..',
+    '-d, --directory    directories themselves, not their contents', '-R, --recursive    subdirectories too',
+    '-l                 long listing', '-n, -g, -o, -G     long, numeric ids / without owner / without group',
+    '--full-time        long, with full dates', '-h, --human-readable  sizes as 1K 234M 2G', '-i, --inode        inode numbers',
+    '-s, --size         allocated blocks (KiB)', '-F, --classify     append / * @ | =', '-p                 append / to directories',
+    '-1, -C, -x, -m     one per line, columns, across, with commas', '-t, -S, -X, -v, -U sort by time, size, extension, version; none',
+    '-c, -u             ctime, atime (sort by it without -l)', '-r, --reverse      reverse the order', '--group-directories-first  directories first',
+    '-N, -b, -Q, -q     literal, escapes, double quotes, ? for controls; --quoting-style=WORD',
+  ],
   async run(args, ctx) {
     const options = lsQuotingArgs(args);
     if (options.error) {

@@ -65,6 +65,7 @@ function buildTree(dir: string): void {
     'mkdir sticky && chmod 1777 sticky',
     'printf o > old && touch -d "2001-02-03 04:05:06" old', 'printf f > future && touch -d "2040-06-07 08:09:10" future',
     'printf h > hard1 && ln hard1 hard2',
+    'printf "a\\tb\\n\\n\\n\\nc\\001\\177\\200\\377\\351\\n\\nlast" > ctrl && printf "\\n\\nx\\n" > blank',
     'truncate -s 1M sparse && printf end >> sparse',
     'printf s > "odd name" && printf q > "quo\'te" && printf t > "-dash"',
     'printf 1 > v1.10 && printf 2 > v1.9 && printf 3 > v1.2 && printf c > file.c && printf t > file.txt && printf z > .hidden',
@@ -99,6 +100,9 @@ export const READ_CASES: readonly string[] = [
   'ls -l null fifo sock', 'ls -lis sparse big hard1 hard2', 'ls -v v1.10 v1.9 v1.2', 'ls -X file.txt file.c a',
   'cat a', 'cat a small', 'cat a/', "cat ''", 'cat dir', 'cat nonexist', 'cat linkfile', 'cat dangling', 'cat linkdir/',
   'COLUMNS=40 ls -C', 'COLUMNS=40 ls -x -F', 'COLUMNS=40 ls -m -s', 'COLUMNS=1 ls -C', 'ls -C dir emptydir a', 'ls -aC',
+  ...['-n', '-b', '-s', '-E', '-T', '-v', '-A', '-e', '-t', '-ns', '-bs', '-nE', '-vT', '--show-all', '--number-nonblank']
+    .flatMap((o) => ['ctrl', 'ctrl blank ctrl', 'blank a - ctrl < blank'].map((f) => `cat ${o} ${f}`)),
+  'cat -z a', 'cat --bogus a',
   'cat -- -dash', 'cat "odd name" "quo\'te"', 'cat a nonexist small',
 ];
 

@@ -1,4 +1,4 @@
-// The pure parts of GNU's ways the builtins take: ls's orders (against GNU ls -v/-X/-t on real
+// The pure parts of GNU's ways the builtins take: cat's filter, ls's orders (against GNU ls -v/-X/-t on real
 // names where GNU is here, and by vectors), options that take a value, and the operand rules
 // (a trailing slash, the empty name).
 import {execFileSync, spawnSync} from 'node:child_process';
@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
+import {CatFilter} from '../../src/format/cat-filter.js';
 import {filevercmp, sortListing} from '../../src/format/ls-sort.js';
 import {directoryStem} from '../../src/shell/operand.js';
 import {parseOptions} from '../../src/shell/options.js';
@@ -89,4 +90,18 @@ describe('operands that ask for a directory', () => {
     ['a', undefined], ['a/', 'a'], ['a//', 'a'], ['a/.', 'a'], ['a/..', 'a'], ['a/./', 'a'], ['dir/sub/', 'dir/sub'], ['/', undefined],
     ['.', undefined], ['./', '.'], ['/x/', '/x'], ['', undefined],
   ])('%j: %j', (operand, stem) => expect(directoryStem(operand)).toBe(stem));
+});
+
+describe('cat filter', () => {
+  it('gives the same bytes however the input is cut (its state carries across chunks and files)', () => {
+    const input = Buffer.from('a\tb\n\n\n\nc\x01\x7f\x80\xff\n\nlast\n\n\nx', 'latin1');
+    for (const options of [{number: true}, {numberNonblank: true, squeeze: true}, {showNonprinting: true, showEnds: true, showTabs: true}]) {
+      const whole = new CatFilter(options).filter(input);
+      const f = new CatFilter(options);
+      const pieces = Buffer.concat([...input].map((b) => f.filter(Uint8Array.of(b))));
+      expect(pieces.equals(whole)).toBe(true);
+    }
+    expect(new CatFilter({number: true, squeeze: true}).filter(Buffer.from('\n\n\nx\n')).toString()).toBe('     1\t\n     2\tx\n');
+    expect(new CatFilter({showNonprinting: true}).filter(Buffer.from([0x80, 0xff, 0x7f, 0x09, 0x01])).toString()).toBe('M-^@M-^?^?\t^A');
+  });
 });
