@@ -182,7 +182,7 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
   if (items.some((i) => i.container)) {
     const rows = items.map((it, i) => {
       const c = it.container;
-      if (!c) return ['?', '?', '?', '?', nameText(i)];
+      if (!c) return it.stat && isDir(it.stat) ? ['directory', '-', '-', '-', nameText(i)] : ['?', '?', '?', '?', nameText(i)];
       return [outsideText(c.state, view), outsideText(c.image, view), outsideText(String(c.id ?? '').slice(0, 12), view),
         createdText(c.created), nameText(i)];
     });
@@ -302,7 +302,9 @@ function checkLength(paths: readonly string[], driverPath?: string): void {
 async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused: Refusal[]): Promise<Item[]> {
   if (target.kind === 'containers') {
     const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
-    return ordered(list.map((c) => ({name: String(c.name), container: c})), flags);
+    // -a: . and .. as in any directory (/containers and its parent are directories).
+    const dots: Item[] = flags.has('all') ? [{name: '.', stat: await ctx.ns.stat('/containers')}, {name: '..', stat: await ctx.ns.stat('/')}] : [];
+    return ordered([...dots, ...list.map((c) => ({name: String(c.name), container: c}))], flags);
   }
   if (target.kind === 'hosts') {
     const endpoints = ctx.ns.allEndpoints();

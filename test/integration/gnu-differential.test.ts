@@ -245,7 +245,7 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
       expect(mismatches).toEqual([]);
     }, 900_000);
 
-    it('a container\'s root and /containers are directories to ls -d (not the container list)', async () => {
+    it('a container\'s root and /containers are directories to ls -d (not the container list), ls -a /containers has . and ..', async () => {
       const g = inContainer(await gnu(`ls -ld ${root}/ ${root}/tmp/.. ${root}/etc/ ${root}/tmp/tree/dir/..`, work));
       const d = normalise(await dbox(`ls -ld /containers/${c}/ /containers/${c}/tmp/.. /containers/${c}/etc/ /containers/${c}/tmp/tree/dir/..`, work));
       expect(d).toEqual(g);
@@ -253,6 +253,9 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
       expect(both.status).toBe(0);
       expect(both.stdout.split('\n').map((l) => l.slice(0, 1))).toEqual(['d', 'd', 'd', '']);
       expect(both.stdout).not.toContain('running');
+      const all = await dbox('ls -a /containers', work);
+      expect(all.stdout.split('\n').slice(0, 2)).toEqual(['.', '..']);
+      expect(all.stdout.split('\n')).toContain(c);
     });
 
     it('read-only cases in a stopped container (the engine driver), against GNU on the same archive', async () => {
