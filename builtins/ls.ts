@@ -17,7 +17,7 @@ import {nameBytes, writableBytes} from '../src/format/utf8.js';
 import {textWidth} from '../src/format/width.js';
 import type {ContainerInfo} from '../src/docker/engine.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
-import {parseOptions} from '../src/shell/options.js';
+import {parseOptions, type ParsedArgs} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {accountsOf} from '../src/vfs/accounts.js';
@@ -41,8 +41,8 @@ const spec = {
   usageStatus: 2,
 };
 
-/** The listing's order from the flags (GNU: the last of -t/-S/-U/-X/-v wins; here -U, then the
- *  rest in this order). -c/-u sort by their time without -l, as GNU 9.1 does. */
+/** The listing's order from the flags (one sort flag at most: canonical()). -c/-u sort by their
+ *  time without -l, as GNU 9.1 does. */
 function sortOptions(flags: Flags): SortOptions {
   const long = flags.has('long');
   const key: SortKey = flags.has('unsorted') ? 'none' : flags.has('sortSize') ? 'size' : flags.has('sortTime') ? 'time'
@@ -53,8 +53,29 @@ function sortOptions(flags: Flags): SortOptions {
 
 type Format = 'long' | 'one' | 'commas' | 'across' | 'columns';
 
-/** The layout (GNU: the last of -l -1 -m -x -C wins; here the first in that order), columns by
- *  default on a terminal. */
+/** Layout options (-n, -g, -o and --full-time are long listings) and sort options. */
+const LAYOUTS: Readonly<Record<string, Format>> = {long: 'long', numeric: 'long', noOwner: 'long', noGroup: 'long', fullTime: 'long',
+  one: 'one', commas: 'commas', across: 'across', columns: 'columns'};
+const SORTS = ['sortTime', 'sortSize', 'unsorted', 'sortExtension', 'sortVersion'];
+
+/** The flags as the rest of this file reads them: of the layout options and of the sort options
+ *  the last given wins, as in GNU ls (`ls -l -C` lists in columns, `ls -S -t` sorts by time; but
+ *  `ls -l -1` stays long). */
+function canonical(parsed: ParsedArgs): Flags {
+  let layout: Format | undefined;
+  let sort: string | undefined;
+  for (const f of parsed.order) {
+    // -1 has no effect after -l (ls.c).
+    if (!(f === 'one' && layout === 'long')) layout = LAYOUTS[f] ?? layout;
+    if (SORTS.includes(f)) sort = f;
+  }
+  const flags = new Set([...parsed.flags].filter((f) => !['long', 'one', 'commas', 'across', 'columns', ...SORTS].includes(f)));
+  if (layout) flags.add(layout);
+  if (sort) flags.add(sort);
+  return flags;
+}
+
+/** The layout (one layout flag at most: canonical()), columns by default on a terminal. */
 const formatOf = (flags: Flags, isTTY: boolean): Format => (flags.has('long') ? 'long' : flags.has('one') ? 'one'
   : flags.has('commas') ? 'commas' : flags.has('across') ? 'across' : flags.has('columns') || isTTY ? 'columns' : 'one');
 
@@ -381,9 +402,7 @@ export const ls: Builtin = {
     }
     const parsed = parseOptions('ls', options.rest, spec);
     const {operands} = parsed;
-    // -n, -g, -o and --full-time are long listings.
-    const flags: Flags = ['numeric', 'noOwner', 'noGroup', 'fullTime'].some((f) => parsed.flags.has(f))
-      ? new Set([...parsed.flags, 'long']) : parsed.flags;
+    const flags = canonical(parsed);
     const format = formatOf(flags, ctx.stdout.isTTY);
     const layout = format === 'long' ? 'long' : format === 'columns' || format === 'across' ? 'columns' : 'one';
     const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout);

@@ -19,12 +19,15 @@ export interface ParsedArgs {
   readonly operands: readonly string[];
   /** values of the valued flags given */
   readonly values: ReadonlyMap<string, string>;
+  /** every flag as given, in order (for options where the last one wins) */
+  readonly order: readonly string[];
 }
 
 export function parseOptions(command: string, args: readonly string[], spec: OptionSpec): ParsedArgs {
   const flags = new Set<string>();
   const values = new Map<string, string>();
   const operands: string[] = [];
+  const order: string[] = [];
   const valued = new Set(spec.valued ?? []);
   const usage = (line: string): UsageError =>
     new UsageError(`${command}: ${line}\nTry 'help ${command}' for more information.`, spec.usageStatus ?? 2);
@@ -48,12 +51,14 @@ export function parseOptions(command: string, args: readonly string[], spec: Opt
         throw usage(`option '--${name}' doesn't allow an argument`);
       }
       flags.add(flag);
+      order.push(flag);
     } else {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j]!;
         const flag = spec.short[letter];
         if (!flag) throw usage(`invalid option -- '${letter}'`);
         flags.add(flag);
+        order.push(flag);
         if (valued.has(flag)) {
           const value = j + 1 < arg.length ? arg.slice(j + 1) : args[++k];
           if (value === undefined) throw usage(`option requires an argument -- '${letter}'`);
@@ -63,5 +68,5 @@ export function parseOptions(command: string, args: readonly string[], spec: Opt
       }
     }
   }
-  return {flags, operands, values};
+  return {flags, operands, values, order};
 }

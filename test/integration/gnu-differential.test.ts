@@ -10,8 +10,7 @@
 // Documented differences (README, Limitations), normalised here and nowhere else:
 //  - usage errors point at `help CMD` where GNU says `CMD --help` (dbox's builtins have no --help);
 // Cases that would show other known differences are not in the corpus: cp -v of a directory
-// (dbox names the top-level copy only), ls -U (directory order of each driver), ls -C -l (GNU:
-// the last layout option wins; dbox: -l, -1, -m, -x, -C in this order).
+// (dbox names the top-level copy only), ls -U (directory order of each driver).
 import {execFileSync, spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,6 +98,7 @@ export const READ_CASES: readonly string[] = [
   'ls nonexist a', 'ls -ld . .. dir/..', 'ls -y', 'ls --bogus', 'ls -lt dir', 'ls -R dir', 'ls -1F dir linkdir',
   'ls -l null fifo sock', 'ls -lis sparse big hard1 hard2', 'ls -v v1.10 v1.9 v1.2', 'ls -X file.txt file.c a',
   'cat a', 'cat a small', 'cat a/', "cat ''", 'cat dir', 'cat nonexist', 'cat linkfile', 'cat dangling', 'cat linkdir/',
+  'ls -l -1', 'ls -1 -l', 'ls -1 -C', 'ls -C -1', 'ls -C -l', 'ls -l -C', 'ls -lm', 'ls -ml', 'ls -nx', 'ls -t -S', 'ls -S -t', 'ls -tX', 'ls -Xv',
   'COLUMNS=40 ls -C', 'COLUMNS=40 ls -x -F', 'COLUMNS=40 ls -m -s', 'COLUMNS=1 ls -C', 'ls -C dir emptydir a', 'ls -aC',
   ...['-n', '-b', '-s', '-E', '-T', '-v', '-A', '-e', '-t', '-ns', '-bs', '-nE', '-vT', '--show-all', '--number-nonblank']
     .flatMap((o) => ['ctrl', 'ctrl blank ctrl', 'blank a - ctrl < blank'].map((f) => `cat ${o} ${f}`)),
