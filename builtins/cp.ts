@@ -5,6 +5,7 @@ import {formatProgress} from '../src/format/progress.js';
 import {quoteaf, quotef} from '../src/format/quote.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
+import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/vfs/errors.js';
 import {absolute, basename, join} from '../src/vfs/path.js';
@@ -14,9 +15,19 @@ import {isDir, type Stat} from '../src/vfs/types.js';
 import {refusalText, typeName} from '../src/vfs/untrusted.js';
 
 const spec = {
-  short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive'},
-  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve', devices: 'devices'},
+  short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive', f: 'force', v: 'verbose', n: 'noClobber',
+    u: 'update', t: 'targetDir', T: 'noTargetDir'},
+  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve', devices: 'devices', force: 'force',
+    verbose: 'verbose', 'no-clobber': 'noClobber', update: 'update', 'target-directory': 'targetDir',
+    'no-target-directory': 'noTargetDir'},
+  valued: ['targetDir'],
+  usageStatus: 1,
 };
+
+const usage = (line: string): UsageError => new UsageError(`cp: ${line}\nTry 'help cp' for more information.`, 1);
+
+/** The last name of an operand as written (`dir/.` ends in `.`: its contents go into the target). */
+const lastName = (operand: string): string => operand.replace(/\/+$/, '').split('/').pop() ?? '';
 
 /** The line for an entry a tree copy left out. */
 function skippedLine(shown: string, mode: number, reason: SkipReason): string {
@@ -59,30 +70,50 @@ const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev &
 
 export const cp: Builtin = {
   name: 'cp',
-  usage: 'cp [-rpa] SOURCE... DEST',
+  usage: 'cp [-rpafvnuT] SOURCE... DEST | cp [-rpafvnu] -t DIR SOURCE...',
   summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both; ' +
     '--devices: also device nodes from a container to the host)',
+  options: [
+    '-r, -R, --recursive  directories and their contents', '-p, --preserve     keep owner, mode and times',
+    '-a, --archive      -r and -p, links as links', '-n, --no-clobber   do not replace an existing file',
+    '-u, --update       replace only older files', '-v, --verbose      name each copy', '-f, --force        (a copy replaces anyway)',
+    '-t, --target-directory=DIR  copy all sources into DIR', '-T, --no-target-directory  DEST is a name, never a directory to copy into',
+    '--devices          also device nodes from a container to the host',
+  ],
   async run(args, ctx) {
-    const {flags, operands} = parseOptions('cp', args, spec);
+    const {flags, operands, values} = parseOptions('cp', args, spec);
     const recursive = flags.has('recursive') || flags.has('archive');
     const preserve = flags.has('preserve') || flags.has('archive');
     const devices = flags.has('devices');
-    if (operands.length === 0) throw new UsageError("cp: missing file operand\nTry 'help cp' for more information.");
-    if (operands.length === 1) {
-      throw new UsageError(`cp: missing destination file operand after ${quoteaf(operands[0]!)}\nTry 'help cp' for more information.`);
-    }
-    const destOperand = operands[operands.length - 1]!;
+    const targetDir = values.get('targetDir');
+    if (targetDir !== undefined && flags.has('noTargetDir')) throw usage('cannot combine --target-directory (-t) and --no-target-directory (-T)');
+    if (operands.length === 0) throw usage('missing file operand');
+    if (operands.length === 1 && targetDir === undefined) throw usage(`missing destination file operand after ${quoteaf(operands[0]!)}`);
+    if (flags.has('noTargetDir') && operands.length > 2) throw usage(`extra operand ${quoteaf(operands[2]!)}`);
+    const destOperand = targetDir ?? operands[operands.length - 1]!;
+    const sourceOperands = targetDir !== undefined ? operands : operands.slice(0, -1);
     const destAbs = absolute(destOperand, ctx);
     const dest = await ctx.ns.resolve(destAbs);
     if (dest.kind !== 'fs') {
       report(ctx, 'cp', new FsError('EROFS', destOperand), destOperand, (w) => `cannot create '${w}'`);
       return {status: 1};
     }
-    const destStat = await dest.fs.stat(dest.path).catch(() => undefined);
-    const intoDir = destStat !== undefined && isDir(destStat);
-    const sourceOperands = operands.slice(0, -1);
-    if (sourceOperands.length > 1 && !intoDir) {
-      ctx.stderr.stream.write(`cp: target ${quoteaf(destOperand)}: Not a directory\n`);
+    let destStat: Stat | undefined;
+    let destError: unknown;
+    try {
+      destStat = destOperand === '' ? undefined : (await resolveOperand(destOperand, ctx)).dirStat ?? (await dest.fs.stat(dest.path));
+    } catch (error) {
+      destError = error;
+    }
+    // `file/` names no file: GNU says so when it stats the target (ENOENT, the one error a copy creates past).
+    if (destError instanceof FsError && destError.code !== 'ENOENT') {
+      report(ctx, 'cp', destError, destOperand, (w) => `cannot stat '${w}'`);
+      return {status: 1};
+    }
+    const intoDir = destStat !== undefined && isDir(destStat) && !flags.has('noTargetDir');
+    if ((sourceOperands.length > 1 || targetDir !== undefined) && !intoDir) {
+      const what = targetDir !== undefined ? 'target directory' : 'target';
+      ctx.stderr.stream.write(`cp: ${what} ${quoteaf(destOperand)}: ${destStat ? 'Not a directory' : 'No such file or directory'}\n`);
       return {status: 1};
     }
 
@@ -95,10 +126,9 @@ export const cp: Builtin = {
         if (ctx.signal.aborted) return {status: 130};
         let source: Source;
         try {
-          const abs = absolute(operand, ctx);
-          const target = await ctx.ns.resolve(abs);
+          const {abs, target, dirStat} = await resolveOperand(operand, ctx);
           if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
-          const stat = recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path);
+          const stat = dirStat ?? (recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path));
           source = {operand, abs, place: {fs: target.fs, path: target.path}, stat, target};
         } catch (error) {
           report(ctx, 'cp', error, operand, (w) => `cannot stat '${w}'`);
@@ -110,16 +140,37 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
-        const finalAbs = intoDir ? join(destAbs, basename(source.abs)) : destAbs;
-        const shownDest = intoDir ? `${destOperand.replace(/\/+$/, '')}/${basename(source.abs)}` : destOperand;
-        const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, basename(source.abs)) : dest.path};
+        // `dir/.` into a directory: its contents, into that directory itself (GNU's `DEST/.`).
+        const leaf = lastName(operand) === '.' ? '' : basename(source.abs);
+        const finalAbs = intoDir ? join(destAbs, leaf) : destAbs;
+        const shownDest = intoDir ? `${destOperand.replace(/\/+$/, '')}/${leaf === '' ? '.' : leaf}` : destOperand;
+        const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, leaf) : dest.path};
         const existing = await to.fs.stat(to.path).catch(() => undefined);
+        if (!existing && !isDir(source.stat) && /\/$/.test(destOperand) && !intoDir) {
+          ctx.stderr.stream.write(`cp: cannot create regular file ${quoteaf(destOperand)}: Not a directory\n`);
+          status = 1;
+          continue;
+        }
         if ((existing && sameFile(existing, source.stat)) || finalAbs === source.abs) {
           ctx.stderr.stream.write(`cp: ${quoteaf(operand)} and ${quoteaf(shownDest)} are the same file\n`);
           status = 1;
           continue;
         }
-        if (isDir(source.stat) && finalAbs.startsWith(source.abs + '/')) {
+        if (existing && isDir(source.stat) && !isDir(existing)) {
+          ctx.stderr.stream.write(`cp: cannot overwrite non-directory ${quoteaf(shownDest)} with directory ${quoteaf(operand)}\n`);
+          status = 1;
+          continue;
+        }
+        if (existing && !isDir(source.stat) && isDir(existing)) {
+          ctx.stderr.stream.write(`cp: cannot overwrite directory ${quoteaf(shownDest)} with non-directory\n`);
+          status = 1;
+          continue;
+        }
+        // -n keeps what is there; -u keeps what is as new as the source.
+        if (existing && !isDir(existing) && (flags.has('noClobber') ||
+          (flags.has('update') && (existing.mtime.sec > source.stat.mtime.sec ||
+            (existing.mtime.sec === source.stat.mtime.sec && existing.mtime.nsec >= source.stat.mtime.nsec))))) continue;
+        if (isDir(source.stat) && (finalAbs === source.abs || finalAbs.startsWith(source.abs + '/'))) {
           ctx.stderr.stream.write(`cp: cannot copy a directory, ${quoteaf(operand)}, into itself, ${quoteaf(shownDest)}\n`);
           status = 1;
           continue;
@@ -144,6 +195,7 @@ export const cp: Builtin = {
           const options = {preserve, devices, progress, skipped};
           const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
+          if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
           for (const t of [source.target, dest]) {
             if (t.container && t.engine && !(await t.engine.exists(t.container.id))) {

@@ -17,6 +17,7 @@ export function makeHelp(all: () => readonly Builtin[]): Builtin {
           return {status: 1};
         }
         out.write(`usage: ${b.usage}\n  ${b.summary}\n`);
+        if (b.options && b.options.length > 0) out.write(`\noptions:\n${b.options.map((o) => `  ${o}\n`).join('')}`);
         return {status: 0};
       }
       const width = Math.max(...all().map((b) => b.usage.length));

@@ -8,29 +8,106 @@
 // out without recursion or argument spreading, and `ls -R` of any depth stops with GNU's
 // `File name too long` once a directory's path reaches PATH_MAX bytes.
 import {colorContainer, colorName} from '../src/format/color.js';
-import {columns, type Cell} from '../src/format/columns.js';
+import {columns, commas, type Cell} from '../src/format/columns.js';
 import {lsQuoting, lsQuotingArgs, type LsQuoting} from '../src/format/ls-quoting.js';
-import {humanSize, lsTime, modeString} from '../src/format/mode.js';
+import {fullTime, humanSize, lsTime, modeString} from '../src/format/mode.js';
+import {sortListing, type SortKey, type SortOptions} from '../src/format/ls-sort.js';
 import {escapeControls, quotef, quoteName, type NameQuoting} from '../src/format/quote.js';
 import {nameBytes, writableBytes} from '../src/format/utf8.js';
 import {textWidth} from '../src/format/width.js';
 import type {ContainerInfo} from '../src/docker/engine.js';
 import type {Builtin, ShellContext} from '../src/shell/context.js';
-import {parseOptions} from '../src/shell/options.js';
+import {parseOptions, type ParsedArgs} from '../src/shell/options.js';
+import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {accountsOf} from '../src/vfs/accounts.js';
 import {FsError} from '../src/vfs/errors.js';
 import {absolute, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
-import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, type ContainerFs, type Stat} from '../src/vfs/types.js';
+import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type ContainerFs, type Stat,
+  type Timespec} from '../src/vfs/types.js';
 import {refusalText, type Refusal} from '../src/vfs/untrusted.js';
 
 const spec = {
   short: {l: 'long', a: 'all', A: 'almostAll', d: 'directory', '1': 'one', h: 'human', R: 'recursive',
-    N: 'literal', b: 'escape', Q: 'quoteName', q: 'hideControl'},
+    N: 'literal', b: 'escape', Q: 'quoteName', q: 'hideControl', t: 'sortTime', r: 'reverse', S: 'sortSize',
+    U: 'unsorted', X: 'sortExtension', v: 'sortVersion', F: 'classify', p: 'slash', i: 'inode', n: 'numeric',
+    s: 'size', C: 'columns', x: 'across', m: 'commas', g: 'noOwner', o: 'noGroup', G: 'noGroupColumn', c: 'ctime', u: 'atime', k: 'kibibytes'},
   long: {all: 'all', 'almost-all': 'almostAll', directory: 'directory', 'human-readable': 'human', recursive: 'recursive',
     literal: 'literal', escape: 'escape', 'quote-name': 'quoteName', 'hide-control-chars': 'hideControl',
-    'show-control-chars': 'showControl'},
+    'show-control-chars': 'showControl', reverse: 'reverse', classify: 'classify', 'file-type': 'fileType',
+    inode: 'inode', 'numeric-uid-gid': 'numeric', size: 'size', 'no-group': 'noGroupColumn',
+    'group-directories-first': 'dirsFirst', 'full-time': 'fullTime', kibibytes: 'kibibytes'},
+  usageStatus: 2,
+};
+
+/** The listing's order from the flags (one sort flag at most: canonical()). -c/-u sort by their
+ *  time without -l, as GNU 9.1 does. */
+function sortOptions(flags: Flags): SortOptions {
+  const long = flags.has('long');
+  const key: SortKey = flags.has('unsorted') ? 'none' : flags.has('sortSize') ? 'size' : flags.has('sortTime') ? 'time'
+    : flags.has('sortExtension') ? 'extension' : flags.has('sortVersion') ? 'version'
+      : (flags.has('ctime') || flags.has('atime')) && !long ? 'time' : 'name';
+  return {key, reverse: flags.has('reverse'), dirsFirst: flags.has('dirsFirst')};
+}
+
+type Format = 'long' | 'one' | 'commas' | 'across' | 'columns';
+
+/** Layout options (-n, -g, -o and --full-time are long listings) and sort options. */
+const LAYOUTS: Readonly<Record<string, Format>> = {long: 'long', numeric: 'long', noOwner: 'long', noGroup: 'long', fullTime: 'long',
+  one: 'one', commas: 'commas', across: 'across', columns: 'columns'};
+const SORTS = ['sortTime', 'sortSize', 'unsorted', 'sortExtension', 'sortVersion'];
+
+/** The flags as the rest of this file reads them: of the layout options and of the sort options
+ *  the last given wins, as in GNU ls (`ls -l -C` lists in columns, `ls -S -t` sorts by time; but
+ *  `ls -l -1` stays long). */
+function canonical(parsed: ParsedArgs): Flags {
+  let layout: Format | undefined;
+  let sort: string | undefined;
+  for (const f of parsed.order) {
+    // -1 has no effect after -l (ls.c).
+    if (!(f === 'one' && layout === 'long')) layout = LAYOUTS[f] ?? layout;
+    if (SORTS.includes(f)) sort = f;
+  }
+  const flags = new Set([...parsed.flags].filter((f) => !['long', 'one', 'commas', 'across', 'columns', ...SORTS].includes(f)));
+  if (layout) flags.add(layout);
+  if (sort) flags.add(sort);
+  return flags;
+}
+
+/** The layout (one layout flag at most: canonical()), columns by default on a terminal. */
+const formatOf = (flags: Flags, isTTY: boolean): Format => (flags.has('long') ? 'long' : flags.has('one') ? 'one'
+  : flags.has('commas') ? 'commas' : flags.has('across') ? 'across' : flags.has('columns') || isTTY ? 'columns' : 'one');
+
+/** The line length: the terminal's; else COLUMNS when it is a positive number; else 80 (GNU ls). */
+function lineLength(ctx: ShellContext): number {
+  if (ctx.stdout.isTTY) return ctx.stdout.columns;
+  const env = Number(ctx.env['COLUMNS']);
+  return Number.isInteger(env) && env > 0 ? env : 80;
+}
+
+/** The time shown and sorted by: mtime, or -c ctime, -u atime. */
+const shownTime = (st: Stat, flags: Flags): Timespec => (flags.has('ctime') ? st.ctime : flags.has('atime') ? st.atime : st.mtime);
+
+/** -F/-p/--file-type: the character after a name of this mode (ls.c get_type_indicator). */
+function indicator(mode: number | undefined, flags: Flags): string {
+  if (mode === undefined) return '';
+  const classify = flags.has('classify');
+  const any = classify || flags.has('fileType');
+  const type = mode & S_IFMT;
+  if (type === S_IFDIR) return any || flags.has('slash') ? '/' : '';
+  if (!any) return '';
+  if (type === S_IFREG) return classify && (mode & 0o111) !== 0 ? '*' : '';
+  if (type === S_IFLNK) return '@';
+  if (type === S_IFIFO) return '|';
+  if (type === S_IFSOCK) return '=';
+  return '';
+}
+
+/** -s: the allocated size, in 1024-byte blocks (or -h units). */
+const blocksText = (st: Stat | undefined, flags: Flags): string => {
+  if (!st) return '?';
+  return flags.has('human') ? humanSize(st.blocks * 512) : String(Math.ceil(st.blocks / 2));
 };
 
 /** A path of this many bytes or more cannot be opened (Linux PATH_MAX, what GNU ls meets). */
@@ -42,27 +119,22 @@ interface Item {
   readonly name: string;
   readonly stat?: Stat;
   readonly linkTarget?: string;
+  /** The mode of what the link points to (-l -F: the target's indicator). */
+  readonly linkMode?: number;
   readonly container?: ContainerInfo;
   readonly fs?: ContainerFs;
   /** An entry of /hosts: the context's engine address, and whether it answered (ls -l). */
   readonly endpoint?: {readonly address: string; readonly reachable?: boolean};
 }
 
-/**
- * Sorted by the names' bytes: GNU ls's order in C.UTF-8 (code points, an invalid byte by its
- * value). Without surrogates, UTF-16 order is that order already; only names with one (an astral
- * character or an invalid byte) are compared as bytes.
- */
-function sortedByName<T>(list: T[], name: (x: T) => string): T[] {
-  const keyed = list.map((x) => {
-    const n = name(x);
-    return {x, n, bytes: /[\ud800-\udfff]/.test(n) ? Buffer.from(nameBytes(n)) : undefined};
-  });
-  const bytes = (k: {n: string; bytes: Buffer | undefined}): Buffer => k.bytes ?? Buffer.from(nameBytes(k.n));
-  keyed.sort((a, b) => (a.bytes || b.bytes ? Buffer.compare(bytes(a), bytes(b)) : a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
-  return keyed.map((k) => k.x);
-}
-const byName = (items: Item[]): Item[] => sortedByName(items, (i) => i.name);
+
+/** Items in the order the flags ask for. */
+const ordered = (items: readonly Item[], flags: Flags): Item[] => sortListing(items, (i) => ({
+  name: i.name,
+  ...(i.stat ? {time: shownTime(i.stat, flags), size: i.stat.size} : {}),
+  dir: (i.stat !== undefined && isDir(i.stat)) || i.container !== undefined || i.endpoint !== undefined ||
+    (i.linkMode !== undefined && (i.linkMode & S_IFMT) === S_IFDIR),
+}), sortOptions(flags));
 
 /** How this run shows names: the quoting, and the layout it was chosen for. */
 interface View {
@@ -131,7 +203,7 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
   if (items.some((i) => i.container)) {
     const rows = items.map((it, i) => {
       const c = it.container;
-      if (!c) return ['?', '?', '?', '?', nameText(i)];
+      if (!c) return it.stat && isDir(it.stat) ? ['directory', '-', '-', '-', nameText(i)] : ['?', '?', '?', '?', nameText(i)];
       return [outsideText(c.state, view), outsideText(c.image, view), outsideText(String(c.id ?? '').slice(0, 12), view),
         createdText(c.created), nameText(i)];
     });
@@ -139,24 +211,34 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
   }
   const now = Date.now();
   const rows: string[][] = [];
+  const owner = !flags.has('noOwner');
+  const group = !flags.has('noGroup') && !flags.has('noGroupColumn');
+  // Columns before the mode (-i, -s), then mode, links, owner, group, size, time, name.
+  const align = [...(flags.has('inode') ? [true] : []), ...(flags.has('size') ? [true] : []), false, true,
+    ...(owner ? [false] : []), ...(group ? [false] : []), true, false, false];
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const st = item.stat;
+    const lead = [...(flags.has('inode') ? [st ? String(st.ino) : '?'] : []), ...(flags.has('size') ? [blocksText(st, flags)] : [])];
     if (!st) {
-      rows.push(['?????????', '?', '?', '?', '?', '?', nameText(i)]);
+      rows.push([...lead, '?????????', '?', ...(owner ? ['?'] : []), ...(group ? ['?'] : []), '?', '?', nameText(i)]);
       continue;
     }
-    const accounts = item.fs ? await accountsOf(item.fs) : undefined;
-    const owner = accounts ? outsideText(accounts.user(st.uid), view) : String(st.uid);
-    const group = accounts ? outsideText(accounts.group(st.gid), view) : String(st.gid);
-    // The target is quoted as a name, never padded (ls.c print_name_with_quoting).
-    const target = item.linkTarget !== undefined ? ` -> ${quoteName(item.linkTarget, view.q.names).text}` : '';
+    const accounts = item.fs && !flags.has('numeric') ? await accountsOf(item.fs) : undefined;
+    const ownerText = accounts ? outsideText(accounts.user(st.uid), view) : String(st.uid);
+    const groupText = accounts ? outsideText(accounts.group(st.gid), view) : String(st.gid);
+    // The target is quoted as a name, never padded (ls.c print_name_with_quoting); with -F the
+    // target's indicator follows it (the name's own follows the name when there is no target).
+    const target = item.linkTarget !== undefined
+      ? ` -> ${quoteName(item.linkTarget, view.q.names).text}${indicator(item.linkMode, flags)}` : indicator(st.mode, flags);
     const type = st.mode & S_IFMT;
     const size = type === S_IFCHR || type === S_IFBLK ? deviceNumbers(st.rdev)
       : flags.has('human') ? humanSize(st.size) : String(st.size);
-    rows.push([modeString(st.mode), String(st.nlink), owner, group, size, lsTime(st.mtime.sec, now), nameText(i) + target]);
+    const time = shownTime(st, flags);
+    rows.push([...lead, modeString(st.mode), String(st.nlink), ...(owner ? [ownerText] : []), ...(group ? [groupText] : []), size,
+      flags.has('fullTime') ? fullTime(time) : lsTime(time.sec, now), nameText(i) + target]);
   }
-  return table(rows, [false, true, false, false, true, false, false]);
+  return table(rows, align);
 }
 
 /**
@@ -196,14 +278,34 @@ async function render(items: readonly Item[], view: View): Promise<string[]> {
   const {flags, ctx} = view;
   if (flags.has('long')) return longLines(items, view);
   const names = shownNames(items, view.q.names, view);
-  const cells: Cell[] = names.map((s, i) => ({text: colored(items[i]!, s, view), width: s.width}));
-  if (flags.has('one') || !ctx.stdout.isTTY) return cells.map((c) => c.text);
-  return columns(cells, ctx.stdout.columns);
+  // -i and -s: right-aligned numbers before each name, as wide as the widest in the listing.
+  const format = formatOf(flags, ctx.stdout.isTTY);
+  const lead = items.map((i) => `${flags.has('inode') ? (i.stat ? String(i.stat.ino) : '?') : ''}\0${flags.has('size') ? blocksText(i.stat, flags) : ''}`);
+  const widths = [0, 0];
+  // -m does not align them (ls.c print_file_name_and_frills: width 0 with commas).
+  if (format !== 'commas') for (const l of lead) l.split('\0').forEach((x, k) => (widths[k] = Math.max(widths[k]!, x.length)));
+  const prefix = (k: number): string => lead[k]!.split('\0').map((x, j) =>
+    (x === '' ? '' : `${x.padStart(widths[j]!)} `)).join('');
+  const cells: Cell[] = names.map((s, i) => {
+    const pre = prefix(i);
+    const mark = indicator(items[i]!.stat?.mode, flags);
+    return {text: pre + colored(items[i]!, s, view) + mark, width: pre.length + s.width + mark.length};
+  });
+  if (format === 'one') return cells.map((c) => c.text);
+  if (format === 'commas') return commas(cells, lineLength(ctx));
+  // Tabs as GNU's where bytes are compared (a pipe); spaces on a terminal, where they look the same.
+  return columns(cells, lineLength(ctx), {across: format === 'across', tabs: !ctx.stdout.isTTY});
 }
 
-async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: Flags): Promise<Item> {
-  if (!flags.has('long') || !item.stat || !isSymlink(item.stat)) return item;
-  return {...item, linkTarget: await fs.readlink(path).catch(() => '?')};
+async function withLinkTarget(item: Item, path: string, fs: ContainerFs, flags: Flags, operand = false): Promise<Item> {
+  if (!item.stat || !isSymlink(item.stat)) return item;
+  // --group-directories-first counts a link to a directory as one; -l -F shows the target's type.
+  // -l -p shows it only where GNU 9.1 has it anyway (for --group-directories-first, not of an operand).
+  const wantsMode = (flags.has('dirsFirst') && !operand) || (flags.has('long') && (flags.has('classify') || flags.has('fileType')));
+  const linkMode = wantsMode ? (await fs.stat(path).catch(() => undefined))?.mode : undefined;
+  const withMode = linkMode !== undefined ? {...item, linkMode} : item;
+  if (!flags.has('long')) return withMode;
+  return {...withMode, linkTarget: await fs.readlink(path).catch(() => '?')};
 }
 
 /**
@@ -221,25 +323,28 @@ function checkLength(paths: readonly string[], driverPath?: string): void {
 async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused: Refusal[]): Promise<Item[]> {
   if (target.kind === 'containers') {
     const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
-    return byName(list.map((c) => ({name: String(c.name), container: c})));
+    // -a: . and .. as in any directory (/containers and its parent are directories).
+    const dots: Item[] = flags.has('all') ? [{name: '.', stat: await ctx.ns.stat('/containers')}, {name: '..', stat: await ctx.ns.stat('/')}] : [];
+    return ordered([...dots, ...list.map((c) => ({name: String(c.name), container: c}))], flags);
   }
   if (target.kind === 'hosts') {
     const endpoints = ctx.ns.allEndpoints();
     const answers = flags.has('long') ? await Promise.all(endpoints.map((e) => ctx.ns.engineFor(e.name, '/hosts').ping())) : [];
-    return byName(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})));
+    return ordered(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})), flags);
   }
   const {fs, path} = target;
   const showHidden = flags.has('all') || flags.has('almostAll');
   const stopRefusals = fs.refusals?.listen((r) => refused.push(r));
   const listed = await fs.readdir(path).finally(() => stopRefusals?.());
   const entries = listed.filter((e) => showHidden || !e.name.startsWith('.'));
-  const needStat = flags.has('long') || ctx.color || flags.has('recursive');
+  const needStat = flags.has('long') || ctx.color || flags.has('recursive') || ['sortTime', 'sortSize', 'classify', 'fileType',
+    'slash', 'inode', 'size', 'dirsFirst', 'ctime', 'atime'].some((f) => flags.has(f));
   // Most entries come with their stat: only the others (and links under -l) wait on the driver.
   const items: Item[] = new Array<Item>(entries.length);
   const pending: Promise<void>[] = [];
   for (let k = 0; k < entries.length; k++) {
     const e = entries[k]!;
-    if (e.stat && !(flags.has('long') && isSymlink(e.stat))) {
+    if (e.stat && !((flags.has('long') || flags.has('dirsFirst')) && isSymlink(e.stat))) {
       items[k] = {name: e.name, stat: e.stat, fs};
       continue;
     }
@@ -253,13 +358,15 @@ async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused:
   if (flags.has('all')) {
     const dot = await fs.stat(path).catch(() => undefined);
     const dotdot = await fs.stat(join(path, '..')).catch(() => undefined);
-    items.push({name: '.', ...(dot ? {stat: dot} : {}), fs}, {name: '..', ...(dotdot ? {stat: dotdot} : {}), fs});
+    // -U keeps the directory's order, where . and .. come first.
+    items.unshift({name: '.', ...(dot ? {stat: dot} : {}), fs}, {name: '..', ...(dotdot ? {stat: dotdot} : {}), fs});
   }
-  return byName(items);
+  return ordered(items, flags);
 }
 
-function total(items: readonly Item[]): number {
-  return Math.ceil(items.reduce((sum, i) => sum + (i.stat ? i.stat.blocks : 0), 0) / 2);
+function totalText(items: readonly Item[], flags: Flags): string {
+  const blocks = items.reduce((sum, i) => sum + (i.stat ? i.stat.blocks : 0), 0);
+  return flags.has('human') ? humanSize(blocks * 512) : String(Math.ceil(blocks / 2));
 }
 
 interface Dir {
@@ -269,20 +376,35 @@ interface Dir {
   readonly target?: Target;
   /** Named on the command line (a failure is serious: status 2) or found by -R (status 1). */
   readonly operand: boolean;
+  /** Its stat, for the order of the operands (-t, -S). */
+  readonly stat?: Stat;
 }
 
 export const ls: Builtin = {
   name: 'ls',
-  usage: 'ls [-laAd1hRNbQq] [--quoting-style=WORD] [FILE]...',
+  usage: 'ls [-laAd1CxmhRNbQqtrSUXvFpinsgoGcuk] [--group-directories-first] [--full-time] [--quoting-style=WORD] [FILE]...',
   summary: 'list directory contents (host paths, /containers, container paths)',
+  options: [
+    '-a, --all          also names starting with . (and . and ..)', '-A, --almost-all   also names starting with ., not . and ..',
+    '-d, --directory    directories themselves, not their contents', '-R, --recursive    subdirectories too',
+    '-l                 long listing', '-n, -g, -o, -G     long, numeric ids / without owner / without group',
+    '--full-time        long, with full dates', '-h, --human-readable  sizes as 1K 234M 2G', '-i, --inode        inode numbers',
+    '-s, --size         allocated blocks (KiB)', '-F, --classify     append / * @ | =', '-p                 append / to directories',
+    '-1, -C, -x, -m     one per line, columns, across, with commas', '-t, -S, -X, -v, -U sort by time, size, extension, version; none',
+    '-c, -u             ctime, atime (sort by it without -l)', '-r, --reverse      reverse the order', '--group-directories-first  directories first',
+    '-N, -b, -Q, -q     literal, escapes, double quotes, ? for controls; --quoting-style=WORD',
+  ],
   async run(args, ctx) {
     const options = lsQuotingArgs(args);
     if (options.error) {
       ctx.stderr.stream.write(`ls: ${options.error}\nTry 'help ls' for more information.\n`);
       return {status: 1};
     }
-    const {flags, operands} = parseOptions('ls', options.rest, spec);
-    const layout = flags.has('long') ? 'long' : flags.has('one') || !ctx.stdout.isTTY ? 'one' : 'columns';
+    const parsed = parseOptions('ls', options.rest, spec);
+    const {operands} = parsed;
+    const flags = canonical(parsed);
+    const format = formatOf(flags, ctx.stdout.isTTY);
+    const layout = format === 'long' ? 'long' : format === 'columns' || format === 'across' ? 'columns' : 'one';
     const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout);
     if (q.warning) ctx.stderr.stream.write(`ls: ${q.warning}\n`);
     const view: View = {q, ctx, flags};
@@ -302,33 +424,35 @@ export const ls: Builtin = {
     const files: Item[] = [];
     const dirs: Dir[] = [];
     for (const operand of targets) {
-      const abs = absolute(operand, ctx);
       try {
-        checkLength([operand, abs]);
-        const target = await ctx.ns.resolve(abs);
+        checkLength([operand, operand === '' ? '' : absolute(operand, ctx)]);
+        const {abs, target, dirStat} = await resolveOperand(operand, ctx);
         if (target.kind !== 'fs') {
-          if (flags.has('directory')) files.push({name: operand});
+          // /containers and /hosts are directories: -d shows the entry (a host's), not the list.
+          if (flags.has('directory')) files.push({name: operand, stat: await ctx.ns.stat(abs), fs: ctx.ns.host});
           else dirs.push({shown: operand, abs, target, operand: true});
           continue;
         }
-        const lst = await target.fs.lstat(target.path);
+        const lst = dirStat ?? (await target.fs.lstat(target.path));
         let st = lst;
-        if (isSymlink(lst) && !flags.has('long') && !flags.has('directory')) st = await target.fs.stat(target.path).catch(() => lst);
-        if (isDir(st) && !flags.has('directory')) dirs.push({shown: operand, abs, target, operand: true});
+        // GNU follows a link named on the command line unless -l, -d or -F (a trailing slash always).
+        if (isSymlink(lst) && !flags.has('long') && !flags.has('directory') && !flags.has('classify')) {
+          st = await target.fs.stat(target.path).catch(() => lst);
+        }
+        if (isDir(st) && !flags.has('directory')) dirs.push({shown: operand, abs, target, operand: true, stat: st});
         else {
-          const item = await withLinkTarget({name: operand, stat: flags.has('long') ? lst : st, fs: target.fs}, target.path,
-            target.fs, flags);
-          // a container named on the command line with -d shows as a container
-          files.push(target.path === '/' && target.container ? {...item, container: target.container} : item);
+          files.push(await withLinkTarget({name: operand, stat: flags.has('long') ? lst : st, fs: target.fs}, target.path,
+            target.fs, flags, true));
         }
       } catch (error) {
         fail(error, operand, (w) => `cannot access ${w}`, true);
       }
     }
-    if (files.length > 0) await write(await render(byName(files), view));
+    if (files.length > 0) await write(await render(ordered(files, flags), view));
     const showHeaders = targets.length > 1 || flags.has('recursive');
     // A stack (next directory last): -R goes depth first, each directory's subdirectories in order.
-    const stack: Dir[] = sortedByName(dirs, (d) => d.shown).reverse();
+    const stack: Dir[] = sortListing(dirs, (d) => ({name: d.shown, ...(d.stat ? {time: shownTime(d.stat, flags), size: d.stat.size} : {})}),
+      {...sortOptions(flags), dirsFirst: false}).reverse();
     let first = files.length === 0;
     while (stack.length > 0) {
       const dir = stack.pop()!;
@@ -342,7 +466,7 @@ export const ls: Builtin = {
         if (!first) out.push('');
         first = false;
         if (showHeaders) out.push(`${quoteName(dir.shown, q.dirs).text}:`);
-        if (flags.has('long') && target.kind === 'fs') out.push(`total ${total(items)}`);
+        if ((flags.has('long') || flags.has('size')) && target.kind === 'fs') out.push(`total ${totalText(items, flags)}`);
         const lines = await render(items, view);
         for (const line of lines) out.push(line);
         await write(out);
@@ -356,7 +480,7 @@ export const ls: Builtin = {
             if (i.name === '.' || i.name === '..') continue;
             if (i.container || (i.stat && isDir(i.stat))) {
               stack.push({shown: dir.shown.endsWith('/') ? dir.shown + i.name : `${dir.shown}/${i.name}`, abs: join(dir.abs, i.name),
-                operand: false});
+                operand: false, ...(i.stat ? {stat: i.stat} : {})});
             }
           }
         }

@@ -1,8 +1,10 @@
 // ls -C layout (pure), as GNU ls 9.1's calculate_columns and print_many_per_line: names down
 // columns, two spaces apart, the most columns whose line stays shorter than the width (GNU keeps
-// the last terminal column free). Each cell carries its text (which may be coloured) and its width
-// in terminal columns (textWidth of the uncoloured text). GNU indents with tabs where it can;
-// dbox pads with spaces (what `ls -T0` prints; the screen is the same).
+// the last terminal column free); -x across (print_horizontal), -m with commas
+// (print_with_separator). Each cell carries its text (which may be coloured) and its width in
+// terminal columns (textWidth of the uncoloured text). GNU indents with tabs where it can: so does
+// this with `tabs` (dbox asks for it when the output is not a terminal, where bytes are compared);
+// without, spaces (what `ls -T0` prints; the screen is the same).
 // Cost: O(cells x possible columns) time, no recursion and no argument spreading, so a directory of
 // 200,000 entries lays out in linear time.
 
@@ -15,7 +17,7 @@ const MIN_COLUMN_WIDTH = 3;
 const GAP = 2;
 
 /** The number of columns GNU would use for these widths in a line of `lineLength` columns. */
-export function columnCount(widths: readonly number[], lineLength: number): {cols: number; colWidths: number[]} {
+export function columnCount(widths: readonly number[], lineLength: number, across = false): {cols: number; colWidths: number[]} {
   const n = widths.length;
   let maxIdx = Math.floor(lineLength / MIN_COLUMN_WIDTH) + (lineLength % MIN_COLUMN_WIDTH !== 0 ? 1 : 0);
   if (maxIdx === 0) maxIdx = 1;
@@ -32,7 +34,7 @@ export function columnCount(widths: readonly number[], lineLength: number): {col
     const nameLength = widths[f]!;
     for (let i = 0; i < maxCols; i++) {
       if (!valid[i]) continue;
-      const idx = Math.floor(f / Math.floor((n + i) / (i + 1)));
+      const idx = across ? f % (i + 1) : Math.floor(f / Math.floor((n + i) / (i + 1)));
       const real = nameLength + (idx === i ? 0 : GAP);
       const arr = colArr[i]!;
       if (arr[idx]! < real) {
@@ -47,11 +49,81 @@ export function columnCount(widths: readonly number[], lineLength: number): {col
   return {cols: Math.max(cols, 1), colWidths: colArr[Math.max(cols, 1) - 1] ?? []};
 }
 
-/** The lines of an ls -C listing of `cells` in `lineLength` columns. */
-export function columns(cells: readonly Cell[], lineLength: number): string[] {
+export interface ColumnOptions {
+  /** -x: names across rows (GNU print_horizontal) */
+  readonly across?: boolean;
+  /** indent with tabs of 8 where GNU would (ls's default --tabsize) */
+  readonly tabs?: boolean;
+}
+
+/** GNU ls's indent(): from column `from` to `to`, with tabs where a tab stop lies between. */
+function indent(from: number, to: number, tabs: boolean): string {
+  if (!tabs) return ' '.repeat(Math.max(0, to - from));
+  let out = '';
+  for (let pos = from; pos < to;) {
+    if (Math.floor(to / 8) > Math.floor((pos + 1) / 8)) {
+      out += '\t';
+      pos += 8 - (pos % 8);
+    } else {
+      out += ' ';
+      pos++;
+    }
+  }
+  return out;
+}
+
+/** ls -m: names with `, ` between, a new line where the next would reach `lineLength`. */
+export function commas(cells: readonly Cell[], lineLength: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  let pos = 0;
+  cells.forEach((cell, k) => {
+    if (k > 0) {
+      if (pos + cell.width + 2 < lineLength) {
+        line += ', ';
+        pos += 2;
+      } else {
+        lines.push(line + ',');
+        line = '';
+        pos = 0;
+      }
+    }
+    line += cell.text;
+    pos += cell.width;
+  });
+  if (cells.length > 0) lines.push(line);
+  return lines;
+}
+
+/** The lines of an ls -C (or -x) listing of `cells` in `lineLength` columns. */
+export function columns(cells: readonly Cell[], lineLength: number, options: ColumnOptions = {}): string[] {
   const n = cells.length;
   if (n === 0) return [];
-  const {cols, colWidths} = columnCount(cells.map((c) => c.width), lineLength);
+  const tabs = options.tabs === true;
+  const {cols, colWidths} = columnCount(cells.map((c) => c.width), lineLength, options.across);
+  if (options.across) {
+    const lines: string[] = [];
+    let line = cells[0]!.text;
+    let pos = 0;
+    let nameLength = cells[0]!.width;
+    let maxLength = colWidths[0]!;
+    for (let f = 1; f < n; f++) {
+      const col = f % cols;
+      if (col === 0) {
+        lines.push(line);
+        line = '';
+        pos = 0;
+      } else {
+        line += indent(pos + nameLength, pos + maxLength, tabs);
+        pos += maxLength;
+      }
+      line += cells[f]!.text;
+      nameLength = cells[f]!.width;
+      maxLength = colWidths[col]!;
+    }
+    lines.push(line);
+    return lines;
+  }
   const rows = Math.floor(n / cols) + (n % cols !== 0 ? 1 : 0);
   const lines: string[] = [];
   for (let row = 0; row < rows; row++) {
@@ -65,7 +137,7 @@ export function columns(cells: readonly Cell[], lineLength: number): string[] {
       line += cell.text;
       f += rows;
       if (f >= n) break;
-      line += ' '.repeat(Math.max(0, pos + max - (pos + cell.width)));
+      line += indent(pos + cell.width, pos + max, tabs);
       pos += max;
     }
     lines.push(line);

@@ -31,13 +31,24 @@ export function humanSize(bytes: number): string {
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `Nov 23 00:52` within six months of now, `Nov 23  2025` otherwise (GNU ls, local time). */
+/** `Nov 23 00:52` within six months before now, `Nov 23  2025` otherwise (future times too: GNU ls, local time). */
 export function lsTime(seconds: number, now: number): string {
   const d = new Date(seconds * 1000);
   const day = String(d.getDate()).padStart(2, ' ');
-  const recent = Math.abs(now - seconds * 1000) < 182.5 * 24 * 3600 * 1000;
+  // GNU's rule: within the half Gregorian year (15,778,476 s) before now, and not in the future.
+  const recent = seconds * 1000 > now - 15_778_476_000 && seconds * 1000 <= now;
   const tail = recent
     ? `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
     : ` ${d.getFullYear()}`;
   return `${months[d.getMonth()]} ${day} ${tail}`;
+}
+
+/** ls --full-time: `2001-01-01 00:00:00.000000000 +0000` (local time). */
+export function fullTime(t: {readonly sec: number; readonly nsec: number}): string {
+  const d = new Date(t.sec * 1000);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const off = -d.getTimezoneOffset();
+  const zone = `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` +
+    `.${p(t.nsec, 9)} ${zone}`;
 }

@@ -48,6 +48,8 @@ export interface Builtin {
   readonly name: string;
   readonly usage: string;
   readonly summary: string;
+  /** `help NAME`: one line per option, `-x, --long  what it does` */
+  readonly options?: readonly string[];
   run(args: readonly string[], ctx: ShellContext): Promise<Result>;
 }
 

@@ -1,5 +1,6 @@
 // Option parsing for builtins (pure): GNU-style short flags that combine (`-la`), long flags,
-// and `--` to end options. Unknown flags are a UsageError with coreutils' wording.
+// options that take a value (`-t DIR`, `-tDIR`, `--target-directory=DIR`), and `--` to end
+// options. Unknown flags are a UsageError with coreutils' wording and the tool's usage status.
 import {UsageError} from '../vfs/errors.js';
 
 export interface OptionSpec {
@@ -7,33 +8,65 @@ export interface OptionSpec {
   readonly short: Readonly<Record<string, string>>;
   /** long name (without --) -> flag name */
   readonly long?: Readonly<Record<string, string>>;
+  /** flag names that take a value (the last one given wins) */
+  readonly valued?: readonly string[];
+  /** the exit status of a usage error (GNU: ls 2, cp and cat 1); 2 when absent */
+  readonly usageStatus?: number;
 }
 
 export interface ParsedArgs {
   readonly flags: ReadonlySet<string>;
   readonly operands: readonly string[];
+  /** values of the valued flags given */
+  readonly values: ReadonlyMap<string, string>;
+  /** every flag as given, in order (for options where the last one wins) */
+  readonly order: readonly string[];
 }
 
 export function parseOptions(command: string, args: readonly string[], spec: OptionSpec): ParsedArgs {
   const flags = new Set<string>();
+  const values = new Map<string, string>();
   const operands: string[] = [];
+  const order: string[] = [];
+  const valued = new Set(spec.valued ?? []);
+  const usage = (line: string): UsageError =>
+    new UsageError(`${command}: ${line}\nTry 'help ${command}' for more information.`, spec.usageStatus ?? 2);
   let ended = false;
-  for (const arg of args) {
+  for (let k = 0; k < args.length; k++) {
+    const arg = args[k]!;
     if (ended || arg === '-' || !arg.startsWith('-')) {
       operands.push(arg);
     } else if (arg === '--') {
       ended = true;
     } else if (arg.startsWith('--')) {
-      const flag = spec.long?.[arg.slice(2)];
-      if (!flag) throw new UsageError(`${command}: unrecognized option '${arg}'\nTry 'help ${command}' for more information.`);
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq < 0 ? undefined : eq);
+      const flag = spec.long?.[name];
+      if (!flag) throw usage(`unrecognized option '${arg}'`);
+      if (valued.has(flag)) {
+        const value = eq >= 0 ? arg.slice(eq + 1) : args[++k];
+        if (value === undefined) throw usage(`option '--${name}' requires an argument`);
+        values.set(flag, value);
+      } else if (eq >= 0) {
+        throw usage(`option '--${name}' doesn't allow an argument`);
+      }
       flags.add(flag);
+      order.push(flag);
     } else {
-      for (const letter of arg.slice(1)) {
+      for (let j = 1; j < arg.length; j++) {
+        const letter = arg[j]!;
         const flag = spec.short[letter];
-        if (!flag) throw new UsageError(`${command}: invalid option -- '${letter}'\nTry 'help ${command}' for more information.`);
+        if (!flag) throw usage(`invalid option -- '${letter}'`);
         flags.add(flag);
+        order.push(flag);
+        if (valued.has(flag)) {
+          const value = j + 1 < arg.length ? arg.slice(j + 1) : args[++k];
+          if (value === undefined) throw usage(`option requires an argument -- '${letter}'`);
+          values.set(flag, value);
+          break;
+        }
       }
     }
   }
-  return {flags, operands};
+  return {flags, operands, values, order};
 }

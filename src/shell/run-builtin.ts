@@ -22,7 +22,7 @@ export async function runBuiltin(argv: readonly string[], ctx: ShellContext): Pr
 function reportError(err: NodeJS.WritableStream, error: unknown): number {
   if (error instanceof UsageError) {
     err.write(error.message + '\n');
-    return 2;
+    return error.status;
   }
   if (error instanceof EngineUnreachable || error instanceof DboxError) {
     err.write(`dbox: ${error.message}\n`);

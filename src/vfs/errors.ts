@@ -56,7 +56,12 @@ export class FsError extends DboxError {
   }
 }
 
-export class UsageError extends DboxError {}
+/** A command line a builtin cannot take; `status` as the GNU tool exits (ls 2, cp and cat 1). */
+export class UsageError extends DboxError {
+  constructor(message: string, readonly status = 2) {
+    super(message);
+  }
+}
 
 /** The engine did not answer: tells how to start one. */
 export class EngineUnreachable extends DboxError {

@@ -341,6 +341,8 @@ async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, options: Co
       else if (isDir(existing)) stack.push([from.path, to.path]);
       else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
     }
+    // -p/-a: a directory merged into takes the source's owner, mode and times, as GNU cp's does.
+    if ((policy.flags & COPY_PRESERVE) !== 0) await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
   }
 }
 

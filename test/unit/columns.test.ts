@@ -1,11 +1,12 @@
-// ls -C layout against GNU ls 9.1 (`ls -C -w WIDTH -T0`: spaces, not tabs) for many name sets and
-// widths, and the cost of a 200,000-name layout.
+// ls -C layout against GNU ls 9.1 (`ls -C -w WIDTH -T0`: spaces, not tabs; with tabs as GNU's
+// default; -x across; -m with commas) for many name sets and widths, and the cost of a
+// 200,000-name layout.
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {columns} from '../../src/format/columns.js';
+import {columns, commas} from '../../src/format/columns.js';
 import {textWidth} from '../../src/format/width.js';
 
 const haveGnu = /GNU coreutils\) 9\./.test(spawnSync('/bin/ls', ['--version'], {encoding: 'utf8'}).stdout ?? '');
@@ -42,6 +43,16 @@ describe.runIf(haveGnu)('columns against GNU ls -C', () => {
     const gnu = execFileSync('/bin/ls', ['-C', '-w', String(w), '-T0', String(k)], {cwd: root, env: {...process.env, LC_ALL: 'C.UTF-8'}, encoding: 'utf8'});
     const mine = columns(sets[k]!.map((text) => ({text, width: textWidth(text)})), w);
     expect(mine.join('\n') + '\n').toBe(gnu);
+  });
+
+  const gnuLs = (args: string[], k: number): string =>
+    execFileSync('/bin/ls', [...args, String(k)], {cwd: root, env: {...process.env, LC_ALL: 'C.UTF-8'}, encoding: 'utf8'});
+  const cellsOf = (k: number) => sets[k]!.map((text) => ({text, width: textWidth(text)}));
+  it.each(cases)('set $k ($n names) in $w columns, with tabs, across, and with commas', ({k, w}) => {
+    expect(columns(cellsOf(k), w, {tabs: true}).join('\n') + '\n').toBe(gnuLs(['-C', '-w', String(w)], k));
+    expect(columns(cellsOf(k), w, {across: true}).join('\n') + '\n').toBe(gnuLs(['-x', '-w', String(w), '-T0'], k));
+    expect(columns(cellsOf(k), w, {across: true, tabs: true}).join('\n') + '\n').toBe(gnuLs(['-x', '-w', String(w)], k));
+    expect(commas(cellsOf(k), w).join('\n') + '\n').toBe(gnuLs(['-m', '-w', String(w)], k));
   });
 });
 

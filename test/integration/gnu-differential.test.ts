@@ -1,0 +1,297 @@
+// dbox's ls, cat and cp against GNU coreutils 9.1 (/bin/ls, /bin/cat, /bin/cp), byte for byte:
+// stdout, stderr and exit status, and for cp the tree it leaves (every entry's type, mode, links,
+// size and times). The fixture holds every file type, odd names, set-id bits, old and future
+// times, hard links and a sparse file.
+//
+//  - host paths: GNU and `dbox -c LINE` in the same tree (cp cases: each in a fresh copy);
+//  - container paths: the tree copied into a running container; GNU on /proc/<pid>/root/…,
+//    dbox on /containers/<name>/… (`/proc/<pid>/root` in GNU's output reads `/containers/<name>`).
+//
+// Documented differences (README, Limitations), normalised here and nowhere else:
+//  - usage errors point at `help CMD` where GNU says `CMD --help` (dbox's builtins have no --help);
+// Cases that would show other known differences are not in the corpus: cp -v of a directory
+// (dbox names the top-level copy only), ls -U (directory order of each driver).
+import {execFileSync, spawn} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+
+const hasEngine = requireEngine();
+
+interface Run {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly status: number | string;
+}
+
+function run(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({stdout, stderr, status: code ?? String(signal)});
+    });
+  });
+}
+
+async function pool<T>(n: number, jobs: readonly (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(Array.from({length: n}, async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await jobs[i]!();
+    }
+  }));
+  return out;
+}
+
+/** The fixture tree, built with the host's own tools (as root: a device node, set-id bits). */
+function buildTree(dir: string): void {
+  const sh = (script: string): void => void execFileSync('sh', ['-c', script], {cwd: dir, stdio: 'ignore'});
+  fs.mkdirSync(dir, {recursive: true});
+  sh([
+    'printf hello > a', 'printf "%05000d" 0 > big', 'printf x > small', ': > empty',
+    'printf "#!/bin/sh\\n" > exec.sh && chmod 755 exec.sh',
+    'printf s > setuid && chmod 4755 setuid', 'printf g > setgid && chmod 2750 setgid',
+    'mkdir sticky && chmod 1777 sticky',
+    'printf o > old && touch -d "2001-02-03 04:05:06" old', 'printf f > future && touch -d "2040-06-07 08:09:10" future',
+    'printf h > hard1 && ln hard1 hard2',
+    'printf "a\\tb\\n\\n\\n\\nc\\001\\177\\200\\377\\351\\n\\nlast" > ctrl && printf "\\n\\nx\\n" > blank',
+    'truncate -s 1M sparse && printf end >> sparse',
+    'printf s > "odd name" && printf q > "quo\'te" && printf t > "-dash"',
+    'printf 1 > v1.10 && printf 2 > v1.9 && printf 3 > v1.2 && printf c > file.c && printf t > file.txt && printf z > .hidden',
+    'mkdir -p dir/sub emptydir && printf 1 > dir/f1 && printf 22 > dir/f2 && printf 333 > dir/sub/deep',
+    'ln -s dir linkdir && ln -s a linkfile && ln -s nowhere dangling',
+    'mkfifo fifo && mknod null c 1 3',
+    'python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\'sock\')"',
+  ].join(' && '));
+  // Distinct, fixed times (ties are by name, and none is "now"), but old and future.
+  let t = Date.UTC(2026, 5, 1) / 1000;
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (name === 'old' || name === 'future') continue;
+    t += 3600;
+    fs.lutimesSync(path.join(dir, name), t, t);
+  }
+  for (const name of ['f1', 'f2', 'sub']) fs.utimesSync(path.join(dir, 'dir', name), t, t);
+  fs.utimesSync(path.join(dir, 'dir'), t - 7200, t - 7200);
+}
+
+const LS_BASES = ['-1', '-l', '-la', '-lA', '-C', '-x', '-m'];
+const LS_SORTS = ['', '-t', '-S', '-r', '-tr', '-Sr', '-X', '-v', '--group-directories-first'];
+const LS_EXTRAS = ['', '-F', '-p', '-i', '-s', '-n'];
+
+/** Read-only cases: run in the same tree. */
+export const READ_CASES: readonly string[] = [
+  ...LS_BASES.flatMap((b) => LS_SORTS.flatMap((s) => LS_EXTRAS.map((e) => ['ls', b, s, e].filter(Boolean).join(' ')))),
+  'ls', 'ls -a', 'ls -A', 'ls -R', 'ls -lR', 'ls -ltr', 'ls -lh', 'ls -lsh', 'ls -lg', 'ls -lo', 'ls -lG', 'ls -ln',
+  'ls -l --full-time', 'ls -lc', 'ls -lu old future', 'ls -lF linkdir linkfile dangling', 'ls -F linkdir', 'ls linkdir',
+  'ls -l linkdir', 'ls -ld linkdir/', 'ls -l linkdir/', 'ls a/', 'ls a/.', 'ls dir/', 'ls nonexist/', "ls ''", "ls -l ''",
+  'ls -d dir a linkdir', 'ls dir a emptydir', 'ls -t dir a old future', 'ls -S big small dir', 'ls -r dir emptydir a b',
+  'ls nonexist a', 'ls -ld . .. dir/..', 'ls -y', 'ls --bogus', 'ls -lt dir', 'ls -R dir', 'ls -1F dir linkdir',
+  'ls -l null fifo sock', 'ls -lis sparse big hard1 hard2', 'ls -v v1.10 v1.9 v1.2', 'ls -X file.txt file.c a',
+  'cat a', 'cat a small', 'cat a/', "cat ''", 'cat dir', 'cat nonexist', 'cat linkfile', 'cat dangling', 'cat linkdir/',
+  'ls -l -1', 'ls -1 -l', 'ls -1 -C', 'ls -C -1', 'ls -C -l', 'ls -l -C', 'ls -lm', 'ls -ml', 'ls -nx', 'ls -t -S', 'ls -S -t', 'ls -tX', 'ls -Xv',
+  'COLUMNS=40 ls -C', 'COLUMNS=40 ls -x -F', 'COLUMNS=40 ls -m -s', 'COLUMNS=1 ls -C', 'ls -C dir emptydir a', 'ls -aC',
+  ...['-n', '-b', '-s', '-E', '-T', '-v', '-A', '-e', '-t', '-ns', '-bs', '-nE', '-vT', '--show-all', '--number-nonblank']
+    .flatMap((o) => ['ctrl', 'ctrl blank ctrl', 'blank a - ctrl < blank'].map((f) => `cat ${o} ${f}`)),
+  'cat -z a', 'cat --bogus a',
+  'cat -- -dash', 'cat "odd name" "quo\'te"', 'cat a nonexist small',
+];
+
+/**
+ * The read-only cases for a stopped container. The engine's archive has no inode numbers, link
+ * counts, allocated blocks, device numbers, or sizes of directories and links (the engine
+ * driver shows 0: issue 12, "Stopped containers"), so cases that show them (-l and what implies
+ * it, -i, -s, -S) are left out.
+ */
+const STOPPED_CASES = (): readonly string[] => READ_CASES.filter((l) => !/(^| )-\w*[lnisSgoGc]|--full-time/.test(l.replace(/^COLUMNS=\d+ /, '')));
+
+/**
+ * Cases GNU and dbox still answer differently (issue 12, "Builtins against GNU coreutils 9.1",
+ * not done yet; README Limitations): run, and asserted to differ, so fixing one fails here until
+ * it moves to WRITE_CASES.
+ *  - a copy onto an existing file replaces it (temporary + rename) where GNU writes in place: the
+ *    directory's mtime changes, the file's inode and hard links do not survive;
+ *  - `cp -a` of several names does not keep the hard links between them;
+ *  - `cp -r dir dir` and `cp -r dir dir/sub`: GNU copies one level before it refuses, dbox refuses first.
+ */
+export const KNOWN_DIFFERENT: readonly string[] = [
+  'cp -f a small', 'cp -a a old', 'cp old a', 'cp -a hard1 hard2 emptydir', 'cp -r dir dir',
+  'cp -r dir dir/sub',
+];
+
+/** Cases that change the tree: each in a fresh copy, the tree compared after. */
+const ALL_WRITE_CASES: readonly string[] = [
+  'cp a nonexist/', 'cp a dir/f1/', 'cp a/ x', "cp '' x", 'cp a small x', 'cp a small big', 'cp -r dir a', 'cp a dir; cp a dir/sub',
+  'cp', 'cp a', 'cp --bogus a b', 'cp -t', 'cp -T a b c', 'cp -t nodir a', 'cp -t a small', 'cp -t dir a small', 'cp -v a b',
+  'cp -v a small dir', 'cp -n a small', 'cp -nv a small', 'cp -u a small', 'cp -u old a', 'cp -f a small', 'cp -fv a new',
+  'cp -T a b', 'cp -rT dir newdir', 'cp -rT dir emptydir', 'cp -a dir/. emptydir', 'cp -r dir/. emptydir', 'cp -a dir/. newdir',
+  'cp -r dir emptydir', 'cp -r dir dir', 'cp -r dir dir/sub', 'cp a a', 'cp a linkfile', 'cp dir x', 'cp -r dir nonexist/',
+  'mkdir d && mkdir d/a && cp a d', 'cp -r dir sticky/', 'cp -a a old', 'cp old a', 'cp nonexist a', 'cp -a linkdir x',
+  'cp linkdir x', 'cp -r linkdir x', 'cp -a hard1 hard2 emptydir', 'cp -p old keep', 'cp -rv emptydir e2',
+];
+export const WRITE_CASES = ALL_WRITE_CASES.filter((l) => !KNOWN_DIFFERENT.includes(l));
+
+/** Every entry below `dir` (GNU's find): what a copy left, to compare. A time from after `since`
+ *  (the case's start) is `new`: the two runs happen at different moments. */
+const treeOf = (dir: string, since: number): string =>
+  execFileSync('find', ['.', '-printf', '%p %y %m %n %s %U:%G %T@\\n'], {cwd: dir, encoding: 'latin1'}).split('\n').sort()
+    .map((l) => l.replace(/ (\d+\.\d+)$/, (_, t: string) => (Number(t) >= since ? ' new' : ` ${t}`))).join('\n');
+
+interface Mismatch {
+  readonly line: string;
+  readonly gnu: Run & {tree?: string};
+  readonly dbox: Run & {tree?: string};
+}
+
+/** dbox's usage lines point at `help CMD`, GNU's at `CMD --help`: the one documented difference. */
+const normalise = (r: Run): Run => ({...r, stderr: r.stderr.replace(/^Try 'help (\w+)' for more information\.$/mg, "Try '$1 --help' for more information.")});
+const same = (a: Run & {tree?: string}, b: Run & {tree?: string}): boolean =>
+  a.stdout === b.stdout && a.stderr === b.stderr && a.status === b.status && a.tree === b.tree;
+
+describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
+  let work: string;
+  let tree: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-gnu-'));
+    tree = path.join(work, 'tree');
+    buildTree(tree);
+    env = {PATH: '/bin:/usr/bin', HOME: path.join(work, 'home'), LC_ALL: 'C', TZ: 'UTC', TERM: 'dumb', NO_COLOR: '1',
+      XDG_RUNTIME_DIR: path.join(work, 'run'), XDG_STATE_HOME: path.join(work, 'state')};
+    fs.mkdirSync(env['HOME']!);
+    fs.mkdirSync(env['XDG_RUNTIME_DIR']!, {mode: 0o700});
+  });
+  afterAll(() => {
+    if (work) fs.rmSync(work, {recursive: true, force: true});
+  });
+
+  it(`has 100+ cases (${READ_CASES.length + ALL_WRITE_CASES.length}), each once`, () => {
+    expect(READ_CASES.length + WRITE_CASES.length).toBeGreaterThanOrEqual(100);
+    expect(new Set([...READ_CASES, ...ALL_WRITE_CASES]).size).toBe(READ_CASES.length + ALL_WRITE_CASES.length);
+  });
+
+  it('sees a difference where there is one', async () => {
+    const g = await run('sh', ['-c', 'ls -l a'], tree, env);
+    const d = await run(process.execPath, [dboxPath, '-c', 'ls -l small'], tree, env);
+    expect(same(g, d)).toBe(false);
+  });
+
+  const gnu = (line: string, cwd: string): Promise<Run> => run('sh', ['-c', line], cwd, env);
+  const dbox = (line: string, cwd: string): Promise<Run> => run(process.execPath, [dboxPath, '-c', line], cwd, env);
+
+  it('host paths, read-only cases', async () => {
+    const mismatches = (await pool(3, READ_CASES.map((line) => async (): Promise<Mismatch | undefined> => {
+      const g = await gnu(line, tree);
+      const d = normalise(await dbox(line, tree));
+      return same(g, d) ? undefined : {line, gnu: g, dbox: d};
+    }))).filter((m) => m !== undefined);
+    expect(mismatches).toEqual([]);
+  }, 600_000);
+
+  const hostWrite = (cases: readonly string[]) => pool(3, cases.map((line, i) => async (): Promise<Mismatch | undefined> => {
+      const results: (Run & {tree: string})[] = [];
+      for (const [who, how] of [['gnu', gnu], ['dbox', dbox]] as const) {
+        const cwd = path.join(work, `w${cases.length}-${i}-${who}`);
+        execFileSync('cp', ['-a', tree, cwd]);
+        const since = Date.now() / 1000 - 1;
+        const r = who === 'dbox' ? normalise(await how(line, cwd)) : await how(line, cwd);
+        results.push({...r, tree: treeOf(cwd, since)});
+        fs.rmSync(cwd, {recursive: true, force: true});
+      }
+      const [g, d] = results as [Run & {tree: string}, Run & {tree: string}];
+      return same(g, d) ? undefined : {line, gnu: g, dbox: d};
+    }));
+
+  it('host paths, cases that write (the trees after compared too)', async () => {
+    expect((await hostWrite(WRITE_CASES)).filter((m) => m !== undefined)).toEqual([]);
+  }, 600_000);
+
+  it('host paths, the known differences still differ (README, Limitations)', async () => {
+    expect((await hostWrite(KNOWN_DIFFERENT)).map((m) => m?.line)).toEqual(KNOWN_DIFFERENT);
+  }, 600_000);
+
+  describe('container paths', () => {
+    let fixture: Fixture;
+    let c: string;
+    let root: string;
+
+    beforeAll(() => {
+      fixture = makeFixture('gnu');
+      c = fixture.run('c');
+      root = `/proc/${docker('inspect', '-f', '{{.State.Pid}}', c)}/root`;
+      execFileSync('cp', ['-a', tree, `${root}/tmp/tree`]);
+    });
+    afterAll(() => fixture?.cleanup());
+
+    const inContainer = (r: Run): Run => ({...r, stdout: r.stdout.replaceAll(root, `/containers/${c}`),
+      stderr: r.stderr.replaceAll(root, `/containers/${c}`)});
+
+    it('read-only cases: GNU on /proc/<pid>/root, dbox on /containers/<name>', async () => {
+      const mismatches = (await pool(3, READ_CASES.map((line) => async (): Promise<Mismatch | undefined> => {
+        const g = inContainer(await gnu(`cd ${root}/tmp/tree && ${line}`, work));
+        const d = normalise(await dbox(`cd /containers/${c}/tmp/tree && ${line}`, work));
+        return same(g, d) ? undefined : {line, gnu: g, dbox: d};
+      }))).filter((m) => m !== undefined);
+      expect(mismatches).toEqual([]);
+    }, 900_000);
+
+    it('a container\'s root and /containers are directories to ls -d (not the container list), ls -a /containers has . and ..', async () => {
+      const g = inContainer(await gnu(`ls -ld ${root}/ ${root}/tmp/.. ${root}/etc/ ${root}/tmp/tree/dir/..`, work));
+      const d = normalise(await dbox(`ls -ld /containers/${c}/ /containers/${c}/tmp/.. /containers/${c}/etc/ /containers/${c}/tmp/tree/dir/..`, work));
+      expect(d).toEqual(g);
+      const both = await dbox(`ls -ld /containers /containers/${c} /containers/${c}/..`, work);
+      expect(both.status).toBe(0);
+      expect(both.stdout.split('\n').map((l) => l.slice(0, 1))).toEqual(['d', 'd', 'd', '']);
+      expect(both.stdout).not.toContain('running');
+      const all = await dbox('ls -a /containers', work);
+      expect(all.stdout.split('\n').slice(0, 2)).toEqual(['.', '..']);
+      expect(all.stdout.split('\n')).toContain(c);
+    });
+
+    it('read-only cases in a stopped container (the engine driver), against GNU on the same archive', async () => {
+      // The tree goes through the engine's archive API into both containers, so GNU's side holds
+      // what a tar carries (no socket); the cases are those that show no fact the archive lacks.
+      const stopped = fixture.create('stopped');
+      for (const to of [stopped, c]) {
+        execFileSync('sh', ['-c', `tar -C ${JSON.stringify(work)} --transform s,^tree,archived, -c tree | docker cp - ${to}:/tmp`]);
+      }
+      const mismatches = (await pool(3, STOPPED_CASES().map((line) => async (): Promise<Mismatch | undefined> => {
+        const g = inContainer(await gnu(`cd ${root}/tmp/archived && ${line}`, work));
+        const d = normalise(await dbox(`cd /containers/${stopped}/tmp/archived && ${line}`, work));
+        const named = (x: Run, name: string): Run => ({...x, stdout: x.stdout.replaceAll(`/containers/${name}/`, '/containers/C/'),
+          stderr: x.stderr.replaceAll(`/containers/${name}/`, '/containers/C/')});
+        return same(named(g, c), named(d, stopped)) ? undefined : {line, gnu: named(g, c), dbox: named(d, stopped)};
+      }))).filter((m) => m !== undefined);
+      expect(mismatches).toEqual([]);
+    }, 900_000);
+
+    it('cases that write, each in a fresh copy inside the container', async () => {
+      const mismatches: Mismatch[] = [];
+      for (const line of WRITE_CASES) {
+        const results: (Run & {tree: string})[] = [];
+        for (const who of ['gnu', 'dbox'] as const) {
+          const w = `${root}/tmp/w`;
+          fs.rmSync(w, {recursive: true, force: true});
+          execFileSync('cp', ['-a', `${root}/tmp/tree`, w]);
+          const since = Date.now() / 1000 - 1;
+          const r = who === 'gnu' ? inContainer(await gnu(`cd ${w} && ${line}`, work))
+            : normalise(await dbox(`cd /containers/${c}/tmp/w && ${line}`, work));
+          results.push({...r, tree: treeOf(w, since)});
+        }
+        const [g, d] = results as [Run & {tree: string}, Run & {tree: string}];
+        if (!same(g, d)) mismatches.push({line, gnu: g, dbox: d});
+      }
+      expect(mismatches).toEqual([]);
+    }, 900_000);
+  });
+});
