@@ -1,7 +1,8 @@
 // The last step of `npm run setup`: puts `dbox` on PATH, as a symlink to this checkout's
 // bin/dbox.js, in /usr/local/bin for root and ~/.local/bin for other users (DBOX_BIN_DIR
 // overrides). Nothing is built again (npm link would run the install scripts a second time).
-// A `dbox` there that is not a symlink is left alone, and said so.
+// A `dbox` there that is not a symlink is left alone, and said so; a link to another checkout is
+// repointed here, and said so (with where it pointed).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,9 @@ if (existing && !existing.isSymbolicLink()) {
 }
 const tmp = `${link}.${process.pid}`;
 fs.symlinkSync(target, tmp);
+const before = existing ? fs.readlinkSync(link) : undefined;
 fs.renameSync(tmp, link);
-console.log(`dbox: ${link} -> ${target}`);
+console.log(before !== undefined && path.resolve(dir, before) !== target
+  ? `dbox: ${link} -> ${target} (it pointed to ${before}; DBOX_BIN_DIR=DIR links elsewhere)` : `dbox: ${link} -> ${target}`);
 const onPath = (process.env['PATH'] ?? '').split(':').some((p) => p && path.resolve(p) === path.resolve(dir));
 if (!onPath) console.log(`dbox: ${dir} is not on your PATH; add it (export PATH="${dir}:$PATH") to run dbox by name`);
