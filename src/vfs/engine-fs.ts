@@ -25,6 +25,7 @@ import {FsError} from './errors.js';
 import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
+import {nameBytes} from '../format/utf8.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
 import {fileType, isDir, noCapabilities, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
   type StatFs, type Timespec, type WriteOptions} from './types.js';
@@ -44,9 +45,16 @@ function statFromPathStat(p: PathStat): Stat {
   return statFrom(goModeToPosix(p.mode), p.size, Date.parse(p.mtime));
 }
 
+/** st_rdev as glibc's makedev encodes it (what ls reads back). */
+const makedev = (major: number, minor: number): number =>
+  ((major & 0xfff) << 8) + (minor & 0xff) + (minor & ~0xff) * 4096;
+
 function statFromTar(h: tar.Header): Stat {
   const mode = (tarTypeMode[h.type ?? 'file'] ?? 0o100000) | ((h.mode ?? 0o644) & 0o7777);
-  return statFrom(mode, h.size ?? 0, h.mtime?.getTime() ?? 0, h.uid, h.gid);
+  // A tar header gives a link's size as 0: a symlink's size is its target's length in bytes (lstat).
+  const size = h.type === 'symlink' ? nameBytes(h.linkname ?? '').length : h.size ?? 0;
+  const st = statFrom(mode, size, h.mtime?.getTime() ?? 0, h.uid, h.gid);
+  return h.type === 'character-device' || h.type === 'block-device' ? {...st, rdev: makedev(h.devmajor ?? 0, h.devminor ?? 0)} : st;
 }
 
 /**
