@@ -1,6 +1,6 @@
 // dbox -c and line-by-line stdin, as a user runs them: the built bundle in a real process
 // against real containers.
-import {spawn, spawnSync} from 'node:child_process';
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,27 @@ describe.runIf(hasEngine)('dbox -c', () => {
   afterAll(() => {
     fixture?.cleanup();
     if (work) fs.rmSync(work, {recursive: true, force: true});
+  });
+
+  it('ls -l shows a link\'s size and a device\'s numbers the same for a stopped container (the archive) as for a running one', () => {
+    docker('exec', web, 'sh', '-c', 'mkdir -p /data/dev && mknod /data/dev/null2 c 1 3 && mknod /data/dev/sda9 b 8 9');
+    const c = fixture.create('sizes');
+    try {
+      // The same tree in a stopped container: copied from the running one by the engine.
+      execFileSync('sh', ['-c', `docker cp ${web}:/data - | docker cp - ${c}:/`]);
+      // type, size (a device: major, minor) and name of each link and device in `ls -l`.
+      const columns = (name: string): string[] => dbox(`ls -l /containers/${name}/data/tree /containers/${name}/data/dev`).stdout.split('\n')
+        .filter((l) => /^[lcb]/.test(l)).map((l) => {
+          const f = l.split(/\s+/);
+          return l[0] === 'l' ? `l ${f[4]} ${f.slice(-3).join(' ')}` : `${l[0]} ${f[4]} ${f[5]} ${f.at(-1)}`;
+        });
+      const running = columns(web);
+      expect(running).toEqual(['l 7 link -> x/y.txt', 'c 1, 3 null2', 'b 8, 9 sda9']);
+      expect(columns(c)).toEqual(running);
+    } finally {
+      docker('rm', '-f', c);
+      docker('exec', web, 'rm', '-rf', '/data/dev');
+    }
   });
 
   it('ls /containers lists running and stopped containers', () => {
