@@ -43,6 +43,8 @@ export interface Screen {
   erase(): void;
   print(lines: readonly string[]): void;
   clearScreen(): void;
+  /** Takes input that answers the screen's cursor position query (true when it did). */
+  cursorReport?(seq: string): boolean;
 }
 
 export interface ShellProps {
@@ -214,6 +216,8 @@ export default function Shell({initial, prompt, complete, subscribe, onDone, col
     };
     const onInput = (data: string): void => {
       for (const key of reader.push(data)) {
+        // The terminal's answer to the screen's question after a resize is not a key.
+        if (key.kind === 'unknown' && key.seq && screen.cursorReport?.(key.seq)) continue;
         if (finished.current) {
           rest.current += key.seq ?? (key.kind === 'text' ? key.text : '');
           continue;

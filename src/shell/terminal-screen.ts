@@ -23,6 +23,8 @@ export interface TerminalOutput {
   write(data: string): unknown;
   readonly columns?: number;
   readonly rows?: number;
+  /** A terminal (it answers a cursor position query) rather than a test's emulator or a pipe. */
+  readonly isTTY?: boolean;
   on?(event: 'resize', listener: () => void): unknown;
   off?(event: 'resize', listener: () => void): unknown;
 }
@@ -61,8 +63,19 @@ export class TerminalScreen {
   private drawnColumns = 0;
   /** The cursor's cell relative to the frame's first row. */
   private at = {x: 0, y: 0};
+  /**
+   * Cells of the frame's first line that a narrowing pushed above the screen's top (into the
+   * scrollback, where no program can erase them): a widening may bring them back on the screen,
+   * right above the frame, where the next resize erases them.
+   */
+  private ghost = 0;
+  /** Resizes are handled one after the other (each waits for its cursor report). */
+  private resizing: Promise<void> = Promise.resolve();
+  /** The cursor position query waiting for its answer. */
+  private asking: ((row: number | undefined) => void) | undefined;
 
-  constructor(private readonly out: TerminalOutput) {}
+  /** `ask`: query the cursor's row after a resize (ESC[6n), as only a terminal answers. */
+  constructor(private readonly out: TerminalOutput, private readonly ask = out.isTTY === true, private readonly answerMs = 500) {}
 
   get columns(): number {
     return this.out.columns || 80;
@@ -75,8 +88,7 @@ export class TerminalScreen {
   /** Calls back after a resize, once this screen has erased its frame (the caller draws it again). */
   onResize(listener: () => void): () => void {
     const handler = (): void => {
-      this.resized();
-      listener();
+      this.resizing = this.resizing.then(() => this.resized()).then(listener, listener);
     };
     this.out.on?.('resize', handler);
     return () => {
@@ -86,6 +98,8 @@ export class TerminalScreen {
 
   /** Draws the frame in place of the one on the screen. */
   draw(frame: Frame): void {
+    // A resize is being handled: the frame is drawn once it is done (its listener redraws).
+    if (this.asking) return;
     const old = this.drawn;
     let out = '\x1b[?25l';
     let from = 0;
@@ -151,6 +165,7 @@ export class TerminalScreen {
     const last = this.drawn.rows.length - 1;
     this.out.write(this.moveTo({x: 0, y: last}) + '\r\n');
     this.drawn = undefined;
+    this.ghost = 0;
     this.at = {x: 0, y: 0};
   }
 
@@ -159,6 +174,7 @@ export class TerminalScreen {
     if (!this.drawn) return;
     this.out.write(this.moveTo({x: 0, y: 0}) + blankRows(this.drawn.rows.length));
     this.drawn = undefined;
+    this.ghost = 0;
     this.at = {x: 0, y: 0};
   }
 
@@ -171,17 +187,65 @@ export class TerminalScreen {
   clearScreen(): void {
     this.out.write('\x1b[H\x1b[2J');
     this.drawn = undefined;
+    this.ghost = 0;
     this.at = {x: 0, y: 0};
   }
 
-  /** After a resize: erase the frame as the terminal has re-wrapped it. */
-  private resized(): void {
+  /**
+   * Input that answers the cursor position query (`ESC [ row ; col R`): taken, and true, while one
+   * is asked (the same bytes are a modified F3 key at any other time).
+   */
+  cursorReport(seq: string): boolean {
+    const m = /^\x1b\[(\d{1,5});(\d{1,5})R$/.exec(seq);
+    if (!m || !this.asking) return false;
+    this.asking(Number(m[1]) - 1);
+    return true;
+  }
+
+  /** The cursor's row on the screen (0 is the top), or undefined when not asked or not answered in time. */
+  private cursorRow(): Promise<number | undefined> {
+    if (!this.ask) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(undefined), this.answerMs);
+      const answer = (row: number | undefined): void => {
+        clearTimeout(timer);
+        this.asking = undefined;
+        resolve(row);
+      };
+      this.asking = answer;
+      this.out.write('\x1b[6n');
+    });
+  }
+
+  /**
+   * After a resize: erase the frame as the terminal has re-wrapped it. The cursor's row in the
+   * frame is the re-wrapping model's; its row on the screen is the terminal's answer. When the
+   * frame's top would be above the screen, its rows there are in the scrollback (the ghost) and the
+   * frame is drawn again from the screen's top; when a later resize shows rows above the frame's
+   * top and a ghost was left, those rows are the ghost come back and are erased too (the frame is
+   * drawn from where they begin). Without an answer, the model alone says where the frame begins.
+   */
+  private async resized(): Promise<void> {
     const old = this.drawn;
     if (!old) return;
+    const real = await this.cursorRow();
     const cols = this.columns;
-    const y = rewrappedRow(old, this.drawnColumns, cols, this.at);
+    let y = rewrappedRow(old, this.drawnColumns, cols, this.at);
     const rows = rewrappedRow(old, this.drawnColumns, cols, {x: 0, y: old.rows.length});
-    this.out.write(up(y) + blankRows(Math.max(rows, old.rows.length)));
+    let extra = 0;
+    if (real !== undefined) {
+      if (real < y) {
+        // The top y - real rows of the frame went into the scrollback: full rows of its first line.
+        this.ghost += (y - real) * cols;
+        y = real;
+      } else if (this.ghost > 0) {
+        const back = Math.min(real - y, Math.ceil(this.ghost / cols));
+        extra = back;
+        y += back;
+        this.ghost = back >= Math.ceil(this.ghost / cols) ? 0 : this.ghost - back * cols;
+      }
+    }
+    this.out.write(up(y) + blankRows(Math.max(rows, old.rows.length) + extra));
     this.drawn = undefined;
     this.at = {x: 0, y: 0};
   }
