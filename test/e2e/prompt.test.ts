@@ -140,18 +140,35 @@ describe.runIf(hasEngine)("dbox's prompt in a terminal (tmux)", () => {
     /** What is on the visible screen: every non-empty row, and them joined. */
     const rows = (): string[] => term.visible().split('\n').filter((r) => r.trim() !== '');
     const promptWidth = rows()[0]!.indexOf('$ ') + 2;
-    // Wider first, then narrower. (Narrower then wider again is not checked here: on a narrower
-    // window tmux keeps the cursor's row and pushes the top of a line re-wrapped taller into the
-    // scrollback, where no program can erase it, and a wider window pulls it back.)
-    for (const width of [120, COLS, 50]) {
+    // Wider, narrower, then wider again: on a narrower window tmux keeps the cursor's row and
+    // pushes the top of the line (re-wrapped taller) into the scrollback, and a wider window pulls
+    // it back above the redrawn line; dbox asks where the cursor is and erases those rows then.
+    // Last, fewer columns than the prompt, and back.
+    for (const width of [120, COLS, 50, 120, 30, 100, 6, COLS]) {
       term.resize(width);
       const expected = Math.ceil((promptWidth + text.length) / width);
+      const at = promptWidth + text.length;
       const deadline = Date.now() + 10_000;
-      // The screen settles on the line's own rows and nothing else: as many rows as the line takes at this width.
+      if (expected > 23) {
+        // Taller than the screen: its last 23 rows fill it (the cursor must stay on the screen),
+        // the cursor right after the line's last character.
+        for (;;) {
+          const now = term.visible().split('\n');
+          const cur = term.cursor();
+          if (now.slice(0, 22).every((r) => /^r+$/.test(r)) && now.slice(23).every((r) => r.trim() === '') && cur.x === at % width && cur.y === 22) break;
+          if (Date.now() > deadline) throw new Error(`at ${width} columns the screen shows:\n${now.join('\n')}\ncursor ${JSON.stringify(cur)}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        continue;
+      }
+      // The screen settles on the line's own rows and nothing else: as many rows as the line takes
+      // at this width, the cursor right after its last character.
       for (;;) {
         const now = rows();
-        if (now.length === expected && now.join('').endsWith(`$ ${text}`) && now.slice(0, -1).every((r) => r.length === width)) break;
-        if (Date.now() > deadline) throw new Error(`at ${width} columns the screen shows ${now.length} rows, not ${expected}:\n${now.join('\n')}`);
+        const cur = term.cursor();
+        if (now.length === expected && now.join('').endsWith(`$ ${text}`) && now.slice(0, -1).every((r) => r.length === width)
+          && cur.x === at % width && cur.y === Math.floor(at / width)) break;
+        if (Date.now() > deadline) throw new Error(`at ${width} columns the screen shows ${now.length} rows, not ${expected}:\n${now.join('\n')}\ncursor ${JSON.stringify(cur)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     }
