@@ -14,6 +14,19 @@
 // then erased from the row the re-wrapping model says, which for a narrower terminal may also clear
 // rows above the prompt (never more than the frame's own height).
 //
+// Rows above the screen: a narrower terminal keeps the cursor's row and pushes the top of the
+// re-wrapped line into the scrollback, where nothing can erase it, and a wider one brings it back
+// above the redrawn frame (tmux: a ghost of the line's start). bash's readline gets away with it by
+// erasing as many rows up as its old layout had; here, on a terminal, the screen asks where the
+// cursor is (ESC[6n; the answer is input, routed back by the Shell through cursorReport, waited for
+// at most half a second) and so knows how many of the frame's rows went above the screen's top; a
+// later resize that finds rows above the frame's top erases those rows (as many as went up, at the
+// new width) and draws the frame from there. Trust: the answer comes from the terminal, in the
+// input, so a person could type one: it is parsed strictly, taken only while a question is open (or
+// once for each question given up on), and it can make the screen erase no more rows above the
+// frame than the frame's own height. Without an answer (a test's emulator, a terminal that does
+// not reply) the re-wrapping model alone decides, as before.
+//
 // Also here, for the controller: the marker for output that did not end with a newline (zsh's
 // PROMPT_SP) and bracketed paste on and off.
 import type {Frame, Row} from './line-layout.js';
@@ -73,6 +86,8 @@ export class TerminalScreen {
   private resizing: Promise<void> = Promise.resolve();
   /** The cursor position query waiting for its answer. */
   private asking: ((row: number | undefined) => void) | undefined;
+  /** Queries given up on (deadline passed, or the frame changed first) whose answers may still come. */
+  private late = 0;
 
   /** `ask`: query the cursor's row after a resize (ESC[6n), as only a terminal answers. */
   constructor(private readonly out: TerminalOutput, private readonly ask = out.isTTY === true, private readonly answerMs = 500) {}
@@ -98,8 +113,7 @@ export class TerminalScreen {
 
   /** Draws the frame in place of the one on the screen. */
   draw(frame: Frame): void {
-    // A resize is being handled: the frame is drawn once it is done (its listener redraws).
-    if (this.asking) return;
+    this.settle();
     const old = this.drawn;
     let out = '\x1b[?25l';
     let from = 0;
@@ -161,6 +175,7 @@ export class TerminalScreen {
 
   /** Leaves the frame on the screen (it becomes scrollback) with the cursor at the start of the line below it. */
   commit(): void {
+    this.settle();
     if (!this.drawn) return;
     const last = this.drawn.rows.length - 1;
     this.out.write(this.moveTo({x: 0, y: last}) + '\r\n');
@@ -171,6 +186,7 @@ export class TerminalScreen {
 
   /** Erases the frame; the cursor is left where its first row began. */
   erase(): void {
+    this.settle();
     if (!this.drawn) return;
     this.out.write(this.moveTo({x: 0, y: 0}) + blankRows(this.drawn.rows.length));
     this.drawn = undefined;
@@ -185,6 +201,7 @@ export class TerminalScreen {
 
   /** Ctrl-L: an empty screen; the next frame is drawn at its top. */
   clearScreen(): void {
+    this.settle();
     this.out.write('\x1b[H\x1b[2J');
     this.drawn = undefined;
     this.ghost = 0;
@@ -197,8 +214,10 @@ export class TerminalScreen {
    */
   cursorReport(seq: string): boolean {
     const m = /^\x1b\[(\d{1,5});(\d{1,5})R$/.exec(seq);
-    if (!m || !this.asking) return false;
-    this.asking(Number(m[1]) - 1);
+    if (!m) return false;
+    if (this.asking) this.asking(Number(m[1]) - 1);
+    else if (this.late > 0) this.late--;
+    else return false;
     return true;
   }
 
@@ -206,7 +225,10 @@ export class TerminalScreen {
   private cursorRow(): Promise<number | undefined> {
     if (!this.ask) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => answer(undefined), this.answerMs);
+      const timer = setTimeout(() => {
+        this.late++;
+        answer(undefined);
+      }, this.answerMs);
       const answer = (row: number | undefined): void => {
         clearTimeout(timer);
         this.asking = undefined;
@@ -215,6 +237,19 @@ export class TerminalScreen {
       this.asking = answer;
       this.out.write('\x1b[6n');
     });
+  }
+
+  /**
+   * The frame is to change while a resize waits for the terminal's answer (a key was typed, the
+   * line entered): the frame is erased now as the re-wrapping model alone says, and the answer, when
+   * it comes, is dropped.
+   */
+  private settle(): void {
+    if (!this.asking || !this.drawn) return;
+    const answer = this.asking;
+    this.late++;
+    this.eraseRewrapped(this.drawn, undefined);
+    answer(undefined);
   }
 
   /**
@@ -229,6 +264,12 @@ export class TerminalScreen {
     const old = this.drawn;
     if (!old) return;
     const real = await this.cursorRow();
+    // The frame was erased meanwhile (settle): nothing left to do.
+    if (this.drawn === old) this.eraseRewrapped(old, real);
+  }
+
+  /** Erases a frame drawn at another width; `real` is the cursor's row on the screen when known. */
+  private eraseRewrapped(old: Frame, real: number | undefined): void {
     const cols = this.columns;
     let y = rewrappedRow(old, this.drawnColumns, cols, this.at);
     const rows = rewrappedRow(old, this.drawnColumns, cols, {x: 0, y: old.rows.length});
@@ -236,7 +277,8 @@ export class TerminalScreen {
     if (real !== undefined) {
       if (real < y) {
         // The top y - real rows of the frame went into the scrollback: full rows of its first line.
-        this.ghost += (y - real) * cols;
+        // (Never more than the frame's own rows: an answer typed by hand erases no more than the frame did.)
+        this.ghost = Math.min(this.ghost + (y - real) * cols, rows * cols);
         y = real;
       } else if (this.ghost > 0) {
         const back = Math.min(real - y, Math.ceil(this.ghost / cols));
