@@ -11,47 +11,18 @@
 //  - usage errors point at `help CMD` where GNU says `CMD --help` (dbox's builtins have no --help);
 // Cases that would show other known differences are not in the corpus: cp -v of a directory
 // (dbox names the top-level copy only), ls -U (directory order of each driver).
-import {execFileSync, spawn} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {pool, runCaptured, type Run} from './captured.js';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 const hasEngine = requireEngine();
 
-interface Run {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly status: number | string;
-}
-
-function run(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({stdout, stderr, status: code ?? String(signal)});
-    });
-  });
-}
-
-async function pool<T>(n: number, jobs: readonly (() => Promise<T>)[]): Promise<T[]> {
-  const out: T[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(Array.from({length: n}, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]!();
-    }
-  }));
-  return out;
-}
+const run = (cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> =>
+  runCaptured(cmd, args, {cwd, env, encoding: 'latin1'});
 
 /** The fixture tree, built with the host's own tools (as root: a device node, set-id bits). */
 function buildTree(dir: string): void {

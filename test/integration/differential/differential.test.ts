@@ -11,51 +11,17 @@
 //    does), so no message is rewritten for the shell's name;
 //  - container variant: /proc/<pid>/root in bash's output reads /containers/<name>.
 // Both get the same small environment (LC_ALL=C for the order of sort and globs).
-import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from '../engine.js';
+import {pool, runCaptured, type Run} from '../captured.js';
 import {CORPUS, FIXTURE} from './corpus.js';
 
 const hasEngine = requireEngine();
 
-interface Run {
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly status: number | string;
-}
-
-function run(cmd: string, args: readonly string[], opts: {cwd: string; env: NodeJS.ProcessEnv; input?: string; argv0?: string}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.argv0 ? {argv0: opts.argv0} : {})});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({stdout, stderr, status: code ?? String(signal)});
-    });
-  });
-}
-
-/** Runs `jobs` with at most `n` at a time. */
-async function pool<T>(n: number, jobs: readonly (() => Promise<T>)[]): Promise<T[]> {
-  const out: T[] = new Array(jobs.length);
-  let next = 0;
-  await Promise.all(Array.from({length: n}, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]!();
-    }
-  }));
-  return out;
-}
+const run = runCaptured;
 
 function writeFixture(dir: string): void {
   fs.mkdirSync(dir, {recursive: true});
