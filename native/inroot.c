@@ -1288,7 +1288,7 @@ static napi_value js_shutdown(napi_env env, napi_callback_info info) {
 }
 
 // revokeFd(fd): the open file behind `fd` is replaced in place by a dead one (an O_PATH
-// descriptor of "/"), atomically: a read or write on `fd` from now on, even by a worker thread in
+// descriptor of an anonymous memory file), atomically: a read or write on `fd` from now on, even by a worker thread in
 // the middle of a copy, fails with EBADF and reaches nothing, and the number stays taken (never
 // reused for another file) until its owner closes it. For the write descriptors of a container
 // root that was retired (src/vfs/local-fs.ts): nothing is written into an old root once the
@@ -1298,8 +1298,17 @@ static napi_value js_revoke_fd(napi_env env, napi_callback_info info) {
   INT_ARG(0, fd);
   static int dead = -1;  // opened once, on the JS thread (the only caller), kept for the process
   if (dead < 0) {
-    dead = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dead < 0) return throw_errno(env, errno, "open", "/");
+    // An O_PATH descriptor of an anonymous, empty memory file: reads and writes fail (EBADF), it
+    // is no directory (openat relative to it fails), and whatever a late fchown or fchmod through
+    // it changes is that nameless file alone, never a file of the host.
+    int mem = (int)syscall(SYS_memfd_create, "dbox-revoked", 1u /* MFD_CLOEXEC */);
+    if (mem < 0) return throw_errno(env, errno, "memfd_create", "");
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", mem);
+    dead = open(self, O_PATH | O_CLOEXEC);
+    int err = errno;
+    close(mem);
+    if (dead < 0) return throw_errno(env, err, "open", self);
   }
   if (dup3(dead, (int)fd, O_CLOEXEC) < 0) return throw_errno(env, errno, "dup3", "");
   return undefined(env);
