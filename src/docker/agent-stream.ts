@@ -27,10 +27,11 @@ export interface AgentStreamEvents {
   end(why: string): void;
 }
 
-/** Wraps the hijacked socket: demultiplexes what arrives, and offers a transport for what leaves. */
-export function agentStream(socket: Duplex & {ref?(): void; unref?(): void}, on: AgentStreamEvents): {transport: AgentTransport; stderr(): string} {
-  let pending: Buffer = Buffer.alloc(0);
-  let stderr = '';
+type AgentSocket = Duplex & {ref?(): void; unref?(): void};
+
+/** The transport over `socket`, whose incoming bytes go to `data` (given `end`, to stop on bad
+ *  input); the stream ends once, for whichever reason comes first. */
+function transportOver(socket: AgentSocket, on: AgentStreamEvents, data: (chunk: Buffer, end: (why: string) => void) => void): AgentTransport {
   let ended = false;
   const end = (why: string): void => {
     if (ended) return;
@@ -38,7 +39,24 @@ export function agentStream(socket: Duplex & {ref?(): void; unref?(): void}, on:
     socket.destroy();
     on.end(why);
   };
-  socket.on('data', (chunk: Buffer) => {
+  socket.on('data', (chunk: Buffer) => data(chunk, end));
+  socket.on('end', () => end('the agent ended its stream'));
+  socket.on('close', () => end('the connection to the agent closed'));
+  socket.on('error', (error: Error) => end(`the connection to the agent failed (${(error as {code?: string}).code ?? error.message})`));
+  return {
+    write: (bytes) => socket.write(bytes),
+    onceDrain: (callback) => socket.once('drain', callback),
+    ref: () => socket.ref?.(),
+    unref: () => socket.unref?.(),
+    close: () => end('closed'),
+  };
+}
+
+/** Wraps the hijacked socket: demultiplexes what arrives, and offers a transport for what leaves. */
+export function agentStream(socket: AgentSocket, on: AgentStreamEvents): {transport: AgentTransport; stderr(): string} {
+  let pending: Buffer = Buffer.alloc(0);
+  let stderr = '';
+  const transport = transportOver(socket, on, (chunk, end) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let off = 0;
     while (pending.length - off >= 8) {
@@ -56,41 +74,12 @@ export function agentStream(socket: Duplex & {ref?(): void; unref?(): void}, on:
     }
     pending = pending.subarray(off);
   });
-  socket.on('end', () => end('the agent ended its stream'));
-  socket.on('close', () => end('the connection to the agent closed'));
-  socket.on('error', (error: Error) => end(`the connection to the agent failed (${(error as {code?: string}).code ?? error.message})`));
-  return {
-    transport: {
-      write: (data) => socket.write(data),
-      onceDrain: (callback) => socket.once('drain', callback),
-      ref: () => socket.ref?.(),
-      unref: () => socket.unref?.(),
-      close: () => end('closed'),
-    },
-    stderr: () => stderr,
-  };
+  return {transport, stderr: () => stderr};
 }
 
 /** A unix socket straight to the agent (its door, on this host): the protocol's bytes both ways, no framing of Docker's. */
-export function plainStream(socket: Duplex & {ref?(): void; unref?(): void}, on: AgentStreamEvents): AgentTransport {
-  let ended = false;
-  const end = (why: string): void => {
-    if (ended) return;
-    ended = true;
-    socket.destroy();
-    on.end(why);
-  };
-  socket.on('data', (chunk: Buffer) => on.data(chunk));
-  socket.on('end', () => end('the agent ended its stream'));
-  socket.on('close', () => end('the connection to the agent closed'));
-  socket.on('error', (error: Error) => end(`the connection to the agent failed (${(error as {code?: string}).code ?? error.message})`));
-  return {
-    write: (data) => socket.write(data),
-    onceDrain: (callback) => socket.once('drain', callback),
-    ref: () => socket.ref?.(),
-    unref: () => socket.unref?.(),
-    close: () => end('closed'),
-  };
+export function plainStream(socket: AgentSocket, on: AgentStreamEvents): AgentTransport {
+  return transportOver(socket, on, (chunk) => on.data(chunk));
 }
 
 /** The agent's stderr as one printable line (its own words, or whatever an engine put there). */
