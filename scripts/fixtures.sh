@@ -4,8 +4,9 @@
 #   scripts/fixtures.sh images   build dbox-test/busybox (busybox + applets + sample files)
 #                                 and dbox-test/noshell (one static binary and data, no shell)
 #   scripts/fixtures.sh demo     (re)create the demo containers web, db (running) and old (stopped)
-#   scripts/fixtures.sh ensure   build the images and create the demo containers that are missing,
-#                                leaving existing ones as they are (what a repeated setup runs)
+#   scripts/fixtures.sh ensure   build the images and create the demo containers that are missing
+#                                (and start web and db again when they are stopped),
+#                                leaving existing ones otherwise as they are (what a repeated setup runs)
 #   scripts/fixtures.sh clean    remove the demo containers
 set -euo pipefail
 BUSYBOX=${BUSYBOX:-/bin/busybox}
@@ -75,7 +76,16 @@ ensure() {
   for name in web db old; do
     docker container inspect "$name" >/dev/null 2>&1 || { make_demo "$name"; made+=("$name"); }
   done
+  # web and db are the running ones of the tour: after an engine restart (no restart policy) they
+  # are there but stopped, and are started again; anything else of the user's is left alone.
+  local started=()
+  for name in web db; do
+    if [ "$(docker container inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = false ]; then
+      docker start "$name" >/dev/null && started+=("$name")
+    fi
+  done
   if [ ${#made[@]} -gt 0 ]; then say "demo containers created: ${made[*]}"; else say "demo containers: web, db, old (already there)"; fi
+  if [ ${#started[@]} -gt 0 ]; then say "demo containers started again: ${started[*]}"; fi
 }
 
 clean() { for name in web db old; do docker rm -f "$name" >/dev/null 2>&1 || true; done; }
