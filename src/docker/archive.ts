@@ -5,7 +5,7 @@
 // an entry into a path checks it (engine-fs.ts listingsOfArchive, through untrusted.ts), and
 // nothing here ever writes a tar entry to the host.
 import querystring from 'node:querystring';
-import type {Readable} from 'node:stream';
+import {PassThrough, type Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {isUtf8Text, nameBytes} from '../format/utf8.js';
 import {FsError} from '../vfs/errors.js';
@@ -20,6 +20,9 @@ export interface PathStat {
   readonly mtime: string;
   readonly linkTarget: string;
 }
+
+/** How long an engine may take to answer an upload cut short before its connection is dropped. */
+const CUT_ANSWER_MS = 15_000;
 
 // Go os.FileMode bits
 const GO = {dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, pipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23,
@@ -150,8 +153,38 @@ export class Archive {
     }
   }
 
-  /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
+  /**
+   * PUT: extracts the tar stream into the existing directory `dir`. `signal` cuts the upload
+   * short: the body ends where it is (the engine reads a truncated archive and answers an error),
+   * and put returns only once the engine has answered, so whatever it extracted of the cut
+   * archive is in place before the caller removes it. (Destroying the connection instead lets
+   * bytes already on their way land after the caller's cleanup.) An engine that does not answer
+   * within CUT_ANSWER_MS of the cut has its connection destroyed.
+   */
   async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir, ...(signal ? {abortSignal: signal} : {})}));
+    if (!signal) {
+      await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir}));
+      return;
+    }
+    const body = new PassThrough();
+    const giveUp = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const cut = (): void => {
+      tar.unpipe(body);
+      tar.destroy();
+      body.end();
+      timer = setTimeout(() => giveUp.abort(), CUT_ANSWER_MS);
+    };
+    tar.on('error', (error) => body.destroy(error));
+    tar.pipe(body);
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, {once: true});
+    try {
+      await this.engine.call(async (d) => d.getContainer(this.id).putArchive(body, {path: dir, abortSignal: giveUp.signal}));
+    } finally {
+      signal.removeEventListener('abort', cut);
+      clearTimeout(timer);
+    }
+    if (signal.aborted) throw new FsError('ECANCELED', dir);
   }
 }
