@@ -28,7 +28,7 @@ import {temporaryName} from './temporaries.js';
 import {nameBytes} from '../format/utf8.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
 import {fileType, isDir, noCapabilities, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
-  type StatFs, type Timespec, type WriteOptions} from './types.js';
+  type Capabilities, type StatFs, type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
   file: 0o100000, 'contiguous-file': 0o100000, link: 0o100000, directory: 0o040000, symlink: 0o120000,
@@ -165,8 +165,9 @@ export async function listingsOfArchive(dir: string, entries: AsyncIterable<{hea
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
-  /** A tar header carries mode, owner and time; a change made later costs a request each. */
-  readonly capabilities = noCapabilities;
+  /** A tar header carries mode, owner and time; a change made later costs a request each; every
+   *  call is a request to the engine. */
+  readonly capabilities: Capabilities = {...noCapabilities, remote: true};
   readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;

@@ -108,6 +108,10 @@ export interface Capabilities {
   readonly descriptors?: Descriptors;
   /** A filesystem of this host on a root fd (absent: copies stream through the interface). */
   readonly hostRoot?: HostRoot;
+  /** Every call is a request to an engine, which may be slow or never answer: the mount presents
+   *  the container's own directory without asking it (a root is a directory), so such an engine
+   *  holds up only what is read inside that container, never the mount's root. */
+  readonly remote?: boolean;
 }
 
 /** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */
@@ -119,9 +123,8 @@ export const capabilitiesOf = (fs: ContainerFs): Capabilities => fs.capabilities
 export interface ContainerFs {
   /** What this driver can do beyond the interface (absent: noCapabilities). */
   readonly capabilities?: Capabilities;
-  /** Which driver serves this filesystem: a name for tests and diagnostics. What it can do is
-   *  `capabilities` (one reader is left: the mount presents an engine-served container's root
-   *  without asking the engine, fuse/ops.ts getattr).
+  /** Which driver serves this filesystem: a name for tests and diagnostics only (nothing decides
+   *  on it; what a driver can do is `capabilities`).
    *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
   readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */
