@@ -7,7 +7,7 @@ import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
-import {FsError, UsageError} from '../src/vfs/errors.js';
+import {FsError, UsageError} from '../src/errors.js';
 import {absolute, basename, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';

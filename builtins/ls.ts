@@ -21,7 +21,7 @@ import {parseOptions, type ParsedArgs} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {accountsOf} from '../src/vfs/accounts.js';
-import {FsError} from '../src/vfs/errors.js';
+import {FsError} from '../src/errors.js';
 import {absolute, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type ContainerFs, type Stat,

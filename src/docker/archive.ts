@@ -8,7 +8,7 @@ import querystring from 'node:querystring';
 import type {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {isUtf8Text, nameBytes} from '../format/utf8.js';
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Engine} from './engine.js';
 import {bytesExtract, entryNames} from './tar-names.js';
 

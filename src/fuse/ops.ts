@@ -16,7 +16,7 @@ import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {nameBytes} from '../format/utf8.js';
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, HOSTS} from '../vfs/path.js';
 import {native} from '../native.js';

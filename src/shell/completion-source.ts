@@ -5,18 +5,18 @@
 // out: completion must not insert it).
 import fs from 'node:fs';
 import path from 'node:path';
-import {builtins} from '../../builtins/index.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {join} from '../vfs/path.js';
 import {isDir} from '../vfs/types.js';
 import type {Candidate, CompletionSource} from './complete.js';
 
-export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): CompletionSource {
+/** `builtins`: the names of the session's builtins (commands besides $PATH's). */
+export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv, builtins: readonly string[]): CompletionSource {
   let commands: Promise<string[]> | undefined;
   return {
     commands() {
       commands ??= (async () => {
-        const names = new Set(builtins.map((b) => b.name));
+        const names = new Set(builtins);
         for (const dir of (env['PATH'] ?? '').split(':').filter(Boolean)) {
           for (const e of await fs.promises.readdir(dir, {withFileTypes: true}).catch(() => [])) {
             if (e.isFile() || e.isSymbolicLink()) {

@@ -53,5 +53,9 @@ export interface Builtin {
   run(args: readonly string[], ctx: ShellContext): Promise<Result>;
 }
 
+/** The builtins a session offers: src/cli.ts hands it builtins/index.ts's (src/shell never imports
+ *  builtins/, which import it). */
+export type Registry = readonly Builtin[];
+
 export const ok: Result = {status: 0};
 export const failed: Result = {status: 1};

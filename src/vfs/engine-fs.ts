@@ -21,7 +21,7 @@ import {tarStream} from '../docker/tar-write.js';
 import {isUtf8Text} from '../format/utf8.js';
 import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
-import {FsError} from './errors.js';
+import {FsError} from '../errors.js';
 import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';

@@ -21,7 +21,7 @@ import net from 'node:net';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
-import {FsError, toFsError} from './errors.js';
+import {FsError, toFsError} from '../errors.js';
 import type {Capabilities, ContainerFs, DirEntry, FileType, HostRoot, ReadOptions, ReadRange, Stat, StatFs, Timespec,
   WriteOptions} from './types.js';
 import {basename} from './path.js';

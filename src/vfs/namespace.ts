@@ -10,7 +10,7 @@
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
-import {FsError} from './errors.js';
+import {FsError} from '../errors.js';
 import {LocalFs} from './local-fs.js';
 import {locate} from './path.js';
 import {ContainerServing} from './serving.js';

@@ -3,6 +3,7 @@
 // through the Namespace's `host` seam): exact stdout, stderr and status in milliseconds, with no
 // engine (the Engine is made but never asked: host paths never reach it) and no host file.
 import {Readable, Writable} from 'node:stream';
+import {builtins} from '../../builtins/index.js';
 import {Engine} from '../../src/docker/engine.js';
 import type {Output, ShellContext} from '../../src/shell/context.js';
 import {runBuiltin} from '../../src/shell/run-builtin.js';
@@ -35,6 +36,6 @@ export async function runOver(host: ContainerFs, argv: readonly string[], cwd = 
     stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
     signal, run: async () => 127,
   };
-  const status = await runBuiltin(argv, ctx);
+  const status = await runBuiltin(builtins, argv, ctx);
   return {stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), status};
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {contextDir} from '../../src/docker/context-dir.js';
+import {contextDir} from '../src/docker/context-dir.js';
 
 export interface RemoteEngine {
   readonly dir: string;

@@ -1,13 +1,20 @@
-// The error taxonomy. FsError carries a POSIX code and is what every ContainerFs throws;
-// the shell prints it in coreutils style. UsageError is a user mistake in a command line.
-// Anything else reaching the top is a bug and is shown with its stack.
+// The error taxonomy, on the ground floor (it imports only src/format/quote.ts; every other part
+// may import it). FsError carries a POSIX code and is what every ContainerFs throws; the shell
+// prints it in coreutils style. UsageError is a user mistake in a command line. Anything else
+// reaching the top is a bug and is shown with its stack.
 //
-// Messages carry hostile text (a container's file names, an engine's words): `describeFsError` is the
-// one formatter of an FsError's words, used by FsError's own message and by the shell's reports
-// (src/shell/report.ts). The subject is quoted as coreutils quotes it; a hint is free text and goes
-// through escapeControls, so neither can put a control character on a terminal.
-import {escapeControls, quotef} from '../format/quote.js';
+// Messages carry hostile text (a container's file names, an engine's words). Two formatters, both
+// here: `describeFsError` words an FsError (its own message, and the builtins' reports in
+// src/shell/report.ts): the subject is quoted as coreutils quotes it, a hint is free text and goes
+// through escapeControls; `topLevel` words whatever ended a command (the builtins' runner, the
+// cli): a usage error as the tool words it, another DboxError as `dbox: …`, anything else as an
+// internal error with its stack, every line with its controls escaped. Neither can put a control
+// character on a terminal.
+import util from 'node:util';
+import {escapeControls, escapeControlsLines, quotef} from './format/quote.js';
 
+/** glibc's strerror words where libuv's (util.getSystemErrorMap) differ or a GNU tool says them
+ *  often; any other errno is worded from libuv's table, never shown as a bare code when known. */
 const messages: Record<string, string> = {
   ENOENT: 'No such file or directory',
   ENOTDIR: 'Not a directory',
@@ -34,8 +41,16 @@ const messages: Record<string, string> = {
   ESTALE: 'Stale file handle',
 };
 
+/** libuv's words by errno name (lower case, as libuv has them). */
+let systemWords: Map<string, string> | undefined;
+
+/** The words for errno `code` as strerror(3) gives them (`ENOENT`: "No such file or directory"). */
 export function strerror(code: string): string {
-  return messages[code] ?? code;
+  const known = messages[code];
+  if (known !== undefined) return known;
+  systemWords ??= new Map([...util.getSystemErrorMap().values()].map(([name, words]) => [name, words]));
+  const words = systemWords.get(code);
+  return words ? words[0]!.toUpperCase() + words.slice(1) : code;
 }
 
 export class DboxError extends Error {}
@@ -83,9 +98,11 @@ export function toFsError(error: unknown, path: string): DboxError {
   throw error;
 }
 
-/** Errno numbers for FUSE and native callers. */
-export const errnoOf: Record<string, number> = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, EBADF: 9, EACCES: 13, EBUSY: 16, EEXIST: 17, EXDEV: 18, ENOTDIR: 20,
-  EISDIR: 21, EINVAL: 22, EMFILE: 24, ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40,
-  ENOTSUP: 95, EOPNOTSUPP: 95, ESTALE: 116, ECANCELED: 125,
-};
+/** What the top of a command says about `error` that ended it, and the exit status: a usage error
+ *  in its own words (status as the GNU tool's), another DboxError as `dbox: …` (1), anything else
+ *  as a bug (70). Ends with a newline. */
+export function topLevel(error: unknown): {readonly text: string; readonly status: number} {
+  if (error instanceof UsageError) return {text: `${escapeControlsLines(error.message)}\n`, status: error.status};
+  if (error instanceof DboxError) return {text: `dbox: ${escapeControlsLines(error.message)}\n`, status: 1};
+  return {text: `dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`, status: 70};
+}
