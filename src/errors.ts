@@ -10,6 +10,7 @@
 // cli): a usage error as the tool words it, another DboxError as `dbox: …`, anything else as an
 // internal error with its stack, every line with its controls escaped. Neither can put a control
 // character on a terminal.
+import os from 'node:os';
 import util from 'node:util';
 import {escapeControls, escapeControlsLines, quotef} from './format/quote.js';
 
@@ -51,6 +52,19 @@ export function strerror(code: string): string {
   systemWords ??= new Map([...util.getSystemErrorMap().values()].map(([name, words]) => [name, words]));
   const words = systemWords.get(code);
   return words ? words[0]!.toUpperCase() + words.slice(1) : code;
+}
+
+/** Every errno's words in lower case, the longest first (errnoOfMessage). */
+let wordsOf: (readonly [string, string])[] | undefined;
+
+/** The errno whose strerror words `message` holds, whatever their case (Go says them in lower
+ *  case, coreutils and busybox as strerror does), the longest words first: the inverse of strerror,
+ *  for engines and programs that report errors as text. EIO when it holds none. */
+export function errnoOfMessage(message: string): string {
+  wordsOf ??= Object.keys(os.constants.errno).map((code) => [code, strerror(code).toLowerCase()] as const)
+    .filter(([code, words]) => words !== code.toLowerCase()).sort((a, b) => b[1].length - a[1].length);
+  const text = message.toLowerCase();
+  return wordsOf.find(([, words]) => text.includes(words))?.[0] ?? 'EIO';
 }
 
 export class DboxError extends Error {}

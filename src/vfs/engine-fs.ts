@@ -16,12 +16,12 @@
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
 import type tar from 'tar-stream';
-import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {Archive, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
 import {tarStream} from '../docker/tar-write.js';
 import {isUtf8Text} from '../format/utf8.js';
 import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
-import {FsError} from '../errors.js';
+import {errnoOfMessage, FsError} from '../errors.js';
 import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
@@ -218,7 +218,7 @@ export class EngineFs implements ContainerFs {
       throw new FsError('ENOTSUP', path, `(cannot run ${cmd[0]} in the container: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message})`);
     }
     if (r.code === 126 || r.code === 127) throw new FsError('ENOTSUP', path, `(the container has no ${cmd[0]}; dbox attach can bring a toolbox)`);
-    if (r.code !== 0) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+    if (r.code !== 0) throw new FsError(errnoOfMessage(r.stderr.toString()), path);
     return true;
   }
 
@@ -394,7 +394,7 @@ export class EngineFs implements ContainerFs {
       }
       const r = await run.result;
       if (marked && r.code === 0) return;
-      if (marked) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+      if (marked) throw new FsError(errnoOfMessage(r.stderr.toString()), path);
     }
     yield* sliceBytes(this.archiveBytes(file, path), range);
   }

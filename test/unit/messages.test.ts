@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest';
 import {fsMessage} from '../../src/shell/report.js';
 import {promptText} from '../../src/shell/prompt.js';
 import {parseIds} from '../../src/vfs/accounts.js';
-import {DboxError, FsError, strerror, topLevel, UsageError} from '../../src/errors.js';
+import {DboxError, errnoOfMessage, FsError, strerror, topLevel, UsageError} from '../../src/errors.js';
 import {hostileNames} from './hostile-names.js';
 
 /** No C0 control (but \n), DEL, C1 control or lone surrogate (an invalid byte) may reach stderr. */
@@ -99,5 +99,23 @@ describe('strerror', () => {
     expect(strerror('EOVERFLOW')).toBe('Value too large for defined data type');
     expect(strerror('EMLINK')).toBe('Too many links');
     expect(strerror('ENOTANERRNO')).toBe('ENOTANERRNO');
+  });
+});
+
+describe('errnoOfMessage (the inverse of strerror, for the engine and programs in a container)', () => {
+  it('reads the words of coreutils, busybox and Go, whatever their case', () => {
+    expect(errnoOfMessage("rm: can't remove 'd': Directory not empty")).toBe('ENOTEMPTY');
+    expect(errnoOfMessage('lstat /x: no such file or directory')).toBe('ENOENT');
+    expect(errnoOfMessage('rename a b: invalid cross-device link')).toBe('EXDEV');
+    expect(errnoOfMessage('mkdir /ro/x: read-only file system')).toBe('EROFS');
+    expect(errnoOfMessage('open /x: file name too long')).toBe('ENAMETOOLONG');
+  });
+
+  it('reads any errno, not a few (the longest words win), and says EIO for words it does not know', () => {
+    expect(errnoOfMessage("rm: can't remove 'm': Device or resource busy")).toBe('EBUSY');
+    expect(errnoOfMessage('open /dev/x: no such device or address')).toBe('ENXIO');
+    expect(errnoOfMessage('write: value too large for defined data type')).toBe('EOVERFLOW');
+    expect(errnoOfMessage('something else went wrong')).toBe('EIO');
+    expect(errnoOfMessage('')).toBe('EIO');
   });
 });
