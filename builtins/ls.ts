@@ -322,7 +322,7 @@ function checkLength(paths: readonly string[], driverPath?: string): void {
  *  filesystem refused (and listed otherwise) is added to `refused`. */
 async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused: Refusal[]): Promise<Item[]> {
   if (target.kind === 'containers') {
-    const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
+    const list = await ctx.ns.containers(target.endpoint);
     // -a: . and .. as in any directory (/containers and its parent are directories).
     const dots: Item[] = flags.has('all') ? [{name: '.', stat: await ctx.ns.stat('/containers')}, {name: '..', stat: await ctx.ns.stat('/')}] : [];
     return ordered([...dots, ...list.map((c) => ({name: String(c.name), container: c}))], flags);

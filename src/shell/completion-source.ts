@@ -29,12 +29,10 @@ export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv, builtins:
       return commands;
     },
     async list(dir) {
-      const target = await ns.resolve(dir);
-      if (target.kind === 'containers') {
-        return (await ns.containers(ns.engineFor(target.endpoint, dir))).map((c): Candidate => ({name: c.name, dir: true, state: c.state, id: c.id}));
-      }
       const entries = await ns.readdir(dir);
       return Promise.all(entries.map(async (e): Promise<Candidate> => {
+        // An entry of /containers carries its container's state (the list's colours) and id.
+        if (e.container) return {name: e.name, dir: true, state: e.container.state, id: e.container.id};
         let dirLike = e.type === 'dir';
         if (e.type === 'symlink') dirLike = await ns.stat(join(dir, e.name)).then(isDir, () => false);
         return {name: e.name, dir: dirLike, ...(e.stat ? {mode: e.stat.mode} : {})};

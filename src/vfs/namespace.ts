@@ -12,7 +12,7 @@ import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {FsError} from '../errors.js';
 import {LocalFs} from './local-fs.js';
-import {locate} from './path.js';
+import {CONTAINERS, HOSTS, locate} from './path.js';
 import {ContainerServing} from './serving.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
 import type {Refusal} from './untrusted.js';
@@ -22,6 +22,19 @@ import type {Refusal} from './untrusted.js';
  *  the retirement cut short). */
 interface Retirable {
   retire(successor?: () => Promise<ContainerFs | undefined>): void;
+}
+
+/**
+ * The containers of the namespace with their state: what /containers (and /hosts/<context>) list.
+ * Its readers (ls -l, completion, the prompt, the mount) ask the namespace, never an engine: one
+ * listing a line (or, live, one that follows the engine's events).
+ */
+export interface ContainerSource {
+  /** The containers of the current engine, or of context `endpoint` (/hosts/<endpoint>). */
+  containers(endpoint?: string): Promise<ContainerInfo[]>;
+  /** Calls `listener` when a container changes (its id and the engine's action; '' and
+   *  'reconnect' when anything may have); returns a function that stops it. */
+  onChange(listener: (id: string, action: string) => void): () => void;
 }
 
 export type Target =
@@ -44,7 +57,7 @@ export interface NamespaceOptions {
   readonly host?: ContainerFs;
 }
 
-export class Namespace {
+export class Namespace implements ContainerSource {
   readonly host: ContainerFs;
   /** Which tree serves each container (one decision per container until its process changes). */
   readonly serving = new ContainerServing();
@@ -166,7 +179,12 @@ export class Namespace {
     };
   }
 
-  containers(engine: Engine = this.engine): Promise<ContainerInfo[]> {
+  containers(endpoint?: string): Promise<ContainerInfo[]> {
+    return this.listOf(this.engineFor(endpoint, endpoint === undefined ? CONTAINERS : `${HOSTS}/${endpoint}`));
+  }
+
+  /** The containers of `engine`, listed once a line (or until an event says otherwise). */
+  private listOf(engine: Engine): Promise<ContainerInfo[]> {
     let list = this.lists.get(engine.endpoint.name);
     if (!list) {
       list = engine.listContainers();
@@ -178,7 +196,7 @@ export class Namespace {
 
   /** Finds a container by exact name, else by unique id prefix. */
   async findContainer(ref: string, virtualPath: string, engine: Engine = this.engine): Promise<ContainerInfo> {
-    const all = await this.containers(engine);
+    const all = await this.listOf(engine);
     const byName = all.find((c) => c.name === ref);
     if (byName) return byName;
     const byId = all.filter((c) => c.id.startsWith(ref));
@@ -255,7 +273,7 @@ export class Namespace {
   async readdir(virtualPath: string): Promise<DirEntry[]> {
     const t = await this.resolve(virtualPath);
     if (t.kind === 'containers') {
-      return (await this.containers(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const}));
+      return (await this.listOf(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const, container: c}));
     }
     if (t.kind === 'hosts') return this.allEndpoints().map((e) => ({name: e.name, type: 'dir' as const}));
     const entries = await t.fs.readdir(t.path);

@@ -2,6 +2,7 @@
 // ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
 // POSIX code.
 import type {Readable} from 'node:stream';
+import type {ContainerInfo} from '../docker/validate.js';
 import type {Refusals} from './untrusted.js';
 
 export interface Timespec {
@@ -35,6 +36,9 @@ export interface DirEntry {
   readonly type: FileType;
   /** lstat of the entry when the driver has it at no extra cost. */
   readonly stat?: Stat;
+  /** An entry of /containers (or /hosts/<context>): the container it is, with its state, image
+   *  and id as its engine listed them (engine JSON, validated: docker/validate.ts). */
+  readonly container?: ContainerInfo;
 }
 
 export interface StatFs {
