@@ -40,10 +40,10 @@ function skippedLine(shown: string, mode: number, reason: SkipReason): string {
 /** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
 async function withProgress<T>(ctx: ShellContext, progress: Progress, total: number | undefined, work: Promise<T>): Promise<T> {
   if (!ctx.stderr.isTTY) return work;
-  const start = Date.now();
+  const start = ctx.now();
   let drawn = false;
   const timer = setInterval(() => {
-    const elapsedMs = Date.now() - start;
+    const elapsedMs = ctx.now() - start;
     if (elapsedMs < 300) return;
     drawn = true;
     const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},

@@ -209,7 +209,7 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
     });
     return table(rows, [false, false, false, false, false]);
   }
-  const now = Date.now();
+  const now = view.ctx.now();
   const rows: string[][] = [];
   const owner = !flags.has('noOwner');
   const group = !flags.has('noGroup') && !flags.has('noGroupColumn');

@@ -100,7 +100,7 @@ async function attachCommand(argv: readonly string[], ns: Namespace): Promise<nu
   const ctx: ShellContext = {
     cwd: process.cwd(), home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true,
     stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
-    signal: controller.signal, run: runInherited,
+    signal: controller.signal, run: runInherited, now: Date.now,
   };
   return runBuiltin(builtins, argv, ctx);
 }

@@ -175,6 +175,7 @@ export class BuiltinServer {
           programDone = resolve;
           send('E', execRequest(options.cwd ?? call.cwd, [program, ...args], options.env ?? env));
         }),
+        now: Date.now,
       };
       if (this.active++ === 0) this.ns.refresh();
       // A slow engine call shows a spinner on a terminal stderr (the engine's one hook: the latest call has it).

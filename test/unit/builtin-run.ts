@@ -26,15 +26,16 @@ function collector(chunks: Buffer[]): Output {
   return {stream, isTTY: false, columns: 80};
 }
 
-/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C. */
+/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C,
+ *  `now` its clock (ms since the epoch). */
 export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
-  signal = new AbortController().signal): Promise<Ran> {
+  signal = new AbortController().signal, now: () => number = Date.now): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
     stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
-    signal, run: async () => 127,
+    signal, run: async () => 127, now,
   };
   const status = await runBuiltin(builtins, argv, ctx);
   return {stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), status};
