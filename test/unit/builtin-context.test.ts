@@ -1,7 +1,7 @@
 // What a builtin takes from its context instead of the process (src/shell/context.ts): the clock
 // decides ls's six-month rule exactly, whatever day the test runs; the registry is the one the
 // caller hands over (src/shell never imports builtins/).
-import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 import {Readable, Writable} from 'node:stream';
 import {Engine} from '../../src/docker/engine.js';
 import type {Builtin, Output, ShellContext} from '../../src/shell/context.js';
@@ -21,15 +21,8 @@ const timeAt = async (now: number): Promise<string> => {
 };
 
 describe('the clock of a builtin', () => {
-  let tz: string | undefined;
-  beforeAll(() => {
-    tz = process.env['TZ'];
-    process.env['TZ'] = 'UTC';
-  });
-  afterAll(() => {
-    if (tz === undefined) delete process.env['TZ'];
-    else process.env['TZ'] = tz;
-  });
+  beforeAll(() => void vi.stubEnv('TZ', 'UTC'));
+  afterAll(() => void vi.unstubAllEnvs());
 
   it('ls -l shows the time of a file changed within six months of its clock, the year of one older', async () => {
     expect(await timeAt(T * 1000 + DAY)).toBe('Sep 13 12:26');
