@@ -6,7 +6,7 @@ import {Engine} from './docker/engine.js';
 import type {SessionMode} from './shell/bash-session.js';
 import type {ShellContext} from './shell/context.js';
 import {escapeControls, escapeControlsLines} from './format/quote.js';
-import {DboxError} from './vfs/errors.js';
+import {DboxError, topLevel} from './errors.js';
 import {Namespace} from './vfs/namespace.js';
 
 const VERSION = '0.1.0';
@@ -91,7 +91,7 @@ async function mountCommand(args: readonly string[]): Promise<number> {
 
 /** `dbox attach …`: the builtin on dbox's own terminal, dbox in the foreground. */
 async function attachCommand(argv: readonly string[], ns: Namespace): Promise<number> {
-  const {runBuiltin} = await import('./shell/run-builtin.js');
+  const [{runBuiltin}, {builtins}] = await Promise.all([import('./shell/run-builtin.js'), import('../builtins/index.js')]);
   const {runInherited} = await import('./shell/run-program.js');
   const controller = new AbortController();
   process.on('SIGINT', () => controller.abort());
@@ -100,9 +100,9 @@ async function attachCommand(argv: readonly string[], ns: Namespace): Promise<nu
   const ctx: ShellContext = {
     cwd: process.cwd(), home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true,
     stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
-    signal: controller.signal, run: runInherited,
+    signal: controller.signal, run: runInherited, now: Date.now,
   };
-  return runBuiltin(argv, ctx);
+  return runBuiltin(builtins, argv, ctx);
 }
 
 function modeOf(argv: readonly string[]): SessionMode | number {
@@ -152,7 +152,7 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   });
   process.on('SIGQUIT', () => undefined);
   const session = opened = await ShellSession.open({
-    mode, ns, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
+    mode, ns, builtins, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
     notice: (line) => process.stderr.write(line + '\n'),
   });
   // Ended from outside: bash (and so the line) ends the same way, then dbox after it.
@@ -190,20 +190,22 @@ async function main(argv: readonly string[]): Promise<number> {
     ns = new Namespace(new Engine());
   } catch (error) {
     if (!(error instanceof DboxError)) throw error;
-    process.stderr.write(`dbox: ${escapeControlsLines(error.message)}\n`);
-    return 1;
+    const {text, status} = topLevel(error);
+    process.stderr.write(text);
+    return status;
   }
   if (first === 'attach') return attachCommand(argv, ns);
   const mode = modeOf(argv);
   if (typeof mode === 'number') return mode;
   if (mode.kind === 'stdin' && mode.args.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
     // bash first: its startup files run while the line editor loads.
-    const {instantPrompt, openInteractive} = await import('./ui/interactive-session.js');
-    const opening = openInteractive(ns, process.env);
+    // The session is handed its builtins here: src/shell never imports builtins/ (which import it).
+    const [{instantPrompt, openInteractive}, {builtins}] = await Promise.all([import('./ui/interactive-session.js'), import('../builtins/index.js')]);
+    const opening = openInteractive(ns, process.env, builtins);
     instantPrompt(process.env);
     opening.catch(() => undefined);
     const {interactive} = await import('./ui/interactive.js');
-    return interactive(ns, process.env, opening);
+    return interactive(ns, process.env, opening, builtins.map((b) => b.name));
   }
   return runSession(mode, ns);
 }
@@ -227,8 +229,9 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   async (error: unknown) => {
-    process.stderr.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
+    const {text, status} = topLevel(error);
+    process.stderr.write(text);
     await drain();
-    process.exit(70);
+    process.exit(status);
   },
 );

@@ -12,7 +12,7 @@ import {closest} from '../docker/suggest.js';
 import type {ContainerInfo} from '../docker/engine.js';
 import {attachHelper as helper} from '../self.js';
 import type {RunOptions} from '../shell/context.js';
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
 import {forgetState, readState} from './state.js';

@@ -8,7 +8,7 @@ import querystring from 'node:querystring';
 import {PassThrough, type Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {isUtf8Text, nameBytes} from '../format/utf8.js';
-import {FsError} from '../vfs/errors.js';
+import {errnoOfMessage, FsError} from '../errors.js';
 import type {Engine} from './engine.js';
 import {bytesExtract, entryNames} from './tar-names.js';
 
@@ -86,14 +86,6 @@ querystring.escape = (text: string): string => {
   return out;
 };
 
-/** Error messages (coreutils, busybox, the engine's own) -> errno codes; EIO for the rest. */
-export function errnoFromMessage(message: string): string {
-  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
-    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
-    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC'],
-    [/name too long/i, 'ENAMETOOLONG']];
-  return table.find(([re]) => re.test(message))?.[1] ?? 'EIO';
-}
 
 /** An answer of the engine other than a 404 as an FsError for `path`: its message says which
  *  (a HEAD has none: then EIO). Anything that is not an HTTP answer is left as it is. */
@@ -101,7 +93,7 @@ function answered(error: unknown, path: string): unknown {
   const status = (error as {statusCode?: number}).statusCode;
   if (typeof status !== 'number') return error;
   const message = ((error as {json?: {message?: string}}).json?.message ?? '').trim();
-  return new FsError(errnoFromMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
+  return new FsError(errnoOfMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
 }
 
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
