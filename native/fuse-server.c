@@ -1990,6 +1990,8 @@ int main(int argc, char **argv) {
   }
   fuse_loop_cfg_set_max_threads(config, 16);
   int r = fuse_session_loop_mt(S.session, config);
+  // Read now: an EOF that comes while a loop that failed on its own is being torn down is no excuse.
+  int ended_by_eof = __atomic_load_n(&S.ending, __ATOMIC_SEQ_CST);
   fuse_loop_cfg_destroy(config);
   fuse_session_unmount(S.session);
   fuse_remove_signal_handlers(S.session);
@@ -1998,5 +2000,5 @@ int main(int argc, char **argv) {
   signal(SIGTERM, SIG_IGN);
   fuse_session_destroy(S.session);
   if (__atomic_load_n(&S.failed, __ATOMIC_SEQ_CST)) return 1;
-  return r == 0 || __atomic_load_n(&S.ending, __ATOMIC_SEQ_CST) ? 0 : 1;
+  return r == 0 || ended_by_eof ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 //   DBOX_FAULT=pthread_create|malloc|open   which family fails
 //   DBOX_FAULT_AT=N                         the Nth call of that family fails (1-based), once
 //   DBOX_FAULT_ONLY=NAME                    only in a process whose name is NAME (not in children)
+//   DBOX_FAULT_MATCH=TEXT                   open only: count only the opens of paths holding TEXT
 //   DBOX_FAULT_LOG=PATH                     at exit: "CALLS FAILED" (how many calls were made, and
 //                                           whether the failure was injected), appended to PATH
 //
@@ -32,6 +33,7 @@ static int family = -1;
 static long at;
 static long calls;
 static int failed;
+static const char *match;
 
 static void setup(void) {
   // getenv allocates nothing; the first malloc call may come before any constructor runs.
@@ -40,18 +42,22 @@ static void setup(void) {
   if (!f || !n) return;
   if (only && strcmp(only, program_invocation_short_name) != 0) return;
   at = atol(n);
+  match = getenv("DBOX_FAULT_MATCH");
   family = strcmp(f, "pthread_create") == 0 ? THREADS : strcmp(f, "malloc") == 0 ? ALLOCS : strcmp(f, "open") == 0 ? OPENS : NONE;
 }
 
-/** Whether this call of `which` is the one that fails. */
-static int fails(int which) {
+/** Whether this call of `which` (on `path`, for opens) is the one that fails. */
+static int fails_at(int which, const char *path) {
   if (family < 0) setup();
   if (family != which) return 0;
+  if (which == OPENS && match && *match && !(path && strstr(path, match))) return 0;
   long n = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
   if (n != at) return 0;
   __atomic_store_n(&failed, 1, __ATOMIC_SEQ_CST);
   return 1;
 }
+
+static int fails(int which) { return fails_at(which, NULL); }
 
 __attribute__((destructor)) static void report(void) {
   const char *log = getenv("DBOX_FAULT_LOG");
@@ -104,7 +110,7 @@ int openat(int dir, const char *path, int flags, ...) {
   va_start(ap, flags);
   int mode = open_mode(flags, ap);
   va_end(ap);
-  if (fails(OPENS)) {
+  if (fails_at(OPENS, path)) {
     errno = EMFILE;
     return -1;
   }
