@@ -363,10 +363,17 @@ static int candidates(int pid_dir, const struct mount_proof *p, struct candidate
   char *line = NULL;
   size_t cap = 0;
   int n = 0;
-  while (n < max && getline(&line, &cap, m) > 0) {
+  ssize_t got = 0;
+  while (n < max && (got = getline(&line, &cap, m)) > 0) {
     unsigned long long id, maj, min;
     char *point = NULL;
-    if (sscanf(line, "%llu %*u %llu:%llu %*s %ms", &id, &maj, &min, &point) != 4) {
+    int fields = sscanf(line, "%llu %*u %llu:%llu %*s %ms", &id, &maj, &min, &point);
+    if (fields == 3) {  // every line has a mount point: this one could not be allocated
+      got = -1;
+      errno = ENOMEM;
+      break;
+    }
+    if (fields != 4) {
       free(point);
       continue;
     }
@@ -379,8 +386,14 @@ static int candidates(int pid_dir, const struct mount_proof *p, struct candidate
       free(point);
     }
   }
+  // A table read only in part would hide mounts that are dbox's: no answer rather than a short one.
+  int unread = got < 0 && !feof(m), err = errno;
   free(line);
   fclose(m);
+  if (unread) {
+    for (int i = 0; i < n; i++) free(out[i].point);
+    return failf(f, EXIT_ATTACH, "the container's mount table: %s", strerror(err));
+  }
   return n;
 }
 

@@ -59,9 +59,13 @@
 // (default: half the raised limit, at most 65536); DBOX_FUSE_INOTIFY=off serves as when the
 // kernel's watches have run out.
 //
-// Locking: one mutex guards the tables and every node's mutable fields. No system call runs under
-//   it, except dup2() of descriptors in use during a revocation (rare, and atomicity against a
-//   concurrent close is its point); closes and inotify calls are collected and done after it.
+// Locking: one mutex guards the tables and every node's mutable fields, and nothing else: no
+//   system call runs under it (lookups, stats, opens and inotify_add_watch come before it, and
+//   take it only to enter what they found in the table), except dup3() of descriptors in use
+//   during a revocation (rare, and atomicity against a concurrent close is its point). Closes and
+//   inotify_rm_watch calls are collected under it and done after it (when memory runs out to
+//   collect one, it is done at once: correct, only slower). Parallel lookups of a slow tree are
+//   in the tree at once (test/adversarial/fuse-parallel.test.ts).
 #define FUSE_USE_VERSION 312
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -935,11 +939,8 @@ static int own_fd(fuse_req_t req, int dir, const char *name, int fd, mode_t mode
 /** After `name` was made in `dir` (`err`: the making's errno, 0 when made): gives it to the caller. */
 static int own_name(fuse_req_t req, int dir, const char *name, mode_t mode, int err) {
   if (err || !S.caller_owns) return err;
-  int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno;
-  err = own_fd(req, dir, name, fd, mode);
-  close(fd);
-  return err;
+  int r = WITH_FD(fd, open_name_path(dir, name), own_fd(req, dir, name, fd, mode));
+  return r < 0 ? errno : r;
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
