@@ -69,8 +69,9 @@ int inject_mount(struct injection *j, const struct inject_request *r, struct fai
  *  are the program's; SIGTERM and SIGHUP are forwarded to it. */
 int inject_run(struct injection *j, char **argv, struct fail *f);
 
-/** Undoes what the steps did and releases the injection; the number of mounts left (each with a
- *  line on stderr). */
+/** Undoes what the steps did and releases the injection; how many things are left that `cleanup`
+ *  can remove (mounts, directories this process failed to remove), each with a line on stderr:
+ *  their record is kept for it. */
 int inject_undo(struct injection *j, const char *id);
 
 #endif

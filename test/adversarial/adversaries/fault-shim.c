@@ -59,16 +59,21 @@ static int fails_at(int which, const char *path) {
 
 static int fails(int which) { return fails_at(which, NULL); }
 
-__attribute__((destructor)) static void report(void) {
+// The log is opened at load, before the process can enter another mount namespace (dbox-attach
+// does) where its path means nothing.
+static int log_fd = -1;
+
+__attribute__((constructor)) static void open_log(void) {
   const char *log = getenv("DBOX_FAULT_LOG");
-  if (!log || family <= NONE) return;
+  if (log) log_fd = (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
+__attribute__((destructor)) static void report(void) {
+  if (family < 0) setup();
+  if (log_fd < 0 || family <= NONE) return;
   char line[64];
   int len = snprintf(line, sizeof line, "%ld %d\n", __atomic_load_n(&calls, __ATOMIC_SEQ_CST), failed);
-  int fd = (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    if (write(fd, line, (size_t)len) < 0) {
-    }
-    close(fd);
+  if (write(log_fd, line, (size_t)len) < 0) {
   }
 }
 
