@@ -1884,6 +1884,27 @@ static void set_fd_limits(void) {
   S.max_fds = max < 16 ? 16 : max;
 }
 
+/**
+ * Starts a thread of our own with the signals that end the loop blocked in it, as libfuse starts
+ * its workers: SIGTERM (the control thread's EOF sends it to this process), SIGINT, SIGHUP, SIGQUIT
+ * must reach the main thread, whose wait they interrupt. Delivered to another thread (the kernel
+ * picks one that does not block them, as the main thread does while libfuse starts a worker),
+ * libfuse's handler would mark the session ended and nobody would wake up to end it.
+ */
+static int start_thread(pthread_t *t, void *(*fn)(void *)) {
+  sigset_t ending, old;
+  sigemptyset(&ending);
+  sigaddset(&ending, SIGTERM);
+  sigaddset(&ending, SIGINT);
+  sigaddset(&ending, SIGHUP);
+  sigaddset(&ending, SIGQUIT);
+  int err = pthread_sigmask(SIG_BLOCK, &ending, &old);
+  if (err != 0) return err;
+  err = pthread_create(t, NULL, fn, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return err;
+}
+
 static void *parked(void *arg) {
   for (;;) pause();  // a cancellation point
   return NULL;
@@ -1971,13 +1992,13 @@ int main(int argc, char **argv) {
   if (fuse_set_signal_handlers(S.session) != 0) return fail_start("cannot set signal handlers");
   if (fuse_session_mount(S.session, argv[1]) != 0) return fail_start("cannot mount (see the log)");
   pthread_t control_thread, watch_thread;
-  int err = pthread_create(&control_thread, NULL, control_loop, NULL);
+  int err = start_thread(&control_thread, control_loop);
   if (err != 0) {
     // Without it, EOF could never unmount: no start at all.
     fuse_session_unmount(S.session);
     return fail_start("cannot start the control thread: %s", strerror(err));
   }
-  if (S.inotify_fd >= 0 && (err = pthread_create(&watch_thread, NULL, watch_loop, NULL)) != 0) {
+  if (S.inotify_fd >= 0 && (err = start_thread(&watch_thread, watch_loop)) != 0) {
     say("cannot start the inotify thread: %s", strerror(err));
     close(S.inotify_fd);
     S.inotify_fd = -1;  // read before the kernel's INIT: no cached listings then

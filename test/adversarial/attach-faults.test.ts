@@ -5,13 +5,14 @@
 // error (125, 124) with a line on stderr, never a signal; nothing is left in the container (no
 // mount at the target, no directory attach made) and no state file on the host, or, where the
 // failure kept attach from removing what it made, that is said, recorded, and `cleanup` removes it.
-import {execFileSync, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {attachHelper} from '../../src/self.js';
 import {docker, makeFixture, requireEngine, type Fixture} from '../integration/engine.js';
+import {buildFaultShim, faultEnv, faultLog, type FaultFamily} from './lib/faults.js';
 
 const hasEngine = requireEngine();
 const usable = hasEngine && fs.existsSync(attachHelper) && process.getuid?.() === 0;
@@ -19,7 +20,7 @@ if (process.env['CI'] === 'true' && !usable) throw new Error('CI=true but dbox-a
 
 const TARGET = '/opt/dbox-fault/tools'; // the fixture has no /opt: attach makes all three
 
-type Family = 'malloc' | 'open';
+type Family = Exclude<FaultFamily, 'pthread_create'>; // dbox-attach starts no thread
 
 describe.runIf(usable)('dbox-attach inject under injected failures (LD_PRELOAD)', () => {
   let fixture: Fixture;
@@ -36,8 +37,7 @@ describe.runIf(usable)('dbox-attach inject under injected failures (LD_PRELOAD)'
     pid = docker('inspect', '-f', '{{.State.Pid}}', name);
     id = docker('inspect', '-f', '{{.Id}}', name);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-attach-faults-'));
-    shim = path.join(work, 'fault-shim.so');
-    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(import.meta.dirname, 'adversaries/fault-shim.c'), '-ldl']);
+    shim = buildFaultShim(work);
     source = path.join(work, 'source');
     fs.mkdirSync(path.join(source, 'bin'), {recursive: true});
     fs.writeFileSync(path.join(source, 'marker'), 'attached\n');
@@ -61,18 +61,17 @@ describe.runIf(usable)('dbox-attach inject under injected failures (LD_PRELOAD)'
       '--state-dir', path.join(work, 'state'), '--', '/bin/cat', `${TARGET}/marker`], {
       encoding: 'utf8',
       timeout: 30_000,
-      env: {...process.env, LD_PRELOAD: shim, DBOX_FAULT: family, DBOX_FAULT_AT: String(n), DBOX_FAULT_ONLY: 'dbox-attach', DBOX_FAULT_LOG: log},
+      env: faultEnv(shim, family, n, 'dbox-attach', log),
     });
-    // Each process with the shim (dbox-attach, and its child until exec) appends a line.
-    const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)) : [];
-    return {status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, calls: Math.max(0, ...lines.map((l) => l[0]!)),
-      injected: lines.some((l) => l[1] === 1)};
+    // Each process with the shim (dbox-attach, and its child until exec) logs a line.
+    return {status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ...faultLog(log)};
   }
 
   async function sweep(family: Family): Promise<void> {
     const clean = run(family, 1_000_000);
     expect(clean).toMatchObject({status: 0, stdout: 'attached\n', stderr: '', injected: false});
     expect(leftovers()).toEqual({mounts: [], dir: false, state: []});
+    expect(clean.calls).toBeGreaterThan(10); // the sweep below is one run per call
     let failed = 0;
     let recorded = 0;
     for (let n = 1; n <= clean.calls; n++) {
