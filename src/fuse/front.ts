@@ -11,8 +11,7 @@
 // fields, "+" NAME PATH FLAGS or "-" NAME, answered by one line, "ok" or "error WHY". A field
 // holding NUL, or a name outside Docker's grammar, is refused here before it is written, so no
 // container name (engine JSON, hostile) can be read as two records; dbox-fuse checks names again.
-// An error answer (a tree that cannot be opened) is written to the log and the name goes: dbox-fuse
-// serves nothing under it, and this side forgets it was sent, so the next sync sends it again.
+// An error answer (a tree that cannot be opened) is written to the log and the name goes.
 import fs from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
 import type {ContainerInfo} from '../docker/engine.js';
@@ -124,7 +123,7 @@ export class FrontServer {
   }
 
   /** Sends one record and waits for its answer: an error is logged, and a name refused is
-   *  forgotten (not served: the next sync sends it again). */
+   *  forgotten (dbox-fuse serves nothing under it: the next sync sends it again). */
   private async send(record: ControlRecord): Promise<void> {
     let bytes: Buffer;
     try {
