@@ -1740,12 +1740,16 @@ static void *control_loop(void *arg) {
 static void invalidate_all(void) {
   size_t count = 0, cap = 1024;
   struct node **dirs = malloc(cap * sizeof *dirs);
+  bool partial = !dirs;
   lock();
   for (struct node *n = S.all; n && dirs; n = n->all_next) {
     if (n->wd < 0) continue;
     if (count == cap) {
       struct node **grown = realloc(dirs, (cap *= 2) * sizeof *dirs);
-      if (!grown) break;
+      if (!grown) {
+        partial = true;  // said after the lock
+        break;
+      }
       dirs = grown;
     }
     n->pins++;
@@ -1753,6 +1757,7 @@ static void invalidate_all(void) {
     dirs[count++] = n;
   }
   unlock();
+  if (partial) say("inotify: events lost, and no memory to drop every listing the kernel keeps: those expire after %.0f s", WATCHED);
   for (size_t i = 0; i < count; i++) {
     fuse_lowlevel_notify_inval_inode(S.session, (uintptr_t)dirs[i], 0, 0);
     release(dirs[i]);
