@@ -1724,6 +1724,10 @@ static void *control_loop(void *arg) {
   // dbox is gone, or spoke out of step: nothing may be left mounted. The end goes the way of a
   // SIGTERM (libfuse's handler ends the loop, whose threads are joined before main unmounts): an
   // unmount from here would close /dev/fuse under threads still replying on its fd number.
+  free(op);
+  free(name);
+  free(path);
+  free(flags);
   if (__atomic_load_n(&S.failed, __ATOMIC_SEQ_CST)) say("control: unmounting");
   else if (!feof(stdin)) say("control: malformed record: unmounting");
   __atomic_store_n(&S.ending, 1, __ATOMIC_SEQ_CST);
@@ -1890,7 +1894,7 @@ static void set_fd_limits(void) {
 }
 
 /**
- * Starts a thread of our own with the signals that end the loop blocked in it, as libfuse starts
+ * Starts a thread of our own, detached, with the signals that end the loop blocked in it, as libfuse starts
  * its workers: SIGTERM (the control thread's EOF sends it to this process), SIGINT, SIGHUP, SIGQUIT
  * must reach the main thread, whose wait they interrupt. Delivered to another thread (the kernel
  * picks one that does not block them, as the main thread does while libfuse starts a worker),
@@ -1903,10 +1907,16 @@ static int start_thread(pthread_t *t, void *(*fn)(void *)) {
   sigaddset(&ending, SIGINT);
   sigaddset(&ending, SIGHUP);
   sigaddset(&ending, SIGQUIT);
-  int err = pthread_sigmask(SIG_BLOCK, &ending, &old);
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
   if (err != 0) return err;
-  err = pthread_create(t, NULL, fn, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);  // never joined: they end with the process
+  if (err == 0) err = pthread_sigmask(SIG_BLOCK, &ending, &old);
+  if (err == 0) {
+    err = pthread_create(t, &attr, fn, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  pthread_attr_destroy(&attr);
   return err;
 }
 
@@ -1993,6 +2003,7 @@ int main(int argc, char **argv) {
   char *fuse_argv[] = {argv[0], "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
   S.session = fuse_session_new(&args, &ops, sizeof ops, NULL);
+  fuse_opt_free_args(&args);  // parsed: the session keeps what it needs
   if (!S.session) return fail_start("fuse_session_new failed");
   if (fuse_set_signal_handlers(S.session) != 0) return fail_start("cannot set signal handlers");
   if (fuse_session_mount(S.session, argv[1]) != 0) return fail_start("cannot mount (see the log)");
