@@ -107,7 +107,8 @@ export class FrontServer {
     return front;
   }
 
-  /** Sends one record and waits for its answer. */
+  /** Sends one record and waits for its answer: an error is logged, and a name refused is
+   *  forgotten (dbox-fuse serves nothing under it: the next sync sends it again). */
   private async send(record: ControlRecord): Promise<void> {
     let bytes: Buffer;
     try {
@@ -119,7 +120,9 @@ export class FrontServer {
     this.child.stdin!.write(bytes);
     const answer = await this.answers.next();
     if (answer.done) throw new Error('dbox-fuse exited');
-    if (answer.value !== 'ok') this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
+    if (answer.value === 'ok') return;
+    this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
+    if (record.op === '+') this.current.delete(record.name);
   }
 
   /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list);
