@@ -41,29 +41,32 @@ async function readFuseConf(): Promise<string | undefined> {
 
 /** `dbox mount DIR [-o OPTIONS] [--foreground]` and `dbox umount DIR`. */
 async function mountCommand(args: readonly string[]): Promise<number> {
-  const [command, dir, ...flags] = args;
-  if (!dir) {
-    process.stderr.write(`dbox: ${command}: missing mount point\n${usage}`);
+  const [command, ...rest] = args;
+  const {parseMountArgs, refusal, MountUsageError} = await import('./fuse/mount-options.js');
+  let parsed;
+  try {
+    parsed = parseMountArgs(rest);
+    if (!parsed.help && parsed.operands.length === 0) throw new MountUsageError('missing mount point');
+    if (!parsed.help && parsed.operands.length > 1) throw new MountUsageError(`extra operand '${parsed.operands[1]}'`);
+  } catch (error) {
+    if (!(error instanceof MountUsageError)) throw error;
+    process.stderr.write(`dbox: ${command}: ${escapeControls(error.message)}\n${usage}`);
     return 2;
   }
+  if (parsed.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const dir = parsed.operands[0]!;
   const target = path.resolve(dir);
   if (command === 'umount') {
     const {detach, isMounted} = await import('./fuse/mounts.js');
     if (!isMounted(target)) {
-      process.stderr.write(`dbox: umount: ${dir}: not mounted\n`);
+      process.stderr.write(`dbox: umount: ${escapeControls(dir)}: not mounted\n`);
       return 1;
     }
     detach(target);
     return 0;
-  }
-  const {parseMountArgs, refusal, MountUsageError} = await import('./fuse/mount-options.js');
-  let parsed;
-  try {
-    parsed = parseMountArgs(flags);
-  } catch (error) {
-    if (!(error instanceof MountUsageError)) throw error;
-    process.stderr.write(`dbox: mount: ${escapeControls(error.message)}\n${usage}`);
-    return 2;
   }
   const {options, foreground, parentPipe, readyFd} = parsed;
   const why = refusal(options, process.getuid?.() ?? 0, await readFuseConf());

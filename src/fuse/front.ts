@@ -150,8 +150,8 @@ export class FrontServer {
     return this.syncing;
   }
 
-  onExit(listener: () => void): void {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) listener();
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) listener(this.child.exitCode, this.child.signalCode);
     else this.child.once('exit', listener);
   }
 
