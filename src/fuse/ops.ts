@@ -107,6 +107,10 @@ export function makeOps(ns: Namespace): FuseOps {
     return remote.fd;
   };
 
+  /** The engine-served files open for writing at `t` (their uploads must keep a chmod or chown). */
+  const writing = (t: FileTarget): RemoteFile[] =>
+    [...handles.values()].flatMap((h) => (h.remote?.writes(t.fs, t.path) ? [h.remote] : []));
+
   /** Names with their stats, so the kernel learns file types from readdir (find -type, ls --color). */
   const listDir = async (p: string): Promise<[string[], FuseStat[]]> => {
     const t = await target(p);
@@ -171,8 +175,15 @@ export function makeOps(ns: Namespace): FuseOps {
           handles.set(fd, {fd, local});
           return fd;
         }
+        const readOnly = (flags & O_ACCMODE) === C.O_RDONLY && !(flags & C.O_TRUNC);
+        // A file handed over open (the agent on this host): read here, as a local one.
+        const handed = readOnly ? await capabilitiesOf(t.fs).readFds?.openReadFd(t.path) : undefined;
+        if (handed !== undefined) {
+          handles.set(handed, {fd: handed});
+          return handed;
+        }
         const remote = new RemoteFile(t.fs, t.path);
-        if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) {
+        if (!readOnly) {
           const st = await t.fs.stat(t.path);
           await remote.openForWrite({mode: st.mode & 0o7777, owner: {uid: st.uid, gid: st.gid}}, (flags & C.O_TRUNC) !== 0)
             .catch((error: unknown) => {
@@ -247,10 +258,15 @@ export function makeOps(ns: Namespace): FuseOps {
     chmod: (p, mode, cb) => settle(async () => {
       const t = await writable(p);
       await t.fs.chmod(t.path, mode & 0o7777);
+      for (const r of writing(t)) r.keep({mode: mode & 0o7777});
     }, cb),
     chown: (p, uid, gid, cb) => settle(async () => {
       const t = await writable(p);
       await t.fs.chown(t.path, uid, gid, false);
+      const open = writing(t);
+      if (open.length === 0) return;
+      const st = await t.fs.lstat(t.path); // as it is now (-1 kept one of the two)
+      for (const r of open) r.keep({owner: {uid: st.uid, gid: st.gid}});
     }, cb),
     unlink: (p, cb) => settle(async () => {
       const t = await writable(p);
