@@ -31,6 +31,11 @@ export class RemoteFile {
     return this.upload !== undefined && this.fs === fs && this.path === path;
   }
 
+  /** The owner its upload will give the file, when one was set. */
+  get owner(): WriteOptions['owner'] {
+    return this.upload?.owner;
+  }
+
   /** A chmod or chown of the file while it is open for writing: its upload keeps it (sed -i sets
    *  the mode of its new file before closing it; the upload on close must not undo that). */
   keep(change: Partial<Pick<WriteOptions, 'mode' | 'owner'>>): void {

@@ -128,8 +128,8 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     const ns = new Namespace(new Engine(), {listingTtlMs: 1000});
     ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
     stopWatching = await ns.live().catch(() => () => undefined);
-    const mount = async (at: string, fuseOptions: FuseOptions): Promise<void> => {
-      const fuse = new Fuse(at, byteNames(makeOps(ns)), fuseOptions);
+    const mount = async (at: string, fuseOptions: FuseOptions, callerOwns = false): Promise<void> => {
+      const fuse = new Fuse(at, byteNames(makeOps(ns, {callerOwns})), fuseOptions);
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
     };
     // The fast path: dbox-fuse on `dir`, fuse-native on a private directory behind it. Without the
@@ -149,7 +149,9 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
       });
       if (!front) unmountAndRemove(engineDir, {parents: [path.dirname(engineDir)]});
     }
-    if (!front) await mount(dir, userMountOptions(userOptions));
+    // Serving `dir` itself, fuse-native gives what another user creates to that user (allow_other);
+    // behind dbox-fuse its caller is dbox-fuse, which does that itself.
+    if (!front) await mount(dir, userMountOptions(userOptions), userOptions.allowOther);
   } catch (error) {
     // fuse-native says only "fuse failed" (libfuse's own words are in the log, above this line).
     const why = fuseDeviceProblem() ?? (error as Error).message;

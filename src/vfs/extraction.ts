@@ -175,14 +175,29 @@ export class Extraction {
     }
   }
 
-  /** A hard link `to` the file `from`: one link entry extracted in the directory holding both. */
+  /** The owner, mode and times of `path`, from its archive's first header (the rest is not read). */
+  private async headerOf(path: string): Promise<Pick<tar.Header, 'uid' | 'gid' | 'mode' | 'mtime'>> {
+    for await (const entry of this.entries(path)) {
+      const {uid, gid, mode, mtime} = entry.header;
+      entry.resume();
+      return {uid, gid, mode, mtime};
+    }
+    throw new FsError('EIO', path, '(the engine sent an empty archive)');
+  }
+
+  /**
+   * A hard link `to` the file `from`: one link entry extracted in the directory holding both. The
+   * entry carries `from`'s owner, mode and times: the engine gives the (shared) inode the link
+   * entry's owner, so a bare one would make the file root's (a rename, an upload put in place).
+   */
   async link(from: string, to: string): Promise<void> {
     const fromParts = from.split('/').filter(Boolean);
     const toParts = to.split('/').filter(Boolean);
     let common = 0;
     while (common < Math.min(fromParts.length, toParts.length) - 1 && fromParts[common] === toParts[common]) common++;
     const dir = `/${fromParts.slice(0, common).join('/')}`;
-    await this.archive.put(dir, tarStream([{header: {name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
+    const kept = await this.headerOf(from);
+    await this.archive.put(dir, tarStream([{header: {...kept, name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
   }
 
   /** Writes `bytes` into a nameless host file and returns its fd. */
