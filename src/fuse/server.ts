@@ -25,6 +25,7 @@ import {byteNames} from './byte-names.js';
 import {makeOps} from './ops.js';
 import {NO_OPTIONS, optionList, type MountOptions} from './mount-options.js';
 import {cleanStale, engineMountOf, runtimeDir} from './runtime.js';
+import {fuseProblem, gatherFuse} from './usable.js';
 
 /**
  * libfuse options, and why (figures in the README):
@@ -67,12 +68,14 @@ function tell(fd: number | undefined, line: string): boolean {
   }
 }
 
-/** Why no FUSE mount can be made here when /dev/fuse is not the FUSE device (char 10:229). */
-function fuseDeviceProblem(): string | undefined {
-  const st = fs.statSync('/dev/fuse', {throwIfNoEntry: false});
-  if (!st) return '/dev/fuse does not exist';
-  const fuseDevice = (10 << 8) | 229; // makedev(10, 229) as glibc encodes small numbers
-  return st.isCharacterDevice() && st.rdev === fuseDevice ? undefined : '/dev/fuse is not the FUSE device';
+/** Whether the mount at `dir` is a FUSE mount whose server is gone (stat: ENOTCONN; a live server answers). */
+function deadMount(dir: string): boolean {
+  try {
+    fs.statSync(dir);
+    return false;
+  } catch (error) {
+    return (error as {code?: string}).code === 'ENOTCONN';
+  }
 }
 
 /** fuse-native's options for the mount at DIR itself (when it serves it): the user's on top of ours.
@@ -88,6 +91,12 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
   const runtime = runtimeDir();
   for (const mnt of cleanStale(runtime)) say(`removed a mount left by a crash: ${mnt}`);
   const engineDir = engineMountOf(runtime, process.pid);
+  // A mount at DIR whose server is gone (both killed at once: kill -9 of the process group) answers
+  // every look with ENOTCONN: it goes first, or DIR could not be used (nor told from a missing one).
+  if (isMounted(dir) && deadMount(dir)) {
+    unmountAndRemove(dir, {dead: true, keep: true});
+    say(isMounted(dir) ? `${dir}: a dead mount is left there and could not be removed` : `removed a dead mount at ${dir}`);
+  }
   // The directories this process made, removed when it ends: the engine mount's always; DIR when
   // it did not exist, or is a mount point of the shell under the runtime directory.
   const shellMount = path.dirname(path.dirname(dir)) === runtime;
@@ -154,7 +163,7 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     if (!front) await mount(dir, userMountOptions(userOptions), userOptions.allowOther);
   } catch (error) {
     // fuse-native says only "fuse failed" (libfuse's own words are in the log, above this line).
-    const why = fuseDeviceProblem() ?? (error as Error).message;
+    const why = fuseProblem(gatherFuse()) ?? (error as Error).message;
     tell(options.readyFd, `error ${why.replace(/\n/g, ' ')}`);
     return end(1, `cannot mount ${dir}: ${why}`);
   }
