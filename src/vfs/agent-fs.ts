@@ -69,7 +69,7 @@ export class AgentFs implements ContainerFs {
   private busy = 0;
   /** The filesystem that serves this container when the agent cannot (set once, never undone). */
   private delegate: ContainerFs | undefined;
-  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]}>();
+  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]; byName?: Map<string, ListedEntry>}>();
   private readonly behind = new WriteBehind();
   /** Small files fetched whole ahead of their reads; at most AHEAD_LIMIT bytes each (a bigger one is read on its own). */
   private readonly ahead = new ReadAhead((path) => this.run(path, async (c, h) => {
@@ -189,7 +189,21 @@ export class AgentFs implements ContainerFs {
   }
 
   lstat(path: string): Promise<Stat> {
+    // A name of a directory listed within the second: its listed attributes (the mount looks up
+    // every name of a listing at once: 1,000 round trips for `ls -l` of 1,000 entries).
+    const st = this.listed(path)?.stat;
+    if (st) return Promise.resolve(st);
     return this.run(path, (c, h) => c.stat(h, path, false), (f) => f.lstat(path));
+  }
+
+  /** `path`'s entry in its directory's listing, when that was made within LISTING_TTL_MS (and
+   *  nothing changed through this filesystem since: changing() drops the listings). */
+  private listed(path: string): ListedEntry | undefined {
+    if (path === '/' || this.delegate) return undefined;
+    const seen = this.listings.get(dirname(path));
+    if (!seen || Date.now() - seen.at >= LISTING_TTL_MS) return undefined;
+    seen.byName ??= new Map(seen.entries.map((e) => [e.name, e]));
+    return seen.byName.get(basename(path));
   }
 
   async readdir(path: string): Promise<DirEntry[]> {
@@ -207,11 +221,8 @@ export class AgentFs implements ContainerFs {
   }
 
   readlink(path: string): Promise<string> {
-    const seen = this.listings.get(dirname(path));
-    if (seen && Date.now() - seen.at < LISTING_TTL_MS && path !== '/') {
-      const target = seen.entries.find((e) => e.name === basename(path))?.target;
-      if (target !== undefined) return Promise.resolve(target);
-    }
+    const target = this.listed(path)?.target;
+    if (target !== undefined) return Promise.resolve(target);
     return this.run(path, (c, h) => c.readlink(h, path), (f) => f.readlink(path));
   }
 
@@ -253,6 +264,10 @@ export class AgentFs implements ContainerFs {
    *  archive API serves this container. The agent opens regular files only (a FIFO: an error). */
   openReadFd(path: string): Promise<number | undefined> {
     if (this.delegate || !this.source.handsOut) return Promise.resolve(undefined);
+    // A small file of a directory just listed: read with the files around it (read-ahead), one
+    // round trip for many, rather than one hand-over each (grep -r through the mount).
+    const st = this.listed(path)?.stat;
+    if (st && (st.mode & 0o170000) === 0o100000 && st.size <= AHEAD_LIMIT) return Promise.resolve(undefined);
     return this.regularOnly(path, this.run(path, async (c, h) => {
       const chan = await this.fds(c);
       if (!chan) return undefined;
