@@ -192,13 +192,20 @@ describe.runIf(hasEngine)('the mount for a non-root user, served by the agent', 
   const said = (out: string): Record<string, string> =>
     Object.fromEntries(out.split('\n').filter((l) => /^[a-z-]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   /** What the script prints at its end: the mounts of this namespace under the user's dirs, dbox processes of the user, runtime dirs. */
+  // (a mount process leaves within a second of its unmount: waited for, up to 10 s)
   const leftovers = `echo "mounts=$(awk -v h=${home} -v r=/tmp/dbox-$(id -u) 'index($5, h) == 1 || index($5, r) == 1' /proc/self/mountinfo | wc -l)"; ` +
-    `echo "procs=$(ps -u $(id -u) -o stat=,comm= | awk '$1 !~ /^Z/ && ($2 == "node" || $2 == "dbox-fuse")' | wc -l)"; echo "runtime=$(ls /tmp/dbox-$(id -u) 2>/dev/null | grep -c '^[0-9]')"`;
+    `procs() { ps -u $(id -u) -o stat=,comm= | awk '$1 !~ /^Z/ && ($2 == "node" || $2 == "dbox-fuse")' | wc -l; }; ` +
+    `i=0; while [ $(procs) != 0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; ` +
+    `echo "procs=$(procs)"; echo "runtime=$(ls /tmp/dbox-$(id -u) 2>/dev/null | grep -c '^[0-9]')"`;
+  /** Doors in the user's door directory before this block ran (uids are reused by the users tests make). */
+  let doorsBefore: string[] = [];
+  const doors = (): string[] => (fs.existsSync(`/tmp/dbox-agent-${uid}`) ? fs.readdirSync(`/tmp/dbox-agent-${uid}`) : []);
 
   beforeAll(async () => {
     spawnSync('useradd', ['-m', '-s', '/bin/sh', user], {stdio: 'ignore'});
     execFileSync('usermod', ['-aG', 'docker', user]);
     uid = Number(execFileSync('id', ['-u', user], {encoding: 'utf8'}));
+    doorsBefore = doors();
     remote = await startRemoteEngine();
     fs.chmodSync(remote.dir, 0o711);
     execFileSync('sh', ['-c', `docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q`], {stdio: 'ignore'});
@@ -266,9 +273,9 @@ describe.runIf(hasEngine)('the mount for a non-root user, served by the agent', 
   it('no agent, image or door is left once the idle time has passed', async () => {
     const deadline = Date.now() + 60_000;
     const left = (): boolean => remote.docker('ps', '-aq', '--filter', 'label=dbox.agent') !== '' ||
-      (fs.existsSync(`/tmp/dbox-agent-${uid}`) && fs.readdirSync(`/tmp/dbox-agent-${uid}`).length > 0);
+      doors().some((n) => !doorsBefore.includes(n));
     while (left()) {
-      if (Date.now() > deadline) throw new Error(`left behind: ${remote.docker('ps', '-a')}`);
+      if (Date.now() > deadline) throw new Error(`left behind: ${remote.docker('ps', '-a')} ${doors().join(' ')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(remote.docker('images', '-aq', '--filter', 'label=dbox.agent')).toBe('');
