@@ -196,7 +196,8 @@ export class Extraction {
     let common = 0;
     while (common < Math.min(fromParts.length, toParts.length) - 1 && fromParts[common] === toParts[common]) common++;
     const dir = `/${fromParts.slice(0, common).join('/')}`;
-    const kept = await this.headerOf(from);
+    // (a name that is not UTF-8 the engine will not GET: its link entry goes without, as before)
+    const kept = await this.headerOf(from).catch(() => ({}));
     await this.archive.put(dir, tarStream([{header: {...kept, name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
   }
 
