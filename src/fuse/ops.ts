@@ -10,6 +10,13 @@
 // at most depth-1 leading `../` then plain names (`/etc/shadow` read at /web/data/x becomes
 // `../etc/shadow`, `../../../../etc/shadow` there too). The depth is exact: this server is given
 // full paths. Writes go through the drivers, which resolve every path inside the container.
+//
+// With allow_other (callerOwns) what a request creates is given its caller's uid and gid, which
+// only the kernel tells (libfuse's request context, src/fuse/caller.ts): read synchronously as the
+// handler starts, and a request whose caller is unknown fails rather than making a root-owned
+// entry. Set-ID bits come only with the caller's ownership: in the same write (a tar header, one
+// agent request), or after the fchown (a local root); an entry whose ownership cannot be given is
+// removed again and the call fails.
 import fs from 'node:fs';
 import os from 'node:os';
 import {constants as C} from 'node:fs';

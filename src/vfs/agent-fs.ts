@@ -16,6 +16,10 @@
 // this filesystem hands over to the one the namespace gives for that case (the archive API), and
 // says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
 // later call fails with ESTALE and the agent closes the root once no request holds it.
+// A listing is reused for a second (LISTING_TTL_MS) for the lstat and readlink of its names, as
+// the mount's own attribute caches are: a change made through this filesystem drops it at once, a
+// change made by the container itself shows within that second. A handed-over fd is used only
+// once fstat says it is a regular file.
 import fs from 'node:fs';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';

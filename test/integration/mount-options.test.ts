@@ -137,7 +137,8 @@ describe.runIf(hasEngine)('dbox mount -o OPTIONS', () => {
         const targets = server === 'fuse-native' ? [stopped, c] : [stopped];
         for (const name of targets) {
           const tmp = path.join(dir, name, 'tmp');
-          const made = asNobody('sh', '-c', `umask 022 && echo one > ${tmp}/file && mkdir ${tmp}/dir && ln -s file ${tmp}/link`);
+          const made = asNobody('sh', '-c', `umask 022 && echo one > ${tmp}/file && mkdir ${tmp}/dir && ln -s file ${tmp}/link`
+            + ` && ${process.execPath} -e "require('fs').closeSync(require('fs').openSync('${tmp}/suid', 'wx', 0o6755))"`);
           expect(made.stderr).toBe('');
           expect(made.status).toBe(0);
           // Renamed by root (the engine's stat of a stopped container knows no owner, so the kernel
@@ -147,11 +148,14 @@ describe.runIf(hasEngine)('dbox mount -o OPTIONS', () => {
         // The stopped container as the engine has it (its archive's headers: what a start will see).
         const listing = spawnSync('sh', ['-c', `docker cp ${stopped}:/tmp - | tar -tvn --numeric-owner`], {encoding: 'utf8'}).stdout;
         const owner = (name: string): string | undefined => listing.split('\n').find((l) => l.endsWith(` tmp/${name}`) || l.includes(` tmp/${name} ->`) || l.endsWith(` tmp/${name}/`))?.split(/\s+/)[1];
-        expect(['moved', 'dir', 'link'].map(owner)).toEqual(['65534/65534', '65534/65534', '65534/65534']);
+        expect(['moved', 'dir', 'link', 'suid'].map(owner)).toEqual(['65534/65534', '65534/65534', '65534/65534', '65534/65534']);
+        // Set-ID bits asked for come with the caller's ownership (one header), never on a file of root.
+        expect(listing).toMatch(/^-rw[sS]r-[sS]r-x 65534\/65534 .* tmp\/suid$/m);
         expect(listing).not.toMatch(/ tmp\/file$/m);
         if (server === 'fuse-native') {
           expect(docker('exec', c, 'stat', '-c', '%n %u:%g %a', '/tmp/moved', '/tmp/dir', '/tmp/link').split('\n'))
             .toEqual(['/tmp/moved 65534:65534 644', '/tmp/dir 65534:65534 755', '/tmp/link 65534:65534 777']);
+          expect(docker('exec', c, 'stat', '-c', '%u:%g %a', '/tmp/suid')).toMatch(/^65534:65534 [67]755$/);
           // root's own creations stay root's
           fs.writeFileSync(path.join(dir, c, 'tmp/rootfile'), 'x');
           expect(docker('exec', c, 'stat', '-c', '%u:%g', '/tmp/rootfile')).toBe('0:0');
