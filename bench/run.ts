@@ -104,6 +104,7 @@ async function fuseFigures(dboxBin: string, a: string, ra: string): Promise<Row[
 async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
   if (process.env['BENCH_ONLY'] === 'agent') return agentFigures();
+  if (process.env['BENCH_ONLY'] === 'nonroot') return nonRootFigures();
   sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
   const a = `dbox-bench-a-${process.pid}`;
   const b = `dbox-bench-b-${process.pid}`;
@@ -415,7 +416,24 @@ async function agentFigures(): Promise<void> {
   const {execFile} = await import('node:child_process');
   const {promisify} = await import('node:util');
   const run = promisify(execFile);
-  const dboxBin = path.join(root, 'bin/dbox.js');
+  await nonRootFigures();
+  await agentStoppedFigures(run);
+  await agentRemoteFigures(run);
+}
+
+/**
+ * A non-root user of the docker group against root's dbox (the local driver) and docker cp / exec,
+ * on the local engine: whole processes; in a running shell (one `dbox -c` whose first command opens
+ * the agent's session, then the command timed by bash's `time`: what a command at a prompt costs);
+ * and external commands through the mount (the user's in a private mount namespace where
+ * /dev/fuse is 0666, as most systems have it; this machine's is 0600). BENCH_DBOX names another
+ * dbox to measure (bin/dbox.js of another checkout: the figures before a change).
+ */
+async function nonRootFigures(): Promise<void> {
+  const {execFile} = await import('node:child_process');
+  const {promisify} = await import('node:util');
+  const run = promisify(execFile);
+  const dboxBin = process.env['BENCH_DBOX'] ?? path.join(root, 'bin/dbox.js');
   const user = `dboxbench${process.pid % 100000}`;
   const c = `dbox-bench-agent-${process.pid}`;
   const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
@@ -432,13 +450,16 @@ async function agentFigures(): Promise<void> {
     // The agent's start: the first command of a fresh engine (no agent), then a later one (the agent runs).
     const start: number[] = [];
     const later: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
+    // (BENCH_AGENT_START=0 skips this: it removes every agent of the engine, other users' too)
+    for (let r = 0; r < (process.env['BENCH_AGENT_START'] === '0' ? 0 : ROUNDS); r++) {
       sh('docker rm -f $(docker ps -aq --filter label=dbox.agent) > /dev/null 2>&1 || true');
       start.push(await time(() => as(user, `cat /containers/${c}/etc/hostname`)));
       later.push(await time(() => as(user, `cat /containers/${c}/etc/hostname`)));
     }
-    notes.push(`Agent start (a non-root \`dbox -c 'cat …'\`, whole process): first command on an engine without an agent ${median(start).toFixed(0)} ms, ` +
-      `a later one ${median(later).toFixed(0)} ms (the difference is the agent's start: image import, container create and start).`);
+    if (start.length > 0) {
+      notes.push(`Agent start (a non-root \`dbox -c 'cat …'\`, whole process): first command on an engine without an agent ${median(start).toFixed(0)} ms, ` +
+        `a later one ${median(later).toFixed(0)} ms (the difference is the agent's start: image import, container create and start).`);
+    }
     rows.push(await compare('non-root: cat 256 MiB (whole process)', {
       dbox: () => as(user, `cat /containers/${c}/big`),
       native: () => as('root', `cat /containers/${c}/big`), // root's dbox, in the native column
@@ -449,13 +470,70 @@ async function agentFigures(): Promise<void> {
       native: () => as('root', `ls -l /containers/${c}/etc`),
       'docker exec': () => run('sh', ['-c', `docker exec ${c} ls -l /etc > /dev/null`]),
     }));
+    sh(`docker exec ${c} sh -c 'mkdir /many && cd /many && i=0; while [ $i -lt 1000 ]; do echo "line $i root" > f$i; i=$((i+1)); done'`);
+    const fusedev = fs.mkdtempSync('/tmp/dbox-bench-fusedev-');
+    const userHome = fs.mkdtempSync('/tmp/dbox-bench-home-'); // the session keeps its mount's log there
+    sh(`chown ${user}: ${userHome}`);
+    /** `line` timed by bash's `time` in one dbox session of `who`, after `first` opened it (ms). */
+    const inShell = async (who: string, first: string, line: string): Promise<number> => {
+      const script = `${first} > /dev/null; TIMEFORMAT=%3R; time ${line} > /dev/null`;
+      const cmd = `runuser -u ${who} -- env HOME=${who === user ? userHome : '/root'} ${process.execPath} ${dboxBin} -c ${shq(script)} 2>&1 >/dev/null`;
+      // The user's FUSE: a private mount namespace with /dev/fuse open to them (it goes with the namespace).
+      const ns = `mount -t tmpfs none ${fusedev} && mknod ${fusedev}/fuse c 10 229 && chmod 666 ${fusedev}/fuse && ` +
+        `mount --bind ${fusedev}/fuse /dev/fuse && umount -l ${fusedev} && ${cmd}`;
+      const {stdout} = await run('unshare', ['-m', 'sh', '-c', ns], {maxBuffer: 1 << 20});
+      const seconds = Number(stdout.trim().split('\n').pop());
+      if (!Number.isFinite(seconds)) throw new Error(`bench: ${script}: ${stdout}`);
+      return seconds * 1000;
+    };
+    /** A row of in-shell timings: medians of ROUNDS interleaved rounds. */
+    const shellRow = async (what: string, variants: Record<string, () => Promise<number>>): Promise<Row> => {
+      const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+      for (const fn of Object.values(variants)) await fn(); // warm-up
+      for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of Object.entries(variants)) times[k]!.push(await fn());
+      const row = {what, variants: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]))};
+      process.stderr.write(`${what}: ${Object.entries(row.variants).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}\n`);
+      return row;
+    };
+    const first = `cat /containers/${c}/etc/hostname`;
+    const timed = (fn: () => unknown) => () => time(fn);
+    try {
+      rows.push(await shellRow('non-root: cat 256 MiB in a running shell', {
+        dbox: () => inShell(user, first, `cat /containers/${c}/big`),
+        native: () => inShell('root', first, `cat /containers/${c}/big`),
+        'docker cp': timed(() => run('sh', ['-c', `docker cp ${c}:/big - > /dev/null`])),
+      }));
+      rows.push(await shellRow('non-root: ls -l of 1,000 entries in a running shell', {
+        dbox: () => inShell(user, first, `ls -l /containers/${c}/many`),
+        native: () => inShell('root', first, `ls -l /containers/${c}/many`),
+        'docker exec': timed(() => run('sh', ['-c', `docker exec ${c} ls -l /many > /dev/null`])),
+      }));
+      // Through the mount (a new one each time: the kernel's caches are cold, the page cache warm).
+      const ext = `command cat /containers/${c}/etc/hostname`;
+      rows.push(await shellRow('non-root, through the mount: cat 256 MiB', {
+        dbox: () => inShell(user, ext, `command cat /containers/${c}/big`),
+        native: () => inShell('root', ext, `command cat /containers/${c}/big`),
+        'docker exec': timed(() => run('sh', ['-c', `docker exec ${c} cat /big > /dev/null`])),
+      }));
+      rows.push(await shellRow('non-root, through the mount: ls -l of 1,000 entries', {
+        dbox: () => inShell(user, ext, `command ls -l /containers/${c}/many`),
+        native: () => inShell('root', ext, `command ls -l /containers/${c}/many`),
+        'docker exec': timed(() => run('sh', ['-c', `docker exec ${c} ls -l /many > /dev/null`])),
+      }));
+      rows.push(await shellRow('non-root, through the mount: grep -r in 1,000 small files', {
+        dbox: () => inShell(user, ext, `grep -rc root /containers/${c}/many`),
+        native: () => inShell('root', ext, `grep -rc root /containers/${c}/many`),
+        'docker exec': timed(() => run('sh', ['-c', `docker exec ${c} grep -rc root /many > /dev/null`])),
+      }));
+    } finally {
+      fs.rmSync(fusedev, {recursive: true, force: true});
+      fs.rmSync(userHome, {recursive: true, force: true});
+    }
   } finally {
     sh(`docker rm -f ${c} > /dev/null; userdel ${user} 2>/dev/null || true`);
   }
   print(rows);
-  process.stdout.write(`\nIn the two rows above the native column is root's dbox (the local driver). ${notes.join(' ')}\n`);
-  await agentStoppedFigures(run);
-  await agentRemoteFigures(run);
+  process.stdout.write(`\nIn the rows above the native column is root's dbox (the local driver; through the mount, dbox-fuse). ${notes.join(' ')}\n`);
 }
 
 /**

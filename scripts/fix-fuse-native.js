@@ -25,6 +25,32 @@ const pristine = `${file}.orig`;
 if (!fs.existsSync(pristine)) fs.copyFileSync(file, pristine);
 let source = fs.readFileSync(pristine, 'utf8');
 const fixes = [
+  // The caller of each request (fuse_get_context: uid, gid), for `dbox mount -o allow_other`, where
+  // what another user creates becomes that user's (src/fuse/ops.ts). libfuse knows it only on its
+  // own thread: each request keeps it, and the dispatch on the JS thread makes it the current
+  // caller while the request's handler runs (handlers read it synchronously, first thing:
+  // fuse_native_caller, src/fuse/caller.ts).
+  ['  int32_t res;\n\n  // Extended attributes\n', '  int32_t res;\n  uid_t caller_uid;\n  gid_t caller_gid;\n\n  // Extended attributes\n'],
+  ['  l->op_fn = fuse_native_dispatch_##name;\\\n',
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n' +
+    '  { struct fuse_context *dbox_ctx = fuse_get_context(); l->caller_uid = dbox_ctx ? dbox_ctx->uid : (uid_t) -1; l->caller_gid = dbox_ctx ? dbox_ctx->gid : (gid_t) -1; }\\\n'],
+  ['  fn(handle, l, ft);\n',
+    '  dbox_caller_uid = l->caller_uid;\n  dbox_caller_gid = l->caller_gid;\n  fn(handle, l, ft);\n  dbox_caller_uid = (uid_t) -1;\n  dbox_caller_gid = (gid_t) -1;\n'],
+  ['  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(fuse_native_caller)\n'],
+  ['static void fuse_native_async_init (uv_async_t* handle) {\n',
+    '// The caller of the request whose handler runs now: [uid, gid], or [] outside a handler.\n' +
+    'NAPI_METHOD(fuse_native_caller) {\n' +
+    '  napi_value out;\n' +
+    '  napi_create_array(env, &out);\n' +
+    '  if (dbox_caller_uid == (uid_t) -1 || dbox_caller_gid == (gid_t) -1) return out;\n' +
+    '  napi_value v;\n' +
+    '  napi_create_uint32(env, dbox_caller_uid, &v);\n' +
+    '  napi_set_element(env, out, 0, v);\n' +
+    '  napi_create_uint32(env, dbox_caller_gid, &v);\n' +
+    '  napi_set_element(env, out, 1, v);\n' +
+    '  return out;\n' +
+    '}\n\n' +
+    'static void fuse_native_async_init (uv_async_t* handle) {\n'],
   ['  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)\n', '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n'],
   // Without this flag libfuse 2.9 calls utimens only when both times change: `touch -a` was lost.
   ['  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
@@ -68,7 +94,8 @@ const latin1Name = [
   '  size_t name##_len; \\',
   '  if (napi_get_value_string_latin1(env, val, name, size, &name##_len) != napi_ok || name##_len >= size - 1) continue;',
 ].join('\n');
-source = `/* patched by dbox: scripts/fix-fuse-native.js */\n#include <errno.h>\n#include <sys/stat.h>\n#include <time.h>\n${latin1Name}\n${source}`;
+source = `/* patched by dbox: scripts/fix-fuse-native.js */\n#include <errno.h>\n#include <sys/stat.h>\n#include <sys/types.h>\n#include <time.h>\n${latin1Name}\n` +
+  `static uid_t dbox_caller_uid = (uid_t) -1;\nstatic gid_t dbox_caller_gid = (gid_t) -1;\n${source}`;
 const changed = fs.readFileSync(file, 'utf8') !== source;
 if (changed) fs.writeFileSync(file, source);
 

@@ -10,6 +10,13 @@
 // at most depth-1 leading `../` then plain names (`/etc/shadow` read at /web/data/x becomes
 // `../etc/shadow`, `../../../../etc/shadow` there too). The depth is exact: this server is given
 // full paths. Writes go through the drivers, which resolve every path inside the container.
+//
+// With allow_other (callerOwns) what a request creates is given its caller's uid and gid, which
+// only the kernel tells (libfuse's request context, src/fuse/caller.ts): read synchronously as the
+// handler starts, and a request whose caller is unknown fails rather than making a root-owned
+// entry. Set-ID bits come only with the caller's ownership: in the same write (a tar header, one
+// agent request), or after the fchown (a local root); an entry whose ownership cannot be given is
+// removed again and the call fails.
 import fs from 'node:fs';
 import os from 'node:os';
 import {constants as C} from 'node:fs';
@@ -23,6 +30,7 @@ import {native} from '../native.js';
 import {capabilitiesOf, isSymlink, timespecOfMs, type ContainerFs, type Descriptors, type Stat} from '../vfs/types.js';
 import {logLine} from './log.js';
 import {RemoteFile} from './remote-file.js';
+import {currentCaller} from './caller.js';
 
 const errnos = os.constants.errno as Record<string, number>;
 
@@ -80,8 +88,40 @@ const O_ACCMODE = 3;
 /** Where /hosts appears in the mount (see target below). */
 export const HOSTS_DIR = '/.hosts';
 
-export function makeOps(ns: Namespace): FuseOps {
+/** A mode without its set-user/group-ID bits: what is made for a caller has them only once it is theirs. */
+const bare = (mode: number): number => mode & ~0o6000;
+
+type Owner = {readonly uid: number; readonly gid: number};
+
+export interface OpsOptions {
+  /** allow_other on the mount these ops serve: what a request creates is given its caller's uid
+   *  and gid (as bindfs does; dbox-fuse does the same for the trees it serves). */
+  readonly callerOwns?: boolean;
+}
+
+export function makeOps(ns: Namespace, options: OpsOptions = {}): FuseOps {
   const handles = new Map<number, Handle>();
+
+  /** The caller to give what this request makes (allow_other), read first thing in a handler
+   *  (src/fuse/caller.ts); undefined when nothing is given, null when the caller is unknown (the
+   *  request then fails: see `known`). */
+  const callerOwner = (): Owner | null | undefined => (options.callerOwns ? currentCaller() ?? null : undefined);
+  const known = (owner: Owner | null | undefined): Owner | undefined => {
+    if (owner === null) throw new FsError('EPERM', '', '(the fuse-native binding does not say who calls: npm install rebuilds it)');
+    return owner;
+  };
+
+  /** Gives what a request made at `t` (with `mode`) to its caller; if that fails, removes it and fails. */
+  const own = async (t: FileTarget, owner: Owner | undefined, mode: number, remove: () => Promise<void>): Promise<void> => {
+    if (!owner) return;
+    try {
+      await t.fs.chown(t.path, owner.uid, owner.gid, false);
+      if (bare(mode) !== mode) await t.fs.chmod(t.path, mode);
+    } catch (error) {
+      await remove().catch(() => undefined);
+      throw error;
+    }
+  };
 
   // `/<name>/…` is a container of the current engine; the hidden `/.hosts/<context>/<name>/…`
   // reaches every context (it is not listed, so the root stays one entry per container).
@@ -106,6 +146,10 @@ export function makeOps(ns: Namespace): FuseOps {
     handles.set(remote.fd, {fd: remote.fd, remote});
     return remote.fd;
   };
+
+  /** The engine-served files open for writing at `t` (their uploads must keep a chmod or chown). */
+  const writing = (t: FileTarget): RemoteFile[] =>
+    [...handles.values()].flatMap((h) => (h.remote?.writes(t.fs, t.path) ? [h.remote] : []));
 
   /** Names with their stats, so the kernel learns file types from readdir (find -type, ls --color). */
   const listDir = async (p: string): Promise<[string[], FuseStat[]]> => {
@@ -171,8 +215,15 @@ export function makeOps(ns: Namespace): FuseOps {
           handles.set(fd, {fd, local});
           return fd;
         }
+        const readOnly = (flags & O_ACCMODE) === C.O_RDONLY && !(flags & C.O_TRUNC);
+        // A file handed over open (the agent on this host): read here, as a local one.
+        const handed = readOnly ? await capabilitiesOf(t.fs).readFds?.openReadFd(t.path) : undefined;
+        if (handed !== undefined) {
+          handles.set(handed, {fd: handed});
+          return handed;
+        }
         const remote = new RemoteFile(t.fs, t.path);
-        if ((flags & O_ACCMODE) !== C.O_RDONLY || flags & C.O_TRUNC) {
+        if (!readOnly) {
           const st = await t.fs.stat(t.path);
           await remote.openForWrite({mode: st.mode & 0o7777, owner: {uid: st.uid, gid: st.gid}}, (flags & C.O_TRUNC) !== 0)
             .catch((error: unknown) => {
@@ -182,21 +233,37 @@ export function makeOps(ns: Namespace): FuseOps {
         }
         return remoteHandle(remote);
       }, cb),
-    create: (p, mode, cb) =>
+    create: (p, mode, cb) => {
+      const caller = callerOwner();
       settle(async () => {
+        const owner = known(caller);
         const t = await writable(p);
         const local = capabilitiesOf(t.fs).descriptors;
         if (local) {
-          const fd = await local.openFd(t.path, C.O_CREAT | C.O_RDWR, mode);
+          // Given to the caller only what this request made (O_EXCL), set-ID bits once it is theirs.
+          const fd = await local.openFd(t.path, C.O_CREAT | C.O_RDWR | (owner ? C.O_EXCL : 0), owner ? bare(mode) : mode);
+          try {
+            if (owner) {
+              fs.fchownSync(fd, owner.uid, owner.gid);
+              if (bare(mode) !== mode) fs.fchmodSync(fd, mode & 0o7777);
+            }
+          } catch (error) {
+            local.closeFd(fd);
+            await t.fs.unlink(t.path).catch(() => undefined);
+            throw error;
+          }
           handles.set(fd, {fd, local});
           return fd;
         }
         // The kernel looks the new file up at once: it must exist in the container before any write.
-        await t.fs.writeFile(t.path, Readable.from([]), {mode: mode & 0o7777, size: 0});
+        // The write carries the caller's ownership with the mode (one archive header, one agent request).
+        const upload = {mode: mode & 0o7777, ...(owner ? {owner} : {})};
+        await t.fs.writeFile(t.path, Readable.from([]), {...upload, size: 0, ...(owner ? {exclusive: true} : {})});
         const remote = new RemoteFile(t.fs, t.path);
-        await remote.openForWrite({mode: mode & 0o7777}, true);
+        await remote.openForWrite(upload, true);
         return remoteHandle(remote);
-      }, cb),
+      }, cb);
+    },
     // Synchronous on purpose: a request is at most 128 KiB against a local file (page cache), and
     // the threadpool round trip cost more than the copy (measured: dd through the mount 2× faster).
     // Safe because this process never touches its own mount.
@@ -247,10 +314,17 @@ export function makeOps(ns: Namespace): FuseOps {
     chmod: (p, mode, cb) => settle(async () => {
       const t = await writable(p);
       await t.fs.chmod(t.path, mode & 0o7777);
+      for (const r of writing(t)) r.keep({mode: mode & 0o7777});
     }, cb),
     chown: (p, uid, gid, cb) => settle(async () => {
       const t = await writable(p);
       await t.fs.chown(t.path, uid, gid, false);
+      const open = writing(t);
+      const unchanged = (id: number): boolean => id === -1 || id === 0xffffffff;
+      if (open.length === 0) return;
+      // -1 keeps one of the two as it is (the engine's stat knows no owner: asked only then).
+      const st = unchanged(uid) || unchanged(gid) ? await t.fs.lstat(t.path) : undefined;
+      for (const r of open) r.keep({owner: {uid: unchanged(uid) ? r.owner?.uid ?? st!.uid : uid, gid: unchanged(gid) ? r.owner?.gid ?? st!.gid : gid}});
     }, cb),
     unlink: (p, cb) => settle(async () => {
       const t = await writable(p);
@@ -260,14 +334,24 @@ export function makeOps(ns: Namespace): FuseOps {
       const t = await writable(p);
       await t.fs.rmdir(t.path);
     }, cb),
-    mkdir: (p, mode, cb) => settle(async () => {
-      const t = await writable(p);
-      await t.fs.mkdir(t.path, mode & 0o7777);
-    }, cb),
-    symlink: (target, p, cb) => settle(async () => {
-      const t = await writable(p);
-      await t.fs.symlink(target, t.path);
-    }, cb),
+    mkdir: (p, mode, cb) => {
+      const caller = callerOwner();
+      settle(async () => {
+        const owner = known(caller);
+        const t = await writable(p);
+        await t.fs.mkdir(t.path, (owner ? bare(mode) : mode) & 0o7777);
+        await own(t, owner, mode & 0o7777, () => t.fs.rmdir(t.path));
+      }, cb);
+    },
+    symlink: (target, p, cb) => {
+      const caller = callerOwner();
+      settle(async () => {
+        const owner = known(caller);
+        const t = await writable(p);
+        await t.fs.symlink(target, t.path);
+        await own(t, owner, 0o777, () => t.fs.unlink(t.path));
+      }, cb);
+    },
     rename: (src, dest, cb) => settle(async () => {
       const [a, b] = await sameContainer(src, dest);
       await a.fs.rename(a.path, b.path);

@@ -26,6 +26,22 @@ export class RemoteFile {
 
   constructor(private readonly fs: ContainerFs, private readonly path: string) {}
 
+  /** Whether this is `path` of `fs`, open for writing (its upload will write the file again). */
+  writes(fs: ContainerFs, path: string): boolean {
+    return this.upload !== undefined && this.fs === fs && this.path === path;
+  }
+
+  /** The owner its upload will give the file, when one was set. */
+  get owner(): WriteOptions['owner'] {
+    return this.upload?.owner;
+  }
+
+  /** A chmod or chown of the file while it is open for writing: its upload keeps it (sed -i sets
+   *  the mode of its new file before closing it; the upload on close must not undo that). */
+  keep(change: Partial<Pick<WriteOptions, 'mode' | 'owner'>>): void {
+    if (this.upload) this.upload = {...this.upload, ...change};
+  }
+
   /** Makes the file writable: its current bytes are fetched first, unless it is truncated. */
   async openForWrite(upload: Pick<WriteOptions, 'mode' | 'owner'>, truncate: boolean): Promise<void> {
     this.upload = upload;

@@ -16,6 +16,10 @@
 // this filesystem hands over to the one the namespace gives for that case (the archive API), and
 // says so. Like a LocalFs, an AgentFs is retired when the container's process changes: every
 // later call fails with ESTALE and the agent closes the root once no request holds it.
+// A listing is reused for a second (LISTING_TTL_MS) for the lstat and readlink of its names, as
+// the mount's own attribute caches are: a change made through this filesystem drops it at once, a
+// change made by the container itself shows within that second. A handed-over fd is used only
+// once fstat says it is a regular file.
 import fs from 'node:fs';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -28,7 +32,7 @@ import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from '../errors.js';
 import {basename, dirname} from './path.js';
-import {noCapabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
+import {noCapabilities, type Capabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
 import {notRegular} from './untrusted.js';
 
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
@@ -40,12 +44,19 @@ const LISTINGS_KEPT = 64;
 const FD_MIN = 256 << 10;
 const RENAME_NOREPLACE = 1;
 
+/** A handed-over fd, once checked to be a regular file (else closed, and the error every driver gives). */
+function regularFd(fd: number, path: string): number {
+  const st = fs.fstatSync(fd);
+  if (st.isFile()) return fd;
+  fs.closeSync(fd);
+  throw notRegular(path, st.mode);
+}
+
 /** A stream of a handed-over fd's bytes (all, or `range`), once it is checked to be a regular file. */
 function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
-  const st = fs.fstatSync(fd);
-  if (!st.isFile() || range?.length === 0) {
+  regularFd(fd, path);
+  if (range?.length === 0) {
     fs.closeSync(fd);
-    if (!st.isFile()) throw notRegular(path, st.mode);
     return Readable.from([]);
   }
   const end = range?.length === undefined ? undefined : range.offset + range.length - 1;
@@ -54,14 +65,15 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
 
 export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
-  /** A write carries mode, owner and time to the agent (one request); no descriptors here in general. */
-  readonly capabilities = noCapabilities;
+  /** A write carries mode, owner and time to the agent (one request). Files are handed over open
+   *  for reading when the agent runs on this very host (openReadFd; else undefined). */
+  readonly capabilities: Capabilities = {...noCapabilities, readFds: this};
   readonly canRename = true;
   private retired = false;
   private busy = 0;
   /** The filesystem that serves this container when the agent cannot (set once, never undone). */
   private delegate: ContainerFs | undefined;
-  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]}>();
+  private readonly listings = new Map<string, {at: number; entries: ListedEntry[]; byName?: Map<string, ListedEntry>}>();
   private readonly behind = new WriteBehind();
   /** Small files fetched whole ahead of their reads; at most AHEAD_LIMIT bytes each (a bigger one is read on its own). */
   private readonly ahead = new ReadAhead((path) => this.run(path, async (c, h) => {
@@ -181,7 +193,21 @@ export class AgentFs implements ContainerFs {
   }
 
   lstat(path: string): Promise<Stat> {
+    // A name of a directory listed within the second: its listed attributes (the mount looks up
+    // every name of a listing at once: 1,000 round trips for `ls -l` of 1,000 entries).
+    const st = this.listed(path)?.stat;
+    if (st) return Promise.resolve(st);
     return this.run(path, (c, h) => c.stat(h, path, false), (f) => f.lstat(path));
+  }
+
+  /** `path`'s entry in its directory's listing, when that was made within LISTING_TTL_MS (and
+   *  nothing changed through this filesystem since: changing() drops the listings). */
+  private listed(path: string): ListedEntry | undefined {
+    if (path === '/' || this.delegate) return undefined;
+    const seen = this.listings.get(dirname(path));
+    if (!seen || Date.now() - seen.at >= LISTING_TTL_MS) return undefined;
+    seen.byName ??= new Map(seen.entries.map((e) => [e.name, e]));
+    return seen.byName.get(basename(path));
   }
 
   async readdir(path: string): Promise<DirEntry[]> {
@@ -199,11 +225,8 @@ export class AgentFs implements ContainerFs {
   }
 
   readlink(path: string): Promise<string> {
-    const seen = this.listings.get(dirname(path));
-    if (seen && Date.now() - seen.at < LISTING_TTL_MS && path !== '/') {
-      const target = seen.entries.find((e) => e.name === basename(path))?.target;
-      if (target !== undefined) return Promise.resolve(target);
-    }
+    const target = this.listed(path)?.target;
+    if (target !== undefined) return Promise.resolve(target);
     return this.run(path, (c, h) => c.readlink(h, path), (f) => f.readlink(path));
   }
 
@@ -217,23 +240,44 @@ export class AgentFs implements ContainerFs {
         if (data) return Readable.from([data]);
       }
     }
-    const stream = await this.run(path, async (c, h) => {
+    const stream = await this.regularOnly(path, this.run(path, async (c, h) => {
       const chan = await this.fds(c);
       if (!chan) return (await c.read(h, path, range?.offset ?? 0, range?.length, (e) => this.error(e, path))).stream;
       const {id} = await c.openReadFd(h, path);
       return fdReadStream(await chan.take(id), path, range);
-    }, (f) => f.createReadStream(path, range)).catch(async (error: unknown) => {
-      // The agent opens regular files only (EINVAL otherwise): said as every driver says it.
-      if (!(error instanceof FsError) || error.code !== 'EINVAL') throw error;
-      const st = await this.lstat(path).catch(() => undefined);
-      throw st && (st.mode & 0o170000) !== 0o100000 ? notRegular(path, st.mode) : error;
-    });
+    }, (f) => f.createReadStream(path, range)));
     if (this.delegate) return stream;
     // The root stays held while the file is being read (a stopped container's is let go only after).
     this.busy++;
     this.source.busy();
     stream.once('close', () => this.done());
     return stream;
+  }
+
+  /** The agent opens regular files only (EINVAL otherwise): said as every driver says it. */
+  private regularOnly<T>(path: string, work: Promise<T>): Promise<T> {
+    return work.catch(async (error: unknown) => {
+      if (!(error instanceof FsError) || error.code !== 'EINVAL') throw error;
+      const st = await this.lstat(path).catch(() => undefined);
+      throw st && (st.mode & 0o170000) !== 0o100000 ? notRegular(path, st.mode) : error;
+    });
+  }
+
+  /** A regular file opened by the agent and handed over (it runs on this host, and this root's
+   *  files may be handed out): read here, natively. Undefined when there is no fd channel, or the
+   *  archive API serves this container. The agent opens regular files only (a FIFO: an error). */
+  openReadFd(path: string): Promise<number | undefined> {
+    if (this.delegate || !this.source.handsOut) return Promise.resolve(undefined);
+    // A small file of a directory just listed: read with the files around it (read-ahead), one
+    // round trip for many, rather than one hand-over each (grep -r through the mount).
+    const st = this.listed(path)?.stat;
+    if (st && (st.mode & 0o170000) === 0o100000 && st.size <= AHEAD_LIMIT) return Promise.resolve(undefined);
+    return this.regularOnly(path, this.run(path, async (c, h) => {
+      const chan = await this.fds(c);
+      if (!chan) return undefined;
+      const {id} = await c.openReadFd(h, path);
+      return regularFd(await chan.take(id), path);
+    }, () => Promise.resolve(undefined)));
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {

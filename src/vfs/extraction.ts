@@ -128,8 +128,12 @@ export class Extraction {
     if ((goModeToPosix(st.mode) & 0o170000) !== 0o040000) {
       // An engine that cannot remove would keep both names: refuse before changing anything.
       if (!(await this.archive.removesOnExtraction())) throw new FsError('EROFS', from, CANNOT_REMOVE);
-      await this.link(from, to);
+      const kept = await this.link(from, to);
       await this.remove(from);
+      // The engine's chown of the link entry cleared the file's set-ID bits (the kernel does, on a
+      // chown): extracted once more, as a file, with its mode. (A hard link made by link() loses
+      // them so; extracting either name again would part the two.)
+      if (kept.mode !== undefined && (kept.mode & 0o6000) !== 0) await this.reextract(to, {mode: kept.mode});
       return;
     }
     const stream = await this.archive.get(from);
@@ -175,14 +179,31 @@ export class Extraction {
     }
   }
 
-  /** A hard link `to` the file `from`: one link entry extracted in the directory holding both. */
-  async link(from: string, to: string): Promise<void> {
+  /** The owner, mode and times of `path`, from its archive's first header (the rest is not read). */
+  private async headerOf(path: string): Promise<Pick<tar.Header, 'uid' | 'gid' | 'mode' | 'mtime'>> {
+    for await (const entry of this.entries(path)) {
+      const {uid, gid, mode, mtime} = entry.header;
+      entry.resume();
+      return {uid, gid, mode, mtime};
+    }
+    throw new FsError('EIO', path, '(the engine sent an empty archive)');
+  }
+
+  /**
+   * A hard link `to` the file `from`: one link entry extracted in the directory holding both. The
+   * entry carries `from`'s owner, mode and times: the engine gives the (shared) inode the link
+   * entry's owner, so a bare one would make the file root's (a rename, an upload put in place).
+   */
+  async link(from: string, to: string): Promise<Partial<tar.Header>> {
     const fromParts = from.split('/').filter(Boolean);
     const toParts = to.split('/').filter(Boolean);
     let common = 0;
     while (common < Math.min(fromParts.length, toParts.length) - 1 && fromParts[common] === toParts[common]) common++;
     const dir = `/${fromParts.slice(0, common).join('/')}`;
-    await this.archive.put(dir, tarStream([{header: {name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
+    // (a name that is not UTF-8 the engine will not GET: its link entry goes without, as before)
+    const kept = await this.headerOf(from).catch(() => ({}));
+    await this.archive.put(dir, tarStream([{header: {...kept, name: toParts.slice(common).join('/'), type: 'link', linkname: fromParts.slice(common).join('/')}}]));
+    return kept;
   }
 
   /** Writes `bytes` into a nameless host file and returns its fd. */

@@ -46,7 +46,8 @@ export class LocalFs implements ContainerFs, HostRoot {
   readonly driver = 'local' as const;
   readonly canRename = true;
   /** A root fd of this host: native copies, fds the mount passes through, metadata set after a write. */
-  readonly capabilities: Capabilities = {metadata: 'after', descriptors: this, hostRoot: this};
+  readonly capabilities: Capabilities = {metadata: 'after', descriptors: this, hostRoot: this,
+    readFds: {openReadFd: (path, options) => this.openRead(path, options)}};
   private retired = false;
   readonly isHost: boolean;
   private closed = false;

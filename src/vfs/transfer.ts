@@ -408,11 +408,12 @@ const carried = (st: Stat, options: CopyOptions): Pick<WriteOptions, 'owner' | '
   options.preserve ? {owner: {uid: st.uid, gid: st.gid}, mtime: st.mtime} : {};
 
 /** Writes a file's bytes to `out` (cat): a regular file, or a FIFO read as it fills, until a
- *  cancel. With a raw fd and a file of this host (hostRoot), the native part copies. */
+ *  cancel. With a raw fd and a file handed over as a descriptor (readFds: a file of this host, or
+ *  one the agent on this host opened), the native part copies. */
 export async function sendFile(src: Place, out: {fd?: number; stream: Writable}, progress: Progress): Promise<void> {
-  const root = capabilitiesOf(src.fs).hostRoot;
-  if (root && out.fd !== undefined) {
-    const fd = await root.openRead(src.path, {fifo: true});
+  const reader = capabilitiesOf(src.fs).readFds;
+  const fd = reader && out.fd !== undefined ? await reader.openReadFd(src.path, {fifo: true}) : undefined;
+  if (fd !== undefined && out.fd !== undefined) {
     try {
       await native().copyFd(fd, out.fd, progress.raw).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
     } finally {

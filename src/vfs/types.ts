@@ -87,6 +87,16 @@ export interface Descriptors {
   closeFd(fd: number): void;
 }
 
+/** Files handed over as descriptors of this process for reading, so a reader (cat, the mount)
+ *  reads them here at the speed of the disk: a local root's files, or those the dbox agent hands
+ *  over when it runs on this very host. */
+export interface ReadFds {
+  /** Opens a file for reading as createReadStream would (regular, or a FIFO with `fifo` where the
+   *  driver reads FIFOs); the caller closes the fd. Undefined when this filesystem cannot hand a
+   *  descriptor over now: read through createReadStream then. */
+  openReadFd(path: string, options?: ReadOptions): Promise<number | undefined>;
+}
+
 /** A filesystem of this very host, reached through a root fd: two of them copy in the kernel
  *  (copy_file_range, the native fd-walking tree copy), and a file of one goes to an fd natively. */
 export interface HostRoot extends Descriptors {
@@ -116,6 +126,8 @@ export interface Capabilities {
    *  the container's own directory without asking it (a root is a directory), so such an engine
    *  holds up only what is read inside that container, never the mount's root. */
   readonly remote?: boolean;
+  /** Its files handed over as descriptors for reading (absent: read through createReadStream). */
+  readonly readFds?: ReadFds;
 }
 
 /** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */

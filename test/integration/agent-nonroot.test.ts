@@ -156,3 +156,128 @@ describe.runIf(hasEngine)("a non-root user's door and fd channel, on a local eng
     expect(remote.docker('images', '-aq', '--filter', 'label=dbox.agent')).toBe('');
   }, 180_000);
 });
+
+// The mount for a user of the docker group (issue 13, item 4): fusermount3 mounts it, fuse-native
+// serves it through the agent; external commands in a session, `dbox mount DIR` with the host's
+// tools, every way out (dbox umount, Ctrl-C, kill -9) leaving nothing, a clear error where FUSE is
+// not open to the user, and no agent once the idle time has passed. On an engine of the test's
+// own, so that "no agent" is this test's to see. Most systems let every user open /dev/fuse
+// (0666), this one does not: each script runs in a private mount namespace of the test where a
+// node of the FUSE device with the mode under test is bound on /dev/fuse (nothing of the machine
+// changes, and every mount goes with the namespace, whatever happens).
+describe.runIf(hasEngine)('the mount for a non-root user, served by the agent', () => {
+  let remote: RemoteEngine;
+  const c = `nrmount-${process.pid}`;
+  const user = `dboxnm${process.pid % 100000}`;
+  const home = `/home/${user}`;
+  let uid: number;
+  const env = (): string[] => [`DOCKER_HOST=unix://${remote.socket}`, 'DOCKER_CONTEXT=', 'DBOX_AGENT_IDLE=3'];
+  const dbox = `${process.execPath} ${dboxPath}`;
+
+  /** `script` (sh) as the user, in a private mount namespace where /dev/fuse has mode `mode`. */
+  const inNamespace = (script: string, mode = '666'): {status: number; stdout: string; stderr: string} => {
+    const dev = fs.mkdtempSync('/tmp/dbox-fusedev-');
+    try {
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', [
+        `mount -t tmpfs none ${dev}`, `mknod ${dev}/fuse c 10 229`, `chmod ${mode} ${dev}/fuse`, `mount --bind ${dev}/fuse /dev/fuse`,
+        `umount -l ${dev}`,
+        `exec runuser -u ${user} -- env HOME=${home} NO_COLOR=1 ${env().join(' ')} sh -c "$0"`,
+      ].join(' && '), script], {cwd: home, encoding: 'utf8', timeout: 120_000});
+      return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
+    } finally {
+      fs.rmSync(dev, {recursive: true, force: true});
+    }
+  };
+  /** The lines `KEY=VALUE` of a script's output, as a record. */
+  const said = (out: string): Record<string, string> =>
+    Object.fromEntries(out.split('\n').filter((l) => /^[a-z-]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  /** What the script prints at its end: the mounts of this namespace under the user's dirs, dbox processes of the user, runtime dirs. */
+  // (a mount process leaves within a second of its unmount: waited for, up to 10 s)
+  const leftovers = `echo "mounts=$(awk -v h=${home} -v r=/tmp/dbox-$(id -u) 'index($5, h) == 1 || index($5, r) == 1' /proc/self/mountinfo | wc -l)"; ` +
+    `procs() { ps -u $(id -u) -o stat=,comm= | awk '$1 !~ /^Z/ && ($2 == "node" || $2 == "dbox-fuse")' | wc -l; }; ` +
+    `i=0; while [ $(procs) != 0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; ` +
+    `echo "procs=$(procs)"; echo "runtime=$(ls /tmp/dbox-$(id -u) 2>/dev/null | grep -c '^[0-9]')"`;
+  /** Doors in the user's door directory before this block ran (uids are reused by the users tests make). */
+  let doorsBefore: string[] = [];
+  const doors = (): string[] => (fs.existsSync(`/tmp/dbox-agent-${uid}`) ? fs.readdirSync(`/tmp/dbox-agent-${uid}`) : []);
+
+  beforeAll(async () => {
+    spawnSync('useradd', ['-m', '-s', '/bin/sh', user], {stdio: 'ignore'});
+    execFileSync('usermod', ['-aG', 'docker', user]);
+    uid = Number(execFileSync('id', ['-u', user], {encoding: 'utf8'}));
+    doorsBefore = doors();
+    remote = await startRemoteEngine();
+    fs.chmodSync(remote.dir, 0o711);
+    execFileSync('sh', ['-c', `docker save dbox-test/busybox | docker -H unix://${remote.socket} load -q`], {stdio: 'ignore'});
+    remote.docker('run', '-d', '--network', 'none', '--name', c, 'dbox-test/busybox', 'sleep', '2147483647');
+    remote.docker('exec', c, 'sh', '-c', 'mkdir -p /data && echo hello > /data/hello.txt && chmod 644 /data/hello.txt && echo secret > /data/secret && chmod 600 /data/secret');
+  }, 180_000);
+  afterAll(() => {
+    remote?.stop();
+    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+  });
+
+  it('external commands in a session: grep, sed -i (content changed, mode and owner kept), a new file; nothing run in the target container; nothing left', () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    const r = inNamespace(`${dbox} -c 'grep -n root /containers/${c}/etc/passwd; cat /containers/${c}/data/secret; ` +
+      `sed -i s/hello/HELLO/ /containers/${c}/data/hello.txt && echo sed=ok; echo new > /containers/${c}/tmp/new.txt'; echo "status=$?"; ${leftovers}`);
+    const until = (Date.now() / 1000 + 1).toFixed(3);
+    // The agent read and wrote through the container's root from its own container: the target ran nothing.
+    expect(remote.docker('events', '--since', since, '--until', until, '--filter', `container=${c}`, '--format', '{{.Action}}')).toBe('');
+    expect(r.stdout).toContain('1:root:x:0:0:root:/root:/bin/sh\nsecret\nsed=ok\n');
+    expect(said(r.stdout)).toEqual({sed: 'ok', status: '0', mounts: '0', procs: '0', runtime: '0'});
+    expect(r.stderr).not.toMatch(/cannot reach|mount did not start/);
+    expect(remote.docker('exec', c, 'stat', '-c', '%a %u:%g', '/data/hello.txt', '/tmp/new.txt').split('\n')).toEqual(['644 0:0', '644 0:0']);
+    expect(remote.docker('exec', c, 'cat', '/data/hello.txt', '/tmp/new.txt')).toBe('HELLO\nnew');
+  }, 120_000);
+
+  it('dbox mount DIR with the host tools; dbox umount, Ctrl-C and kill -9 each leave nothing (a dead mount goes at the next mount)', () => {
+    const d = `${home}/mnt`;
+    const mounted = `grep -c " ${d} " /proc/self/mountinfo`;
+    // (a bracket in the pattern, so that it does not find this script, whose text holds it)
+    const proc = `pgrep -u $(id -u) -f -- "mount ${d} [-]-foreground"`;
+    const gone = `i=0; while [ $(${mounted}) != 0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo "$1=$(${mounted})"`;
+    const r = inNamespace([
+      `gone() { ${gone}; }`,
+      `${dbox} mount ${d} && echo "printed=ok"`,
+      `ls ${d} | grep -qx ${c} && echo "listed=ok"`,
+      `echo "hello=$(cat ${d}/${c}/data/hello.txt)"`,
+      `echo "grep=$(grep -rl secret ${d}/${c}/data)"`,
+      `echo by-tools > ${d}/${c}/tmp/tools.txt && echo "wrote=ok"`,
+      `echo "owner=$(stat -c %u:%g ${d}/${c}/data/secret)"`,
+      `${dbox} umount ${d}; gone umount`,
+      `${dbox} mount ${d} >/dev/null; kill -INT $(${proc}); gone sigint`,
+      `${dbox} mount ${d} >/dev/null; kill -9 $(${proc}); sleep 0.2; stat ${d} 2>&1 | grep -q "not connected" && echo "dead=yes"`,
+      `${dbox} mount ${d} >/dev/null && echo "again=$(cat ${d}/${c}/tmp/tools.txt)"`,
+      `${dbox} umount ${d}; gone last`,
+      leftovers,
+    ].join('\n'));
+    expect(said(r.stdout)).toEqual({printed: 'ok', listed: 'ok', hello: 'HELLO', grep: `${d}/${c}/data/secret`, wrote: 'ok', owner: '0:0',
+      umount: '0', sigint: '0', dead: 'yes', again: 'by-tools', last: '0', mounts: '0', procs: '0', runtime: '0'});
+    expect(r.status).toBe(0);
+    expect(remote.docker('exec', c, 'cat', '/tmp/tools.txt')).toBe('by-tools');
+    expect(fs.readdirSync(home)).toContain('mnt'); // the user's own directory: kept, empty
+    expect(fs.readdirSync(`${home}/mnt`)).toEqual([]);
+  }, 120_000);
+
+  it('where /dev/fuse is not open to the user: a clear error, nothing mounted or made; the builtins still work', () => {
+    const r = inNamespace(`${dbox} mount ${home}/m0; echo "status=$?"; test -e ${home}/m0 && echo "made=yes"; ` +
+      `${dbox} -c 'cat /containers/${c}/data/hello.txt; grep -c H /containers/${c}/data/hello.txt'; echo "line=$?"; ${leftovers}`, '600');
+    expect(said(r.stdout)).toEqual({status: '1', line: '2', mounts: '0', procs: '0', runtime: '0'});
+    expect(r.stdout).toContain('HELLO\n');
+    const why = "/dev/fuse is not open to this user (mode 0600; most systems make it 0666, as the fuse3 package's udev rule does: ask the administrator)";
+    expect(r.stderr).toContain(`dbox: mount: ${home}/m0: ${why}`);
+    expect(r.stderr).toContain(`dbox: other commands cannot reach /containers: the mount did not start (${why}; log: `);
+  }, 120_000);
+
+  it('no agent, image or door is left once the idle time has passed', async () => {
+    const deadline = Date.now() + 60_000;
+    const left = (): boolean => remote.docker('ps', '-aq', '--filter', 'label=dbox.agent') !== '' ||
+      doors().some((n) => !doorsBefore.includes(n));
+    while (left()) {
+      if (Date.now() > deadline) throw new Error(`left behind: ${remote.docker('ps', '-a')} ${doors().join(' ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(remote.docker('images', '-aq', '--filter', 'label=dbox.agent')).toBe('');
+  }, 90_000);
+});

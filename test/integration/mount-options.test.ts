@@ -5,7 +5,8 @@
 //   - default_permissions comes with allow_other: that uid cannot read a root file of mode 0600
 //     in a container, nor write into a root directory (the server, root, would have let it).
 //   - what that uid creates through dbox-fuse is its own (uid/gid 65534), set-ID bits included,
-//     never a root-owned file.
+//     never a root-owned file; so through fuse-native (a stopped container on both servers, a
+//     running one with DBOX_FUSE=node), a rename of it in a stopped container included.
 //   - an unknown option is a usage error (status 2) and nothing is mounted, nor any directory made;
 //     allow_other asked by a user other than root, without user_allow_other in fuse.conf, is refused
 //     with a message that says so (in a private mount namespace with its own fuse.conf, so that the
@@ -123,6 +124,49 @@ describe.runIf(hasEngine)('dbox mount -o OPTIONS', () => {
     docker('exec', c, 'sh', '-c', 'rm -rf /tmp/*');
     unmount(dir);
   }, 60_000);
+
+  // fuse-native serves what dbox-fuse passes on (stopped and remote containers), and the whole
+  // mount with DBOX_FUSE=node or for a user other than root: the caller comes from libfuse's
+  // request context (src/fuse/caller.ts). A stopped container's file is uploaded on close, then
+  // put in place by a hard-link entry: the owner must survive both.
+  for (const [server, env] of [['dbox-fuse', {}], ['fuse-native', {DBOX_FUSE: 'node'}]] as const) {
+    it(`with allow_other, what another uid creates through ${server} in a stopped container${server === 'fuse-native' ? ' and a running one' : ''} is its own`, () => {
+      const stopped = fixture.create(`mopts-stopped-${server}`);
+      const dir = mount(['-o', 'allow_other'], env);
+      try {
+        const targets = server === 'fuse-native' ? [stopped, c] : [stopped];
+        for (const name of targets) {
+          const tmp = path.join(dir, name, 'tmp');
+          const made = asNobody('sh', '-c', `umask 022 && echo one > ${tmp}/file && mkdir ${tmp}/dir && ln -s file ${tmp}/link`
+            + ` && ${process.execPath} -e "require('fs').closeSync(require('fs').openSync('${tmp}/suid', 'wx', 0o6755))"`);
+          expect(made.stderr).toBe('');
+          expect(made.status).toBe(0);
+          // Renamed by root (the engine's stat of a stopped container knows no owner, so the kernel
+          // would not let that uid rename in a sticky /tmp): the file stays that uid's.
+          fs.renameSync(`${tmp}/file`, `${tmp}/moved`);
+        }
+        // The stopped container as the engine has it (its archive's headers: what a start will see).
+        const listing = spawnSync('sh', ['-c', `docker cp ${stopped}:/tmp - | tar -tvn --numeric-owner`], {encoding: 'utf8'}).stdout;
+        const owner = (name: string): string | undefined => listing.split('\n').find((l) => l.endsWith(` tmp/${name}`) || l.includes(` tmp/${name} ->`) || l.endsWith(` tmp/${name}/`))?.split(/\s+/)[1];
+        expect(['moved', 'dir', 'link', 'suid'].map(owner)).toEqual(['65534/65534', '65534/65534', '65534/65534', '65534/65534']);
+        // Set-ID bits asked for come with the caller's ownership (one header), never on a file of root.
+        expect(listing).toMatch(/^-rw[sS]r-[sS]r-x 65534\/65534 .* tmp\/suid$/m);
+        expect(listing).not.toMatch(/ tmp\/file$/m);
+        if (server === 'fuse-native') {
+          expect(docker('exec', c, 'stat', '-c', '%n %u:%g %a', '/tmp/moved', '/tmp/dir', '/tmp/link').split('\n'))
+            .toEqual(['/tmp/moved 65534:65534 644', '/tmp/dir 65534:65534 755', '/tmp/link 65534:65534 777']);
+          expect(docker('exec', c, 'stat', '-c', '%u:%g %a', '/tmp/suid')).toMatch(/^65534:65534 [67]755$/);
+          // root's own creations stay root's
+          fs.writeFileSync(path.join(dir, c, 'tmp/rootfile'), 'x');
+          expect(docker('exec', c, 'stat', '-c', '%u:%g', '/tmp/rootfile')).toBe('0:0');
+          docker('exec', c, 'sh', '-c', 'rm -rf /tmp/*');
+        }
+      } finally {
+        unmount(dir);
+        docker('rm', '-f', stopped);
+      }
+    }, 90_000);
+  }
 
   it('an unknown option is a usage error and nothing is mounted', () => {
     const fresh = path.join(os.tmpdir(), `dbox-mopts-none-${process.pid}`);
