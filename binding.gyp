@@ -42,6 +42,33 @@
       ]
     },
     {
+      "target_name": "dbox-attach-helper",
+      "type": "executable",
+      "sources": [
+        "native/attach-helper.c",
+        "native/attach.c",
+        "native/attach-confine.c",
+        "native/attach-container.c",
+        "native/attach-mount.c",
+        "native/attach-state.c",
+        "native/identity.c"
+      ],
+      "defines": [
+        "main=attach_main"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static",
+        "-s"
+      ]
+    },
+    {
       "target_name": "dbox-ns",
       "type": "executable",
       "sources": [
