@@ -4,8 +4,8 @@ import {escapeControls, escapeControlsLines} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
 import {UsageError} from '../src/vfs/errors.js';
 
-const methods = new Set(['auto', 'mount-api', 'blockdev', 'upload']);
-const usage = 'attach CONTAINER [HOSTDIR] [--at PATH] [--method auto|mount-api|blockdev|upload] [--verbose] [--cleanup] [-- CMD [ARGS...]]';
+const methods = new Set(['auto', 'mount-api', 'blockdev', 'helper', 'upload']);
+const usage = 'attach CONTAINER [HOSTDIR] [--at PATH] [--method auto|mount-api|blockdev|helper|upload] [--verbose] [--cleanup] [-- CMD [ARGS...]]';
 const bad = (msg: string): never => {
   throw new UsageError(`attach: ${msg}\nTry 'help attach' for more information.`);
 };
@@ -33,7 +33,7 @@ export function parseAttachArgs(args: readonly string[]): AttachArgs {
       const v = args[++i] ?? bad(`option '${a}' requires an argument`);
       if (a === '--at') out.at = v;
       else if (methods.has(v)) out.method = v as Method;
-      else bad(`invalid method '${v}' (auto, mount-api, blockdev or upload)`);
+      else bad(`invalid method '${v}' (auto, mount-api, blockdev, helper or upload)`);
     } else if (a === '--verbose' || a === '-v') out.verbose = true;
     else if (a === '--cleanup') out.cleanup = true;
     else if (a.startsWith('-')) bad(`unrecognized option '${a}'`);

@@ -180,6 +180,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first === 'mount' || first === 'umount') return mountCommand(argv);
+  if (first === '--attach-bridge') return (await import('./attach/terminal-bridge.js')).bridgeMain(process.env);
   if (first === 'toolbox') {
     const {ensureToolbox} = await import('./attach/toolbox.js');
     process.stdout.write(`${ensureToolbox()}\n`);

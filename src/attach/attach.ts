@@ -2,7 +2,10 @@
 // a shell or command runs there in all of the container's namespaces, and everything is removed
 // when it ends. This module chooses the method and speaks to its runner: mount-api and blockdev
 // run in the C helper (native/attach.c, which proves the process, mounts read-only and keeps the
-// state); upload copies through the container's filesystem driver (upload.ts).
+// state) on this machine; helper runs the same steps on the engine's host, in a short-lived
+// container (helper-container.ts), with the terminal carried by the engine's hijacked connection
+// (terminal-bridge.ts); upload copies through the container's filesystem driver (upload.ts) and
+// runs the command as an exec over that same bridge.
 //
 // What is trusted, and why: the user's arguments (normalised here: an absolute target other than
 // "/"); the engine's pid only as a claim the helper proves (native/identity.h); the state only as
@@ -10,16 +13,20 @@
 import fs from 'node:fs';
 import {closest} from '../docker/suggest.js';
 import type {ContainerInfo} from '../docker/engine.js';
-import {attachHelper as helper} from '../self.js';
+import {engineArch} from '../docker/agent-container.js';
+import {pidFromInspect} from '../docker/validate.js';
+import {attachHelper as helper, dboxLauncher} from '../self.js';
 import type {RunOptions} from '../shell/context.js';
 import {FsError} from '../vfs/errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
 import {forgetState, readState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
+import {helperCaps, makeHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
+import {BRIDGE_ENV, type BridgeSpec} from './terminal-bridge.js';
 import {removeUpload, upload, type UploadTarget} from './upload.js';
 
-export type Method = 'auto' | 'mount-api' | 'blockdev' | 'upload';
+export type Method = 'auto' | 'mount-api' | 'blockdev' | 'helper' | 'upload';
 
 export interface AttachRequest {
   readonly container: string;
@@ -83,7 +90,7 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   const engine = io.ns.engine;
   const root = process.getuid?.() === 0;
   const local = engine.sharesPids();
-  const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['upload'];
+  const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['helper', 'upload'];
   if ((req.method === 'mount-api' || req.method === 'blockdev') && !root) {
     throw new AttachError(`the ${req.method} method needs root (CAP_SYS_ADMIN to enter the container's mount namespace)`);
   }
@@ -94,9 +101,12 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   for (const method of methods) {
     if (req.verbose) io.stderr.write(`attach: ${c.name}: trying ${method}\n`);
     const status = method === 'upload'
-      ? await upload(await uploadTarget(io, c), io.ns.host, hostDir, at, command, await pathOf(io, c), io)
-      : await io.run(helper, ['inject', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--source', hostDir, '--target', at,
-        '--method', method, '--', ...command]);
+      ? await upload(await uploadTarget(io, c), io.ns.host, hostDir, at, command,
+        (cmd, env) => bridged(io, {exec: {id: c.id, cmd, env}}), await pathOf(io, c))
+      : method === 'helper'
+        ? await viaHelper(io, c, hostDir, at, command, req)
+        : await io.run(helper, ['inject', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--source', hostDir, '--target', at,
+          '--method', method, '--', ...command]);
     if (status === EXIT_UNSUPPORTED && req.method === 'auto') continue;
     if (req.verbose && status !== EXIT_UNSUPPORTED && status !== EXIT_ATTACH) io.stderr.write(`attach: ${c.name}: used ${method}\n`);
     return status;
@@ -104,10 +114,52 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   throw new AttachError('no attach method works here');
 }
 
-/** The container's configured PATH (for the exec of the upload method). */
+/** The container's configured PATH (for the exec of the upload method); engine JSON, so only a string of bounded length. */
 async function pathOf(io: AttachIo, c: ContainerInfo): Promise<string> {
-  const info = await (await io.ns.engine.container(c.id)).inspect();
-  return (info.Config.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const env = (await io.ns.engine.inspectRaw('containers', c.id) as {Config?: {Env?: unknown}} | null)?.Config?.Env;
+  const path = Array.isArray(env) ? env.find((e): e is string => typeof e === 'string' && e.startsWith('PATH='))?.slice(5) : undefined;
+  return path !== undefined && path.length < 4096 && !path.includes('\0') ? path : '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+/** Runs a program of the engine's (an exec, or the helper container) with the caller's terminal, through the bridge. */
+function bridged(io: AttachIo, target: BridgeSpec['target']): Promise<number> {
+  const spec: BridgeSpec = {endpoint: io.ns.engine.endpoint, target, tty: io.stdinIsTTY};
+  return io.run(process.execPath, [dboxLauncher, '--attach-bridge'], {env: {...io.env, [BRIDGE_ENV]: JSON.stringify(spec)}});
+}
+
+/**
+ * attach --method helper: the toolbox mounted by a helper container on the engine's host. Status
+ * 124 (so `auto` tries upload) when no helper can run there: another platform, or an engine that
+ * refuses its container (a rootless engine cannot give CAP_SYS_ADMIN over its host, for one).
+ */
+async function viaHelper(io: AttachIo, c: ContainerInfo, hostDir: string, at: string, command: readonly string[], req: AttachRequest): Promise<number> {
+  const engine = io.ns.engine;
+  const unsupported = (why: string): number => {
+    if (req.method === 'helper') throw new AttachError(`no helper can run on ${engine.label}: ${why}`);
+    if (req.verbose) io.stderr.write(`attach: ${c.name}: helper: ${why}\n`);
+    return EXIT_UNSUPPORTED;
+  };
+  const {os, arch} = await engine.platform();
+  if (os !== 'linux' || arch !== engineArch[process.arch]) {
+    return unsupported(`the engine runs ${os || '?'}/${arch || '?'}, the helper is built for linux/${engineArch[process.arch] ?? process.arch}`);
+  }
+  const info = await engine.inspectRaw('containers', c.id);
+  const pid = pidFromInspect(info);
+  if (pid === undefined) throw new AttachError('the container stopped');
+  await removeStaleHelpers(engine);
+  let id: string;
+  try {
+    id = await makeHelper(engine, {id: c.id, pid, caps: helperCaps(info), toolbox: hostDir, at, command, tty: io.stdinIsTTY});
+  } catch (error) {
+    if (error instanceof AttachError) throw error;
+    const {engineWords} = await import('../docker/agent-container.js');
+    return unsupported(`the engine refused its container (${engineWords(error)})`);
+  }
+  try {
+    return await bridged(io, {container: id});
+  } finally {
+    await removeHelper(engine, id);
+  }
 }
 
 export interface Cleaned {
