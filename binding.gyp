@@ -27,6 +27,7 @@
       "type": "executable",
       "sources": [
         "native/attach.c",
+        "native/attach-inject.c",
         "native/attach-confine.c",
         "native/attach-container.c",
         "native/attach-mount.c",

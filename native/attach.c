@@ -17,38 +17,30 @@
 //   enter              attach-container.h  the proven process, its namespaces
 //   make the target    attach-mount.h   target_open (no links followed; missing dirs created)
 //   mount              attach-mount.h   tree_attach (onto the target's fd), tree_detach (by fd)
-//   run                this file        run_program
+//   run                attach-inject.h  inject_run
 //   clean up           attach-mount.h   created_remove, leftovers_unmount; attach-state.h
+// inject is those steps in order (attach-inject.h, which another program may call too); this file
+// parses the arguments and runs inject, cleanup and the state commands.
 //
 // What this file trusts: its arguments (from dbox, run by the same user) once validated (the
 // id is 64 hex digits, the target an absolute normalised path other than /). Nothing from the
-// container: see the headers. The program's child closes every descriptor but 0-2 before it
-// runs anything of the container's, and this process is not dumpable, so that nothing in the
-// container can reach the host descriptors it holds.
+// container: see the headers. This process is not dumpable, so that nothing in the container can
+// reach the host descriptors it holds (and the program's child closes all but 0-2 before it runs
+// anything of the container's: attach-inject.c).
 //
 // Exit status: the program's (128+N for signal N); 125 for an attach error, with one line on
 // stderr; 124 when the kernel lacks the method (so `auto` can try the next one).
 #define _GNU_SOURCE
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 
-#include "attach-confine.h"
-#include "attach-container.h"
-#include "attach-mount.h"
-#include "attach-quote.h"
-#include "attach-state.h"
+#include "attach-inject.h"
 #include "attach-sys.h"
 #include "identity.h"
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 
 struct args {
   const char *cmd, *sub, *id, *source, *target, *method, *state_dir, *created, *token;
@@ -61,146 +53,17 @@ static int report(const struct fail *f) {
   return f->status;
 }
 
-// ---------- run ----------
-
-static const char *env_path(char **env) {
-  for (char **e = env; *e; e++)
-    if (strncmp(*e, "PATH=", 5) == 0) return *e + 5;
-  return "/bin";
-}
-
-static void exec_in(char **argv, char **env) {
-  if (strchr(argv[0], '/')) {
-    execve(argv[0], argv, env);
-  } else {
-    char *dirs = strdup(env_path(env));
-    for (char *save, *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
-      char full[PATH_MAX];
-      if (snprintf(full, sizeof full, "%s/%s", d, argv[0]) < (int)sizeof full) execve(full, argv, env);
-    }
-  }
-  fprintf(stderr, "attach: %s: %s\n", quoted(argv[0]), strerror(errno));
-  _exit(errno == ENOENT ? 127 : 126);
-}
-
-static pid_t child_pid;
-static void forward(int sig) {
-  if (child_pid > 0) kill(child_pid, sig);
-}
-
-/** The program's child, from fork to exec: into the container's cgroups and cgroup namespace,
- *  its root and working directory, with nothing of the host's open and the container's limits. */
-static void child(struct container *c, struct confinement *k, char **argv, char **env) {
-  signal(SIGINT, SIG_DFL);
-  signal(SIGQUIT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
-  struct fail f = {0};
-  if (confine_join(k, &f) < 0 || container_enter(c, NS_CGROUP, &f) < 0) _exit(report(&f));
-  if (fchdir(c->root) < 0 || chroot(".") < 0) {
-    fprintf(stderr, "attach: chroot into the container: %s\n", strerror(errno));
-    _exit(EXIT_ATTACH);
-  }
-  if (c->cwd < 0 || fchdir(c->cwd) < 0) {
-    if (chdir("/") < 0) _exit(EXIT_ATTACH);
-  }
-  // Nothing of the host's beyond 0-2 stays open: ours are O_CLOEXEC, and this closes them (and
-  // any the parent process passed down) before the container's limits make this process one the
-  // container may look at.
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-    for (int fd = 3; fd < 1024; fd++) close(fd);
-  }
-  if (confine_drop(k, &f) < 0) _exit(report(&f));
-  exec_in(argv, env);
-}
-
-/** Runs the program in the container (root, working directory, namespaces, limits); its status. */
-static int run_program(struct container *c, struct confinement *k, char **argv, char **env, struct fail *f) {
-  if (container_enter_others(c, f) < 0) return -1;
-  signal(SIGINT, SIG_IGN);  // Ctrl-C is for the program; this process waits and cleans up
-  signal(SIGQUIT, SIG_IGN);
-  signal(SIGTERM, forward);
-  signal(SIGHUP, forward);
-  child_pid = fork();
-  if (child_pid < 0) return failf(f, EXIT_ATTACH, "fork: %s", strerror(errno));
-  if (child_pid == 0) child(c, k, argv, env);
-  int status = 0;
-  while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// ---------- inject ----------
-
-static int find_tree(const struct args *a, struct source_tree *t, struct fail *f) {
-  struct stat st;
-  if (stat(a->source, &st) < 0) return failf(f, EXIT_ATTACH, "%s: %s", a->source, strerror(errno));
-  if (!S_ISDIR(st.st_mode)) return failf(f, EXIT_ATTACH, "%s: Not a directory", a->source);
-  if (strcmp(a->method, "mount-api") == 0) return tree_clone(a->source, t, f);
-  if (strcmp(a->method, "blockdev") == 0) return tree_from_device(a->source, t, f);
-  return failf(f, EXIT_ATTACH, "unknown method %s", a->method);
-}
+// ---------- inject (its steps: attach-inject.h) ----------
 
 static int inject(const struct args *a) {
   struct fail f = {0};
-  struct container c;
-  struct source_tree t = {.fd = -1};
-  struct confinement k = {.count = 0};
-  struct attach_state s = {0};
-  int state_dir = -1, state = -1, target = -1, status = -1, attached = 0, removed = 0, left_mounts = 0, left_dirs = 0;
-  char bin[PATH_MAX];
-  char **env = NULL;
-  snprintf(bin, sizeof bin, "%s/bin", a->target);
-
-  // On the host: the proven process and its limits, the state file, the sealed tree.
-  for (int i = 0; i < CONFINE_MAX_CGROUPS; i++) k.procs[i] = -1;
-  if (container_open(a->pid, a->id, &c, &f) < 0 || confine_open(&c, &k, &f) < 0) goto out;
-  if ((state_dir = state_dir_open(a->state_dir, &f)) < 0 || (state = state_create(state_dir, a->id, &f)) < 0) goto out;
-  if (find_tree(a, &t, &f) < 0) goto out;
-  if (!(env = container_env(&c, bin, &f))) goto out;
-
-  // In the container's mount namespace: the target, the mount, a record of both.
-  if (container_enter_mounts(&c, &f) < 0) goto out;
-  snprintf(s.method, sizeof s.method, "%s", a->method);
-  snprintf(s.target, sizeof s.target, "%s", a->target);
-  s.dev_major = t.dev_major;
-  s.dev_minor = t.dev_minor;
-  s.ino = t.ino;
-  s.has_source = 1;
-  target = target_open(c.root, a->target, s.created, &f);
-  if (state_write(state, &s, &f) < 0) goto out;
-  if (target < 0) goto out;
-  if (tree_attach(&t, target, &s.mount_id, &f) < 0) {
-    if (errno == EBUSY) {
-      char why[sizeof f.msg];
-      snprintf(why, sizeof why, "%s", f.msg);
-      failf(&f, EXIT_ATTACH, "%s %s", quoted(a->target), why);
-    }
-    goto out;
-  }
-  attached = 1;
-  s.has_mount_id = 1;
-  if (state_write(state, &s, &f) < 0) goto out;
-
-  status = run_program(&c, &k, a->argv, env, &f);
-
-out:
-  if (attached && tree_detach(c.proc, &t, &f) < 0) {
-    report(&f);
-    left_mounts++;
-  }
-  created_remove(c.root, a->target, s.created, &removed, &left_dirs);
-  // Kept for --cleanup while a mount is left. Directories left (moved away, or holding files by
-  // now) are the container's: no record would let a later cleanup do more.
-  if (state >= 0 && left_mounts == 0) state_remove(state_dir, a->id);
-  close_fd(&state);
-  close_fd(&state_dir);
-  close_fd(&target);
-  close_fd(&t.fd);
-  confine_close(&k);
-  container_close(&c);
-  if (status < 0) return report(&f);
-  return status;
+  struct injection j;
+  const struct inject_request r = {a->pid, a->id, a->source, a->target, a->method, a->state_dir};
+  int status = -1;
+  inject_init(&j);
+  if (inject_prepare(&j, &r, &f) == 0 && inject_mount(&j, &r, &f) == 0) status = inject_run(&j, a->argv, &f);
+  inject_undo(&j, a->id);
+  return status < 0 ? report(&f) : status;
 }
 
 // ---------- cleanup ----------

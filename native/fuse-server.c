@@ -65,6 +65,7 @@
 #define FUSE_USE_VERSION 312
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -165,6 +166,7 @@ static struct {
   int dead_fd;                  // O_PATH of a deleted empty directory: what revoked fds become
   int no_opendir;
   int ending;                   // the control pipe closed: the unmount that follows is no failure
+  int failed;                   // ... unless the control thread could not read it (exit status 1)
   int caller_owns;              // allow_other: what a request creates is given the caller's uid/gid
   struct root *roots;
   unsigned root_serial;
@@ -1670,9 +1672,17 @@ static int add_root(const char *name, const char *path, const char *flags, const
 }
 
 
-/** Reads one NUL-terminated field into *buf; false at EOF (or a last field without its NUL). */
+/** Reads one NUL-terminated field into *buf; false at EOF, on a last field without its NUL, or
+ *  when it cannot be read (ferror: out of memory, a read error). */
 static bool read_field(FILE *in, char **buf, size_t *cap) {
+  errno = 0;
   ssize_t len = getdelim(buf, cap, '\0', in);
+  if (len < 0 && errno != 0 && !feof(in)) {
+    int err = errno;
+    say("control: reading a record: %s", strerror(err));
+    __atomic_store_n(&S.failed, 1, __ATOMIC_SEQ_CST);
+    return false;
+  }
   return len > 0 && (*buf)[len - 1] == '\0';
 }
 
@@ -1713,7 +1723,8 @@ static void *control_loop(void *arg) {
   // dbox is gone, or spoke out of step: nothing may be left mounted. The end goes the way of a
   // SIGTERM (libfuse's handler ends the loop, whose threads are joined before main unmounts): an
   // unmount from here would close /dev/fuse under threads still replying on its fd number.
-  if (!feof(stdin)) say("control: malformed record: unmounting");
+  if (__atomic_load_n(&S.failed, __ATOMIC_SEQ_CST)) say("control: unmounting");
+  else if (!feof(stdin)) say("control: malformed record: unmounting");
   __atomic_store_n(&S.ending, 1, __ATOMIC_SEQ_CST);
   if (kill(getpid(), SIGTERM) != 0) {
     fuse_session_unmount(S.session);
@@ -1872,8 +1883,40 @@ static void set_fd_limits(void) {
   S.max_fds = max < 16 ? 16 : max;
 }
 
+static void *parked(void *arg) {
+  for (;;) pause();  // a cancellation point
+  return NULL;
+}
+
+/**
+ * libfuse ends its worker threads with pthread_cancel, which loads libgcc_s.so.1 on its first use
+ * and aborts the process when it cannot (out of memory): the mount would be left behind, its
+ * server dead. So it is loaded before anything is mounted, by cancelling a thread of our own
+ * (glibc keeps what it loaded); a failure here fails the start with nothing mounted.
+ */
+static int load_cancellation(void) {
+  if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE)) {
+    errno = ENOMEM;
+    return -1;
+  }
+  pthread_t t;
+  int err = pthread_create(&t, NULL, parked, NULL);
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
+  pthread_cancel(t);
+  pthread_join(t, NULL);
+  return 0;
+}
+
 /** Fails the start: says why on stdout (for Node) and in the log. */
-static int fail_start(const char *why) {
+__attribute__((format(printf, 1, 2))) static int fail_start(const char *fmt, ...) {
+  char why[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
   say("%s", why);
   printf("error %s\n", why);
   fflush(stdout);
@@ -1910,8 +1953,9 @@ int main(int argc, char **argv) {
   // answers, the log.)
   syscall(SYS_close_range, 3, ~0U, 0);
   set_fd_limits();
+  if (load_cancellation() != 0) return fail_start("cannot load the thread cancellation of libgcc_s.so.1: %s", strerror(errno));
   S.dead_fd = make_dead_fd();
-  if (S.dead_fd < 0) return fail_start("cannot make the dead directory for revoked descriptors");
+  if (S.dead_fd < 0) return fail_start("cannot make the dead directory for revoked descriptors: %s", strerror(errno));
   // DBOX_FUSE_INOTIFY=off: as when the kernel's watches run out (tests use it to reach that path).
   const char *inotify = getenv("DBOX_FUSE_INOTIFY");
   S.inotify_fd = inotify && strcmp(inotify, "off") == 0 ? (errno = ENOSYS, -1) : inotify_init1(IN_CLOEXEC);
@@ -1930,8 +1974,7 @@ int main(int argc, char **argv) {
   if (err != 0) {
     // Without it, EOF could never unmount: no start at all.
     fuse_session_unmount(S.session);
-    errno = err;
-    return fail_start("cannot start the control thread");
+    return fail_start("cannot start the control thread: %s", strerror(err));
   }
   if (S.inotify_fd >= 0 && (err = pthread_create(&watch_thread, NULL, watch_loop, NULL)) != 0) {
     say("cannot start the inotify thread: %s", strerror(err));
@@ -1947,9 +1990,15 @@ int main(int argc, char **argv) {
   }
   fuse_loop_cfg_set_max_threads(config, 16);
   int r = fuse_session_loop_mt(S.session, config);
+  // Read now: an EOF that comes while a loop that failed on its own is being torn down is no excuse.
+  int ended_by_eof = __atomic_load_n(&S.ending, __ATOMIC_SEQ_CST);
   fuse_loop_cfg_destroy(config);
   fuse_session_unmount(S.session);
   fuse_remove_signal_handlers(S.session);
+  // The control thread's EOF (a SIGTERM to this process) may still come, when the loop ended on
+  // its own (a worker could not start): this exit is on its way already.
+  signal(SIGTERM, SIG_IGN);
   fuse_session_destroy(S.session);
-  return r == 0 || __atomic_load_n(&S.ending, __ATOMIC_SEQ_CST) ? 0 : 1;
+  if (__atomic_load_n(&S.failed, __ATOMIC_SEQ_CST)) return 1;
+  return r == 0 || ended_by_eof ? 0 : 1;
 }

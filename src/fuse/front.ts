@@ -11,7 +11,9 @@
 // fields, "+" NAME PATH FLAGS or "-" NAME, answered by one line, "ok" or "error WHY". A field
 // holding NUL, or a name outside Docker's grammar, is refused here before it is written, so no
 // container name (engine JSON, hostile) can be read as two records; dbox-fuse checks names again.
-// An error answer (a tree that cannot be opened) is written to the log and the name goes.
+// An error answer (a tree that cannot be opened) is written to the log and the name goes: dbox-fuse
+// serves nothing under it, this side forgets it was sent (so the next sync sends it again) and lets
+// go of the descriptor it held for it (the namespace proves the container's root again).
 import fs from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
 import type {ContainerInfo} from '../docker/engine.js';
@@ -122,19 +124,21 @@ export class FrontServer {
     return front;
   }
 
-  /** Sends one record and waits for its answer. */
-  private async send(record: ControlRecord): Promise<void> {
+  /** Sends one record and waits for its answer; whether dbox-fuse took it. */
+  private async send(record: ControlRecord): Promise<boolean> {
     let bytes: Buffer;
     try {
       bytes = encode(record);
     } catch (error) {
       this.log(`mount: ${(error as Error).message}`);
-      return;
+      return false;
     }
     this.child.stdin!.write(bytes);
     const answer = await this.answers.next();
     if (answer.done) throw new Error('dbox-fuse exited');
-    if (answer.value !== 'ok') this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
+    if (answer.value === 'ok') return true;
+    this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
+    return false;
   }
 
   /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list);
@@ -143,7 +147,11 @@ export class FrontServer {
     this.syncing = this.syncing.then(async () => {
       // An engine that does not answer changes no container (the next event or reconnection syncs
       // again), and the descriptors dropped meanwhile stay open: dbox-fuse may still be using them.
-      const listed = await rootsOf(this.ns, this.engineDir, (c) => this.rootOf(c)).catch((error: unknown) => {
+      const ids = new Map<string, string>(); // name -> id, of the containers listed
+      const listed = await rootsOf(this.ns, this.engineDir, (c) => {
+        ids.set(c.name, c.id);
+        return this.rootOf(c);
+      }).catch((error: unknown) => {
         this.log(`mount: ${(error as Error).message}`);
         return undefined;
       });
@@ -151,7 +159,15 @@ export class FrontServer {
       const records = changes(this.current, next);
       this.current = next;
       const closing = listed ? this.dropped.splice(0) : [];
-      for (const record of records) await this.send(record);
+      for (const record of records) {
+        if (await this.send(record) || record.op !== '+') continue;
+        // Not served (dbox-fuse dropped the name): sent again by the next sync, from a fresh root.
+        this.current.delete(record.name);
+        const id = ids.get(record.name);
+        const held = id === undefined ? undefined : this.rootFds.get(id);
+        if (held) closing.push(held); // dbox-fuse holds no descriptor of a tree it refused
+        if (id !== undefined) this.rootFds.delete(id);
+      }
       // dbox-fuse holds its own descriptors of the new roots now (and none of the old ones): the old ones go.
       for (const fd of await Promise.all(closing)) if (fd !== undefined) fs.closeSync(fd);
     }).catch((error: unknown) => this.log(`mount: ${(error as Error).message}`));
