@@ -47,15 +47,12 @@
       "type": "executable",
       "sources": [
         "native/attach-helper.c",
-        "native/attach.c",
+        "native/attach-inject.c",
         "native/attach-confine.c",
         "native/attach-container.c",
         "native/attach-mount.c",
         "native/attach-state.c",
         "native/identity.c"
-      ],
-      "defines": [
-        "main=attach_main"
       ],
       "cflags": [
         "-std=gnu11",

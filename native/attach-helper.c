@@ -3,8 +3,9 @@
 // are not root but may use the engine). dbox imports an image holding only this static binary
 // and the toolbox (at /toolbox), and runs it with --pid=host, --network none, the host's cgroup
 // namespace and the capabilities src/attach/helper-container.ts lists (why each, there). The
-// arguments are dbox-attach's (native/attach.c): `inject --pid PID --id ID --source /toolbox
-// --target PATH --method mount-api -- PROGRAM...`; the same steps run, unchanged: the process
+// arguments are a subset of dbox-attach's (native/attach.c): `inject --pid PID --id ID --target
+// PATH -- PROGRAM...` (the source is /toolbox, the method mount-api); the same steps run, in the
+// same order, through attach-inject.h: the process
 // proven to be the container's (its cgroup names the full id, checked and used through one
 // /proc/<pid> handle, identity.h), its namespaces entered, the toolbox cloned, sealed read-only,
 // nosuid, nodev while detached and moved onto the target opened without following links, the
@@ -24,6 +25,7 @@
 // /proc/self/cgroup (the kernel's). Nothing of the target's: attach.c's steps check it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// attach.c is compiled into this program with its main renamed (see binding.gyp).
-#undef main
-int attach_main(int argc, char **argv);
+#include "attach-inject.h"
+#include "identity.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -89,14 +90,54 @@ static int cgroups_of_host(void) {
   return 0;
 }
 
+static int usage(const char *why) {
+  fprintf(stderr, "attach: %s\nusage: dbox-attach-helper inject --pid PID --id ID --target PATH -- PROGRAM [ARGS...]\n", why);
+  return 2;
+}
+
 int main(int argc, char **argv) {
+  // Not dumpable: no process of the container may open this one's /proc entries or ptrace it.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
     fprintf(stderr, "attach: prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
-    return 125;
+    return EXIT_ATTACH;
   }
-  if (argc > 1 && strcmp(argv[1], "inject") == 0 && cgroups_of_host() < 0) {
+  umask(022);
+  struct inject_request r = {.source = "/toolbox", .method = "mount-api", .state_dir = NULL};
+  char **program = NULL;
+  if (argc < 2 || strcmp(argv[1], "inject") != 0) return usage("the only command is inject");
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      program = argv + i + 1;
+      break;
+    }
+    if (i + 1 >= argc) return usage("an option needs a value");
+    const char *o = argv[i], *v = argv[++i];
+    if (strcmp(o, "--pid") == 0) {
+      char *end;
+      long pid = strtol(v, &end, 10);
+      if (*end || pid <= 0 || pid > INT_MAX) return usage("--pid needs a process id");
+      r.pid = (pid_t)pid;
+    } else if (strcmp(o, "--id") == 0) r.id = v;
+    else if (strcmp(o, "--target") == 0) r.target = v;
+    else return usage("unknown option");
+  }
+  if (!identity_valid_id(r.id) || r.pid <= 0 || !r.target) return usage("--pid, --id and --target are required");
+  if (!state_path_ok(r.target)) return usage("--target must be an absolute normalised path other than /");
+  if (!program || !program[0]) return usage("a program is needed after --");
+  if (cgroups_of_host() < 0) {
     fprintf(stderr, "attach: the helper cannot mount the host's cgroups: %s\n", strerror(errno));
-    return 125;
+    return EXIT_ATTACH;
   }
-  return attach_main(argc, argv);
+  // The same steps as the local helper's inject (native/attach.c), in the same order.
+  struct fail f = {0};
+  struct injection j;
+  int status = -1;
+  inject_init(&j);
+  if (inject_prepare(&j, &r, &f) == 0 && inject_mount(&j, &r, &f) == 0) status = inject_run(&j, program, &f);
+  inject_undo(&j, r.id);
+  if (status < 0) {
+    fprintf(stderr, "attach: %s\n", f.msg);
+    return f.status;
+  }
+  return status;
 }

@@ -2,7 +2,7 @@
 // container of their own, for engines dbox cannot enter from here (remote engines over TCP, TLS
 // or ssh; users who are not root but may use the engine: the docker group). Nothing is uploaded
 // into the target: the helper enters its namespaces and mounts the toolbox read-only exactly as
-// the local helper does (native/attach-helper.c, which is native/attach.c built static).
+// the local helper does (native/attach-helper.c: native/attach-inject.h's steps, built static).
 //
 // The helper's image is imported through the Engine API (no registry) from a tar holding only the
 // static helper (/dbox-attach-helper) and the toolbox (/toolbox), labelled dbox.attach; it is
@@ -98,8 +98,7 @@ export async function makeHelper(engine: Engine, req: HelperRequest): Promise<st
   try {
     return await engine.createContainer({
       name: `dbox-attach-${tag}`, Image: image, Labels: {[HELPER_LABEL]: req.id},
-      Cmd: ['/dbox-attach-helper', 'inject', '--pid', String(req.pid), '--id', req.id, '--source', '/toolbox', '--target', req.at,
-        '--method', 'mount-api', '--', ...req.command],
+      Cmd: ['/dbox-attach-helper', 'inject', '--pid', String(req.pid), '--id', req.id, '--target', req.at, '--', ...req.command],
       NetworkDisabled: true, Tty: req.tty, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
       HostConfig: {
         NetworkMode: 'none', PidMode: 'host', CgroupnsMode: 'host', CapDrop: ['ALL'], CapAdd: [...req.caps], ReadonlyRootfs: true,
