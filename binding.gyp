@@ -67,6 +67,25 @@
       ]
     },
     {
+      "target_name": "dbox-snapshot",
+      "type": "executable",
+      "sources": [
+        "native/attach-snapshot.c",
+        "native/attach-mount.c",
+        "native/attach-confine.c",
+        "native/attach-container.c",
+        "native/attach-state.c",
+        "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
+    },
+    {
       "target_name": "dbox-ns",
       "type": "executable",
       "sources": [

@@ -5,7 +5,8 @@
 // state) on this machine; helper runs the same steps on the engine's host, in a short-lived
 // container (helper-container.ts), with the terminal carried by the engine's hijacked connection
 // (terminal-bridge.ts); upload copies through the container's filesystem driver (upload.ts) and
-// runs the command as an exec over that same bridge.
+// runs the command as an exec over that same bridge. A stopped container or an image gets a
+// snapshot of its layers (snapshot.ts).
 //
 // What is trusted, and why: the user's arguments (normalised here: an absolute target other than
 // "/"); the engine's pid only as a claim the helper proves (native/identity.h); the state only as
@@ -24,6 +25,7 @@ import {forgetState, readState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
 import {helperCaps, makeHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
 import {BRIDGE_ENV, type BridgeSpec} from './terminal-bridge.js';
+import {runSnapshot} from './snapshot.js';
 import {removeUpload, upload, type UploadTarget} from './upload.js';
 
 export type Method = 'auto' | 'mount-api' | 'blockdev' | 'helper' | 'upload';
@@ -35,6 +37,8 @@ export interface AttachRequest {
   readonly method: Method;
   readonly command: readonly string[];
   readonly verbose: boolean;
+  /** A throw-away snapshot of the layers (the default, and the only way, for a stopped container or an image). */
+  readonly snapshot?: boolean;
 }
 
 export interface AttachIo {
@@ -80,8 +84,21 @@ async function uploadTarget(io: AttachIo, c: ContainerInfo): Promise<UploadTarge
   return {id: c.id, name: c.name, fs: await io.ns.fsFor(c), engine: io.ns.engine};
 }
 
+/** The container named (in any state), or else the image of that reference. */
+async function findTarget(io: AttachIo, name: string): Promise<{container: ContainerInfo} | {image: unknown}> {
+  try {
+    return {container: await io.ns.findContainer(name, name)};
+  } catch (e) {
+    if (!(e instanceof FsError)) throw e;
+    const image = await io.ns.engine.inspectRaw('images', name).catch(() => undefined);
+    if (image && typeof image === 'object' && typeof (image as {Id?: unknown}).Id === 'string') return {image};
+    const guess = closest(name, (await io.ns.containers()).map((x) => x.name));
+    throw new AttachError(`no such container or image: ${name}${guess ? ` (did you mean '${guess}'?)` : ''}`);
+  }
+}
+
 export async function attach(req: AttachRequest, io: AttachIo): Promise<number> {
-  const c = await runningContainer(io, req.container);
+  const found = await findTarget(io, req.container);
   const hostDir = req.hostDir ?? ensureToolbox(io.env);
   const st = fs.statSync(hostDir, {throwIfNoEntry: false});
   if (!st) throw new AttachError(`${hostDir}: No such file or directory`);
@@ -90,6 +107,21 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   const engine = io.ns.engine;
   const root = process.getuid?.() === 0;
   const local = engine.sharesPids();
+  const container = 'container' in found ? found.container : undefined;
+  if (!container || container.state !== 'running' || req.snapshot) {
+    const what = container ? `container '${container.name}'` : `image '${req.container}'`;
+    if (container?.state === 'running') {
+      throw new AttachError(`--snapshot: ${what} is running, and its layer would change under a snapshot: attach without --snapshot`);
+    }
+    if (!root || !local) {
+      throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: a snapshot of its layers needs root on the engine's host` +
+        (container ? ` (or start it with: docker start ${container.name})` : ''));
+    }
+    if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
+    const info = container ? await engine.inspectRaw('containers', container.id) : (found as {image: unknown}).image;
+    return runSnapshot(io, info, hostDir, at, req.command.length > 0 ? req.command : [`${at}/bin/sh`]);
+  }
+  const c = container;
   const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['helper', 'upload'];
   if ((req.method === 'mount-api' || req.method === 'blockdev') && !root) {
     throw new AttachError(`the ${req.method} method needs root (CAP_SYS_ADMIN to enter the container's mount namespace)`);

@@ -328,7 +328,11 @@ export class Engine {
 
   /** A container's or an image's inspect answer, as the engine sent it (the caller validates it). */
   async inspectRaw(kind: 'containers' | 'images', ref: string): Promise<unknown> {
-    return this.read<unknown>(`/${kind}/${encodeURIComponent(ref)}/json`,
+    // A reference as the engine's routes take it (an image's may hold `/`, `:` and `@`): nothing else reaches the path.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,255}$/.test(ref) || ref.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+      throw Object.assign(new Error('no such object'), {statusCode: 404});
+    }
+    return this.read<unknown>(`/${kind}/${ref}/json`,
       (d) => (kind === 'containers' ? d.getContainer(ref).inspect() : d.getImage(ref).inspect()));
   }
 

@@ -1,0 +1,82 @@
+// attach to a stopped container or an image: a snapshot (native/attach-snapshot.c runs it). Its
+// root is an overlay of the engine's own layer directories with a throw-away upper layer, the
+// toolbox beside it, in fresh namespaces; every change made inside is gone when the program ends.
+// This is the default, and the only way, for a stopped container: writing into its own layer
+// while the engine may start it (and mount that layer itself) would give both mounts undefined
+// overlay behaviour, so dbox never does; `docker start` and attach keep changes. `--snapshot`
+// says so explicitly, and is refused for a running container (its layer changes under the
+// snapshot).
+//
+// What is trusted, and why: the engine's inspect answer is not. The layer list is taken only from
+// an overlay2 GraphDriver whose every path is absolute, normalised, of overlay2's own shape
+// (`…/overlay2/<64 hex digits>[-init]/diff`) and free of the characters overlay options separate
+// with; native/attach-snapshot.c then opens each without following links and refuses any whose
+// directories are not root's alone. The environment, working directory and hostname are strings
+// for the program inside, bounded and checked here. Needs root on the engine's host (the layers
+// are this machine's directories, and the snapshot needs new namespaces).
+import {validContainerId} from '../docker/validate.js';
+import {snapshotHelper} from '../self.js';
+import {AttachError} from './toolbox.js';
+
+export const MAX_LAYERS = 128;
+const LAYER = /^(?:\/[^/\0:,]+)*\/overlay2\/[0-9a-f]{64}(?:-init)?\/diff$/;
+
+/** The layer directories of an inspect answer (a container's or an image's), top first; why not, as an error. */
+export function snapshotLayers(info: unknown): string[] {
+  const g = (info as {GraphDriver?: {Name?: unknown; Data?: {UpperDir?: unknown; LowerDir?: unknown}}} | null)?.GraphDriver;
+  if (g?.Name !== 'overlay2') throw new AttachError(`the engine's storage driver is ${typeof g?.Name === 'string' ? g.Name.slice(0, 32) : 'unknown'}, not overlay2: no snapshot can be made of its layers`);
+  const upper = g.Data?.UpperDir;
+  const lower = g.Data?.LowerDir;
+  if (typeof upper !== 'string' || (lower !== undefined && typeof lower !== 'string')) throw new AttachError('the engine named no layer directories');
+  const layers = [upper, ...(lower ? lower.split(':') : [])];
+  if (layers.length > MAX_LAYERS) throw new AttachError(`more than ${MAX_LAYERS} layers`);
+  for (const l of layers) {
+    const parts = l.split('/').slice(1);
+    if (l.length > 1024 || !LAYER.test(l) || parts.some((p) => p === '.' || p === '..')) {
+      throw new AttachError(`the engine named a layer directory that is not one of overlay2's: ${JSON.stringify(l.slice(0, 200))}`);
+    }
+  }
+  if (new Set(layers).size !== layers.length) throw new AttachError('the engine named a layer directory twice');
+  return layers;
+}
+
+export interface SnapshotConfig {
+  readonly env: string[];
+  readonly workdir: string;
+  readonly hostname: string;
+}
+
+/** The environment (PATH led by the toolbox's bin), working directory and hostname for the program, from Config. */
+export function snapshotConfig(info: unknown, at: string): SnapshotConfig {
+  const config = (info as {Config?: {Env?: unknown; WorkingDir?: unknown; Hostname?: unknown}} | null)?.Config;
+  // eslint-disable-next-line no-control-regex
+  const clean = (s: unknown, max: number): s is string => typeof s === 'string' && s.length <= max && !/[\u0000]/.test(s);
+  const env = (Array.isArray(config?.Env) ? config.Env : []).filter((e): e is string => clean(e, 32_768) && /^[^=]+=/.test(e)).slice(0, 200);
+  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  const withPath = [...env.filter((e) => !e.startsWith('PATH=')), `PATH=${at}/bin:${path}`];
+  const wd = config?.WorkingDir;
+  // eslint-disable-next-line no-control-regex
+  const workdir = clean(wd, 4096) && wd.startsWith('/') && !/[\u0000-\u001f]/.test(wd) ? wd : '/';
+  const hn = config?.Hostname;
+  const hostname = typeof hn === 'string' && /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(hn) ? hn : 'snapshot';
+  return {env: withPath, workdir, hostname};
+}
+
+/** The helper's arguments for a snapshot of `info`'s layers. */
+export function snapshotArgs(info: unknown, hostDir: string, at: string, command: readonly string[]): string[] {
+  const layers = snapshotLayers(info);
+  const {env, workdir, hostname} = snapshotConfig(info, at);
+  return ['run', ...layers.flatMap((l) => ['--layer', l]), '--source', hostDir, '--target', at, '--hostname', hostname,
+    '--workdir', workdir, ...env.flatMap((e) => ['--env', e]), '--', ...command];
+}
+
+export interface SnapshotIo {
+  readonly run: (program: string, args: readonly string[]) => Promise<number>;
+}
+
+/** Runs `command` in a snapshot of a container's or an image's layers; its status. */
+export async function runSnapshot(io: SnapshotIo, info: unknown, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+  const id = (info as {Id?: unknown} | null)?.Id;
+  if (typeof id !== 'string' || !(validContainerId(id) || /^sha256:[0-9a-f]{64}$/.test(id))) throw new AttachError('the engine answered without a valid id');
+  return io.run(snapshotHelper, snapshotArgs(info, hostDir, at, command));
+}
