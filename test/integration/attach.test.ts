@@ -137,10 +137,9 @@ describe.runIf(hasEngine)('attach', () => {
   });
 
   it('bad input: clear errors, nothing left', () => {
-    const stopped = fixture.create('stopped');
+    // A stopped container is attached as a snapshot of its layers (attach-snapshot.test.ts).
     const cases: [string[], string][] = [
-      [[stopped], `attach: container '${stopped}' is not running (start it with: docker start ${stopped})\n`],
-      [[noshell.replace('noshell', 'noshel')], `attach: no such container: ${noshell.replace('noshell', 'noshel')} (did you mean '${noshell}'?)\n`],
+      [[noshell.replace('noshell', 'noshel')], `attach: no such container or image: ${noshell.replace('noshell', 'noshel')} (did you mean '${noshell}'?)\n`],
       [[noshell, '/nonexistent-dir'], 'attach: /nonexistent-dir: No such file or directory\n'],
       [[noshell, '/etc/passwd'], 'attach: /etc/passwd: Not a directory\n'],
       [[noshell, '--at', '/app/data.txt', '--', 'true'], 'attach: /app/data.txt exists in the container and is not a directory\n'],
