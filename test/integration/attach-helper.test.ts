@@ -18,9 +18,12 @@ import {startRemoteEngine, type RemoteEngine} from './remote-engine.js';
 
 const hasEngine = requireEngine();
 
-/** What is left of attach helpers on an engine: containers and images. */
-const helpersLeft = (run: (...args: string[]) => string): string =>
-  run('ps', '-aq', '--filter', 'label=dbox.attach') + run('images', '-q', 'dbox-attach');
+/** What is left of attach helpers for one target on an engine: containers and images (labelled with its id,
+ *  so that other tests' helpers running meanwhile do not count). */
+const helpersLeft = (run: (...args: string[]) => string, target: string): string => {
+  const label = `label=dbox.attach=${run('inspect', '-f', '{{.Id}}', target)}`;
+  return run('ps', '-aq', '--filter', label) + run('images', '-q', '--filter', label);
+};
 
 /** Mounts of the toolbox in a container's mount table (read on the host). */
 const toolboxMounts = (run: (...args: string[]) => string, name: string): number => {
@@ -68,7 +71,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
     expect(r.stdout).toMatch(/\n1\n$/); // one mount of the toolbox while it ran
     expect(docker('diff', noshell)).toBe('');
     expect(toolboxMounts(docker, noshell)).toBe(0);
-    expect(helpersLeft(docker)).toBe('');
+    expect(helpersLeft(docker, noshell)).toBe('');
   });
 
   it('a read-only container: the target made through a private clone, gone again', () => {
@@ -77,7 +80,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
     expect(r.stderr).toBe('touch: /probe: Read-only file system\n');
     expect(docker('diff', readonly)).toBe('');
     expect(toolboxMounts(docker, readonly)).toBe(0);
-    expect(helpersLeft(docker)).toBe('');
+    expect(helpersLeft(docker, readonly)).toBe('');
   });
 
   it('a real terminal: the program gets it, a resize reaches it, and its status comes back', async () => {
@@ -109,7 +112,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
       spawnSync('tmux', ['kill-session', '-t', session]);
     }
     expect(docker('diff', noshell)).toBe('');
-    expect(helpersLeft(docker)).toBe('');
+    expect(helpersLeft(docker, noshell)).toBe('');
   });
 
   it('a helper told the pid of another container\'s process, or of a host process, refuses and mounts nothing', async () => {
@@ -131,7 +134,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
       expect(toolboxMounts(docker, noshell)).toBe(0);
       expect(toolboxMounts(docker, readonly)).toBe(0);
     }
-    expect(helpersLeft(docker)).toBe('');
+    expect(helpersLeft(docker, noshell)).toBe('');
   });
 });
 
@@ -175,8 +178,8 @@ describe.runIf(hasEngine)('attach through a helper container on a TLS engine', (
       expect(r.stdout).toBe('hello\n/busybox sleep 2147483647 \n'); // the container's PID namespace: its pid 1
       expect(remote.docker('diff', c)).toBe('');
       expect(toolboxMounts(remote.docker, c)).toBe(0);
+      expect(helpersLeft(remote.docker, c)).toBe('');
     }
-    expect(helpersLeft(remote.docker)).toBe('');
   });
 
   it('--method upload goes through the engine driver and its exec (no docker CLI): a read-only root refuses it', () => {
