@@ -71,6 +71,7 @@
       "type": "executable",
       "sources": [
         "native/attach-snapshot.c",
+        "native/layers.c",
         "native/attach-mount.c",
         "native/attach-confine.c",
         "native/attach-container.c",

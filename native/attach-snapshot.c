@@ -14,11 +14,9 @@
 //
 // What is trusted, and why:
 //   - The layer paths come from the engine's inspect answer and are hostile. src/attach/snapshot.ts
-//     accepts only absolute, normalised paths of overlay2's shape (`…/overlay2/<64 hex>[-init]/diff`);
-//     here each is opened from "/" one component at a time without following any link, and every
-//     directory on the way must be root's and writable by nobody else (so no unprivileged local
-//     user can have made or can change it). The overlay is given the opened directories
-//     (/proc/self/fd/N), never a path that could be swapped between the check and the mount.
+//     accepts only absolute, normalised paths of overlay2's shape; native/layers.h opens and
+//     checks each (no link followed, root's alone) and assembles the overlay from the opened
+//     directories.
 //   - Everything inside the layers is the container's, as hostile as a running container: the
 //     program runs as root in namespaces of its own, after pivot_root into the overlay (the host's
 //     tree is detached, nothing of it is reachable), with the engine's default capability set less
@@ -49,6 +47,7 @@
 #include "attach-mount.h"
 #include "attach-state.h"
 #include "attach-sys.h"
+#include "layers.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -57,7 +56,6 @@
 #define SYS_pivot_root 155
 #endif
 
-#define MAX_LAYERS 128
 #define SCRATCH "/tmp"  // of this process's private mount namespace only: a tmpfs is mounted over it
 
 // The engine's default capabilities (Docker's, Podman's) less CAP_MKNOD.
@@ -65,7 +63,7 @@ static const int program_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_
                                    CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
 
 struct args {
-  const char *layers[MAX_LAYERS];
+  const char *layers[LAYERS_MAX];
   int nlayers;
   const char *source, *target, *hostname, *workdir;
   char *env[256];
@@ -76,29 +74,6 @@ struct args {
 static int report(const struct fail *f) {
   fprintf(stderr, "attach: %s\n", f->msg);
   return f->status;
-}
-
-/** Opens a layer directory from "/" one component at a time, never following a link; every
- *  directory on the way root's and writable by nobody else. O_PATH fd or -1. */
-static int layer_open(const char *path, struct fail *f) {
-  if (!state_path_ok(path)) return failf(f, EXIT_ATTACH, "layer %.200s: not an absolute normalised path", path);
-  int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  char copy[PATH_MAX];
-  snprintf(copy, sizeof copy, "%s", path);
-  char *save = NULL;
-  for (char *name = strtok_r(copy, "/", &save); dir >= 0 && name; name = strtok_r(NULL, "/", &save)) {
-    int next = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    close_fd(&dir);
-    dir = next;
-    struct stat st;
-    if (dir >= 0 && fstat(dir, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022))) {
-      close_fd(&dir);
-      return failf(f, EXIT_ATTACH, "layer %.200s: %.100s is not root's alone (owner %u, mode %03o): refusing it", path, name,
-                   (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
-    }
-  }
-  if (dir < 0) return failf(f, EXIT_ATTACH, "layer %.200s: %s (a link or a missing directory on the way)", path, strerror(errno));
-  return dir;
 }
 
 /** A file or directory of the new root, opened without following links (made when missing). */
@@ -172,21 +147,6 @@ out:
   return r;
 }
 
-/** The overlay at SCRATCH/root: the layers as lower directories, an upper one on the tmpfs. */
-static int make_root(const int *layers, int n, struct fail *f) {
-  if (mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0) return failf(f, EXIT_ATTACH, "tmpfs: %s", strerror(errno));
-  if (mkdir(SCRATCH "/upper", 0755) < 0 || mkdir(SCRATCH "/work", 0700) < 0 || mkdir(SCRATCH "/root", 0755) < 0)
-    return failf(f, EXIT_ATTACH, "the scratch directories: %s", strerror(errno));
-  char options[4096];
-  size_t used = (size_t)snprintf(options, sizeof options, "upperdir=" SCRATCH "/upper,workdir=" SCRATCH "/work,lowerdir=");
-  for (int i = 0; i < n && used < sizeof options; i++)
-    used += (size_t)snprintf(options + used, sizeof options - used, "%s/proc/self/fd/%d", i ? ":" : "", layers[i]);
-  if (used >= sizeof options) return failf(f, EXIT_ATTACH, "too many layers for one overlay mount (%d)", n);
-  if (mount("overlay", SCRATCH "/root", "overlay", MS_NODEV, options) < 0)
-    return failf(f, EXIT_ATTACH, "the overlay of the layers: %s", strerror(errno));
-  return 0;
-}
-
 static int set_caps(struct fail *f) {
   struct confinement k = {.bounding = 0, .inheritable = 0, .no_new_privs = 0, .count = 0};
   for (size_t i = 0; i < sizeof program_caps / sizeof *program_caps; i++) k.bounding |= 1ULL << program_caps[i];
@@ -257,7 +217,7 @@ static int init_main(const struct args *a, int root) {
 
 static int run(const struct args *a) {
   struct fail f = {0};
-  int layers[MAX_LAYERS], n = 0, root = -1, target = -1, status = EXIT_ATTACH;
+  int layers[LAYERS_MAX], n = 0, root = -1, target = -1, status = EXIT_ATTACH;
   struct source_tree t = {.fd = -1};
   // On the host: the toolbox cloned and sealed.
   struct stat st = {0};
@@ -280,7 +240,7 @@ static int run(const struct args *a) {
   for (; n < a->nlayers; n++) {
     if ((layers[n] = layer_open(a->layers[n], &f)) < 0) goto out;
   }
-  if (make_root(layers, n, &f) < 0) goto out;
+  if (layers_mount(SCRATCH, layers, n, &f) < 0) goto out;
   if ((root = open(SCRATCH "/root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
     failf(&f, EXIT_ATTACH, "the snapshot's root: %s", strerror(errno));
     goto out;
@@ -338,7 +298,7 @@ int main(int argc, char **argv) {
     const char *o = argv[i];
     char *v = argv[++i];
     if (strcmp(o, "--layer") == 0) {
-      if (a.nlayers == MAX_LAYERS) return usage("too many layers");
+      if (a.nlayers == LAYERS_MAX) return usage("too many layers");
       a.layers[a.nlayers++] = v;
     } else if (strcmp(o, "--source") == 0) a.source = v;
     else if (strcmp(o, "--target") == 0) a.target = v;

@@ -8,36 +8,21 @@
 // snapshot).
 //
 // What is trusted, and why: the engine's inspect answer is not. The layer list is taken only from
-// an overlay2 GraphDriver whose every path is absolute, normalised, of overlay2's own shape
-// (`…/overlay2/<64 hex digits>[-init]/diff`) and free of the characters overlay options separate
-// with; native/attach-snapshot.c then opens each without following links and refuses any whose
-// directories are not root's alone. The environment, working directory and hostname are strings
+// an overlay2 GraphDriver whose every path is of overlay2's own shape (src/docker/layer-dirs.ts);
+// native/layers.c then opens each without following links and refuses any whose directories are
+// not root's alone. The environment, working directory and hostname are strings
 // for the program inside, bounded and checked here. Needs root on the engine's host (the layers
 // are this machine's directories, and the snapshot needs new namespaces).
+import {layerDirs} from '../docker/layer-dirs.js';
 import {validContainerId} from '../docker/validate.js';
 import {snapshotHelper} from '../self.js';
 import {AttachError} from './toolbox.js';
 
-export const MAX_LAYERS = 128;
-const LAYER = /^(?:\/[^/\0:,]+)*\/overlay2\/[0-9a-f]{64}(?:-init)?\/diff$/;
-
 /** The layer directories of an inspect answer (a container's or an image's), top first; why not, as an error. */
 export function snapshotLayers(info: unknown): string[] {
-  const g = (info as {GraphDriver?: {Name?: unknown; Data?: {UpperDir?: unknown; LowerDir?: unknown}}} | null)?.GraphDriver;
-  if (g?.Name !== 'overlay2') throw new AttachError(`the engine's storage driver is ${typeof g?.Name === 'string' ? g.Name.slice(0, 32) : 'unknown'}, not overlay2: no snapshot can be made of its layers`);
-  const upper = g.Data?.UpperDir;
-  const lower = g.Data?.LowerDir;
-  if (typeof upper !== 'string' || (lower !== undefined && typeof lower !== 'string')) throw new AttachError('the engine named no layer directories');
-  const layers = [upper, ...(lower ? lower.split(':') : [])];
-  if (layers.length > MAX_LAYERS) throw new AttachError(`more than ${MAX_LAYERS} layers`);
-  for (const l of layers) {
-    const parts = l.split('/').slice(1);
-    if (l.length > 1024 || !LAYER.test(l) || parts.some((p) => p === '.' || p === '..')) {
-      throw new AttachError(`the engine named a layer directory that is not one of overlay2's: ${JSON.stringify(l.slice(0, 200))}`);
-    }
-  }
-  if (new Set(layers).size !== layers.length) throw new AttachError('the engine named a layer directory twice');
-  return layers;
+  const r = layerDirs(info);
+  if ('why' in r) throw new AttachError(r.why.startsWith('the engine\'s storage driver') ? `${r.why}: no snapshot can be made of its layers` : r.why);
+  return r.dirs;
 }
 
 export interface SnapshotConfig {
