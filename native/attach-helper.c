@@ -125,8 +125,9 @@ int main(int argc, char **argv) {
   if (!state_path_ok(r.target)) return usage("--target must be an absolute normalised path other than /");
   if (!program || !program[0]) return usage("a program is needed after --");
   if (cgroups_of_host() < 0) {
+    // The engine keeps its containers from mounting (an LSM, a rootless engine): no helper can work there.
     fprintf(stderr, "attach: the helper cannot mount the host's cgroups: %s\n", strerror(errno));
-    return EXIT_ATTACH;
+    return EXIT_UNSUPPORTED;
   }
   // The same steps as the local helper's inject (native/attach.c), in the same order.
   struct fail f = {0};

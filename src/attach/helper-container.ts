@@ -20,6 +20,9 @@
 //   read-only root, a tmpfs at /run (attach's state while it runs), logging off
 //   the engine's default seccomp profile (it allows what the helper needs once CAP_SYS_ADMIN is
 //   given), and the program inherits that filter: it runs under the engine's default profile
+//   apparmor=unconfined: the engine's AppArmor profile (where the host has AppArmor) forbids every
+//   mount, and mounting is the helper's job; the program then runs without an LSM profile, as
+//   with the local helper (README, Limits)
 // Capabilities: everything dropped, then:
 //   SYS_ADMIN    setns into the target's mount, PID, UTS, IPC, network and cgroup namespaces;
 //                open_tree, mount_setattr and move_mount of the toolbox; mounting the host's
@@ -102,7 +105,7 @@ export async function makeHelper(engine: Engine, req: HelperRequest): Promise<st
       NetworkDisabled: true, Tty: req.tty, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
       HostConfig: {
         NetworkMode: 'none', PidMode: 'host', CgroupnsMode: 'host', CapDrop: ['ALL'], CapAdd: [...req.caps], ReadonlyRootfs: true,
-        Tmpfs: {'/run': 'rw,nosuid,nodev,noexec,mode=0755,size=1m'}, LogConfig: {Type: 'none', Config: {}},
+        Tmpfs: {'/run': 'rw,nosuid,nodev,noexec,mode=0755,size=1m'}, LogConfig: {Type: 'none', Config: {}}, SecurityOpt: ['apparmor=unconfined'],
         RestartPolicy: {Name: 'no', MaximumRetryCount: 0},
       } as never,
     });
