@@ -84,6 +84,10 @@
         "-Wall",
         "-Wextra",
         "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static",
+        "-s"
       ]
     },
     {

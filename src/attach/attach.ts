@@ -23,9 +23,9 @@ import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
 import {forgetState, readState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
-import {helperCaps, makeHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
+import {helperCaps, makeHelper, makeSnapshotHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
 import {BRIDGE_ENV, type BridgeSpec} from './terminal-bridge.js';
-import {runSnapshot} from './snapshot.js';
+import {runSnapshot, snapshotArgs, snapshotId, snapshotLayers} from './snapshot.js';
 import {removeUpload, upload, type UploadTarget} from './upload.js';
 
 export type Method = 'auto' | 'mount-api' | 'blockdev' | 'helper' | 'upload';
@@ -113,13 +113,18 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
     if (container?.state === 'running') {
       throw new AttachError(`--snapshot: ${what} is running, and its layer would change under a snapshot: attach without --snapshot`);
     }
-    if (!root || !local) {
-      throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: a snapshot of its layers needs root on the engine's host` +
-        (container ? ` (or start it with: docker start ${container.name})` : ''));
-    }
     if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
     const info = container ? await engine.inspectRaw('containers', container.id) : (found as {image: unknown}).image;
-    return runSnapshot(io, info, hostDir, at, req.command.length > 0 ? req.command : [`${at}/bin/sh`]);
+    const command = req.command.length > 0 ? req.command : [`${at}/bin/sh`];
+    if (root && local) return runSnapshot(io, info, hostDir, at, command);
+    // Not root here, or the layers are on another machine: the snapshot runs on the engine's host, in a helper container.
+    const layers = snapshotLayers(info);
+    const id = snapshotId(info);
+    return runHelper(io, () => makeSnapshotHelper(engine, {id, layers, toolbox: hostDir, tty: io.stdinIsTTY,
+      args: (inside) => snapshotArgs(info, '/toolbox', at, command, inside)}), (why) => {
+      throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: no helper can make a snapshot of its layers on ` +
+        `${engine.label}: ${why}${container ? ` (start it with: docker start ${container.name})` : ''}`);
+    });
   }
   const c = container;
   const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['helper', 'upload'];
@@ -160,28 +165,21 @@ function bridged(io: AttachIo, target: BridgeSpec['target']): Promise<number> {
 }
 
 /**
- * attach --method helper: the toolbox mounted by a helper container on the engine's host. Status
- * 124 (so `auto` tries upload) when no helper can run there: another platform, or an engine that
- * refuses its container (a rootless engine cannot give CAP_SYS_ADMIN over its host, for one).
+ * A helper container on the engine's host (helper-container.ts), made by `make` and run with the
+ * caller's terminal through the bridge; removed whatever happens. `unsupported` is called with why
+ * no helper can run there (another platform; an engine that refuses its container: a rootless
+ * engine cannot give CAP_SYS_ADMIN over its host, for one).
  */
-async function viaHelper(io: AttachIo, c: ContainerInfo, hostDir: string, at: string, command: readonly string[], req: AttachRequest): Promise<number> {
+async function runHelper(io: AttachIo, make: () => Promise<string>, unsupported: (why: string) => number): Promise<number> {
   const engine = io.ns.engine;
-  const unsupported = (why: string): number => {
-    if (req.method === 'helper') throw new AttachError(`no helper can run on ${engine.label}: ${why}`);
-    if (req.verbose) io.stderr.write(`attach: ${c.name}: helper: ${why}\n`);
-    return EXIT_UNSUPPORTED;
-  };
   const {os, arch} = await engine.platform();
   if (os !== 'linux' || arch !== engineArch[process.arch]) {
     return unsupported(`the engine runs ${os || '?'}/${arch || '?'}, the helper is built for linux/${engineArch[process.arch] ?? process.arch}`);
   }
-  const info = await engine.inspectRaw('containers', c.id);
-  const pid = pidFromInspect(info);
-  if (pid === undefined) throw new AttachError('the container stopped');
   await removeStaleHelpers(engine);
   let id: string;
   try {
-    id = await makeHelper(engine, {id: c.id, pid, caps: helperCaps(info), toolbox: hostDir, at, command, tty: io.stdinIsTTY});
+    id = await make();
   } catch (error) {
     if (error instanceof AttachError) throw error;
     const {engineWords} = await import('../docker/agent-container.js');
@@ -192,6 +190,21 @@ async function viaHelper(io: AttachIo, c: ContainerInfo, hostDir: string, at: st
   } finally {
     await removeHelper(engine, id);
   }
+}
+
+/** attach --method helper: the toolbox mounted by a helper container on the engine's host; 124 (so `auto` tries upload) when none can run. */
+async function viaHelper(io: AttachIo, c: ContainerInfo, hostDir: string, at: string, command: readonly string[], req: AttachRequest): Promise<number> {
+  const engine = io.ns.engine;
+  return runHelper(io, async () => {
+    const info = await engine.inspectRaw('containers', c.id);
+    const pid = pidFromInspect(info);
+    if (pid === undefined) throw new AttachError('the container stopped');
+    return makeHelper(engine, {id: c.id, pid, caps: helperCaps(info), toolbox: hostDir, at, command, tty: io.stdinIsTTY});
+  }, (why) => {
+    if (req.method === 'helper') throw new AttachError(`no helper can run on ${engine.label}: ${why}`);
+    if (req.verbose) io.stderr.write(`attach: ${c.name}: helper: ${why}\n`);
+    return EXIT_UNSUPPORTED;
+  });
 }
 
 export interface Cleaned {

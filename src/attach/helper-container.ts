@@ -46,7 +46,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type {Engine} from '../docker/engine.js';
 import {validContainerId} from '../docker/validate.js';
-import {attachHelperStatic} from '../self.js';
+import {attachHelperStatic, snapshotHelper} from '../self.js';
 import {pack} from './pack.js';
 import {AttachError} from './toolbox.js';
 
@@ -82,36 +82,72 @@ export interface HelperRequest {
   readonly tty: boolean;
 }
 
-function helperBinary(): Buffer {
+function readBinary(file: string): Buffer {
   try {
-    return fs.readFileSync(attachHelperStatic);
+    return fs.readFileSync(file);
   } catch (error) {
     throw new AttachError(`the attach helper is not built (${(error as {code?: string}).code ?? 'unreadable'}): run \`npm install\` in the dbox directory`);
   }
 }
 
-/** Imports the helper's image, creates its container (not started), removes the image; the container's id. */
-export async function makeHelper(engine: Engine, req: HelperRequest): Promise<string> {
-  if (!validContainerId(req.id)) throw new AttachError('not a container id');
-  const bytes = helperBinary();
+/** Imports the helper's image, creates its container (not started) with `cmd` and `host` settings, removes the image. */
+async function createHelper(engine: Engine, labelId: string, toolbox: string, tty: boolean, cmd: readonly string[],
+  host: Record<string, unknown>): Promise<string> {
   const tag = crypto.randomBytes(6).toString('hex');
   const image = `dbox-attach:${tag}`;
-  await engine.importImage(pack(req.toolbox, 'toolbox', [{name: 'dbox-attach-helper', mode: 0o755, bytes}, {name: 'run', mode: 0o755}]),
-    'dbox-attach', tag, [`LABEL ${HELPER_LABEL}=${req.id}`]);
+  await engine.importImage(pack(toolbox, 'toolbox', [{name: 'dbox-attach-helper', mode: 0o755, bytes: readBinary(attachHelperStatic)},
+    {name: 'dbox-snapshot', mode: 0o755, bytes: readBinary(snapshotHelper)}, {name: 'run', mode: 0o755}, {name: 'tmp', mode: 0o755}]),
+  'dbox-attach', tag, [`LABEL ${HELPER_LABEL}=${labelId}`]);
   try {
     return await engine.createContainer({
-      name: `dbox-attach-${tag}`, Image: image, Labels: {[HELPER_LABEL]: req.id},
-      Cmd: ['/dbox-attach-helper', 'inject', '--pid', String(req.pid), '--id', req.id, '--target', req.at, '--', ...req.command],
-      NetworkDisabled: true, Tty: req.tty, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
+      name: `dbox-attach-${tag}`, Image: image, Labels: {[HELPER_LABEL]: labelId}, Cmd: [...cmd],
+      NetworkDisabled: true, Tty: tty, OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
       HostConfig: {
-        NetworkMode: 'none', PidMode: 'host', CgroupnsMode: 'host', CapDrop: ['ALL'], CapAdd: [...req.caps], ReadonlyRootfs: true,
+        NetworkMode: 'none', CapDrop: ['ALL'], ReadonlyRootfs: true,
         Tmpfs: {'/run': 'rw,nosuid,nodev,noexec,mode=0755,size=1m'}, LogConfig: {Type: 'none', Config: {}}, SecurityOpt: ['apparmor=unconfined'],
-        RestartPolicy: {Name: 'no', MaximumRetryCount: 0},
+        RestartPolicy: {Name: 'no', MaximumRetryCount: 0}, ...host,
       } as never,
     });
   } finally {
     await engine.removeImage(image).catch(() => undefined);
   }
+}
+
+/** A helper that injects the toolbox into the running target; its container's id (not started). */
+export async function makeHelper(engine: Engine, req: HelperRequest): Promise<string> {
+  if (!validContainerId(req.id)) throw new AttachError('not a container id');
+  return createHelper(engine, req.id, req.toolbox, req.tty,
+    ['/dbox-attach-helper', 'inject', '--pid', String(req.pid), '--id', req.id, '--target', req.at, '--', ...req.command],
+    {PidMode: 'host', CgroupnsMode: 'host', CapAdd: [...req.caps]});
+}
+
+export interface SnapshotHelperRequest {
+  /** The container's id, or the image's (sha256:…): the helper's label. */
+  readonly id: string;
+  /** The layer directories on the engine's host, top first (checked: src/docker/layer-dirs.ts). */
+  readonly layers: readonly string[];
+  /** dbox-snapshot's arguments after its layers and source (snapshotArgs), with /toolbox as the source. */
+  readonly args: (layers: readonly string[]) => string[];
+  readonly toolbox: string;
+  readonly tty: boolean;
+}
+
+/**
+ * A helper that runs a snapshot of a stopped container's or an image's layers on the engine's
+ * host (dbox-snapshot, static, in the same image): the engine binds each layer directory read-only
+ * at /layers/N (it already holds them; nothing is written to them), no --pid=host (the snapshot
+ * makes namespaces of its own), the capabilities of HELPER_CAPS and the engine's defaults (the
+ * snapshot's program gets the defaults less CAP_MKNOD), and no seccomp filter (below).
+ */
+export async function makeSnapshotHelper(engine: Engine, req: SnapshotHelperRequest): Promise<string> {
+  const inside = req.layers.map((_, i) => `/layers/${i}`);
+  return createHelper(engine, req.id, req.toolbox, req.tty, ['/dbox-snapshot', ...req.args(inside)], {
+    CapAdd: helperCaps(null), Binds: req.layers.map((l, i) => `${l}:${inside[i]}:ro`),
+    // The engine's default seccomp profile forbids pivot_root, and a snapshot without it (a moved
+    // mount and chroot) would leave the old root beneath the new one; so no filter, as a snapshot
+    // made on this machine has none (README, Limits).
+    SecurityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
+  });
 }
 
 /** Ends a helper and removes it: SIGTERM first when it still runs (it ends its program and removes its

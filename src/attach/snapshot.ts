@@ -47,9 +47,8 @@ export function snapshotConfig(info: unknown, at: string): SnapshotConfig {
   return {env: withPath, workdir, hostname};
 }
 
-/** The helper's arguments for a snapshot of `info`'s layers. */
-export function snapshotArgs(info: unknown, hostDir: string, at: string, command: readonly string[]): string[] {
-  const layers = snapshotLayers(info);
+/** The helper's arguments for a snapshot of `info`'s layers (found at `layers`, when not where the engine has them). */
+export function snapshotArgs(info: unknown, hostDir: string, at: string, command: readonly string[], layers: readonly string[] = snapshotLayers(info)): string[] {
   const {env, workdir, hostname} = snapshotConfig(info, at);
   return ['run', ...layers.flatMap((l) => ['--layer', l]), '--source', hostDir, '--target', at, '--hostname', hostname,
     '--workdir', workdir, ...env.flatMap((e) => ['--env', e]), '--', ...command];
@@ -59,9 +58,15 @@ export interface SnapshotIo {
   readonly run: (program: string, args: readonly string[]) => Promise<number>;
 }
 
-/** Runs `command` in a snapshot of a container's or an image's layers; its status. */
-export async function runSnapshot(io: SnapshotIo, info: unknown, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+/** The id of an inspect answer: a container's (64 hex digits) or an image's (sha256:…). */
+export function snapshotId(info: unknown): string {
   const id = (info as {Id?: unknown} | null)?.Id;
   if (typeof id !== 'string' || !(validContainerId(id) || /^sha256:[0-9a-f]{64}$/.test(id))) throw new AttachError('the engine answered without a valid id');
+  return id;
+}
+
+/** Runs `command` in a snapshot of a container's or an image's layers, on this machine; its status. */
+export async function runSnapshot(io: SnapshotIo, info: unknown, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+  snapshotId(info);
   return io.run(snapshotHelper, snapshotArgs(info, hostDir, at, command));
 }
