@@ -115,6 +115,20 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
     expect(helpersLeft(docker, noshell)).toBe('');
   });
 
+  it('a stopped container and an image: a snapshot made on the engine\'s host, the write inside gone, nothing left', () => {
+    const stopped = fixture.create('stopped');
+    const diff = docker('diff', stopped);
+    for (const [target, label] of [[stopped, stopped], [fixture.tag, fixture.tag]] as const) {
+      const r = asUser([target, '--', 'sh', '-c', 'echo x > /etc/passwd; cat /etc/passwd; echo $(hostname)']);
+      expect({target, stderr: r.stderr, status: r.status}).toEqual({target, stderr: '', status: 0});
+      expect(r.stdout).toMatch(/^x\n\S+\n$/);
+      const again = asUser([target, '--', 'head', '-1', '/etc/passwd']);
+      expect(again.stdout).toBe('root:x:0:0:root:/root:/bin/sh\n');
+      expect(helpersLeft(docker, label)).toBe('');
+    }
+    expect(docker('diff', stopped)).toBe(diff);
+  });
+
   it('a helper told the pid of another container\'s process, or of a host process, refuses and mounts nothing', async () => {
     const engine = new Engine(endpointOf('default', 'unix:///var/run/docker.sock'));
     const target = docker('inspect', '-f', '{{.Id}}', noshell);
@@ -179,6 +193,22 @@ describe.runIf(hasEngine)('attach through a helper container on a TLS engine', (
       expect(remote.docker('diff', c)).toBe('');
       expect(toolboxMounts(remote.docker, c)).toBe(0);
       expect(helpersLeft(remote.docker, c)).toBe('');
+    }
+  });
+
+  it('a stopped container and an image on the TLS engine: snapshots, nothing left', () => {
+    remote.docker('create', '--network', 'none', '--name', `${noshell}-stopped`, 'dbox-test/helper-noshell', '/busybox', 'true');
+    try {
+      for (const target of [`${noshell}-stopped`, 'dbox-test/helper-noshell']) {
+        const r = attach([target, '--', 'sh', '-c', 'cat /data/hello.txt; echo changed > /data/hello.txt; cat /data/hello.txt']);
+        expect({target, stderr: r.stderr, status: r.status}).toEqual({target, stderr: '', status: 0});
+        expect(r.stdout).toBe('hello\nchanged\n');
+        expect(attach([target, '--', 'cat', '/data/hello.txt']).stdout).toBe('hello\n');
+        expect(helpersLeft(remote.docker, target)).toBe('');
+      }
+      expect(remote.docker('diff', `${noshell}-stopped`)).toBe('');
+    } finally {
+      remote.docker('rm', '-f', `${noshell}-stopped`);
     }
   });
 

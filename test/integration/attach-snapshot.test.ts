@@ -83,15 +83,11 @@ describe.runIf(hasEngine)('attach to a stopped container or an image: a snapshot
     expect(r.stdout).toMatch(/mount: .*(Operation not permitted|permission denied)/i);
   });
 
-  it('refusals: --snapshot of a running container, a user who is not root', () => {
+  it('refuses --snapshot of a running container (a user who is not root gets a snapshot through a helper: attach-helper.test.ts)', () => {
     const running = fixture.run('running');
     const r = attach([running, '--snapshot', '--', 'true']);
     expect(r.stderr).toBe(`attach: --snapshot: container '${running}' is running, and its layer would change under a snapshot: attach without --snapshot\n`);
     expect(r.status).toBe(1);
-    const notRoot = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, dboxPath, 'attach', stopped, '/tmp'],
-      {encoding: 'utf8'});
-    expect(notRoot.status).not.toBe(0);
-    expect(notRoot.stderr).toMatch(/^(attach: container '.*' is not running: a snapshot of its layers needs root on the engine's host \(or start it with: docker start .*\)|dbox: cannot connect to the Docker engine .*)\n/);
   });
 });
 
