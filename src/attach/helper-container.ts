@@ -135,14 +135,16 @@ export interface SnapshotHelperRequest {
 /**
  * A helper that runs a snapshot of a stopped container's or an image's layers on the engine's
  * host (dbox-snapshot, static, in the same image): the engine binds each layer directory read-only
- * at /layers/N (it already holds them; nothing is written to them), no --pid=host (the snapshot
+ * at /layers/N (it already holds them; nothing is written to them; the paths are checked to be of
+ * overlay2's shape, and on its own host the engine is trusted to name its own directories), no --pid=host (the snapshot
  * makes namespaces of its own), the capabilities of HELPER_CAPS and the engine's defaults (the
  * snapshot's program gets the defaults less CAP_MKNOD), and no seccomp filter (below).
  */
 export async function makeSnapshotHelper(engine: Engine, req: SnapshotHelperRequest): Promise<string> {
   const inside = req.layers.map((_, i) => `/layers/${i}`);
   return createHelper(engine, req.id, req.toolbox, req.tty, ['/dbox-snapshot', ...req.args(inside)], {
-    CapAdd: helperCaps(null), Binds: req.layers.map((l, i) => `${l}:${inside[i]}:ro`),
+    // Mounts, not Binds: a bind of a directory that has gone meanwhile would make the engine create it on its host.
+    CapAdd: helperCaps(null), Mounts: req.layers.map((l, i) => ({Type: 'bind', Source: l, Target: inside[i], ReadOnly: true})),
     // The engine's default seccomp profile forbids pivot_root, and a snapshot without it (a moved
     // mount and chroot) would leave the old root beneath the new one; so no filter, as a snapshot
     // made on this machine has none (README, Limits).

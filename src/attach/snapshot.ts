@@ -11,8 +11,8 @@
 // an overlay2 GraphDriver whose every path is of overlay2's own shape (src/docker/layer-dirs.ts);
 // native/layers.c then opens each without following links and refuses any whose directories are
 // not root's alone. The environment, working directory and hostname are strings
-// for the program inside, bounded and checked here. Needs root on the engine's host (the layers
-// are this machine's directories, and the snapshot needs new namespaces).
+// for the program inside, bounded and checked here. As root with the engine on this machine the
+// snapshot runs here; otherwise in a helper container on the engine's host (helper-container.ts).
 import {layerDirs} from '../docker/layer-dirs.js';
 import {validContainerId} from '../docker/validate.js';
 import {snapshotHelper} from '../self.js';
