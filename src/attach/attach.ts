@@ -224,8 +224,12 @@ export async function cleanup(name: string, hostDir: string | undefined, at: str
     forgetState(c.id);
     return {removed: outcome === 'removed' ? 1 : 0, left: outcome === 'foreign' ? 1 : 0};
   }
-  // Mounts are only ever made by root on the engine's own machine: elsewhere an upload is all.
-  if (process.getuid?.() !== 0 || !io.ns.engine.sharesPids()) return {removed: 0, left: 0};
+  // Mounts made from this machine are root's on the engine's own machine; elsewhere a helper
+  // container made them, and what it holds goes with it: nothing of it is recorded here.
+  if (process.getuid?.() !== 0 || !io.ns.engine.sharesPids()) {
+    io.stderr.write(`attach: a toolbox mounted by a helper container that was killed is not recorded here; it goes when ${c.name} stops\n`);
+    return {removed: 0, left: 0};
+  }
   // An invalid state file is reported, removed and ignored by the helper's cleanup.
   const target = state?.target ?? targetPath(at);
   const args = ['cleanup', '--pid', String(await pidOf(io, c.id)), '--id', c.id, '--target', target];
