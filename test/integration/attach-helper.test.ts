@@ -2,9 +2,11 @@
 // second dockerd reached over TLS get the toolbox mounted read-only in the target by a helper
 // container on the engine's host — nothing uploaded, `docker diff` empty, no helper container or
 // image left — in a shell-less and a read-only container; a real terminal (resize, exit status);
-// and a helper told the pid of another container's process (or of a host process) refuses: the
-// process's identity is proven on the helper's side, whatever the engine claims.
-import {execFileSync, spawnSync} from 'node:child_process';
+// dbox (and its terminal bridge) killed mid-attach; snapshots of a stopped container and an image
+// made on the engine's host; and a helper told the pid of another container's process (or of a
+// host process) refuses: the process's identity is proven on the helper's side, whatever the
+// engine claims.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +114,43 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
       spawnSync('tmux', ['kill-session', '-t', session]);
     }
     expect(docker('diff', noshell)).toBe('');
+    expect(helpersLeft(docker, noshell)).toBe('');
+  });
+
+  it('dbox killed mid-attach: the helper still unmounts when the program ends; with the bridge killed too, the next attach removes the helper', async () => {
+    const killInTarget = (args: string): void => {
+      for (const line of docker('top', noshell, '-eo', 'pid,args').split('\n').slice(1)) {
+        const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+        if (m && m[2] === args) process.kill(Number(m[1]), 'SIGKILL');
+      }
+    };
+    const waitUntil = async (what: string, check: () => boolean): Promise<void> => {
+      for (let i = 0; !check(); i++) {
+        if (i > 600) throw new Error(`timed out waiting until ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const id = docker('inspect', '-f', '{{.Id}}', noshell);
+    const helpers = (): string[] => docker('ps', '-aq', '--filter', `label=dbox.attach=${id}`).split('\n').filter(Boolean);
+    for (const killBridge of [false, true]) {
+      const child = spawn('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`,
+        `XDG_DATA_HOME=${home}/share`, process.execPath, dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {stdio: 'ignore', cwd: home});
+      await waitUntil('the toolbox is mounted', () => toolboxMounts(docker, noshell) === 1);
+      const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell} `], {encoding: 'utf8'}).trim());
+      const bridge = Number(execFileSync('pgrep', ['-P', String(dbox), '-f', 'attach-bridge'], {encoding: 'utf8'}).trim());
+      process.kill(dbox, 'SIGKILL');
+      if (killBridge) process.kill(bridge, 'SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      expect(toolboxMounts(docker, noshell)).toBe(1); // the program still runs, with its toolbox
+      killInTarget('sleep 1000');
+      await waitUntil('the helper unmounted the toolbox', () => toolboxMounts(docker, noshell) === 0);
+      if (killBridge) {
+        await waitUntil('the helper exited', () => helpers().length === 1 && docker('inspect', '-f', '{{.State.Status}}', helpers()[0]!) === 'exited');
+        expect(asUser([noshell, '--', 'true']).status).toBe(0); // removes the one a killed dbox left
+      }
+      await waitUntil('no helper is left', () => helpers().length === 0);
+      expect(docker('diff', noshell)).toBe('');
+    }
     expect(helpersLeft(docker, noshell)).toBe('');
   });
 
