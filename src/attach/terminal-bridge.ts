@@ -49,13 +49,11 @@ async function join(it: Interactive): Promise<number> {
     if (process.stdout.isTTY) it.resize(process.stdout.rows, process.stdout.columns).catch(() => undefined);
   };
   try {
-    if (it.tty) it.stream.on('data', (b: Buffer) => process.stdout.write(b));
+    if (it.tty) it.stream.pipe(process.stdout, {end: false});
     else it.demux(process.stdout, process.stderr);
     it.stream.on('error', () => undefined);
-    stdin.on('data', (b: Buffer) => it.stream.write(b));
-    stdin.on('end', () => {
-      if (!it.tty) it.stream.end();
-    });
+    // Without a terminal, the end of stdin closes the program's (a half-close of the connection).
+    stdin.pipe(it.stream, {end: !it.tty});
     stdin.on('error', () => undefined);
     process.stdout.on('resize', resize);
     resize();

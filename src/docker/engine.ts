@@ -383,10 +383,16 @@ export class Engine {
       // After the start: 'not-running' answers at once for a program that has already ended, with its status.
       const waited = c.wait({condition: 'not-running'}) as Promise<{StatusCode?: unknown}>;
       waited.catch(() => undefined);
+      // Its status once it has exited and all of its output has arrived (the stream ends after the exit).
+      const ended = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
       return {
         stream, tty, demux: (out, err) => d.modem.demuxStream(stream, out, err),
         resize: async (rows, cols) => void (await c.resize({h: rows, w: cols})),
-        status: waited.then((r) => (typeof r.StatusCode === 'number' && Number.isInteger(r.StatusCode) ? r.StatusCode : 1)),
+        status: Promise.all([waited, ended]).then(([r]) => (typeof r.StatusCode === 'number' && Number.isInteger(r.StatusCode) ? r.StatusCode : 1)),
       };
     });
   }
