@@ -392,7 +392,13 @@ export class Engine {
       return {
         stream, tty, demux: (out, err) => d.modem.demuxStream(stream, out, err),
         resize: async (rows, cols) => void (await c.resize({h: rows, w: cols})),
-        status: Promise.all([waited, ended]).then(([r]) => (typeof r.StatusCode === 'number' && Number.isInteger(r.StatusCode) ? r.StatusCode : 1)),
+        // (at most 5 s more for the output: a stream that never ends must not hold the status back)
+        status: waited.then(async (r) => {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+          clearTimeout(timer);
+          return typeof r.StatusCode === 'number' && Number.isInteger(r.StatusCode) ? r.StatusCode : 1;
+        }),
       };
     });
   }

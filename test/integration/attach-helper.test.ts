@@ -101,12 +101,23 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
         }
         throw new Error(`screen never matched ${re}:\n${screen()}`);
       };
+      /** The size the program's terminal reports, asked until it is `want` (the size travels to the engine
+       *  after the program has started, as docker's own CLI sends it: a prompt may come first). */
+      const sizeBecomes = async (want: string): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          spawnSync('tmux', ['send-keys', '-t', session, 'clear; stty size', 'Enter']);
+          for (let i = 0; i < 10; i++) {
+            if (new RegExp(`^${want}$`, 'm').test(screen())) return;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          if (Date.now() > deadline) throw new Error(`the terminal's size never became ${want}:\n${screen()}`);
+        }
+      };
       await waitFor(/[#$]\s*$/m);
-      spawnSync('tmux', ['send-keys', '-t', session, 'stty size', 'Enter']);
-      await waitFor(/^30 100$/m);
+      await sizeBecomes('30 100');
       spawnSync('tmux', ['resize-window', '-t', session, '-x', '90', '-y', '25']);
-      spawnSync('tmux', ['send-keys', '-t', session, 'clear; stty size', 'Enter']);
-      await waitFor(/^25 90$/m);
+      await sizeBecomes('25 90');
       spawnSync('tmux', ['send-keys', '-t', session, 'exit 5', 'Enter']);
       for (let i = 0; i < 300 && !fs.existsSync(out); i++) await new Promise((r) => setTimeout(r, 100));
       expect(fs.readFileSync(out, 'utf8')).toBe('status=5\n');
