@@ -5,6 +5,7 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
+import {builtins} from '../builtins/index.js';
 import {Engine} from '../src/docker/engine.js';
 import type {Output, ShellContext} from '../src/shell/context.js';
 import {runBuiltin} from '../src/shell/run-builtin.js';
@@ -27,10 +28,10 @@ function inProcess(ns: Namespace, stdout: Output, stderr: Output): (line: string
   return (line) => {
     const ctx: ShellContext = {
       cwd: '/', home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: new PassThrough(), stdinIsTTY: false,
-      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127,
+      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127, now: Date.now,
     };
     ns.refresh();
-    return runBuiltin(line.split(' '), ctx);
+    return runBuiltin(builtins, line.split(' '), ctx);
   };
 }
 
@@ -255,7 +256,7 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
   }
   // Completion of a container path, after the first lookup of that directory (in-process).
   const ns = new Namespace(new Engine());
-  const source = namespaceSource(ns, process.env);
+  const source = namespaceSource(ns, process.env, builtins.map((b) => b.name));
   const line = `cat /containers/${a}/etc/ho`;
   await complete(line, line.length, {cwd: '/', home: '/root'}, source);
   const tab: number[] = [];
@@ -280,7 +281,7 @@ async function interactiveFigures(dboxBin: string, a: string, ra: string): Promi
  * background job floods the terminal with output.
  */
 async function editorFigures(): Promise<void> {
-  const {buildDriver} = await import('../test/e2e/driver.js');
+  const {buildDriver} = await import('../harness/editor-driver-build.js');
   const dir = fs.mkdtempSync('/tmp/dbox-bench-editor-');
   const name = `dbox-bench-editor-${process.pid}`;
   const idle: number[] = [];
@@ -361,7 +362,7 @@ function serialisedStateLine(): number[] {
 
 /** A second engine on TLS loopback, reached through a docker context (test/integration/remote-engine.ts). */
 async function remoteFigures(): Promise<void> {
-  const {startRemoteEngine} = await import('../test/integration/remote-engine.js');
+  const {startRemoteEngine} = await import('../harness/remote-engine.js');
   const {defaultEndpoint} = await import('../src/docker/endpoints.js');
   const remote = await startRemoteEngine();
   const home = fs.mkdtempSync('/tmp/dbox-bench-home-');
@@ -500,8 +501,8 @@ async function agentStoppedFigures(run: (cmd: string, args: string[], o?: object
 
 /** The agent on a TLS engine and behind a shaped link. */
 async function agentRemoteFigures(run: (cmd: string, args: string[], o?: object) => Promise<unknown>): Promise<void> {
-  const {startRemoteEngine} = await import('../test/integration/remote-engine.js');
-  const {startShapedEngine} = await import('../test/integration/shaped-link.js');
+  const {startRemoteEngine} = await import('../harness/remote-engine.js');
+  const {startShapedEngine} = await import('../harness/shaped-link.js');
   const dboxBin = path.join(root, 'bin/dbox.js');
   const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
   const dbox = (line: string, env: NodeJS.ProcessEnv): Promise<unknown> =>

@@ -2,7 +2,7 @@
 import type {Method} from '../src/attach/attach.js';
 import {escapeControls, escapeControlsLines} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
-import {UsageError} from '../src/vfs/errors.js';
+import {UsageError} from '../src/errors.js';
 
 const methods = new Set(['auto', 'mount-api', 'blockdev', 'helper', 'upload']);
 const usage = 'attach CONTAINER [HOSTDIR] [--at PATH] [--method auto|mount-api|blockdev|helper|upload] [--snapshot] [--verbose] [--cleanup] [-- CMD [ARGS...]]';

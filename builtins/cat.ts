@@ -9,7 +9,7 @@ import type {Builtin} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
-import {FsError} from '../src/vfs/errors.js';
+import {FsError} from '../src/errors.js';
 import {Progress, sendFile} from '../src/vfs/transfer.js';
 
 const spec = {

@@ -7,7 +7,7 @@ import type {Builtin, ShellContext} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
-import {FsError, UsageError} from '../src/vfs/errors.js';
+import {FsError, UsageError} from '../src/errors.js';
 import {absolute, basename, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';
@@ -40,10 +40,10 @@ function skippedLine(shown: string, mode: number, reason: SkipReason): string {
 /** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
 async function withProgress<T>(ctx: ShellContext, progress: Progress, total: number | undefined, work: Promise<T>): Promise<T> {
   if (!ctx.stderr.isTTY) return work;
-  const start = Date.now();
+  const start = ctx.now();
   let drawn = false;
   const timer = setInterval(() => {
-    const elapsedMs = Date.now() - start;
+    const elapsedMs = ctx.now() - start;
     if (elapsedMs < 300) return;
     drawn = true;
     const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},

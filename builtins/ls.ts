@@ -21,7 +21,7 @@ import {parseOptions, type ParsedArgs} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {accountsOf} from '../src/vfs/accounts.js';
-import {FsError} from '../src/vfs/errors.js';
+import {FsError} from '../src/errors.js';
 import {absolute, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type ContainerFs, type Stat,
@@ -209,7 +209,7 @@ async function longLines(items: readonly Item[], view: View): Promise<string[]> 
     });
     return table(rows, [false, false, false, false, false]);
   }
-  const now = Date.now();
+  const now = view.ctx.now();
   const rows: string[][] = [];
   const owner = !flags.has('noOwner');
   const group = !flags.has('noGroup') && !flags.has('noGroupColumn');
@@ -322,7 +322,7 @@ function checkLength(paths: readonly string[], driverPath?: string): void {
  *  filesystem refused (and listed otherwise) is added to `refused`. */
 async function listDir(target: Target, flags: Flags, ctx: ShellContext, refused: Refusal[]): Promise<Item[]> {
   if (target.kind === 'containers') {
-    const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
+    const list = await ctx.ns.containers(target.endpoint);
     // -a: . and .. as in any directory (/containers and its parent are directories).
     const dots: Item[] = flags.has('all') ? [{name: '.', stat: await ctx.ns.stat('/containers')}, {name: '..', stat: await ctx.ns.stat('/')}] : [];
     return ordered([...dots, ...list.map((c) => ({name: String(c.name), container: c}))], flags);

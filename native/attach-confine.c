@@ -51,7 +51,8 @@ static int open_procs(const char *controllers, const char *path, struct fail *f)
   char *line = NULL;
   size_t cap = 0;
   int procs = -1, found = 0;
-  while (!found && getline(&line, &cap, m) > 0) {
+  ssize_t got = 0;
+  while (!found && (got = getline(&line, &cap, m)) > 0) {
     char root[4096], point[4096], type[32], options[1024];
     const char *dash = strstr(line, " - ");
     if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 || sscanf(dash + 3, "%31s %*s %1023s", type, options) != 2) continue;
@@ -70,8 +71,12 @@ static int open_procs(const char *controllers, const char *path, struct fail *f)
     close_fd(&dir);
     close_fd(&mnt);
   }
+  // A table that could not be read to its end (out of memory) proves nothing is missing from it.
+  int unread = !found && got < 0 && !feof(m);
+  int err = errno;
   free(line);
   fclose(m);
+  if (unread) return failf(f, EXIT_ATTACH, "the host's mount table: %s", strerror(err));
   if (!found) {
     failf(f, EXIT_ATTACH, "the container's cgroup hierarchy %s is not mounted on the host", controllers[0] ? controllers : "cgroup2");
     return -2;

@@ -100,18 +100,25 @@ char **container_env(struct container *c, const char *bin, struct fail *f) {
   }
   size_t k = 0;
   int has_path = 0, ok = 1;
+  char *path = NULL;  // the one entry made here (the others point into buf)
   for (size_t i = 0; i < n && ok; i += strlen(buf + i) + 1) {
     if (strncmp(buf + i, "PATH=", 5) == 0) {
       if (has_path++) continue;
-      ok = asprintf(&env[k++], "PATH=%s:%s", bin, buf + i + 5) >= 0;
+      ok = asprintf(&path, "PATH=%s:%s", bin, buf + i + 5) >= 0;
+      if (ok) env[k++] = path;
     } else if (buf[i]) {
       env[k++] = buf + i;
     }
   }
-  if (ok && !has_path) ok = asprintf(&env[k++], "PATH=%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", bin) >= 0;
-  if (!ok) {
+  if (ok && !has_path) {
+    ok = asprintf(&path, "PATH=%s:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", bin) >= 0;
+    if (ok) env[k++] = path;
+  }
+  if (!ok) {  // asprintf left nothing to free
+    free(env);
+    free(buf);
     failf(f, EXIT_ATTACH, "out of memory");
-    return NULL;  // the process is about to exit: env and buf go with it
+    return NULL;
   }
   env[k] = NULL;
   return env;  // env and buf live as long as the process

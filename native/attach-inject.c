@@ -152,21 +152,23 @@ int inject_run(struct injection *j, char **argv, struct fail *f) {
 
 int inject_undo(struct injection *j, const char *id) {
   struct fail f = {0};
-  int left_mounts = 0, removed = 0, left_dirs = 0;
+  int left_mounts = 0, removed = 0, left_dirs = 0, later = 0;
   if (j->attached && tree_detach(j->c.proc, &j->t, &f) < 0) {
     fprintf(stderr, "attach: %s\n", f.msg);
     left_mounts++;
   }
   j->attached = 0;
-  if (j->c.root >= 0) created_remove(j->c.root, j->s.target, j->s.created, &removed, &left_dirs);
-  // Kept for `cleanup` while a mount is left. Directories left (moved away, or holding files by
-  // now) are the container's: no record would let a later cleanup do more.
-  if (j->state >= 0 && left_mounts == 0) state_remove(j->state_dir, id);
+  if (j->c.root >= 0) later = created_remove(j->c.root, j->s.target, j->s.created, &removed, &left_dirs);
+  // Kept for `cleanup` while a mount is left, or a directory this process failed to remove.
+  // Directories left by the container's doing (moved away, or holding files by now) are the
+  // container's: no record would let a later cleanup do more.
+  if (j->state >= 0 && left_mounts == 0 && !later) state_remove(j->state_dir, id);
+  else if (j->state >= 0) fprintf(stderr, "attach: what is left is recorded: attach --cleanup removes it\n");
   close_fd(&j->state);
   close_fd(&j->state_dir);
   close_fd(&j->target);
   close_fd(&j->t.fd);
   confine_close(&j->k);
   container_close(&j->c);
-  return left_mounts;
+  return left_mounts + later;
 }

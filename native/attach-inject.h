@@ -66,11 +66,14 @@ int inject_prepare(struct injection *j, const struct inject_request *r, struct f
 int inject_mount(struct injection *j, const struct inject_request *r, struct fail *f);
 
 /** Runs argv in the container; the program's status (128+N for signal N), or -1. Ctrl-C, Ctrl-\
- *  are the program's; SIGTERM and SIGHUP are forwarded to it. */
+ *  are the program's; SIGTERM and SIGHUP are forwarded to it. It enters the container's other
+ *  namespaces and changes this process's signal dispositions: one injection per process, which
+ *  must be single-threaded (setns), and which goes on only to inject_undo. */
 int inject_run(struct injection *j, char **argv, struct fail *f);
 
-/** Undoes what the steps did and releases the injection; the number of mounts left (each with a
- *  line on stderr). */
+/** Undoes what the steps did and releases the injection; how many things are left that `cleanup`
+ *  can remove (mounts, directories this process failed to remove), each with a line on stderr:
+ *  their record is kept for it. */
 int inject_undo(struct injection *j, const char *id);
 
 #endif

@@ -300,8 +300,22 @@ int tree_detach(int proc, struct source_tree *t, struct fail *f) {
   return 0;
 }
 
-void created_remove(int root, const char *target, const char *created, int *removed, int *left) {
-  if (!created || !created[0] || !state_path_within(created, target)) return;
+/** Whether a failure is the container's doing (a directory moved, replaced by a link or a file,
+ *  filled, mounted on), which a later cleanup would meet again; anything else (out of memory or
+ *  descriptors) is this process's. */
+static int containers_doing(int err) {
+  return err == ENOTEMPTY || err == EEXIST || err == EBUSY || err == ELOOP || err == ENOTDIR || err == EXDEV || err == ENOENT ||
+         err == EROFS;
+}
+
+/** Says why `path` is left; 1 when a later cleanup may remove it, else 0. */
+static int left_behind(const char *path, int err, const char *why) {
+  fprintf(stderr, "attach: left %s in the container: %s\n", quoted(path), why ? why : strerror(err));
+  return !why && !containers_doing(err);
+}
+
+int created_remove(int root, const char *target, const char *created, int *removed, int *left) {
+  if (!created || !created[0] || !state_path_within(created, target)) return 0;
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s", target);
   for (;;) {
@@ -311,22 +325,36 @@ void created_remove(int root, const char *target, const char *created, int *remo
     int parent = open_path(root, path[0] ? path : "/");
     *slash = '/';
     struct stat st;
+    int err = 0, later = 0;
+    if (parent < 0 && errno == ENOENT) {  // its parent is gone, so is it (removed by an earlier run)
+      if (strcmp(path, created) == 0) return 0;
+      *slash = 0;
+      continue;
+    }
     if (parent < 0) {
-      fprintf(stderr, "attach: left %s in the container: its parent cannot be reached without following a link\n", quoted(path));
+      err = errno;
       ++*left;
-      return;
+      if (err == ELOOP || err == ENOTDIR || err == EXDEV) return left_behind(path, err, "its parent cannot be reached without following a link");
+      return left_behind(path, err, NULL);
     }
     if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-      if (!S_ISDIR(st.st_mode) || change_dir(root, parent, name, REMOVE_DIR) < 0) {
-        fprintf(stderr, "attach: left %s in the container: %s\n", quoted(path), S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory any more");
+      if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+      else if (change_dir(root, parent, name, REMOVE_DIR) < 0) err = errno;
+      if (err) {
         ++*left;
+        later = left_behind(path, err, S_ISDIR(st.st_mode) ? NULL : "not a directory any more");
         close_fd(&parent);
-        return;
+        return later;
       }
       ++*removed;
+    } else if (errno != ENOENT) {  // gone already is fine; not knowing is not
+      err = errno;
+      ++*left;
+      close_fd(&parent);
+      return left_behind(path, err, NULL);
     }
     close_fd(&parent);
-    if (strcmp(path, created) == 0) return;
+    if (strcmp(path, created) == 0) return 0;
     *slash = 0;
   }
 }
@@ -363,10 +391,17 @@ static int candidates(int pid_dir, const struct mount_proof *p, struct candidate
   char *line = NULL;
   size_t cap = 0;
   int n = 0;
-  while (n < max && getline(&line, &cap, m) > 0) {
+  ssize_t got = 0;
+  while (n < max && (got = getline(&line, &cap, m)) > 0) {
     unsigned long long id, maj, min;
     char *point = NULL;
-    if (sscanf(line, "%llu %*u %llu:%llu %*s %ms", &id, &maj, &min, &point) != 4) {
+    int fields = sscanf(line, "%llu %*u %llu:%llu %*s %ms", &id, &maj, &min, &point);
+    if (fields == 3) {  // every line has a mount point: this one could not be allocated
+      got = -1;
+      errno = ENOMEM;
+      break;
+    }
+    if (fields != 4) {
       free(point);
       continue;
     }
@@ -379,8 +414,14 @@ static int candidates(int pid_dir, const struct mount_proof *p, struct candidate
       free(point);
     }
   }
+  // A table read only in part would hide mounts that are dbox's: no answer rather than a short one.
+  int unread = got < 0 && !feof(m), err = errno;
   free(line);
   fclose(m);
+  if (unread) {
+    for (int i = 0; i < n; i++) free(out[i].point);
+    return failf(f, EXIT_ATTACH, "the container's mount table: %s", strerror(err));
+  }
   return n;
 }
 

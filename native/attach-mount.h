@@ -60,8 +60,11 @@ int tree_attach(struct source_tree *t, int target, unsigned long long *mount_id,
 int tree_detach(int proc, struct source_tree *t, struct fail *f);
 
 /** Removes the empty directories attach made, from `target` up to `created`; counts them in
- *  *removed, and what could not be removed (with a line on stderr) in *left. */
-void created_remove(int root, const char *target, const char *created, int *removed, int *left);
+ *  *removed, and what could not be removed (with a line on stderr) in *left. Returns 1 when what
+ *  is left was left for a reason of this process's (out of memory, of descriptors), which a later
+ *  cleanup may not meet: then the state is worth keeping. 0 otherwise (the container's doing: a
+ *  directory filled, moved or replaced). */
+int created_remove(int root, const char *target, const char *created, int *removed, int *left);
 
 /** What proves a mount is dbox's: its root is the source directory; and which mount. */
 struct mount_proof {

@@ -106,8 +106,8 @@ static int cleanup(const struct args *a) {
   }
   if (container_enter_mounts(&c, &f) < 0) goto out;
   if (leftovers_unmount(c.proc, c.pid_dir, c.root, &p, &unmounted, &left_mounts, &f) < 0) goto out;
-  if (left_mounts == 0) created_remove(c.root, p.target, created, &removed, &left_dirs);
-  if (state >= 0 && left_mounts == 0) state_remove(state_dir, a->id);
+  int later = left_mounts == 0 ? created_remove(c.root, p.target, created, &removed, &left_dirs) : 0;
+  if (state >= 0 && left_mounts == 0 && !later) state_remove(state_dir, a->id);
   printf("%d %d %d %d\n", unmounted, removed, left_mounts, left_dirs);
   ok = 1;
 out:

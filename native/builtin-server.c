@@ -284,7 +284,6 @@ static napi_value js_close_server(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-void builtin_server_register(napi_env env, napi_value exports) {
-  shell_export(env, exports, "listenBuiltins", js_listen);
-  shell_export(env, exports, "closeBuiltins", js_close_server);
+int builtin_server_register(napi_env env, napi_value exports) {
+  return shell_export(env, exports, "listenBuiltins", js_listen) < 0 || shell_export(env, exports, "closeBuiltins", js_close_server) < 0 ? -1 : 0;
 }

@@ -11,9 +11,11 @@
 #ifndef DBOX_COMMON_H
 #define DBOX_COMMON_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /** "." or "..". */
 static inline int is_dot_or_dotdot(const char *name) {
@@ -44,5 +46,24 @@ static inline int open_name_path(int dir, const char *name) {
 static inline int reopen_fd(int fd, int flags) {
   return open(fd_path(fd).s, flags | O_CLOEXEC);
 }
+
+/**
+ * The whole pattern as one expression: `act` (an int expression using the descriptor as `fd`; -1
+ * and errno on failure) runs on the descriptor `open_expr` gives, which is closed after, act's
+ * errno kept. Its value: act's, or -1 with errno when the open or act failed.
+ *   int r = WITH_FD(fd, open_name_path(dir, name), fchownat(fd, "", uid, gid, AT_EMPTY_PATH));
+ */
+#define WITH_FD(fd, open_expr, act)      \
+  __extension__({                        \
+    int fd = (open_expr);                \
+    int with_fd_r_ = -1;                 \
+    if (fd >= 0) {                       \
+      with_fd_r_ = (act);                \
+      int with_fd_e_ = errno;            \
+      close(fd);                         \
+      errno = with_fd_e_;                \
+    }                                    \
+    with_fd_r_;                          \
+  })
 
 #endif

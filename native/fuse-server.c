@@ -59,9 +59,13 @@
 // (default: half the raised limit, at most 65536); DBOX_FUSE_INOTIFY=off serves as when the
 // kernel's watches have run out.
 //
-// Locking: one mutex guards the tables and every node's mutable fields. No system call runs under
-//   it, except dup2() of descriptors in use during a revocation (rare, and atomicity against a
-//   concurrent close is its point); closes and inotify calls are collected and done after it.
+// Locking: one mutex guards the tables and every node's mutable fields, and nothing else: no
+//   system call runs under it (lookups, stats, opens and inotify_add_watch come before it, and
+//   take it only to enter what they found in the table), except dup3() of descriptors in use
+//   during a revocation (rare, and atomicity against a concurrent close is its point). Closes and
+//   inotify_rm_watch calls are collected under it and done after it (when memory runs out to
+//   collect one, it is done at once: correct, only slower). Parallel lookups of a slow tree are
+//   in the tree at once (test/adversarial/fuse-parallel.test.ts).
 #define FUSE_USE_VERSION 312
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -935,11 +939,8 @@ static int own_fd(fuse_req_t req, int dir, const char *name, int fd, mode_t mode
 /** After `name` was made in `dir` (`err`: the making's errno, 0 when made): gives it to the caller. */
 static int own_name(fuse_req_t req, int dir, const char *name, mode_t mode, int err) {
   if (err || !S.caller_owns) return err;
-  int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno;
-  err = own_fd(req, dir, name, fd, mode);
-  close(fd);
-  return err;
+  int r = WITH_FD(fd, open_name_path(dir, name), own_fd(req, dir, name, fd, mode));
+  return r < 0 ? errno : r;
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
@@ -1723,6 +1724,10 @@ static void *control_loop(void *arg) {
   // dbox is gone, or spoke out of step: nothing may be left mounted. The end goes the way of a
   // SIGTERM (libfuse's handler ends the loop, whose threads are joined before main unmounts): an
   // unmount from here would close /dev/fuse under threads still replying on its fd number.
+  free(op);
+  free(name);
+  free(path);
+  free(flags);
   if (__atomic_load_n(&S.failed, __ATOMIC_SEQ_CST)) say("control: unmounting");
   else if (!feof(stdin)) say("control: malformed record: unmounting");
   __atomic_store_n(&S.ending, 1, __ATOMIC_SEQ_CST);
@@ -1739,12 +1744,16 @@ static void *control_loop(void *arg) {
 static void invalidate_all(void) {
   size_t count = 0, cap = 1024;
   struct node **dirs = malloc(cap * sizeof *dirs);
+  bool partial = !dirs;
   lock();
   for (struct node *n = S.all; n && dirs; n = n->all_next) {
     if (n->wd < 0) continue;
     if (count == cap) {
       struct node **grown = realloc(dirs, (cap *= 2) * sizeof *dirs);
-      if (!grown) break;
+      if (!grown) {
+        partial = true;  // said after the lock
+        break;
+      }
       dirs = grown;
     }
     n->pins++;
@@ -1752,6 +1761,7 @@ static void invalidate_all(void) {
     dirs[count++] = n;
   }
   unlock();
+  if (partial) say("inotify: events lost, and no memory to drop every listing the kernel keeps: those expire after %.0f s", WATCHED);
   for (size_t i = 0; i < count; i++) {
     fuse_lowlevel_notify_inval_inode(S.session, (uintptr_t)dirs[i], 0, 0);
     release(dirs[i]);
@@ -1883,6 +1893,33 @@ static void set_fd_limits(void) {
   S.max_fds = max < 16 ? 16 : max;
 }
 
+/**
+ * Starts a thread of our own, detached, with the signals that end the loop blocked in it, as libfuse starts
+ * its workers: SIGTERM (the control thread's EOF sends it to this process), SIGINT, SIGHUP, SIGQUIT
+ * must reach the main thread, whose wait they interrupt. Delivered to another thread (the kernel
+ * picks one that does not block them, as the main thread does while libfuse starts a worker),
+ * libfuse's handler would mark the session ended and nobody would wake up to end it.
+ */
+static int start_thread(pthread_t *t, void *(*fn)(void *)) {
+  sigset_t ending, old;
+  sigemptyset(&ending);
+  sigaddset(&ending, SIGTERM);
+  sigaddset(&ending, SIGINT);
+  sigaddset(&ending, SIGHUP);
+  sigaddset(&ending, SIGQUIT);
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
+  if (err != 0) return err;
+  err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);  // never joined: they end with the process
+  if (err == 0) err = pthread_sigmask(SIG_BLOCK, &ending, &old);
+  if (err == 0) {
+    err = pthread_create(t, &attr, fn, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
+  pthread_attr_destroy(&attr);
+  return err;
+}
+
 static void *parked(void *arg) {
   for (;;) pause();  // a cancellation point
   return NULL;
@@ -1966,17 +2003,18 @@ int main(int argc, char **argv) {
   char *fuse_argv[] = {argv[0], "-o", opts, NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fuse_argv);
   S.session = fuse_session_new(&args, &ops, sizeof ops, NULL);
+  fuse_opt_free_args(&args);  // parsed: the session keeps what it needs
   if (!S.session) return fail_start("fuse_session_new failed");
   if (fuse_set_signal_handlers(S.session) != 0) return fail_start("cannot set signal handlers");
   if (fuse_session_mount(S.session, argv[1]) != 0) return fail_start("cannot mount (see the log)");
   pthread_t control_thread, watch_thread;
-  int err = pthread_create(&control_thread, NULL, control_loop, NULL);
+  int err = start_thread(&control_thread, control_loop);
   if (err != 0) {
     // Without it, EOF could never unmount: no start at all.
     fuse_session_unmount(S.session);
     return fail_start("cannot start the control thread: %s", strerror(err));
   }
-  if (S.inotify_fd >= 0 && (err = pthread_create(&watch_thread, NULL, watch_loop, NULL)) != 0) {
+  if (S.inotify_fd >= 0 && (err = start_thread(&watch_thread, watch_loop)) != 0) {
     say("cannot start the inotify thread: %s", strerror(err));
     close(S.inotify_fd);
     S.inotify_fd = -1;  // read before the kernel's INIT: no cached listings then

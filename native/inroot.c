@@ -44,6 +44,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "identity.h"
 #include "link.h"
 #include "name-codec.h"
@@ -74,27 +75,31 @@ static napi_status name_value(napi_env env, const char *bytes, size_t len, napi_
   return st;
 }
 
+// An Error like Node's own for errno `err`; NULL when N-API cannot make it.
 static napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *path) {
   char msg[PATH_MAX + 128];
   const char *code = strerrorname_np(err);
   if (!code) code = "EIO";
   snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, strerror(err), syscall_name, path ? path : "");
-  napi_value jmsg, jcode, error, jerrno, jsys;
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode);
-  napi_create_error(env, jcode, jmsg, &error);
-  napi_create_int32(env, err, &jerrno);
-  napi_set_named_property(env, error, "errno", jerrno);
-  napi_set_named_property(env, error, "code", jcode);
-  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &jsys);
-  napi_set_named_property(env, error, "syscall", jsys);
-  napi_value jpath;
+  napi_value jmsg, jcode, error, jerrno, jsys, jpath;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg) != napi_ok ||
+      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode) != napi_ok || napi_create_error(env, jcode, jmsg, &error) != napi_ok ||
+      napi_create_int32(env, err, &jerrno) != napi_ok || napi_set_named_property(env, error, "errno", jerrno) != napi_ok ||
+      napi_set_named_property(env, error, "code", jcode) != napi_ok ||
+      napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &jsys) != napi_ok ||
+      napi_set_named_property(env, error, "syscall", jsys) != napi_ok)
+    return NULL;
+  // The path is a detail: an error without it is still the error.
   if (path && name_value(env, path, strlen(path), &jpath) == napi_ok) napi_set_named_property(env, error, "path", jpath);
   return error;
 }
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall_name, const char *path) {
-  napi_throw(env, make_errno_error(env, err, syscall_name, path));
+  napi_value error = make_errno_error(env, err, syscall_name, path);
+  if (!error || napi_throw(env, error) != napi_ok) {
+    const char *code = strerrorname_np(err);
+    napi_throw_error(env, code ? code : "EIO", strerror(err));
+  }
   return NULL;
 }
 
@@ -141,17 +146,23 @@ static int get_path(napi_env env, napi_value v, char *buf) {
     if (_pe > 0) return throw_errno(env, _pe, "path", NULL);               \
   }
 
+// A JS number; NULL (and a pending exception) when N-API cannot make one.
 static napi_value num(napi_env env, double v) {
   napi_value r;
-  napi_create_double(env, v, &r);
+  if (napi_create_double(env, v, &r) == napi_ok) return r;
+  napi_throw_error(env, NULL, "dbox native: N-API call failed: napi_create_double");
+  return NULL;
+}
+
+// A new descriptor as a JS number; closed again when it cannot be handed over.
+static napi_value fd_value(napi_env env, int fd) {
+  napi_value r = num(env, fd);
+  if (!r) close(fd);
   return r;
 }
 
-static napi_value undefined(napi_env env) {
-  napi_value r;
-  napi_get_undefined(env, &r);
-  return r;
-}
+// What a callback returns for undefined.
+static napi_value undefined(napi_env env) { return NULL; }
 
 // ---------- resolution ----------
 
@@ -184,12 +195,20 @@ static int open_parent(int root, const char *path, const char **name, char *buf)
   if (!slash) { dir = "."; *name = buf; }
   else if (slash == buf) { dir = "/"; *name = slash + 1; *slash = 0; }
   else { *slash = 0; dir = buf; *name = slash + 1; }
-  if ((*name)[0] == 0 || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) {
+  if (!is_one_component(*name)) {
     errno = EINVAL;
     return -1;
   }
   return in_root_open(root, dir, O_PATH | O_DIRECTORY, 0);
 }
+
+// The open-O_PATH-then-act pattern (common.h WITH_FD) on `path` in `root`: `act` uses `fd`; an
+// error of either is thrown as `syscall_name`'s.
+#define IN_ROOT_DO(root, path, flags, syscall_name, act)                  \
+  do {                                                                   \
+    if (WITH_FD(fd, in_root_open((int)(root), path, (flags), 0), act) < 0) \
+      return throw_errno(env, errno, syscall_name, path);                \
+  } while (0)
 
 // ---------- stat encoding ----------
 // [dev, ino, mode, nlink, uid, gid, rdev, size, blksize, blocks,
@@ -222,7 +241,7 @@ static napi_value js_open_root(napi_env env, napi_callback_info info) {
   PATH_ARG(0, path);
   int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, errno, "open", path);
-  return num(env, fd);
+  return fd_value(env, fd);
 }
 
 // open(root, path, flags, mode) -> fd
@@ -234,7 +253,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   INT_ARG(3, mode);
   int fd = in_root_open((int)root, path, (int)flags, (mode_t)mode);
   if (fd < 0) return throw_errno(env, errno, "open", path);
-  return num(env, fd);
+  return fd_value(env, fd);
 }
 
 // stat(root, path, follow) -> Float64Array
@@ -244,13 +263,8 @@ static napi_value js_stat(napi_env env, napi_callback_info info) {
   PATH_ARG(1, path);
   bool follow;
   CHECK(napi_get_value_bool(env, argv[2], &follow));
-  int fd = in_root_open((int)root, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
-  if (fd < 0) return throw_errno(env, errno, follow ? "stat" : "lstat", path);
   struct stat st;
-  int r = fstat(fd, &st);
-  int err = errno;
-  close(fd);
-  if (r < 0) return throw_errno(env, err, "stat", path);
+  IN_ROOT_DO(root, path, O_PATH | (follow ? 0 : O_NOFOLLOW), follow ? "stat" : "lstat", fstat(fd, &st));
   return stat_array(env, &st);
 }
 
@@ -261,13 +275,6 @@ static napi_value js_fstat(napi_env env, napi_callback_info info) {
   struct stat st;
   if (fstat((int)fd, &st) < 0) return throw_errno(env, errno, "fstat", NULL);
   return stat_array(env, &st);
-}
-
-// Whether a name from getdents is one path component other than "." and "..". The kernel's
-// filesystems never give anything else; checked all the same, since it is what keeps writes
-// of a copy below their destination.
-static int is_entry_name(const char *n) {
-  return n[0] != 0 && strchr(n, '/') == NULL && !(n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0)));
 }
 
 // readdir(root, path, withStat) -> {names: string[], types: Uint8Array, stats?: Float64Array}
@@ -290,7 +297,9 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   while (!err) {
     errno = 0;
     if (!(de = readdir(d))) { err = errno; break; }
-    if (!is_entry_name(de->d_name)) continue;
+    // One component other than "." and "..": the kernel's filesystems never give anything else;
+    // checked all the same, since it is what keeps the writes of a copy below their destination.
+    if (!is_one_component(de->d_name)) continue;
     if (n == cap) {
       char **nn = realloc(names, cap * 2 * sizeof *names);
       if (nn) names = nn;
@@ -334,10 +343,18 @@ static napi_value js_readdir(napi_env env, napi_callback_info info) {
   free(types);
   closedir(d);
   if (err) return throw_errno(env, err, "scandir", path);
-  napi_set_named_property(env, result, "names", jnames);
-  napi_set_named_property(env, result, "types", jtypes);
-  if (with_stat) napi_set_named_property(env, result, "stats", jstats);
+  CHECK(napi_set_named_property(env, result, "names", jnames));
+  CHECK(napi_set_named_property(env, result, "types", jtypes));
+  if (with_stat) CHECK(napi_set_named_property(env, result, "stats", jstats));
   return result;
+}
+
+// The target of the symlink `fd` (O_PATH|O_NOFOLLOW) into buf, its length in *n; -1 and EINVAL
+// when it is no symlink (readlinkat says ENOENT: the empty name).
+static int read_link(int fd, char *buf, size_t size, ssize_t *n) {
+  *n = readlinkat(fd, "", buf, size);
+  if (*n < 0 && errno == ENOENT) errno = EINVAL;
+  return *n < 0 ? -1 : 0;
 }
 
 // readlink(root, path) -> string
@@ -345,24 +362,12 @@ static napi_value js_readlink(napi_env env, napi_callback_info info) {
   ARGS(2);
   INT_ARG(0, root);
   PATH_ARG(1, path);
-  int fd = in_root_open((int)root, path, O_PATH | O_NOFOLLOW, 0);
-  if (fd < 0) return throw_errno(env, errno, "readlink", path);
   char buf[PATH_MAX];
-  ssize_t n = readlinkat(fd, "", buf, sizeof buf - 1);
-  int err = errno;
-  close(fd);
-  if (n < 0) return throw_errno(env, err == ENOENT ? EINVAL : err, "readlink", path);
+  ssize_t n = -1;
+  IN_ROOT_DO(root, path, O_PATH | O_NOFOLLOW, "readlink", read_link(fd, buf, sizeof buf - 1, &n));
   napi_value s;
   CHECK(name_value(env, buf, (size_t)n, &s));
   return s;
-}
-
-// Opens the O_PATH fd `opath` again, for real, through /proc/self/fd: the same inode, whatever
-// its name points at by now.
-static int reopen(int opath, int flags) {
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", opath);
-  return open(proc, flags | O_CLOEXEC);
 }
 
 // What openRead may open besides regular files.
@@ -386,7 +391,7 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   int fd = -1;
   if (type == S_IFDIR) { close(p); return throw_errno(env, EISDIR, "open", path); }
   if (type == S_IFREG || (type == S_IFIFO && (accept & READ_FIFO)) || (accept & READ_ANY)) {
-    fd = reopen(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    fd = reopen_fd(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
     int e = errno;
     close(p);
     if (fd < 0) return throw_errno(env, e, "open", path);
@@ -397,10 +402,15 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   } else {
     close(p);
   }
-  napi_value result;
-  CHECK(napi_create_object(env, &result));
-  CHECK(napi_set_named_property(env, result, "fd", num(env, fd)));
-  CHECK(napi_set_named_property(env, result, "mode", num(env, st.st_mode)));
+  napi_value result, jfd, jmode;
+  if (napi_create_object(env, &result) != napi_ok || !(jmode = num(env, st.st_mode)) ||
+      napi_set_named_property(env, result, "mode", jmode) != napi_ok || !(jfd = num(env, fd)) ||
+      napi_set_named_property(env, result, "fd", jfd) != napi_ok) {
+    if (fd >= 0) close(fd);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) napi_throw_error(env, NULL, "dbox native: N-API call failed: openRead");
+    return NULL;
+  }
   return result;
 }
 
@@ -409,12 +419,8 @@ static napi_value js_open_read(napi_env env, napi_callback_info info) {
   do {                                                                   \
     char _buf[PATH_MAX];                                                 \
     const char *name;                                                    \
-    int pfd = open_parent((int)(root), path, &name, _buf);               \
-    if (pfd < 0) return throw_errno(env, errno, syscall_name, path);     \
-    int _r = (body);                                                     \
-    int _e = errno;                                                      \
-    close(pfd);                                                          \
-    if (_r < 0) return throw_errno(env, _e, syscall_name, path);         \
+    if (WITH_FD(pfd, open_parent((int)(root), path, &name, _buf), body) < 0) \
+      return throw_errno(env, errno, syscall_name, path);                \
   } while (0)
 
 static napi_value js_mkdir(napi_env env, napi_callback_info info) {
@@ -504,14 +510,7 @@ static napi_value js_chmod(napi_env env, napi_callback_info info) {
   INT_ARG(0, root);
   PATH_ARG(1, path);
   INT_ARG(2, mode);
-  int fd = in_root_open((int)root, path, O_PATH, 0);
-  if (fd < 0) return throw_errno(env, errno, "chmod", path);
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int r = fchmodat(AT_FDCWD, proc, (mode_t)mode, 0);
-  int err = errno;
-  close(fd);
-  if (r < 0) return throw_errno(env, err, "chmod", path);
+  IN_ROOT_DO(root, path, O_PATH, "chmod", fchmodat(AT_FDCWD, fd_path(fd).s, (mode_t)mode, 0));
   return undefined(env);
 }
 
@@ -524,12 +523,7 @@ static napi_value js_chown(napi_env env, napi_callback_info info) {
   INT_ARG(3, gid);
   bool follow;
   CHECK(napi_get_value_bool(env, argv[4], &follow));
-  int fd = in_root_open((int)root, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
-  if (fd < 0) return throw_errno(env, errno, "chown", path);
-  int r = fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH);
-  int err = errno;
-  close(fd);
-  if (r < 0) return throw_errno(env, err, "chown", path);
+  IN_ROOT_DO(root, path, O_PATH | (follow ? 0 : O_NOFOLLOW), "chown", fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH));
   return undefined(env);
 }
 
@@ -546,14 +540,7 @@ static napi_value js_utimes(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_bool(env, argv[6], &follow));
   struct timespec ts[2] = {{.tv_sec = as, .tv_nsec = ans}, {.tv_sec = ms, .tv_nsec = mns}};
   if (follow) {
-    int fd = in_root_open((int)root, path, O_PATH, 0);
-    if (fd < 0) return throw_errno(env, errno, "utimes", path);
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    int r = utimensat(AT_FDCWD, proc, ts, 0);
-    int err = errno;
-    close(fd);
-    if (r < 0) return throw_errno(env, err, "utimes", path);
+    IN_ROOT_DO(root, path, O_PATH, "utimes", utimensat(AT_FDCWD, fd_path(fd).s, ts, 0));
   } else {
     WITH_PARENT(root, path, "utimes", utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW));
   }
@@ -565,18 +552,16 @@ static napi_value js_statfs(napi_env env, napi_callback_info info) {
   ARGS(2);
   INT_ARG(0, root);
   PATH_ARG(1, path);
-  int fd = in_root_open((int)root, path, O_PATH, 0);
-  if (fd < 0) return throw_errno(env, errno, "statfs", path);
   struct statfs s;
-  int r = fstatfs(fd, &s);
-  int err = errno;
-  close(fd);
-  if (r < 0) return throw_errno(env, err, "statfs", path);
+  IN_ROOT_DO(root, path, O_PATH, "statfs", fstatfs(fd, &s));
   double v[8] = {(double)s.f_bsize, (double)s.f_blocks, (double)s.f_bfree, (double)s.f_bavail,
                  (double)s.f_files, (double)s.f_ffree, (double)s.f_namelen, (double)s.f_frsize};
-  napi_value arr;
-  napi_create_array_with_length(env, 8, &arr);
-  for (uint32_t i = 0; i < 8; i++) napi_set_element(env, arr, i, num(env, v[i]));
+  napi_value arr, item;
+  CHECK(napi_create_array_with_length(env, 8, &arr));
+  for (uint32_t i = 0; i < 8; i++) {
+    if (!(item = num(env, v[i]))) return NULL;
+    CHECK(napi_set_element(env, arr, i, item));
+  }
   return arr;
 }
 
@@ -605,7 +590,7 @@ static napi_value js_open_container_root(napi_env env, napi_callback_info info) 
   err = errno;
   close(dir);
   if (root < 0) return throw_errno(env, err, "open", what);
-  return num(env, root);
+  return fd_value(env, root);
 }
 
 // peerInOurPidNamespace(socketPath) -> whether the engine behind a unix socket shares our PID
@@ -616,7 +601,7 @@ static napi_value js_peer_in_our_pid_ns(napi_env env, napi_callback_info info) {
   int r = identity_peer_in_our_pid_ns(path);
   if (r < 0) return throw_errno(env, errno, "connect", path);
   napi_value b;
-  napi_get_boolean(env, r == 1, &b);
+  CHECK(napi_get_boolean(env, r == 1, &b));
   return b;
 }
 
@@ -632,7 +617,7 @@ static napi_value js_cgroup_names(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value b;
-  napi_get_boolean(env, identity_cgroup_names(text, id) == 1, &b);
+  CHECK(napi_get_boolean(env, identity_cgroup_names(text, id) == 1, &b));
   return b;
 }
 
@@ -875,15 +860,15 @@ static void close_frame(frame_t *f) {
 static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char *dname, const char *rel, frame_t *f) {
   if (stopping(j)) return fail(j, ECANCELED, "copy", rel);
   if (failed(j)) return -1;  // another thread met an error: stop
-  if (!is_entry_name(sname) || !is_entry_name(dname)) return fail(j, EINVAL, "copy", rel);
+  if (!is_one_component(sname) || !is_one_component(dname)) return fail(j, EINVAL, "copy", rel);
   struct stat st;
-  int p = openat(sdir, sname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  int p = open_name_path(sdir, sname);
   if (p < 0) return fail(j, errno, "open", rel);
   if (fstat(p, &st) < 0) { int e = errno; close(p); return fail(j, e, "lstat", rel); }
   int rc = 0;
   switch (st.st_mode & S_IFMT) {
     case S_IFDIR: {
-      int s = reopen(p, O_RDONLY | O_DIRECTORY);
+      int s = reopen_fd(p, O_RDONLY | O_DIRECTORY);
       if (s < 0) { rc = fail(j, errno, "open", rel); break; }
       if (mkdirat(ddir, dname, 0700) < 0) { rc = fail(j, errno, "mkdir", rel); close(s); break; }
       int d = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -895,7 +880,7 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
       break;
     }
     case S_IFREG: {
-      int s = reopen(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+      int s = reopen_fd(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
       if (s < 0) { rc = fail(j, errno, "open", rel); break; }
       mode_t created = st.st_mode & 0777;
       int d = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created);
@@ -962,7 +947,7 @@ static int copy_tree_from(job_t *j, frame_t top, char *rel) {
       continue;
     }
     const char *name = de->d_name;
-    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
     if (f->rlen + 1 + nl >= PATH_MAX) { rc = fail(j, ENAMETOOLONG, "copy", rel); continue; }
     rel[f->rlen] = '/';
@@ -1011,7 +996,7 @@ static void *dir_worker(void *arg) {
       if (e) fail(j, e, "readdir", rel);
       break;
     }
-    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
     if (blen + 1 + nl >= PATH_MAX) { fail(j, ENAMETOOLONG, "copy", rel); break; }
     rel[blen] = '/';
@@ -1079,7 +1064,7 @@ static int remove_below(job_t *j, int dfd, char *rel) {
       continue;
     }
     const char *name = de->d_name;
-    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name), rlen = f->rlen;
     if (rlen + 1 + nl < PATH_MAX) {
       rel[rlen] = '/';
@@ -1162,21 +1147,22 @@ static void job_execute(napi_env env, void *data) {
 
 // The value a finished job resolves with: bytes copied, and for a tree copy also the device
 // nodes it left out ({bytes, skipped: [{path, mode}]}).
+// NULL when N-API cannot make it (the job then fails with ENOMEM).
 static napi_value job_result(napi_env env, job_t *j) {
-  if (j->kind != JOB_COPY_TREE) return num(env, j->bytes);
-  napi_value result, list;
-  if (napi_create_object(env, &result) != napi_ok || napi_create_array_with_length(env, j->nskipped, &list) != napi_ok) return NULL;
-  napi_set_named_property(env, result, "bytes", num(env, j->bytes));
+  napi_value result, list, bytes;
+  if (napi_create_double(env, j->bytes, &bytes) != napi_ok) return NULL;
+  if (j->kind != JOB_COPY_TREE) return bytes;
+  if (napi_create_object(env, &result) != napi_ok || napi_create_array_with_length(env, j->nskipped, &list) != napi_ok ||
+      napi_set_named_property(env, result, "bytes", bytes) != napi_ok)
+    return NULL;
   for (size_t i = 0; i < j->nskipped; i++) {
-    napi_value item, path;
-    if (napi_create_object(env, &item) != napi_ok || name_value(env, j->skipped[i].path, strlen(j->skipped[i].path), &path) != napi_ok)
+    napi_value item, path, mode;
+    if (napi_create_object(env, &item) != napi_ok || name_value(env, j->skipped[i].path, strlen(j->skipped[i].path), &path) != napi_ok ||
+        napi_set_named_property(env, item, "path", path) != napi_ok || napi_create_double(env, j->skipped[i].mode, &mode) != napi_ok ||
+        napi_set_named_property(env, item, "mode", mode) != napi_ok || napi_set_element(env, list, (uint32_t)i, item) != napi_ok)
       return NULL;
-    napi_set_named_property(env, item, "path", path);
-    napi_set_named_property(env, item, "mode", num(env, j->skipped[i].mode));
-    napi_set_element(env, list, (uint32_t)i, item);
   }
-  napi_set_named_property(env, result, "skipped", list);
-  return result;
+  return napi_set_named_property(env, result, "skipped", list) == napi_ok ? result : NULL;
 }
 
 static void job_complete(napi_env env, napi_status status, void *data) {
@@ -1185,9 +1171,11 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   napi_value result = j->err ? NULL : job_result(env, j);
   if (!j->err && !result) j->err = ENOMEM;
   if (j->err) {
-    napi_reject_deferred(env, j->deferred, make_errno_error(env, j->err, j->err_syscall ? j->err_syscall : "copy", j->err_path));
-  } else {
-    napi_resolve_deferred(env, j->deferred, result);
+    napi_value error = make_errno_error(env, j->err, j->err_syscall ? j->err_syscall : "copy", j->err_path);
+    if (!error) napi_get_undefined(env, &error);  // settled all the same: nobody waits for ever
+    if (napi_reject_deferred(env, j->deferred, error) != napi_ok) fprintf(stderr, "dbox native: a copy's promise could not be settled\n");
+  } else if (napi_resolve_deferred(env, j->deferred, result) != napi_ok) {
+    fprintf(stderr, "dbox native: a copy's promise could not be settled\n");
   }
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
   napi_delete_async_work(env, j->work);
@@ -1197,34 +1185,53 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   free(j);
 }
 
+// Frees a job that never started (no work queued), with what it holds.
+static void job_discard(napi_env env, job_t *j) {
+  if (j->work) napi_delete_async_work(env, j->work);
+  if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
+  pthread_mutex_destroy(&j->lock);
+  free(j);
+}
+
 static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
   napi_value promise, name;
-  if (pthread_mutex_init(&j->lock, NULL) != 0) {
+  int err = pthread_mutex_init(&j->lock, NULL);
+  if (err != 0) {
     free(j);
-    return throw_errno(env, EAGAIN, "copy", NULL);
+    return throw_errno(env, err, "copy", NULL);
   }
-  napi_valuetype t;
-  napi_typeof(env, progress, &t);
+  napi_valuetype t = napi_undefined;
+  if (napi_typeof(env, progress, &t) != napi_ok) {
+    job_discard(env, j);
+    napi_throw_type_error(env, NULL, "dbox native: progress must be a Float64Array(3)");
+    return NULL;
+  }
   if (t == napi_object) {
     napi_typedarray_type tt;
     size_t len;
     void *data;
     if (napi_get_typedarray_info(env, progress, &tt, &len, &data, NULL, NULL) != napi_ok || tt != napi_float64_array ||
         len < 3) {
-      pthread_mutex_destroy(&j->lock);
-      free(j);
+      job_discard(env, j);
       napi_throw_type_error(env, NULL, "dbox native: progress must be a Float64Array(3)");
       return NULL;
     }
+    // The worker writes into the array: it must stay alive (referenced) for as long as the job runs.
+    if (napi_create_reference(env, progress, 1, &j->progress_ref) != napi_ok) {
+      job_discard(env, j);
+      napi_throw_error(env, NULL, "dbox native: cannot hold the progress array");
+      return NULL;
+    }
     j->progress = data;
-    if (napi_create_reference(env, progress, 1, &j->progress_ref) != napi_ok) j->progress_ref = NULL;
   }
+  // Nothing started yet on a failure here: the job goes, and the promise (never returned) with it.
   if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "dbox-copy", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, job_execute, job_complete, j, &j->work) != napi_ok ||
       napi_queue_async_work(env, j->work) != napi_ok) {
+    job_discard(env, j);
     napi_throw_error(env, NULL, "dbox native: cannot start the copy");
-    return NULL;  // a promise made before the failure is left unsettled, and the job leaks: N-API is broken anyway
+    return NULL;
   }
   return promise;
 }
@@ -1276,7 +1283,11 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
   j->src_root = (int)root;
   snprintf(j->src, sizeof j->src, "%s", path);
   napi_value none;
-  napi_get_undefined(env, &none);
+  if (napi_get_undefined(env, &none) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "dbox native: N-API call failed: napi_get_undefined");
+    return NULL;
+  }
   return start_job(env, j, none);
 }
 
@@ -1303,12 +1314,11 @@ static napi_value js_revoke_fd(napi_env env, napi_callback_info info) {
     // it changes is that nameless file alone, never a file of the host.
     int mem = (int)syscall(SYS_memfd_create, "dbox-revoked", 1u /* MFD_CLOEXEC */);
     if (mem < 0) return throw_errno(env, errno, "memfd_create", "");
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", mem);
-    dead = open(self, O_PATH | O_CLOEXEC);
+    struct fd_path self = fd_path(mem);
+    dead = open(self.s, O_PATH | O_CLOEXEC);
     int err = errno;
     close(mem);
-    if (dead < 0) return throw_errno(env, err, "open", self);
+    if (dead < 0) return throw_errno(env, err, "open", self.s);
   }
   if (dup3(dead, (int)fd, O_CLOEXEC) < 0) return throw_errno(env, errno, "dup3", "");
   return undefined(env);
@@ -1354,11 +1364,15 @@ static napi_value js_decode_name(napi_env env, napi_callback_info info) {
   return s;
 }
 
-#define EXPORT(name, fn)                                            \
-  do {                                                              \
-    napi_value f;                                                   \
-    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); \
-    napi_set_named_property(env, exports, name, f);                 \
+// A module that could not export every function is no module: loading it throws.
+#define EXPORT(name, fn)                                                                   \
+  do {                                                                                     \
+    napi_value f;                                                                          \
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) != napi_ok ||      \
+        napi_set_named_property(env, exports, name, f) != napi_ok) {                       \
+      napi_throw_error(env, NULL, "dbox native: cannot export " name);                     \
+      return NULL;                                                                         \
+    }                                                                                      \
   } while (0)
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -1384,7 +1398,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("openContainerRoot", js_open_container_root);
   EXPORT("peerInOurPidNamespace", js_peer_in_our_pid_ns);
   EXPORT("cgroupNames", js_cgroup_names);
-  link_napi_export(env, exports);
+  if (link_napi_export(env, exports) < 0) return NULL;
   EXPORT("openRead", js_open_read);
   EXPORT("shutdown", js_shutdown);
   EXPORT("revokeFd", js_revoke_fd);
@@ -1392,7 +1406,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("copyMode", js_copy_mode);
   EXPORT("encodeName", js_encode_name);
   EXPORT("decodeName", js_decode_name);
-  shell_native_register(env, exports);
+  if (shell_native_register(env, exports) < 0) return NULL;
   return exports;
 }
 

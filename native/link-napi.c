@@ -58,8 +58,11 @@ static napi_value js_present_link(napi_env env, napi_callback_info info) {
   return result;
 }
 
-void link_napi_export(napi_env env, napi_value exports) {
+int link_napi_export(napi_env env, napi_value exports) {
   napi_value f;
-  if (napi_create_function(env, "presentLink", NAPI_AUTO_LENGTH, js_present_link, NULL, &f) == napi_ok)
-    napi_set_named_property(env, exports, "presentLink", f);
+  if (napi_create_function(env, "presentLink", NAPI_AUTO_LENGTH, js_present_link, NULL, &f) == napi_ok &&
+      napi_set_named_property(env, exports, "presentLink", f) == napi_ok)
+    return 0;
+  napi_throw_error(env, NULL, "dbox native: cannot export presentLink");
+  return -1;
 }

@@ -31,8 +31,9 @@
 ssize_t link_present(const char *target, size_t len, size_t depth, char *out, size_t size);
 
 #ifdef NAPI_VERSION
-/** Adds presentLink(target, depth) -> string to the addon's exports (native/link-napi.c). */
-void link_napi_export(napi_env env, napi_value exports);
+/** Adds presentLink(target, depth) -> string to the addon's exports (native/link-napi.c); -1 with an
+ *  exception pending when N-API cannot. */
+int link_napi_export(napi_env env, napi_value exports);
 #endif
 
 #endif

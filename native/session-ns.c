@@ -51,6 +51,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common.h"
+
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -190,7 +192,7 @@ static int make_namespace(const char *containers, char *why, size_t whylen) {
   errno = 0;
   while ((e = readdir(d)) != NULL) {
     const char *n = e->d_name;
-    if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0) continue;
+    if (is_dot_or_dotdot(n)) continue;
     // dbox's own mount points: a host directory of that name is shadowed by them.
     if (strcmp(n, "containers") == 0 || strcmp(n, "hosts") == 0) continue;
     if (mirror_entry(n) != 0) {
@@ -316,8 +318,9 @@ static int enter(int argc, char **argv) {
     } else if (strcmp(argv[j], "--detach") == 0) {
       const char *p = argv[++j];
       // Repeated: a mount point may hold several stacked mounts (a dead one under a bind).
-      for (int k = 0; k < 8 && umount2(p, MNT_DETACH) == 0; k++) {}
-      if (errno != EINVAL && errno != ENOENT) die("detaching %s: %s", p, strerror(errno));
+      int k = 0;
+      while (k < 8 && umount2(p, MNT_DETACH) == 0) k++;
+      if (k < 8 && errno != EINVAL && errno != ENOENT) die("detaching %s: %s", p, strerror(errno));
     } else if (strcmp(argv[j], "--bind") == 0) {
       const char *src = argv[j + 1], *dst = argv[j + 2];
       j += 2;

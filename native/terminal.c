@@ -18,9 +18,12 @@
 
 #include "shell-native.h"
 
-void shell_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+int shell_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value f;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok) napi_set_named_property(env, exports, name, f);
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok && napi_set_named_property(env, exports, name, f) == napi_ok)
+    return 0;
+  napi_throw_error(env, NULL, "dbox native: cannot export a function");
+  return -1;
 }
 
 napi_value shell_throw_errno(napi_env env, int err, const char *syscall_name, const char *what) {
@@ -121,20 +124,18 @@ static napi_value js_widowed(napi_env env, napi_callback_info info) {
   do n = poll(&p, 1, 0);
   while (n < 0 && errno == EINTR);
   napi_value r;
-  napi_get_boolean(env, n == 1 && (p.revents & (POLLERR | POLLNVAL)) != 0, &r);
-  return r;
+  return napi_get_boolean(env, n == 1 && (p.revents & (POLLERR | POLLNVAL)) != 0, &r) == napi_ok ? r : NULL;
 }
 
-void terminal_register(napi_env env, napi_value exports) {
-  shell_export(env, exports, "tcgetpgrp", js_tcgetpgrp);
-  shell_export(env, exports, "tcsetpgrp", js_tcsetpgrp);
-  shell_export(env, exports, "getpgrp", js_getpgrp);
-  shell_export(env, exports, "ignoreTerminalStops", js_ignore_terminal_stops);
-  shell_export(env, exports, "winsize", js_winsize);
-  shell_export(env, exports, "widowed", js_widowed);
+int terminal_register(napi_env env, napi_value exports) {
+  if (shell_export(env, exports, "tcgetpgrp", js_tcgetpgrp) < 0 || shell_export(env, exports, "tcsetpgrp", js_tcsetpgrp) < 0 ||
+      shell_export(env, exports, "getpgrp", js_getpgrp) < 0 ||
+      shell_export(env, exports, "ignoreTerminalStops", js_ignore_terminal_stops) < 0 ||
+      shell_export(env, exports, "winsize", js_winsize) < 0 || shell_export(env, exports, "widowed", js_widowed) < 0)
+    return -1;
+  return 0;
 }
 
-void shell_native_register(napi_env env, napi_value exports) {
-  builtin_server_register(env, exports);
-  terminal_register(env, exports);
+int shell_native_register(napi_env env, napi_value exports) {
+  return builtin_server_register(env, exports) < 0 || terminal_register(env, exports) < 0 ? -1 : 0;
 }

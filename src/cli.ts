@@ -6,7 +6,7 @@ import {Engine} from './docker/engine.js';
 import type {SessionMode} from './shell/bash-session.js';
 import type {ShellContext} from './shell/context.js';
 import {escapeControls, escapeControlsLines} from './format/quote.js';
-import {DboxError} from './vfs/errors.js';
+import {DboxError, topLevel} from './errors.js';
 import {Namespace} from './vfs/namespace.js';
 
 const VERSION = '0.1.0';
@@ -41,29 +41,32 @@ async function readFuseConf(): Promise<string | undefined> {
 
 /** `dbox mount DIR [-o OPTIONS] [--foreground]` and `dbox umount DIR`. */
 async function mountCommand(args: readonly string[]): Promise<number> {
-  const [command, dir, ...flags] = args;
-  if (!dir) {
-    process.stderr.write(`dbox: ${command}: missing mount point\n${usage}`);
+  const [command, ...rest] = args;
+  const {parseMountArgs, refusal, MountUsageError} = await import('./fuse/mount-options.js');
+  let parsed;
+  try {
+    parsed = parseMountArgs(rest);
+    if (!parsed.help && parsed.operands.length === 0) throw new MountUsageError('missing mount point');
+    if (!parsed.help && parsed.operands.length > 1) throw new MountUsageError(`extra operand '${parsed.operands[1]}'`);
+  } catch (error) {
+    if (!(error instanceof MountUsageError)) throw error;
+    process.stderr.write(`dbox: ${command}: ${escapeControls(error.message)}\n${usage}`);
     return 2;
   }
+  if (parsed.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const dir = parsed.operands[0]!;
   const target = path.resolve(dir);
   if (command === 'umount') {
     const {detach, isMounted} = await import('./fuse/mounts.js');
     if (!isMounted(target)) {
-      process.stderr.write(`dbox: umount: ${dir}: not mounted\n`);
+      process.stderr.write(`dbox: umount: ${escapeControls(dir)}: not mounted\n`);
       return 1;
     }
     detach(target);
     return 0;
-  }
-  const {parseMountArgs, refusal, MountUsageError} = await import('./fuse/mount-options.js');
-  let parsed;
-  try {
-    parsed = parseMountArgs(flags);
-  } catch (error) {
-    if (!(error instanceof MountUsageError)) throw error;
-    process.stderr.write(`dbox: mount: ${escapeControls(error.message)}\n${usage}`);
-    return 2;
   }
   const {options, foreground, parentPipe, readyFd} = parsed;
   const why = refusal(options, process.getuid?.() ?? 0, await readFuseConf());
@@ -91,7 +94,7 @@ async function mountCommand(args: readonly string[]): Promise<number> {
 
 /** `dbox attach …`: the builtin on dbox's own terminal, dbox in the foreground. */
 async function attachCommand(argv: readonly string[], ns: Namespace): Promise<number> {
-  const {runBuiltin} = await import('./shell/run-builtin.js');
+  const [{runBuiltin}, {builtins}] = await Promise.all([import('./shell/run-builtin.js'), import('../builtins/index.js')]);
   const {runInherited} = await import('./shell/run-program.js');
   const controller = new AbortController();
   process.on('SIGINT', () => controller.abort());
@@ -100,9 +103,9 @@ async function attachCommand(argv: readonly string[], ns: Namespace): Promise<nu
   const ctx: ShellContext = {
     cwd: process.cwd(), home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true,
     stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
-    signal: controller.signal, run: runInherited,
+    signal: controller.signal, run: runInherited, now: Date.now,
   };
-  return runBuiltin(argv, ctx);
+  return runBuiltin(builtins, argv, ctx);
 }
 
 function modeOf(argv: readonly string[]): SessionMode | number {
@@ -152,7 +155,7 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   });
   process.on('SIGQUIT', () => undefined);
   const session = opened = await ShellSession.open({
-    mode, ns, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
+    mode, ns, builtins, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
     notice: (line) => process.stderr.write(line + '\n'),
   });
   // Ended from outside: bash (and so the line) ends the same way, then dbox after it.
@@ -191,20 +194,22 @@ async function main(argv: readonly string[]): Promise<number> {
     ns = new Namespace(new Engine());
   } catch (error) {
     if (!(error instanceof DboxError)) throw error;
-    process.stderr.write(`dbox: ${escapeControlsLines(error.message)}\n`);
-    return 1;
+    const {text, status} = topLevel(error);
+    process.stderr.write(text);
+    return status;
   }
   if (first === 'attach') return attachCommand(argv, ns);
   const mode = modeOf(argv);
   if (typeof mode === 'number') return mode;
   if (mode.kind === 'stdin' && mode.args.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
     // bash first: its startup files run while the line editor loads.
-    const {instantPrompt, openInteractive} = await import('./ui/interactive-session.js');
-    const opening = openInteractive(ns, process.env);
+    // The session is handed its builtins here: src/shell never imports builtins/ (which import it).
+    const [{instantPrompt, openInteractive}, {builtins}] = await Promise.all([import('./ui/interactive-session.js'), import('../builtins/index.js')]);
+    const opening = openInteractive(ns, process.env, builtins);
     instantPrompt(process.env);
     opening.catch(() => undefined);
     const {interactive} = await import('./ui/interactive.js');
-    return interactive(ns, process.env, opening);
+    return interactive(ns, process.env, opening, builtins.map((b) => b.name));
   }
   return runSession(mode, ns);
 }
@@ -228,8 +233,9 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   async (error: unknown) => {
-    process.stderr.write(`dbox: internal error (please report): ${escapeControlsLines((error as Error)?.stack ?? String(error))}\n`);
+    const {text, status} = topLevel(error);
+    process.stderr.write(text);
     await drain();
-    process.exit(70);
+    process.exit(status);
   },
 );

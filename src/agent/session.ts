@@ -14,7 +14,7 @@
 import {agentHash, AgentRefused, engineWords, openAgentExec} from '../docker/agent-container.js';
 import {agentComplaint, agentStream, plainStream, type AgentStreamEvents, type AgentTransport} from '../docker/agent-stream.js';
 import type {Engine} from '../docker/engine.js';
-import {EngineUnreachable} from '../vfs/errors.js';
+import {EngineUnreachable} from '../errors.js';
 import {AgentClient} from './client.js';
 import {doorFor, knock, type Door} from './door.js';
 import {FdChannel} from './fd-channel.js';

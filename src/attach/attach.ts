@@ -18,7 +18,7 @@ import {engineArch} from '../docker/agent-container.js';
 import {pidFromInspect} from '../docker/validate.js';
 import {attachHelper as helper, dboxLauncher} from '../self.js';
 import type {RunOptions} from '../shell/context.js';
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
 import {forgetState, readState} from './state.js';

@@ -3,7 +3,7 @@
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {DboxError} from '../vfs/errors.js';
+import {DboxError} from '../errors.js';
 
 export class AttachError extends DboxError {}
 

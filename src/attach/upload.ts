@@ -14,7 +14,7 @@
 import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {Engine} from '../docker/engine.js';
-import {FsError, strerror} from '../vfs/errors.js';
+import {FsError, strerror} from '../errors.js';
 import {join} from '../vfs/path.js';
 import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs} from '../vfs/types.js';
 import {forgetState, recordUpload} from './state.js';

@@ -5,10 +5,10 @@
 // an entry into a path checks it (engine-fs.ts listingsOfArchive, through untrusted.ts), and
 // nothing here ever writes a tar entry to the host.
 import querystring from 'node:querystring';
-import type {Readable} from 'node:stream';
+import {PassThrough, type Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {isUtf8Text, nameBytes} from '../format/utf8.js';
-import {FsError} from '../vfs/errors.js';
+import {errnoOfMessage, FsError} from '../errors.js';
 import type {Engine} from './engine.js';
 import {bytesExtract, entryNames} from './tar-names.js';
 
@@ -20,6 +20,9 @@ export interface PathStat {
   readonly mtime: string;
   readonly linkTarget: string;
 }
+
+/** How long an engine may take to answer an upload cut short before its connection is dropped. */
+const CUT_ANSWER_MS = 15_000;
 
 // Go os.FileMode bits
 const GO = {dir: 2 ** 31, symlink: 2 ** 27, device: 2 ** 26, pipe: 2 ** 25, socket: 2 ** 24, setuid: 2 ** 23,
@@ -83,14 +86,6 @@ querystring.escape = (text: string): string => {
   return out;
 };
 
-/** Error messages (coreutils, busybox, the engine's own) -> errno codes; EIO for the rest. */
-export function errnoFromMessage(message: string): string {
-  const table: [RegExp, string][] = [[/No such file/i, 'ENOENT'], [/Not a directory/i, 'ENOTDIR'], [/Is a directory/i, 'EISDIR'],
-    [/not empty/i, 'ENOTEMPTY'], [/Permission denied/i, 'EACCES'], [/Operation not permitted/i, 'EPERM'],
-    [/Read-only file system/i, 'EROFS'], [/File exists/i, 'EEXIST'], [/cross-device/i, 'EXDEV'], [/No space/i, 'ENOSPC'],
-    [/name too long/i, 'ENAMETOOLONG']];
-  return table.find(([re]) => re.test(message))?.[1] ?? 'EIO';
-}
 
 /** An answer of the engine other than a 404 as an FsError for `path`: its message says which
  *  (a HEAD has none: then EIO). Anything that is not an HTTP answer is left as it is. */
@@ -98,7 +93,7 @@ function answered(error: unknown, path: string): unknown {
   const status = (error as {statusCode?: number}).statusCode;
   if (typeof status !== 'number') return error;
   const message = ((error as {json?: {message?: string}}).json?.message ?? '').trim();
-  return new FsError(errnoFromMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
+  return new FsError(errnoOfMessage(message), path, message ? `(the engine: ${message})` : `(the engine answered ${status})`);
 }
 
 const isNotFound = (error: unknown): boolean => (error as {statusCode?: number}).statusCode === 404;
@@ -150,8 +145,38 @@ export class Archive {
     }
   }
 
-  /** PUT: extracts the tar stream into the existing directory `dir`; `signal` aborts the upload. */
+  /**
+   * PUT: extracts the tar stream into the existing directory `dir`. `signal` cuts the upload
+   * short: the body ends where it is (the engine reads a truncated archive and answers an error),
+   * and put returns only once the engine has answered, so whatever it extracted of the cut
+   * archive is in place before the caller removes it. (Destroying the connection instead lets
+   * bytes already on their way land after the caller's cleanup.) An engine that does not answer
+   * within CUT_ANSWER_MS of the cut has its connection destroyed.
+   */
   async put(dir: string, tar: Readable, signal?: AbortSignal): Promise<void> {
-    await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir, ...(signal ? {abortSignal: signal} : {})}));
+    if (!signal) {
+      await this.engine.call(async (d) => d.getContainer(this.id).putArchive(tar, {path: dir}));
+      return;
+    }
+    const body = new PassThrough();
+    const giveUp = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const cut = (): void => {
+      tar.unpipe(body);
+      tar.destroy();
+      body.end();
+      timer = setTimeout(() => giveUp.abort(), CUT_ANSWER_MS);
+    };
+    tar.on('error', (error) => body.destroy(error));
+    tar.pipe(body);
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, {once: true});
+    try {
+      await this.engine.call(async (d) => d.getContainer(this.id).putArchive(body, {path: dir, abortSignal: giveUp.signal}));
+    } finally {
+      signal.removeEventListener('abort', cut);
+      clearTimeout(timer);
+    }
+    if (signal.aborted) throw new FsError('ECANCELED', dir);
   }
 }

@@ -4,7 +4,7 @@
 // ~/.docker/contexts/tls/<sha256(name)>/docker/{ca,cert,key}.pem.
 import fs from 'node:fs';
 import path from 'node:path';
-import {DboxError} from '../vfs/errors.js';
+import {DboxError} from '../errors.js';
 
 export class NoSuchContext extends DboxError {}
 

@@ -4,7 +4,7 @@ import {request as httpRequest} from 'node:http';
 import {request as httpsRequest} from 'node:https';
 import {PassThrough, type Duplex, type Readable} from 'node:stream';
 import type Dockerode from 'dockerode';
-import {EngineUnreachable} from '../vfs/errors.js';
+import {EngineUnreachable} from '../errors.js';
 import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';

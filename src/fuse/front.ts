@@ -1,8 +1,9 @@
 // The mount's fast path: dbox-fuse (native/fuse-server.c) serves the mount point and passes each
 // container's requests straight to a directory tree by file descriptors. This module tells it the
 // trees and keeps them current with the engine's events:
-//   - a running container of the local engine, when the namespace proves its root (localRoot):
-//     that root, as a descriptor this process holds;
+//   - a running container of the local engine, when the one policy of which tree serves a
+//     container (vfs/serving.ts, the namespace's too) proves its root: that root, as a descriptor
+//     this process holds a lease of until dbox-fuse has its own;
 //   - any other (stopped, or the engine is elsewhere), and .hosts: that name in dbox's own
 //     fuse-native mount (`engineDir`: /proc/<this pid>/fd/<fd>, a detached mount), where Node
 //     serves it through the engine driver.
@@ -11,14 +12,12 @@
 // fields, "+" NAME PATH FLAGS or "-" NAME, answered by one line, "ok" or "error WHY". A field
 // holding NUL, or a name outside Docker's grammar, is refused here before it is written, so no
 // container name (engine JSON, hostile) can be read as two records; dbox-fuse checks names again.
-// An error answer (a tree that cannot be opened) is written to the log and the name goes: dbox-fuse
-// serves nothing under it, this side forgets it was sent (so the next sync sends it again) and lets
-// go of the descriptor it held for it (the namespace proves the container's root again).
-import fs from 'node:fs';
+// An error answer (a tree that cannot be opened) is written to the log and the name goes.
 import type {ChildProcess} from 'node:child_process';
 import type {ContainerInfo} from '../docker/engine.js';
 import {validContainerName} from '../docker/validate.js';
 import type {Namespace} from '../vfs/namespace.js';
+import type {Lease, Serving} from '../vfs/serving.js';
 import {HOSTS_DIR} from './ops.js';
 import {spawnReady} from './ready.js';
 
@@ -44,18 +43,20 @@ export function encode(record: ControlRecord): Buffer {
 }
 
 /**
- * The tree behind each name of the mount's root. `rootOf` gives a running container's root as a
- * descriptor this process holds (the namespace's one decision: fd proven by native/identity.c), or
- * undefined; dbox-fuse opens it again through /proc/<this pid>/fd/<fd>, so it never re-resolves a
- * /proc/<pid> path whose process may have changed meanwhile.
+ * The tree behind each name of the mount's root, and the leases of the roots it names. `serve`
+ * answers vfs/serving.ts's question for a container: a running container's root as a descriptor
+ * this process holds, or none; dbox-fuse opens it again through /proc/<this pid>/fd/<fd>, so it
+ * never re-resolves a /proc/<pid> path whose process may have changed meanwhile.
  */
-export async function rootsOf(ns: Namespace, engineDir: string, rootOf: (c: ContainerInfo) => Promise<number | undefined>): Promise<Roots> {
+export async function rootsOf(ns: Namespace, engineDir: string, serve: (c: ContainerInfo) => Promise<Serving>): Promise<{roots: Roots; leases: Lease[]}> {
   const roots: Roots = new Map();
+  const leases: Lease[] = [];
   for (const c of await ns.containers()) {
-    const fd = await rootOf(c).catch(() => undefined);
-    roots.set(c.name, fd !== undefined ? {path: `/proc/${process.pid}/fd/${fd}`, flags: 'w'} : {path: `${engineDir}/${c.name}`, flags: ''});
+    const root = (await serve(c).catch(() => undefined))?.root;
+    if (root) leases.push(root);
+    roots.set(c.name, root ? {path: `/proc/${process.pid}/fd/${root.fd}`, flags: 'w'} : {path: `${engineDir}/${c.name}`, flags: ''});
   }
-  return withHosts(roots, engineDir);
+  return {roots: withHosts(roots, engineDir), leases};
 }
 
 /** `roots` with .hosts: the mount presents it whether or not the engine answers (the session binds
@@ -77,10 +78,9 @@ export function changes(from: Roots, to: Roots): ControlRecord[] {
 
 export class FrontServer {
   private current: Roots = new Map();
-  /** Roots of running containers held open between syncs (an event about a container drops its). */
-  private readonly rootFds = new Map<string, Promise<number | undefined>>();
-  /** Descriptors dropped by an event, closed once dbox-fuse has answered the next sync. */
-  private dropped: Promise<number | undefined>[] = [];
+  /** Leases of the roots `current` names: released once dbox-fuse has answered the next sync (it
+   *  holds its own descriptors then), so no number it may still open is reused meanwhile. */
+  private held: Lease[] = [];
   private syncing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -90,25 +90,8 @@ export class FrontServer {
     private readonly engineDir: string,
     private readonly log: (line: string) => void,
   ) {
-    ns.onChange((id) => {
-      const held = this.rootFds.get(id);
-      if (held) this.dropped.push(held);
-      this.rootFds.delete(id);
-      if (!id) { // the engine reconnected: nothing held is known to be current
-        this.dropped.push(...this.rootFds.values());
-        this.rootFds.clear();
-      }
-      void this.sync();
-    });
-  }
-
-  private rootOf(c: ContainerInfo): Promise<number | undefined> {
-    let fd = this.rootFds.get(c.id);
-    if (!fd) {
-      fd = this.ns.localRoot(c);
-      this.rootFds.set(c.id, fd);
-    }
-    return fd;
+    // The namespace drops a container's root when its process changes (ns.serving), before this.
+    ns.onChange(() => void this.sync());
   }
 
   /**
@@ -124,21 +107,22 @@ export class FrontServer {
     return front;
   }
 
-  /** Sends one record and waits for its answer; whether dbox-fuse took it. */
-  private async send(record: ControlRecord): Promise<boolean> {
+  /** Sends one record and waits for its answer: an error is logged, and a name refused is
+   *  forgotten (dbox-fuse serves nothing under it: the next sync sends it again). */
+  private async send(record: ControlRecord): Promise<void> {
     let bytes: Buffer;
     try {
       bytes = encode(record);
     } catch (error) {
       this.log(`mount: ${(error as Error).message}`);
-      return false;
+      return;
     }
     this.child.stdin!.write(bytes);
     const answer = await this.answers.next();
     if (answer.done) throw new Error('dbox-fuse exited');
-    if (answer.value === 'ok') return true;
+    if (answer.value === 'ok') return;
     this.log(`mount: ${record.op}${record.name}: ${answer.value}`);
-    return false;
+    if (record.op === '+') this.current.delete(record.name);
   }
 
   /** Brings the trees up to date (calls are queued: one sync at a time, each sees the latest list);
@@ -147,35 +131,27 @@ export class FrontServer {
     this.syncing = this.syncing.then(async () => {
       // An engine that does not answer changes no container (the next event or reconnection syncs
       // again), and the descriptors dropped meanwhile stay open: dbox-fuse may still be using them.
-      const ids = new Map<string, string>(); // name -> id, of the containers listed
-      const listed = await rootsOf(this.ns, this.engineDir, (c) => {
-        ids.set(c.name, c.id);
-        return this.rootOf(c);
-      }).catch((error: unknown) => {
+      const listed = await rootsOf(this.ns, this.engineDir, (c) => this.ns.serving.serving(c, this.ns.engine)).catch((error: unknown) => {
         this.log(`mount: ${(error as Error).message}`);
         return undefined;
       });
-      const next = listed ?? withHosts(this.current, this.engineDir);
+      const next = listed?.roots ?? withHosts(this.current, this.engineDir);
       const records = changes(this.current, next);
       this.current = next;
-      const closing = listed ? this.dropped.splice(0) : [];
-      for (const record of records) {
-        if (await this.send(record) || record.op !== '+') continue;
-        // Not served (dbox-fuse dropped the name): sent again by the next sync, from a fresh root.
-        this.current.delete(record.name);
-        const id = ids.get(record.name);
-        const held = id === undefined ? undefined : this.rootFds.get(id);
-        if (held) closing.push(held); // dbox-fuse holds no descriptor of a tree it refused
-        if (id !== undefined) this.rootFds.delete(id);
+      const releasing = listed ? this.held : [];
+      if (listed) this.held = listed.leases;
+      try {
+        for (const record of records) await this.send(record);
+      } finally {
+        // dbox-fuse holds its own descriptors of the new roots now (and none of the old ones): the old leases go.
+        for (const lease of releasing) lease.release();
       }
-      // dbox-fuse holds its own descriptors of the new roots now (and none of the old ones): the old ones go.
-      for (const fd of await Promise.all(closing)) if (fd !== undefined) fs.closeSync(fd);
     }).catch((error: unknown) => this.log(`mount: ${(error as Error).message}`));
     return this.syncing;
   }
 
-  onExit(listener: () => void): void {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) listener();
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) listener(this.child.exitCode, this.child.signalCode);
     else this.child.once('exit', listener);
   }
 

@@ -47,32 +47,47 @@ export interface MountArgs {
   readonly foreground: boolean;
   readonly parentPipe: boolean;
   readonly readyFd?: number;
+  /** The operands (the mount point), in order; options may come before or after them. */
+  readonly operands: readonly string[];
+  /** --help or -h was given. */
+  readonly help: boolean;
 }
 
 /**
- * The arguments of `dbox mount DIR` after DIR: `-o LIST` (repeatable, or `-oLIST`), and the
- * internal ones of the mount process (--foreground, --parent-pipe, --ready-fd N). Throws a
- * MountUsageError on anything else.
+ * The arguments of `dbox mount` (or `umount`) after the command word: `-o LIST` (repeatable, or
+ * `-oLIST`), --help/-h, `--` (what follows is an operand even when it starts with '-'), the
+ * internal ones of the mount process (--foreground, --parent-pipe, --ready-fd N), and operands.
+ * Throws a MountUsageError on an unknown option: a word starting with '-' is never taken for a
+ * directory (`dbox mount --help` once mounted at ./--help).
  */
 export function parseMountArgs(args: readonly string[]): MountArgs {
   const lists: string[] = [];
+  const operands: string[] = [];
   let foreground = false;
   let parentPipe = false;
+  let help = false;
   let readyFd: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--') {
+      operands.push(...args.slice(i + 1));
+      break;
+    }
     if (a === '-o' || a === '--ready-fd') {
       const value = args[++i];
-      if (value === undefined) throw new MountUsageError(`option requires an argument -- '${a.replace(/^-+/, '')}'`);
+      if (value === undefined) throw new MountUsageError(a === '-o' ? "option requires an argument -- 'o'" : "option '--ready-fd' requires an argument");
       if (a === '-o') lists.push(value);
       else if (/^\d+$/.test(value)) readyFd = Number(value);
       else throw new MountUsageError(`invalid descriptor '${value}'`);
     } else if (a.startsWith('-o')) lists.push(a.slice(2));
     else if (a === '--foreground') foreground = true;
     else if (a === '--parent-pipe') parentPipe = true;
-    else throw new MountUsageError(`invalid argument '${a}'`);
+    else if (a === '--help' || a === '-h') help = true;
+    else if (a.startsWith('--')) throw new MountUsageError(`unrecognized option '${a}'`);
+    else if (a.startsWith('-') && a !== '-') throw new MountUsageError(`invalid option -- '${a.slice(1, 2)}'`);
+    else operands.push(a);
   }
-  return {options: parseMountOptions(lists), foreground, parentPipe, ...(readyFd !== undefined ? {readyFd} : {})};
+  return {options: parseMountOptions(lists), foreground, parentPipe, operands, help, ...(readyFd !== undefined ? {readyFd} : {})};
 }
 
 /** The options as one comma-separated list for libfuse's -o (and for `dbox mount -o`), '' when none. */

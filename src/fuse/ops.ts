@@ -16,7 +16,7 @@ import {constants as C} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {FuseOps, FuseStat} from 'fuse-native';
 import {nameBytes} from '../format/utf8.js';
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
 import {CONTAINERS, HOSTS} from '../vfs/path.js';
 import {native} from '../native.js';
@@ -137,11 +137,11 @@ export function makeOps(ns: Namespace): FuseOps {
       settle(async () => {
         const t = await target(p);
         if (t.kind !== 'fs') return rootStat;
-        // A container's own directory, when the engine serves it, is presented without asking the
-        // engine (a root is a directory): an engine that is slow, or never answers, for one
+        // A container's own directory, when a remote driver serves it, is presented without asking
+        // the engine (a root is a directory): an engine that is slow, or never answers, for one
         // container then holds up only what is read inside it, never the mount's root (dbox-fuse
         // opens the tree of every name at once).
-        if (t.path === '/' && t.fs.driver === 'engine' && t.container) return containerRootStat(t.container.created);
+        if (t.path === '/' && capabilitiesOf(t.fs).remote && t.container) return containerRootStat(t.container.created);
         return fuseStatOf(t.fs, t.path, await t.fs.lstat(t.path));
       }, cb),
     readdir: (p, cb) => {

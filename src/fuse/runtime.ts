@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {DboxError} from '../vfs/errors.js';
+import {DboxError} from '../errors.js';
 import {unmountAndRemove} from './mounts.js';
 
 export class FuseUnavailable extends DboxError {}

@@ -158,7 +158,8 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
   }
 
   // Unmounted from outside (dbox umount, fusermount -u), or dbox-fuse died: nothing left to serve.
-  front?.onExit(() => void end(0, 'dbox-fuse exited'));
+  // dbox-fuse ends with 0 only when its mount went away from outside; a failure is ours too.
+  front?.onExit((code, signal) => void (code === 0 ? end(0, 'dbox-fuse exited') : end(1, `dbox-fuse failed (${signal ? `killed by ${signal}` : `exit status ${code}`})`)));
   setInterval(() => {
     if (!isMounted(dir)) void end(0);
   }, 1000).unref();

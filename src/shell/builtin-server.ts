@@ -19,10 +19,10 @@ import net from 'node:net';
 import {native, type BuiltinConnection} from '../native.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {CallerStdin, fdOutput, finish, OutputState} from './client-io.js';
-import type {ShellContext} from './context.js';
+import type {Registry, ShellContext} from './context.js';
 import {encodeFrame, execRequest, FrameReader, parseCall, parseLineRequest, type Frame} from './frames.js';
 import {runBuiltin} from './run-builtin.js';
-import {Spinner} from '../ui/spinner.js';
+import {Spinner} from './spinner.js';
 
 const SIGINT = 2;
 const SIGPIPE = 13;
@@ -55,12 +55,12 @@ export class BuiltinServer {
   /** Called for each line request of an interactive session's bash. */
   onLineRequest: ((request: LineRequest) => void) | undefined;
 
-  private constructor(readonly path: string, private readonly ns: Namespace) {
+  private constructor(readonly path: string, private readonly ns: Namespace, private readonly registry: Registry) {
     this.handle = native().listenBuiltins(path, (c) => this.accept(c));
   }
 
-  static listen(path: string, ns: Namespace): BuiltinServer {
-    return new BuiltinServer(path, ns);
+  static listen(path: string, ns: Namespace, registry: Registry): BuiltinServer {
+    return new BuiltinServer(path, ns, registry);
   }
 
   close(): void {
@@ -175,6 +175,7 @@ export class BuiltinServer {
           programDone = resolve;
           send('E', execRequest(options.cwd ?? call.cwd, [program, ...args], options.env ?? env));
         }),
+        now: Date.now,
       };
       if (this.active++ === 0) this.ns.refresh();
       // A slow engine call shows a spinner on a terminal stderr (the engine's one hook: the latest call has it).
@@ -187,7 +188,7 @@ export class BuiltinServer {
         engine.onActivity = mine;
       }
       try {
-        status = await runBuiltin(call.argv.map((a, i) => (i === 0 ? a : callerPath(a, c.pid))), ctx);
+        status = await runBuiltin(this.registry, call.argv.map((a, i) => (i === 0 ? a : callerPath(a, c.pid))), ctx);
       } finally {
         this.active--;
         if (spinner) {

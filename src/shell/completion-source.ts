@@ -5,18 +5,18 @@
 // out: completion must not insert it).
 import fs from 'node:fs';
 import path from 'node:path';
-import {builtins} from '../../builtins/index.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {join} from '../vfs/path.js';
 import {isDir} from '../vfs/types.js';
 import type {Candidate, CompletionSource} from './complete.js';
 
-export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): CompletionSource {
+/** `builtins`: the names of the session's builtins (commands besides $PATH's). */
+export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv, builtins: readonly string[]): CompletionSource {
   let commands: Promise<string[]> | undefined;
   return {
     commands() {
       commands ??= (async () => {
-        const names = new Set(builtins.map((b) => b.name));
+        const names = new Set(builtins);
         for (const dir of (env['PATH'] ?? '').split(':').filter(Boolean)) {
           for (const e of await fs.promises.readdir(dir, {withFileTypes: true}).catch(() => [])) {
             if (e.isFile() || e.isSymbolicLink()) {
@@ -29,12 +29,10 @@ export function namespaceSource(ns: Namespace, env: NodeJS.ProcessEnv): Completi
       return commands;
     },
     async list(dir) {
-      const target = await ns.resolve(dir);
-      if (target.kind === 'containers') {
-        return (await ns.containers(ns.engineFor(target.endpoint, dir))).map((c): Candidate => ({name: c.name, dir: true, state: c.state, id: c.id}));
-      }
       const entries = await ns.readdir(dir);
       return Promise.all(entries.map(async (e): Promise<Candidate> => {
+        // An entry of /containers carries its container's state (the list's colours) and id.
+        if (e.container) return {name: e.name, dir: true, state: e.container.state, id: e.container.id};
         let dirLike = e.type === 'dir';
         if (e.type === 'symlink') dirLike = await ns.stat(join(dir, e.name)).then(isDir, () => false);
         return {name: e.name, dir: dirLike, ...(e.stat ? {mode: e.stat.mode} : {})};

@@ -1,5 +1,6 @@
 // What a builtin gets (ShellContext) and what it gives back (Result). Builtins never touch
-// `process`: streams, environment, the working directory and the namespace come in here. A
+// `process`: streams, environment, the working directory, the namespace, the clock and the way to
+// run a program come in here (zx's pattern), so a test gives its own and checks exact output. A
 // builtin runs in the dbox process on the stdin, stdout and stderr of the command that called it
 // (src/shell/builtin-server.ts), or on dbox's own for `dbox attach …`. The shell's state (cwd,
 // variables, exit) is bash's: builtins do not change it.
@@ -38,6 +39,8 @@ export interface ShellContext {
    *  place: its process group, its terminal, its working directory; resolves to its exit status
    *  (128+N when signal N ended it, 127 when it could not be started). */
   readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
+  /** The clock: milliseconds since the epoch (ls's six-month rule, cp's progress). */
+  readonly now: () => number;
 }
 
 export interface Result {
@@ -52,6 +55,10 @@ export interface Builtin {
   readonly options?: readonly string[];
   run(args: readonly string[], ctx: ShellContext): Promise<Result>;
 }
+
+/** The builtins a session offers: src/cli.ts hands it builtins/index.ts's (src/shell never imports
+ *  builtins/, which import it). */
+export type Registry = readonly Builtin[];
 
 export const ok: Result = {status: 0};
 export const failed: Result = {status: 1};

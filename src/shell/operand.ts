@@ -3,7 +3,7 @@
 // directory), and a trailing slash asks for a directory: the path is followed (a link to a
 // directory is the directory) and anything else is `Not a directory`. The lexical normalisation
 // of path.ts (which drops the slash) comes after these checks.
-import {FsError} from '../vfs/errors.js';
+import {FsError} from '../errors.js';
 import type {Target} from '../vfs/namespace.js';
 import {absolute} from '../vfs/path.js';
 import {isDir, type Stat} from '../vfs/types.js';

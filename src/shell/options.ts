@@ -1,7 +1,7 @@
 // Option parsing for builtins (pure): GNU-style short flags that combine (`-la`), long flags,
 // options that take a value (`-t DIR`, `-tDIR`, `--target-directory=DIR`), and `--` to end
 // options. Unknown flags are a UsageError with coreutils' wording and the tool's usage status.
-import {UsageError} from '../vfs/errors.js';
+import {UsageError} from '../errors.js';
 
 export interface OptionSpec {
   /** short letter -> flag name */

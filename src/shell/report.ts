@@ -3,7 +3,7 @@
 // (`cat: 'a b': No such file or directory`), a name inside words as quoteaf
 // (`ls: cannot access ''$'\033'']0;x': …`); any other text from outside has its controls escaped.
 import {escapeControlsLines, quoteaf, quotef} from '../format/quote.js';
-import {DboxError, describeFsError, EngineUnreachable, FsError} from '../vfs/errors.js';
+import {DboxError, describeFsError, EngineUnreachable, FsError} from '../errors.js';
 import type {ShellContext} from './context.js';
 
 /**

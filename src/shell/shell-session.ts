@@ -3,11 +3,11 @@
 // (src/cli.ts, src/ui/interactive.tsx); closed once bash has ended.
 import fs from 'node:fs';
 import path from 'node:path';
-import {builtins} from '../../builtins/index.js';
 import {cleanStale, runtimeDir} from '../fuse/runtime.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {BashSession, type SessionMode} from './bash-session.js';
 import {BuiltinServer} from './builtin-server.js';
+import type {Registry} from './context.js';
 import {SessionMount} from './session-mount.js';
 
 /** start: mount /containers once bash has started (startMount), lines that name container paths
@@ -17,6 +17,8 @@ export type MountPolicy = 'start' | 'wait' | 'never';
 export interface SessionSetup {
   readonly mode: SessionMode;
   readonly ns: Namespace;
+  /** The builtins bash calls dbox for (src/cli.ts gives builtins/index.ts's). */
+  readonly builtins: Registry;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly mount: MountPolicy;
@@ -66,7 +68,7 @@ export class ShellSession {
     const dir = path.join(runtime, String(process.pid));
     removeSessionDir(dir);
     fs.mkdirSync(dir, {mode: 0o700});
-    const server = BuiltinServer.listen(path.join(dir, 'sock'), setup.ns);
+    const server = BuiltinServer.listen(path.join(dir, 'sock'), setup.ns, setup.builtins);
     // Users other than root mount with fusermount3, in the host's namespace: before the session's
     // namespace is made, which binds it (session-mount.ts).
     let outside: SessionMount | undefined;
@@ -77,7 +79,7 @@ export class ShellSession {
     }
     let session!: ShellSession;
     const bash = new BashSession({
-      mode: setup.mode, env: setup.env, cwd: setup.cwd, dir, builtins: builtins.map((b) => b.name),
+      mode: setup.mode, env: setup.env, cwd: setup.cwd, dir, builtins: setup.builtins.map((b) => b.name),
       ...(outside?.state === 'ready' ? {containers: path.join(dir, 'containers')} : {}),
       beforeStart: async (namespace) => {
         if (namespace.kind === 'none') {

@@ -4,6 +4,7 @@ import {native} from '../native.js';
 import {historyPath} from '../shell/history-file.js';
 import {promptText} from '../shell/prompt.js';
 import {mountLogPath} from '../shell/session-mount.js';
+import type {Registry} from '../shell/context.js';
 import {ShellSession} from '../shell/shell-session.js';
 import type {Namespace} from '../vfs/namespace.js';
 
@@ -22,14 +23,14 @@ export function instantPrompt(env: NodeJS.ProcessEnv): void {
   process.stdout.write(promptText({cwd: process.cwd(), home: env['HOME'] ?? '/', status: 0, color}));
 }
 
-export function openInteractive(ns: Namespace, env: NodeJS.ProcessEnv): Promise<ShellSession> {
+export function openInteractive(ns: Namespace, env: NodeJS.ProcessEnv, builtins: Registry): Promise<ShellSession> {
   native().ignoreTerminalStops();
   // As an interactive shell: the terminal's SIGINT and SIGQUIT never end it (at the prompt they
   // are keys; between a line and the prompt they are ignored).
   process.on('SIGINT', () => undefined);
   process.on('SIGQUIT', () => undefined);
   return ShellSession.open({
-    mode: {kind: 'interactive', historyFile: historyPath(env)}, ns, env, cwd: process.cwd(), mount: 'start', mountLog: mountLogPath(env),
+    mode: {kind: 'interactive', historyFile: historyPath(env)}, ns, builtins, env, cwd: process.cwd(), mount: 'start', mountLog: mountLogPath(env),
     notice: (line) => {
       notices.push(line);
       for (const l of noticeListeners) l();

@@ -55,13 +55,13 @@ function needsMore(text: string, bash: string): boolean {
   return /unexpected end of file|unexpected EOF while looking for matching|delimited by end-of-file/.test(r.stderr ?? '');
 }
 
-export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening: Promise<ShellSession>): Promise<number> {
+export async function interactive(ns: Namespace, env: NodeJS.ProcessEnv, opening: Promise<ShellSession>, builtins: readonly string[]): Promise<number> {
   const out = process.stdout;
   const color = out.isTTY === true && env['NO_COLOR'] === undefined;
   const historyFile = historyPath(env);
   const policy = historyPolicy(env);
   let editor: EditorState = emptyEditor(loadHistory(historyFile, policy));
-  const source = namespaceSource(ns, env);
+  const source = namespaceSource(ns, env, builtins);
   const home = env['HOME'] ?? '/';
   const addNotice = (line: string): void => {
     notices.push(line);

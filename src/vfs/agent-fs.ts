@@ -26,7 +26,7 @@ import {WriteBehind} from '../agent/write-behind.js';
 import type {FdChannel} from '../agent/fd-channel.js';
 import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
-import {FsError, toFsError} from './errors.js';
+import {FsError, toFsError} from '../errors.js';
 import {basename, dirname} from './path.js';
 import {noCapabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
 import {notRegular} from './untrusted.js';

@@ -16,19 +16,19 @@
 // (untrusted.ts). Only regular files are read (createReadStream refuses the rest).
 import {Readable} from 'node:stream';
 import type tar from 'tar-stream';
-import {Archive, errnoFromMessage, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
+import {Archive, goModeToPosix, tarEntries, type PathStat} from '../docker/archive.js';
 import {tarStream} from '../docker/tar-write.js';
 import {isUtf8Text} from '../format/utf8.js';
 import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
-import {FsError} from './errors.js';
+import {errnoOfMessage, FsError} from '../errors.js';
 import {Extraction} from './extraction.js';
 import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
 import {temporaryName} from './temporaries.js';
 import {nameBytes} from '../format/utf8.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
 import {fileType, isDir, noCapabilities, S_IFLNK, S_IFMT, S_IFREG, timespecOfMs, type ContainerFs, type DirEntry, type ReadRange, type Stat,
-  type StatFs, type Timespec, type WriteOptions} from './types.js';
+  type Capabilities, type StatFs, type Timespec, type WriteOptions} from './types.js';
 
 const tarTypeMode: Record<string, number> = {
   file: 0o100000, 'contiguous-file': 0o100000, link: 0o100000, directory: 0o040000, symlink: 0o120000,
@@ -165,8 +165,9 @@ export async function listingsOfArchive(dir: string, entries: AsyncIterable<{hea
 
 export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
-  /** A tar header carries mode, owner and time; a change made later costs a request each. */
-  readonly capabilities = noCapabilities;
+  /** A tar header carries mode, owner and time; a change made later costs a request each; every
+   *  call is a request to the engine. */
+  readonly capabilities: Capabilities = {...noCapabilities, remote: true};
   readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;
@@ -217,7 +218,7 @@ export class EngineFs implements ContainerFs {
       throw new FsError('ENOTSUP', path, `(cannot run ${cmd[0]} in the container: ${(error as {json?: {message?: string}}).json?.message ?? (error as Error).message})`);
     }
     if (r.code === 126 || r.code === 127) throw new FsError('ENOTSUP', path, `(the container has no ${cmd[0]}; dbox attach can bring a toolbox)`);
-    if (r.code !== 0) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+    if (r.code !== 0) throw new FsError(errnoOfMessage(r.stderr.toString()), path);
     return true;
   }
 
@@ -393,7 +394,7 @@ export class EngineFs implements ContainerFs {
       }
       const r = await run.result;
       if (marked && r.code === 0) return;
-      if (marked) throw new FsError(errnoFromMessage(r.stderr.toString()), path);
+      if (marked) throw new FsError(errnoOfMessage(r.stderr.toString()), path);
     }
     yield* sliceBytes(this.archiveBytes(file, path), range);
   }

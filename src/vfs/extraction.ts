@@ -19,7 +19,7 @@ import {Readable} from 'node:stream';
 import type tar from 'tar-stream';
 import {goModeToPosix, tarEntries, type Archive, type TarEntry} from '../docker/archive.js';
 import {tarStream} from '../docker/tar-write.js';
-import {FsError} from './errors.js';
+import {FsError} from '../errors.js';
 import {anonymousTempFd} from './host-temp.js';
 import {basename, dirname} from './path.js';
 

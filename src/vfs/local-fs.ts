@@ -21,10 +21,11 @@ import net from 'node:net';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
-import {FsError, toFsError} from './errors.js';
+import {FsError, toFsError} from '../errors.js';
 import type {Capabilities, ContainerFs, DirEntry, FileType, HostRoot, ReadOptions, ReadRange, Stat, StatFs, Timespec,
   WriteOptions} from './types.js';
 import {basename} from './path.js';
+import type {Lease} from './serving.js';
 import {temporaryOwner} from './temporaries.js';
 import {notRegular} from './untrusted.js';
 
@@ -57,7 +58,7 @@ export class LocalFs implements ContainerFs, HostRoot {
   /** The same container's filesystem now (given by the namespace when it retires this one). */
   private successor?: () => Promise<ContainerFs | undefined>;
 
-  private constructor(private readonly rootFd: number, readonly rootPath: string) {
+  private constructor(private readonly rootFd: number, readonly rootPath: string, private readonly release = (): void => fs.closeSync(rootFd)) {
     this.isHost = rootFd === HOST_ROOT;
   }
 
@@ -66,9 +67,10 @@ export class LocalFs implements ContainerFs, HostRoot {
     return new LocalFs(native().openRoot(rootPath), rootPath);
   }
 
-  /** A LocalFs over a root fd it now owns (e.g. a container's root proven by native/identity.c). */
-  static adopt(rootFd: number, label: string): LocalFs {
-    return new LocalFs(rootFd, label);
+  /** A LocalFs over a share of a root fd (a container's root proven by native/identity.c, vfs/serving.ts):
+   *  released when this filesystem no longer uses it. */
+  static adopt(root: Lease, label: string): LocalFs {
+    return new LocalFs(root.fd, label, () => root.release());
   }
 
   /** The host's own filesystem: absolute paths, ordinary resolution. */
@@ -103,7 +105,7 @@ export class LocalFs implements ContainerFs, HostRoot {
   private closeRoot(): void {
     if (this.closed) return;
     this.closed = true;
-    fs.closeSync(this.rootFd);
+    this.release();
   }
 
   private live(path: string): void {

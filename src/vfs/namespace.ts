@@ -1,21 +1,19 @@
 // The namespace a user sees: host paths, /containers and the containers' filesystems.
 // resolve() turns a virtual path into the ContainerFs that serves it and the path inside.
-// Which tree serves a container is decided here and only here (chooseDriver, localRoot): its own
-// root through /proc (`local`, in-root resolution) when the engine shares this PID namespace, the
-// container runs, and native/identity.c proves the engine's pid is that container's process;
-// else the dbox agent on the engine's host (`agent`: the same operations, run there), unless
-// DBOX_AGENT=0: for a running container on its process's root (the pid proven on the agent's
-// side), and with DBOX_AGENT=all for a stopped one on its filesystem as the engine mounts it,
-// held (agent/roots.ts); the
-// archive API (`engine`) for the rest, and when the agent cannot run or cannot reach the container
-// (it says why, once). The mount's fast path asks the same question (fuse/front.ts).
+// Which tree serves a container is decided by one policy (serving.ts, which the mount's fast path
+// fuse/front.ts asks too); this module builds the driver from its answer: with a proven root the
+// local driver (in-root resolution through /proc); else the dbox agent on the engine's host
+// (`agent`: the same operations, run there), unless DBOX_AGENT=0: for a running container on its
+// process's root (the pid proven on the agent's side), and with DBOX_AGENT=all for a stopped one
+// on its filesystem as the engine mounts it, held (agent/roots.ts); the archive API (`engine`)
+// for the rest, and when the agent cannot run or cannot reach the container (it says why, once).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
-import {FsError} from './errors.js';
-import {native} from '../native.js';
+import {FsError} from '../errors.js';
 import {LocalFs} from './local-fs.js';
-import {locate} from './path.js';
+import {CONTAINERS, HOSTS, locate} from './path.js';
+import {ContainerServing} from './serving.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
 import type {Refusal} from './untrusted.js';
 
@@ -24,6 +22,19 @@ import type {Refusal} from './untrusted.js';
  *  the retirement cut short). */
 interface Retirable {
   retire(successor?: () => Promise<ContainerFs | undefined>): void;
+}
+
+/**
+ * The containers of the namespace with their state: what /containers (and /hosts/<context>) list.
+ * Its readers (ls -l, completion, the prompt, the mount) ask the namespace, never an engine: one
+ * listing a line (or, live, one that follows the engine's events).
+ */
+export interface ContainerSource {
+  /** The containers of the current engine, or of context `endpoint` (/hosts/<endpoint>). */
+  containers(endpoint?: string): Promise<ContainerInfo[]>;
+  /** Calls `listener` when a container changes (its id and the engine's action; '' and
+   *  'reconnect' when anything may have); returns a function that stops it. */
+  onChange(listener: (id: string, action: string) => void): () => void;
 }
 
 export type Target =
@@ -37,15 +48,6 @@ const processChanges = new Set(['start', 'restart', 'die', 'destroy']);
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
 
-/** The root of container `id`'s process `pid` when native/identity.c proves it is that container's (see localRoot). */
-function provenRoot(pid: number, id: string): number | undefined {
-  try {
-    return native().openContainerRoot(pid, id);
-  } catch {
-    return undefined;
-  }
-}
-
 export interface NamespaceOptions {
   /** How long the engine driver reuses a listing (EngineFs); by default for the life of a
    *  filesystem, which the shell forgets at each line (refresh). */
@@ -55,8 +57,10 @@ export interface NamespaceOptions {
   readonly host?: ContainerFs;
 }
 
-export class Namespace {
+export class Namespace implements ContainerSource {
   readonly host: ContainerFs;
+  /** Which tree serves each container (one decision per container until its process changes). */
+  readonly serving = new ContainerServing();
   /** Container lists by endpoint name (the current one included). */
   private readonly lists = new Map<string, Promise<ContainerInfo[]>>();
   private readonly engines = new Map<string, Engine>();
@@ -107,6 +111,7 @@ export class Namespace {
   refresh(): void {
     this.lists.clear();
     for (const id of [...this.open.keys()]) this.forget(id);
+    this.serving.clear();
   }
 
   /** Forgets one container's filesystem (its process changed or it went away): a local root is
@@ -115,6 +120,7 @@ export class Namespace {
   forget(key: string): void {
     const fs = this.open.get(key);
     this.open.delete(key);
+    this.serving.drop(key);
     void fs?.then((f) => (f as Partial<Retirable>).retire?.(() => this.successorOf(key)), () => undefined);
   }
 
@@ -173,7 +179,12 @@ export class Namespace {
     };
   }
 
-  containers(engine: Engine = this.engine): Promise<ContainerInfo[]> {
+  containers(endpoint?: string): Promise<ContainerInfo[]> {
+    return this.listOf(this.engineFor(endpoint, endpoint === undefined ? CONTAINERS : `${HOSTS}/${endpoint}`));
+  }
+
+  /** The containers of `engine`, listed once a line (or until an event says otherwise). */
+  private listOf(engine: Engine): Promise<ContainerInfo[]> {
     let list = this.lists.get(engine.endpoint.name);
     if (!list) {
       list = engine.listContainers();
@@ -185,7 +196,7 @@ export class Namespace {
 
   /** Finds a container by exact name, else by unique id prefix. */
   async findContainer(ref: string, virtualPath: string, engine: Engine = this.engine): Promise<ContainerInfo> {
-    const all = await this.containers(engine);
+    const all = await this.listOf(engine);
     const byName = all.find((c) => c.name === ref);
     if (byName) return byName;
     const byId = all.filter((c) => c.id.startsWith(ref));
@@ -195,7 +206,7 @@ export class Namespace {
   }
 
   fsFor(container: ContainerInfo, engine: Engine = this.engine): Promise<ContainerFs> {
-    const key = `${engine.endpoint.name}/${container.id}`;
+    const key = ContainerServing.key(container, engine);
     let fs = this.open.get(key);
     if (!fs) {
       fs = this.chooseDriver(container, engine);
@@ -204,22 +215,9 @@ export class Namespace {
     return fs;
   }
 
-  /**
-   * The root of a running container as an O_PATH fd the caller owns, when dbox may serve it from
-   * here: the engine shares this PID namespace and the pid it gives is proven to be that
-   * container's process (cgroup, /proc/<pid> held across the check, not the host's root). Else
-   * undefined: not root, another PID namespace, a lying engine, or the process just exited.
-   */
-  async localRoot(container: ContainerInfo, engine: Engine = this.engine, known?: number): Promise<number | undefined> {
-    if (container.state !== 'running' || !engine.sharesPids()) return undefined;
-    const pid = known ?? await engine.pidOf(container.id).catch(() => undefined);
-    return pid === undefined ? undefined : provenRoot(pid, container.id);
-  }
-
   private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
-    const pid = container.state === 'running' ? await engine.pidOf(container.id).catch(() => undefined) : undefined;
-    const root = await this.localRoot(container, engine, pid);
-    if (root !== undefined) return LocalFs.adopt(root, `/containers/${container.name}`);
+    const {pid, root} = await this.serving.serving(container, engine);
+    if (root) return LocalFs.adopt(root, `/containers/${container.name}`);
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
     const viaArchive = async (): Promise<ContainerFs> => {
       const {EngineFs} = await import('./engine-fs.js');
@@ -275,7 +273,7 @@ export class Namespace {
   async readdir(virtualPath: string): Promise<DirEntry[]> {
     const t = await this.resolve(virtualPath);
     if (t.kind === 'containers') {
-      return (await this.containers(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const}));
+      return (await this.listOf(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const, container: c}));
     }
     if (t.kind === 'hosts') return this.allEndpoints().map((e) => ({name: e.name, type: 'dir' as const}));
     const entries = await t.fs.readdir(t.path);

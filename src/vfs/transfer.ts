@@ -19,7 +19,7 @@ import {Transform, type Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {COPY_DEVICES, COPY_PRESERVE, native} from '../native.js';
 import {copyPolicy, type CopyPolicy} from './copy-policy.js';
-import {FsError, toFsError} from './errors.js';
+import {FsError, toFsError} from '../errors.js';
 import {decodeStat} from './local-fs.js';
 import {basename, dirname, join, linkTargetPath} from './path.js';
 import {sweepTemporaries, temporaryName} from './temporaries.js';

@@ -2,6 +2,7 @@
 // ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
 // POSIX code.
 import type {Readable} from 'node:stream';
+import type {ContainerInfo} from '../docker/validate.js';
 import type {Refusals} from './untrusted.js';
 
 export interface Timespec {
@@ -35,6 +36,9 @@ export interface DirEntry {
   readonly type: FileType;
   /** lstat of the entry when the driver has it at no extra cost. */
   readonly stat?: Stat;
+  /** An entry of /containers (or /hosts/<context>): the container it is, with its state, image
+   *  and id as its engine listed them (engine JSON, validated: docker/validate.ts). */
+  readonly container?: ContainerInfo;
 }
 
 export interface StatFs {
@@ -108,6 +112,10 @@ export interface Capabilities {
   readonly descriptors?: Descriptors;
   /** A filesystem of this host on a root fd (absent: copies stream through the interface). */
   readonly hostRoot?: HostRoot;
+  /** Every call is a request to an engine, which may be slow or never answer: the mount presents
+   *  the container's own directory without asking it (a root is a directory), so such an engine
+   *  holds up only what is read inside that container, never the mount's root. */
+  readonly remote?: boolean;
 }
 
 /** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */
@@ -119,9 +127,8 @@ export const capabilitiesOf = (fs: ContainerFs): Capabilities => fs.capabilities
 export interface ContainerFs {
   /** What this driver can do beyond the interface (absent: noCapabilities). */
   readonly capabilities?: Capabilities;
-  /** Which driver serves this filesystem: a name for tests and diagnostics. What it can do is
-   *  `capabilities` (one reader is left: the mount presents an engine-served container's root
-   *  without asking the engine, fuse/ops.ts getattr).
+  /** Which driver serves this filesystem: a name for tests and diagnostics only (nothing decides
+   *  on it; what a driver can do is `capabilities`).
    *  `agent`: the local driver's operations, run by the dbox agent on the engine's host. */
   readonly driver: 'local' | 'agent' | 'engine';
   /** rename works here, so a copy can be written under a temporary name and renamed into place. */

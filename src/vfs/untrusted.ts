@@ -12,7 +12,7 @@
 //   Refusal to whoever listens (cp and ls tell their user and end with status 1; the mount logs).
 // Trusted: nothing from a container; the path given by the user (the destination's own path).
 import {quoteaf} from '../format/quote.js';
-import {FsError} from './errors.js';
+import {FsError} from '../errors.js';
 import {S_IFMT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFSOCK} from './types.js';
 
 /** Whether `name` is one path component other than `.` and `..`. */

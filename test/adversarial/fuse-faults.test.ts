@@ -5,7 +5,7 @@
 // of "ready", with a non-zero status), never dies by a signal, and leaves no mount behind (the
 // mount point is in no line of /proc/self/mountinfo). A failed root answers its record with an
 // error and is not served; a failed control thread means no mount at all (EOF could never unmount).
-import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import {createInterface} from 'node:readline';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {fuseHelper} from '../../src/self.js';
 import {isMounted} from '../../src/fuse/mounts.js';
+import {buildFaultShim, faultEnv, faultLog, type FaultFamily as Family} from './lib/faults.js';
 
 const usable = fs.existsSync(fuseHelper) && fs.existsSync('/dev/fuse') && process.getuid?.() === 0;
 if (process.env['CI'] === 'true' && !usable) throw new Error('CI=true but dbox-fuse, /dev/fuse or root is missing');
@@ -20,8 +21,6 @@ if (process.env['CI'] === 'true' && !usable) throw new Error('CI=true but dbox-f
 // DBOX_FUSE_BINARY runs another build through the same sweep (its file name must be dbox-fuse).
 const binary = process.env['DBOX_FUSE_BINARY'] ?? fuseHelper;
 const DEADLINE_MS = 20_000; // a bound on a hang, never a pace: every wait below ends on an event
-
-type Family = 'pthread_create' | 'malloc' | 'open';
 
 interface Outcome {
   readonly n: number;
@@ -43,8 +42,7 @@ describe.runIf(usable)('dbox-fuse under injected failures (LD_PRELOAD)', () => {
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-faults-'));
-    shim = path.join(work, 'fault-shim.so');
-    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(import.meta.dirname, 'adversaries/fault-shim.c'), '-ldl']);
+    shim = buildFaultShim(work);
     tree = path.join(work, 'tree');
     fs.mkdirSync(tree);
     fs.writeFileSync(path.join(tree, 'f'), 'content\n');
@@ -60,7 +58,7 @@ describe.runIf(usable)('dbox-fuse under injected failures (LD_PRELOAD)', () => {
     const log = path.join(work, `calls-${family}-${n}`);
     const child = spawn(binary, [mnt], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: {...process.env, LD_PRELOAD: shim, DBOX_FAULT: family, DBOX_FAULT_AT: String(n), DBOX_FAULT_ONLY: 'dbox-fuse', DBOX_FAULT_LOG: log, DBOX_FAULT_MATCH: match},
+      env: faultEnv(shim, family, n, 'dbox-fuse', log, match),
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -85,8 +83,7 @@ describe.runIf(usable)('dbox-fuse under injected failures (LD_PRELOAD)', () => {
       const mounted = isMounted(mnt);
       if (mounted) spawnSync('fusermount3', ['-u', '-z', mnt]);
       fs.rmdirSync(mnt);
-      const [calls, injected] = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split(' ').map(Number) : [0, 0];
-      return {n, first, answer, served, code, signal, mounted, calls: calls!, injected: injected === 1, log: stderr};
+      return {n, first, answer, served, code, signal, mounted, ...faultLog(log), log: stderr};
     } finally {
       clearTimeout(deadline);
     }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {parseHistory} from '../../src/shell/history-file.js';
-import {buildDriver} from './driver.js';
+import {buildDriver} from '../../harness/editor-driver-build.js';
 import {Terminal} from './tmux.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;

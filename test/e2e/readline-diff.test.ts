@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {buildDriver} from './driver.js';
+import {buildDriver} from '../../harness/editor-driver-build.js';
 import {Terminal} from './tmux.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0 && spawnSync('bash', ['-c', '[[ ${BASH_VERSINFO[0]} -ge 5 ]]']).status === 0;

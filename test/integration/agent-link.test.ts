@@ -12,7 +12,7 @@ import {Engine} from '../../src/docker/engine.js';
 import {Namespace} from '../../src/vfs/namespace.js';
 import type {ContainerFs} from '../../src/vfs/types.js';
 import {dboxPath, requireEngine} from './engine.js';
-import {startShapedEngine, type ShapedEngine} from './shaped-link.js';
+import {startShapedEngine, type ShapedEngine} from '../../harness/shaped-link.js';
 
 const hasEngine = requireEngine();
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
-import {startRemoteEngine, type RemoteEngine} from './remote-engine.js';
+import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 const user = `dboxnr${process.pid % 100000}`;

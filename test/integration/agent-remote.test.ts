@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, dboxPath, requireEngine} from './engine.js';
-import {startRemoteEngine, type RemoteEngine} from './remote-engine.js';
+import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 

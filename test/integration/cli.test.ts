@@ -260,16 +260,27 @@ describe.runIf(hasEngine)('dbox -c', () => {
 
   it('a container removed during a copy is reported, with a non-zero status', async () => {
     const victim = fixture.run('victim');
-    docker('exec', web, 'dd', 'if=/dev/zero', 'of=/tmp/victim-src', 'bs=1M', 'count=1024');
-    const child = spawn(process.execPath, [dboxPath, '-c', `cp /containers/${web}/tmp/victim-src /containers/${victim}/tmp/`], {stdio: 'pipe'});
+    // The source is a host FIFO the test holds open: the copy waits in the middle, its
+    // temporary in the container, until the container is gone (no race with the copy's speed).
+    const fifo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-victim-')), 'src');
+    execFileSync('mkfifo', [fifo]);
+    const writer = fs.openSync(fifo, fs.constants.O_RDWR); // never blocks, and never sees EPIPE
+    fs.writeSync(writer, Buffer.alloc(64 << 10, 'x'));
+    const child = spawn(process.execPath, [dboxPath, '-c', `cp ${fifo} /containers/${victim}/tmp/copied`], {stdio: 'pipe'});
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise((r) => setTimeout(r, 250));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const underWay = (): boolean => /\.copied\.dbox-/.test(docker('exec', victim, 'ls', '-a', '/tmp'));
+    for (const deadline = Date.now() + 60_000; !underWay();) {
+      if (Date.now() > deadline) throw new Error(`the copy did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     docker('rm', '-f', victim);
-    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    expect(status).toBe(1);
+    fs.writeSync(writer, Buffer.alloc(64 << 10, 'y'));
+    fs.closeSync(writer);
+    expect(await exited).toBe(1);
     expect(stderr).toMatch(new RegExp(`^cp: (container '${victim}' was removed during the copy|cannot copy .*)\n$`));
-    docker('exec', web, 'rm', '-f', '/tmp/victim-src');
+    fs.rmSync(path.dirname(fifo), {recursive: true});
   });
 
   it('reads lines from a non-terminal stdin and exits with the last status', () => {

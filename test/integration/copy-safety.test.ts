@@ -583,8 +583,10 @@ describe.runIf(hasEngine)('copy safety', () => {
       const copy = start(`cp ${src} /containers/${stopped}/data/plain.txt`, {env: viaEngine});
       await held;
       copy.child.kill('SIGINT');
-      const r = await copy.done;
+      // What the relay holds reaches the engine after the interrupt: dbox must wait for the
+      // engine's answer to the cut upload before it removes the temporary.
       relay.release();
+      const r = await copy.done;
       expect(r).toMatchObject({status: null, signal: 'SIGINT', stderr: 'cp: interrupted; nothing was left at the destination\n'});
       expect(plain()).toBe('plain\n');
       expect(dataListing().filter((n) => /dbox-/.test(n))).toEqual(before);

@@ -130,6 +130,32 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     await until(() => !connectionLives(engine), 'the engine mount to go with its process');
   });
 
+  it('dbox-fuse killed under `dbox mount --foreground`: the mount process says so and ends with status 1, nothing mounted', async () => {
+    const dir = path.join(work, 'fg-fuse-killed');
+    const {child, engine} = await foreground(dir);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    process.kill(fuseServerOf(dir), 'SIGKILL');
+    expect(await exited).toBe(1);
+    expect(stderr).toContain('dbox-fuse failed (killed by SIGKILL)');
+    expect(mountsBelow(dir)).toEqual([]);
+    expect(mountsBelow(runtime)).toEqual([]);
+    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
+  });
+
+  it('`dbox mount --help` prints the usage and mounts nothing; an unknown option is refused with status 2', () => {
+    const cwd = fs.mkdtempSync(path.join(work, 'help-'));
+    const help = spawnSync(process.execPath, [dboxPath, 'mount', '--help'], {cwd, env: env(), encoding: 'utf8'});
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('dbox mount DIR');
+    const bogus = spawnSync(process.execPath, [dboxPath, 'mount', '--bogus', 'x'], {cwd, env: env(), encoding: 'utf8'});
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/^dbox: mount: unrecognized option '--bogus'\n/);
+    expect(fs.readdirSync(cwd)).toEqual([]);
+    expect(mountsBelow(cwd)).toEqual([]);
+  });
+
   it('`dbox mount DIR` outlives its launcher: messages go to the log, a warning does not kill it, it has its own session', async () => {
     const dir = path.join(work, 'bg');
     fs.mkdirSync(dir);

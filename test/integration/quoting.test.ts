@@ -12,7 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {nameBytes} from '../../src/format/utf8.js';
 import {hostileNames} from '../unit/hostile-names.js';
 import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
-import {writeContext} from './remote-engine.js';
+import {writeContext} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 const gnu = /GNU coreutils\) 9\./.test(spawnSync('/bin/ls', ['--version'], {encoding: 'utf8'}).stdout ?? '');

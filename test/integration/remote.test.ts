@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, docker, requireEngine} from './engine.js';
-import {makeCerts, startRemoteEngine, writeContext, type RemoteEngine} from './remote-engine.js';
+import {makeCerts, startRemoteEngine, writeContext, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 
@@ -97,7 +97,7 @@ describe.runIf(hasEngine)('a remote engine over TLS, through a context', () => {
     const saved = process.env['HOME'];
     process.env['HOME'] = home; // the contexts live in this HOME
     try {
-      const source = namespaceSource(new Namespace(new Engine(defaultEndpoint({}))), process.env);
+      const source = namespaceSource(new Namespace(new Engine(defaultEndpoint({}))), process.env, []);
       const line = `cat /hosts/rem`;
       const c = await complete(line, line.length, {cwd: '/', home}, source);
       expect(c?.insert).toBe('/hosts/remote/');

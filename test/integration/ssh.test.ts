@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, docker, requireEngine} from './engine.js';
-import {writeContext} from './remote-engine.js';
+import {writeContext} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 const hasSsh = fs.existsSync('/usr/sbin/sshd') && spawnSync('ssh-agent', ['-k'], {stdio: 'ignore'}).error === undefined;

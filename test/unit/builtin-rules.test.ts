@@ -10,7 +10,7 @@ import {CatFilter} from '../../src/format/cat-filter.js';
 import {filevercmp, sortListing} from '../../src/format/ls-sort.js';
 import {directoryStem} from '../../src/shell/operand.js';
 import {parseOptions} from '../../src/shell/options.js';
-import {UsageError} from '../../src/vfs/errors.js';
+import {UsageError} from '../../src/errors.js';
 
 const haveGnu = /GNU coreutils\) 9\./.test(spawnSync('/bin/ls', ['--version'], {encoding: 'utf8'}).stdout ?? '');
 

@@ -3,6 +3,7 @@
 // through the Namespace's `host` seam): exact stdout, stderr and status in milliseconds, with no
 // engine (the Engine is made but never asked: host paths never reach it) and no host file.
 import {Readable, Writable} from 'node:stream';
+import {builtins} from '../../builtins/index.js';
 import {Engine} from '../../src/docker/engine.js';
 import type {Output, ShellContext} from '../../src/shell/context.js';
 import {runBuiltin} from '../../src/shell/run-builtin.js';
@@ -25,16 +26,17 @@ function collector(chunks: Buffer[]): Output {
   return {stream, isTTY: false, columns: 80};
 }
 
-/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C. */
+/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C,
+ *  `now` its clock (ms since the epoch). */
 export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
-  signal = new AbortController().signal): Promise<Ran> {
+  signal = new AbortController().signal, now: () => number = Date.now): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
     stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
-    signal, run: async () => 127,
+    signal, run: async () => 127, now,
   };
-  const status = await runBuiltin(argv, ctx);
+  const status = await runBuiltin(builtins, argv, ctx);
   return {stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), status};
 }

@@ -2,7 +2,7 @@
 // the bytes of that file and nothing else; a lying or broken archive is an EIO naming the file.
 import {Readable} from 'node:stream';
 import {describe, expect, it} from 'vitest';
-import {FsError} from '../../src/vfs/errors.js';
+import {FsError} from '../../src/errors.js';
 import {fileBytes, fileBytesInDir} from '../../src/vfs/engine-fs.js';
 import {entry, tarball} from '../adversarial/lib/tar-craft.js';
 

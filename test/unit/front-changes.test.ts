@@ -1,5 +1,8 @@
 import {describe, expect, it} from 'vitest';
-import {changes, encode, withHosts, type Roots, type Tree} from '../../src/fuse/front.js';
+import type {ContainerInfo, Engine} from '../../src/docker/engine.js';
+import {changes, encode, rootsOf, withHosts, type Roots, type Tree} from '../../src/fuse/front.js';
+import type {Namespace} from '../../src/vfs/namespace.js';
+import {ContainerServing} from '../../src/vfs/serving.js';
 
 describe("the mount's front server control records", () => {
   const roots = (entries: [string, Tree][]): Roots => new Map(entries);
@@ -42,5 +45,30 @@ describe("the mount's front server control records", () => {
 
   it('refuses a NUL in a path', () => {
     expect(() => encode({op: '+', name: 'web', tree: {path: '/a\0/', flags: ''}})).toThrow();
+  });
+});
+
+describe("the mount's trees from the one serving policy", () => {
+  it('a proven root is named by its descriptor and its lease is handed back; any other container goes to the engine mount', async () => {
+    const info = (name: string, state: string, n: number): ContainerInfo => ({id: String(n).repeat(64), name, image: 'i', state, status: '', created: 0});
+    const list = [info('web', 'running', 1), info('old', 'exited', 2)];
+    const engine = {endpoint: {name: 'default'}, pidOf: async () => 42, sharesPids: () => true} as unknown as Engine;
+    const closed: number[] = [];
+    const serving = new ContainerServing({prove: () => 77, close: (fd) => closed.push(fd)});
+    const ns = {containers: async () => list} as unknown as Namespace;
+    const first = await rootsOf(ns, '/e', (c) => serving.serving(c, engine));
+    expect([...first.roots]).toEqual([['web', {path: `/proc/${process.pid}/fd/77`, flags: 'w'}], ['old', {path: '/e/old', flags: ''}],
+      ['.hosts', {path: '/e/.hosts', flags: 'h'}]]);
+    expect(first.leases.map((l) => l.fd)).toEqual([77]);
+    // The next sync names the same descriptor (no record); the container's process changes, and
+    // the old root stays open until the lease of the sync that named it is released.
+    const second = await rootsOf(ns, '/e', (c) => serving.serving(c, engine));
+    expect(changes(first.roots, second.roots)).toEqual([]);
+    first.leases.forEach((l) => l.release());
+    serving.drop(ContainerServing.key(list[0]!, engine));
+    await Promise.resolve();
+    expect(closed).toEqual([]);
+    second.leases.forEach((l) => l.release());
+    expect(closed).toEqual([77]);
   });
 });

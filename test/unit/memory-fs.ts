@@ -9,7 +9,7 @@
 // What it trusts: nothing of the paths, names and targets it is given (it only stores them); it is
 // a fake of a container's filesystem, not a barrier.
 import {Readable} from 'node:stream';
-import {FsError} from '../../src/vfs/errors.js';
+import {FsError} from '../../src/errors.js';
 import {fileType, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type Capabilities, type ContainerFs, type DirEntry, type ReadRange,
   type Stat, type StatFs, type Timespec, type WriteOptions} from '../../src/vfs/types.js';
 

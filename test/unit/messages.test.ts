@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest';
 import {fsMessage} from '../../src/shell/report.js';
 import {promptText} from '../../src/shell/prompt.js';
 import {parseIds} from '../../src/vfs/accounts.js';
-import {DboxError, FsError} from '../../src/vfs/errors.js';
+import {DboxError, errnoOfMessage, FsError, strerror, topLevel, UsageError} from '../../src/errors.js';
 import {hostileNames} from './hostile-names.js';
 
 /** No C0 control (but \n), DEL, C1 control or lone surrogate (an invalid byte) may reach stderr. */
@@ -69,5 +69,53 @@ describe('accounts from a container', () => {
       'cr\r:x:4:4::/:',
     ].join('\n'));
     expect([...ids.entries()]).toEqual([[0, 'root'], [1, 'evil\x1b]0;t\x07'], [4, 'cr\r']]);
+  });
+});
+
+describe('what ends a command (topLevel, the one formatter of the builtins\' runner and the cli)', () => {
+  it('words usage errors as the tool, other dbox errors as dbox, anything else as a bug, with statuses', () => {
+    expect(topLevel(new UsageError("ls: invalid option -- 'z'\nTry 'help ls' for more information."))).toEqual(
+      {text: "ls: invalid option -- 'z'\nTry 'help ls' for more information.\n", status: 2});
+    expect(topLevel(new UsageError('cp: missing file operand', 1)).status).toBe(1);
+    expect(topLevel(new DboxError('no engine'))).toEqual({text: 'dbox: no engine\n', status: 1});
+    const bug = topLevel(new TypeError('x is undefined'));
+    expect(bug.status).toBe(70);
+    expect(bug.text).toMatch(/^dbox: internal error \(please report\): TypeError: x is undefined\n/);
+  });
+
+  it('puts no control character of a message on a terminal', () => {
+    for (const {name} of hostileNames) {
+      for (const error of [new DboxError(`engine said ${name}`), new UsageError(`ls: ${name}`), new Error(name)]) {
+        expect(topLevel(error).text.slice(0, -1)).not.toMatch(raw);
+      }
+    }
+  });
+});
+
+describe('strerror', () => {
+  it("says glibc's words, also for an errno outside dbox's usual few (never a bare code, never EIO)", () => {
+    expect(strerror('ENOENT')).toBe('No such file or directory');
+    expect(strerror('EXDEV')).toBe('Invalid cross-device link');
+    expect(strerror('EOVERFLOW')).toBe('Value too large for defined data type');
+    expect(strerror('EMLINK')).toBe('Too many links');
+    expect(strerror('ENOTANERRNO')).toBe('ENOTANERRNO');
+  });
+});
+
+describe('errnoOfMessage (the inverse of strerror, for the engine and programs in a container)', () => {
+  it('reads the words of coreutils, busybox and Go, whatever their case', () => {
+    expect(errnoOfMessage("rm: can't remove 'd': Directory not empty")).toBe('ENOTEMPTY');
+    expect(errnoOfMessage('lstat /x: no such file or directory')).toBe('ENOENT');
+    expect(errnoOfMessage('rename a b: invalid cross-device link')).toBe('EXDEV');
+    expect(errnoOfMessage('mkdir /ro/x: read-only file system')).toBe('EROFS');
+    expect(errnoOfMessage('open /x: file name too long')).toBe('ENAMETOOLONG');
+  });
+
+  it('reads any errno, not a few (the longest words win), and says EIO for words it does not know', () => {
+    expect(errnoOfMessage("rm: can't remove 'm': Device or resource busy")).toBe('EBUSY');
+    expect(errnoOfMessage('open /dev/x: no such device or address')).toBe('ENXIO');
+    expect(errnoOfMessage('write: value too large for defined data type')).toBe('EOVERFLOW');
+    expect(errnoOfMessage('something else went wrong')).toBe('EIO');
+    expect(errnoOfMessage('')).toBe('EIO');
   });
 });

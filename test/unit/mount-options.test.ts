@@ -26,10 +26,15 @@ describe('mount options', () => {
 
   it('reads the mount process arguments and refuses others', () => {
     expect(parseMountArgs(['--foreground', '--ready-fd', '3', '--parent-pipe'])).toEqual({
-      options: {allowOther: false, defaultPermissions: false, readOnly: false}, foreground: true, parentPipe: true, readyFd: 3});
+      options: {allowOther: false, defaultPermissions: false, readOnly: false}, foreground: true, parentPipe: true, readyFd: 3, operands: [], help: false});
     expect(() => parseMountArgs(['-o'])).toThrow("option requires an argument -- 'o'");
     expect(() => parseMountArgs(['--ready-fd', 'x'])).toThrow(MountUsageError);
-    expect(() => parseMountArgs(['--bogus'])).toThrow("invalid argument '--bogus'");
+    expect(() => parseMountArgs(['--bogus'])).toThrow("unrecognized option '--bogus'");
+    expect(() => parseMountArgs(['-x', 'dir'])).toThrow("invalid option -- 'x'");
+    expect(parseMountArgs(['--help']).help).toBe(true);
+    expect(parseMountArgs(['-o', 'ro', 'dir']).operands).toEqual(['dir']);
+    expect(parseMountArgs(['dir', '--', '--help']).operands).toEqual(['dir', '--help']);
+    expect(parseMountArgs(['--', '--help']).help).toBe(false);
   });
 
   it('gives libfuse a list it reads back the same', () => {

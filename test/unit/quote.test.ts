@@ -12,7 +12,7 @@ import {lsQuoting, lsQuotingArgs} from '../../src/format/ls-quoting.js';
 import {escapeControls, qmark, quoteaf, quotearg, quotef, quoteName, quotingStyles} from '../../src/format/quote.js';
 import {bytesName, decodeChar, isPrintable, nameBytes, writableBytes} from '../../src/format/utf8.js';
 import {fsMessage} from '../../src/shell/report.js';
-import {FsError} from '../../src/vfs/errors.js';
+import {FsError} from '../../src/errors.js';
 import {hostileNames} from './hostile-names.js';
 
 const gnuLs = spawnSync('/bin/ls', ['--version'], {encoding: 'utf8'}).stdout ?? '';

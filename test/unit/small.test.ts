@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {closest, editDistance} from '../../src/docker/suggest.js';
 import {decodePathStat, goModeToPosix} from '../../src/docker/archive.js';
 import {parseOptions} from '../../src/shell/options.js';
-import {FsError, UsageError, toFsError} from '../../src/vfs/errors.js';
+import {FsError, UsageError, toFsError} from '../../src/errors.js';
 
 describe('did you mean', () => {
   it('counts a transposition as one edit', () => expect(editDistance('wbe', 'web')).toBe(1));

@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it, vi} from 'vitest';
-import {Spinner} from '../../src/ui/spinner.js';
+import {Spinner} from '../../src/shell/spinner.js';
 
 describe('Spinner', () => {
   afterEach(() => vi.useRealTimers());

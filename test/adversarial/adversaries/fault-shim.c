@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,16 +60,29 @@ static int fails_at(int which, const char *path) {
 
 static int fails(int which) { return fails_at(which, NULL); }
 
+// The log: by its path, or, where the path means nothing any more (dbox-attach enters the
+// container's mount namespace), by the descriptor opened at load, once proven to still be the log
+// (dbox-fuse closes every inherited descriptor, and the number may be another file's by then).
+static int log_fd = -1;
+static struct stat log_st;
+
+__attribute__((constructor)) static void open_log(void) {
+  const char *log = getenv("DBOX_FAULT_LOG");
+  if (!log) return;
+  log_fd = (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (log_fd >= 0 && fstat(log_fd, &log_st) != 0) log_fd = -1;
+}
+
 __attribute__((destructor)) static void report(void) {
+  if (family < 0) setup();
   const char *log = getenv("DBOX_FAULT_LOG");
   if (!log || family <= NONE) return;
   char line[64];
   int len = snprintf(line, sizeof line, "%ld %d\n", __atomic_load_n(&calls, __ATOMIC_SEQ_CST), failed);
-  int fd = (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    if (write(fd, line, (size_t)len) < 0) {
-    }
-    close(fd);
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, log, O_WRONLY | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st;
+  if (fd < 0 && log_fd >= 0 && fstat(log_fd, &st) == 0 && st.st_dev == log_st.st_dev && st.st_ino == log_st.st_ino) fd = log_fd;
+  if (fd >= 0 && write(fd, line, (size_t)len) < 0) {
   }
 }
 

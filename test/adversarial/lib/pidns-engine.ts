@@ -9,7 +9,7 @@ import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import {makeCerts} from '../../integration/remote-engine.js';
+import {makeCerts} from '../../../harness/remote-engine.js';
 import {gone} from './run.js';
 
 export interface PidnsEngine {

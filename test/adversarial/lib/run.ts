@@ -5,6 +5,7 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {detach, mountTable} from '../../../src/fuse/mounts.js';
 import {dboxPath} from '../../integration/engine.js';
 
 export interface Run {
@@ -54,14 +55,18 @@ export function makeWorld(label: string): World {
   };
 }
 
-/** Every mount point at or below `prefix`, in this mount namespace. */
+/** Every mount point at or below `prefix`, in this mount namespace (dbox's own mountinfo parser). */
 export function mountsUnder(prefix: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
-    .map((p) => p.replace(/\\040/g, ' ')).filter((p) => p === prefix || p.startsWith(prefix + '/'));
+  return mountTable().map((m) => m.mountPoint).filter((p) => p === prefix || p.startsWith(prefix + '/'));
+}
+
+/** Detaches `mounts` (dbox's own way, src/fuse/mounts.ts), the deepest first. */
+function detachAll(mounts: readonly string[]): void {
+  for (const m of [...mounts].sort().reverse()) detach(m);
 }
 
 export function unmountUnder(prefix: string): void {
-  for (const m of mountsUnder(prefix).sort().reverse()) spawnSync('umount', ['-l', m], {stdio: 'ignore'});
+  detachAll(mountsUnder(prefix));
 }
 
 /**
@@ -135,9 +140,7 @@ export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
 
 /** Removes what a case left (after it was asserted), so that the next case starts clean. */
 export function sweep(world: World): void {
-  for (const m of [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((x) => !world.ownMounts.includes(x)).sort().reverse()) {
-    spawnSync('umount', ['-l', m], {stdio: 'ignore'});
-  }
+  detachAll([...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((x) => !world.ownMounts.includes(x)));
   for (const d of [world.runtime, world.tmp]) {
     for (const n of fs.readdirSync(d)) {
       try {

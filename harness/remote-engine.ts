@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {contextDir} from '../../src/docker/context-dir.js';
+import {contextDir} from '../src/docker/context-dir.js';
+import {detach, mountTable} from '../src/fuse/mounts.js';
 
 export interface RemoteEngine {
   readonly dir: string;
@@ -109,7 +110,7 @@ export async function startRemoteEngine(options: RemoteOptions = {}): Promise<Re
         } catch { /* gone */ }
         for (let i = 0; i < 80 && spawnSync('kill', ['-0', String(daemon.pid)]).status === 0; i++) spawnSync('sleep', ['0.25']);
       }
-      spawnSync('sh', ['-c', `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {stdio: 'ignore'});
+      for (const m of mountTable().map((e) => e.mountPoint).filter((p) => p.startsWith(`${dir}/`)).sort().reverse()) detach(m);
       fs.rmSync(dir, {recursive: true, force: true});
     },
   };
