@@ -16,7 +16,7 @@ import {endpointOf} from '../../src/docker/endpoints.js';
 import {helperCaps, makeHelper, removeHelper} from '../../src/attach/helper-container.js';
 import {ensureToolbox} from '../../src/attach/toolbox.js';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
-import {startRemoteEngine, type RemoteEngine} from './remote-engine.js';
+import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
 
