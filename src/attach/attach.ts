@@ -109,22 +109,7 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
   const local = engine.sharesPids();
   const container = 'container' in found ? found.container : undefined;
   if (!container || container.state !== 'running' || req.snapshot) {
-    const what = container ? `container '${container.name}'` : `image '${req.container}'`;
-    if (container?.state === 'running') {
-      throw new AttachError(`--snapshot: ${what} is running, and its layer would change under a snapshot: attach without --snapshot`);
-    }
-    if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
-    const info = container ? await engine.inspectRaw('containers', container.id) : (found as {image: unknown}).image;
-    const command = req.command.length > 0 ? req.command : [`${at}/bin/sh`];
-    if (root && local) return runSnapshot(io, info, hostDir, at, command);
-    // Not root here, or the layers are on another machine: the snapshot runs on the engine's host, in a helper container.
-    const layers = snapshotLayers(info);
-    const id = snapshotId(info);
-    return runHelper(io, () => makeSnapshotHelper(engine, {id, layers, toolbox: hostDir, tty: io.stdinIsTTY,
-      args: (inside) => snapshotArgs(info, '/toolbox', at, command, inside)}), (why) => {
-      throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: no helper can make a snapshot of its layers on ` +
-        `${engine.label}: ${why}${container ? ` (start it with: docker start ${container.name})` : ''}`);
-    });
+    return attachSnapshot(io, req, container, container ? undefined : (found as {image: unknown}).image, hostDir, at);
   }
   const c = container;
   const methods: Method[] = req.method !== 'auto' ? [req.method] : local && root ? ['mount-api', 'blockdev', 'upload'] : ['helper', 'upload'];
@@ -132,7 +117,7 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
     throw new AttachError(`the ${req.method} method needs root (CAP_SYS_ADMIN to enter the container's mount namespace)`);
   }
   if ((req.method === 'mount-api' || req.method === 'blockdev') && !local) {
-    throw new AttachError(`the ${req.method} method needs the engine on this machine (${engine.endpoint.address} is remote); use --method upload`);
+    throw new AttachError(`the ${req.method} method needs the engine on this machine (${engine.endpoint.address} is remote); use --method helper or upload`);
   }
   const command = req.command.length > 0 ? [...req.command] : [`${at}/bin/sh`];
   for (const method of methods) {
@@ -149,6 +134,32 @@ export async function attach(req: AttachRequest, io: AttachIo): Promise<number> 
     return status;
   }
   throw new AttachError('no attach method works here');
+}
+
+/**
+ * attach to a stopped container or an image (or --snapshot): a throw-away snapshot of its layers
+ * (snapshot.ts), made here as root with the engine on this machine, else by a helper container on
+ * the engine's host.
+ */
+async function attachSnapshot(io: AttachIo, req: AttachRequest, container: ContainerInfo | undefined, image: unknown, hostDir: string,
+  at: string): Promise<number> {
+  const engine = io.ns.engine;
+  const what = container ? `container '${container.name}'` : `image '${req.container}'`;
+  if (container?.state === 'running') {
+    throw new AttachError(`--snapshot: ${what} is running, and its layer would change under a snapshot: attach without --snapshot`);
+  }
+  if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
+  const info = container ? await engine.inspectRaw('containers', container.id) : image;
+  const command = req.command.length > 0 ? req.command : [`${at}/bin/sh`];
+  if (process.getuid?.() === 0 && engine.sharesPids()) return runSnapshot(io, info, hostDir, at, command);
+  // Not root here, or the layers are on another machine: the snapshot runs on the engine's host, in a helper container.
+  const layers = snapshotLayers(info);
+  const id = snapshotId(info);
+  return runHelper(io, () => makeSnapshotHelper(engine, {id, layers, toolbox: hostDir, tty: io.stdinIsTTY,
+    args: (inside) => snapshotArgs(info, '/toolbox', at, command, inside)}), (why) => {
+    throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: no helper can make a snapshot of its layers on ` +
+      `${engine.label}: ${why}${container ? ` (start it with: docker start ${container.name})` : ''}`);
+  });
 }
 
 /** The container's configured PATH (for the exec of the upload method); engine JSON, so only a string of bounded length. */
