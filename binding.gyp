@@ -43,6 +43,54 @@
       ]
     },
     {
+      "target_name": "dbox-attach-helper",
+      "type": "executable",
+      "sources": [
+        "native/attach-helper.c",
+        "native/attach-inject.c",
+        "native/attach-confine.c",
+        "native/attach-container.c",
+        "native/attach-mount.c",
+        "native/attach-state.c",
+        "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static",
+        "-s"
+      ]
+    },
+    {
+      "target_name": "dbox-snapshot",
+      "type": "executable",
+      "sources": [
+        "native/attach-snapshot.c",
+        "native/layers.c",
+        "native/attach-mount.c",
+        "native/attach-confine.c",
+        "native/attach-container.c",
+        "native/attach-state.c",
+        "native/identity.c"
+      ],
+      "cflags": [
+        "-std=gnu11",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ],
+      "ldflags": [
+        "-static",
+        "-s"
+      ]
+    },
+    {
       "target_name": "dbox-ns",
       "type": "executable",
       "sources": [

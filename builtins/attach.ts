@@ -4,8 +4,8 @@ import {escapeControls, escapeControlsLines} from '../src/format/quote.js';
 import type {Builtin} from '../src/shell/context.js';
 import {UsageError} from '../src/errors.js';
 
-const methods = new Set(['auto', 'mount-api', 'blockdev', 'upload']);
-const usage = 'attach CONTAINER [HOSTDIR] [--at PATH] [--method auto|mount-api|blockdev|upload] [--verbose] [--cleanup] [-- CMD [ARGS...]]';
+const methods = new Set(['auto', 'mount-api', 'blockdev', 'helper', 'upload']);
+const usage = 'attach CONTAINER [HOSTDIR] [--at PATH] [--method auto|mount-api|blockdev|helper|upload] [--snapshot] [--verbose] [--cleanup] [-- CMD [ARGS...]]';
 const bad = (msg: string): never => {
   throw new UsageError(`attach: ${msg}\nTry 'help attach' for more information.`);
 };
@@ -17,11 +17,12 @@ export interface AttachArgs {
   method: Method;
   verbose: boolean;
   cleanup: boolean;
+  snapshot: boolean;
   command: string[];
 }
 
 export function parseAttachArgs(args: readonly string[]): AttachArgs {
-  const out: AttachArgs = {container: '', at: '/.dbox', method: 'auto', verbose: false, cleanup: false, command: []};
+  const out: AttachArgs = {container: '', at: '/.dbox', method: 'auto', verbose: false, cleanup: false, snapshot: false, command: []};
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -33,9 +34,10 @@ export function parseAttachArgs(args: readonly string[]): AttachArgs {
       const v = args[++i] ?? bad(`option '${a}' requires an argument`);
       if (a === '--at') out.at = v;
       else if (methods.has(v)) out.method = v as Method;
-      else bad(`invalid method '${v}' (auto, mount-api, blockdev or upload)`);
+      else bad(`invalid method '${v}' (auto, mount-api, blockdev, helper or upload)`);
     } else if (a === '--verbose' || a === '-v') out.verbose = true;
     else if (a === '--cleanup') out.cleanup = true;
+    else if (a === '--snapshot') out.snapshot = true;
     else if (a.startsWith('-')) bad(`unrecognized option '${a}'`);
     else positional.push(a);
   }
@@ -49,7 +51,7 @@ export function parseAttachArgs(args: readonly string[]): AttachArgs {
 export const attach: Builtin = {
   name: 'attach',
   usage,
-  summary: 'a shell (or CMD) inside a running container, with a host toolbox mounted at --at (default /.dbox)',
+  summary: 'a shell (or CMD) inside a container, with a host toolbox mounted at --at (default /.dbox); a stopped container or an image gets a throw-away snapshot',
   async run(args, ctx) {
     const a = parseAttachArgs(args);
     // Loaded on use: attach needs child processes and the helper, no other line does.

@@ -20,7 +20,7 @@ const usage = `usage: dbox [-c LINE [ARG0 [ARGS...]] | FILE [ARGS...]]
                             OPTIONS (comma-separated, -o may repeat): allow_other (other users too, with
                             default_permissions; what they create is theirs), default_permissions, ro, rw
   dbox umount DIR           end such a mount
-  dbox attach CONTAINER [HOSTDIR] [--at PATH] [--method M] [-- CMD...]
+  dbox attach CONTAINER|IMAGE [HOSTDIR] [--at PATH] [--method M] [--snapshot] [-- CMD...]
                             a shell (or CMD) inside a running container with a host toolbox
   dbox toolbox              build the default toolbox (static busybox) and print where it is
   dbox --help | --version
@@ -183,6 +183,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first === 'mount' || first === 'umount') return mountCommand(argv);
+  if (first === '--attach-bridge') return (await import('./attach/terminal-bridge.js')).bridgeMain(process.env);
   if (first === 'toolbox') {
     const {ensureToolbox} = await import('./attach/toolbox.js');
     process.stdout.write(`${ensureToolbox()}\n`);

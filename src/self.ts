@@ -7,6 +7,10 @@ const own = (path: string): string => fileURLToPath(new URL(`../${path}`, import
 
 export const dboxLauncher = own('bin/dbox.js');
 export const attachHelper = own('build/Release/dbox-attach');
+/** dbox-attach built static, for the helper container on an engine's host (native/attach-helper.c). */
+export const attachHelperStatic = own('build/Release/dbox-attach-helper');
+/** attach to a stopped container or an image: a snapshot of its layers (native/attach-snapshot.c). */
+export const snapshotHelper = own('build/Release/dbox-snapshot');
 export const fuseHelper = own('build/Release/dbox-fuse');
 /** Makes and enters the session's mount namespace (native/session-ns.c). */
 export const namespaceHelper = own('build/Release/dbox-ns');

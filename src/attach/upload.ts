@@ -9,8 +9,8 @@
 //   - Removal: only a directory that proves to be this upload's is removed, by a marker file at
 //     its top holding a random token recorded in the state (native/attach-state.h). A state
 //     file, a target path or a container's answer alone never makes dbox remove anything.
-//   - `docker exec` runs the command: the docker CLI of this machine (with its TTY handling and
-//     resizing) against the same engine. It is the one place attach still uses the CLI.
+//   - The command runs as an exec of the engine (Engine.interactive), its terminal carried by the
+//     hijacked connection (terminal-bridge.ts): no docker CLI, no dockerode outside engine.ts.
 import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {Engine} from '../docker/engine.js';
@@ -84,14 +84,11 @@ export async function removeUpload(c: UploadTarget, target: string, token: strin
   return 'removed';
 }
 
-/** How the command runs: with the caller's terminal (ShellContext.run), and whether that is a terminal. */
-export interface UploadRun {
-  readonly run: (program: string, args: readonly string[]) => Promise<number>;
-  readonly stdinIsTTY: boolean;
-}
+/** Runs `cmd` in the container with `env` and the caller's terminal; its exit status. */
+export type UploadExec = (cmd: readonly string[], env: readonly string[]) => Promise<number>;
 
-export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string, at: string, command: readonly string[], pathVar: string,
-  io: UploadRun): Promise<number> {
+export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string, at: string, command: readonly string[], exec: UploadExec,
+  pathVar: string): Promise<number> {
   const token = randomBytes(16).toString('hex');
   recordUpload(c.id, at, token);
   let made = false;
@@ -108,8 +105,7 @@ export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string
       if (error.code === 'EEXIST' && !made) throw new AttachError(`${at} already exists in the container (a previous attach? try attach --cleanup ${c.name})`);
       throw new AttachError(`cannot copy the toolbox into ${c.name}:${at}: ${made ? error.message : strerror(error.code)}`);
     }
-    const tty = io.stdinIsTTY ? ['-it'] : ['-i'];
-    return await io.run('docker', ['exec', ...tty, '-e', `PATH=${at}/bin:${pathVar}`, c.id, ...command]);
+    return await exec(command, [`PATH=${at}/bin:${pathVar}`]);
   } finally {
     if (!made) forgetState(c.id);
     else {

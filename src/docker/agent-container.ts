@@ -65,7 +65,7 @@ function agentBinary(): Binary {
 export const agentHash = (): string => agentBinary().hash;
 
 /** Docker's name for this machine's architecture (the agent is built here, for here). */
-const engineArch: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64'};
+export const engineArch: Record<string, string> = {x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64'};
 
 function idleSeconds(): number {
   const v = Number(process.env['DBOX_AGENT_IDLE']);

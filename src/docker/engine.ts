@@ -12,6 +12,16 @@ import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerI
 
 export type {ContainerInfo} from './validate.js';
 
+/** A program's connection for Engine.interactive. */
+export interface Interactive {
+  readonly stream: Duplex;
+  readonly tty: boolean;
+  /** Without a TTY: the program's stdout and stderr, taken out of Docker's framing. */
+  demux(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): void;
+  resize(rows: number, cols: number): Promise<void>;
+  readonly status: Promise<number>;
+}
+
 /**
  * docker-modem formats an ssh endpoint's request address as `ssh:host:port`, which Node parses with
  * a DEP0170 warning on every request (the ssh connection itself uses the bare host and works).
@@ -111,7 +121,7 @@ export class Engine {
   }
 
   /** The engine's containers; entries it describes badly are left out or renamed (validate.ts), and
-   *  dbox's own agent (label dbox.agent: machinery, not the user's) is left out. */
+   *  dbox's own agent and attach helpers (labels dbox.agent, dbox.attach: machinery, not the user's) are left out. */
   async listContainers(): Promise<ContainerInfo[]> {
     const list = await this.read<unknown>('/containers/json?all=1', (d) => d.listContainers({all: true}));
     if (!Array.isArray(list)) return [];
@@ -119,7 +129,7 @@ export class Engine {
     const names = new Set<string>();
     for (const entry of list) {
       const labels = (entry as {Labels?: unknown} | null)?.Labels;
-      if (labels && typeof labels === 'object' && Object.hasOwn(labels, 'dbox.agent')) continue;
+      if (labels && typeof labels === 'object' && (Object.hasOwn(labels, 'dbox.agent') || Object.hasOwn(labels, 'dbox.attach'))) continue;
       const c = containerFromList(entry);
       // Two containers under one name (a forged list): the second is shown by its id.
       if (c) out.push(names.has(c.name) ? {...c, name: c.id.slice(0, 12)} : c);
@@ -311,6 +321,85 @@ export class Engine {
       const socket = (await exec.start({hijack: true, stdin: true})) as Duplex & {setTimeout?(ms: number): void};
       socket.setTimeout?.(0); // a long-lived stream: the request's timeout does not apply to it
       return socket;
+    });
+  }
+
+  // ---- what attach needs (src/attach decides how they are used) ----
+
+  /** A container's or an image's inspect answer, as the engine sent it (the caller validates it). */
+  async inspectRaw(kind: 'containers' | 'images', ref: string): Promise<unknown> {
+    // A reference as the engine's routes take it (an image's may hold `/`, `:` and `@`): nothing else reaches the path.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,255}$/.test(ref) || ref.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+      throw Object.assign(new Error('no such object'), {statusCode: 404});
+    }
+    return this.read<unknown>(`/${kind}/${ref}/json`,
+      (d) => (kind === 'containers' ? d.getContainer(ref).inspect() : d.getImage(ref).inspect()));
+  }
+
+  /** The containers, in any state, that carry `label` ("key=value" or "key"): ids (invalid ones left out) and states. */
+  async withLabel(label: string): Promise<{id: string; state: string; created: number}[]> {
+    const filters = JSON.stringify({label: [label]});
+    const list = await this.read<unknown>(`/containers/json?all=1&filters=${encodeURIComponent(filters)}`,
+      (d) => d.listContainers({all: true, filters}));
+    if (!Array.isArray(list)) return [];
+    return list.map((c) => ({id: (c as {Id?: unknown}).Id, state: (c as {State?: unknown}).State, created: (c as {Created?: unknown}).Created}))
+      .filter((c): c is {id: string; state: string; created: number} =>
+        validContainerId(c.id) && typeof c.state === 'string' && typeof c.created === 'number' && Number.isFinite(c.created));
+  }
+
+  /** Sends a signal to a container's main process. */
+  async signalContainer(id: string, signal: string): Promise<void> {
+    await this.call((d) => d.getContainer(id).kill({signal}));
+  }
+
+  /**
+   * A program with the caller's terminal (or pipes): an exec in a running container, or a
+   * created container attached, then started. `stream` is the hijacked connection: raw bytes
+   * with a TTY, else Docker's stdout/stderr framing (`demux` takes it apart); its writable side
+   * is the program's stdin (end() closes it). `status` settles with the exit status.
+   */
+  async interactive(target: {exec: {id: string; cmd: readonly string[]; env: readonly string[]}} | {container: string}, tty: boolean): Promise<Interactive> {
+    return this.call(async (d) => {
+      if ('exec' in target) {
+        const exec = await d.getContainer(target.exec.id).exec({Cmd: [...target.exec.cmd], Env: [...target.exec.env], AttachStdin: true,
+          AttachStdout: true, AttachStderr: true, Tty: tty});
+        const stream = (await exec.start({hijack: true, stdin: true, Tty: tty})) as Duplex & {setTimeout?(ms: number): void};
+        stream.setTimeout?.(0);
+        const ended = new Promise<void>((resolve) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', () => resolve());
+        });
+        return {
+          stream, tty, demux: (out, err) => d.modem.demuxStream(stream, out, err),
+          resize: async (rows, cols) => void (await exec.resize({h: rows, w: cols})),
+          status: ended.then(async () => (await exec.inspect()).ExitCode ?? 1),
+        };
+      }
+      const c = d.getContainer(target.container);
+      const stream = (await c.attach({stream: true, stdin: true, stdout: true, stderr: true, hijack: true})) as unknown as Duplex & {setTimeout?(ms: number): void};
+      stream.setTimeout?.(0);
+      await c.start();
+      // After the start: 'not-running' answers at once for a program that has already ended, with its status.
+      const waited = c.wait({condition: 'not-running'}) as Promise<{StatusCode?: unknown}>;
+      waited.catch(() => undefined);
+      // Its status once it has exited and all of its output has arrived (the stream ends after the exit).
+      const ended = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      return {
+        stream, tty, demux: (out, err) => d.modem.demuxStream(stream, out, err),
+        resize: async (rows, cols) => void (await c.resize({h: rows, w: cols})),
+        // (at most 5 s more for the output: a stream that never ends must not hold the status back)
+        status: waited.then(async (r) => {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+          clearTimeout(timer);
+          return typeof r.StatusCode === 'number' && Number.isInteger(r.StatusCode) ? r.StatusCode : 1;
+        }),
+      };
     });
   }
 

@@ -18,7 +18,7 @@ import {makeLoopFs, makeToolbox, type LoopFs} from './lib/loop.js';
 import {clean, containerMountinfo, dboxArgs, leftovers, makeWorld, start, sweep, waitFor, type World} from './lib/run.js';
 
 const hasEngine = requireEngine();
-const METHODS = ['mount-api', 'blockdev', 'upload'] as const;
+const METHODS = ['mount-api', 'blockdev', 'helper', 'upload'] as const;
 
 describe.runIf(hasEngine)('adversarial: attach', () => {
   let world: World;

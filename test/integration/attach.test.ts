@@ -137,14 +137,13 @@ describe.runIf(hasEngine)('attach', () => {
   });
 
   it('bad input: clear errors, nothing left', () => {
-    const stopped = fixture.create('stopped');
+    // A stopped container is attached as a snapshot of its layers (attach-snapshot.test.ts).
     const cases: [string[], string][] = [
-      [[stopped], `attach: container '${stopped}' is not running (start it with: docker start ${stopped})\n`],
-      [[noshell.replace('noshell', 'noshel')], `attach: no such container: ${noshell.replace('noshell', 'noshel')} (did you mean '${noshell}'?)\n`],
+      [[noshell.replace('noshell', 'noshel')], `attach: no such container or image: ${noshell.replace('noshell', 'noshel')} (did you mean '${noshell}'?)\n`],
       [[noshell, '/nonexistent-dir'], 'attach: /nonexistent-dir: No such file or directory\n'],
       [[noshell, '/etc/passwd'], 'attach: /etc/passwd: Not a directory\n'],
       [[noshell, '--at', '/app/data.txt', '--', 'true'], 'attach: /app/data.txt exists in the container and is not a directory\n'],
-      [[noshell, '--method', 'teleport'], "attach: invalid method 'teleport' (auto, mount-api, blockdev or upload)\nTry 'help attach' for more information.\n"],
+      [[noshell, '--method', 'teleport'], "attach: invalid method 'teleport' (auto, mount-api, blockdev, helper or upload)\nTry 'help attach' for more information.\n"],
     ];
     for (const [args, stderr] of cases) {
       const r = attach(args, env());
@@ -194,7 +193,7 @@ describe.runIf(hasEngine)('attach', () => {
   });
 });
 
-describe.runIf(hasEngine)('attach --method upload for a user of the docker group (the engine driver)', () => {
+describe.runIf(hasEngine)('attach --method upload for a user of the docker group (the engine driver; auto uses the helper, attach-helper.test.ts)', () => {
   let fixture: Fixture;
   let noshell: string;
   let user: string;
@@ -224,7 +223,7 @@ describe.runIf(hasEngine)('attach --method upload for a user of the docker group
   });
 
   it('copies in through the archive API, runs, and removes the copy even where the container has no rm', () => {
-    const r = asUser([noshell, '--verbose', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .; cat /.dbox/.dbox-upload | grep -c .']);
+    const r = asUser([noshell, '--verbose', '--method', 'upload', '--', 'sh', '-c', 'ls /.dbox/bin | grep -c .; cat /.dbox/.dbox-upload | grep -c .']);
     expect(r.stderr).toBe(`attach: ${noshell}: trying upload\nattach: ${noshell}: used upload\n`);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\d{3}\n1\n$/);
@@ -238,10 +237,10 @@ describe.runIf(hasEngine)('attach --method upload for a user of the docker group
 
   it('after dbox is killed, attach --cleanup removes the copy it can prove is its own (its marker)', async () => {
     const child = spawn('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, `--groups=${ids.docker}`, 'env', `HOME=${home}`,
-      `XDG_DATA_HOME=${home}/share`, process.execPath, dboxPath, 'attach', noshell, '--', 'sleep', '1000'], {stdio: 'ignore', cwd: home});
+      `XDG_DATA_HOME=${home}/share`, process.execPath, dboxPath, 'attach', noshell, '--method', 'upload', '--', 'sleep', '1000'], {stdio: 'ignore', cwd: home});
     for (let i = 0; i < 200 && !docker('diff', noshell).includes('/.dbox/bin/busybox'); i++) await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell}`], {encoding: 'utf8'}).trim());
+    for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell} `]).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const dbox = Number(execFileSync('pgrep', ['-f', `^${process.execPath} ${dboxPath} attach ${noshell} `], {encoding: 'utf8'}).trim());
     process.kill(dbox, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));
     killInContainer(noshell, 'sleep 1000');

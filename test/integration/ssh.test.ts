@@ -1,5 +1,6 @@
 // An ssh:// endpoint: an sshd of the test's own on a loopback port in front of this machine's
-// engine (docker-modem runs `docker system dial-stdio` through it), keys from an ssh-agent.
+// engine (docker-modem runs `docker system dial-stdio` through it), keys from an ssh-agent; attach
+// through it reaches the engine's host with a helper container.
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -61,6 +62,16 @@ describe.runIf(hasEngine && hasSsh)('an ssh:// endpoint', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.split('\n')).toContain(name);
     expect(r.stdout).toContain('Welcome to a dbox fixture container');
+  });
+
+  it('attach over ssh: the toolbox mounted by a helper container (the terminal bridge over ssh), nothing left', () => {
+    const r = dbox(`attach ${name} --verbose -- sh -c 'cat /etc/motd; ls /.dbox/bin | grep -c .'`,
+      {env: {...env, DOCKER_HOST: `ssh://root@127.0.0.1:${port}`}});
+    expect(r.stderr).toBe(`attach: ${name}: trying helper\nattach: ${name}: used helper\n`);
+    expect(r.stdout).toMatch(/^Welcome to a dbox fixture container\n\d{3}\n$/);
+    expect(docker('diff', name)).toBe('');
+    const label = `label=dbox.attach=${docker('inspect', '-f', '{{.Id}}', name)}`;
+    expect(docker('ps', '-aq', '--filter', label) + docker('images', '-q', '--filter', label)).toBe('');
   });
 
   it('an ssh context under /hosts', () => {

@@ -33,6 +33,8 @@ export interface FakeContainer {
   tar?(p: string): Buffer | undefined;
   /** The stat lines (`%f %h %u %g %s %Y %n`) an exec listing of `dir` answers. */
   listing?(dir: string): string | undefined;
+  /** What inspect says of its storage (GraphDriver); an overlay2 with no directories when absent. */
+  readonly graphDriver?: unknown;
 }
 
 export interface FakeEngine {
@@ -137,7 +139,7 @@ export async function startFakeEngine(base: string, containers: FakeContainer[] 
     State: {Status: c.running ? 'running' : 'exited', Running: c.running, Paused: false, Restarting: false, Pid: c.pid, ExitCode: 0,
       StartedAt: '2026-11-30T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z'},
     Image: `sha256:${'0'.repeat(64)}`, Config: {Hostname: 'evil', Env: ['PATH=/bin'], Cmd: ['sleep'], Image: 'evil', WorkingDir: '/'},
-    HostConfig: {}, Mounts: [], GraphDriver: {Name: 'overlay2', Data: {}},
+    HostConfig: {}, Mounts: [], GraphDriver: c.graphDriver ?? {Name: 'overlay2', Data: {}},
   });
 
   const server = http.createServer((req, res) => {
