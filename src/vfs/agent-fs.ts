@@ -28,7 +28,7 @@ import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from './errors.js';
 import {basename, dirname} from './path.js';
-import {noCapabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
+import {noCapabilities, type Capabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
 import {notRegular} from './untrusted.js';
 
 /** How long a listing's link targets answer readlink (as the engine driver reuses its listings). */
@@ -54,8 +54,8 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
 
 export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
-  /** A write carries mode, owner and time to the agent (one request); no descriptors here in general. */
-  readonly capabilities = noCapabilities;
+  /** Writes carry mode, owner and time to the agent (one request), and write in place when asked. */
+  readonly capabilities: Capabilities = {...noCapabilities, inPlace: true};
   readonly canRename = true;
   private retired = false;
   private busy = 0;
@@ -237,7 +237,7 @@ export class AgentFs implements ContainerFs {
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
-    const spec = {exclusive: options.exclusive === true, mode: options.mode,
+    const spec = {exclusive: options.exclusive === true, inPlace: options.inPlace === true, mode: options.mode,
       ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
     const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
     const direct = async (c: AgentClient, h: number): Promise<void> => {
