@@ -1045,13 +1045,13 @@ static int hard_link(job_t *j, const struct stat *st, int ddir, const char *dnam
   if (!l) {
     l = calloc(1, sizeof *l);
     char *path = l && *below ? strdup(below) : NULL;
+    if (path) *l = (link_t){.dev = st->st_dev, .ino = st->st_ino, .path = path};
     if (!path || links_add(&j->links, l) < 0) {
       pthread_mutex_unlock(&j->lock);
       free(path);
       free(l);
       return fail(j, *below ? ENOMEM : EINVAL, "copy", rel);
     }
-    *l = (link_t){.dev = st->st_dev, .ino = st->st_ino, .path = path};
     *claim = l;
     pthread_mutex_unlock(&j->lock);
     return 0;

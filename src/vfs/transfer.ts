@@ -120,7 +120,7 @@ export interface CopyOptions extends PolicyOptions {
   /** -x: a tree copy stays on the source's file system (directories of others are made empty). */
   readonly oneFileSystem?: boolean;
   /** -l / -s: non-directories are linked (hard, or by a symlink naming `symbolicBase` + the path below the source) instead of copied. */
-  readonly linkInstead?: {readonly kind: 'hard'} | {readonly kind: 'symbolic'; readonly base: string};
+  readonly linkInstead?: {readonly kind: 'hard'} | {readonly kind: 'symbolic'; readonly base: string; readonly top: string};
   /** --preserve=links across the sources of one command. */
   readonly links?: LinkGroups;
   /** Told of each entry a tree copy leaves out (path in the source filesystem). */
@@ -210,7 +210,7 @@ function counted(source: Readable, progress: Progress, path: string): Readable {
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
   const policy = copyPolicy(src.fs, to.fs, options);
   const st = stat ?? (await src.fs.stat(src.path));
-  if (options.linkInstead) return linkInstead(src, to, st, options);
+  if (options.linkInstead) return linkInstead(src, to, options);
   await copyRegular(src, to, st, policy, options);
 }
 
@@ -219,16 +219,15 @@ const sparseFlags = (policy: CopyPolicy): number => policy.flags & (COPY_SPARSE_
 
 /** -l / -s: `to` becomes a link to `src` (replacing a non-directory there), in the same filesystem
  *  only: a hard link or a symlink cannot name a file of another container or of the host. */
-async function linkInstead(src: Place, to: Place, st: Stat, options: CopyOptions): Promise<void> {
+async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise<void> {
   const how = options.linkInstead!;
   if (src.fs !== to.fs) throw new FsError('EXDEV', to.path, how.kind === 'hard' ? '(a hard link stays in one filesystem)' : '(a symbolic link would name a path of another filesystem)');
   const existing = await to.fs.lstat(to.path).catch(() => undefined);
   if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
   if (existing) await to.fs.unlink(to.path);
   if (how.kind === 'hard') await to.fs.link(src.path, to.path);
-  else await to.fs.symlink(how.base, to.path);
+  else await to.fs.symlink(how.base + src.path.slice(how.top.length), to.path);
   options.progress.add(0, 1);
-  void st;
 }
 
 /** With --preserve=links, links `to` to the copy of an earlier member of `st`'s group when there
@@ -399,7 +398,7 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
 
 /** A file, link or special file of a tree copy, onto `dst` (replaced if it exists). */
 async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
-  if (options.linkInstead) return linkInstead(src, dst, st, options);
+  if (options.linkInstead) return linkInstead(src, dst, options);
   if (isSymlink(st)) return copySymlink(src, dst, st, policy, options);
   if (isRegular(st)) return copyRegular(src, dst, st, policy, options);
   // A special file: made by the native copy, under a temporary name (or left out, and listed).
@@ -546,7 +545,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
       if (options.dereference && est.ino !== 0 && ancestors.has(id)) throw new FsError('ELOOP', from.path);
       ancestors.add(id);
       stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await src.fs.readdir(from.path) : []});
-    } else if (opts.linkInstead) await linkInstead(from, to, est, opts);
+    } else if (opts.linkInstead) await linkInstead(from, to, opts);
     else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
     else if (isRegular(est)) {
       if (await linkToGroup(from, to, est, opts)) continue;
