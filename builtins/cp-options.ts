@@ -47,6 +47,8 @@ export interface CpMode {
   readonly noClobber: boolean;
   readonly sparse: 'auto' | 'always' | 'never';
   readonly linkInstead?: 'hard' | 'symbolic';
+  /** --preserve=context named: GNU refuses it on a kernel without SELinux, as dbox does everywhere. */
+  readonly context: boolean;
 }
 
 export function cpMode(parsed: ParsedArgs): CpMode {
@@ -55,9 +57,13 @@ export function cpMode(parsed: ParsedArgs): CpMode {
   const keep = new Set<Attribute>();
   let deref: CpMode['dereference'] | undefined;
   let ask: 'interactive' | 'noClobber' | undefined;
+  let context = false;
   for (const {flag, value} of given) {
     if (flag === 'p' || (flag === 'preserve' && value === undefined)) for (const a of ['mode', 'ownership', 'timestamps'] as const) keep.add(a);
-    else if (flag === 'preserve') for (const a of attributes(value!, 'preserve')) keep.add(a);
+    else if (flag === 'preserve') {
+      for (const a of attributes(value!, 'preserve')) keep.add(a);
+      if (value!.split(',').includes('context')) context = true;
+    }
     else if (flag === 'noPreserve') for (const a of attributes(value!, 'no-preserve')) keep.delete(a);
     else if (flag === 'archive') {
       for (const a of ['mode', 'ownership', 'timestamps', 'links'] as const) keep.add(a);
@@ -74,7 +80,7 @@ export function cpMode(parsed: ParsedArgs): CpMode {
   if (!(SPARSE as readonly string[]).includes(sparse)) throw invalid(sparse, 'sparse', SPARSE);
   const linkInstead = flags.has('symbolicLink') ? 'symbolic' as const : flags.has('link') ? 'hard' as const : undefined;
   return {recursive, preserve: [...keep], dereference: deref ?? (recursive ? 'none' : 'all'), interactive: ask === 'interactive',
-    noClobber: ask === 'noClobber', sparse: sparse as CpMode['sparse'], ...(linkInstead ? {linkInstead} : {})};
+    noClobber: ask === 'noClobber', context, sparse: sparse as CpMode['sparse'], ...(linkInstead ? {linkInstead} : {})};
 }
 
 /** Reads one line from `input` (the answer to a prompt), leaving what follows it unread;

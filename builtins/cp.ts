@@ -69,7 +69,8 @@ async function makeParents(source: Source, dest: Extract<Target, {kind: 'fs'}>, 
     const from = await source.target.fs.stat(join(source.place.path.split('/').slice(0, -(names.length + 1)).join('/') || '/', rel))
       .catch(() => undefined);
     await dest.fs.mkdir(path, (from?.mode ?? 0o755) & 0o777);
-    if (verbose) verbose.stdout.stream.write(`${rel} -> ${quoteaf(`${destOperand.replace(/\/+$/, '')}/${rel}`)}\n`);
+    // GNU prints these two names unquoted; dbox quotes a name that needs it (never raw bytes).
+    if (verbose) verbose.stdout.stream.write(`${quotef(rel)} -> ${quotef(`${destOperand.replace(/\/+$/, '')}/${rel}`)}\n`);
   }
 }
 
@@ -121,6 +122,10 @@ export const cp: Builtin = {
       return {status: 0};
     }
     const mode = cpMode(parsed);
+    if (mode.context) {
+      ctx.stderr.stream.write('cp: cannot preserve security context without an SELinux-enabled kernel\n');
+      return {status: 1};
+    }
     const recursive = mode.recursive;
     const devices = flags.has('devices');
     const targetDir = values.get('targetDir');
@@ -186,11 +191,6 @@ export const cp: Builtin = {
         const finalAbs = intoDir ? join(destAbs, leaf) : destAbs;
         const shownDest = intoDir ? `${destOperand.replace(/\/+$/, '')}/${leaf === '' ? '.' : leaf}` : destOperand;
         const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, leaf) : dest.path};
-        if (mode.linkInstead === 'symbolic' && !operand.startsWith('/') && dirname(finalAbs) !== absolute('.', ctx)) {
-          ctx.stderr.stream.write(`cp: ${shownDest}: can make relative symbolic links only in current directory\n`);
-          status = 1;
-          continue;
-        }
         if (mode.linkInstead && source.place.fs !== dest.fs) {
           const what = mode.linkInstead === 'hard' ? 'hard link' : 'symbolic link';
           ctx.stderr.stream.write(`cp: cannot create ${what} ${quoteaf(shownDest)} to ${quoteaf(operand)}: Invalid cross-device link\n`);
@@ -231,6 +231,12 @@ export const cp: Builtin = {
         if (existing && !isDir(existing) && (mode.noClobber ||
           (flags.has('update') && (existing.mtime.sec > source.stat.mtime.sec ||
             (existing.mtime.sec === source.stat.mtime.sec && existing.mtime.nsec >= source.stat.mtime.nsec))))) continue;
+        if (existing && !isDir(existing) && mode.linkInstead && !flags.has('force') && !flags.has('removeDestination')) {
+          const what = mode.linkInstead === 'hard' ? 'hard link' : 'symbolic link';
+          ctx.stderr.stream.write(`cp: cannot create ${what} ${quoteaf(shownDest)} to ${quoteaf(operand)}: File exists\n`);
+          status = 1;
+          continue;
+        }
         if (existing && !isDir(existing) && mode.interactive) {
           ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shownDest)}? `);
           if (!isYes(await readLine(ctx.stdin))) continue;
@@ -247,7 +253,11 @@ export const cp: Builtin = {
             ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
         };
         const skipped = (path: string, mode: number, reason: SkipReason): void => {
-          ctx.stderr.stream.write(skippedLine(shown(path), mode, reason));
+          // A relative symlink (-s) is refused where GNU's is: named by its destination.
+          const base = source.place.path;
+          const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
+          ctx.stderr.stream.write(reason === 'relative-symlink' ? `cp: ${shownDest}${below}: can make relative symbolic links only in current directory\n`
+            : skippedLine(shown(path), mode, reason));
           status = 1;
         };
         // A listing of the source the container forged was not believed (the engine's archive was
@@ -257,12 +267,13 @@ export const cp: Builtin = {
           status = 1;
         });
         try {
+          const replace = flags.has('force') || flags.has('removeDestination');
           const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
-            ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard'}} : {}),
-            ...(mode.linkInstead === 'symbolic' ? {linkInstead: {kind: 'symbolic', base: operand.startsWith('/') ? source.place.path : operand,
-              top: source.place.path}} : {})};
+            ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),
+            ...(mode.linkInstead === 'symbolic' ? {linkInstead: {kind: 'symbolic', replace, base: operand.startsWith('/') ? source.place.path : operand,
+              top: source.place.path, here: dirname(finalAbs) === absolute('.', ctx)}} : {})};
           const work = recursive || isSymlink(source.stat) ? copyEntry(source.place, to, options, source.stat)
             : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);

@@ -535,6 +535,19 @@ static napi_value js_chown(napi_env env, napi_callback_info info) {
 }
 
 // utimes(root, path, atime_s, atime_ns, mtime_s, mtime_ns, follow)
+// futimens(fd, as, ans, ms, mns): access and modification times of an open file, to the nanosecond.
+static napi_value js_futimens(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  INT_ARG(0, fd);
+  INT_ARG(1, as);
+  INT_ARG(2, ans);
+  INT_ARG(3, ms);
+  INT_ARG(4, mns);
+  struct timespec ts[2] = {{.tv_sec = as, .tv_nsec = ans}, {.tv_sec = ms, .tv_nsec = mns}};
+  if (futimens((int)fd, ts) < 0) return throw_errno(env, errno, "utimes", "");
+  return undefined(env);
+}
+
 static napi_value js_utimes(napi_env env, napi_callback_info info) {
   ARGS(7);
   INT_ARG(0, root);
@@ -1631,6 +1644,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("chmod", js_chmod);
   EXPORT("chown", js_chown);
   EXPORT("utimes", js_utimes);
+  EXPORT("futimens", js_futimens);
   EXPORT("statfs", js_statfs);
   EXPORT("copyFd", js_copy_fd);
   EXPORT("copyTree", js_copy_tree);

@@ -25,6 +25,8 @@ export interface Native {
   chmod(root: number, path: string, mode: number): void;
   chown(root: number, path: string, uid: number, gid: number, follow: boolean): void;
   utimes(root: number, path: string, as: number, ans: number, ms: number, mns: number, follow: boolean): void;
+  /** Access and modification times of an open file, to the nanosecond. */
+  futimens(fd: number, as: number, ans: number, ms: number, mns: number): void;
   statfs(root: number, path: string): number[];
   /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. A regular file
    *  into an empty one keeps its holes (flags: COPY_SPARSE_NEVER, COPY_SPARSE_ALWAYS). */

@@ -91,7 +91,13 @@ export class Progress {
 
 /** Why an entry was left out of a tree copy: a device node from a container (--devices makes
  *  it), or a special file a copy through the engine's archive API cannot make. */
-export type SkipReason = 'device' | 'special';
+export type SkipReason = 'device' | 'special' | 'relative-symlink';
+
+/** -l / -s. A symlink names `base` and the path below `top`; a relative `base` only into the
+ *  current directory (`here`: the top entry alone, as GNU cp). An existing non-directory is
+ *  replaced only when `replace` (-f, --remove-destination). */
+export type LinkInstead = {readonly kind: 'hard'; readonly replace: boolean}
+  | {readonly kind: 'symbolic'; readonly replace: boolean; readonly base: string; readonly top: string; readonly here: boolean};
 
 /** Hard-link groups met by one command (--preserve=links): a source inode's first copy. */
 export class LinkGroups {
@@ -120,7 +126,7 @@ export interface CopyOptions extends PolicyOptions {
   /** -x: a tree copy stays on the source's file system (directories of others are made empty). */
   readonly oneFileSystem?: boolean;
   /** -l / -s: non-directories are linked (hard, or by a symlink naming `symbolicBase` + the path below the source) instead of copied. */
-  readonly linkInstead?: {readonly kind: 'hard'} | {readonly kind: 'symbolic'; readonly base: string; readonly top: string};
+  readonly linkInstead?: LinkInstead;
   /** --preserve=links across the sources of one command. */
   readonly links?: LinkGroups;
   /** Told of each entry a tree copy leaves out (path in the source filesystem). */
@@ -222,8 +228,14 @@ const sparseFlags = (policy: CopyPolicy): number => policy.flags & (COPY_SPARSE_
 async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise<void> {
   const how = options.linkInstead!;
   if (src.fs !== to.fs) throw new FsError('EXDEV', to.path, how.kind === 'hard' ? '(a hard link stays in one filesystem)' : '(a symbolic link would name a path of another filesystem)');
+  if (how.kind === 'symbolic' && !how.base.startsWith('/') && !(how.here && src.path === how.top)) {
+    const st = await src.fs.lstat(src.path);
+    options.skipped?.(src.path, st.mode, 'relative-symlink');
+    return;
+  }
   const existing = await to.fs.lstat(to.path).catch(() => undefined);
   if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
+  if (existing && !how.replace) throw new FsError('EEXIST', to.path);
   if (existing) await to.fs.unlink(to.path);
   if (how.kind === 'hard') await to.fs.link(src.path, to.path);
   else await to.fs.symlink(how.base + src.path.slice(how.top.length), to.path);
@@ -311,7 +323,7 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
 function setMetaFd(fd: number, st: Stat, policy: CopyPolicy, created: boolean): void {
   if ((policy.flags & COPY_OWNER) !== 0) fs.fchownSync(fd, st.uid, st.gid);
   if (created || (policy.flags & (COPY_PRESERVE | COPY_OWNER)) !== 0) fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
-  if ((policy.flags & COPY_TIMES) !== 0) fs.futimesSync(fd, st.atime.sec + st.atime.nsec / 1e9, st.mtime.sec + st.mtime.nsec / 1e9);
+  if ((policy.flags & COPY_TIMES) !== 0) native().futimens(fd, st.atime.sec, st.atime.nsec, st.mtime.sec, st.mtime.nsec);
 }
 
 /** A new file at `dst` (nothing there, or what is there replaced): a temporary renamed into place. */
@@ -525,7 +537,10 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   // A group's first copy is what this copy made, so its links are looked for in this tree too.
   const groups = (policy.flags & COPY_LINKS) !== 0 ? options.links ?? new LinkGroups() : undefined;
   const opts: CopyOptions = groups ? {...options, links: groups} : options;
-  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await src.fs.readdir(src.path)}];
+  // Entries in inode order where the listing has them, as GNU cp reads a directory (what it
+  // reports comes in the same order).
+  const list = async (path: string): Promise<DirEntry[]> => (await src.fs.readdir(path)).sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await list(src.path)}];
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
     if (f.next === f.entries.length) {
@@ -544,7 +559,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
       const id = `${est.dev}:${est.ino}`;
       if (options.dereference && est.ino !== 0 && ancestors.has(id)) throw new FsError('ELOOP', from.path);
       ancestors.add(id);
-      stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await src.fs.readdir(from.path) : []});
+      stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await list(from.path) : []});
     } else if (opts.linkInstead) await linkInstead(from, to, opts);
     else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
     else if (isRegular(est)) {
