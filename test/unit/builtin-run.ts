@@ -25,14 +25,14 @@ function collector(chunks: Buffer[]): Output {
   return {stream, isTTY: false, columns: 80};
 }
 
-/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C. */
+/** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C; `stdin` its input. */
 export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
-  signal = new AbortController().signal): Promise<Ran> {
+  signal = new AbortController().signal, stdin = ''): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
-    stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
+    stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
     signal, run: async () => 127,
   };
   const status = await runBuiltin(argv, ctx);
