@@ -86,12 +86,12 @@ const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev &
 
 export const cp: Builtin = {
   name: 'cp',
-  usage: 'cp [OPTION]... [-T] SOURCE DEST | cp [OPTION]... SOURCE... DIRECTORY | cp [OPTION]... -t DIRECTORY SOURCE...',
+  usage: 'cp [-adfHiLlnPpRrsTuvx] [--preserve[=LIST]] [--sparse=WHEN] [--parents] [-t DIR] SOURCE... DEST',
   summary: 'copy files and trees between the host and containers, as GNU cp (onto an existing file it writes in place)',
   options: [
     '-a, --archive      -dR --preserve=all: a tree as it is (links as links, hard links kept, owner, mode, times)',
     '-d                 --no-dereference --preserve=links',
-    '-f, --force        (taken; a file that cannot be opened is replaced anyway)',
+    '-f, --force        with -l or -s, replace an existing file (otherwise taken: a copy writes into an existing file)',
     '-i, --interactive  ask before overwriting (answer y to overwrite); the last of -i and -n wins',
     '-H                 follow symlinks named on the command line (inside their container)',
     '-l, --link         hard-link files instead of copying (in one filesystem only)',
@@ -99,7 +99,7 @@ export const cp: Builtin = {
     '-n, --no-clobber   do not overwrite an existing file',
     '-P, --no-dereference  never follow symlinks in SOURCE (the default with -r)',
     '-p                 --preserve=mode,ownership,timestamps',
-    '--preserve[=LIST]  keep these attributes: mode, ownership, timestamps, links, all (context, xattr are taken and ignored)',
+    '--preserve[=LIST]  keep these attributes: mode, ownership, timestamps, links, all (xattr: taken, keeps nothing; context: refused, as GNU without SELinux)',
     '--no-preserve=LIST  do not keep these attributes',
     '--parents          the source\'s full name under DIRECTORY (missing directories made)',
     '-R, -r, --recursive  directories and their contents',
