@@ -268,7 +268,15 @@ export const cp: Builtin = {
         });
         try {
           const replace = flags.has('force') || flags.has('removeDestination');
-          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, sparse: mode.sparse,
+          // -L: an entry that cannot be followed is named as GNU names it (below the operand as written).
+          const unfollowed = (path: string, why: unknown): void => {
+            const base = source.place.path;
+            const named = `${operand.replace(/\/+$/, '')}${path.slice(base === '/' ? 0 : base.length)}`;
+            if (why === 'cycle') ctx.stderr.stream.write(`cp: cannot copy cyclic symbolic link ${quoteaf(named)}\n`);
+            else report(ctx, 'cp', why, named, (w) => `cannot stat '${w}'`);
+            status = 1;
+          };
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
             ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),

@@ -22,6 +22,11 @@
 // (openRead / createReadStream refuse the rest without opening it); what it may make on the host
 // (modes, set-id bits, device nodes) and whether a destination symlink is followed are decided
 // by copy-policy.ts. Walks are iterative: a deep or wide tree costs heap, not stack.
+// -L/-H follow a container's links through its own filesystem (stat, followLinks: in-root, so a
+// link to `/etc` is the container's /etc, also when the container swaps links meanwhile); a
+// -L walk that meets a directory again below itself stops (ELOOP). A hard link (-a) is made only
+// to a copy this command made, whose inode is checked before and after the link (a name swapped
+// meanwhile is refused and the link removed); -l and -s link only inside one filesystem (EXDEV).
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import {Transform, type Readable, type Writable} from 'node:stream';
@@ -125,12 +130,15 @@ export interface CopyOptions extends PolicyOptions {
   readonly dereference?: boolean;
   /** -x: a tree copy stays on the source's file system (directories of others are made empty). */
   readonly oneFileSystem?: boolean;
-  /** -l / -s: non-directories are linked (hard, or by a symlink naming `symbolicBase` + the path below the source) instead of copied. */
+  /** -l / -s: non-directories are linked instead of copied. */
   readonly linkInstead?: LinkInstead;
   /** --preserve=links across the sources of one command. */
   readonly links?: LinkGroups;
   /** Told of each entry a tree copy leaves out (path in the source filesystem). */
   readonly skipped?: (path: string, mode: number, reason: SkipReason) => void;
+  /** -L: told of an entry of a tree that could not be followed (a dangling link: its error; a
+   *  link to a directory above it: 'cycle'), which the copy then leaves out and goes on, as GNU's. */
+  readonly unfollowed?: (path: string, why: unknown) => void;
 }
 
 /** A new name for `path`'s temporary, in its directory. Created with O_EXCL (or mkdir), so a
@@ -214,10 +222,8 @@ function counted(source: Readable, progress: Progress, path: string): Readable {
 /** Copies the bytes of a file (following symlinks) to `to`: into it if it is an existing regular
  *  file, else a new file made atomically. */
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
-  const policy = copyPolicy(src.fs, to.fs, options);
-  const st = stat ?? (await src.fs.stat(src.path));
   if (options.linkInstead) return linkInstead(src, to, options);
-  await copyRegular(src, to, st, policy, options);
+  await copyRegular(src, to, stat ?? (await src.fs.stat(src.path)), copyPolicy(src.fs, to.fs, options), options);
 }
 
 /** The sparse-file flags for copyFd. */
@@ -272,7 +278,7 @@ async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, 
   if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
   else if (existing && isRegular(existing)) {
     await writeInPlace(src, dst, st, policy, options);
-    await options.links?.record(src, st, dst);
+    if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
     return;
   }
   await copyRegularNew(src, dst, st, policy, options);
@@ -396,8 +402,8 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
   options.progress.check(src.path);
   const policy = copyPolicy(src.fs, dst.fs, options);
   const st = stat ?? (await src.fs.lstat(src.path));
-  // A followed link (-L, -H): the entry it leads to, found in-root.
-  if (!isSymlink(st) && isSymlink(await src.fs.lstat(src.path))) src = {fs: src.fs, path: await followLinks(src.fs, src.path)};
+  // A followed link (-L, -H: the caller's stat is the target's): the entry it leads to, found in-root.
+  if (stat && !isSymlink(st) && isSymlink(await src.fs.lstat(src.path))) src = {fs: src.fs, path: await followLinks(src.fs, src.path)};
   if (!isDir(st)) return copyNonDir(src, dst, st, policy, options);
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (!existing) {
@@ -554,10 +560,21 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
     options.progress.check(f.src);
     const from = {fs: src.fs, path: entry(f.src, e.name)};
     const to = {fs: dst.fs, path: entry(f.dst, e.name)};
-    const est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+    let est: Stat;
+    try {
+      est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+    } catch (error) {
+      if (!options.dereference || !options.unfollowed) throw error;
+      options.unfollowed(from.path, error);
+      continue;
+    }
     if (isDir(est)) {
       const id = `${est.dev}:${est.ino}`;
-      if (options.dereference && est.ino !== 0 && ancestors.has(id)) throw new FsError('ELOOP', from.path);
+      if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
+        if (!options.unfollowed) throw new FsError('ELOOP', from.path);
+        options.unfollowed(from.path, 'cycle');
+        continue;
+      }
       ancestors.add(id);
       stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await list(from.path) : []});
     } else if (opts.linkInstead) await linkInstead(from, to, opts);

@@ -113,6 +113,8 @@ const CP_OPTION_CASES: readonly string[] = [
   // symlinks: -L -P -H
   'cp -P linkfile l2', 'cp -L linkfile l2', 'cp -rL linkdir l2', 'cp -rH linkdir l2', 'cp -rP linkdir l2', 'cp -P dangling d2',
   'mkdir m && ln -s ../a m/l && cp -rL m m2', 'mkdir m && ln -s ../a m/l && cp -rH m m2', 'cp -L dangling d2',
+  // (one message each: the order of two depends on inode numbers, which differ between the runs)
+  'mkdir m && ln -s . m/self && printf x > m/f && cp -rL m emptydir/m2', 'mkdir m && ln -s nowhere m/dang && printf x > m/f && cp -rL m emptydir/m2',
   // -l, -s
   'cp -l a a2', 'cp -rl dir d2', 'cp -l dir d2', 'cp -l a small', 'cp -lf a small', 'cp -s a a2', 'cp -s a dir/',
   'cp -rs dir d2', 'cp -s a small', 'cp -sf a small', 'cp --link --remove-destination a hard1',
