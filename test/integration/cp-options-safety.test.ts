@@ -154,6 +154,26 @@ describe.runIf(hasEngine)('cp options against a hostile container', () => {
     expect(execFileSync('cmp', [`${root}/sp/sparse`, `${root2}/tmp/sp/sparse`]).length).toBe(0);
   });
 
+  it('-x stays on the source\'s file system: a mount point inside the tree is made, empty, as GNU cp -x makes it', async () => {
+    const dir = fresh('onefs');
+    fs.mkdirSync(path.join(dir, 't/sub/mnt'), {recursive: true});
+    fs.writeFileSync(path.join(dir, 't/sub/kept'), 'kept\n');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'dbox-cp-x', path.join(dir, 't/sub/mnt')]);
+    try {
+      fs.writeFileSync(path.join(dir, 't/sub/mnt/other-fs'), 'not copied with -x\n');
+      execFileSync('cp', ['-rx', path.join(dir, 't'), path.join(dir, 'gnu')]);
+      expect(await run(`cp -rx ${dir}/t ${dir}/dbox`)).toMatchObject({status: 0, stderr: ''});
+      for (const who of ['gnu', 'dbox']) {
+        expect(fs.readdirSync(path.join(dir, who, 'sub')).sort()).toEqual(['kept', 'mnt']);
+        expect(fs.readdirSync(path.join(dir, who, 'sub/mnt'))).toEqual([]);
+      }
+      expect(await run(`cp -r ${dir}/t ${dir}/all`)).toMatchObject({status: 0, stderr: ''});
+      expect(fs.readdirSync(path.join(dir, 'all/sub/mnt'))).toEqual(['other-fs']);
+    } finally {
+      execFileSync('umount', [path.join(dir, 't/sub/mnt')]);
+    }
+  });
+
   it('-l and -s across containers, or from a container to the host: GNU-style errors, nothing made', async () => {
     docker('exec', c, 'sh', '-c', 'printf x > /tmp/lnk');
     const dir = fresh('cross');
