@@ -97,6 +97,19 @@ describe('cp (memory fs)', () => {
     }
   });
 
+  it('interrupted while it copies onto an existing file: said to hold part of the copy (written in place, as GNU)', async () => {
+    let reached = (): void => undefined;
+    const fs = MemoryFs.of({'home/big': 'never read\n', 'home/old': 'old\n'}, true, {stall: (path) => path === '/home/big' && (reached(), true)});
+    const reading = new Promise<void>((resolve) => (reached = resolve));
+    const interrupt = new AbortController();
+    const run = runOver(fs, ['cp', 'big', 'old'], '/home', {}, interrupt.signal);
+    await reading;
+    interrupt.abort();
+    expect(await run).toEqual({stdout: '', status: 130,
+      stderr: "cp: interrupted; 'old' holds part of the copy (a copy onto an existing file writes into it)\n"});
+    expect(await names(fs, '/home')).toEqual(['big', 'old']);
+  });
+
   it('usage errors: status 1 (as GNU cp) and a hint', async () => {
     expect(await runOver(tree(), ['cp'])).toEqual({stdout: '', status: 1,
       stderr: "cp: missing file operand\nTry 'help cp' for more information.\n"});
