@@ -8,21 +8,13 @@ import {parseOptions} from '../src/shell/options.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/errors.js';
-import {absolute, basename, join} from '../src/vfs/path.js';
+import {absolute, basename, dirname, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
-import {copyEntry, copyFile, Progress, type Place, type SkipReason} from '../src/vfs/transfer.js';
-import {isDir, type Stat} from '../src/vfs/types.js';
+import {copyEntry, copyFile, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
+import {capabilitiesOf, isDir, isSymlink, S_IFMT, S_IFREG, type Stat} from '../src/vfs/types.js';
+import {cpMode, cpSpec as spec, isYes, readLine} from './cp-options.js';
 import {refusalText, typeName} from '../src/vfs/untrusted.js';
 
-const spec = {
-  short: {r: 'recursive', R: 'recursive', p: 'preserve', a: 'archive', f: 'force', v: 'verbose', n: 'noClobber',
-    u: 'update', t: 'targetDir', T: 'noTargetDir'},
-  long: {recursive: 'recursive', archive: 'archive', preserve: 'preserve', devices: 'devices', force: 'force',
-    verbose: 'verbose', 'no-clobber': 'noClobber', update: 'update', 'target-directory': 'targetDir',
-    'no-target-directory': 'noTargetDir'},
-  valued: ['targetDir'],
-  usageStatus: 1,
-};
 
 const usage = (line: string): UsageError => new UsageError(`cp: ${line}\nTry 'help cp' for more information.`, 1);
 
@@ -58,6 +50,30 @@ async function withProgress<T>(ctx: ShellContext, progress: Progress, total: num
   }
 }
 
+/**
+ * --parents: the directories of `leaf` (the operand's name) below the destination directory, made
+ * where missing with their source's mode (less the umask), each named with -v as GNU does.
+ */
+async function makeParents(source: Source, dest: Extract<Target, {kind: 'fs'}>, destAbs: string, destOperand: string, leaf: string,
+  verbose: ShellContext | undefined): Promise<void> {
+  const names = leaf.split('/').filter((n) => n !== '' && n !== '.').slice(0, -1);
+  let rel = '';
+  for (const name of names) {
+    rel = rel === '' ? name : `${rel}/${name}`;
+    const path = join(dest.path, rel);
+    const there = await dest.fs.lstat(path).catch(() => undefined);
+    if (there) {
+      if (!isDir(there)) throw new FsError('ENOTDIR', join(destAbs, rel));
+      continue;
+    }
+    const from = await source.target.fs.stat(join(source.place.path.split('/').slice(0, -(names.length + 1)).join('/') || '/', rel))
+      .catch(() => undefined);
+    await dest.fs.mkdir(path, (from?.mode ?? 0o755) & 0o777);
+    // GNU prints these two names unquoted; dbox quotes a name that needs it (never raw bytes).
+    if (verbose) verbose.stdout.stream.write(`${quotef(rel)} -> ${quotef(`${destOperand.replace(/\/+$/, '')}/${rel}`)}\n`);
+  }
+}
+
 interface Source {
   readonly operand: string;
   readonly abs: string;
@@ -70,20 +86,47 @@ const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev &
 
 export const cp: Builtin = {
   name: 'cp',
-  usage: 'cp [-rpafvnuT] SOURCE... DEST | cp [-rpafvnu] -t DIR SOURCE...',
-  summary: 'copy files and trees between the host and containers (-r trees, -p keep owner/times, -a both; ' +
-    '--devices: also device nodes from a container to the host)',
+  usage: 'cp [-adfHiLlnPpRrsTuvx] [--preserve[=LIST]] [--sparse=WHEN] [--parents] [-t DIR] SOURCE... DEST',
+  summary: 'copy files and trees between the host and containers, as GNU cp (onto an existing file it writes in place)',
   options: [
-    '-r, -R, --recursive  directories and their contents', '-p, --preserve     keep owner, mode and times',
-    '-a, --archive      -r and -p, links as links', '-n, --no-clobber   do not replace an existing file',
-    '-u, --update       replace only older files', '-v, --verbose      name each copy', '-f, --force        (a copy replaces anyway)',
-    '-t, --target-directory=DIR  copy all sources into DIR', '-T, --no-target-directory  DEST is a name, never a directory to copy into',
-    '--devices          also device nodes from a container to the host',
+    '-a, --archive      -dR --preserve=all: a tree as it is (links as links, hard links kept, owner, mode, times)',
+    '-d                 --no-dereference --preserve=links',
+    '-f, --force        with -l or -s, replace an existing file (otherwise taken: a copy writes into an existing file)',
+    '-i, --interactive  ask before overwriting (answer y to overwrite); the last of -i and -n wins',
+    '-H                 follow symlinks named on the command line (inside their container)',
+    '-l, --link         hard-link files instead of copying (in one filesystem only)',
+    '-L, --dereference  always follow symlinks in SOURCE (inside their container, never to the host)',
+    '-n, --no-clobber   do not overwrite an existing file',
+    '-P, --no-dereference  never follow symlinks in SOURCE (the default with -r)',
+    '-p                 --preserve=mode,ownership,timestamps',
+    '--preserve[=LIST]  keep these attributes: mode, ownership, timestamps, links, all (xattr: taken, keeps nothing; context: refused, as GNU without SELinux)',
+    '--no-preserve=LIST  do not keep these attributes',
+    '--parents          the source\'s full name under DIRECTORY (missing directories made)',
+    '-R, -r, --recursive  directories and their contents',
+    '--remove-destination  remove an existing file first (a new file, not written in place)',
+    '--sparse=WHEN      holes: auto (holes stay holes), always (zeros become holes too), never',
+    '-s, --symbolic-link  make symlinks instead of copying (in one filesystem only; a relative SOURCE only into the current directory)',
+    '-t, --target-directory=DIRECTORY  copy all SOURCE arguments into DIRECTORY',
+    '-T, --no-target-directory  treat DEST as a normal file',
+    '-u, --update       copy only when SOURCE is newer than DEST, or DEST is missing',
+    '-v, --verbose      explain what is being done',
+    '-x, --one-file-system  stay on this file system (directories of others are made empty)',
+    '--devices          also device nodes from a container to the host (dbox)',
+    '--help             this help',
   ],
   async run(args, ctx) {
-    const {flags, operands, values} = parseOptions('cp', args, spec);
-    const recursive = flags.has('recursive') || flags.has('archive');
-    const preserve = flags.has('preserve') || flags.has('archive');
+    const parsed = parseOptions('cp', args, spec);
+    const {flags, operands, values} = parsed;
+    if (flags.has('help')) {
+      ctx.stdout.stream.write(`usage: ${cp.usage}\n  ${cp.summary}\n\noptions:\n${cp.options!.map((o) => `  ${o}\n`).join('')}`);
+      return {status: 0};
+    }
+    const mode = cpMode(parsed);
+    if (mode.context) {
+      ctx.stderr.stream.write('cp: cannot preserve security context without an SELinux-enabled kernel\n');
+      return {status: 1};
+    }
+    const recursive = mode.recursive;
     const devices = flags.has('devices');
     const targetDir = values.get('targetDir');
     if (targetDir !== undefined && flags.has('noTargetDir')) throw usage('cannot combine --target-directory (-t) and --no-target-directory (-T)');
@@ -111,6 +154,7 @@ export const cp: Builtin = {
       return {status: 1};
     }
     const intoDir = destStat !== undefined && isDir(destStat) && !flags.has('noTargetDir');
+    if (flags.has('parents') && !intoDir) throw usage('with --parents, the destination must be a directory');
     if ((sourceOperands.length > 1 || targetDir !== undefined) && !intoDir) {
       const what = targetDir !== undefined ? 'target directory' : 'target';
       ctx.stderr.stream.write(`cp: ${what} ${quoteaf(destOperand)}: ${destStat ? 'Not a directory' : 'No such file or directory'}\n`);
@@ -118,6 +162,7 @@ export const cp: Builtin = {
     }
 
     const progress = new Progress();
+    const links = mode.preserve.includes('links') ? new LinkGroups() : undefined;
     const onAbort = (): void => progress.cancel();
     ctx.signal.addEventListener('abort', onAbort);
     let status = 0;
@@ -128,7 +173,7 @@ export const cp: Builtin = {
         try {
           const {abs, target, dirStat} = await resolveOperand(operand, ctx);
           if (target.kind !== 'fs') throw new FsError('EISDIR', operand);
-          const stat = dirStat ?? (recursive ? await target.fs.lstat(target.path) : await target.fs.stat(target.path));
+          const stat = dirStat ?? (mode.dereference === 'none' ? await target.fs.lstat(target.path) : await target.fs.stat(target.path));
           source = {operand, abs, place: {fs: target.fs, path: target.path}, stat, target};
         } catch (error) {
           report(ctx, 'cp', error, operand, (w) => `cannot stat '${w}'`);
@@ -141,10 +186,26 @@ export const cp: Builtin = {
           continue;
         }
         // `dir/.` into a directory: its contents, into that directory itself (GNU's `DEST/.`).
-        const leaf = lastName(operand) === '.' ? '' : basename(source.abs);
+        // --parents: the operand's whole name below the directory.
+        const leaf = flags.has('parents') ? operand.replace(/^\/+/, '') : lastName(operand) === '.' ? '' : basename(source.abs);
         const finalAbs = intoDir ? join(destAbs, leaf) : destAbs;
         const shownDest = intoDir ? `${destOperand.replace(/\/+$/, '')}/${leaf === '' ? '.' : leaf}` : destOperand;
         const to: Place = {fs: dest.fs, path: intoDir ? join(dest.path, leaf) : dest.path};
+        if (mode.linkInstead && source.place.fs !== dest.fs) {
+          const what = mode.linkInstead === 'hard' ? 'hard link' : 'symbolic link';
+          ctx.stderr.stream.write(`cp: cannot create ${what} ${quoteaf(shownDest)} to ${quoteaf(operand)}: Invalid cross-device link\n`);
+          status = 1;
+          continue;
+        }
+        if (flags.has('parents')) {
+          try {
+            await makeParents(source, dest, destAbs, destOperand, leaf, flags.has('verbose') ? ctx : undefined);
+          } catch (error) {
+            report(ctx, 'cp', error, shownDest, (w) => `cannot make directory '${w}'`);
+            status = 1;
+            continue;
+          }
+        }
         const existing = await to.fs.stat(to.path).catch(() => undefined);
         if (!existing && !isDir(source.stat) && /\/$/.test(destOperand) && !intoDir) {
           ctx.stderr.stream.write(`cp: cannot create regular file ${quoteaf(destOperand)}: Not a directory\n`);
@@ -166,10 +227,20 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
-        // -n keeps what is there; -u keeps what is as new as the source.
-        if (existing && !isDir(existing) && (flags.has('noClobber') ||
+        // -n keeps what is there; -u keeps what is as new as the source; -i asks.
+        if (existing && !isDir(existing) && (mode.noClobber ||
           (flags.has('update') && (existing.mtime.sec > source.stat.mtime.sec ||
             (existing.mtime.sec === source.stat.mtime.sec && existing.mtime.nsec >= source.stat.mtime.nsec))))) continue;
+        if (existing && !isDir(existing) && mode.linkInstead && !flags.has('force') && !flags.has('removeDestination')) {
+          const what = mode.linkInstead === 'hard' ? 'hard link' : 'symbolic link';
+          ctx.stderr.stream.write(`cp: cannot create ${what} ${quoteaf(shownDest)} to ${quoteaf(operand)}: File exists\n`);
+          status = 1;
+          continue;
+        }
+        if (existing && !isDir(existing) && mode.interactive) {
+          ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shownDest)}? `);
+          if (!isYes(await readLine(ctx.stdin))) continue;
+        }
         if (isDir(source.stat) && (finalAbs === source.abs || finalAbs.startsWith(source.abs + '/'))) {
           ctx.stderr.stream.write(`cp: cannot copy a directory, ${quoteaf(operand)}, into itself, ${quoteaf(shownDest)}\n`);
           status = 1;
@@ -182,7 +253,11 @@ export const cp: Builtin = {
             ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
         };
         const skipped = (path: string, mode: number, reason: SkipReason): void => {
-          ctx.stderr.stream.write(skippedLine(shown(path), mode, reason));
+          // A relative symlink (-s) is refused where GNU's is: named by its destination.
+          const base = source.place.path;
+          const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
+          ctx.stderr.stream.write(reason === 'relative-symlink' ? `cp: ${shownDest}${below}: can make relative symbolic links only in current directory\n`
+            : skippedLine(shown(path), mode, reason));
           status = 1;
         };
         // A listing of the source the container forged was not believed (the engine's archive was
@@ -192,8 +267,23 @@ export const cp: Builtin = {
           status = 1;
         });
         try {
-          const options = {preserve, devices, progress, skipped};
-          const work = recursive ? copyEntry(source.place, to, options) : copyFile(source.place, to, options, source.stat);
+          const replace = flags.has('force') || flags.has('removeDestination');
+          // -L: an entry that cannot be followed is named as GNU names it (below the operand as written).
+          const unfollowed = (path: string, why: unknown): void => {
+            const base = source.place.path;
+            const named = `${operand.replace(/\/+$/, '')}${path.slice(base === '/' ? 0 : base.length)}`;
+            if (why === 'cycle') ctx.stderr.stream.write(`cp: cannot copy cyclic symbolic link ${quoteaf(named)}\n`);
+            else report(ctx, 'cp', why, named, (w) => `cannot stat '${w}'`);
+            status = 1;
+          };
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, sparse: mode.sparse,
+            ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
+            ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
+            ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),
+            ...(mode.linkInstead === 'symbolic' ? {linkInstead: {kind: 'symbolic', replace, base: operand.startsWith('/') ? source.place.path : operand,
+              top: source.place.path, here: dirname(finalAbs) === absolute('.', ctx)}} : {})};
+          const work = recursive || isSymlink(source.stat) ? copyEntry(source.place, to, options, source.stat)
+            : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
           if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
@@ -205,7 +295,11 @@ export const cp: Builtin = {
           }
         } catch (error) {
           if (ctx.signal.aborted || (error instanceof FsError && error.code === 'ECANCELED')) {
-            ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');
+            // A new file or tree is never left half-made; an existing file written in place holds what came.
+            const inPlace = existing !== undefined && (existing.mode & S_IFMT) === S_IFREG && !isDir(source.stat) &&
+              !flags.has('removeDestination') && !mode.linkInstead && capabilitiesOf(to.fs).inPlace === true;
+            ctx.stderr.stream.write(inPlace ? `cp: interrupted; ${quoteaf(shownDest)} holds part of the copy (a copy onto an existing file writes into it)\n`
+              : 'cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
           report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);

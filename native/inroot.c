@@ -42,6 +42,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -528,6 +529,19 @@ static napi_value js_chown(napi_env env, napi_callback_info info) {
 }
 
 // utimes(root, path, atime_s, atime_ns, mtime_s, mtime_ns, follow)
+// futimens(fd, as, ans, ms, mns): access and modification times of an open file, to the nanosecond.
+static napi_value js_futimens(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  INT_ARG(0, fd);
+  INT_ARG(1, as);
+  INT_ARG(2, ans);
+  INT_ARG(3, ms);
+  INT_ARG(4, mns);
+  struct timespec ts[2] = {{.tv_sec = as, .tv_nsec = ans}, {.tv_sec = ms, .tv_nsec = mns}};
+  if (futimens((int)fd, ts) < 0) return throw_errno(env, errno, "utimes", "");
+  return undefined(env);
+}
+
 static napi_value js_utimes(napi_env env, napi_callback_info info) {
   ARGS(7);
   INT_ARG(0, root);
@@ -628,14 +642,35 @@ static napi_value js_cgroup_names(napi_env env, napi_callback_info info) {
 enum job_kind { JOB_COPY_FD, JOB_COPY_TREE, JOB_REMOVE_TREE };
 
 // copyTree flags
-#define COPY_PRESERVE 1    // -p: owner, group, times and the exact mode
+#define COPY_PRESERVE 1    // --preserve=mode (-p): the exact mode
+#define COPY_OWNER 64      // --preserve=ownership (-p): owner and group
+#define COPY_TIMES 128     // --preserve=timestamps (-p): access and modification times
 #define COPY_DROP_SETID 2  // no setuid/setgid bit on what is made (a container's files on the host)
 #define COPY_DEVICES 4     // recreate device nodes; without it they are skipped and listed
+#define COPY_LINKS 8       // -a / --preserve=links: entries hard-linked in the source are linked in the copy
+#define COPY_SPARSE_NEVER 16   // --sparse=never: holes are written as zeros
+#define COPY_SPARSE_ALWAYS 32  // --sparse=always: runs of zeros become holes too (default: holes stay holes)
 
 typedef struct {
   char *path;
   mode_t mode;
 } skipped_t;
+
+// A multiply-linked source entry (dev, ino) met in a tree copy, and its first copy: its path below
+// the copy's top directory and its inode there (`ready` once made; `failed` if it could not be).
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  ino_t dst_ino;
+  char *path;
+  int ready, failed;
+} link_t;
+
+typedef struct {
+  link_t **slots;  // open addressing on (dev, ino); NULL: a free slot
+  size_t cap, used;
+  pthread_cond_t made;  // signalled when an entry becomes ready or failed (with the job's lock)
+} links_t;
 
 typedef struct {
   enum job_kind kind;
@@ -652,6 +687,9 @@ typedef struct {
   int dst_sgid;               // the destination directory is setgid: new entries take its group
   skipped_t *skipped;         // device nodes left out (COPY_DEVICES unset)
   size_t nskipped, skipped_cap;
+  int dst_top;                // the new top directory of a tree copy (hard links are made below it only), or -1
+  size_t src_len;             // length of the source path in rel: what follows is the path below dst_top
+  links_t links;              // COPY_LINKS: the source's multiply-linked entries met so far
   // result
   int err;
   char err_path[PATH_MAX];
@@ -734,6 +772,75 @@ static int wait_fd(job_t *j, int fd, short events, const char *path) {
   }
 }
 
+static int all_zero(const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i]) return 0;
+  return 1;
+}
+
+// Copies the regular file `in` to the regular, empty file `out` (both from offset 0) keeping holes
+// holes, as GNU cp does: only the data extents SEEK_DATA/SEEK_HOLE name are copied, at their
+// offsets; with `zeros` (--sparse=always) every block of zeros inside them is skipped too. The
+// length is set at the end (a trailing hole), to `size` or where the file ended sooner. A hole
+// counts in the progress as bytes done.
+static int copy_sparse(job_t *j, int in, int out, const char *path, off_t size, int zeros) {
+  const size_t chunk = 1u << 20;
+  struct stat out_st;
+  if (fstat(out, &out_st) < 0) return fail(j, errno, "fstat", path);
+  size_t blk = out_st.st_blksize > 0 && (size_t)out_st.st_blksize <= chunk ? (size_t)out_st.st_blksize : 4096;
+  char *buf = NULL;
+  int use_cfr = !zeros;
+  off_t pos = 0, end = size;
+  while (pos < end) {
+    off_t data = lseek(in, pos, SEEK_DATA), hole;
+    if (data < 0 && errno == ENXIO) break;  // only a hole is left
+    if (data < 0 && errno != EINVAL) { free(buf); return fail(j, errno, "lseek", path); }
+    if (data < 0) { data = pos; hole = end; }  // no SEEK_DATA here: all data
+    else if ((hole = lseek(in, data, SEEK_HOLE)) < 0) { free(buf); return fail(j, errno, "lseek", path); }
+    if (data >= end) break;
+    if (hole > end) hole = end;
+    add_progress(j, (double)(data - pos), 0);
+    for (off_t off = data; off < hole;) {
+      if (stopping(j)) { free(buf); return fail(j, ECANCELED, "copy", path); }
+      size_t want = (off_t)chunk < hole - off ? chunk : (size_t)(hole - off);
+      ssize_t n;
+      if (use_cfr) {
+        loff_t a = off, b = off;
+        n = copy_file_range(in, &a, out, &b, want, 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBADF)) {
+          use_cfr = 0;
+          continue;
+        }
+      } else {
+        if (!buf && !(buf = malloc(chunk))) return fail(j, ENOMEM, "copy", path);
+        n = pread(in, buf, want, off);
+        for (ssize_t w = 0; n > 0 && w < n;) {  // block by block: a block of zeros is skipped with `zeros`
+          size_t len = (size_t)(n - w) < blk ? (size_t)(n - w) : blk;
+          if (zeros && all_zero(buf + w, len)) { w += (ssize_t)len; continue; }
+          ssize_t k = pwrite(out, buf + w, len, off + w);
+          if (k < 0 && errno == EINTR) continue;
+          if (k < 0) { int e = errno; free(buf); return fail(j, e, "write", path); }
+          w += k;
+        }
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        free(buf);
+        return fail(j, e, use_cfr ? "copy_file_range" : "read", path);
+      }
+      if (n == 0) { end = off; break; }  // the file ended sooner than its stat said
+      off += n;
+      add_progress(j, (double)n, 0);
+    }
+    pos = hole < end ? hole : end;
+  }
+  free(buf);
+  if (pos < end) add_progress(j, (double)(end - pos), 0);
+  if (ftruncate(out, end) < 0) return fail(j, errno, "ftruncate", path);
+  return 0;
+}
+
 // Copies in -> out from their current offsets: `size` bytes (the size a stat saw; the copy ends
 // there, or earlier at EOF), or to EOF when size < 0. A regular file: copy_file_range first
 // (in-kernel, reflinks where the filesystem can), read/write when the pair does not support it.
@@ -743,6 +850,14 @@ static int copy_fd(job_t *j, int in, int out, const char *path, off_t size) {
   struct stat in_st;
   if (fstat(in, &in_st) < 0) return fail(j, errno, "fstat", path);
   int polled = !S_ISREG(in_st.st_mode);
+  // Holes stay holes (GNU's --sparse=auto: a file with fewer blocks than its size), or with
+  // --sparse=always zeros become holes; --sparse=never writes every byte.
+  struct stat out_st;
+  if (!polled && !(j->flags & COPY_SPARSE_NEVER) && fstat(out, &out_st) == 0 && S_ISREG(out_st.st_mode) &&
+      out_st.st_size == 0 && lseek(in, 0, SEEK_CUR) == 0 && lseek(out, 0, SEEK_CUR) == 0 &&
+      ((j->flags & COPY_SPARSE_ALWAYS) || (off_t)in_st.st_blocks * 512 < in_st.st_size)) {
+    return copy_sparse(j, in, out, path, size < 0 ? in_st.st_size : size, j->flags & COPY_SPARSE_ALWAYS);
+  }
   if (polled) {
     int fl = fcntl(in, F_GETFL);
     if (fl < 0 || fcntl(in, F_SETFL, fl | O_NONBLOCK) < 0) return fail(j, errno, "fcntl", path);
@@ -812,7 +927,7 @@ static mode_t target_mode(const job_t *j, mode_t src) { return copy_mode(src, j-
 // chown runs before chmod, since chown clears setuid/setgid bits. A directory keeps the setgid
 // bit it inherited from a setgid parent, as mkdir gives it.
 static int apply_meta(job_t *j, int fd, const struct stat *st, const char *path, mode_t created) {
-  int preserve = j->flags & COPY_PRESERVE;
+  int owner = j->flags & COPY_OWNER;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   mode_t want = target_mode(j, st->st_mode);
   if (S_ISDIR(st->st_mode)) {
@@ -820,23 +935,150 @@ static int apply_meta(job_t *j, int fd, const struct stat *st, const char *path,
     if (fstat(fd, &now) < 0) return fail(j, errno, "fstat", path);
     want |= now.st_mode & S_ISGID;
   }
-  int chown_needed = preserve && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
+  int chown_needed = owner && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
   if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
   int mode_right = !chown_needed && (created & ~j->umask) == want;
   if (!mode_right && fchmod(fd, want) < 0) return fail(j, errno, "chmod", path);
-  if (preserve && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
+  if ((j->flags & COPY_TIMES) && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
   return 0;
 }
 
 // The same for a symlink or a special file, by name in the new directory ddir (which only this
 // copy writes to: nothing can be swapped in there).
 static int apply_meta_at(job_t *j, int ddir, const char *name, const struct stat *st, const char *path) {
-  if (!(j->flags & COPY_PRESERVE)) return 0;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
-  if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
-  if (!S_ISLNK(st->st_mode) && fchmodat(ddir, name, target_mode(j, st->st_mode), 0) < 0) return fail(j, errno, "chmod", path);
-  if (utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0) return fail(j, errno, "utimes", path);
+  if ((j->flags & COPY_OWNER) && fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+    return fail(j, errno, "chown", path);
+  // A special file was made with its mode (mknod, less the umask); chown may have cleared set-id bits.
+  if ((j->flags & (COPY_PRESERVE | COPY_OWNER)) && !S_ISLNK(st->st_mode) && fchmodat(ddir, name, target_mode(j, st->st_mode), 0) < 0)
+    return fail(j, errno, "chmod", path);
+  if ((j->flags & COPY_TIMES) && utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0) return fail(j, errno, "utimes", path);
   return 0;
+}
+
+// ---- hard links in a tree copy (COPY_LINKS) ----
+// What it trusts: the source's (dev, ino) from fstat of the entry's own O_PATH fd (the kernel's),
+// and nothing of the destination but the inode its first copy got. A later member of the group
+// is linked to that first copy by its path below the copy's new top directory, opened with
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV (a directory of the new tree swapped
+// for a symlink, say by the container the copy goes into, fails), and only if the name there
+// still is that very inode, checked again after the link (else the link is removed): a copy
+// never links to anything but what it made below its own top directory.
+
+static size_t link_slot(const links_t *t, dev_t dev, ino_t ino) {
+  uint64_t h = ((uint64_t)ino * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)dev * 0xC2B2AE3D27D4EB4Full);
+  size_t i = (size_t)(h ^ (h >> 31)) & (t->cap - 1);
+  while (t->slots[i] && (t->slots[i]->dev != dev || t->slots[i]->ino != ino)) i = (i + 1) & (t->cap - 1);
+  return i;
+}
+
+// Adds l (not present) to the table, growing it to keep it at most half full. 0, or -1 (ENOMEM).
+static int links_add(links_t *t, link_t *l) {
+  if ((t->used + 1) * 2 > t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    link_t **old = t->slots;
+    size_t old_cap = t->cap;
+    link_t **slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    t->slots = slots;
+    t->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i]) t->slots[link_slot(t, old[i]->dev, old[i]->ino)] = old[i];
+    free(old);
+  }
+  t->slots[link_slot(t, l->dev, l->ino)] = l;
+  t->used++;
+  return 0;
+}
+
+static void links_free(links_t *t) {
+  for (size_t i = 0; i < t->cap; i++) {
+    if (!t->slots[i]) continue;
+    free(t->slots[i]->path);
+    free(t->slots[i]);
+  }
+  free(t->slots);
+  t->slots = NULL;
+  t->cap = t->used = 0;
+}
+
+// Links dname of ddir to l's first copy (see above). 0, or -1 after fail.
+static int link_existing(job_t *j, const link_t *l, int ddir, const char *dname, const char *rel) {
+  char parent[PATH_MAX];
+  snprintf(parent, sizeof parent, "%s", l->path);
+  char *slash = strrchr(parent, '/');
+  const char *name = slash ? slash + 1 : parent;
+  if (slash) *slash = 0;
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+  int p;
+  do p = (int)syscall(SYS_openat2, j->dst_top, slash ? parent : ".", &how, sizeof how);
+  while (p < 0 && errno == EAGAIN);
+  if (p < 0) return fail(j, errno, "link", rel);
+  struct stat a, b;
+  int rc = 0;
+  if (fstatat(p, name, &a, AT_SYMLINK_NOFOLLOW) < 0) rc = fail(j, errno, "link", rel);
+  else if (a.st_ino != l->dst_ino) rc = fail(j, ESTALE, "link", rel);  // not what this copy made
+  else if (linkat(p, name, ddir, dname, 0) < 0) rc = fail(j, errno, "link", rel);
+  else if (fstatat(ddir, dname, &b, AT_SYMLINK_NOFOLLOW) < 0 || b.st_ino != a.st_ino || b.st_dev != a.st_dev) {
+    unlinkat(ddir, dname, 0);  // swapped between the check and the link: not ours to keep
+    rc = fail(j, ESTALE, "link", rel);
+  }
+  close(p);
+  if (rc == 0) add_progress(j, 0, 1);
+  return rc;
+}
+
+// For a multiply-linked non-directory `st` about to be copied to dname of ddir: 1 when it was
+// linked to the copy of an earlier member of its group (nothing more to do), 0 when it is to be
+// copied (*claim set when it is the first of its group: link_made() tells the others when its
+// copy exists), -1 after fail. A member whose first copy is still being made waits for it.
+static int hard_link(job_t *j, const struct stat *st, int ddir, const char *dname, const char *rel, link_t **claim) {
+  *claim = NULL;
+  if (!(j->flags & COPY_LINKS) || j->dst_top < 0 || S_ISDIR(st->st_mode) || st->st_nlink < 2) return 0;
+  const char *below = strlen(rel) >= j->src_len ? rel + j->src_len : "";
+  while (*below == '/') below++;
+  pthread_mutex_lock(&j->lock);
+  link_t *l = j->links.cap ? j->links.slots[link_slot(&j->links, st->st_dev, st->st_ino)] : NULL;
+  if (!l) {
+    l = calloc(1, sizeof *l);
+    char *path = l && *below ? strdup(below) : NULL;
+    if (path) *l = (link_t){.dev = st->st_dev, .ino = st->st_ino, .path = path};
+    if (!path || links_add(&j->links, l) < 0) {
+      pthread_mutex_unlock(&j->lock);
+      free(path);
+      free(l);
+      return fail(j, *below ? ENOMEM : EINVAL, "copy", rel);
+    }
+    *claim = l;
+    pthread_mutex_unlock(&j->lock);
+    return 0;
+  }
+  while (!l->ready && !l->failed && !j->err && !stopping(j)) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100000000;
+    if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    pthread_cond_timedwait(&j->links.made, &j->lock, &until);
+  }
+  int ready = l->ready, err = j->err;
+  pthread_mutex_unlock(&j->lock);
+  if (err) return -1;
+  if (stopping(j)) return fail(j, ECANCELED, "copy", rel);
+  if (!ready) return 0;  // its first copy was not made (a device left out): copied on its own
+  return link_existing(j, l, ddir, dname, rel) == 0 ? 1 : -1;
+}
+
+// The first copy of a group claimed by hard_link() exists as dname of ddir (`ok`), or not.
+static void link_made(job_t *j, link_t *l, int ddir, const char *dname, int ok) {
+  struct stat d;
+  ok = ok && fstatat(ddir, dname, &d, AT_SYMLINK_NOFOLLOW) == 0;
+  pthread_mutex_lock(&j->lock);
+  if (ok) l->dst_ino = d.st_ino;
+  l->ready = ok;
+  l->failed = !ok;
+  pthread_cond_broadcast(&j->links.made);
+  pthread_mutex_unlock(&j->lock);
 }
 
 // A directory being copied: its source stream, the new directory, and what to apply at the end.
@@ -865,7 +1107,9 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
   int p = open_name_path(sdir, sname);
   if (p < 0) return fail(j, errno, "open", rel);
   if (fstat(p, &st) < 0) { int e = errno; close(p); return fail(j, e, "lstat", rel); }
-  int rc = 0;
+  link_t *claim;
+  int rc = hard_link(j, &st, ddir, dname, rel, &claim);
+  if (rc != 0) { close(p); return rc < 0 ? -1 : 0; }
   switch (st.st_mode & S_IFMT) {
     case S_IFDIR: {
       int s = reopen_fd(p, O_RDONLY | O_DIRECTORY);
@@ -917,6 +1161,7 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
       break;
     }
   }
+  if (claim) link_made(j, claim, ddir, dname, rc == 0);
   close(p);
   return rc;
 }
@@ -1116,11 +1361,14 @@ static void job_execute(napi_env env, void *data) {
       j->dst_sgid = fstat(dp, &dst_parent) == 0 && (dst_parent.st_mode & S_ISGID);
       snprintf(rel, sizeof rel, "%s", j->src);
       frame_t top;
+      j->src_len = strlen(rel);
       if (copy_one(j, sp, sn, dp, dn, rel, &top) == 1) {
+        j->dst_top = top.dfd;
         int rc = copy_dir_parallel(j, &top, rel);
         rel[top.rlen] = 0;
         if (rc == 0) rc = apply_meta(j, top.dfd, &top.st, rel, 0700);
         if (rc == 0) add_progress(j, 0, 1);
+        j->dst_top = -1;
         close_frame(&top);
       }
       close(sp);
@@ -1180,6 +1428,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
   napi_delete_async_work(env, j->work);
   pthread_mutex_destroy(&j->lock);
+  pthread_cond_destroy(&j->links.made);
+  links_free(&j->links);
   for (size_t i = 0; i < j->nskipped; i++) free(j->skipped[i].path);
   free(j->skipped);
   free(j);
@@ -1190,6 +1440,7 @@ static void job_discard(napi_env env, job_t *j) {
   if (j->work) napi_delete_async_work(env, j->work);
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
   pthread_mutex_destroy(&j->lock);
+  pthread_cond_destroy(&j->links.made);
   free(j);
 }
 
@@ -1197,6 +1448,12 @@ static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
   napi_value promise, name;
   int err = pthread_mutex_init(&j->lock, NULL);
   if (err != 0) {
+    free(j);
+    return throw_errno(env, err, "copy", NULL);
+  }
+  err = pthread_cond_init(&j->links.made, NULL);
+  if (err != 0) {
+    pthread_mutex_destroy(&j->lock);
     free(j);
     return throw_errno(env, err, "copy", NULL);
   }
@@ -1239,19 +1496,30 @@ static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
 static job_t *new_job(napi_env env, enum job_kind kind) {
   job_t *j = calloc(1, sizeof *j);
   if (!j) throw_errno(env, ENOMEM, "copy", NULL);
-  else j->kind = kind;
+  else {
+    j->kind = kind;
+    j->dst_top = -1;
+  }
   return j;
 }
 
-// copyFd(inFd, outFd, progress?) -> Promise<bytes>
+// copyFd(inFd, outFd, progress?, flags?) -> Promise<bytes>; flags: COPY_SPARSE_* (holes stay holes by default)
 static napi_value js_copy_fd(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, in);
   INT_ARG(1, out);
+  int64_t flags = 0;  // an optional fourth argument
+  size_t fc = 4;
+  napi_value fargv[4];
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &fc, fargv, NULL, NULL) == napi_ok && fc >= 4 && napi_typeof(env, fargv[3], &t) == napi_ok &&
+      t == napi_number && get_int(env, fargv[3], &flags))
+    flags = 0;
   job_t *j = new_job(env, JOB_COPY_FD);
   if (!j) return NULL;
   j->in_fd = (int)in;
   j->out_fd = (int)out;
+  j->flags = (int)flags & (COPY_SPARSE_NEVER | COPY_SPARSE_ALWAYS);
   return start_job(env, j, argv[2]);
 }
 
@@ -1391,6 +1659,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("chmod", js_chmod);
   EXPORT("chown", js_chown);
   EXPORT("utimes", js_utimes);
+  EXPORT("futimens", js_futimens);
   EXPORT("statfs", js_statfs);
   EXPORT("copyFd", js_copy_fd);
   EXPORT("copyTree", js_copy_tree);

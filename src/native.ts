@@ -25,9 +25,12 @@ export interface Native {
   chmod(root: number, path: string, mode: number): void;
   chown(root: number, path: string, uid: number, gid: number, follow: boolean): void;
   utimes(root: number, path: string, as: number, ans: number, ms: number, mns: number, follow: boolean): void;
+  /** Access and modification times of an open file, to the nanosecond. */
+  futimens(fd: number, as: number, ans: number, ms: number, mns: number): void;
   statfs(root: number, path: string): number[];
-  /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. */
-  copyFd(inFd: number, outFd: number, progress?: Float64Array): Promise<number>;
+  /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. A regular file
+   *  into an empty one keeps its holes (flags: COPY_SPARSE_NEVER, COPY_SPARSE_ALWAYS). */
+  copyFd(inFd: number, outFd: number, progress?: Float64Array, flags?: number): Promise<number>;
   /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking;
    *  flags are COPY_*. Device nodes left out (no COPY_DEVICES) are listed by path and mode. */
   copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, flags: number, progress?: Float64Array):
@@ -88,8 +91,16 @@ export interface BuiltinConnection {
 /** copyTree flags: -p (owner, times, exact mode); no setuid/setgid on what is made; recreate
  *  device nodes (else they are skipped and listed). */
 export const COPY_PRESERVE = 1;
+/** --preserve=ownership and --preserve=timestamps (COPY_PRESERVE: --preserve=mode; -p is all three). */
+export const COPY_OWNER = 64;
+export const COPY_TIMES = 128;
 export const COPY_DROP_SETID = 2;
 export const COPY_DEVICES = 4;
+/** -a / --preserve=links: entries hard-linked together in the source are linked in the copy. */
+export const COPY_LINKS = 8;
+/** --sparse=never (write holes as zeros) and --sparse=always (zeros become holes); neither: holes stay holes. */
+export const COPY_SPARSE_NEVER = 16;
+export const COPY_SPARSE_ALWAYS = 32;
 /** openRead: a FIFO may be opened too; anything may (the host's own files). */
 export const READ_FIFO = 1;
 export const READ_ANY = 2;

@@ -765,10 +765,12 @@ static int prepare_write(pending_write *w, rd_t *r) {
     w->have_old = fstatat(w->pfd, w->name, &w->old, AT_SYMLINK_NOFOLLOW) == 0;
     if (w->have_old && (w->flags & AW_EXCL)) err = EEXIST;
     else if (w->have_old && S_ISDIR(w->old.st_mode)) err = EISDIR;
-    else if (w->have_old && S_ISLNK(w->old.st_mode)) {
-      // Through a final symlink (resolved in-root) the file is written in place, as open(2) would.
+    else if (w->have_old && (S_ISLNK(w->old.st_mode) || (S_ISREG(w->old.st_mode) && (w->flags & AW_INPLACE)))) {
+      // Through a final symlink (resolved in-root) the file is written in place, as open(2) would;
+      // with AW_INPLACE an existing regular file too. Only a regular file is ever opened for writing
+      // (checked on the O_PATH fd: the inode reopened is the one checked).
       w->inplace = 1;
-      int p = fsops_open(root, path, O_PATH, 0);
+      int p = fsops_open(root, path, O_PATH | (S_ISLNK(w->old.st_mode) ? 0 : O_NOFOLLOW), 0);
       if (p < 0 || fstat(p, &w->old) < 0) err = errno;
       else if (!S_ISREG(w->old.st_mode)) err = S_ISDIR(w->old.st_mode) ? EISDIR : EINVAL;
       else {

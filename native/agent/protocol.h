@@ -66,6 +66,7 @@ enum {
 
 // WRITE flags
 #define AW_EXCL 1u  // fail with EEXIST when the path exists
+#define AW_INPLACE 2u  // an existing regular file is written in place (O_TRUNC: its inode, mode, owner and links kept), as cp does
 
 // agent -> client
 enum {

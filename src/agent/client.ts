@@ -40,6 +40,8 @@ interface InFlight {
 
 export interface WriteSpec {
   readonly exclusive: boolean;
+  /** An existing regular file is written in place (its inode, mode, owner and links kept). */
+  readonly inPlace?: boolean;
   readonly mode: number;
   readonly owner?: {readonly uid: number; readonly gid: number};
   readonly mtime?: {readonly sec: number; readonly nsec: number};
@@ -47,7 +49,7 @@ export interface WriteSpec {
 
 /** The fields of a write (WRITE, and OPEN_FD of kind 1). */
 function writeHeader(p: Payload, handle: number, path: string, spec: WriteSpec): Payload {
-  return p.u32(handle).u32(spec.exclusive ? 1 : 0).u32(spec.mode & 0o7777).i64(spec.owner?.uid ?? -1).i64(spec.owner?.gid ?? -1)
+  return p.u32(handle).u32((spec.exclusive ? 1 : 0) | (spec.inPlace ? 2 : 0)).u32(spec.mode & 0o7777).i64(spec.owner?.uid ?? -1).i64(spec.owner?.gid ?? -1)
     .i64(spec.mtime?.sec ?? -1).u32(spec.mtime?.nsec ?? 0).str(path);
 }
 

@@ -65,9 +65,10 @@ function fdReadStream(fd: number, path: string, range?: ReadRange): Readable {
 
 export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
-  /** A write carries mode, owner and time to the agent (one request). Files are handed over open
-   *  for reading when the agent runs on this very host (openReadFd; else undefined). */
-  readonly capabilities: Capabilities = {...noCapabilities, readFds: this};
+  /** Writes carry mode, owner and time to the agent (one request), and write in place when asked.
+   *  Files are handed over open for reading when the agent runs on this very host (openReadFd;
+   *  else undefined). */
+  readonly capabilities: Capabilities = {...noCapabilities, readFds: this, inPlace: true};
   readonly canRename = true;
   private retired = false;
   private busy = 0;
@@ -281,7 +282,7 @@ export class AgentFs implements ContainerFs {
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
-    const spec = {exclusive: options.exclusive === true, mode: options.mode,
+    const spec = {exclusive: options.exclusive === true, inPlace: options.inPlace === true, mode: options.mode,
       ...(options.owner ? {owner: options.owner} : {}), ...(options.mtime ? {mtime: options.mtime} : {})};
     const instead = (f: ContainerFs): Promise<void> => f.writeFile(path, source, options);
     const direct = async (c: AgentClient, h: number): Promise<void> => {

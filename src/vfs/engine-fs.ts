@@ -423,7 +423,12 @@ export class EngineFs implements ContainerFs {
       await this.putInto(dirname(target), tarStream([{header, body}]), path, options.signal);
     };
     if (this.running || options.exclusive) await upload(basename(target));
-    else await this.extraction.replace(target, temporaryName(basename(target)), upload);
+    else {
+      await this.extraction.replace(target, temporaryName(basename(target)), upload);
+      // The move into place is a hard-link entry, which the engine chowns: the kernel then
+      // clears set-id bits (root's chown too), so they are set again.
+      if ((options.mode & 0o6000) !== 0) await this.chmod(path, options.mode & 0o7777);
+    }
   }
 
   async extractTar(dir: string, tar: Readable): Promise<void> {

@@ -20,7 +20,7 @@ import {constants as C} from 'node:fs';
 import net from 'node:net';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {HOST_ROOT, native, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
+import {HOST_ROOT, native, O_PATH, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {FsError, toFsError} from '../errors.js';
 import type {Capabilities, ContainerFs, DirEntry, FileType, HostRoot, ReadOptions, ReadRange, Stat, StatFs, Timespec,
   WriteOptions} from './types.js';
@@ -46,7 +46,7 @@ export class LocalFs implements ContainerFs, HostRoot {
   readonly driver = 'local' as const;
   readonly canRename = true;
   /** A root fd of this host: native copies, fds the mount passes through, metadata set after a write. */
-  readonly capabilities: Capabilities = {metadata: 'after', descriptors: this, hostRoot: this,
+  readonly capabilities: Capabilities = {metadata: 'after', descriptors: this, hostRoot: this, inPlace: true,
     readFds: {openReadFd: (path, options) => this.openRead(path, options)}};
   private retired = false;
   readonly isHost: boolean;
@@ -150,6 +150,24 @@ export class LocalFs implements ContainerFs, HostRoot {
     });
   }
 
+  /** The existing regular file `path`, opened for writing and truncated: first as an O_PATH fd
+   *  (O_NOFOLLOW), checked to be a regular file, then that very inode opened through
+   *  /proc/self/fd (a name swapped meanwhile, for a device or a FIFO, is never opened). */
+  async openInPlace(path: string): Promise<number> {
+    const p = await this.openFd(path, O_PATH | C.O_NOFOLLOW);
+    try {
+      const st = fs.fstatSync(p);
+      if (!st.isFile()) throw st.isSymbolicLink() ? new FsError('ELOOP', path) : notRegular(path, st.mode);
+      return await this.call(path, () => {
+        const fd = fs.openSync(`/proc/self/fd/${p}`, C.O_WRONLY | C.O_TRUNC | C.O_NOCTTY);
+        this.writers.add(fd);
+        return fd;
+      });
+    } finally {
+      this.closeFd(p);
+    }
+  }
+
   /** Closes a descriptor openFd gave. */
   closeFd(fd: number): void {
     this.writers.delete(fd);
@@ -217,7 +235,8 @@ export class LocalFs implements ContainerFs, HostRoot {
 
   async writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {
     const flags = C.O_WRONLY | C.O_CREAT | C.O_TRUNC | (options.exclusive ? C.O_EXCL : 0);
-    const fd = await this.openFd(path, flags, options.mode);
+    const existing = options.inPlace ? await this.lstat(path).catch(() => undefined) : undefined;
+    const fd = existing && (existing.mode & C.S_IFMT) === C.S_IFREG ? await this.openInPlace(path) : await this.openFd(path, flags, options.mode);
     try {
       await pipeline(source, fs.createWriteStream('', {fd, autoClose: false}));
     } catch (error) {

@@ -6,6 +6,15 @@
 // container too: there the rename is a hard link made by the engine); new trees are built under
 // a temporary name and renamed at the end. On failure or cancel the temporary is removed, and a
 // copy into a directory first sweeps what a killed dbox left there (temporaries.ts).
+// A copy onto an existing regular file writes into it, as GNU cp does (open O_WRONLY|O_TRUNC of
+// the existing inode: it keeps its mode, owner and hard links; -p sets them after): through a
+// host root (writeInPlace), and through the drivers' WriteOptions.inPlace (the agent opens the
+// inode the same way). The engine's archive API can only extract a new inode: there the copy
+// carries the old file's mode and owner, and the old file's other hard links keep the old bytes
+// (README, Limitations). --remove-destination removes the file first and makes a new one.
+// -a / --preserve=links: entries hard-linked in the source are linked in the copy, in a native
+// tree copy by the native part, elsewhere by LinkGroups (one per command), which links only to
+// a copy this command made, checked by inode after the link.
 //
 // What it trusts: the destination path the user gave, and the host's own files (isHost). Of a
 // container it trusts nothing: names in its listings become paths only through entryPath (one
@@ -13,12 +22,17 @@
 // (openRead / createReadStream refuse the rest without opening it); what it may make on the host
 // (modes, set-id bits, device nodes) and whether a destination symlink is followed are decided
 // by copy-policy.ts. Walks are iterative: a deep or wide tree costs heap, not stack.
+// -L/-H follow a container's links through its own filesystem (stat, followLinks: in-root, so a
+// link to `/etc` is the container's /etc, also when the container swaps links meanwhile); a
+// -L walk that meets a directory again below itself stops (ELOOP). A hard link (-a) is made only
+// to a copy this command made, whose inode is checked before and after the link (a name swapped
+// meanwhile is refused and the link removed); -l and -s link only inside one filesystem (EXDEV).
 import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import {Transform, type Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {COPY_DEVICES, COPY_PRESERVE, native} from '../native.js';
-import {copyPolicy, type CopyPolicy} from './copy-policy.js';
+import {COPY_DEVICES, COPY_LINKS, COPY_OWNER, COPY_PRESERVE, COPY_SPARSE_ALWAYS, COPY_SPARSE_NEVER, COPY_TIMES, native} from '../native.js';
+import {copyPolicy, type CopyPolicy, type PolicyOptions} from './copy-policy.js';
 import {FsError, toFsError} from '../errors.js';
 import {decodeStat} from './local-fs.js';
 import {basename, dirname, join, linkTargetPath} from './path.js';
@@ -82,16 +96,49 @@ export class Progress {
 
 /** Why an entry was left out of a tree copy: a device node from a container (--devices makes
  *  it), or a special file a copy through the engine's archive API cannot make. */
-export type SkipReason = 'device' | 'special';
+export type SkipReason = 'device' | 'special' | 'relative-symlink';
 
-export interface CopyOptions {
-  /** -p: keep owner, group, times and the exact mode. */
-  readonly preserve: boolean;
-  /** --devices: make device nodes from a container on the host too. */
-  readonly devices?: boolean;
+/** -l / -s. A symlink names `base` and the path below `top`; a relative `base` only into the
+ *  current directory (`here`: the top entry alone, as GNU cp). An existing non-directory is
+ *  replaced only when `replace` (-f, --remove-destination). */
+export type LinkInstead = {readonly kind: 'hard'; readonly replace: boolean}
+  | {readonly kind: 'symbolic'; readonly replace: boolean; readonly base: string; readonly top: string; readonly here: boolean};
+
+/** Hard-link groups met by one command (--preserve=links): a source inode's first copy. */
+export class LinkGroups {
+  private readonly bySource = new WeakMap<ContainerFs, Map<string, {readonly fs: ContainerFs; readonly path: string; readonly ino: number}>>();
+  private key = (st: Stat): string => `${st.dev}:${st.ino}`;
+  /** Whether `st` (of `fs`) can be in a group: a non-directory with other links and a real inode number. */
+  static grouped = (st: Stat): boolean => !isDir(st) && st.nlink > 1 && st.ino !== 0;
+  first(src: Place, st: Stat): {readonly fs: ContainerFs; readonly path: string; readonly ino: number} | undefined {
+    return this.bySource.get(src.fs)?.get(this.key(st));
+  }
+  /** Records `made` (a copy this command just made) as the first of `st`'s group. */
+  async record(src: Place, st: Stat, made: Place): Promise<void> {
+    const ino = (await made.fs.lstat(made.path)).ino;
+    let m = this.bySource.get(src.fs);
+    if (!m) this.bySource.set(src.fs, (m = new Map()));
+    if (!m.has(this.key(st))) m.set(this.key(st), {fs: made.fs, path: made.path, ino});
+  }
+}
+
+export interface CopyOptions extends PolicyOptions {
   readonly progress: Progress;
+  /** --remove-destination: an existing destination is removed and made anew, never written into. */
+  readonly removeDestination?: boolean;
+  /** -L: symlinks in a tree are followed (in-root: each lookup stays in the filesystem's root). */
+  readonly dereference?: boolean;
+  /** -x: a tree copy stays on the source's file system (directories of others are made empty). */
+  readonly oneFileSystem?: boolean;
+  /** -l / -s: non-directories are linked instead of copied. */
+  readonly linkInstead?: LinkInstead;
+  /** --preserve=links across the sources of one command. */
+  readonly links?: LinkGroups;
   /** Told of each entry a tree copy leaves out (path in the source filesystem). */
   readonly skipped?: (path: string, mode: number, reason: SkipReason) => void;
+  /** -L: told of an entry of a tree that could not be followed (a dangling link: its error; a
+   *  link to a directory above it: 'cycle'), which the copy then leaves out and goes on, as GNU's. */
+  readonly unfollowed?: (path: string, why: unknown) => void;
 }
 
 /** A new name for `path`'s temporary, in its directory. Created with O_EXCL (or mkdir), so a
@@ -172,16 +219,121 @@ function counted(source: Readable, progress: Progress, path: string): Readable {
   return source.pipe(counter);
 }
 
-/** Copies the bytes of a file (following symlinks) to `to`, replacing it atomically. */
+/** Copies the bytes of a file (following symlinks) to `to`: into it if it is an existing regular
+ *  file, else a new file made atomically. */
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
-  const policy = copyPolicy(src.fs, to.fs, options);
-  await copyRegular(src, to, stat ?? (await src.fs.stat(src.path)), policy, options);
+  if (options.linkInstead) return linkInstead(src, to, options);
+  await copyRegular(src, to, stat ?? (await src.fs.stat(src.path)), copyPolicy(src.fs, to.fs, options), options);
 }
 
-/** copyFile under a policy: the bytes go to a temporary, renamed onto `to` (or onto the target
- *  of a symlink there, when the policy follows destination links). */
+/** The sparse-file flags for copyFd. */
+const sparseFlags = (policy: CopyPolicy): number => policy.flags & (COPY_SPARSE_NEVER | COPY_SPARSE_ALWAYS);
+
+/** -l / -s: `to` becomes a link to `src` (replacing a non-directory there), in the same filesystem
+ *  only: a hard link or a symlink cannot name a file of another container or of the host. */
+async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise<void> {
+  const how = options.linkInstead!;
+  if (src.fs !== to.fs) throw new FsError('EXDEV', to.path, how.kind === 'hard' ? '(a hard link stays in one filesystem)' : '(a symbolic link would name a path of another filesystem)');
+  if (how.kind === 'symbolic' && !how.base.startsWith('/') && !(how.here && src.path === how.top)) {
+    const st = await src.fs.lstat(src.path);
+    options.skipped?.(src.path, st.mode, 'relative-symlink');
+    return;
+  }
+  const existing = await to.fs.lstat(to.path).catch(() => undefined);
+  if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
+  if (existing && !how.replace) throw new FsError('EEXIST', to.path);
+  if (existing) await to.fs.unlink(to.path);
+  if (how.kind === 'hard') await to.fs.link(src.path, to.path);
+  else await to.fs.symlink(how.base + src.path.slice(how.top.length), to.path);
+  options.progress.add(0, 1);
+}
+
+/** With --preserve=links, links `to` to the copy of an earlier member of `st`'s group when there
+ *  is one (true), after checking that the name it links to is still that copy; false otherwise. */
+async function linkToGroup(src: Place, to: Place, st: Stat, options: CopyOptions): Promise<boolean> {
+  if (!options.links || !LinkGroups.grouped(st) || (copyPolicy(src.fs, to.fs, options).flags & COPY_LINKS) === 0) return false;
+  const first = options.links.first(src, st);
+  if (!first || first.fs !== to.fs) return false;
+  const existing = await to.fs.lstat(to.path).catch(() => undefined);
+  if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
+  if (existing && existing.ino === first.ino) return true;
+  if ((await to.fs.lstat(first.path)).ino !== first.ino) throw new FsError('ESTALE', first.path, '(no longer the copy this command made)');
+  if (existing) await to.fs.unlink(to.path);
+  await to.fs.link(first.path, to.path);
+  if ((await to.fs.lstat(to.path)).ino !== first.ino) {
+    await to.fs.unlink(to.path).catch(() => undefined);
+    throw new FsError('ESTALE', to.path, '(the copy it was to be linked to was replaced meanwhile)');
+  }
+  options.progress.add(0, 1);
+  return true;
+}
+
+/** copyFile under a policy: into an existing regular file (GNU's in-place write); else the bytes
+ *  go to a temporary, renamed onto `to` (or onto the target of a symlink there, when the policy
+ *  follows destination links). */
 async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  if (await linkToGroup(src, to, st, options)) return;
   const dst = {fs: to.fs, path: policy.followDestLinks ? await followLinks(to.fs, to.path) : to.path};
+  const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
+  if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
+  else if (existing && isRegular(existing)) {
+    await writeInPlace(src, dst, st, policy, options);
+    if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
+    return;
+  }
+  await copyRegularNew(src, dst, st, policy, options);
+  if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
+}
+
+/** The bytes of `src` written into the existing regular file `dst` (truncated first); its mode,
+ *  owner and times change only where the policy keeps the source's. */
+async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  const local = bothLocal(src.fs, dst.fs);
+  const asFile: Stat = {...st, mode: S_IFREG | (st.mode & 0o7777)};
+  if (local) {
+    const inFd = await local[0].openRead(src.path);
+    let outFd: number | undefined;
+    try {
+      outFd = await local[1].openInPlace(dst.path);
+      await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy)).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
+      options.progress.add(0, 1);
+      setMetaFd(outFd, decodeStat(native().fstat(inFd)), policy, false);
+    } catch (error) {
+      if (local[1].isRetired) throw new FsError('ESTALE', dst.path, '(the container stopped or restarted meanwhile)');
+      throw error;
+    } finally {
+      fs.closeSync(inFd);
+      if (outFd !== undefined) local[1].closeFd(outFd);
+    }
+    return;
+  }
+  const before = options.progress.bytes;
+  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
+  // The engine extracts a new inode (it cannot write in place): it carries the old file's mode and owner.
+  const old = capabilitiesOf(dst.fs).inPlace === true ? undefined : await dst.fs.lstat(dst.path);
+  const keepMode = (policy.flags & COPY_PRESERVE) !== 0;
+  const keepOwner = (policy.flags & COPY_OWNER) !== 0;
+  await dst.fs.writeFile(dst.path, stream, {mode: keepMode || !old ? modeOf(asFile.mode, policy) : old.mode & 0o7777, inPlace: true,
+    signal: options.progress.signal, ...(isRegular(st) ? {size: st.size} : {}),
+    ...(keepOwner ? {owner: {uid: st.uid, gid: st.gid}} : old ? {owner: {uid: old.uid, gid: old.gid}} : {}),
+    ...((policy.flags & COPY_TIMES) !== 0 ? {mtime: st.mtime} : {})});
+  options.progress.add(isRegular(st) ? st.size - (options.progress.bytes - before) : 0, 1);
+  if (old) return;
+  if (keepOwner) await dst.fs.chown(dst.path, st.uid, st.gid, false);
+  if (keepMode || keepOwner) await dst.fs.chmod(dst.path, modeOf(asFile.mode, policy));
+  if ((policy.flags & COPY_TIMES) !== 0) await dst.fs.utimes(dst.path, st.atime, st.mtime, false);
+}
+
+/** Owner, mode and times of a file the copy wrote through `fd`, as the policy keeps them; a new
+ *  file (`created`) always gets its mode, a file written in place keeps its own unless -p. */
+function setMetaFd(fd: number, st: Stat, policy: CopyPolicy, created: boolean): void {
+  if ((policy.flags & COPY_OWNER) !== 0) fs.fchownSync(fd, st.uid, st.gid);
+  if (created || (policy.flags & (COPY_PRESERVE | COPY_OWNER)) !== 0) fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
+  if ((policy.flags & COPY_TIMES) !== 0) native().futimens(fd, st.atime.sec, st.atime.nsec, st.mtime.sec, st.mtime.nsec);
+}
+
+/** A new file at `dst` (nothing there, or what is there replaced): a temporary renamed into place. */
+async function copyRegularNew(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   // A stopped container renames only by extraction: its driver uploads under a temporary name
   // and moves it into place itself (engine-fs.ts writeFile).
   if (!dst.fs.canRename) return writeNewFile(src, dst, st, policy, options, false);
@@ -206,7 +358,7 @@ async function writeNewFile(src: Place, dst: Place, st: Stat, policy: CopyPolicy
   const before = options.progress.bytes;
   const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
   await dst.fs.writeFile(dst.path, stream, {mode: modeOf(asFile.mode, policy), exclusive, signal: options.progress.signal,
-    ...(isRegular(st) ? {size: st.size} : {}), ...carried(st, options)});
+    ...(isRegular(st) ? {size: st.size} : {}), ...carried(st, policy)});
   options.progress.add(isRegular(st) ? st.size - (options.progress.bytes - before) : 0, 1);
   if (metaAfter(dst.fs)) await applyMeta(dst, asFile, policy);
 }
@@ -217,12 +369,9 @@ async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp:
   try {
     const st = decodeStat(native().fstat(inFd));
     outFd = await dstFs.openFd(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-    await native().copyFd(inFd, outFd, options.progress.raw).catch((e: unknown) => Promise.reject(toFsError(e, src)));
+    await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy)).catch((e: unknown) => Promise.reject(toFsError(e, src)));
     options.progress.add(0, 1);
-    const fd = outFd;
-    if (options.preserve) fs.fchownSync(fd, st.uid, st.gid);
-    fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
-    if (options.preserve) fs.futimesSync(fd, st.atime.sec + st.atime.nsec / 1e9, st.mtime.sec + st.mtime.nsec / 1e9);
+    setMetaFd(outFd, st, policy, true);
   } catch (error) {
     // The destination's container stopped or restarted under the copy: its descriptor was revoked.
     if (dstFs.isRetired) throw new FsError('ESTALE', tmp, '(the container stopped or restarted meanwhile)');
@@ -233,26 +382,28 @@ async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp:
   }
 }
 
-/** Owner (with -p), mode and times (with -p) of a new entry where the copy sets them (metadata 'after'). A directory
- *  keeps the setgid bit it inherited from its parent, as mkdir gives it. */
+/** Owner (--preserve=ownership), mode and times (--preserve=timestamps) of a new entry where the
+ *  copy sets them (metadata 'after'). A directory keeps the setgid bit it inherited from its
+ *  parent, as mkdir gives it. */
 async function applyMeta(place: Place, st: Stat, policy: CopyPolicy): Promise<void> {
-  const preserve = (policy.flags & COPY_PRESERVE) !== 0;
-  if (preserve) await place.fs.chown(place.path, st.uid, st.gid, false);
+  if ((policy.flags & COPY_OWNER) !== 0) await place.fs.chown(place.path, st.uid, st.gid, false);
   if (!isSymlink(st)) {
     const inherited = isDir(st) ? (await place.fs.lstat(place.path)).mode & 0o2000 : 0;
     await place.fs.chmod(place.path, modeOf(st.mode, policy) | inherited);
   }
-  if (preserve) await place.fs.utimes(place.path, st.atime, st.mtime, false);
+  if ((policy.flags & COPY_TIMES) !== 0) await place.fs.utimes(place.path, st.atime, st.mtime, false);
 }
 
 /**
  * Copies the entry `src` (a symlink is copied as a link) to `dst`. A new directory is built
  * under a temporary name and renamed into place; an existing directory is merged into.
  */
-export async function copyEntry(src: Place, dst: Place, options: CopyOptions): Promise<void> {
+export async function copyEntry(src: Place, dst: Place, options: CopyOptions, stat?: Stat): Promise<void> {
   options.progress.check(src.path);
   const policy = copyPolicy(src.fs, dst.fs, options);
-  const st = await src.fs.lstat(src.path);
+  const st = stat ?? (await src.fs.lstat(src.path));
+  // A followed link (-L, -H: the caller's stat is the target's): the entry it leads to, found in-root.
+  if (stat && !isSymlink(st) && isSymlink(await src.fs.lstat(src.path))) src = {fs: src.fs, path: await followLinks(src.fs, src.path)};
   if (!isDir(st)) return copyNonDir(src, dst, st, policy, options);
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (!existing) {
@@ -265,6 +416,7 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions): P
 
 /** A file, link or special file of a tree copy, onto `dst` (replaced if it exists). */
 async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  if (options.linkInstead) return linkInstead(src, dst, options);
   if (isSymlink(st)) return copySymlink(src, dst, st, policy, options);
   if (isRegular(st)) return copyRegular(src, dst, st, policy, options);
   // A special file: made by the native copy, under a temporary name (or left out, and listed).
@@ -302,7 +454,8 @@ async function nativeTree(local: [HostRoot, HostRoot], src: string, dst: string,
 
 /** A new directory tree at `dst`: built under a temporary name where renaming is possible. */
 async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
-  const local = bothLocal(src.fs, dst.fs);
+  // The native walk copies links as links, every file system, and copies (not links) files.
+  const local = options.dereference || options.oneFileSystem || options.linkInstead ? undefined : bothLocal(src.fs, dst.fs);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   try {
     if (local) await nativeTree(local, src.path, tmp.path, policy, options);
@@ -331,7 +484,7 @@ async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, options: Co
       options.progress.check(sdir);
       const from = {fs: src.fs, path: entry(sdir, e.name)};
       const to = {fs: dst.fs, path: entry(ddir, e.name)};
-      const st = e.stat ?? (await src.fs.lstat(from.path));
+      const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
       if (!isDir(st)) {
         await copyNonDir(from, to, st, policy, options);
         continue;
@@ -342,13 +495,14 @@ async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, options: Co
       else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
     }
     // -p/-a: a directory merged into takes the source's owner, mode and times, as GNU cp's does.
-    if ((policy.flags & COPY_PRESERVE) !== 0) await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
+    if ((policy.flags & (COPY_PRESERVE | COPY_OWNER | COPY_TIMES)) !== 0) await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
   }
 }
 
 /** A symlink onto `dst`: made under a temporary name and renamed over whatever is there (a
  *  link at the destination is replaced, never followed). */
 async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  if (await linkToGroup(src, dst, st, options)) return;
   const target = await src.fs.readlink(src.path);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   if (tmp !== dst) await sweepOnce(dst.fs, dirname(dst.path), options.progress);
@@ -360,6 +514,7 @@ async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
     if (tmp !== dst) await discard(tmp);
     throw error;
   }
+  if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
   options.progress.add(0, 1);
 }
 
@@ -382,11 +537,21 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
     await dst.fs.mkdir(path, local ? 0o700 : modeOf(s.mode, policy));
     return {src: '', dst: path, st: s, entries: [], next: 0};
   };
-  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await src.fs.readdir(src.path)}];
+  // -x: a directory of another file system is made, empty. -L: a directory met again below itself is a loop.
+  const within = (s: Stat): boolean => !options.oneFileSystem || s.dev === st.dev;
+  const ancestors = new Set<string>([`${st.dev}:${st.ino}`]);
+  // A group's first copy is what this copy made, so its links are looked for in this tree too.
+  const groups = (policy.flags & COPY_LINKS) !== 0 ? options.links ?? new LinkGroups() : undefined;
+  const opts: CopyOptions = groups ? {...options, links: groups} : options;
+  // Entries in inode order where the listing has them, as GNU cp reads a directory (what it
+  // reports comes in the same order).
+  const list = async (path: string): Promise<DirEntry[]> => (await src.fs.readdir(path)).sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await list(src.path)}];
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
     if (f.next === f.entries.length) {
       stack.pop();
+      ancestors.delete(`${f.st.dev}:${f.st.ino}`);
       if (local) await applyMeta({fs: dst.fs, path: f.dst}, f.st, policy);
       options.progress.add(0, 1);
       continue;
@@ -395,17 +560,37 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
     options.progress.check(f.src);
     const from = {fs: src.fs, path: entry(f.src, e.name)};
     const to = {fs: dst.fs, path: entry(f.dst, e.name)};
-    const est = e.stat ?? (await src.fs.lstat(from.path));
-    if (isDir(est)) stack.push({...(await mkdir(to.path, est)), src: from.path, entries: await src.fs.readdir(from.path)});
-    else if (isSymlink(est)) await copySymlink(from, to, est, policy, options);
-    else if (isRegular(est)) await writeNewFile(from, to, est, policy, options);
-    else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
+    let est: Stat;
+    try {
+      est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+    } catch (error) {
+      if (!options.dereference || !options.unfollowed) throw error;
+      options.unfollowed(from.path, error);
+      continue;
+    }
+    if (isDir(est)) {
+      const id = `${est.dev}:${est.ino}`;
+      if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
+        if (!options.unfollowed) throw new FsError('ELOOP', from.path);
+        options.unfollowed(from.path, 'cycle');
+        continue;
+      }
+      ancestors.add(id);
+      stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await list(from.path) : []});
+    } else if (opts.linkInstead) await linkInstead(from, to, opts);
+    else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
+    else if (isRegular(est)) {
+      if (await linkToGroup(from, to, est, opts)) continue;
+      await writeNewFile(from, to, est, policy, options);
+      if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+    } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
   }
 }
 
 /** What an upload carries in its tar header with -p: owner and modification time. */
-const carried = (st: Stat, options: CopyOptions): Pick<WriteOptions, 'owner' | 'mtime'> =>
-  options.preserve ? {owner: {uid: st.uid, gid: st.gid}, mtime: st.mtime} : {};
+const carried = (st: Stat, policy: CopyPolicy): Pick<WriteOptions, 'owner' | 'mtime'> => ({
+  ...((policy.flags & COPY_OWNER) !== 0 ? {owner: {uid: st.uid, gid: st.gid}} : {}),
+  ...((policy.flags & COPY_TIMES) !== 0 ? {mtime: st.mtime} : {})});
 
 /** Writes a file's bytes to `out` (cat): a regular file, or a FIFO read as it fills, until a
  *  cancel. With a raw fd and a file handed over as a descriptor (readFds: a file of this host, or

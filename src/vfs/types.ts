@@ -63,6 +63,10 @@ export interface WriteOptions {
    *  header); other drivers set them afterwards. */
   readonly owner?: {readonly uid: number; readonly gid: number};
   readonly mtime?: Timespec;
+  /** An existing regular file at `path` is written into (opened O_WRONLY|O_TRUNC, never through a
+   *  final symlink): its inode, mode, owner and hard links stay, `mode` and `owner` are not applied.
+   *  Honoured where capabilities.inPlace says so; elsewhere the file is replaced by a new one. */
+  readonly inPlace?: boolean;
   /** Aborts the write (Ctrl-C): it fails, and what it wrote is the caller's to remove. */
   readonly signal?: AbortSignal;
 }
@@ -103,6 +107,10 @@ export interface HostRoot extends Descriptors {
   /** Opens a file for reading as createReadStream would (regular, or a FIFO with `fifo`; on the
    *  host anything); the caller closes the fd. */
   openRead(path: string, options?: ReadOptions): Promise<number>;
+  /** Opens the existing regular file `path` for writing, truncated (O_WRONLY|O_TRUNC), never
+   *  through a final symlink and never anything but a regular file (checked on the inode opened);
+   *  closed with closeFd. */
+  openInPlace(path: string): Promise<number>;
   /** Runs native work on the root fd, kept open until it ends; `cancel` is called if the
    *  filesystem is retired meanwhile. */
   use<T>(path: string, work: (rootFd: number) => Promise<T>, cancel?: () => void): Promise<T>;
@@ -128,6 +136,9 @@ export interface Capabilities {
   readonly remote?: boolean;
   /** Its files handed over as descriptors for reading (absent: read through createReadStream). */
   readonly readFds?: ReadFds;
+  /** writeFile honours WriteOptions.inPlace (absent: a write always makes a new inode, as the
+   *  engine's archive API does). */
+  readonly inPlace?: boolean;
 }
 
 /** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */

@@ -89,14 +89,16 @@ describe.runIf(hasEngine)('the agent on a TLS engine', () => {
     expect(execFileSync('sh', ['-c', `docker -H unix://${remote.socket} cp ${c}:/tmp/up.txt - | tar -xO`], {encoding: 'utf8'})).toBe('uploaded\n');
   }, 120_000);
 
-  it('the agent killed mid-copy: a clear error, the destination keeps its old content, no temporary, the next call starts a new agent', async () => {
+  // A new file is made atomically (a copy onto an existing file writes into it, as GNU cp does, so
+  // there a killed copy leaves what it wrote): killed mid-copy, nothing is left at the new name.
+  it('the agent killed mid-copy: a clear error, nothing at the new name, the old file untouched, no temporary, the next call starts a new agent', async () => {
     const big = path.join(home, 'big');
     execFileSync('sh', ['-c', `head -c ${512 << 20} /dev/zero > ${big}`]);
     fs.writeFileSync(path.join(home, 'old.txt'), 'old\n');
     expect(dbox(`cp ${path.join(home, 'old.txt')} /hosts/remote/${c}/tmp/dest`, {env: env()}).status).toBe(0);
     const [agent] = agents(remote);
     expect(agent).toBeDefined();
-    const copy = spawn(process.execPath, [dboxPath, '-c', `cp ${big} /hosts/remote/${c}/tmp/dest`], {env: {...process.env, ...env(), NO_COLOR: '1'}});
+    const copy = spawn(process.execPath, [dboxPath, '-c', `cp ${big} /hosts/remote/${c}/tmp/fresh`], {env: {...process.env, ...env(), NO_COLOR: '1'}});
     let stderr = '';
     copy.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number>((resolve) => copy.on('close', (code) => resolve(code ?? -1)));
@@ -118,9 +120,9 @@ describe.runIf(hasEngine)('the agent on a TLS engine', () => {
     process.kill(victim.keeper!, 'SIGKILL');
     await until('the old agent is gone', () => !agents(remote).includes(agent!));
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^cp: .*dest.*Input\/output error \(the dbox agent stopped/m);
+    expect(stderr).toMatch(/^cp: .*fresh.*Input\/output error \(the dbox agent stopped/m);
     expect(dbox(`cat /hosts/remote/${c}/tmp/dest`, {env: env()}).stdout).toBe('old\n');
-    expect(dbox(`ls -a /hosts/remote/${c}/tmp`, {env: env()}).stdout).not.toMatch(/dbox/);
+    expect(dbox(`ls -a /hosts/remote/${c}/tmp`, {env: env()}).stdout).not.toMatch(/dbox|fresh/);
     const now = agents(remote);
     expect(now).toHaveLength(1);
     expect(now[0]).not.toBe(agent);

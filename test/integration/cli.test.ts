@@ -297,6 +297,6 @@ describe.runIf(hasEngine)('dbox -c', () => {
     expect(spawnSync(process.execPath, [dboxPath, '--version'], {encoding: 'utf8'}).stdout).toMatch(/^dbox \d+\.\d+\.\d+\n$/);
     expect(spawnSync(process.execPath, [dboxPath, '--help'], {encoding: 'utf8'}).stdout).toContain("dbox -c 'LINE'");
     expect(dbox('exit 3').status).toBe(3);
-    expect(dbox('help').stdout).toContain('cp [-rpafvnuT] SOURCE... DEST');
+    expect(dbox('help').stdout).toContain('cp [-adfHiLlnPpRrsTuvx] [--preserve[=LIST]] [--sparse=WHEN] [--parents] [-t DIR] SOURCE... DEST');
   });
 });

@@ -3,7 +3,7 @@
 // its own directory after the driver, so drivers of one container do not meet.
 import {Readable} from 'node:stream';
 import {expect, it} from 'vitest';
-import {fileType, type ContainerFs, type Stat} from '../../src/vfs/types.js';
+import {capabilitiesOf, fileType, type ContainerFs, type Stat} from '../../src/vfs/types.js';
 
 export async function text(fs: ContainerFs, path: string): Promise<string> {
   const chunks: Buffer[] = [];
@@ -137,5 +137,25 @@ export function changeCases({driver, fs}: ContractTarget, statOf: (f: ContainerF
     await f.remove(dir);
     expect(await code(f.stat(dir))).toBe('ENOENT');
     expect((await f.statfs('/')).bsize).toBeGreaterThan(0);
+  });
+
+  it('writeFile inPlace: where the driver can (capabilities.inPlace), the existing inode with its mode, owner and links; elsewhere a new file', async () => {
+    const f = fs();
+    const d = `${dir}-inplace`;
+    await f.mkdir(d);
+    await f.writeFile(`${d}/t.txt`, Readable.from([Buffer.from('old bytes, longer')]), {mode: 0o640, size: 17});
+    await f.chown(`${d}/t.txt`, 1000, 1000, false);
+    await f.link(`${d}/t.txt`, `${d}/other-name`);
+    const before = await f.lstat(`${d}/t.txt`);
+    await f.writeFile(`${d}/t.txt`, Readable.from([Buffer.from('new')]), {mode: 0o600, size: 3, inPlace: true});
+    expect(await text(f, `${d}/t.txt`)).toBe('new');
+    const after = await f.lstat(`${d}/t.txt`);
+    if (capabilitiesOf(f).inPlace) {
+      expect([after.ino, after.mode & 0o7777, after.uid, after.nlink]).toEqual([before.ino, 0o640, 1000, 2]);
+      expect(await text(f, `${d}/other-name`)).toBe('new');
+    } else {
+      expect(await text(f, `${d}/other-name`)).toBe('old bytes, longer'); // README, Limitations
+    }
+    await f.remove(d);
   });
 }

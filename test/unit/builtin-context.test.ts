@@ -15,7 +15,7 @@ const DAY = 86_400_000;
 const fs = (): MemoryFs => MemoryFs.of({'f': {text: 'x', mtime: T}}, true);
 /** The time column of `ls -l /f` with the clock at `now`. */
 const timeAt = async (now: number): Promise<string> => {
-  const r = await runOver(fs(), ['ls', '-l', '/f'], '/', {}, new AbortController().signal, () => now);
+  const r = await runOver(fs(), ['ls', '-l', '/f'], '/', {}, new AbortController().signal, {now: () => now});
   expect(r.status).toBe(0);
   return r.stdout.trim().split(/ +/).slice(5, 8).join(' ');
 };

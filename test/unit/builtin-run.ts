@@ -27,14 +27,14 @@ function collector(chunks: Buffer[]): Output {
 }
 
 /** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C,
- *  `now` its clock (ms since the epoch). */
+ *  `now` its clock (ms since the epoch), `stdin` its input. */
 export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
-  signal = new AbortController().signal, now: () => number = Date.now): Promise<Ran> {
+  signal = new AbortController().signal, {now = Date.now, stdin = ''}: {now?: () => number; stdin?: string} = {}): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
-    stdin: Readable.from([]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
+    stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
     signal, run: async () => 127, now,
   };
   const status = await runBuiltin(builtins, argv, ctx);

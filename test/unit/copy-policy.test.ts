@@ -5,23 +5,33 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
-import {COPY_DEVICES, COPY_DROP_SETID, COPY_PRESERVE, native} from '../../src/native.js';
+import {COPY_DEVICES, COPY_DROP_SETID, COPY_LINKS, COPY_OWNER, COPY_PRESERVE, COPY_SPARSE_ALWAYS, COPY_SPARSE_NEVER, COPY_TIMES,
+  native} from '../../src/native.js';
 import {copyPolicy} from '../../src/vfs/copy-policy.js';
 
 const host = {isHost: true};
 const container = {isHost: false};
 
+const P = COPY_PRESERVE | COPY_OWNER | COPY_TIMES;
+
 describe('copyPolicy', () => {
   it.each([
     ['host -> host', host, host, false, undefined, COPY_DEVICES, true],
     ['host -> container', host, container, false, undefined, COPY_DEVICES, true],
-    ['container -> container', container, container, true, undefined, COPY_PRESERVE | COPY_DEVICES, false],
+    ['container -> container', container, container, true, undefined, P | COPY_DEVICES, false],
     ['container -> host', container, host, false, undefined, COPY_DROP_SETID, false],
-    ['container -> host, -p', container, host, true, undefined, COPY_PRESERVE | COPY_DROP_SETID, false],
+    ['container -> host, -p', container, host, true, undefined, P | COPY_DROP_SETID, false],
     ['container -> host, --devices', container, host, false, true, COPY_DROP_SETID | COPY_DEVICES, false],
     ['unknown (no isHost) -> host', {}, host, false, undefined, COPY_DROP_SETID, false],
   ] as const)('%s', (_what, src, dst, preserve, devices, flags, follow) => {
     expect(copyPolicy(src, dst, {preserve, ...(devices ? {devices} : {})})).toEqual({flags, followDestLinks: follow});
+  });
+
+  it('--preserve=LIST names each attribute alone; --sparse=WHEN', () => {
+    expect(copyPolicy(host, host, {preserve: ['timestamps']}).flags).toBe(COPY_TIMES | COPY_DEVICES);
+    expect(copyPolicy(host, host, {preserve: ['links', 'mode']}).flags).toBe(COPY_LINKS | COPY_PRESERVE | COPY_DEVICES);
+    expect(copyPolicy(host, host, {preserve: ['ownership'], sparse: 'never'}).flags).toBe(COPY_OWNER | COPY_SPARSE_NEVER | COPY_DEVICES);
+    expect(copyPolicy(container, host, {preserve: false, sparse: 'always'}).flags).toBe(COPY_SPARSE_ALWAYS | COPY_DROP_SETID);
   });
 });
 

@@ -60,7 +60,7 @@ export class MemoryFs implements ContainerFs {
   readonly driver = 'local' as const;
   readonly canRename = true;
   /** As the local driver: mode, owner and times are set after a write (and a write's own are kept). */
-  readonly capabilities: Capabilities = {metadata: 'after'};
+  readonly capabilities: Capabilities = {metadata: 'after', inPlace: true};
   private nextIno = 2;
   private readonly root: DirNode;
   private readonly now: () => number;
