@@ -159,13 +159,10 @@ export function parseLsColors(env: Readonly<Record<string, string | undefined>>)
       break;
     }
     const known = (INDICATORS as readonly string[]).includes(label) ? (label as Indicator) : undefined;
-    if (!known) {
+    const s = known ? funky(src, p, false) : undefined;
+    if (!known || !s) {
+      // GNU says so for a known label whose value is bad too (its check follows the lookup).
       warnings.push(`unrecognized prefix: ${quote(label)}`);
-      failed = true;
-      break;
-    }
-    const s = funky(src, p, false);
-    if (!s) {
       failed = true;
       break;
     }

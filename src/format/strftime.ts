@@ -1,6 +1,6 @@
 // gnulib's nstrftime in the C locale (pure but for the process's time zone, which the local-time
 // getters of Date read): what ls --time-style=+FORMAT and TIME_STYLE write. Conversions
-// a A b B c C d D e F g G h H I j k l m M n N p P r R s S t T u U V w W x X y Y z :z ::z Z %, the
+// a A b B c C d D e F g G h H I j k l m M n N p P q r R s S t T u U V w W x X y Y z :z ::z Z %, the
 // flags `-` (no padding) `_` (spaces) `0` (zeros) `^` (upper case) `#` (swapped case), a field
 // width, and the E and O modifiers (no effect in the C locale). An unknown conversion is
 // written as it was, as gnulib does.
@@ -31,8 +31,7 @@ function isoWeek(d: Date): {year: number; week: number} {
   const day = (t.getUTCDay() + 6) % 7; // Monday 0
   t.setUTCDate(t.getUTCDate() - day + 3); // the Thursday of this week
   const year = t.getUTCFullYear();
-  const first = new Date(Date.UTC(year, 0, 4));
-  const week = 1 + Math.round((t.getTime() - first.getTime()) / 86_400_000 / 7 - ((first.getUTCDay() + 6) % 7 - 3) / 7);
+  const week = 1 + Math.floor((t.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 / 7);
   return {year, week};
 }
 
@@ -121,6 +120,7 @@ export function strftime(format: string, time: {readonly sec: number; readonly n
       }
       case 'p': out += text(d.getHours() < 12 ? 'AM' : 'PM', 'lower'); break;
       case 'P': out += text(d.getHours() < 12 ? 'am' : 'pm'); break;
+      case 'q': out += num(Math.floor(d.getMonth() / 3) + 1, 1); break;
       case 'r': out += text(strftime('%I:%M:%S %p', time)); break;
       case 'R': out += text(strftime('%H:%M', time)); break;
       case 's': out += num(time.sec, 1); break;
