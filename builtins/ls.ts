@@ -35,6 +35,7 @@ import type {Target} from '../src/vfs/namespace.js';
 import {isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type ContainerFs, type FileType,
   type Stat, type Timespec} from '../src/vfs/types.js';
 import {refusalText, type Refusal} from '../src/vfs/untrusted.js';
+import {helpText} from './help.js';
 import {decodeCount, lsArgs, type LsExtras} from './ls-options.js';
 
 const spec = {
@@ -622,7 +623,7 @@ export const ls: Builtin = {
     if (options.error) return usageError(options.error, 1, true);
     const parsed = parseOptions('ls', options.rest, spec);
     if (extras.help) {
-      ctx.stdout.stream.write(`Usage: ${this.usage}\n${this.summary}.\n\n${OPTIONS.map((o) => `  ${o}\n`).join('')}`);
+      ctx.stdout.stream.write(helpText(ls));
       return {status: 0};
     }
     const {operands} = parsed;
