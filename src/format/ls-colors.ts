@@ -40,6 +40,9 @@ export interface LsColors {
   readonly linkAsTarget: boolean;
 }
 
+/** GNU's built-in colours, as an LsColors (what ls uses without LS_COLORS). */
+export const DEFAULT_COLORS: LsColors = {seq: DEFAULTS, exts: [], linkAsTarget: false};
+
 export interface ParsedColors {
   /** undefined: no colour after all (an unparsable LS_COLORS, or an unknown terminal without it). */
   readonly colors?: LsColors;
@@ -117,7 +120,7 @@ export function parseLsColors(env: Readonly<Record<string, string | undefined>>)
     const term = env['TERM'];
     const known = term !== undefined && term !== '' && TERMS.some((t) => termMatch(t, term));
     if (!(colorterm !== undefined && colorterm !== '') && !known) return {warnings: []};
-    return {colors: {seq: DEFAULTS, exts: [], linkAsTarget: false}, warnings: []};
+    return {colors: DEFAULT_COLORS, warnings: []};
   }
   const src = nameBytes(value);
   const seq: Partial<Record<Indicator, string>> = {...DEFAULTS};
