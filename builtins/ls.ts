@@ -72,19 +72,23 @@ const SORTS = ['sortTime', 'sortSize', 'unsorted', 'sortExtension', 'sortVersion
 
 /** The flags as the rest of this file reads them: of the layout options and of the sort options
  *  the last given wins, as in GNU ls (`ls -l -C` lists in columns, `ls -S -t` sorts by time; but
- *  `ls -l -1` stays long); of -L, -H and --dereference-command-line-symlink-to-dir too. */
+ *  `ls -l -1` stays long); of -L, -H and --dereference-command-line-symlink-to-dir, and of -F,
+ *  --file-type and -p too. */
 function canonical(parsed: ParsedArgs): Flags {
   let layout: Format | undefined;
   let sort: string | undefined;
   let deref: string | undefined;
+  let mark: string | undefined;
   for (const f of parsed.order) {
+    if (f === 'classify' || f === 'fileType' || f === 'slash') mark = f;
     // -1 has no effect after -l (ls.c).
     if (!(f === 'one' && layout === 'long')) layout = LAYOUTS[f] ?? layout;
     if (SORTS.includes(f)) sort = f;
     if (f === 'dereference' || f === 'derefArgs' || f === 'derefDirArgs') deref = f;
   }
   const flags = new Set([...parsed.flags].filter((f) => !['long', 'one', 'commas', 'across', 'columns', 'dereference', 'derefArgs',
-    'derefDirArgs', ...SORTS].includes(f)));
+    'derefDirArgs', 'classify', 'fileType', 'slash', ...SORTS].includes(f)));
+  if (mark) flags.add(mark);
   if (layout) flags.add(layout);
   if (sort) flags.add(sort);
   if (deref) flags.add(deref);
@@ -408,7 +412,8 @@ async function longLines(items: readonly Item[], view: View, alsoWidths: readonl
         ? view.painter.name(target, colorOf(view.colors, {name: item.linkTarget, ...(st ? {mode: st.mode, nlink: st.nlink} : {}),
           ...(item.linkMode !== undefined ? {linkMode: item.linkMode} : {})}, true), startCol + nameBytesShown + 4, nameBytes(target).length)
         : target;
-      after = ` -> ${painted}${flags.has('classify') || flags.has('fileType') ? indicator(item.linkMode, flags) : ''}`;
+      // GNU appends the target's indicator wherever it knows the target's mode (-p too).
+      after = ` -> ${painted}${item.linkMode !== undefined ? indicator(item.linkMode, flags) : ''}`;
     } else {
       after = indicator(st?.mode, flags, item.type);
     }
@@ -640,7 +645,9 @@ export const ls: Builtin = {
     const needsWidth = format === 'columns' || format === 'across' || format === 'commas' || color;
     const width = lineLength(ctx, extras, needsWidth, warn);
     const layout = format === 'long' ? 'long' : format === 'columns' || format === 'across' ? 'columns' : 'one';
-    const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout);
+    // -F and --file-type also quote what they append (-p appends `/` only and quotes nothing more).
+    const q = lsQuoting(options.choice, ctx.stdout.isTTY, ctx.env['QUOTING_STYLE'], layout,
+      flags.has('classify') ? 'classify' : flags.has('fileType') ? 'file-type' : undefined);
     if (q.warning) warn(q.warning);
     let style: TimeStyle = TIME_STYLES.locale;
     if (format === 'long') {

@@ -88,7 +88,8 @@ export const CASES: readonly string[] = [
   "ls -l --time-style='+%F%n%T%nx'", 'ls -ln', 'ls -l nobody short', 'ls -ln nobody short', 'ls -lg nobody', 'ls -lo nobody',
   'ls -l short dir', 'ls -ls short dir', 'ls -li short dir', 'ls -lh short big dir', 'ls -l fifo sock short',
   'ls -Q', 'ls -b', 'ls -q', 'ls -N', 'ls --quoting-style=c', 'ls --quoting-style=escape -C -w 80', 'ls -lb', 'ls -lQ',
-  'ls --quoting-style=shell-always -x -w 57', 'ls -F -C -w 80', 'ls --file-type', 'ls -p -m',
+  'ls --quoting-style=shell-always -x -w 57', 'ls -F -C -w 80', 'ls --file-type', 'ls -p -m', 'ls -bF', 'ls -QF -1',
+  'ls -b --file-type', 'ls -F -p', 'ls -p -F', 'ls --file-type -F -b', 'ls -lbF',
 ];
 
 /**
