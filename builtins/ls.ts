@@ -401,6 +401,8 @@ async function longLines(items: readonly Item[], view: View, alsoWidths: readonl
     tail += st ? `${timeText(shownTime(st, flags), now, view.style)} ` : `${'?'.padStart(expectedTimeWidth(view.style))} `;
     const startCol = nameBytes(owner || group ? tail : head + tail).length;
     const shown = names[i]!;
+    // GNU writes `no` before the line, then the name's colour: escapes in that order.
+    const normal = view.painter ? view.painter.normal() : '';
     const name = colored(item, shown, view, startCol);
     let after = '';
     if (item.linkTarget !== undefined) {
@@ -417,7 +419,7 @@ async function longLines(items: readonly Item[], view: View, alsoWidths: readonl
     } else {
       after = indicator(st?.mode, flags, item.type);
     }
-    lines.push(view.painter ? view.painter.normal() + head + ids + tail + name + after : head + ids + tail + name + after);
+    lines.push(normal + head + ids + tail + name + after);
   }
   return lines;
 }

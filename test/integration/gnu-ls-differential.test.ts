@@ -60,7 +60,8 @@ function buildTree(dir: string): void {
 const DEBIAN = 'rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35:do=01;35:bd=40;33;01:cd=40;33;01:or=40;31;01:mi=00:su=37;41:' +
   'sg=30;43:ca=00:tw=30;42:ow=34;42:st=37;44:ex=01;32:*.tar=01;31:*.gz=01;31:*.txt=00;33';
 const LS_COLORS = [DEBIAN, 'ln=target:or=01;05;31:mi=01;37;41:*.GZ=35:*.tar.gz=36:*.c=32:ex=:no=07',
-  'lc=<:rc=>:ec=|:di=D:fi=F:cl=\\e[K', 'di=01;34:zz=1', 'di=\\', '*.txt', 'su=00:sg=00:tw=00:ow=00:st=00:ex=00'];
+  'lc=<:rc=>:ec=|:di=D:fi=F:cl=\\e[K', 'di=01;34:zz=1', 'di=\\', '*.txt', 'su=00:sg=00:tw=00:ow=00:st=00:ex=00', 'no=01:fi=02:rs=1',
+  'ec=\\e[0m\\e[K:mh=44:ca=45'];
 
 const WIDTHS = [45, 57, 80, 132];
 

@@ -141,6 +141,11 @@ describe('ls GNU options (memory fs)', () => {
     expect(bad.stdout).not.toContain('\x1b');
   });
 
+  it('with `no` set, each line starts in it and each name resets first (GNU\'s order of escapes)', async () => {
+    const r = await runOver(await tree(), ['ls', '-l', '--color=always', '/d/a.txt'], '/', {LS_COLORS: 'no=01:fi=02'});
+    expect(r.stdout).toBe('\x1b[0m\x1b[01m-rw-r--r-- 1 root root 6 Sep 13  2020 \x1b[m\x1b[02m/d/a.txt\x1b[0m\n');
+  });
+
   it('colour goes around the quoted name only: a name\'s escape sequence stays escaped inside the colour', async () => {
     const fs = await tree();
     const r = await runOver(fs, ['ls', '--color=always', '-b', '/hostile'], '/', {TERM: 'xterm'});
