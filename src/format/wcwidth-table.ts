@@ -1,6 +1,10 @@
 // glibc 2.36 wcwidth() in a UTF-8 locale (C.UTF-8), as GNU coreutils 9.1 counts columns (pure data).
 // Generated on the host with a C program that calls wcwidth() for every code point and prints the
 // ranges whose width is not 1 (width.ts reads them). Sorted, inclusive [first, last] pairs.
+// The generator (then grouped by width, -1 kept from U+00A0 up):
+//   setlocale(LC_ALL, "C.UTF-8");
+//   for (c = 0; c <= 0x10FFFF; c++) w = (0xD800 <= c && c <= 0xDFFF) ? -1 : wcwidth(c);
+//   print each run of equal w != 1 as "first,last,w".
 
 /** Code points glibc gives width 0 (combining marks, format characters, NUL). */
 export const ZERO_WIDTH: readonly number[] = [
