@@ -17,10 +17,9 @@ import {columns, commas, type Cell} from '../src/format/columns.js';
 import {fnmatcher} from '../src/format/fnmatch.js';
 import {colorOf, needsLinkTargets, Painter, parseLsColors, type LsColors} from '../src/format/ls-colors.js';
 import {lsQuoting, lsQuotingArgs, type LsQuoting} from '../src/format/ls-quoting.js';
-import {humanSize, modeString, TIME_STYLES, timeText, type TimeStyle} from '../src/format/mode.js';
+import {expectedTimeWidth, humanSize, modeString, TIME_STYLES, timeText, type TimeStyle} from '../src/format/mode.js';
 import {sortListing, type SortKey, type SortOptions} from '../src/format/ls-sort.js';
 import {escapeControls, quote, quotef, quoteName, type NameQuoting} from '../src/format/quote.js';
-import {strftime} from '../src/format/strftime.js';
 import {nameBytes, writableBytes} from '../src/format/utf8.js';
 import {textWidth} from '../src/format/width.js';
 import type {ContainerInfo} from '../src/docker/engine.js';
@@ -423,9 +422,6 @@ async function longLines(items: readonly Item[], view: View, alsoWidths: readonl
   }
   return lines;
 }
-
-/** ls.c long_time_expected_width: the width of the epoch in the style's older format. */
-const expectedTimeWidth = (style: TimeStyle): number => textWidth(strftime(style.old, {sec: 0, nsec: 0}));
 
 /** Aligns left-aligned or right-aligned cells by textWidth; the last column (the only coloured
  *  one) is never padded, so every measured cell is plain quoted text. */

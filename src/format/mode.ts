@@ -1,5 +1,6 @@
 // How ls shows modes, sizes and times (pure).
 import {strftime} from './strftime.js';
+import {textWidth} from './width.js';
 import {S_IFMT, type Timespec} from '../vfs/types.js';
 
 const typeChar: Record<number, string> = {
@@ -46,10 +47,20 @@ export const TIME_STYLES: Readonly<Record<'full-iso' | 'long-iso' | 'iso' | 'loc
   locale: {old: '%b %e  %Y', recent: '%b %e %H:%M'},
 };
 
+/** ls.c long_time_expected_width: the width of the epoch in the style's older format. */
+export const expectedTimeWidth = (style: TimeStyle): number => textWidth(strftime(style.old, {sec: 0, nsec: 0}));
+
 /** A time as ls -l shows it in `style`; recent: within the half Gregorian year (15,778,476 s)
- *  before `now` (ms) and not in the future, GNU's rule (local time). */
+ *  before `now` (ms) and not in the future, GNU's rule (local time). A time no calendar holds (a
+ *  container's file may carry any 64-bit value) is its number of seconds, right-aligned to the
+ *  style's width, as GNU prints a time localtime() cannot convert. */
 export function timeText(t: Timespec, now: number, style: TimeStyle = TIME_STYLES.locale): string {
   const ms = t.sec * 1000 + t.nsec / 1e6;
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    // Every integer of a double printed exactly (2^62 is 4611686018427387904, not …8000).
+    const seconds = Number.isInteger(t.sec) ? BigInt(t.sec).toString() : String(t.sec);
+    return seconds.padStart(expectedTimeWidth(style));
+  }
   const recent = ms > now - 15_778_476_000 && ms <= now;
   return strftime(recent ? style.recent : style.old, t);
 }

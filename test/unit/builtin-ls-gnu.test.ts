@@ -99,6 +99,14 @@ describe('ls GNU options (memory fs)', () => {
     expect(bad.stderr).toMatch(/^ls: invalid argument ‘nope’ for ‘time style’\nValid arguments are:\n {2}- \[posix-\]full-iso\n/);
   });
 
+  it('a time no calendar holds (a container may set any value) is its seconds, as GNU prints what localtime cannot convert', async () => {
+    const fs = await tree();
+    await fs.utimes('/d/a.txt', {sec: 0, nsec: 0}, {sec: 2 ** 62, nsec: 0}, true);
+    await fs.utimes('/d/run.sh', {sec: 0, nsec: 0}, {sec: -(2 ** 53), nsec: 0}, true);
+    const r = await runOver(fs, ['ls', '-l', '/d/a.txt', '/d/run.sh']);
+    expect(r.stdout).toBe('-rw-r--r-- 1 root root  6 4611686018427387904 /d/a.txt\n-rwxr-xr-x 1 root root 10 -9007199254740992 /d/run.sh\n');
+  });
+
   it('--si sizes in powers of 1000 (k), -h in powers of 1024 (K); the total too', async () => {
     const fs = MemoryFs.of({'big': 'x'.repeat(5000)}, true);
     expect((await runOver(fs, ['ls', '-l', '--si', '/big'])).stdout).toMatch(/ 5\.0k /);
