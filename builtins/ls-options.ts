@@ -1,7 +1,7 @@
 // ls's options that carry a value or repeat (pure), taken out of the arguments before the common
 // parser (src/shell/options.ts) sees the rest: -I/--ignore and --hide (each adds a pattern),
 // -w/--width, -T/--tabsize, --time-style (and --full-time, which sets it), --color[=WHEN], and
-// --help. Short ones may be glued (`-lw40`, `-I'*.o'`) or take the next argument; `--` ends
+// --help; --sort, --format, --time and --indicator-style become the options they stand for. Short ones may be glued (`-lw40`, `-I'*.o'`) or take the next argument; `--` ends
 // options. Values are checked as GNU ls 9.1 checks them, with its messages and statuses.
 import {quote} from '../src/format/quote.js';
 
@@ -49,6 +49,35 @@ export function decodeCount(text: string): number | undefined {
   const value = /^0[xX]/.test(digits) ? BigInt(digits) : digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`)
     : BigInt(digits);
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(value);
+}
+
+/** Options GNU spells with a WORD, as the options dbox's parser takes: a short option, or an
+ *  internal long one (a NUL in its name: no argument can forge it, argv has no NUL). */
+const WORDS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  sort: [['none', '-U'], ['time', '-t'], ['size', '-S'], ['extension', '-X'], ['version', '-v'], ['width', '--\0sort-width']],
+  format: [['verbose', '-l'], ['long', '-l'], ['commas', '-m'], ['horizontal', '-x'], ['across', '-x'], ['vertical', '-C'],
+    ['single-column', '-1']],
+  time: [['atime', '-u'], ['access', '-u'], ['use', '-u'], ['ctime', '-c'], ['status', '-c'], ['birth', 'birth'], ['creation', 'birth']],
+  'indicator-style': [['none', '--\0indicator-none'], ['slash', '-p'], ['file-type', '--file-type'], ['classify', '-F']],
+};
+
+/** gnulib argmatch over one of WORDS: the option it stands for, or GNU's message. */
+function matchWord(option: string, arg: string): {token: string} | {error: string} {
+  const table = WORDS[option]!;
+  const exact = table.find(([w]) => w === arg);
+  const values = new Set(table.filter(([w]) => w.startsWith(arg)).map(([, v]) => v));
+  if (exact) return {token: exact[1]};
+  if (values.size === 1) return {token: [...values][0]!};
+  const groups: string[][] = [];
+  for (const [w, v] of table) {
+    const last = groups[groups.length - 1];
+    if (last && table.find(([x]) => x === last[0])![1] === v) last.push(w);
+    else groups.push([w]);
+  }
+  return {error: `${values.size > 1 ? 'ambiguous' : 'invalid'} argument ${quote(arg)} for ${quote(`--${option}`)}
+` +
+    `Valid arguments are:
+${groups.map((g) => `  - ${g.map(quote).join(', ')}`).join('\n')}`};
 }
 
 const SHORT_VALUED = new Set(['I', 'w', 'T']);
@@ -103,6 +132,15 @@ export function lsArgs(args: readonly string[]): LsArgs {
           if (w === undefined || w === 'ambiguous') return fail(whenError(arg.slice(eq + 1), w), 1, true);
           color = w;
         }
+        continue;
+      }
+      if (name in WORDS) {
+        const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+        if (value === undefined) return fail(`option '--${name}' requires an argument`, 2, true);
+        const m = matchWord(name, value);
+        if ('error' in m) return fail(m.error, 1, true);
+        if (m.token === 'birth') return fail('--time=birth: dbox has no birth times (not in its filesystems\' stat)', 2);
+        rest.push(m.token);
         continue;
       }
       if (name === 'full-time' && eq < 0) {

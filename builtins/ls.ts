@@ -48,7 +48,9 @@ const spec = {
     'show-control-chars': 'showControl', reverse: 'reverse', classify: 'classify', 'file-type': 'fileType',
     inode: 'inode', 'numeric-uid-gid': 'numeric', size: 'size', 'no-group': 'noGroupColumn',
     'group-directories-first': 'dirsFirst', 'full-time': 'fullTime', kibibytes: 'kibibytes', dereference: 'dereference',
-    'dereference-command-line': 'derefArgs', 'dereference-command-line-symlink-to-dir': 'derefDirArgs', si: 'si'},
+    'dereference-command-line': 'derefArgs', 'dereference-command-line-symlink-to-dir': 'derefDirArgs', si: 'si',
+    // What --sort=width and --indicator-style=none become (builtins/ls-options.ts).
+    '\0sort-width': 'sortWidth', '\0indicator-none': 'noIndicator'},
   usageStatus: 2,
 };
 
@@ -57,7 +59,7 @@ const spec = {
 function sortOptions(flags: Flags): SortOptions {
   const long = flags.has('long');
   const key: SortKey = flags.has('unsorted') ? 'none' : flags.has('sortSize') ? 'size' : flags.has('sortTime') ? 'time'
-    : flags.has('sortExtension') ? 'extension' : flags.has('sortVersion') ? 'version'
+    : flags.has('sortExtension') ? 'extension' : flags.has('sortVersion') ? 'version' : flags.has('sortWidth') ? 'width'
       : (flags.has('ctime') || flags.has('atime')) && !long ? 'time' : 'name';
   return {key, reverse: flags.has('reverse'), dirsFirst: flags.has('dirsFirst')};
 }
@@ -67,7 +69,7 @@ type Format = 'long' | 'one' | 'commas' | 'across' | 'columns';
 /** Layout options (-n, -g, -o and --full-time are long listings) and sort options. */
 const LAYOUTS: Readonly<Record<string, Format>> = {long: 'long', numeric: 'long', noOwner: 'long', noGroup: 'long', fullTime: 'long',
   one: 'one', commas: 'commas', across: 'across', columns: 'columns'};
-const SORTS = ['sortTime', 'sortSize', 'unsorted', 'sortExtension', 'sortVersion'];
+const SORTS = ['sortTime', 'sortSize', 'unsorted', 'sortExtension', 'sortVersion', 'sortWidth'];
 
 /** The flags as the rest of this file reads them: of the layout options and of the sort options
  *  the last given wins, as in GNU ls (`ls -l -C` lists in columns, `ls -S -t` sorts by time; but
@@ -79,15 +81,15 @@ function canonical(parsed: ParsedArgs): Flags {
   let deref: string | undefined;
   let mark: string | undefined;
   for (const f of parsed.order) {
-    if (f === 'classify' || f === 'fileType' || f === 'slash') mark = f;
+    if (f === 'classify' || f === 'fileType' || f === 'slash' || f === 'noIndicator') mark = f;
     // -1 has no effect after -l (ls.c).
     if (!(f === 'one' && layout === 'long')) layout = LAYOUTS[f] ?? layout;
     if (SORTS.includes(f)) sort = f;
     if (f === 'dereference' || f === 'derefArgs' || f === 'derefDirArgs') deref = f;
   }
   const flags = new Set([...parsed.flags].filter((f) => !['long', 'one', 'commas', 'across', 'columns', 'dereference', 'derefArgs',
-    'derefDirArgs', 'classify', 'fileType', 'slash', ...SORTS].includes(f)));
-  if (mark) flags.add(mark);
+    'derefDirArgs', 'classify', 'fileType', 'slash', 'noIndicator', ...SORTS].includes(f)));
+  if (mark && mark !== 'noIndicator') flags.add(mark);
   if (layout) flags.add(layout);
   if (sort) flags.add(sort);
   if (deref) flags.add(deref);
@@ -203,9 +205,10 @@ interface Item {
   readonly endpoint?: {readonly address: string; readonly reachable?: boolean};
 }
 
-/** Items in the order the flags ask for. */
-const ordered = (items: readonly Item[], flags: Flags): Item[] => sortListing(items, (i) => ({
+/** Items in the order the flags ask for (--sort=width measures names as `names` quotes them). */
+const ordered = (items: readonly Item[], flags: Flags, names?: NameQuoting): Item[] => sortListing(items, (i) => ({
   name: i.name,
+  ...(names && flags.has('sortWidth') ? {width: textWidth(quoteName(i.name, names).text)} : {}),
   ...(i.stat ? {time: shownTime(i.stat, flags), size: i.stat.size} : {}),
   dir: (i.stat !== undefined && isDir(i.stat)) || i.container !== undefined || i.endpoint !== undefined ||
     (i.linkMode !== undefined && (i.linkMode & S_IFMT) === S_IFDIR),
@@ -511,12 +514,12 @@ async function listDir(target: Target, at: string, view: View, ignored: (name: s
     const list = await ctx.ns.containers(ctx.ns.engineFor(target.endpoint, '/hosts'));
     // -a: . and .. as in any directory (/containers and its parent are directories).
     const dots: Item[] = flags.has('all') ? [{name: '.', stat: await ctx.ns.stat('/containers')}, {name: '..', stat: await ctx.ns.stat('/')}] : [];
-    return ordered([...dots, ...list.filter((c) => !ignored(String(c.name))).map((c) => ({name: String(c.name), container: c}))], flags);
+    return ordered([...dots, ...list.filter((c) => !ignored(String(c.name))).map((c) => ({name: String(c.name), container: c}))], flags, view.q.names);
   }
   if (target.kind === 'hosts') {
     const endpoints = ctx.ns.allEndpoints().filter((e) => !ignored(e.name));
     const answers = flags.has('long') ? await Promise.all(endpoints.map((e) => ctx.ns.engineFor(e.name, '/hosts').ping())) : [];
-    return ordered(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})), flags);
+    return ordered(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})), flags, view.q.names);
   }
   const {fs, path} = target;
   const stopRefusals = fs.refusals?.listen((r) => refused.push(r));
@@ -558,7 +561,7 @@ async function listDir(target: Target, at: string, view: View, ignored: (name: s
     // -U keeps the directory's order, where . and .. come first.
     items.unshift({name: '.', ...(dot ? {stat: dot} : {}), fs}, {name: '..', ...(dotdot ? {stat: dotdot} : {}), fs});
   }
-  return ordered(items, flags);
+  return ordered(items, flags, view.q.names);
 }
 
 function totalText(items: readonly Item[], view: View): string {
@@ -701,7 +704,7 @@ export const ls: Builtin = {
     }
     // GNU measures the file operands' columns over every operand, directories too (ls.c gobble_file).
     const dirItems: Item[] = dirs.filter((d) => d.stat).map((d) => ({name: d.shown, stat: d.stat!, ...(d.target?.kind === 'fs' ? {fs: d.target.fs} : {})}));
-    if (files.length > 0) await write(await render(ordered(files, flags), view, dirItems));
+    if (files.length > 0) await write(await render(ordered(files, flags, q.names), view, dirItems));
     const showHeaders = targets.length > 1 || flags.has('recursive');
     // A stack (next directory last): -R goes depth first, each directory's subdirectories in order.
     const stack: Dir[] = sortListing(dirs, (d) => ({name: d.shown, ...(d.stat ? {time: shownTime(d.stat, flags), size: d.stat.size} : {})}),

@@ -1,10 +1,11 @@
 // How GNU ls 9.1 orders a listing (pure): by name (bytes, as in the C locale), or by a key (-t
-// time, newest first; -S size, largest first; -X extension; -v version) with ties broken by name;
+// time, newest first; -S size, largest first; -X extension; -v version; --sort=width, narrowest
+// first) with ties broken by name;
 // -r reverses the whole comparison, --group-directories-first puts directories first whatever
 // the order, -U keeps the order it was given (ls.c sort_files and its cmp_* functions).
 import {nameBytes} from './utf8.js';
 
-export type SortKey = 'name' | 'time' | 'size' | 'extension' | 'version' | 'none';
+export type SortKey = 'name' | 'time' | 'size' | 'extension' | 'version' | 'width' | 'none';
 
 export interface SortOptions {
   readonly key: SortKey;
@@ -17,6 +18,8 @@ export interface Sortable {
   /** the time -t sorts by (seconds and nanoseconds) */
   readonly time?: {readonly sec: number; readonly nsec: number};
   readonly size?: number;
+  /** the shown name's width in columns (--sort=width) */
+  readonly width?: number;
   /** a directory (or a link to one), for --group-directories-first */
   readonly dir?: boolean;
 }
@@ -120,6 +123,8 @@ function keyCompare(key: SortKey, a: Sortable, b: Sortable): number {
       return compareNames(extension(a.name), extension(b.name)) || compareNames(a.name, b.name);
     case 'version':
       return filevercmp(a.name, b.name) || compareNames(a.name, b.name);
+    case 'width':
+      return (a.width ?? 0) - (b.width ?? 0) || compareNames(a.name, b.name);
     default:
       return compareNames(a.name, b.name);
   }

@@ -42,7 +42,7 @@ function buildTree(dir: string): void {
     'printf g > setgid && chmod 2755 setgid', 'mkdir ow tw sticky dir && chmod 777 ow && chmod 1777 tw && chmod 1755 sticky',
     'printf 1 > dir/f1 && mkdir dir/sub && printf 2 > dir/sub/f2', 'truncate -s 5000 big && truncate -s 2000000 bigger',
     'ln -s dir linkdir && ln -s x.tar.gz linkfile && ln -s nowhere dangling && ln -s exec.sh linkexec',
-    'ln short hard && mkfifo fifo', 'printf n > nobody && chown 4242:4343 nobody',
+    'ln short hard && mkfifo fifo', 'printf n > nobody && chown 4242:4343 nobody', 'mknod null c 1 3 && mknod blk b 7 200',
     'python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\'sock\')"',
   ].join(' && '));
   let t = Date.UTC(2026, 5, 1) / 1000;
@@ -87,10 +87,17 @@ export const CASES: readonly string[] = [
   'TIME_STYLE=long-iso ls -l', 'TIME_STYLE=+%F ls -l', 'TIME_STYLE=posix-long-iso ls -l', 'ls -l --time-style=bogus',
   'ls --time-style=bogus', 'ls --full-time --time-style=iso', 'ls -l --time-style=iso --full-time', 'ls -l --time-style=i',
   "ls -l --time-style='+%F%n%T%nx'", 'ls -ln', 'ls -l nobody short', 'ls -ln nobody short', 'ls -lg nobody', 'ls -lo nobody',
-  'ls -l short dir', 'ls -ls short dir', 'ls -li short dir', 'ls -lh short big dir', 'ls -l fifo sock short',
+  'ls -l short dir', 'ls -ls short dir', 'ls -li short dir', 'ls -lh short big dir', 'ls -l fifo sock short', 'ls -l null blk big',
+  'ls -l null blk', "LS_COLORS='bd=41:cd=42:so=43:pi=44:do=45' ls --color=always -l null blk sock fifo",
   'ls -Q', 'ls -b', 'ls -q', 'ls -N', 'ls --quoting-style=c', 'ls --quoting-style=escape -C -w 80', 'ls -lb', 'ls -lQ',
   'ls --quoting-style=shell-always -x -w 57', 'ls -F -C -w 80', 'ls --file-type', 'ls -p -m', 'ls -bF', 'ls -QF -1',
   'ls -b --file-type', 'ls -F -p', 'ls -p -F', 'ls --file-type -F -b', 'ls -lbF',
+  'ls --sort=size', 'ls --sort=time -r', 'ls --sort=extension', 'ls --sort=version', 'ls --sort=none -1 dir', 'ls --sort=width',
+  'ls --sort=width -r -C -w 80', 'ls --sort=s', 'ls --sort=x', 'ls --sort', 'ls --format=long', 'ls --format=commas -w 57',
+  'ls --format=across -w 80', 'ls --format=vertical -w 80', 'ls --format=single-column', 'ls --format=v', 'ls --format=bogus',
+  'ls -l --time=ctime --time-style=+%Y', 'ls --time=use -l --time-style=+%Y', 'ls --time=x',
+  'ls --indicator-style=classify', 'ls --indicator-style=slash', 'ls --indicator-style=file-type', 'ls -F --indicator-style=none',
+  'ls --indicator-style=none -F', 'ls --indicator-style=c',
   // Tilde words are the shell's (bash for dbox, sh for GNU), from the host's passwd; a quoted one is a name.
   'ls -d ~ ~/x ~root', "ls -d '~' '~/x'", 'ls -d ~nosuchuser', 'cd -P linkdir && pwd', 'cd -L linkdir && pwd && cd .. && pwd',
   'cd -P linkdir && cd .. && pwd',

@@ -107,6 +107,12 @@ describe('ls GNU options (memory fs)', () => {
     expect(r.stdout).toBe('-rw-r--r-- 1 root root  6 4611686018427387904 /d/a.txt\n-rwxr-xr-x 1 root root 10 -9007199254740992 /d/run.sh\n');
   });
 
+  it('--sort=width orders by the shown width, then by name; --indicator-style=none undoes -F', async () => {
+    const fs = MemoryFs.of({'ccc': '', 'a': '', 'bb': '', 'zz': {text: '', mode: 0o755}}, true);
+    expect((await runOver(fs, ['ls', '--sort=width', '/'])).stdout).toBe('a\nbb\nzz\nccc\n');
+    expect((await runOver(fs, ['ls', '-F', '--indicator-style=none', '/'])).stdout).toBe('a\nbb\nccc\nzz\n');
+  });
+
   it('--si sizes in powers of 1000 (k), -h in powers of 1024 (K); the total too', async () => {
     const fs = MemoryFs.of({'big': 'x'.repeat(5000)}, true);
     expect((await runOver(fs, ['ls', '-l', '--si', '/big'])).stdout).toMatch(/ 5\.0k /);
@@ -248,5 +254,14 @@ describe('the pieces of ls --color, -I, --time-style and the width (pure)', () =
     expect(lsArgs(['--color=n']).extras.color).toBe('never');
     expect(lsArgs(['-w', '0x10']).extras.width).toBe(16);
     expect(lsArgs(['-w']).error?.text).toBe("option requires an argument -- 'w'");
+  });
+
+  it('--sort, --format, --time, --indicator-style become their options; bad words get argmatch\'s message', () => {
+    expect(lsArgs(['--sort=size', '--format=long', '--time', 'status', '--indicator-style=cl']).rest).toEqual(['-S', '-l', '-c', '-F']);
+    // `v` is ambiguous between two formats (verbose, vertical); `s` is size alone.
+    expect(lsArgs(['--sort=s']).rest).toEqual(['-S']);
+    expect(lsArgs(['--format=v']).error?.text).toBe("ambiguous argument ‘v’ for ‘--format’\nValid arguments are:\n" +
+      '  - ‘verbose’, ‘long’\n  - ‘commas’\n  - ‘horizontal’, ‘across’\n  - ‘vertical’\n  - ‘single-column’');
+    expect(lsArgs(['--sort=width']).rest[0]).toContain('\0');
   });
 });
