@@ -84,9 +84,15 @@ function prefixLength(s: string): number {
   }
 }
 
-/** gnulib filevercmp (as in coreutils 9.1). */
-export function filevercmp(a: string, b: string): number {
-  if (a === b) return 0;
+/** One char per byte of a name: gnulib compares versions byte by byte (c_isalpha, unsigned char). */
+const byteString = (name: string): string =>
+  (/^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(nameBytes(name)).toString('latin1'));
+
+/** gnulib filevercmp (as in coreutils 9.1), on the names' bytes. */
+export function filevercmp(nameA: string, nameB: string): number {
+  if (nameA === nameB) return 0;
+  const a = byteString(nameA);
+  const b = byteString(nameB);
   const special = (s: string): number => (s === '' ? 1 : s === '.' ? 2 : s === '..' ? 3 : 0);
   const sa = special(a);
   const sb = special(b);

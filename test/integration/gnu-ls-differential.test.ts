@@ -112,7 +112,8 @@ const inContainers = (l: string): boolean => !l.startsWith('cd -P');
  * allocated blocks, device numbers, or sizes of directories and links (issue 12), so cases that
  * show them are left out (and colours by link count, `mh`), and so are sockets (a tar carries none).
  */
-const STOPPED = (): readonly string[] => CASES.filter(inContainers).filter((l) => !/(^| )-\w*[lnisSgoGc]|--full-time|--si|--dereference/.test(l.replace(/^[A-Z_]+=\S+ /g, '')) &&
+const STOPPED = (): readonly string[] => CASES.filter(inContainers).filter((l) =>
+  !/(^| )-\w*[lnisSgoGc]|--full-time|--si|--dereference|--sort=s|--format=long/.test(l.replace(/^[A-Z_]+=\S+ /g, '')) &&
   !l.includes('mh='));
 
 const normalise = (r: Run): Run => ({...r, stderr: r.stderr.replace(/^Try 'help ls' for more information\.$/mg, "Try 'ls --help' for more information.")});

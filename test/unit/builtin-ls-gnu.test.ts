@@ -8,6 +8,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {fnmatcher} from '../../src/format/fnmatch.js';
 import {colorOf, Painter, parseLsColors} from '../../src/format/ls-colors.js';
+import {filevercmp} from '../../src/format/ls-sort.js';
 import {strftime} from '../../src/format/strftime.js';
 import {textWidth} from '../../src/format/width.js';
 import {lsArgs} from '../../builtins/ls-options.js';
@@ -225,6 +226,12 @@ describe('the pieces of ls --color, -I, --time-style and the width (pure)', () =
     expect(fnmatcher('[!a]*')('ab')).toBe(false);
     expect(fnmatcher('[')('[')).toBe(true);
     expect(fnmatcher('*a*a*a*a*a*b')('a'.repeat(5000))).toBe(false);
+  });
+
+  it('-v compares names byte by byte as gnulib does (UTF-8 order, not UTF-16 code units)', () => {
+    expect(filevercmp('中文', 'ｆｕｌｌ')).toBeLessThan(0);
+    expect(filevercmp('ｆｕｌｌ', '\u{1F468} family')).toBeLessThan(0);
+    expect(filevercmp('v1.9', 'v1.10')).toBeLessThan(0);
   });
 
   it('strftime as gnulib in the C locale (UTC): padding flags, widths, %N digits', () => {
