@@ -7,6 +7,7 @@ import {pipeline} from 'node:stream/promises';
 import {CatFilter, catFilters, type CatOptions} from '../src/format/cat-filter.js';
 import type {Builtin} from '../src/shell/context.js';
 import {parseOptions} from '../src/shell/options.js';
+import {helpText} from './help.js';
 import {resolveOperand} from '../src/shell/operand.js';
 import {report} from '../src/shell/report.js';
 import {FsError} from '../src/errors.js';
@@ -39,8 +40,14 @@ export const cat: Builtin = {
     '-n, --number       number all lines', '-b, --number-nonblank  number non-empty lines', '-s, --squeeze-blank  one empty line of several',
     '-E, --show-ends    $ at each line end', '-T, --show-tabs    TAB as ^I', '-v, --show-nonprinting  ^X and M- for other bytes',
     '-A, --show-all     -vET', '-e                 -vE', '-t                 -vT', '-u                 (ignored)',
+    '--help             this help',
   ],
   async run(args, ctx) {
+    const end = args.indexOf('--');
+    if ((end < 0 ? args : args.slice(0, end)).includes('--help')) {
+      ctx.stdout.stream.write(helpText(cat));
+      return {status: 0};
+    }
     const {flags, operands} = parseOptions('cat', args, spec);
     const has = (f: string): boolean => flags.has(f);
     const options: CatOptions = {

@@ -1,22 +1,13 @@
-// Colours as GNU ls's defaults (LS_COLORS unset), and container states (pure).
-import {S_IFMT} from '../vfs/types.js';
+// Colours outside ls (pure): a name in GNU ls 9.1's built-in colours (the completion list: the
+// same table ls uses, src/format/ls-colors.ts), and container states.
+import {colorOf, DEFAULT_COLORS} from './ls-colors.js';
 
 const SGR = (code: string, text: string): string => `\x1b[${code}m${text}\x1b[0m`;
 
+/** `name` (already quoted) in the colour GNU ls gives a file of this mode without LS_COLORS. */
 export function colorName(name: string, mode: number): string {
-  switch (mode & S_IFMT) {
-    case 0o040000: return SGR((mode & 0o1002) === 0o1002 ? '30;42' : '01;34', name);
-    case 0o120000: return SGR('01;36', name);
-    case 0o010000: return SGR('40;33', name);
-    case 0o140000: return SGR('01;35', name);
-    case 0o020000:
-    case 0o060000: return SGR('40;33;01', name);
-    default:
-      if (mode & 0o4000) return SGR('37;41', name);
-      if (mode & 0o2000) return SGR('30;43', name);
-      if (mode & 0o111) return SGR('01;32', name);
-      return name;
-  }
+  const seq = colorOf(DEFAULT_COLORS, {name, mode}, false);
+  return seq === undefined ? name : SGR(seq, name);
 }
 
 /** Running containers green, stopped (and dead) red, paused/restarting yellow. */

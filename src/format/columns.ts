@@ -9,9 +9,13 @@
 // 200,000 entries lays out in linear time.
 
 export interface Cell {
-  readonly text: string;
+  /** The text, or a function of the column it starts at (GNU's `start_col`, for colour's `cl`),
+   *  called once, in output order. */
+  readonly text: string | ((startCol: number) => string);
   readonly width: number;
 }
+
+const textAt = (cell: Cell, col: number): string => (typeof cell.text === 'string' ? cell.text : cell.text(col));
 
 const MIN_COLUMN_WIDTH = 3;
 const GAP = 2;
@@ -52,18 +56,20 @@ export function columnCount(widths: readonly number[], lineLength: number, acros
 export interface ColumnOptions {
   /** -x: names across rows (GNU print_horizontal) */
   readonly across?: boolean;
-  /** indent with tabs of 8 where GNU would (ls's default --tabsize) */
+  /** indent with tabs where GNU would (ls's default --tabsize) */
   readonly tabs?: boolean;
+  /** the tab size (ls -T, TABSIZE): 8 by default; 0 means no tabs */
+  readonly tabSize?: number;
 }
 
-/** GNU ls's indent(): from column `from` to `to`, with tabs where a tab stop lies between. */
-function indent(from: number, to: number, tabs: boolean): string {
-  if (!tabs) return ' '.repeat(Math.max(0, to - from));
+/** GNU ls's indent(): from column `from` to `to`, with tabs of `tabSize` where a tab stop lies between. */
+function indent(from: number, to: number, tabs: boolean, tabSize = 8): string {
+  if (!tabs || tabSize === 0) return ' '.repeat(Math.max(0, to - from));
   let out = '';
   for (let pos = from; pos < to;) {
-    if (Math.floor(to / 8) > Math.floor((pos + 1) / 8)) {
+    if (Math.floor(to / tabSize) > Math.floor((pos + 1) / tabSize)) {
       out += '\t';
-      pos += 8 - (pos % 8);
+      pos += tabSize - (pos % tabSize);
     } else {
       out += ' ';
       pos++;
@@ -72,23 +78,24 @@ function indent(from: number, to: number, tabs: boolean): string {
   return out;
 }
 
-/** ls -m: names with `, ` between, a new line where the next would reach `lineLength`. */
-export function commas(cells: readonly Cell[], lineLength: number): string[] {
+/** ls -m: names with `, ` between, a new line where the next would reach `lineLength` (0: no limit);
+ *  `sep` ' ' is GNU's -C and -x without a line length. */
+export function commas(cells: readonly Cell[], lineLength: number, sep = ','): string[] {
   const lines: string[] = [];
   let line = '';
   let pos = 0;
   cells.forEach((cell, k) => {
     if (k > 0) {
-      if (pos + cell.width + 2 < lineLength) {
-        line += ', ';
+      if (lineLength === 0 || pos + cell.width + 2 < lineLength) {
+        line += `${sep} `;
         pos += 2;
       } else {
-        lines.push(line + ',');
+        lines.push(line + sep);
         line = '';
         pos = 0;
       }
     }
-    line += cell.text;
+    line += textAt(cell, pos);
     pos += cell.width;
   });
   if (cells.length > 0) lines.push(line);
@@ -100,10 +107,11 @@ export function columns(cells: readonly Cell[], lineLength: number, options: Col
   const n = cells.length;
   if (n === 0) return [];
   const tabs = options.tabs === true;
+  const tabSize = options.tabSize ?? 8;
   const {cols, colWidths} = columnCount(cells.map((c) => c.width), lineLength, options.across);
   if (options.across) {
     const lines: string[] = [];
-    let line = cells[0]!.text;
+    let line = textAt(cells[0]!, 0);
     let pos = 0;
     let nameLength = cells[0]!.width;
     let maxLength = colWidths[0]!;
@@ -114,10 +122,10 @@ export function columns(cells: readonly Cell[], lineLength: number, options: Col
         line = '';
         pos = 0;
       } else {
-        line += indent(pos + nameLength, pos + maxLength, tabs);
+        line += indent(pos + nameLength, pos + maxLength, tabs, tabSize);
         pos += maxLength;
       }
-      line += cells[f]!.text;
+      line += textAt(cells[f]!, pos);
       nameLength = cells[f]!.width;
       maxLength = colWidths[col]!;
     }
@@ -134,10 +142,10 @@ export function columns(cells: readonly Cell[], lineLength: number, options: Col
     for (;;) {
       const cell = cells[f]!;
       const max = colWidths[col++]!;
-      line += cell.text;
+      line += textAt(cell, pos);
       f += rows;
       if (f >= n) break;
-      line += indent(pos + cell.width, pos + max, tabs);
+      line += indent(pos + cell.width, pos + max, tabs, tabSize);
       pos += max;
     }
     lines.push(line);

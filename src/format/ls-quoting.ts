@@ -40,7 +40,12 @@ export function badStyleMessage(arg: string, problem: 'ambiguous' | undefined): 
     'Valid arguments are:\n' + quotingStyles.map((s) => `  - ${quote(s)}\n`).join('');
 }
 
-export function lsQuoting(choice: LsQuotingChoice, isTTY: boolean, envStyle: string | undefined, layout: 'long' | 'columns' | 'one'): LsQuoting {
+/** What -F (`classify`) or --file-type (`file-type`) appends after names: GNU then also quotes
+ *  those characters in names (ls.c: `&"*=>@|"[indicator_style - file_type]`). */
+export type Indicators = 'classify' | 'file-type' | undefined;
+
+export function lsQuoting(choice: LsQuotingChoice, isTTY: boolean, envStyle: string | undefined, layout: 'long' | 'columns' | 'one',
+  indicators?: Indicators): LsQuoting {
   let warning: string | undefined;
   let style = choice.style;
   if (style === undefined && envStyle !== undefined) {
@@ -50,7 +55,7 @@ export function lsQuoting(choice: LsQuotingChoice, isTTY: boolean, envStyle: str
   }
   style ??= isTTY ? 'shell-escape' : 'literal';
   const hideControl = (choice.hideControl ?? isTTY) || isTTY;
-  const spaces = style === 'escape' ? ' ' : '';
+  const spaces = (style === 'escape' ? ' ' : '') + (indicators === 'file-type' ? '*=>@|' : indicators === 'classify' ? '=>@|' : '');
   const alignQuotes = (layout === 'long' || layout === 'columns') && (style === 'shell' || style === 'shell-escape' || style === 'c-maybe');
   return {
     names: {style, hideControl, ...(spaces ? {quoteThese: spaces} : {})},

@@ -1,10 +1,11 @@
 // How GNU ls 9.1 orders a listing (pure): by name (bytes, as in the C locale), or by a key (-t
-// time, newest first; -S size, largest first; -X extension; -v version) with ties broken by name;
+// time, newest first; -S size, largest first; -X extension; -v version; --sort=width, narrowest
+// first) with ties broken by name;
 // -r reverses the whole comparison, --group-directories-first puts directories first whatever
 // the order, -U keeps the order it was given (ls.c sort_files and its cmp_* functions).
 import {nameBytes} from './utf8.js';
 
-export type SortKey = 'name' | 'time' | 'size' | 'extension' | 'version' | 'none';
+export type SortKey = 'name' | 'time' | 'size' | 'extension' | 'version' | 'width' | 'none';
 
 export interface SortOptions {
   readonly key: SortKey;
@@ -17,6 +18,8 @@ export interface Sortable {
   /** the time -t sorts by (seconds and nanoseconds) */
   readonly time?: {readonly sec: number; readonly nsec: number};
   readonly size?: number;
+  /** the shown name's width in columns (--sort=width) */
+  readonly width?: number;
   /** a directory (or a link to one), for --group-directories-first */
   readonly dir?: boolean;
 }
@@ -81,9 +84,15 @@ function prefixLength(s: string): number {
   }
 }
 
-/** gnulib filevercmp (as in coreutils 9.1). */
-export function filevercmp(a: string, b: string): number {
-  if (a === b) return 0;
+/** One char per byte of a name: gnulib compares versions byte by byte (c_isalpha, unsigned char). */
+const byteString = (name: string): string =>
+  (/^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(nameBytes(name)).toString('latin1'));
+
+/** gnulib filevercmp (as in coreutils 9.1), on the names' bytes. */
+export function filevercmp(nameA: string, nameB: string): number {
+  if (nameA === nameB) return 0;
+  const a = byteString(nameA);
+  const b = byteString(nameB);
   const special = (s: string): number => (s === '' ? 1 : s === '.' ? 2 : s === '..' ? 3 : 0);
   const sa = special(a);
   const sb = special(b);
@@ -120,6 +129,8 @@ function keyCompare(key: SortKey, a: Sortable, b: Sortable): number {
       return compareNames(extension(a.name), extension(b.name)) || compareNames(a.name, b.name);
     case 'version':
       return filevercmp(a.name, b.name) || compareNames(a.name, b.name);
+    case 'width':
+      return (a.width ?? 0) - (b.width ?? 0) || compareNames(a.name, b.name);
     default:
       return compareNames(a.name, b.name);
   }

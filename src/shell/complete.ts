@@ -13,7 +13,7 @@
 // back as the byte, so completion stops before it. (How the list of candidates is shown is
 // components/CompletionList.tsx's job.)
 import {isPrintable} from '../format/utf8.js';
-import {absolute, type PathEnv} from '../vfs/path.js';
+import {typedPath, type PathEnv} from '../vfs/path.js';
 
 export interface Candidate {
   readonly name: string;
@@ -199,7 +199,7 @@ export async function complete(line: string, cursor: number, env: PathEnv, sourc
     const slash = word.value.lastIndexOf('/');
     prefix = slash >= 0 ? word.value.slice(0, slash + 1) : '';
     base = word.value.slice(slash + 1);
-    const dir = prefix === '' ? env.cwd : absolute(prefix, env);
+    const dir = prefix === '' ? env.cwd : typedPath(prefix, env);
     const entries = await source.list(dir).catch(() => []);
     candidates = entries.filter((e) => e.name.startsWith(base) && (base.startsWith('.') || !e.name.startsWith('.')));
     if (candidates.length === 0 && base !== '') {

@@ -28,11 +28,15 @@ export interface PathEnv {
   readonly home: string;
 }
 
-/** Expands `~` and `~/…` and makes `arg` absolute against the working directory. */
+/** Makes `arg` absolute against the working directory. A builtin's operand comes from bash, which
+ *  already expanded what it would (`~`, `~/x`, `~user`): a `~` left in it is a name (`ls '~'`). */
 export function absolute(arg: string, env: PathEnv): string {
-  let p = arg;
-  if (p === '~' || p.startsWith('~/')) p = env.home + p.slice(1);
-  return normalize(p.startsWith('/') ? p : `${env.cwd}/${p}`);
+  return normalize(arg.startsWith('/') ? arg : `${env.cwd}/${arg}`);
+}
+
+/** A word still being typed (completion), before bash expands it: `~` and `~/…` are the home. */
+export function typedPath(arg: string, env: PathEnv): string {
+  return absolute(arg === '~' || arg.startsWith('~/') ? env.home + arg.slice(1) : arg, env);
 }
 
 /** Splits a normalised absolute path into parts. */

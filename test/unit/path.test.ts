@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {absolute, basename, dirname, locate, normalize, tildify} from '../../src/vfs/path.js';
+import {absolute, basename, dirname, locate, normalize, tildify, typedPath} from '../../src/vfs/path.js';
 
 describe('normalize', () => {
   it.each([
@@ -11,9 +11,13 @@ describe('normalize', () => {
 describe('absolute', () => {
   const env = {cwd: '/containers/web/etc', home: '/root'};
   it.each([
-    ['hosts', '/containers/web/etc/hosts'], ['..', '/containers/web'], ['../..', '/containers'], ['~', '/root'],
-    ['~/x', '/root/x'], ['/tmp/../etc', '/etc'], ['.', '/containers/web/etc'],
+    ['hosts', '/containers/web/etc/hosts'], ['..', '/containers/web'], ['../..', '/containers'],
+    ['/tmp/../etc', '/etc'], ['.', '/containers/web/etc'],
+    // An operand reaches a builtin after bash's expansion: a `~` still in it is a name (`ls '~'`).
+    ['~', '/containers/web/etc/~'], ['~/x', '/containers/web/etc/~/x'],
   ])('%s from %s', (arg, out) => expect(absolute(arg, env)).toBe(out));
+  it.each([['~', '/root'], ['~/x', '/root/x'], ['~x', '/containers/web/etc/~x'], ['a', '/containers/web/etc/a']])(
+    'a word being typed: %s is %s', (arg, out) => expect(typedPath(arg, env)).toBe(out));
 });
 
 describe('locate', () => {
