@@ -5,8 +5,8 @@
 // container runs, and native/identity.c proves the engine's pid is that container's process;
 // else the dbox agent on the engine's host (`agent`: the same operations, run there), unless
 // DBOX_AGENT=0: for a running container on its process's root (the pid proven on the agent's
-// side), and with DBOX_AGENT=all for a stopped one on its filesystem as the engine mounts it,
-// held (agent/roots.ts); the
+// side), for a stopped one on its layers (read) and its filesystem as the engine mounts it, held
+// (write; agent/layer-roots.ts); the
 // archive API (`engine`) for the rest, and when the agent cannot run or cannot reach the container
 // (it says why, once). The mount's fast path asks the same question (fuse/front.ts).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
@@ -230,15 +230,20 @@ export class Namespace {
       return fs;
     };
     if (process.env['DBOX_AGENT'] !== '0') {
-      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
-        import('../agent/roots.js')]);
+      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}, {LayersRoot, StoppedRoot}] = await Promise.all([import('./agent-fs.js'),
+        import('../agent/session.js'), import('../agent/roots.js'), import('../agent/layer-roots.js')]);
       if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
-      // A stopped one, with DBOX_AGENT=all: its filesystem as the engine mounts it for an archive
-      // request, held meanwhile (roots.ts). Not the default: while it is held the engine answers
-      // `docker inspect` and `docker start` of that container only after dbox lets it go.
-      const merged = process.env['DBOX_AGENT'] === 'all' && (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
-        ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
-      if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
+      // A stopped one: read from its layers, assembled read-only by the agent; written on its
+      // filesystem as the engine mounts it for an archive upload held open, which makes a start
+      // wait meanwhile (agent/layer-roots.ts). Both asked of the engine now, before any hold.
+      const stopped = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs;
+      const [merged, layers] = stopped ? await Promise.all([engine.mergedDir(container.id).catch(() => undefined),
+        engine.layersOf('containers', container.id).catch(() => undefined)]) : [undefined, undefined];
+      if (merged && layers) {
+        const root = new StoppedRoot(new LayersRoot(async () => ({kind: 'read-only', ...layers}), `container ${container.name}`),
+          new HeldRoot(engine, container.id, merged));
+        return new AgentFs(agentOf(engine), container.id, root, viaArchive);
+      }
     }
     return viaArchive();
   }
