@@ -39,6 +39,8 @@ export interface LayersSpec {
 export class LayersRoot implements RootSource {
   readonly handsOut = false;
   private current: Root | undefined;
+  /** The root being opened, or opened, in a session. */
+  private opening: {client: AgentClient; root: Promise<Root>} | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Roots assembled so far (tests). */
   opened = 0;
@@ -46,22 +48,32 @@ export class LayersRoot implements RootSource {
   /** @param spec the directories, asked of the engine when first needed (and again after each close). */
   constructor(private readonly spec: () => Promise<LayersSpec | undefined>, private readonly what: string) {}
 
-  async root(client: AgentClient): Promise<Root> {
-    if (this.current && this.current.client === client) return this.current;
-    this.close();
+  root(client: AgentClient): Promise<Root> {
+    // One root per session, however many requests ask at once.
+    if (!this.opening || this.opening.client !== client) {
+      this.close();
+      const opening = {client, root: this.open(client)};
+      opening.root.catch(() => {
+        if (this.opening === opening) this.opening = undefined;
+      });
+      this.opening = opening;
+    }
+    return this.opening.root;
+  }
+
+  private async open(client: AgentClient): Promise<Root> {
     const spec = await this.spec();
     if (!spec) throw new RootRefused(`the engine does not describe ${this.what}'s files as overlay2 directories dbox can check`);
     const {handle, opened} = client.openLayers(spec.kind, spec.dataRoot, spec.layers);
-    const ready = opened.catch((error: unknown) => {
+    this.opened++;
+    this.current = {client, handle, ready: Promise.resolve()};
+    try {
+      await opened;
+    } catch (error) {
       if (this.current?.handle === handle) this.current = undefined;
       throw error instanceof AgentErrno ? new RootRefused(`the agent could not assemble ${this.what}'s files (${error.code})`) : error;
-    });
-    ready.catch(() => undefined);
-    this.opened++;
-    this.current = {client, handle, ready};
-    // Refusals surface here (AgentFs.run hands over on RootRefused from root(), not from ready).
-    await ready;
-    return this.current;
+    }
+    return {client, handle, ready: Promise.resolve()};
   }
 
   busy(): void {
@@ -87,6 +99,7 @@ export class LayersRoot implements RootSource {
     this.timer = undefined;
     const c = this.current;
     this.current = undefined;
+    this.opening = undefined;
     if (c?.client.alive) c.client.closeRoot(c.handle).catch(() => undefined);
   }
 }

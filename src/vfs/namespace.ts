@@ -15,6 +15,7 @@ import {closest} from '../docker/suggest.js';
 import {FsError} from './errors.js';
 import {native} from '../native.js';
 import {LocalFs} from './local-fs.js';
+import {VirtualDirs} from './virtual-dirs.js';
 import {locate} from './path.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
 import type {Refusal} from './untrusted.js';
@@ -61,6 +62,8 @@ export class Namespace {
   private readonly lists = new Map<string, Promise<ContainerInfo[]>>();
   private readonly engines = new Map<string, Engine>();
   private endpoints: Endpoint[] | undefined;
+  /** Image and volume lists by endpoint name and kind. */
+  private readonly storedLists = new Map<string, Promise<{name: string; id: string}[]>>();
   /** Filesystems opened this line, by container id. */
   private readonly open = new Map<string, Promise<ContainerFs>>();
   /** Called when live() sees a container change (id, action). */
@@ -106,6 +109,7 @@ export class Namespace {
   /** Forgets what the last command line learnt (container list, open roots, listings). */
   refresh(): void {
     this.lists.clear();
+    this.storedLists.clear();
     for (const id of [...this.open.keys()]) this.forget(id);
   }
 
@@ -248,6 +252,65 @@ export class Namespace {
     return viaArchive();
   }
 
+  /** The current engine's images (repo:tag) or volumes, once per line. */
+  private stored(kind: 'images' | 'volumes'): Promise<{name: string; id: string}[]> {
+    const key = `${this.engine.endpoint.name}/.${kind}`;
+    let list = this.storedLists.get(key);
+    if (!list) {
+      list = kind === 'images'
+        ? this.engine.listImages().then((l) => l.map((i) => ({name: i.ref, id: i.id.slice('sha256:'.length)})))
+        : this.engine.listVolumes().then((l) => l.map((name) => ({name, id: name})));
+      this.storedLists.set(key, list);
+      list.catch(() => this.storedLists.delete(key));
+    }
+    return list;
+  }
+
+  /**
+   * /images/<repo:tag>/… (read-only) and /volumes/<name>/… (read-write): their files through the
+   * agent, from the engine's own directories (agent/layer-roots.ts); the directories above them
+   * (/images, /images/<registry or namespace>, /volumes) are virtual. An image's name may hold '/':
+   * the longest run of components that names one is the image.
+   */
+  private async storedTarget(kind: 'images' | 'volumes', parts: readonly string[]): Promise<Target> {
+    const list = await this.stored(kind);
+    for (let n = parts.length; n >= 1; n--) {
+      const name = parts.slice(0, n).join('/');
+      const item = list.find((i) => i.name === name);
+      if (item) return {kind: 'fs', fs: await this.storedFs(kind, item), path: '/' + parts.slice(n).join('/')};
+    }
+    const dirs = new VirtualDirs(async () => (await this.stored(kind)).map((i) => i.name));
+    return {kind: 'fs', fs: dirs, path: '/' + parts.join('/')};
+  }
+
+  private storedFs(kind: 'images' | 'volumes', item: {name: string; id: string}): Promise<ContainerFs> {
+    const engine = this.engine;
+    const key = `${engine.endpoint.name}/.${kind}/${item.id}`;
+    let fs = this.open.get(key);
+    if (!fs) {
+      fs = (async () => {
+        const [{AgentFs}, {agentOf}, {LayersRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
+          import('../agent/layer-roots.js')]);
+        const what = `${kind === 'images' ? 'image' : 'volume'} ${item.name}`;
+        const spec = kind === 'images'
+          ? async () => {
+            const l = await engine.layersOf('images', item.id);
+            return l && {kind: 'read-only' as const, ...l};
+          }
+          : async () => {
+            const v = await engine.volumeDir(item.name);
+            return v && {kind: 'directory' as const, dataRoot: v.dataRoot, layers: [v.dir]};
+          };
+        const virtualPath = `/${kind}/${item.name}`;
+        return new AgentFs(agentOf(engine), item.id, new LayersRoot(spec, what), async (why) => {
+          throw new FsError('EOPNOTSUPP', virtualPath, `(${what} is reached only through the dbox agent: ${why})`);
+        });
+      })();
+      this.open.set(key, fs);
+    }
+    return fs;
+  }
+
   async resolve(virtualPath: string): Promise<Target> {
     const loc = locate(virtualPath);
     switch (loc.kind) {
@@ -259,6 +322,9 @@ export class Namespace {
         return {kind: 'containers', endpoint: loc.endpoint};
       case 'hosts':
         return {kind: 'hosts'};
+      case 'images':
+      case 'volumes':
+        return this.storedTarget(loc.kind, loc.parts);
       case 'container': {
         const engine = this.engineFor(loc.endpoint, virtualPath);
         const container = await this.findContainer(loc.name, virtualPath, engine);
@@ -286,7 +352,7 @@ export class Namespace {
     const entries = await t.fs.readdir(t.path);
     // The host's root shows the virtual /containers and /hosts too (ls /, cd /cont<Tab>).
     if (t.fs === this.host && t.path === '/') {
-      const virtual = ['containers', 'hosts'].filter((n) => !entries.some((e) => e.name === n));
+      const virtual = ['containers', 'hosts', 'images', 'volumes'].filter((n) => !entries.some((e) => e.name === n));
       return [...entries, ...virtual.map((name) => ({name, type: 'dir' as const, stat: virtualDirStat}))];
     }
     return entries;
