@@ -341,8 +341,12 @@ export class Engine {
 
   /** The engine's local volumes' names (Docker's grammar; others are left out). */
   async listVolumes(): Promise<string[]> {
-    const answer = await this.read<unknown>('/volumes', (d) => d.listVolumes());
-    const list = (answer as {Volumes?: unknown} | null)?.Volumes;
+    // Docker 20.10 now and then answers `"Volumes": null` for a list that has volumes (seen under
+    // concurrent requests): asked again, a few times, before taking it for an empty list.
+    let list: unknown;
+    for (let i = 0; i < 3 && !Array.isArray(list); i++) {
+      list = ((await this.read<unknown>('/volumes', (d) => d.listVolumes())) as {Volumes?: unknown} | null)?.Volumes;
+    }
     return Array.isArray(list) ? [...new Set(list.map((v) => (v as {Name?: unknown} | null)?.Name).filter(validVolumeName))] : [];
   }
 
