@@ -34,7 +34,6 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sched.h>
 #include <signal.h>
@@ -107,14 +106,23 @@ static int overlay_ro(const int *fds, size_t n) {
   // "/proc/self/fd/N" is at most 25 bytes; n <= LAYERS_MAX keeps the option within a page.
   char lower[LAYERS_MAX * 26 + 1];
   size_t len = 0;
+  // Built by hand: this may run in a child forked from a threaded process (layers_in_namespace),
+  // where only system calls and plain memory work are safe.
+  static const char prefix[] = "/proc/self/fd/";
   for (size_t i = 0; i < n; i++) {
-    int w = snprintf(lower + len, sizeof lower - len, "%s/proc/self/fd/%d", i ? ":" : "", fds[i]);
-    if (w < 0 || (size_t)w >= sizeof lower - len) {
+    char digits[12];
+    int d = 0;
+    for (unsigned v = (unsigned)fds[i]; d == 0 || v > 0; v /= 10) digits[d++] = (char)('0' + v % 10);
+    if (len + 1 + sizeof prefix + (size_t)d >= sizeof lower) {
       errno = E2BIG;
       return -1;
     }
-    len += (size_t)w;
+    if (i) lower[len++] = ':';
+    memcpy(lower + len, prefix, sizeof prefix - 1);
+    len += sizeof prefix - 1;
+    while (d > 0) lower[len++] = digits[--d];
   }
+  lower[len] = 0;
   int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fs < 0) return -1;
   int m = -1;
