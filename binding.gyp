@@ -124,6 +124,7 @@
       "sources": [
         "native/agent/agent.c",
         "native/agent/fsops.c",
+        "native/agent/layers.c",
         "native/identity.c"
       ],
       "cflags": [

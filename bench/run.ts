@@ -105,6 +105,11 @@ async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
   if (process.env['BENCH_ONLY'] === 'agent') return agentFigures();
   if (process.env['BENCH_ONLY'] === 'nonroot') return nonRootFigures();
+  if (process.env['BENCH_ONLY'] === 'stopped') {
+    const {execFile} = await import('node:child_process');
+    const {promisify} = await import('node:util');
+    return agentStoppedFigures(promisify(execFile));
+  }
   sh(`docker image inspect dbox-test/busybox >/dev/null 2>&1 || ${root}/scripts/fixtures.sh images`);
   const a = `dbox-bench-a-${process.pid}`;
   const b = `dbox-bench-b-${process.pid}`;
@@ -537,8 +542,8 @@ async function nonRootFigures(): Promise<void> {
 }
 
 /**
- * Stopped containers through the agent (their filesystem held mounted by the engine), as root on
- * the local engine: a 300 MB container's listing against a running one's, and cp -r of 10,000
+ * Stopped containers through the agent (read from their layers, the default), as root on the
+ * local engine (BENCH_ONLY=stopped runs only these): a 300 MB container's listing against a running one's, and cp -r of 10,000
  * files against the docker cp pipe.
  */
 async function agentStoppedFigures(run: (cmd: string, args: string[], o?: object) => Promise<unknown>): Promise<void> {
@@ -559,8 +564,7 @@ async function agentStoppedFigures(run: (cmd: string, args: string[], o?: object
       }
     }
     sh(`docker stop -t 0 ${down} > /dev/null`);
-    // Stopped containers go to the agent only when asked (DBOX_AGENT=all; src/vfs/namespace.ts).
-    const dbox = (line: string): Promise<unknown> => run(process.execPath, [dboxBin, '-c', line], {maxBuffer: 64 << 20, env: {...process.env, DBOX_AGENT: 'all'}});
+    const dbox = (line: string): Promise<unknown> => run(process.execPath, [dboxBin, '-c', line], {maxBuffer: 64 << 20});
     rows.push(await compare('stopped 300 MB container: ls -l / (whole process; native: the same of a running one)', {
       dbox: () => dbox(`ls -l /containers/${down}/`),
       native: () => dbox(`ls -l /containers/${up}/`),

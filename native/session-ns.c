@@ -194,7 +194,7 @@ static int make_namespace(const char *containers, char *why, size_t whylen) {
     const char *n = e->d_name;
     if (is_dot_or_dotdot(n)) continue;
     // dbox's own mount points: a host directory of that name is shadowed by them.
-    if (strcmp(n, "containers") == 0 || strcmp(n, "hosts") == 0) continue;
+    if (strcmp(n, "containers") == 0 || strcmp(n, "hosts") == 0 || strcmp(n, "images") == 0 || strcmp(n, "volumes") == 0) continue;
     if (mirror_entry(n) != 0) {
       snprintf(why, whylen, "mirroring /%s: %s", n, strerror(errno));
       closedir(d);
@@ -212,6 +212,8 @@ static int make_namespace(const char *containers, char *why, size_t whylen) {
   closedir(d);
   STEP("mkdir /containers", mkdir("/newroot/containers", 0755));
   STEP("mkdir /hosts", mkdir("/newroot/hosts", 0755));
+  STEP("mkdir /images", mkdir("/newroot/images", 0755));
+  STEP("mkdir /volumes", mkdir("/newroot/volumes", 0755));
   if (containers) {
     char src[PATH_MAX];
     step = "binding the mount on /containers";
@@ -219,6 +221,10 @@ static int make_namespace(const char *containers, char *why, size_t whylen) {
     STEP("binding the mount on /containers", mount(src, "/newroot/containers", NULL, MS_BIND | MS_REC, NULL));
     if (snprintf(src, sizeof src, "/oldroot%s/.hosts", containers) >= (int)sizeof src) goto fail;
     STEP("binding the mount's .hosts on /hosts", mount(src, "/newroot/hosts", NULL, MS_BIND | MS_REC, NULL));
+    if (snprintf(src, sizeof src, "/oldroot%s/.images", containers) >= (int)sizeof src) goto fail;
+    STEP("binding the mount's .images on /images", mount(src, "/newroot/images", NULL, MS_BIND | MS_REC, NULL));
+    if (snprintf(src, sizeof src, "/oldroot%s/.volumes", containers) >= (int)sizeof src) goto fail;
+    STEP("binding the mount's .volumes on /volumes", mount(src, "/newroot/volumes", NULL, MS_BIND | MS_REC, NULL));
   }
 
   // The old root must be private before it is detached, or the detach would reach the host.

@@ -49,6 +49,7 @@
 
 #include "../identity.h"
 #include "fsops.h"
+#include "layers.h"
 #include "protocol.h"
 
 #define KEEPER_NAME "dbox-agent-keeper"
@@ -323,7 +324,7 @@ static pid_t parent_of(pid_t pid) {
  * or the keeper's for a door's session), i.e. the root of the engine's mount namespace; -1 and
  * errno when there is none.
  */
-static int host_root(void) {
+static pid_t host_pid(void) {
   int own = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (own < 0) return -1;
   pid_t p = getppid();
@@ -332,16 +333,28 @@ static int host_root(void) {
     snprintf(where, sizeof where, "%d/root", (int)p);
     int r = openat(proc_fd, where, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (r < 0) break;
-    if (!same_file(own, r)) {
-      close(own);
-      return r;
-    }
+    int other = !same_file(own, r);
     close(r);
+    if (other) {
+      close(own);
+      return p;
+    }
   }
   close(own);
   errno = ESRCH;
   return -1;
 }
+
+/** /proc/<pid>/<what> of that ancestor (its root, its mount namespace), opened with `flags`. */
+static int host_entry(const char *what, int flags) {
+  pid_t p = host_pid();
+  if (p < 0) return -1;
+  char where[64];
+  snprintf(where, sizeof where, "%d/%s", (int)p, what);
+  return openat(proc_fd, where, flags | O_CLOEXEC);
+}
+
+static int host_root(void) { return host_entry("root", O_PATH | O_DIRECTORY); }
 
 static void op_root_merged(uint32_t id, rd_t *r) {
   uint32_t h = get_u32(r);
@@ -366,6 +379,63 @@ static void op_root_merged(uint32_t id, rd_t *r) {
     close(root);
     return reply_err(id, EAGAIN);  // not mounted (yet, or any more)
   }
+  pthread_mutex_lock(&handles_lock);
+  handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = -1};
+  pthread_mutex_unlock(&handles_lock);
+  reply_ok(id, NULL, 0);
+}
+
+/**
+ * ROOT_LAYERS (layers.c): kind 0, an image's or a stopped container's files, read-only, assembled
+ * from its layer directories (top first) as a detached overlay in this process only; kind 1, one
+ * directory (a volume's), read-write as it is. Every path is the engine's word, checked in
+ * layers.c (canonical, below the data root, no link on the way). Nothing to watch: pid_dir -1.
+ */
+struct layers_args {
+  const char *data_root;
+  const char *const *list;
+  size_t n;
+};
+
+static int mount_layers(int host, const void *arg) {
+  const struct layers_args *a = arg;
+  return layers_mount_ro(host, a->data_root, a->list, a->n);
+}
+
+static void op_root_layers(uint32_t id, rd_t *r) {
+  uint32_t h = get_u32(r);
+  uint8_t kind = get_u8(r);
+  char data_root[PATH_MAX];
+  get_str(r, data_root);
+  uint16_t n = 0;
+  get(r, &n, 2);
+  if (r->bad || h == 0 || h >= MAX_HANDLES || kind > 1 || n == 0 || n > LAYERS_MAX || (kind == 1 && n != 1))
+    return reply_err(id, EINVAL);
+  char *paths = malloc((size_t)n * PATH_MAX);
+  const char *list[LAYERS_MAX];
+  if (!paths) return reply_err(id, ENOMEM);
+  for (uint16_t i = 0; i < n; i++) {
+    get_str(r, paths + (size_t)i * PATH_MAX);
+    list[i] = paths + (size_t)i * PATH_MAX;
+  }
+  if (r->bad || r->off != r->len) {
+    free(paths);
+    return reply_err(id, EINVAL);
+  }
+  pthread_mutex_lock(&handles_lock);
+  int taken = handles[h].used;
+  pthread_mutex_unlock(&handles_lock);
+  int root = -1, e = EBUSY;
+  if (!taken) {
+    // A volume's directory is only opened; layers are mounted from the engine's mount namespace.
+    struct layers_args a = {data_root, list, n};
+    int at = kind == 1 ? host_root() : host_entry("ns/mnt", O_RDONLY);
+    root = at < 0 ? -1 : kind == 1 ? layers_open_dir(at, data_root, list[0]) : layers_in_namespace(at, mount_layers, &a);
+    e = errno;
+    if (at >= 0) close(at);
+  }
+  free(paths);
+  if (root < 0) return reply_err(id, e);
   pthread_mutex_lock(&handles_lock);
   handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = -1};
   pthread_mutex_unlock(&handles_lock);
@@ -1366,10 +1436,11 @@ static int serve(void) {
         free(payload);
         break;
       }
-      case A_ROOT: case A_ROOT_MERGED: case A_ROOT_CLOSE: {  // in order with the requests that use the handle
+      case A_ROOT: case A_ROOT_MERGED: case A_ROOT_LAYERS: case A_ROOT_CLOSE: {  // in order with the requests that use the handle
         rd_t r = {payload, len, 0, 0};
         if (type == A_ROOT) op_root(id, &r);
         else if (type == A_ROOT_MERGED) op_root_merged(id, &r);
+        else if (type == A_ROOT_LAYERS) op_root_layers(id, &r);
         else op_root_close(id, &r);
         free(payload);
         break;

@@ -33,6 +33,8 @@ enum {
   A_ROOT = 2,        // u32 handle (chosen by the client), u32 pid, 64 bytes container id -> OK
   A_ROOT_CLOSE = 3,  // u32 handle -> OK once no request holds it and its fds are closed
   A_ROOT_MERGED = 4, // u32 handle, str MergedDir of a stopped container the engine holds mounted -> OK (EAGAIN: not mounted)
+  A_ROOT_LAYERS = 5, // u32 handle, u8 kind (0: read-only union of layers, 1: one directory read-write), str data root,
+                     //   u16 count, str path * count (top layer first) -> OK (layers.c)
   A_STAT = 10,       // u32 h, u8 follow, str path            -> OK stat
   A_READDIR = 11,    // u32 h, u8 with_stat, str path         -> ENTRIES*, OK u32 count
   A_READLINK = 12,   // u32 h, str path                       -> OK str

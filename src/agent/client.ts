@@ -193,6 +193,22 @@ export class AgentClient {
     return {handle, opened};
   }
 
+  /**
+   * Files from the engine's own directories under a handle chosen here (native/agent/layers.c):
+   * `read-only`, the union of `layers` (top first; an image's or a stopped container's), or
+   * `directory`, the one directory as it is (a volume's). Every path must lie below `dataRoot`
+   * (src/docker/layers.ts checks their shape here, the agent again, with no link on the way).
+   */
+  openLayers(kind: 'read-only' | 'directory', dataRoot: string, layers: readonly string[]): {handle: number; opened: Promise<void>} {
+    const handle = this.freeHandles.pop() ?? this.nextHandle++;
+    if (handle >= 1024) return {handle: 0, opened: Promise.reject(new AgentErrno('EMFILE'))};
+    const p = new Payload().u32(handle).u8(kind === 'directory' ? 1 : 0).str(dataRoot).raw(Buffer.from([layers.length & 0xff, layers.length >> 8]));
+    for (const l of layers) p.str(l);
+    const opened = this.call(Op.ROOT_LAYERS, p).then((b) => this.decode(b, () => undefined));
+    opened.catch(() => this.freeHandles.push(handle));
+    return {handle, opened};
+  }
+
   /** Closes a root; settles once no request holds it any more and the agent has closed its fds. */
   async closeRoot(handle: number): Promise<void> {
     await this.call(Op.ROOT_CLOSE, new Payload().u32(handle));

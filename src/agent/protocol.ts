@@ -11,6 +11,7 @@
 // which ends the session (the client rejects every request of it).
 import type {DirEntry, FileType, Stat} from '../vfs/types.js';
 import {fileType} from '../vfs/types.js';
+import {bytesName, nameBytes} from '../format/utf8.js';
 
 export const VERSION = 1;
 export const HEADER = 12;
@@ -23,7 +24,7 @@ export const NAME_MAX = 255;
 
 /** Request types (client → agent). */
 export const Op = {
-  HELLO: 1, ROOT: 2, ROOT_CLOSE: 3, ROOT_MERGED: 4, STAT: 10, READDIR: 11, READLINK: 12, READ: 13, WRITE: 14, WDATA: 15, WEND: 16,
+  HELLO: 1, ROOT: 2, ROOT_CLOSE: 3, ROOT_MERGED: 4, ROOT_LAYERS: 5, STAT: 10, READDIR: 11, READLINK: 12, READ: 13, WRITE: 14, WDATA: 15, WEND: 16,
   MKDIR: 17, RMDIR: 18, UNLINK: 19, RENAME: 20, SYMLINK: 21, LINK: 22, CHMOD: 23, CHOWN: 24, UTIMES: 25, TRUNCATE: 26,
   STATFS: 27, REMOVE: 28, COPY_TREE: 29, COPY_FILE: 30, FD_CHANNEL: 31, OPEN_FD: 32, COMMIT: 33, DOOR: 34, CANCEL: 40, CREDIT: 41,
 } as const;
@@ -113,7 +114,7 @@ export class Payload {
 
   /** A path or a link target: shorter than PATH_MAX, no NUL (the agent would refuse it anyway). */
   str(s: string): this {
-    const b = Buffer.from(s, 'utf8');
+    const b = Buffer.from(nameBytes(s)); // a name's own bytes (U+DC00+byte is that byte)
     if (b.length >= PATH_MAX) throw Object.assign(new Error('File name too long'), {code: 'ENAMETOOLONG'});
     if (b.includes(0)) throw Object.assign(new Error('Invalid argument'), {code: 'EINVAL'});
     const h = Buffer.alloc(2);
@@ -213,7 +214,7 @@ export function readStat(f: Fields): Stat {
 export function checkName(raw: Buffer): string {
   if (raw.length === 0 || raw.length > NAME_MAX) throw new ProtocolError('a name of bad length');
   if (raw.includes(0x2f) || raw.includes(0)) throw new ProtocolError('a name with "/" or NUL');
-  const name = raw.toString('utf8');
+  const name = bytesName(raw); // bytes that are not UTF-8 as dbox names them (U+DC00+byte)
   if (name === '.' || name === '..') throw new ProtocolError('"." or ".." as a name');
   return name;
 }
@@ -221,7 +222,7 @@ export function checkName(raw: Buffer): string {
 /** A link target: no NUL, shorter than PATH_MAX (it is data: resolved later, in-root). */
 export function checkTarget(raw: Buffer): string {
   if (raw.length >= PATH_MAX || raw.includes(0)) throw new ProtocolError('a bad link target');
-  return raw.toString('utf8');
+  return bytesName(raw);
 }
 
 // d_type values from <dirent.h>

@@ -33,8 +33,8 @@ export interface Root {
 }
 
 export interface RootSource {
-  /** The root in `client`'s session, opened when there is none there. */
-  root(client: AgentClient): Promise<Root>;
+  /** The root in `client`'s session, opened when there is none there; `write`: for a change (layer-roots.ts StoppedRoot). */
+  root(client: AgentClient, write?: boolean): Promise<Root>;
   /** A request starts; no request is left (a held root is let go after a while). */
   busy(): void;
   idle(): void;
@@ -139,6 +139,11 @@ export class HeldRoot implements RootSource {
     }).catch(() => undefined);
     this.current = held;
     return held;
+  }
+
+  /** Whether the engine holds the filesystem for us now (or is being let go). */
+  get holding(): boolean {
+    return this.current !== undefined || this.letting !== undefined;
   }
 
   busy(): void {

@@ -15,13 +15,25 @@
 //   CAP_CHOWN             giving a file its owner (chown, cp -p, a replaced file's owner kept)
 //   CAP_FSETID            keeping set-id bits a request asks for (else silently dropped)
 //   CAP_MKNOD             tree copies of device nodes between containers (cp -a, as the local driver)
+//   CAP_SYS_ADMIN         mounting: an image's or a stopped container's layers become one read-only
+//                         overlay (native/agent/layers.c), a *detached* mount that lives in no mount
+//                         namespace and goes with its last fd, so the container is read without
+//                         the engine (no archive, no lock on the container: inspect and start never
+//                         wait for a read). Without it: EPERM, and those go through the archive API.
+//   CAP_SYS_CHROOT        with SYS_ADMIN, what setns(2) into a mount namespace needs: the kernel
+//                         assembles an overlay only from directories of the caller's own mount
+//                         namespace (EINVAL otherwise), so a short-lived child of the agent joins
+//                         the engine's (its containerd-shim's) and hands the mount back; the
+//                         agent itself never changes namespace.
+// With SYS_ADMIN and --pid=host the agent is as strong as root on the engine's host, which its
+// other capabilities nearly were already (PTRACE over every process); what keeps it harmless is
+// what it runs: only the requests of a client that holds the Engine API (i.e. root there).
 // CAP_DAC_READ_SEARCH is not needed (DAC_OVERRIDE covers reading and searching) and is left out on
 // purpose: it is also what open_by_handle_at needs, the classic way out of a container.
 //   --network none        it needs no network; the exec stream is its only way in
 //   --read-only, no-new-privileges, the engine's default seccomp profile (which allows openat2
 //   since Docker 20.10), logging off (nothing it prints is kept), AutoRemove.
-// No CAP_SYS_ADMIN: it mounts nothing and enters no namespace (file work goes through
-// /proc/<pid>/root fds). Nothing is left: the keeper exits after its idle time and the engine
+// Running containers' files go through /proc/<pid>/root fds (no mount, no namespace entered). Nothing is left: the keeper exits after its idle time and the engine
 // removes the container; the image is removed as soon as the container exists (the container
 // keeps its layer until it is removed itself).
 //
@@ -36,7 +48,7 @@ import {agentHelper} from '../self.js';
 import type {Engine} from './engine.js';
 
 export const AGENT_LABEL = 'dbox.agent';
-export const AGENT_CAPS = ['SYS_PTRACE', 'DAC_OVERRIDE', 'FOWNER', 'CHOWN', 'FSETID', 'MKNOD'];
+export const AGENT_CAPS = ['SYS_PTRACE', 'DAC_OVERRIDE', 'FOWNER', 'CHOWN', 'FSETID', 'MKNOD', 'SYS_ADMIN', 'SYS_CHROOT'];
 /** Seconds the agent stays without any dbox process (DBOX_AGENT_IDLE sets it for agents made from now on). */
 export const DEFAULT_IDLE_SECONDS = 120;
 

@@ -8,6 +8,7 @@ import {EngineUnreachable} from '../errors.js';
 import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
+import {dataRootFromInfo, imagesFromList, layersFromInspect, validVolumeName, volumeDirFromInspect, type ImageInfo, type LayerSet} from './layers.js';
 import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
 export type {ContainerInfo} from './validate.js';
@@ -401,6 +402,49 @@ export class Engine {
         }),
       };
     });
+  }
+
+  private dataRootCache: Promise<string | undefined> | undefined;
+
+  /** The engine's data root (GET /info DockerRootDir), when it is a canonical path (layers.ts). */
+  dataRoot(): Promise<string | undefined> {
+    this.dataRootCache ??= this.read<unknown>('/info', (d) => d.info()).then(dataRootFromInfo);
+    this.dataRootCache.catch(() => (this.dataRootCache = undefined));
+    return this.dataRootCache;
+  }
+
+  /** A container's or an image's layer directories, top first (overlay2 only; layers.ts), else undefined. */
+  async layersOf(kind: 'containers' | 'images', ref: string): Promise<LayerSet | undefined> {
+    const root = await this.dataRoot();
+    if (!root) return undefined;
+    const path = `/${kind}/${encodeURIComponent(ref)}/json`;
+    const inspect = await this.read<unknown>(path, (d) => (kind === 'containers' ? d.getContainer(ref).inspect() : d.getImage(ref).inspect()));
+    return layersFromInspect(inspect, root);
+  }
+
+  /** The engine's tagged images: repo:tag names (each at most once) and their ids (validate.ts rules for ids). */
+  async listImages(): Promise<ImageInfo[]> {
+    const list = await this.read<unknown>('/images/json', (d) => d.listImages());
+    return imagesFromList(list);
+  }
+
+  /** The engine's local volumes' names (Docker's grammar; others are left out). */
+  async listVolumes(): Promise<string[]> {
+    // Docker 20.10 now and then answers `"Volumes": null` for a list that has volumes (seen under
+    // concurrent requests): asked again, a few times, before taking it for an empty list.
+    let list: unknown;
+    for (let i = 0; i < 3 && !Array.isArray(list); i++) {
+      list = ((await this.read<unknown>('/volumes', (d) => d.listVolumes())) as {Volumes?: unknown} | null)?.Volumes;
+    }
+    return Array.isArray(list) ? [...new Set(list.map((v) => (v as {Name?: unknown} | null)?.Name).filter(validVolumeName))] : [];
+  }
+
+  /** A volume's directory on the engine's host (layers.ts), else undefined. */
+  async volumeDir(name: string): Promise<{dataRoot: string; dir: string} | undefined> {
+    const root = await this.dataRoot();
+    if (!root || !validVolumeName(name)) return undefined;
+    const dir = volumeDirFromInspect(await this.read<unknown>(`/volumes/${name}`, (d) => d.getVolume(name).inspect()), root);
+    return dir ? {dataRoot: root, dir} : undefined;
   }
 
   /** Where the engine mounts a stopped container's root filesystem (overlay2 only; validate.ts). */

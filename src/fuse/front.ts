@@ -18,7 +18,7 @@ import type {ContainerInfo} from '../docker/engine.js';
 import {validContainerName} from '../docker/validate.js';
 import type {Namespace} from '../vfs/namespace.js';
 import type {Lease, Serving} from '../vfs/serving.js';
-import {HOSTS_DIR} from './ops.js';
+import {HOSTS_DIR, IMAGES_DIR, VOLUMES_DIR} from './ops.js';
 import {spawnReady} from './ready.js';
 
 /** The tree of a name and how dbox-fuse serves it (w: watched with inotify, so the kernel may cache
@@ -59,10 +59,12 @@ export async function rootsOf(ns: Namespace, engineDir: string, serve: (c: Conta
   return {roots: withHosts(roots, engineDir), leases};
 }
 
-/** `roots` with .hosts: the mount presents it whether or not the engine answers (the session binds
- *  it on /hosts as soon as the mount is ready). */
+/** `roots` with .hosts, .images and .volumes: the mount presents them whether or not the engine
+ *  answers (the session binds them on /hosts, /images and /volumes as soon as the mount is ready). */
 export function withHosts(roots: Roots, engineDir: string): Roots {
-  return new Map(roots).set(HOSTS_DIR.slice(1), {path: `${engineDir}${HOSTS_DIR}`, flags: 'h'});
+  const all = new Map(roots);
+  for (const dir of [HOSTS_DIR, IMAGES_DIR, VOLUMES_DIR]) all.set(dir.slice(1), {path: `${engineDir}${dir}`, flags: 'h'});
+  return all;
 }
 
 /** The records that turn `from` into `to`. */

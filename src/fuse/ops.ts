@@ -25,7 +25,7 @@ import type {FuseOps, FuseStat} from 'fuse-native';
 import {nameBytes} from '../format/utf8.js';
 import {FsError} from '../errors.js';
 import type {Namespace, Target} from '../vfs/namespace.js';
-import {CONTAINERS, HOSTS} from '../vfs/path.js';
+import {CONTAINERS, HOSTS, IMAGES, VOLUMES} from '../vfs/path.js';
 import {native} from '../native.js';
 import {capabilitiesOf, isSymlink, timespecOfMs, type ContainerFs, type Descriptors, type Stat} from '../vfs/types.js';
 import {logLine} from './log.js';
@@ -87,6 +87,8 @@ const O_ACCMODE = 3;
 
 /** Where /hosts appears in the mount (see target below). */
 export const HOSTS_DIR = '/.hosts';
+export const IMAGES_DIR = '/.images';
+export const VOLUMES_DIR = '/.volumes';
 
 /** A mode without its set-user/group-ID bits: what is made for a caller has them only once it is theirs. */
 const bare = (mode: number): number => mode & ~0o6000;
@@ -125,8 +127,13 @@ export function makeOps(ns: Namespace, options: OpsOptions = {}): FuseOps {
 
   // `/<name>/…` is a container of the current engine; the hidden `/.hosts/<context>/<name>/…`
   // reaches every context (it is not listed, so the root stays one entry per container).
+  // So do the hidden `/.images/…` and `/.volumes/…` (the session binds them on /images and /volumes).
+  const under = (p: string, dir: string): boolean => p === dir || p.startsWith(`${dir}/`);
   const virtual = (p: string): string =>
-    p === HOSTS_DIR || p.startsWith(`${HOSTS_DIR}/`) ? HOSTS + p.slice(HOSTS_DIR.length) : CONTAINERS + (p === '/' ? '' : p);
+    under(p, HOSTS_DIR) ? HOSTS + p.slice(HOSTS_DIR.length)
+      : under(p, IMAGES_DIR) ? IMAGES + p.slice(IMAGES_DIR.length)
+        : under(p, VOLUMES_DIR) ? VOLUMES + p.slice(VOLUMES_DIR.length)
+          : CONTAINERS + (p === '/' ? '' : p);
   const target = (p: string): Promise<Target> => ns.resolve(virtual(p));
   /** A path inside a container; the mount's root itself holds no files. */
   const file = async (p: string): Promise<FileTarget> => {
@@ -136,7 +143,7 @@ export function makeOps(ns: Namespace, options: OpsOptions = {}): FuseOps {
   };
   /** Where a change goes: a container, never the mount's root. */
   const writable = file;
-  const containerOf = (p: string): string => p.split('/').slice(0, p.startsWith(`${HOSTS_DIR}/`) ? 4 : 2).join('/');
+  const containerOf = (p: string): string => p.split('/').slice(0, p.startsWith(`${HOSTS_DIR}/`) ? 4 : p.startsWith(`${VOLUMES_DIR}/`) ? 3 : 2).join('/');
   const sameContainer = async (a: string, b: string): Promise<[FileTarget, FileTarget]> => {
     if (containerOf(a) !== containerOf(b)) throw new FsError('EXDEV', a);
     return [await writable(a), await writable(b)];

@@ -25,6 +25,8 @@ import {dboxLauncher, namespaceHelper} from '../self.js';
 
 export const MOUNT_POINT = '/containers';
 export const HOSTS_POINT = '/hosts';
+export const IMAGES_POINT = '/images';
+export const VOLUMES_POINT = '/volumes';
 /** A mount that dies within this long of being ready counts as failing to start. */
 const QUICK_DEATH_MS = 5_000;
 const MAX_QUICK_DEATHS = 3;
@@ -108,7 +110,7 @@ export class SessionMount {
     // Through the namespace helper either way: its own session (setsid), and SIGTERM when dbox
     // dies (a mount that is still starting does not watch its pipe from dbox yet).
     const child = p.kind === 'inside'
-      ? spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--setsid', '--die-with-parent', '--', ...serve],
+      ? spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), '--detach', HOSTS_POINT, '--detach', IMAGES_POINT, '--detach', VOLUMES_POINT, '--detach', MOUNT_POINT, '--setsid', '--die-with-parent', '--', ...serve],
         {stdio: SessionMount.stdio(log, 'pipe', p.ns)})
       : spawn(namespaceHelper, ['enter', '--setsid', '--die-with-parent', '--', ...serve], {stdio: SessionMount.stdio(log, 'pipe')});
     fs.closeSync(log);
@@ -187,8 +189,10 @@ export class SessionMount {
     const p = this.placement;
     if (!p.ns) return Promise.resolve(true); // outside, before the namespace: it binds them itself
     const args = p.kind === 'inside'
-      ? ['--bind', `${MOUNT_POINT}/.hosts`, HOSTS_POINT]
-      : ['--require-fuse', p.dir, '--detach', HOSTS_POINT, '--detach', MOUNT_POINT, '--bind', p.dir, MOUNT_POINT, '--bind', `${p.dir}/.hosts`, HOSTS_POINT];
+      ? ['--bind', `${MOUNT_POINT}/.hosts`, HOSTS_POINT, '--bind', `${MOUNT_POINT}/.images`, IMAGES_POINT, '--bind', `${MOUNT_POINT}/.volumes`, VOLUMES_POINT]
+      : ['--require-fuse', p.dir, '--detach', HOSTS_POINT, '--detach', IMAGES_POINT, '--detach', VOLUMES_POINT, '--detach', MOUNT_POINT,
+        '--bind', p.dir, MOUNT_POINT, '--bind', `${p.dir}/.hosts`, HOSTS_POINT, '--bind', `${p.dir}/.images`, IMAGES_POINT,
+        '--bind', `${p.dir}/.volumes`, VOLUMES_POINT];
     const log = this.openLog();
     const child = spawn(namespaceHelper, [...SessionMount.enterArgs(p.ns), ...args], {stdio: SessionMount.stdio(log, 'ignore', p.ns)});
     fs.closeSync(log);

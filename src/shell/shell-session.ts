@@ -129,7 +129,7 @@ export class ShellSession {
 }
 
 /** Whether a text names a container path (to decide to wait for the mount, never to rewrite). */
-export const namesContainers = (text: string): boolean => /\/?(containers|hosts)\b/.test(text);
+export const namesContainers = (text: string): boolean => /\/?(containers|hosts|images|volumes)\b/.test(text);
 
 /** A line that is one call of a builtin with plain words (no quoting, expansion, redirection or
  *  other command): bash passes its words as they are to dbox, and nothing but dbox reads a

@@ -105,8 +105,8 @@ export class AgentFs implements ContainerFs {
   }
 
   /** The container's root in the current session (opened, pipelined with the request that needs it, when there is none). */
-  private async open(): Promise<Root> {
-    return this.source.root(await this.session.client());
+  private async open(write: boolean): Promise<Root> {
+    return this.source.root(await this.session.client(), write);
   }
 
   /** The session's fd channel, when files of this root may be handed out. */
@@ -133,7 +133,7 @@ export class AgentFs implements ContainerFs {
    * delegate when the agent cannot serve this container.
    */
   private async run<T>(path: string, op: (c: AgentClient, h: number) => Promise<T>, instead: (fs: ContainerFs) => Promise<T>,
-    ordered = true): Promise<T> {
+    ordered = true, write = false): Promise<T> {
     if (this.retired) throw new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)');
     // Written-behind files first: their failure is this call's (write-behind.ts).
     if (ordered && this.behind.pending) await this.behind.barrier();
@@ -142,7 +142,7 @@ export class AgentFs implements ContainerFs {
     this.source.busy();
     let root: Root;
     try {
-      root = await this.open();
+      root = await this.open(write);
     } catch (error) {
       this.done();
       if (error instanceof AgentUnavailable) return instead(await this.handOver(error.message, true)); // the session said why
@@ -186,7 +186,7 @@ export class AgentFs implements ContainerFs {
   private call(path: string, op: number, payload: (h: number) => Payload, instead: (fs: ContainerFs) => Promise<void>): Promise<void> {
     return this.changing(this.run(path, async (c, h) => {
       await c.call(op, payload(h));
-    }, instead));
+    }, instead, true, true));
   }
 
   stat(path: string): Promise<Stat> {
@@ -298,7 +298,7 @@ export class AgentFs implements ContainerFs {
       }
       await c.commit(id, true);
     };
-    if (!options.exclusive || (options.size ?? Infinity) >= FD_MIN) return this.changing(this.run(path, direct, instead));
+    if (!options.exclusive || (options.size ?? Infinity) >= FD_MIN) return this.changing(this.run(path, direct, instead, true, true));
     // A small new file under a name nobody has: written behind (the next call of this filesystem reports its failure).
     return this.changing(this.behind.start(options.size ?? AHEAD_LIMIT, () => {
       let left!: (v: void | PromiseLike<void>) => void;
@@ -311,7 +311,7 @@ export class AgentFs implements ContainerFs {
         const w = c.writeStart(h, path, spec, source);
         w.sent.then(left, broke);
         return w.done;
-      }, instead, false);
+      }, instead, false, true);
       done.then(left, broke); // when it ends before its bytes were sent (an early error, a hand-over)
       return {sent: sent.catch((e: unknown) => Promise.reject(this.error(e, path))), done};
     }));
@@ -332,7 +332,7 @@ export class AgentFs implements ContainerFs {
   remove(path: string): Promise<void> {
     return this.changing(this.run(path, async (c, h) => {
       await c.long(Op.REMOVE, new Payload().u32(h).str(path)).done;
-    }, (f) => f.remove(path)));
+    }, (f) => f.remove(path), true, true));
   }
 
   rename(from: string, to: string, noReplace = false): Promise<void> {

@@ -4,14 +4,16 @@
 // fuse/front.ts asks too); this module builds the driver from its answer: with a proven root the
 // local driver (in-root resolution through /proc); else the dbox agent on the engine's host
 // (`agent`: the same operations, run there), unless DBOX_AGENT=0: for a running container on its
-// process's root (the pid proven on the agent's side), and with DBOX_AGENT=all for a stopped one
-// on its filesystem as the engine mounts it, held (agent/roots.ts); the archive API (`engine`)
-// for the rest, and when the agent cannot run or cannot reach the container (it says why, once).
+// process's root (the pid proven on the agent's side), for a stopped one on its layers (read) and
+// its filesystem as the engine mounts it, held (write; agent/layer-roots.ts); the archive API
+// (`engine`) for the rest, and when the agent cannot run or cannot reach the container (it says
+// why, once).
 import {listEndpoints, type Endpoint} from '../docker/endpoints.js';
 import {Engine, type ContainerInfo} from '../docker/engine.js';
 import {closest} from '../docker/suggest.js';
 import {FsError} from '../errors.js';
 import {LocalFs} from './local-fs.js';
+import {VirtualDirs} from './virtual-dirs.js';
 import {CONTAINERS, HOSTS, locate} from './path.js';
 import {ContainerServing} from './serving.js';
 import type {ContainerFs, DirEntry, Stat} from './types.js';
@@ -65,6 +67,8 @@ export class Namespace implements ContainerSource {
   private readonly lists = new Map<string, Promise<ContainerInfo[]>>();
   private readonly engines = new Map<string, Engine>();
   private endpoints: Endpoint[] | undefined;
+  /** Image and volume lists by endpoint name and kind. */
+  private readonly storedLists = new Map<string, Promise<{name: string; id: string}[]>>();
   /** Filesystems opened this line, by container id. */
   private readonly open = new Map<string, Promise<ContainerFs>>();
   /** Called when live() sees a container change (id, action). */
@@ -110,6 +114,7 @@ export class Namespace implements ContainerSource {
   /** Forgets what the last command line learnt (container list, open roots, listings). */
   refresh(): void {
     this.lists.clear();
+    this.storedLists.clear();
     for (const id of [...this.open.keys()]) this.forget(id);
     this.serving.clear();
   }
@@ -228,17 +233,81 @@ export class Namespace implements ContainerSource {
       return fs;
     };
     if (process.env['DBOX_AGENT'] !== '0') {
-      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
-        import('../agent/roots.js')]);
+      const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}, {LayersRoot, StoppedRoot}] = await Promise.all([import('./agent-fs.js'),
+        import('../agent/session.js'), import('../agent/roots.js'), import('../agent/layer-roots.js')]);
       if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
-      // A stopped one, with DBOX_AGENT=all: its filesystem as the engine mounts it for an archive
-      // request, held meanwhile (roots.ts). Not the default: while it is held the engine answers
-      // `docker inspect` and `docker start` of that container only after dbox lets it go.
-      const merged = process.env['DBOX_AGENT'] === 'all' && (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs
-        ? await engine.mergedDir(container.id).catch(() => undefined) : undefined;
-      if (merged) return new AgentFs(agentOf(engine), container.id, new HeldRoot(engine, container.id, merged), viaArchive);
+      // A stopped one: read from its layers, assembled read-only by the agent; written on its
+      // filesystem as the engine mounts it for an archive upload held open, which makes a start
+      // wait meanwhile (agent/layer-roots.ts). Both asked of the engine now, before any hold.
+      const stopped = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs;
+      const [merged, layers] = stopped ? await Promise.all([engine.mergedDir(container.id).catch(() => undefined),
+        engine.layersOf('containers', container.id).catch(() => undefined)]) : [undefined, undefined];
+      if (merged && layers) {
+        const root = new StoppedRoot(new LayersRoot(async () => ({kind: 'read-only', ...layers}), `container ${container.name}`),
+          new HeldRoot(engine, container.id, merged));
+        return new AgentFs(agentOf(engine), container.id, root, viaArchive);
+      }
     }
     return viaArchive();
+  }
+
+  /** The current engine's images (repo:tag) or volumes, once per line. */
+  private stored(kind: 'images' | 'volumes'): Promise<{name: string; id: string}[]> {
+    const key = `${this.engine.endpoint.name}/.${kind}`;
+    let list = this.storedLists.get(key);
+    if (!list) {
+      list = kind === 'images'
+        ? this.engine.listImages().then((l) => l.map((i) => ({name: i.ref, id: i.id.slice('sha256:'.length)})))
+        : this.engine.listVolumes().then((l) => l.map((name) => ({name, id: name})));
+      this.storedLists.set(key, list);
+      list.catch(() => this.storedLists.delete(key));
+    }
+    return list;
+  }
+
+  /**
+   * /images/<repo:tag>/… (read-only) and /volumes/<name>/… (read-write): their files through the
+   * agent, from the engine's own directories (agent/layer-roots.ts); the directories above them
+   * (/images, /images/<registry or namespace>, /volumes) are virtual. An image's name may hold '/':
+   * the longest run of components that names one is the image.
+   */
+  private async storedTarget(kind: 'images' | 'volumes', parts: readonly string[]): Promise<Target> {
+    const list = await this.stored(kind);
+    for (let n = parts.length; n >= 1; n--) {
+      const name = parts.slice(0, n).join('/');
+      const item = list.find((i) => i.name === name);
+      if (item) return {kind: 'fs', fs: await this.storedFs(kind, item), path: '/' + parts.slice(n).join('/')};
+    }
+    const dirs = new VirtualDirs(async () => (await this.stored(kind)).map((i) => i.name));
+    return {kind: 'fs', fs: dirs, path: '/' + parts.join('/')};
+  }
+
+  private storedFs(kind: 'images' | 'volumes', item: {name: string; id: string}): Promise<ContainerFs> {
+    const engine = this.engine;
+    const key = `${engine.endpoint.name}/.${kind}/${item.id}`;
+    let fs = this.open.get(key);
+    if (!fs) {
+      fs = (async () => {
+        const [{AgentFs}, {agentOf}, {LayersRoot}] = await Promise.all([import('./agent-fs.js'), import('../agent/session.js'),
+          import('../agent/layer-roots.js')]);
+        const what = `${kind === 'images' ? 'image' : 'volume'} ${item.name}`;
+        const spec = kind === 'images'
+          ? async () => {
+            const l = await engine.layersOf('images', item.id);
+            return l && {kind: 'read-only' as const, ...l};
+          }
+          : async () => {
+            const v = await engine.volumeDir(item.name);
+            return v && {kind: 'directory' as const, dataRoot: v.dataRoot, layers: [v.dir]};
+          };
+        const virtualPath = `/${kind}/${item.name}`;
+        return new AgentFs(agentOf(engine), item.id, new LayersRoot(spec, what), async (why) => {
+          throw new FsError('EOPNOTSUPP', virtualPath, `(${what} is reached only through the dbox agent: ${why})`);
+        });
+      })();
+      this.open.set(key, fs);
+    }
+    return fs;
   }
 
   async resolve(virtualPath: string): Promise<Target> {
@@ -252,6 +321,9 @@ export class Namespace implements ContainerSource {
         return {kind: 'containers', endpoint: loc.endpoint};
       case 'hosts':
         return {kind: 'hosts'};
+      case 'images':
+      case 'volumes':
+        return this.storedTarget(loc.kind, loc.parts);
       case 'container': {
         const engine = this.engineFor(loc.endpoint, virtualPath);
         const container = await this.findContainer(loc.name, virtualPath, engine);
@@ -279,7 +351,7 @@ export class Namespace implements ContainerSource {
     const entries = await t.fs.readdir(t.path);
     // The host's root shows the virtual /containers and /hosts too (ls /, cd /cont<Tab>).
     if (t.fs === this.host && t.path === '/') {
-      const virtual = ['containers', 'hosts'].filter((n) => !entries.some((e) => e.name === n));
+      const virtual = ['containers', 'hosts', 'images', 'volumes'].filter((n) => !entries.some((e) => e.name === n));
       return [...entries, ...virtual.map((name) => ({name, type: 'dir' as const, stat: virtualDirStat}))];
     }
     return entries;

@@ -1,16 +1,21 @@
 // The path model (pure): a virtual path is either a host path, the /containers directory,
-// a path inside one container (/containers/<name>/...), or the /hosts tree of other endpoints.
+// a path inside one container (/containers/<name>/...), the /hosts tree of other endpoints, or
+// /images/<repo:tag>/... and /volumes/<name>/... (the current engine's).
 // Normalisation is lexical, as bash's logical `cd`: `/containers/web/..` is `/containers`.
 // Inside a container, symlinks are resolved later, in-root, by the driver.
 
 export const CONTAINERS = '/containers';
 export const HOSTS = '/hosts';
+export const IMAGES = '/images';
+export const VOLUMES = '/volumes';
 
 export type Location =
   | {readonly kind: 'host'; readonly path: string}
   | {readonly kind: 'containers'; readonly endpoint?: string}
   | {readonly kind: 'hosts'}
-  | {readonly kind: 'container'; readonly endpoint?: string; readonly name: string; readonly path: string};
+  | {readonly kind: 'container'; readonly endpoint?: string; readonly name: string; readonly path: string}
+  /** /images/… and /volumes/…: the components below (an image's name may span several). */
+  | {readonly kind: 'images' | 'volumes'; readonly parts: readonly string[]};
 
 /** Lexically normalises an absolute path: collapses `//`, `.`, `..` (never above `/`), drops a trailing `/`. */
 export function normalize(path: string): string {
@@ -55,6 +60,7 @@ export function locate(path: string): Location {
     if (p.length === 2) return {kind: 'containers', endpoint: p[1]!};
     return {kind: 'container', endpoint: p[1]!, name: p[2]!, path: '/' + p.slice(3).join('/')};
   }
+  if (p[0] === 'images' || p[0] === 'volumes') return {kind: p[0], parts: p.slice(1)};
   return {kind: 'host', path: '/' + p.join('/')};
 }
 

@@ -1,7 +1,8 @@
 // Stopped containers through the agent: their filesystem as the engine mounts it for an archive
-// upload held open (src/agent/roots.ts, HeldRoot). The contract cases; native semantics (a
-// rename is a rename, hard links stay links, no archive download to list); a `docker start`
-// during a long copy waits, then sees the whole tree; nothing held once dbox is done.
+// upload held open (src/agent/roots.ts, HeldRoot), which is where the namespace's stopped
+// containers are written (reads go to their layers: agent-layers.test.ts). The contract cases;
+// native semantics (a rename is a rename, hard links stay links, no archive download to list); a
+// `docker start` during a long copy waits, then sees the whole tree; nothing held once dbox is done.
 import {execFile} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,18 +46,13 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
   };
   let shared: AgentFs;
 
-  const agentChoice = process.env['DBOX_AGENT'];
   beforeAll(() => {
-    // Stopped containers go to the agent only when asked (namespace.ts): these tests ask.
-    process.env['DBOX_AGENT'] = 'all';
     fixture = makeFixture('stopped', CONTRACT_FILES);
     name = fixture.create('s');
     [id, merged] = docker('inspect', '-f', '{{.Id}} {{.GraphDriver.Data.MergedDir}}', name).split(' ') as [string, string];
     shared = heldFs();
   });
   afterAll(() => {
-    if (agentChoice === undefined) delete process.env['DBOX_AGENT'];
-    else process.env['DBOX_AGENT'] = agentChoice;
     agentOf(engine).close();
     fixture?.cleanup();
   });
@@ -132,7 +128,7 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
     }
   }, 240_000);
 
-  it('the hold is let go after a second without requests: the engine unmounts, a start does not wait', async () => {
+  it('a read holds nothing; a write\'s hold is let go after a second without requests: the engine unmounts, a start does not wait', async () => {
     const c = fixture.create('after');
     const merged = docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', c);
     const mounted = (): boolean => fs.readFileSync('/proc/mounts', 'utf8').includes(` ${merged} `);
@@ -141,7 +137,9 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
     if (t.kind !== 'fs') throw new Error('not a filesystem');
     expect(t.fs.driver).toBe('agent');
     expect(await text(t.fs, '/data/hello.txt')).toBe('hello\n');
-    expect(mounted()).toBe(true); // held
+    expect(mounted()).toBe(false); // read from its layers
+    await t.fs.mkdir('/data/made');
+    expect(mounted()).toBe(true); // held for the write
     const deadline = Date.now() + 30_000;
     while (mounted()) {
       if (Date.now() > deadline) throw new Error('the hold was never let go');
