@@ -11,7 +11,7 @@ import {FsError, UsageError} from '../src/errors.js';
 import {absolute, basename, dirname, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
 import {copyEntry, copyFile, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
-import {capabilitiesOf, isDir, isSymlink, S_IFMT, S_IFREG, type Stat} from '../src/vfs/types.js';
+import {isDir, isSymlink, type Stat} from '../src/vfs/types.js';
 import {cpMode, cpSpec as spec, isYes, readLine} from './cp-options.js';
 import {refusalText, typeName} from '../src/vfs/untrusted.js';
 
@@ -87,7 +87,7 @@ const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev &
 export const cp: Builtin = {
   name: 'cp',
   usage: 'cp [-adfHiLlnPpRrsTuvx] [--preserve[=LIST]] [--sparse=WHEN] [--parents] [-t DIR] SOURCE... DEST',
-  summary: 'copy files and trees between the host and containers, as GNU cp (onto an existing file it writes in place)',
+  summary: 'copy files and trees between the host and containers, as GNU cp (onto an existing file it writes in place, once the bytes are staged whole beside it)',
   options: [
     '-a, --archive      -dR --preserve=all: a tree as it is (links as links, hard links kept, owner, mode, times)',
     '-d                 --no-dereference --preserve=links',
@@ -295,11 +295,9 @@ export const cp: Builtin = {
           }
         } catch (error) {
           if (ctx.signal.aborted || (error instanceof FsError && error.code === 'ECANCELED')) {
-            // A new file or tree is never left half-made; an existing file written in place holds what came.
-            const inPlace = existing !== undefined && (existing.mode & S_IFMT) === S_IFREG && !isDir(source.stat) &&
-              !flags.has('removeDestination') && !mode.linkInstead && capabilitiesOf(to.fs).inPlace === true;
-            ctx.stderr.stream.write(inPlace ? `cp: interrupted; ${quoteaf(shownDest)} holds part of the copy (a copy onto an existing file writes into it)\n`
-              : 'cp: interrupted; nothing was left at the destination\n');
+            // A new file or tree is never left half-made; an existing file is written into only once
+            // the bytes are staged whole beside it (transfer.ts writeStagedInPlace).
+            ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
           report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);

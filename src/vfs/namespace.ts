@@ -272,13 +272,14 @@ export class Namespace implements ContainerSource {
    * the longest run of components that names one is the image.
    */
   private async storedTarget(kind: 'images' | 'volumes', parts: readonly string[]): Promise<Target> {
+    const dirs = new VirtualDirs(async () => (await this.stored(kind)).map((i) => i.name));
+    if (parts.length === 0) return {kind: 'fs', fs: dirs, path: '/'};
     const list = await this.stored(kind);
     for (let n = parts.length; n >= 1; n--) {
       const name = parts.slice(0, n).join('/');
       const item = list.find((i) => i.name === name);
       if (item) return {kind: 'fs', fs: await this.storedFs(kind, item), path: '/' + parts.slice(n).join('/')};
     }
-    const dirs = new VirtualDirs(async () => (await this.stored(kind)).map((i) => i.name));
     return {kind: 'fs', fs: dirs, path: '/' + parts.join('/')};
   }
 

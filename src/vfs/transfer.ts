@@ -7,7 +7,9 @@
 // a temporary name and renamed at the end. On failure or cancel the temporary is removed, and a
 // copy into a directory first sweeps what a killed dbox left there (temporaries.ts).
 // A copy onto an existing regular file writes into it, as GNU cp does (open O_WRONLY|O_TRUNC of
-// the existing inode: it keeps its mode, owner and hard links; -p sets them after): through a
+// the existing inode: it keeps its mode, owner and hard links; -p sets them after), once the
+// bytes are staged whole in a temporary beside it (writeStagedInPlace: an interrupt never leaves
+// it half-written): through a
 // host root (writeInPlace), and through the drivers' WriteOptions.inPlace (the agent opens the
 // inode the same way). The engine's archive API can only extract a new inode: there the copy
 // carries the old file's mode and owner, and the old file's other hard links keep the old bytes
@@ -277,12 +279,34 @@ async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, 
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
   else if (existing && isRegular(existing)) {
-    await writeInPlace(src, dst, st, policy, options);
+    await writeStagedInPlace(src, dst, st, policy, options);
     if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
     return;
   }
   await copyRegularNew(src, dst, st, policy, options);
   if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
+}
+
+/**
+ * GNU's in-place write, made safe to interrupt: a kill or Ctrl-C while the bytes arrive must not
+ * leave the existing file half-written, so they are first staged in a temporary beside it (a
+ * cancel or kill there leaves the old file whole, the temporary removed or swept by the next
+ * copy), and only then filled into the existing inode from the temporary, on the destination's
+ * own filesystem, with a progress of its own that Ctrl-C does not cancel (only a kill -9 in that
+ * last, local step can cut it). A driver that cannot write in place extracts a new inode
+ * atomically anyway (writeInPlace).
+ */
+async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+  if (capabilitiesOf(dst.fs).inPlace !== true || !dst.fs.canRename) return writeInPlace(src, dst, st, policy, options);
+  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  const staged = {fs: dst.fs, path: temporary(dst.path)};
+  try {
+    await writeNewFile(src, staged, st, policy, options);
+    if (options.progress.cancelled) throw new FsError('ECANCELED', dst.path);
+    await writeInPlace(staged, dst, st, policy, {...options, progress: new Progress()});
+  } finally {
+    await discard(staged);
+  }
 }
 
 /** The bytes of `src` written into the existing regular file `dst` (truncated first); its mode,
@@ -297,7 +321,7 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
       outFd = await local[1].openInPlace(dst.path);
       await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy)).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
       options.progress.add(0, 1);
-      setMetaFd(outFd, decodeStat(native().fstat(inFd)), policy, false);
+      setMetaFd(outFd, st, policy, false); // the source's (what is read may be a staged copy)
     } catch (error) {
       if (local[1].isRetired) throw new FsError('ESTALE', dst.path, '(the container stopped or restarted meanwhile)');
       throw error;

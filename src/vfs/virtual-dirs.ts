@@ -32,7 +32,9 @@ export class VirtualDirs implements ContainerFs {
   }
 
   async stat(path: string): Promise<Stat> {
-    await this.children(path);
+    // The top (/images, /volumes) is there whether or not the engine answers, as /hosts is: the
+    // session binds it at its start, and an engine that is down must not cost the mount.
+    if (path !== '/') await this.children(path);
     return dirStat;
   }
 

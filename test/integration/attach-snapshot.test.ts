@@ -77,7 +77,7 @@ describe.runIf(hasEngine)('attach to a stopped container or an image: a snapshot
       'ps -o pid | tail -n +2 | wc -l; ls /proc/sys 2>&1; mknod /tmp/sda b 8 0 2>&1; mkdir -p /tmp/m; mount -t tmpfs x /tmp/m 2>&1; exit 9']);
     expect(r.status).toBe(9);
     const lines = r.stdout.split('\n');
-    expect(Number(lines[0])).toBeLessThanOrEqual(4); // init, sh, ps, tail/wc
+    expect(Number(lines[0])).toBeLessThanOrEqual(5); // init, sh, ps, tail, wc (a host has hundreds)
     expect(r.stdout).toMatch(/ls: \/proc\/sys: No such file or directory/);
     expect(r.stdout).toMatch(/mknod: \/tmp\/sda: Operation not permitted/);
     expect(r.stdout).toMatch(/mount: .*(Operation not permitted|permission denied)/i);

@@ -97,7 +97,7 @@ describe('cp (memory fs)', () => {
     }
   });
 
-  it('interrupted while it copies onto an existing file: said to hold part of the copy (written in place, as GNU)', async () => {
+  it('interrupted while it copies onto an existing file: the old file whole (the bytes are staged before they are written in place)', async () => {
     let reached = (): void => undefined;
     const fs = MemoryFs.of({'home/big': 'never read\n', 'home/old': 'old\n'}, true, {stall: (path) => path === '/home/big' && (reached(), true)});
     const reading = new Promise<void>((resolve) => (reached = resolve));
@@ -106,8 +106,9 @@ describe('cp (memory fs)', () => {
     await reading;
     interrupt.abort();
     expect(await run).toEqual({stdout: '', status: 130,
-      stderr: "cp: interrupted; 'old' holds part of the copy (a copy onto an existing file writes into it)\n"});
+      stderr: 'cp: interrupted; nothing was left at the destination\n'});
     expect(await names(fs, '/home')).toEqual(['big', 'old']);
+    expect(await text(fs, '/home/old')).toBe('old\n');
   });
 
   it('usage errors: status 1 (as GNU cp) and a hint', async () => {

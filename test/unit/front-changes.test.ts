@@ -24,9 +24,9 @@ describe("the mount's front server control records", () => {
     expect(changes(same, new Map(same))).toEqual([]);
   });
 
-  it('.hosts is added to what is known when the engine does not answer, and nothing else changes', () => {
+  it('.hosts, .images and .volumes are added to what is known when the engine does not answer, and nothing else changes', () => {
     const before = roots([['web', local(10)]]);
-    expect(changes(before, withHosts(before, '/e'))).toEqual([{op: '+', name: '.hosts', tree: {path: '/e/.hosts', flags: 'h'}}]);
+    expect(changes(before, withHosts(before, '/e'))).toEqual(['.hosts', '.images', '.volumes'].map((name) => ({op: '+', name, tree: {path: `/e/${name}`, flags: 'h'}})));
     expect([...before.keys()]).toEqual(['web']);
     expect(changes(withHosts(before, '/e'), withHosts(withHosts(before, '/e'), '/e'))).toEqual([]);
   });
@@ -58,7 +58,7 @@ describe("the mount's trees from the one serving policy", () => {
     const ns = {containers: async () => list} as unknown as Namespace;
     const first = await rootsOf(ns, '/e', (c) => serving.serving(c, engine));
     expect([...first.roots]).toEqual([['web', {path: `/proc/${process.pid}/fd/77`, flags: 'w'}], ['old', {path: '/e/old', flags: ''}],
-      ['.hosts', {path: '/e/.hosts', flags: 'h'}]]);
+      ['.hosts', {path: '/e/.hosts', flags: 'h'}], ['.images', {path: '/e/.images', flags: 'h'}], ['.volumes', {path: '/e/.volumes', flags: 'h'}]]);
     expect(first.leases.map((l) => l.fd)).toEqual([77]);
     // The next sync names the same descriptor (no record); the container's process changes, and
     // the old root stays open until the lease of the sync that named it is released.

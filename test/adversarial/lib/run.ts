@@ -132,8 +132,12 @@ export function temporariesUnder(dir: string, maxDepth = 64): string[] {
 /** The mount's log (its messages, never the terminal's): kept on purpose, like any log. */
 const MOUNT_LOG = 'dbox/mount.log';
 
+/** The agent's door: kept on purpose while the agent lives (for the next dbox process), gone with
+ *  it after its idle time (that is asserted by test/integration/agent-*.test.ts). */
+const AGENT_DOOR = /^dbox-agent\/agent-[0-9a-f]+\.sock$/;
+
 export function leftovers(world: World): {mounts: string[]; runtimeFiles: string[]; tmpFiles: string[]} {
-  return {mounts: [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime).filter((f) => f !== MOUNT_LOG), tmpFiles: filesUnder(world.tmp)};
+  return {mounts: [...mountsUnder(world.base), ...mountsUnder(world.runtime)].filter((m) => !world.ownMounts.includes(m)), runtimeFiles: filesUnder(world.runtime).filter((f) => f !== MOUNT_LOG && !AGENT_DOOR.test(f)), tmpFiles: filesUnder(world.tmp)};
 }
 
 export const clean = {mounts: [], runtimeFiles: [], tmpFiles: []};
