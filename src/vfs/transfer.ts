@@ -299,6 +299,8 @@ async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, 
 async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   if (capabilitiesOf(dst.fs).inPlace !== true || !dst.fs.canRename) return writeInPlace(src, dst, st, policy, options);
   await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  // GNU leaves the directory alone: its times are put back once the temporary is gone.
+  const dir = await dst.fs.lstat(dirname(dst.path)).catch(() => undefined);
   const staged = {fs: dst.fs, path: temporary(dst.path)};
   try {
     await writeNewFile(src, staged, st, policy, options);
@@ -306,6 +308,7 @@ async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: Copy
     await writeInPlace(staged, dst, st, policy, {...options, progress: new Progress()});
   } finally {
     await discard(staged);
+    if (dir) await dst.fs.utimes(dirname(dst.path), dir.atime, dir.mtime, false).catch(() => undefined);
   }
 }
 
