@@ -25,7 +25,7 @@ import {forgetState, readState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
 import {helperCaps, makeHelper, makeSnapshotHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
 import {BRIDGE_ENV, type BridgeSpec} from './terminal-bridge.js';
-import {runSnapshot, snapshotArgs, snapshotId, snapshotLayers} from './snapshot.js';
+import {HELPER_DATA_ROOT, layersAt, runSnapshot, snapshotArgs, snapshotId, snapshotLayers} from './snapshot.js';
 import {removeUpload, upload, type UploadTarget} from './upload.js';
 
 export type Method = 'auto' | 'mount-api' | 'blockdev' | 'helper' | 'upload';
@@ -151,12 +151,12 @@ async function attachSnapshot(io: AttachIo, req: AttachRequest, container: Conta
   if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
   const info = container ? await engine.inspectRaw('containers', container.id) : image;
   const command = req.command.length > 0 ? req.command : [`${at}/bin/sh`];
-  if (process.getuid?.() === 0 && engine.sharesPids()) return runSnapshot(io, info, hostDir, at, command);
+  const set = snapshotLayers(info, await engine.dataRoot());
+  if (process.getuid?.() === 0 && engine.sharesPids()) return runSnapshot(io, info, set, hostDir, at, command);
   // Not root here, or the layers are on another machine: the snapshot runs on the engine's host, in a helper container.
-  const layers = snapshotLayers(info);
   const id = snapshotId(info);
-  return runHelper(io, () => makeSnapshotHelper(engine, {id, layers, toolbox: hostDir, tty: io.stdinIsTTY,
-    args: (inside) => snapshotArgs(info, '/toolbox', at, command, inside)}), (why) => {
+  return runHelper(io, () => makeSnapshotHelper(engine, {id, dataRoot: set.dataRoot, toolbox: hostDir, tty: io.stdinIsTTY,
+    args: snapshotArgs(info, layersAt(set, HELPER_DATA_ROOT), '/toolbox', at, command)}), (why) => {
     throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: no helper can make a snapshot of its layers on ` +
       `${engine.label}: ${why}${container ? ` (start it with: docker start ${container.name})` : ''}`);
   });
