@@ -28,7 +28,12 @@
 //     unprivileged local user can have made it or can swap what is beneath it; a layer itself
 //     too (layers_open; a volume's own directory is its users', layers_open_dir). Of the two
 //     rules this module's predecessors had (attach's: root's alone, no link, from "/"; the
-//     agent's: no link, below the data root, on its mount) each is kept: both hold.
+//     agent's: no link, below the data root, on its mount) each is kept: both hold. One
+//     exception to attach's, with the same guarantee: a directory on the way that others may
+//     write to but that has the sticky bit (/tmp, where a test engine keeps its data root) is
+//     taken when the entry beneath it is itself checked (root's, then the next): no other user
+//     can rename or remove root's entry there, and one they made first would be theirs. Never
+//     for a layer itself or the directory just above the last component.
 //   - Nothing in the layers: their names, whiteouts and xattrs are overlayfs's to interpret; the
 //     caller reads the result with in-root resolution (fsops.h) like any container root, or runs
 //     a confined program in it (attach-snapshot.c). Every overlay made here is nodev.
@@ -80,11 +85,14 @@ const char *layers_below(const char *root, const char *path) {
   return path + n + 1;
 }
 
-/** Whether the directory `fd` is root's and writable by nobody else (errno EPERM when not). */
-static int root_alone(int fd) {
+/** Whether the directory `fd` is root's and writable by nobody else; with `sticky_ok`, or
+ *  writable by others with the sticky bit (as /tmp: no one else can rename or remove root's
+ *  entries in it), for a directory whose entry on the way is checked to be root's in turn.
+ *  errno EPERM when not. */
+static int root_alone(int fd, int sticky_ok) {
   struct stat st;
   if (fstat(fd, &st) != 0) return 0;
-  if (st.st_uid == 0 && !(st.st_mode & 022)) return 1;
+  if (st.st_uid == 0 && (!(st.st_mode & 022) || (sticky_ok && (st.st_mode & S_ISVTX)))) return 1;
   errno = EPERM;
   return 0;
 }
@@ -113,7 +121,7 @@ static int walk(int dir, const char *path, uint64_t resolve) {
     if (fd < 0) return -1;
     at = fd;
     if (*e == 0) return at;
-    if (!root_alone(at)) break;
+    if (!root_alone(at, strchr(e + 1, '/') != NULL)) break;  // sticky: only above an entry checked in turn
     c = e + 1;
   }
   if (at != dir) {
@@ -128,10 +136,10 @@ int layers_open_dir(int host, const char *data_root, const char *dir) {
   const char *rel = layers_below(data_root, dir);
   if (!rel) return -1;
   // "/" of the engine's namespace, the data root from it, then the directory beneath, on its mount.
-  if (!root_alone(host)) return -1;
+  if (!root_alone(host, 1)) return -1;
   int root = walk(host, data_root + 1, 0);
   if (root < 0) return -1;
-  int fd = root_alone(root) ? walk(root, rel, RESOLVE_NO_XDEV) : -1;
+  int fd = root_alone(root, strchr(rel, '/') != NULL) ? walk(root, rel, RESOLVE_NO_XDEV) : -1;
   int e = errno;
   close(root);
   errno = e;
@@ -140,7 +148,7 @@ int layers_open_dir(int host, const char *data_root, const char *dir) {
 
 int layers_open(int host, const char *data_root, const char *layer) {
   int fd = layers_open_dir(host, data_root, layer);
-  if (fd >= 0 && !root_alone(fd)) {
+  if (fd >= 0 && !root_alone(fd, 0)) {
     close(fd);
     errno = EPERM;
     return -1;

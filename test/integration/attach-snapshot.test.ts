@@ -104,7 +104,7 @@ describe.runIf(hasEngine)('attach snapshot: a malicious engine naming layer dire
   let canaryBefore: string;
 
   beforeAll(async () => {
-    // Not below /tmp, which is writable by all (and so refused before anything below it is looked at).
+    // Not below /tmp, shared with every user (only its sticky bit makes it acceptable on the way).
     base = fs.mkdtempSync('/run/dbox-snap-evil-');
     fs.chmodSync(base, 0o755);
     // The engine's data root (as /info names it), root's.
@@ -119,6 +119,10 @@ describe.runIf(hasEngine)('attach snapshot: a malicious engine naming layer dire
     fs.mkdirSync(ownedWay, {recursive: true});
     fs.writeFileSync(path.join(ownedWay, 'planted'), 'planted\n');
     execFileSync('chown', ['65534:65534', path.dirname(ownedWay)]);
+    // A layer of root's that anyone may add files to (sticky: on the way that would do, as a layer not).
+    const sticky = path.join(root, 'overlay2', hex(), 'diff');
+    fs.mkdirSync(sticky, {recursive: true});
+    fs.chmodSync(sticky, 0o1777);
     // Shaped as overlay2's, root's, but a link to the host's /etc on the way.
     const layerDir = path.join(root, 'overlay2', hex());
     fs.mkdirSync(layerDir, {recursive: true});
@@ -140,6 +144,7 @@ describe.runIf(hasEngine)('attach snapshot: a malicious engine naming layer dire
       layered('evil-dotdot', `${root}/overlay2/${hex()}/diff`, `${root}/overlay2/../../../../etc/overlay2/${hex()}/diff`),
       layered('evil-owned', owned),
       layered('evil-owned-way', ownedWay),
+      layered('evil-sticky', sticky),
       layered('evil-link', linked),
       layered('evil-mount', crossing),
       layered('evil-colon', `${root}/overlay2/${hex()}/diff:/etc`),
@@ -159,6 +164,7 @@ describe.runIf(hasEngine)('attach snapshot: a malicious engine naming layer dire
       'evil-dotdot': /the engine named a layer directory that is not one of overlay2's/,
       'evil-owned': /Operation not permitted \(a directory on the way is not root's alone\): refusing it/,
       'evil-owned-way': /Operation not permitted \(a directory on the way is not root's alone\): refusing it/,
+      'evil-sticky': /Operation not permitted \(a directory on the way is not root's alone\): refusing it/,
       'evil-link': /Too many levels of symbolic links \(a link, another mount/,
       'evil-mount': /Invalid cross-device link \(a link, another mount/,
       'evil-colon': /the engine named a layer directory that is not one of overlay2's/,
