@@ -75,10 +75,11 @@ describe.runIf(hasEngine)('attach to a stopped container or an image: a snapshot
 
   it('the program is confined: its own processes only, no /proc/sys, no mknod, no mount, the status passed', () => {
     const r = attach([stopped, '--', 'sh', '-c',
-      'ps -o pid | tail -n +2 | wc -l; ls /proc/sys 2>&1; mknod /tmp/sda b 8 0 2>&1; mkdir -p /tmp/m; mount -t tmpfs x /tmp/m 2>&1; exit 9']);
+      'ps -o pid > /tmp/ps; tail -n +2 /tmp/ps | wc -l; ls /proc/sys 2>&1; mknod /tmp/sda b 8 0 2>&1; mkdir -p /tmp/m; mount -t tmpfs x /tmp/m 2>&1; exit 9']);
     expect(r.status).toBe(9);
     const lines = r.stdout.split('\n');
-    expect(Number(lines[0])).toBeLessThanOrEqual(4); // init, sh, ps, tail/wc
+    // init, sh, ps (not a pipeline: how many of its parts ps would see depends on timing)
+    expect(Number(lines[0])).toBeLessThanOrEqual(3);
     expect(r.stdout).toMatch(/ls: \/proc\/sys: No such file or directory/);
     expect(r.stdout).toMatch(/mknod: \/tmp\/sda: Operation not permitted/);
     expect(r.stdout).toMatch(/mount: .*(Operation not permitted|permission denied)/i);
