@@ -225,8 +225,8 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
   }, 120_000);
 
   describe('hostile layer paths', () => {
-    // Of overlay2's shape (so only the agent's own check can refuse it).
-    const link = (): string => `${dataRoot}/overlay2/dboxlayerslink${process.pid}`;
+    // Of overlay2's shape, 64 hex digits (so only the agent's own check can refuse it).
+    const link = (): string => `${dataRoot}/overlay2/${crypto.createHash('sha256').update(`dboxlayerslink${process.pid}`).digest('hex')}`;
     let elsewhere: string;
     beforeAll(() => {
       // A directory outside the data root holding a "diff" with a secret, and a link to it where a layer would be.
