@@ -124,7 +124,7 @@
       "sources": [
         "native/agent/agent.c",
         "native/agent/fsops.c",
-        "native/agent/layers.c",
+        "native/layers.c",
         "native/identity.c"
       ],
       "cflags": [

@@ -28,7 +28,7 @@ function inProcess(ns: Namespace, stdout: Output, stderr: Output): (line: string
   return (line) => {
     const ctx: ShellContext = {
       cwd: '/', home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: new PassThrough(), stdinIsTTY: false,
-      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127, now: Date.now,
+      stdout, stderr, color: false, signal: new AbortController().signal, run: async () => 127, capture: async () => ({status: 127, stdout: '', stderr: '', error: 'no programs here'}), now: Date.now,
     };
     ns.refresh();
     return runBuiltin(builtins, line.split(' '), ctx);

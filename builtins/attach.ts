@@ -57,7 +57,7 @@ export const attach: Builtin = {
     // Loaded on use: attach needs child processes and the helper, no other line does.
     const {attach: runAttach, cleanup} = await import('../src/attach/attach.js');
     const {AttachError} = await import('../src/attach/toolbox.js');
-    const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream, run: ctx.run, stdinIsTTY: ctx.stdinIsTTY};
+    const io = {ns: ctx.ns, env: ctx.env as NodeJS.ProcessEnv, stderr: ctx.stderr.stream, run: ctx.run, capture: ctx.capture, stdinIsTTY: ctx.stdinIsTTY};
     try {
       if (a.cleanup) {
         // Only what really happened: the helper has said what it left, and why.

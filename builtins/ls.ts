@@ -517,7 +517,7 @@ async function listDir(target: Target, at: string, view: View, ignored: (name: s
     return ordered([...dots, ...list.filter((c) => !ignored(String(c.name))).map((c) => ({name: String(c.name), container: c}))], flags, view.q.names);
   }
   if (target.kind === 'hosts') {
-    const endpoints = ctx.ns.allEndpoints().filter((e) => !ignored(e.name));
+    const endpoints = (await ctx.ns.readdir('/hosts')).flatMap((e) => (e.endpoint && !ignored(e.name) ? [e.endpoint] : []));
     const answers = flags.has('long') ? await Promise.all(endpoints.map((e) => ctx.ns.engineFor(e.name, '/hosts').ping())) : [];
     return ordered(endpoints.map((e, i) => ({name: e.name, endpoint: {address: e.address, ...(answers[i] !== undefined ? {reachable: answers[i]} : {})}})), flags, view.q.names);
   }

@@ -8,15 +8,16 @@
 // it: the tmpfs (every change made inside), the overlay, the toolbox's mount. Nothing is written
 // to the layers: an overlay never writes to its lower layers, so `docker diff` is unchanged.
 //
-//   dbox-snapshot run --layer DIR [--layer DIR]... --source DIR --target PATH [--hostname NAME]
+//   dbox-snapshot run --data-root DIR --layer DIR [--layer DIR]... --source DIR --target PATH [--hostname NAME]
 //                     [--workdir PATH] [--env K=V]... -- PROGRAM [ARGS...]
-//   (layers top first: the container's own layer, then its image's, as the engine lists them)
+//   (layers top first: the container's own layer, then its image's, as the engine lists them; each
+//   below the data root, the engine's DockerRootDir, or where a helper container has it bound)
 //
 // What is trusted, and why:
-//   - The layer paths come from the engine's inspect answer and are hostile. src/attach/snapshot.ts
-//     accepts only absolute, normalised paths of overlay2's shape; native/layers.h opens and
-//     checks each (no link followed, root's alone) and assembles the overlay from the opened
-//     directories.
+//   - The layer paths come from the engine's inspect answer and are hostile. src/docker/layers.ts
+//     accepts only canonical paths of overlay2's shape below the data root; native/layers.h opens
+//     and checks each (no link followed, every directory root's alone, below the data root on its
+//     mount) and assembles the overlay from the opened directories.
 //   - Everything inside the layers is the container's, as hostile as a running container: the
 //     program runs as root in namespaces of its own, after pivot_root into the overlay (the host's
 //     tree is detached, nothing of it is reachable), with the engine's default capability set less
@@ -63,6 +64,7 @@ static const int program_caps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_
                                    CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE};
 
 struct args {
+  const char *data_root;
   const char *layers[LAYERS_MAX];
   int nlayers;
   const char *source, *target, *hostname, *workdir;
@@ -237,10 +239,25 @@ static int run(const struct args *a) {
   }
   // The layers proven, in this namespace's copy of the host's tree (an overlay takes lower
   // directories only from mounts of the namespace it is made in).
-  for (; n < a->nlayers; n++) {
-    if ((layers[n] = layer_open(a->layers[n], &f)) < 0) goto out;
+  int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host < 0) {
+    failf(&f, EXIT_ATTACH, "/: %s", strerror(errno));
+    goto out;
   }
-  if (layers_mount(SCRATCH, layers, n, &f) < 0) goto out;
+  for (; n < a->nlayers; n++) {
+    if ((layers[n] = layers_open(host, a->data_root, a->layers[n])) < 0) {
+      failf(&f, EXIT_ATTACH, "layer %.200s: %s%s", a->layers[n], strerror(errno),
+            errno == EPERM ? " (a directory on the way is not root's alone): refusing it"
+            : errno == ELOOP || errno == EXDEV || errno == EINVAL ? " (a link, another mount or a path not below the data root): refusing it" : "");
+      break;
+    }
+  }
+  close_fd(&host);
+  if (n < a->nlayers) goto out;
+  if (layers_mount_rw(SCRATCH, layers, (size_t)n) < 0) {
+    failf(&f, EXIT_ATTACH, "the overlay of the layers: %s", strerror(errno));
+    goto out;
+  }
   if ((root = open(SCRATCH "/root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
     failf(&f, EXIT_ATTACH, "the snapshot's root: %s", strerror(errno));
     goto out;
@@ -279,7 +296,7 @@ out:
 }
 
 static int usage(const char *why) {
-  fprintf(stderr, "attach: %s\nusage: dbox-snapshot run --layer DIR... --source DIR --target PATH [--hostname NAME] [--workdir PATH] "
+  fprintf(stderr, "attach: %s\nusage: dbox-snapshot run --data-root DIR --layer DIR... --source DIR --target PATH [--hostname NAME] [--workdir PATH] "
                   "[--env K=V]... -- PROGRAM [ARGS...]\n", why);
   return 2;
 }
@@ -297,7 +314,8 @@ int main(int argc, char **argv) {
     if (i + 1 >= argc) return usage("an option needs a value");
     const char *o = argv[i];
     char *v = argv[++i];
-    if (strcmp(o, "--layer") == 0) {
+    if (strcmp(o, "--data-root") == 0) a.data_root = v;
+    else if (strcmp(o, "--layer") == 0) {
       if (a.nlayers == LAYERS_MAX) return usage("too many layers");
       a.layers[a.nlayers++] = v;
     } else if (strcmp(o, "--source") == 0) a.source = v;
@@ -309,7 +327,8 @@ int main(int argc, char **argv) {
       a.env[a.nenv++] = v;
     } else return usage("unknown option");
   }
-  if (a.nlayers == 0 || !a.source || !a.target || !a.argv || !a.argv[0]) return usage("--layer, --source, --target and a program are required");
+  if (!a.data_root || a.nlayers == 0 || !a.source || !a.target || !a.argv || !a.argv[0])
+    return usage("--data-root, --layer, --source, --target and a program are required");
   if (!state_path_ok(a.target)) return usage("--target must be an absolute normalised path other than /");
   if (a.hostname && strlen(a.hostname) > 64) return usage("--hostname is at most 64 bytes");
   if (a.workdir && a.workdir[0] != '/') return usage("--workdir must be absolute");

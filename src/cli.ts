@@ -95,7 +95,7 @@ async function mountCommand(args: readonly string[]): Promise<number> {
 /** `dbox attach …`: the builtin on dbox's own terminal, dbox in the foreground. */
 async function attachCommand(argv: readonly string[], ns: Namespace): Promise<number> {
   const [{runBuiltin}, {builtins}] = await Promise.all([import('./shell/run-builtin.js'), import('../builtins/index.js')]);
-  const {runInherited} = await import('./shell/run-program.js');
+  const {runCaptured, runInherited} = await import('./shell/run-program.js');
   const controller = new AbortController();
   process.on('SIGINT', () => controller.abort());
   const output = (stream: NodeJS.WriteStream, fd: number) =>
@@ -103,7 +103,7 @@ async function attachCommand(argv: readonly string[], ns: Namespace): Promise<nu
   const ctx: ShellContext = {
     cwd: process.cwd(), home: process.env['HOME'] ?? '/', env: process.env, ns, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true,
     stdout: output(process.stdout, 1), stderr: output(process.stderr, 2), color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined,
-    signal: controller.signal, run: runInherited, now: Date.now,
+    signal: controller.signal, run: runInherited, capture: runCaptured, now: Date.now,
   };
   return runBuiltin(builtins, argv, ctx);
 }
@@ -185,8 +185,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (first === 'mount' || first === 'umount') return mountCommand(argv);
   if (first === '--attach-bridge') return (await import('./attach/terminal-bridge.js')).bridgeMain(process.env);
   if (first === 'toolbox') {
-    const {ensureToolbox} = await import('./attach/toolbox.js');
-    process.stdout.write(`${ensureToolbox()}\n`);
+    const [{ensureToolbox}, {runCaptured}] = await Promise.all([import('./attach/toolbox.js'), import('./shell/run-program.js')]);
+    process.stdout.write(`${await ensureToolbox(runCaptured)}\n`);
     return 0;
   }
   let ns: Namespace;

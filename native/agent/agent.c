@@ -49,7 +49,7 @@
 
 #include "../identity.h"
 #include "fsops.h"
-#include "layers.h"
+#include "../layers.h"
 #include "protocol.h"
 
 #define KEEPER_NAME "dbox-agent-keeper"
@@ -386,10 +386,10 @@ static void op_root_merged(uint32_t id, rd_t *r) {
 }
 
 /**
- * ROOT_LAYERS (layers.c): kind 0, an image's or a stopped container's files, read-only, assembled
+ * ROOT_LAYERS (native/layers.c): kind 0, an image's or a stopped container's files, read-only, assembled
  * from its layer directories (top first) as a detached overlay in this process only; kind 1, one
  * directory (a volume's), read-write as it is. Every path is the engine's word, checked in
- * layers.c (canonical, below the data root, no link on the way). Nothing to watch: pid_dir -1.
+ * native/layers.c (canonical, below the data root, no link on the way, root's alone). Nothing to watch: pid_dir -1.
  */
 struct layers_args {
   const char *data_root;

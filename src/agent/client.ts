@@ -194,7 +194,7 @@ export class AgentClient {
   }
 
   /**
-   * Files from the engine's own directories under a handle chosen here (native/agent/layers.c):
+   * Files from the engine's own directories under a handle chosen here (native/layers.c):
    * `read-only`, the union of `layers` (top first; an image's or a stopped container's), or
    * `directory`, the one directory as it is (a volume's). Every path must lie below `dataRoot`
    * (src/docker/layers.ts checks their shape here, the agent again, with no link on the way).

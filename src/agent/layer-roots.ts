@@ -1,4 +1,4 @@
-// Roots the agent assembles from the engine's own directories (native/agent/layers.c), for the
+// Roots the agent assembles from the engine's own directories (native/layers.c), for the
 // files of what has no process: images, volumes, stopped containers.
 //   LayersRoot   an image's layers, or a stopped container's (its upper directory on top), as one
 //                read-only overlay that lives in no mount namespace (a detached mount in the

@@ -17,15 +17,15 @@ import type {ContainerInfo} from '../docker/engine.js';
 import {engineArch} from '../docker/agent-container.js';
 import {pidFromInspect} from '../docker/validate.js';
 import {attachHelper as helper, dboxLauncher} from '../self.js';
-import type {RunOptions} from '../shell/context.js';
+import type {Capture, RunOptions} from '../shell/context.js';
 import {FsError} from '../errors.js';
 import type {Namespace} from '../vfs/namespace.js';
 import {normalize} from '../vfs/path.js';
-import {forgetState, readState} from './state.js';
+import {AttachState} from './state.js';
 import {AttachError, ensureToolbox} from './toolbox.js';
 import {helperCaps, makeHelper, makeSnapshotHelper, removeHelper, removeStaleHelpers} from './helper-container.js';
 import {BRIDGE_ENV, type BridgeSpec} from './terminal-bridge.js';
-import {runSnapshot, snapshotArgs, snapshotId, snapshotLayers} from './snapshot.js';
+import {HELPER_DATA_ROOT, layersAt, runSnapshot, snapshotArgs, snapshotId, snapshotLayers} from './snapshot.js';
 import {removeUpload, upload, type UploadTarget} from './upload.js';
 
 export type Method = 'auto' | 'mount-api' | 'blockdev' | 'helper' | 'upload';
@@ -47,6 +47,8 @@ export interface AttachIo {
   readonly stderr: NodeJS.WritableStream;
   /** Runs the helper or `docker exec` with the caller's terminal (ShellContext.run). */
   readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
+  /** Runs the helper with its output collected (ShellContext.capture): its state, a cleanup. */
+  readonly capture: Capture;
   /** Whether the caller's stdin is a terminal (`docker exec -it` or `-i`). */
   readonly stdinIsTTY: boolean;
 }
@@ -81,7 +83,7 @@ async function pidOf(io: AttachIo, id: string): Promise<number> {
 }
 
 async function uploadTarget(io: AttachIo, c: ContainerInfo): Promise<UploadTarget> {
-  return {id: c.id, name: c.name, fs: await io.ns.fsFor(c), engine: io.ns.engine};
+  return {id: c.id, name: c.name, fs: await io.ns.fsFor(c), engine: io.ns.engine, state: new AttachState(io.capture)};
 }
 
 /** The container named (in any state), or else the image of that reference. */
@@ -99,7 +101,7 @@ async function findTarget(io: AttachIo, name: string): Promise<{container: Conta
 
 export async function attach(req: AttachRequest, io: AttachIo): Promise<number> {
   const found = await findTarget(io, req.container);
-  const hostDir = req.hostDir ?? ensureToolbox(io.env);
+  const hostDir = req.hostDir ?? await ensureToolbox(io.capture, io.env);
   const st = fs.statSync(hostDir, {throwIfNoEntry: false});
   if (!st) throw new AttachError(`${hostDir}: No such file or directory`);
   if (!st.isDirectory()) throw new AttachError(`${hostDir}: Not a directory`);
@@ -151,12 +153,12 @@ async function attachSnapshot(io: AttachIo, req: AttachRequest, container: Conta
   if (req.verbose) io.stderr.write(`attach: ${what}: a snapshot of its layers (changes are discarded)\n`);
   const info = container ? await engine.inspectRaw('containers', container.id) : image;
   const command = req.command.length > 0 ? req.command : [`${at}/bin/sh`];
-  if (process.getuid?.() === 0 && engine.sharesPids()) return runSnapshot(io, info, hostDir, at, command);
+  const set = snapshotLayers(info, await engine.dataRoot());
+  if (process.getuid?.() === 0 && engine.sharesPids()) return runSnapshot(io, info, set, hostDir, at, command);
   // Not root here, or the layers are on another machine: the snapshot runs on the engine's host, in a helper container.
-  const layers = snapshotLayers(info);
   const id = snapshotId(info);
-  return runHelper(io, () => makeSnapshotHelper(engine, {id, layers, toolbox: hostDir, tty: io.stdinIsTTY,
-    args: (inside) => snapshotArgs(info, '/toolbox', at, command, inside)}), (why) => {
+  return runHelper(io, () => makeSnapshotHelper(engine, {id, dataRoot: set.dataRoot, toolbox: hostDir, tty: io.stdinIsTTY,
+    args: snapshotArgs(info, layersAt(set, HELPER_DATA_ROOT), '/toolbox', at, command)}), (why) => {
     throw new AttachError(`${what} ${container ? 'is not running' : 'is an image'}: no helper can make a snapshot of its layers on ` +
       `${engine.label}: ${why}${container ? ` (start it with: docker start ${container.name})` : ''}`);
   });
@@ -228,11 +230,12 @@ export interface Cleaned {
 /** Removes what a killed attach left in the container: only what it can prove is attach's. */
 export async function cleanup(name: string, hostDir: string | undefined, at: string, io: AttachIo): Promise<Cleaned> {
   const c = await runningContainer(io, name);
-  const {state} = readState(c.id);
+  const store = new AttachState(io.capture);
+  const {state} = await store.read(c.id);
   if (state?.method === 'upload') {
     const outcome = await removeUpload(await uploadTarget(io, c), state.target, state.token);
     if (outcome === 'foreign') io.stderr.write(`attach: left ${state.target} in ${c.name}: it is not the uploaded copy (no marker of it)\n`);
-    forgetState(c.id);
+    await store.forget(c.id);
     return {removed: outcome === 'removed' ? 1 : 0, left: outcome === 'foreign' ? 1 : 0};
   }
   // Mounts made from this machine are root's on the engine's own machine; elsewhere a helper
@@ -247,14 +250,13 @@ export async function cleanup(name: string, hostDir: string | undefined, at: str
   if (!state) {
     // No record: a mount of the directory at the target itself, and the target only if the
     // engine says the container did not have it (and only if empty: the helper only rmdirs).
-    args.push('--source', hostDir ?? ensureToolbox(io.env));
+    args.push('--source', hostDir ?? await ensureToolbox(io.capture, io.env));
     const changes = (await (await io.ns.engine.container(c.id)).changes()) as {Path: string; Kind: number}[] | null;
     if ((changes ?? []).some((ch) => ch.Path === target && ch.Kind === 1)) args.push('--created', target);
   }
-  const {spawnSync} = await import('node:child_process');
-  const r = spawnSync(helper, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
-  io.stderr.write(r.stderr ?? '');
-  const counts = /^(\d+) (\d+) (\d+) (\d+)\n$/.exec(r.stdout ?? '');
-  if (r.status !== 0 || !counts) throw new AttachError(`cleanup of ${c.name} failed${r.error ? ` (${r.error.message})` : ''}`);
+  const r = await io.capture(helper, args);
+  io.stderr.write(r.stderr);
+  const counts = /^(\d+) (\d+) (\d+) (\d+)\n$/.exec(r.stdout);
+  if (r.status !== 0 || !counts) throw new AttachError(`cleanup of ${c.name} failed${r.error !== undefined ? ` (${r.error})` : ''}`);
   return {removed: Number(counts[1]) + Number(counts[2]), left: Number(counts[3]) + Number(counts[4])};
 }

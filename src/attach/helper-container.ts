@@ -48,6 +48,7 @@ import type {Engine} from '../docker/engine.js';
 import {validContainerId} from '../docker/validate.js';
 import {attachHelperStatic, snapshotHelper} from '../self.js';
 import {pack} from './pack.js';
+import {HELPER_DATA_ROOT} from './snapshot.js';
 import {AttachError} from './toolbox.js';
 
 export const HELPER_LABEL = 'dbox.attach';
@@ -124,27 +125,29 @@ export async function makeHelper(engine: Engine, req: HelperRequest): Promise<st
 export interface SnapshotHelperRequest {
   /** The container's id, or the image's (sha256:…): the helper's label. */
   readonly id: string;
-  /** The layer directories on the engine's host, top first (checked: src/docker/layer-dirs.ts). */
-  readonly layers: readonly string[];
-  /** dbox-snapshot's arguments after its layers and source (snapshotArgs), with /toolbox as the source. */
-  readonly args: (layers: readonly string[]) => string[];
+  /** The engine's data root on its host (checked: src/docker/layers.ts), bound read-only at HELPER_DATA_ROOT. */
+  readonly dataRoot: string;
+  /** dbox-snapshot's arguments after its name (snapshotArgs), with /toolbox as the source and the layers below HELPER_DATA_ROOT. */
+  readonly args: readonly string[];
   readonly toolbox: string;
   readonly tty: boolean;
 }
 
 /**
  * A helper that runs a snapshot of a stopped container's or an image's layers on the engine's
- * host (dbox-snapshot, static, in the same image): the engine binds each layer directory read-only
- * at /layers/N (it already holds them; nothing is written to them; the paths are checked to be of
- * overlay2's shape, and on its own host the engine is trusted to name its own directories), no --pid=host (the snapshot
- * makes namespaces of its own), the capabilities of HELPER_CAPS and the engine's defaults (the
- * snapshot's program gets the defaults less CAP_MKNOD), and no seccomp filter (below).
+ * host (dbox-snapshot, static, in the same image): the engine binds its own data root read-only
+ * at HELPER_DATA_ROOT (it already holds it; nothing is written to it; the layer paths are checked
+ * to be of overlay2's shape below it, and dbox-snapshot opens each as native/layers.c does on
+ * this machine: no link, root's alone, on the data root's mount; on its own host the engine is
+ * trusted to name its own data root; the program inside never sees it, it runs after pivot_root
+ * into the overlay), no --pid=host (the snapshot makes namespaces of its own), the capabilities of
+ * HELPER_CAPS and the engine's defaults (the snapshot's program gets the defaults less
+ * CAP_MKNOD), and no seccomp filter (below).
  */
 export async function makeSnapshotHelper(engine: Engine, req: SnapshotHelperRequest): Promise<string> {
-  const inside = req.layers.map((_, i) => `/layers/${i}`);
-  return createHelper(engine, req.id, req.toolbox, req.tty, ['/dbox-snapshot', ...req.args(inside)], {
+  return createHelper(engine, req.id, req.toolbox, req.tty, ['/dbox-snapshot', ...req.args], {
     // Mounts, not Binds: a bind of a directory that has gone meanwhile would make the engine create it on its host.
-    CapAdd: helperCaps(null), Mounts: req.layers.map((l, i) => ({Type: 'bind', Source: l, Target: inside[i], ReadOnly: true})),
+    CapAdd: helperCaps(null), Mounts: [{Type: 'bind', Source: req.dataRoot, Target: HELPER_DATA_ROOT, ReadOnly: true}],
     // The engine's default seccomp profile forbids pivot_root, and a snapshot without it (a moved
     // mount and chroot) would leave the old root beneath the new one; so no filter, as a snapshot
     // made on this machine has none (README, Limits).

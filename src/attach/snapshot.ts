@@ -8,21 +8,22 @@
 // snapshot).
 //
 // What is trusted, and why: the engine's inspect answer is not. The layer list is taken only from
-// an overlay2 GraphDriver whose every path is of overlay2's own shape (src/docker/layer-dirs.ts);
-// native/layers.c then opens each without following links and refuses any whose directories are
-// not root's alone. The environment, working directory and hostname are strings
+// an overlay2 GraphDriver whose every path is of overlay2's own shape below the engine's data
+// root (src/docker/layers.ts, the one check, shared with the agent); native/layers.c (the one C
+// owner, shared too) then opens each without following links, on the data root's mount, and
+// refuses any whose directories are not root's alone. The environment, working directory and hostname are strings
 // for the program inside, bounded and checked here. As root with the engine on this machine the
 // snapshot runs here; otherwise in a helper container on the engine's host (helper-container.ts).
-import {layerDirs} from '../docker/layer-dirs.js';
+import {layerDirs, type LayerSet} from '../docker/layers.js';
 import {validContainerId} from '../docker/validate.js';
 import {snapshotHelper} from '../self.js';
 import {AttachError} from './toolbox.js';
 
-/** The layer directories of an inspect answer (a container's or an image's), top first; why not, as an error. */
-export function snapshotLayers(info: unknown): string[] {
-  const r = layerDirs(info);
+/** The layer directories of an inspect answer (a container's or an image's) under the engine's data root, top first; why not, as an error. */
+export function snapshotLayers(info: unknown, dataRoot: string | undefined): LayerSet {
+  const r = layerDirs(info, dataRoot);
   if ('why' in r) throw new AttachError(r.why.startsWith('the engine\'s storage driver') ? `${r.why}: no snapshot can be made of its layers` : r.why);
-  return r.dirs;
+  return r;
 }
 
 export interface SnapshotConfig {
@@ -47,10 +48,18 @@ export function snapshotConfig(info: unknown, at: string): SnapshotConfig {
   return {env: withPath, workdir, hostname};
 }
 
-/** The helper's arguments for a snapshot of `info`'s layers (found at `layers`, when not where the engine has them). */
-export function snapshotArgs(info: unknown, hostDir: string, at: string, command: readonly string[], layers: readonly string[] = snapshotLayers(info)): string[] {
+/** Where a helper container has the engine's data root bound (makeSnapshotHelper). */
+export const HELPER_DATA_ROOT = '/engine';
+
+/** The same layers seen where the data root is bound at `at` (a helper container's HELPER_DATA_ROOT). */
+export function layersAt(set: LayerSet, at: string): LayerSet {
+  return {dataRoot: at, layers: set.layers.map((l) => at + l.slice(set.dataRoot.length))};
+}
+
+/** The helper's arguments for a snapshot of `set`'s layers (`info`'s, checked by snapshotLayers). */
+export function snapshotArgs(info: unknown, set: LayerSet, hostDir: string, at: string, command: readonly string[]): string[] {
   const {env, workdir, hostname} = snapshotConfig(info, at);
-  return ['run', ...layers.flatMap((l) => ['--layer', l]), '--source', hostDir, '--target', at, '--hostname', hostname,
+  return ['run', '--data-root', set.dataRoot, ...set.layers.flatMap((l) => ['--layer', l]), '--source', hostDir, '--target', at, '--hostname', hostname,
     '--workdir', workdir, ...env.flatMap((e) => ['--env', e]), '--', ...command];
 }
 
@@ -65,8 +74,8 @@ export function snapshotId(info: unknown): string {
   return id;
 }
 
-/** Runs `command` in a snapshot of a container's or an image's layers, on this machine; its status. */
-export async function runSnapshot(io: SnapshotIo, info: unknown, hostDir: string, at: string, command: readonly string[]): Promise<number> {
+/** Runs `command` in a snapshot of a container's or an image's layers (`set`, from snapshotLayers), on this machine; its status. */
+export async function runSnapshot(io: SnapshotIo, info: unknown, set: LayerSet, hostDir: string, at: string, command: readonly string[]): Promise<number> {
   snapshotId(info);
-  return io.run(snapshotHelper, snapshotArgs(info, hostDir, at, command));
+  return io.run(snapshotHelper, snapshotArgs(info, set, hostDir, at, command));
 }

@@ -1,9 +1,9 @@
 // The default toolbox for `attach`: Debian's static busybox with its applet links, under
 // $XDG_DATA_HOME/dbox/toolbox (default ~/.local/share/dbox/toolbox).
-import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {DboxError} from '../errors.js';
+import type {Capture} from '../shell/context.js';
 
 export class AttachError extends DboxError {}
 
@@ -35,8 +35,8 @@ const missingBusybox = (why: string): AttachError =>
   new AttachError(`no static busybox for the toolbox (${why}): install Debian's busybox-static ` +
     '(`sudo apt-get install busybox-static`), or give attach a HOSTDIR of static tools');
 
-/** Builds the toolbox on first use; returns its directory. */
-export function ensureToolbox(env: NodeJS.ProcessEnv = process.env, busybox = env['DBOX_BUSYBOX'] || '/bin/busybox'): string {
+/** Builds the toolbox on first use (asking busybox for its applets through `capture`, ShellContext.capture); returns its directory. */
+export async function ensureToolbox(capture: Capture, env: NodeJS.ProcessEnv = process.env, busybox = env['DBOX_BUSYBOX'] || '/bin/busybox'): Promise<string> {
   const dir = toolboxDir(env);
   if (fs.existsSync(path.join(dir, 'bin', 'busybox'))) return dir;
   if (!fs.existsSync(busybox)) throw missingBusybox(`${busybox} does not exist`);
@@ -46,7 +46,12 @@ export function ensureToolbox(env: NodeJS.ProcessEnv = process.env, busybox = en
   fs.mkdirSync(path.join(tmp, 'bin'), {recursive: true});
   fs.copyFileSync(busybox, path.join(tmp, 'bin', 'busybox'));
   fs.chmodSync(path.join(tmp, 'bin', 'busybox'), 0o755);
-  const applets = execFileSync(busybox, ['--list'], {encoding: 'utf8'}).split('\n').filter((a) => a && a !== 'busybox');
+  const list = await capture(busybox, ['--list']);
+  if (list.status !== 0) {
+    fs.rmSync(tmp, {recursive: true, force: true});
+    throw missingBusybox(`${busybox} --list: ${list.error ?? `status ${list.status}`}`);
+  }
+  const applets = list.stdout.split('\n').filter((a) => a && a !== 'busybox');
   for (const applet of applets) fs.symlinkSync('busybox', path.join(tmp, 'bin', applet));
   fs.mkdirSync(path.dirname(dir), {recursive: true});
   fs.renameSync(tmp, dir);

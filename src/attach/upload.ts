@@ -17,7 +17,7 @@ import type {Engine} from '../docker/engine.js';
 import {FsError, strerror} from '../errors.js';
 import {join} from '../vfs/path.js';
 import {isDir, isSymlink, S_IFMT, S_IFREG, type ContainerFs} from '../vfs/types.js';
-import {forgetState, recordUpload} from './state.js';
+import type {AttachState} from './state.js';
 import {AttachError} from './toolbox.js';
 
 /** The marker at the top of an uploaded directory. */
@@ -28,6 +28,8 @@ export interface UploadTarget {
   readonly name: string;
   readonly fs: ContainerFs;
   readonly engine: Engine;
+  /** Where this machine records the upload (the helper's state, for attach --cleanup). */
+  readonly state: AttachState;
 }
 
 /**
@@ -90,7 +92,7 @@ export type UploadExec = (cmd: readonly string[], env: readonly string[]) => Pro
 export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string, at: string, command: readonly string[], exec: UploadExec,
   pathVar: string): Promise<number> {
   const token = randomBytes(16).toString('hex');
-  recordUpload(c.id, at, token);
+  await c.state.recordUpload(c.id, at, token);
   let made = false;
   try {
     try {
@@ -107,11 +109,11 @@ export async function upload(c: UploadTarget, host: ContainerFs, hostDir: string
     }
     return await exec(command, [`PATH=${at}/bin:${pathVar}`]);
   } finally {
-    if (!made) forgetState(c.id);
+    if (!made) await c.state.forget(c.id);
     else {
       try {
         if ((await removeUpload(c, at, token)) === 'foreign') process.stderr.write(`attach: left ${at} in ${c.name}: it is no longer the uploaded copy\n`);
-        forgetState(c.id);
+        await c.state.forget(c.id);
       } catch (error) {
         // The state stays, for attach --cleanup.
         process.stderr.write(`attach: ${at} was left in ${c.name} (${(error as Error).message}); attach --cleanup ${c.name} removes it\n`);

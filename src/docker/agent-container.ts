@@ -16,7 +16,7 @@
 //   CAP_FSETID            keeping set-id bits a request asks for (else silently dropped)
 //   CAP_MKNOD             tree copies of device nodes between containers (cp -a, as the local driver)
 //   CAP_SYS_ADMIN         mounting: an image's or a stopped container's layers become one read-only
-//                         overlay (native/agent/layers.c), a *detached* mount that lives in no mount
+//                         overlay (native/layers.c), a *detached* mount that lives in no mount
 //                         namespace and goes with its last fd, so the container is read without
 //                         the engine (no archive, no lock on the container: inspect and start never
 //                         wait for a read). Without it: EPERM, and those go through the archive API.

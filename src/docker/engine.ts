@@ -8,7 +8,7 @@ import {EngineUnreachable} from '../errors.js';
 import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
-import {dataRootFromInfo, imagesFromList, layersFromInspect, validVolumeName, volumeDirFromInspect, type ImageInfo, type LayerSet} from './layers.js';
+import {dataRootFromInfo, imagesFromList, layerDirs, validVolumeName, volumeDirFromInspect, type ImageInfo, type LayerSet} from './layers.js';
 import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
 export type {ContainerInfo} from './validate.js';
@@ -417,9 +417,8 @@ export class Engine {
   async layersOf(kind: 'containers' | 'images', ref: string): Promise<LayerSet | undefined> {
     const root = await this.dataRoot();
     if (!root) return undefined;
-    const path = `/${kind}/${encodeURIComponent(ref)}/json`;
-    const inspect = await this.read<unknown>(path, (d) => (kind === 'containers' ? d.getContainer(ref).inspect() : d.getImage(ref).inspect()));
-    return layersFromInspect(inspect, root);
+    const set = layerDirs(await this.inspectRaw(kind, ref), root);
+    return 'why' in set ? undefined : set;
   }
 
   /** The engine's tagged images: repo:tag names (each at most once) and their ids (validate.ts rules for ids). */

@@ -1,13 +1,17 @@
 // Which directories of the engine's host hold an image's, a stopped container's or a volume's
 // files, from the engine's JSON (GET /info DockerRootDir, GraphDriver of an inspect, a volume's
-// Mountpoint). Pure; unit-tested (test/unit/layers.test.ts).
+// Mountpoint): the one owner of that check, for the agent (/images, /volumes, stopped containers)
+// and for attach's snapshots. Pure; unit-tested (test/unit/layers.test.ts, attach-layers.test.ts).
 //
 // What it trusts: nothing. Every path is the engine's word and hostile: it must be canonical and
 // absolute (no empty, "." or ".." component, no ':' or ',' that overlay would split on, no NUL or
 // control character), below the data root (itself canonical and not "/"), and of the one shape
-// overlay2 gives it: <root>/overlay2/<layer>/diff, a volume's <root>/volumes/<name>/_data. What
-// passes is still only a place to look: the agent opens each with no symbolic link on the way and
-// on the data root's own mount (native/agent/layers.c), and the kernel assembles the overlay.
+// overlay2 gives it: <root>/overlay2/<64 hex digits>[-init]/diff (the layer's cache id, as moby
+// names it), a volume's <root>/volumes/<name>/_data; each layer once, at most LAYERS_MAX. Where
+// the two checks this replaces differed, the stricter rule of each is kept: below the data root
+// (the agent's) and 64 hex digits (attach's). What passes is still only a place to look: it is
+// opened with no symbolic link on the way, every directory on the way root's alone and on the
+// data root's own mount (native/layers.c, the one C owner), and the kernel assembles the overlay.
 
 export interface LayerSet {
   /** The engine's data root (DockerRootDir). */
@@ -16,7 +20,7 @@ export interface LayerSet {
   readonly layers: readonly string[];
 }
 
-/** At most this many layers (native/agent/layers.h LAYERS_MAX). */
+/** At most this many layers (native/layers.h LAYERS_MAX). */
 export const LAYERS_MAX = 128;
 
 // eslint-disable-next-line no-control-regex
@@ -34,7 +38,7 @@ export function dataRootFromInfo(info: unknown): string | undefined {
   return canonicalPath(root) ? root : undefined;
 }
 
-const LAYER_ID = /^[0-9A-Za-z]{1,128}(-init)?$/;
+const LAYER_ID = /^[0-9a-f]{64}(-init)?$/;
 
 /** Whether `dir` is <dataRoot>/overlay2/<layer id>/diff. */
 function layerDir(dataRoot: string, dir: unknown): dir is string {
@@ -43,22 +47,30 @@ function layerDir(dataRoot: string, dir: unknown): dir is string {
   return rest.length === 2 && LAYER_ID.test(rest[0]!) && rest[1] === 'diff';
 }
 
+const shown = (s: string): string => JSON.stringify(s.slice(0, 200));
+
 /**
- * The layers of an inspect's GraphDriver (a container's or an image's): UpperDir on top, then
- * LowerDir's entries in order. Overlay2 only; undefined when any path is not of its shape, when a
- * layer repeats, or when there are more than LAYERS_MAX.
+ * The layers of an inspect's GraphDriver (a container's or an image's) under the engine's data
+ * root: UpperDir on top, then LowerDir's entries in order. Overlay2 only; else why there are none
+ * to use (a path not of its shape, a layer twice, more than LAYERS_MAX, no usable data root).
  */
-export function layersFromInspect(inspect: unknown, dataRoot: string): LayerSet | undefined {
+export function layerDirs(inspect: unknown, dataRoot: string | undefined): LayerSet | {why: string} {
   const g = (inspect as {GraphDriver?: {Name?: unknown; Data?: Record<string, unknown> | null}} | null)?.GraphDriver;
-  if (g?.Name !== 'overlay2' || !g.Data || typeof g.Data !== 'object' || !canonicalPath(dataRoot)) return undefined;
-  const upper = g.Data['UpperDir'];
-  const lower = g.Data['LowerDir'];
-  if (lower !== undefined && typeof lower !== 'string') return undefined;
-  if (typeof lower === 'string' && lower.length > 128 * 1024) return undefined;
+  if (g?.Name !== 'overlay2') {
+    const name = typeof g?.Name !== 'string' ? 'unknown' : /^[a-z0-9_-]{1,32}$/.test(g.Name) ? g.Name : shown(g.Name.slice(0, 32));
+    return {why: `the engine's storage driver is ${name}, not overlay2`};
+  }
+  if (!canonicalPath(dataRoot)) return {why: 'the engine named no data root of its own'};
+  const upper = g.Data && typeof g.Data === 'object' ? g.Data['UpperDir'] : undefined;
+  const lower = g.Data && typeof g.Data === 'object' ? g.Data['LowerDir'] : undefined;
+  if (typeof upper !== 'string' || (lower !== undefined && typeof lower !== 'string')) return {why: 'the engine named no layer directories'};
+  if (typeof lower === 'string' && lower.length > 128 * 1024) return {why: `more than ${LAYERS_MAX} layers`};
   const layers = [upper, ...(typeof lower === 'string' && lower !== '' ? lower.split(':') : [])];
-  if (layers.length > LAYERS_MAX || !layers.every((l) => layerDir(dataRoot, l))) return undefined;
-  if (new Set(layers).size !== layers.length) return undefined;
-  return {dataRoot, layers: layers as string[]};
+  if (layers.length > LAYERS_MAX) return {why: `more than ${LAYERS_MAX} layers`};
+  const bad = layers.find((l) => !layerDir(dataRoot, l));
+  if (bad !== undefined) return {why: `the engine named a layer directory that is not one of overlay2's: ${shown(bad)} (data root ${shown(dataRoot)})`};
+  if (new Set(layers).size !== layers.length) return {why: 'the engine named a layer directory twice'};
+  return {dataRoot, layers};
 }
 
 /** A local volume's directory (<dataRoot>/volumes/<name>/_data) from its inspect, else undefined. */

@@ -22,6 +22,7 @@ import {CallerStdin, fdOutput, finish, OutputState} from './client-io.js';
 import type {Registry, ShellContext} from './context.js';
 import {encodeFrame, execRequest, FrameReader, parseCall, parseLineRequest, type Frame} from './frames.js';
 import {runBuiltin} from './run-builtin.js';
+import {runCaptured} from './run-program.js';
 import {Spinner} from './spinner.js';
 
 const SIGINT = 2;
@@ -175,6 +176,7 @@ export class BuiltinServer {
           programDone = resolve;
           send('E', execRequest(options.cwd ?? call.cwd, [program, ...args], options.env ?? env));
         }),
+        capture: runCaptured,
         now: Date.now,
       };
       if (this.active++ === 0) this.ns.refresh();

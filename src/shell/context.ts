@@ -20,6 +20,18 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** What a program run with its output collected said (ShellContext.capture). */
+export interface Captured {
+  /** Its exit status: 128+N when signal N ended it, 127 when it could not be started (then `error` says why). */
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly error?: string;
+}
+
+/** Runs a program with its output collected: ShellContext.capture. */
+export type Capture = (program: string, args: readonly string[], options?: RunOptions) => Promise<Captured>;
+
 export interface ShellContext {
   /** The caller's working directory (as the kernel sees it). */
   readonly cwd: string;
@@ -39,6 +51,9 @@ export interface ShellContext {
    *  place: its process group, its terminal, its working directory; resolves to its exit status
    *  (128+N when signal N ended it, 127 when it could not be started). */
   readonly run: (program: string, args: readonly string[], options?: RunOptions) => Promise<number>;
+  /** Runs a program that needs no terminal (attach's helper asked for its state or a cleanup) with
+   *  no stdin and its stdout and stderr collected. The one other way a builtin runs a program. */
+  readonly capture: Capture;
   /** The clock: milliseconds since the epoch (ls's six-month rule, cp's progress). */
   readonly now: () => number;
 }

@@ -23,7 +23,7 @@ import {native} from '../native.js';
 import type {Engine} from '../docker/engine.js';
 import {errnoOfMessage, FsError} from '../errors.js';
 import {Extraction} from './extraction.js';
-import {basename, dirname, join, linkTargetPath, normalize} from './path.js';
+import {basename, dirname, followInRoot, join, normalize, type LinkLook} from './path.js';
 import {temporaryName} from './temporaries.js';
 import {nameBytes} from '../format/utf8.js';
 import {archivePath, entryPath, isEntryName, notRegular, Refusals} from './untrusted.js';
@@ -257,14 +257,14 @@ export class EngineFs implements ContainerFs {
 
   /** Resolves symlinks (in the container's root) up to 40 hops, as the kernel does. */
   private async resolve(path: string): Promise<{path: string; stat: PathStat}> {
-    let current = normalize(path);
-    for (let hops = 0; hops < 40; hops++) {
+    const r = await followInRoot(normalize(path), async (current): Promise<LinkLook<PathStat>> => {
       const p = await this.archive.stat(current);
-      if (!p) throw new FsError('ENOENT', path);
-      if ((goModeToPosix(p.mode) & S_IFMT) !== S_IFLNK) return {path: current, stat: p};
-      current = linkTargetPath(current, await this.linkTarget(current, p, path));
-    }
-    throw new FsError('ELOOP', path);
+      if (!p) return undefined;
+      return (goModeToPosix(p.mode) & S_IFMT) === S_IFLNK ? {link: await this.linkTarget(current, p, path)} : {found: p};
+    });
+    if (r === 'loop') throw new FsError('ELOOP', path);
+    if (!r.found) throw new FsError('ENOENT', path);
+    return {path: r.path, stat: r.found};
   }
 
   /** Where the link `link` whose stat is `p` leads: the engine's stat gives the end of its chain,

@@ -91,8 +91,8 @@ export class Namespace implements ContainerSource {
     this.engines.set(engine.endpoint.name, engine);
   }
 
-  /** Every endpoint (the docker CLI's contexts), for /hosts. */
-  allEndpoints(): Endpoint[] {
+  /** Every endpoint (the docker CLI's contexts): the entries of /hosts (readdir gives each its endpoint). */
+  private allEndpoints(): Endpoint[] {
     this.endpoints ??= listEndpoints();
     if (!this.endpoints.some((e) => e.name === this.engine.endpoint.name)) this.endpoints.push(this.engine.endpoint);
     return this.endpoints;
@@ -348,7 +348,7 @@ export class Namespace implements ContainerSource {
     if (t.kind === 'containers') {
       return (await this.listOf(this.engineFor(t.endpoint, virtualPath))).map((c) => ({name: c.name, type: 'dir' as const, container: c}));
     }
-    if (t.kind === 'hosts') return this.allEndpoints().map((e) => ({name: e.name, type: 'dir' as const}));
+    if (t.kind === 'hosts') return this.allEndpoints().map((e) => ({name: e.name, type: 'dir' as const, endpoint: e}));
     const entries = await t.fs.readdir(t.path);
     // The host's root shows the virtual /containers and /hosts too (ls /, cd /cont<Tab>).
     if (t.fs === this.host && t.path === '/') {

@@ -89,3 +89,27 @@ export function tildify(path: string, home: string): string {
 export function linkTargetPath(link: string, target: string): string {
   return target.startsWith('/') ? normalize(target) : join(dirname(link), target);
 }
+
+/** How many links a lookup follows before ELOOP, as the kernel (MAXSYMLINKS). */
+export const MAX_LINK_HOPS = 40;
+
+/** What is at a path, for followInRoot: nothing, a symlink (its target, as readlink gives it), or something else. */
+export type LinkLook<T> = undefined | {readonly link: string} | {readonly found: T};
+
+/**
+ * The one in-root link follower (the engine driver's lookups, cp's destinations and -L sources):
+ * while the last component of the path is a symlink, its target (resolved lexically in the same
+ * root: "/" and ".." stop at the root, so no target leads out), at most MAX_LINK_HOPS times.
+ * The path it ends at, and what `look` found there (undefined: nothing, as for a dangling link);
+ * 'loop' after too many hops. Pure: `look` does the lookups.
+ */
+export async function followInRoot<T>(path: string, look: (path: string) => Promise<LinkLook<T>>): Promise<{path: string; found?: T} | 'loop'> {
+  let current = path;
+  for (let hops = 0; hops < MAX_LINK_HOPS; hops++) {
+    const at = await look(current);
+    if (at === undefined) return {path: current};
+    if ('found' in at) return {path: current, found: at.found};
+    current = linkTargetPath(current, at.link);
+  }
+  return 'loop';
+}

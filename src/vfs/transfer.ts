@@ -37,7 +37,7 @@ import {COPY_DEVICES, COPY_LINKS, COPY_OWNER, COPY_PRESERVE, COPY_SPARSE_ALWAYS,
 import {copyPolicy, type CopyPolicy, type PolicyOptions} from './copy-policy.js';
 import {FsError, toFsError} from '../errors.js';
 import {decodeStat} from './local-fs.js';
-import {basename, dirname, join, linkTargetPath} from './path.js';
+import {basename, dirname, followInRoot, join} from './path.js';
 import {sweepTemporaries, temporaryName} from './temporaries.js';
 import {capabilitiesOf, isDir, isSymlink, S_IFBLK, S_IFCHR, S_IFMT, S_IFREG, type ContainerFs, type DirEntry, type HostRoot,
   type Stat, type WriteOptions} from './types.js';
@@ -194,14 +194,12 @@ async function sweepOnce(fs: ContainerFs, dir: string, progress: Progress): Prom
  * link writes to the link's target. Targets resolve inside the filesystem's root.
  */
 export async function followLinks(fs: ContainerFs, path: string): Promise<string> {
-  let current = path;
-  for (let hops = 0; hops < 40; hops++) {
-    const st = await fs.lstat(current).catch(() => undefined);
-    if (!st || !isSymlink(st)) return current;
-    const target = await fs.readlink(current);
-    current = linkTargetPath(current, target);
-  }
-  throw new FsError('ELOOP', path);
+  const r = await followInRoot(path, async (p) => {
+    const st = await fs.lstat(p).catch(() => undefined);
+    return st && isSymlink(st) ? {link: await fs.readlink(p)} : st && {found: st};
+  });
+  if (r === 'loop') throw new FsError('ELOOP', path);
+  return r.path;
 }
 
 /**

@@ -2,6 +2,7 @@
 // ContainerFs are absolute inside that filesystem ("/etc/hosts"). Errors are FsError with a
 // POSIX code.
 import type {Readable} from 'node:stream';
+import type {Endpoint} from '../docker/endpoints.js';
 import type {ContainerInfo} from '../docker/validate.js';
 import type {Refusals} from './untrusted.js';
 
@@ -39,6 +40,8 @@ export interface DirEntry {
   /** An entry of /containers (or /hosts/<context>): the container it is, with its state, image
    *  and id as its engine listed them (engine JSON, validated: docker/validate.ts). */
   readonly container?: ContainerInfo;
+  /** An entry of /hosts: the engine endpoint (a docker CLI context) it is. */
+  readonly endpoint?: Endpoint;
 }
 
 export interface StatFs {

@@ -1,5 +1,5 @@
 // Images, volumes and stopped containers through the agent's layers (src/agent/layer-roots.ts,
-// native/agent/layers.c), on the real engine: a stopped container read from its layers with no
+// native/layers.c), on the real engine: a stopped container read from its layers with no
 // archive request and nothing held at the engine; its writes held (a start waits) and then seen
 // by a new read-only view; kill -9 of the agent mid-write leaves the old file or the new one;
 // /images against `docker run --rm IMAGE cat`; /volumes written here and read in a container
@@ -225,8 +225,8 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
   }, 120_000);
 
   describe('hostile layer paths', () => {
-    // Of overlay2's shape (so only the agent's own check can refuse it).
-    const link = (): string => `${dataRoot}/overlay2/dboxlayerslink${process.pid}`;
+    // Of overlay2's shape, 64 hex digits (so only the agent's own check can refuse it).
+    const link = (): string => `${dataRoot}/overlay2/${crypto.createHash('sha256').update(`dboxlayerslink${process.pid}`).digest('hex')}`;
     let elsewhere: string;
     beforeAll(() => {
       // A directory outside the data root holding a "diff" with a secret, and a link to it where a layer would be.
@@ -240,7 +240,7 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
       fs.rmSync(elsewhere, {recursive: true, force: true});
     });
 
-    it('the agent itself refuses them: outside the data root, with "..", through a link, a data root of "/", not a directory', async () => {
+    it('the agent itself refuses them: outside the data root, with "..", through a link, a data root of "/", not a directory, not root\'s alone', async () => {
       const client = await agentOf(engine).client();
       const real = (await engine.layersOf('images', docker('image', 'inspect', '-f', '{{.Id}}', fixture.tag).slice('sha256:'.length)))!.layers[0]!;
       const attempt = async (kind: 'read-only' | 'directory', root: string, layers: string[]): Promise<string> => {
@@ -268,6 +268,22 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
         fs.rmSync(file, {force: true});
       }
       expect(await attempt('read-only', dataRoot, [real])).toBe('opened');
+      // Root's alone (native/layers.c): a layer an unprivileged user owns is refused (a volume's own
+      // directory may be anyone's), and so is anything below a directory such a user owns.
+      const mine = `${dataRoot}/overlay2/dbox-layers-mine-${process.pid}`;
+      fs.mkdirSync(`${mine}/diff`, {recursive: true});
+      try {
+        fs.chownSync(`${mine}/diff`, 65534, 65534);
+        expect(await attempt('read-only', dataRoot, [`${mine}/diff`, real])).toBe('EPERM');
+        expect(await attempt('read-only', dataRoot, [`${mine}/diff`])).toBe('EPERM');
+        expect(await attempt('directory', dataRoot, [`${mine}/diff`])).toBe('opened');
+        fs.chownSync(`${mine}/diff`, 0, 0);
+        fs.chownSync(mine, 65534, 65534);
+        expect(await attempt('read-only', dataRoot, [`${mine}/diff`, real])).toBe('EPERM');
+        expect(await attempt('directory', dataRoot, [`${mine}/diff`])).toBe('EPERM');
+      } finally {
+        fs.rmSync(mine, {recursive: true, force: true});
+      }
     });
 
     it.each([

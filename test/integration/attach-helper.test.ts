@@ -15,6 +15,7 @@ import {Engine} from '../../src/docker/engine.js';
 import {endpointOf} from '../../src/docker/endpoints.js';
 import {helperCaps, makeHelper, removeHelper} from '../../src/attach/helper-container.js';
 import {ensureToolbox} from '../../src/attach/toolbox.js';
+import {runCaptured} from '../../src/shell/run-program.js';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
@@ -185,7 +186,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
     const impostor = Number(docker('inspect', '-f', '{{.State.Pid}}', readonly)); // a process of another container
     for (const pid of [impostor, process.pid]) {
       const id = await makeHelper(engine, {id: target, pid, caps: helperCaps(await engine.inspectRaw('containers', target)),
-        toolbox: ensureToolbox(), at: '/.dbox', command: ['/.dbox/bin/sh', '-c', 'echo reached'], tty: false});
+        toolbox: await ensureToolbox(runCaptured), at: '/.dbox', command: ['/.dbox/bin/sh', '-c', 'echo reached'], tty: false});
       try {
         docker('start', id);
         expect(docker('wait', id)).toBe('125');

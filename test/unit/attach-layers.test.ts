@@ -3,39 +3,34 @@
 // image's Config, and which capabilities a helper container asks for.
 import {describe, expect, it} from 'vitest';
 import {helperCaps, HELPER_CAPS} from '../../src/attach/helper-container.js';
-import {snapshotArgs, snapshotConfig, snapshotLayers} from '../../src/attach/snapshot.js';
+import {layersAt, snapshotArgs, snapshotConfig, snapshotLayers} from '../../src/attach/snapshot.js';
 
+// Which layers are taken is layers.ts's one check (its cases: test/unit/layers.test.ts); here, how a snapshot uses it.
+const ROOT = '/var/lib/docker';
 const hex = (c: string): string => c.repeat(64);
-const layer = (c: string, init = ''): string => `/var/lib/docker/overlay2/${hex(c)}${init}/diff`;
+const layer = (c: string, init = ''): string => `${ROOT}/overlay2/${hex(c)}${init}/diff`;
 const inspect = (upper: unknown, lower?: unknown, name: unknown = 'overlay2'): unknown =>
   ({GraphDriver: {Name: name, Data: {UpperDir: upper, ...(lower !== undefined ? {LowerDir: lower} : {})}}});
 
 describe('snapshotLayers', () => {
-  it('takes the upper layer then the lower ones, top first', () => {
-    expect(snapshotLayers(inspect(layer('a'), `${layer('a', '-init')}:${layer('b')}`))).toEqual([layer('a'), layer('a', '-init'), layer('b')]);
-    expect(snapshotLayers(inspect(layer('c')))).toEqual([layer('c')]); // an image of one layer
-    expect(snapshotLayers(inspect('/data/docker/overlay2/' + hex('d') + '/diff'))).toEqual(['/data/docker/overlay2/' + hex('d') + '/diff']);
+  it('takes the upper layer then the lower ones, top first, below the data root', () => {
+    expect(snapshotLayers(inspect(layer('a'), `${layer('a', '-init')}:${layer('b')}`), ROOT)).toEqual({dataRoot: ROOT, layers: [layer('a'), layer('a', '-init'), layer('b')]});
+    expect(snapshotLayers(inspect(layer('c')), ROOT).layers).toEqual([layer('c')]);
   });
 
   it.each([
-    ['another shape', inspect('/etc'), /not one of overlay2's: "\/etc"/],
-    ['a climb', inspect(`/var/lib/docker/overlay2/../../../etc/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['a dot', inspect(`/var/./lib/docker/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['relative', inspect(`var/lib/docker/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['double slash', inspect(`/var//lib/docker/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['a comma (an overlay option)', inspect(`/var/lib,x/docker/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['a NUL', inspect(`/var/lib\0/docker/overlay2/${hex('a')}/diff`), /not one of overlay2's/],
-    ['a short id', inspect('/var/lib/docker/overlay2/abc/diff'), /not one of overlay2's/],
-    ['merged, not diff', inspect(`/var/lib/docker/overlay2/${hex('a')}/merged`), /not one of overlay2's/],
-    ['an empty lower entry', inspect(layer('a'), `${layer('b')}::${layer('c')}`), /not one of overlay2's: ""/],
-    ['a layer twice', inspect(layer('a'), layer('a')), /twice/],
-    ['no upper', inspect(undefined, layer('a')), /no layer directories/],
-    ['a number', inspect(7), /no layer directories/],
-    ['another driver', inspect(layer('a'), undefined, 'vfs'), /storage driver is vfs, not overlay2/],
-    ['no driver', {}, /storage driver is unknown/],
-    ['too many', inspect(layer('a'), Array.from({length: 128}, (_, i) => layer(i.toString(16).padStart(2, '0').slice(-1))).join(':')), /more than 128 layers/],
-  ])('refuses %s', (_, info, message) => {
-    expect(() => snapshotLayers(info)).toThrow(message);
+    ['another shape', inspect('/etc'), ROOT, /not one of overlay2's: "\/etc"/],
+    ['a layer outside the data root', inspect(`/data/docker/overlay2/${hex('d')}/diff`), ROOT, /not one of overlay2's/],
+    ['a layer twice', inspect(layer('a'), layer('a')), ROOT, /twice/],
+    ['no data root', inspect(layer('a')), undefined, /no data root/],
+    ['another driver', inspect(layer('a'), undefined, 'vfs'), ROOT, /^the engine's storage driver is vfs, not overlay2: no snapshot can be made of its layers$/],
+  ])('refuses %s, with why', (_, info, root, message) => {
+    expect(() => snapshotLayers(info, root)).toThrow(message);
+  });
+
+  it('finds the layers where a helper has the data root bound', () => {
+    expect(layersAt({dataRoot: ROOT, layers: [layer('a'), layer('b')]}, '/engine'))
+      .toEqual({dataRoot: '/engine', layers: [`/engine/overlay2/${hex('a')}/diff`, `/engine/overlay2/${hex('b')}/diff`]});
   });
 });
 
@@ -51,7 +46,8 @@ describe('snapshotConfig', () => {
     expect(snapshotConfig(null, '/t').env).toHaveLength(1);
   });
   it('gives the helper its arguments: layers, source, target, config, then the program', () => {
-    expect(snapshotArgs({...inspect(layer('a')) as object, Config: {Hostname: 'h'}}, '/tb', '/.dbox', ['sh', '-c', 'x'])).toEqual(['run',
+    const info = {...inspect(layer('a')) as object, Config: {Hostname: 'h'}};
+    expect(snapshotArgs(info, snapshotLayers(info, ROOT), '/tb', '/.dbox', ['sh', '-c', 'x'])).toEqual(['run', '--data-root', ROOT,
       '--layer', layer('a'), '--source', '/tb', '--target', '/.dbox', '--hostname', 'h', '--workdir', '/',
       '--env', 'PATH=/.dbox/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--', 'sh', '-c', 'x']);
   });

@@ -45,7 +45,7 @@ describe('the registry of a session', () => {
       return {status: 0};
     }};
     const ctx: ShellContext = {cwd: '/', home: '/', env: {}, ns: new Namespace(new Engine(), {host: new MemoryFs(true)}), stdin: Readable.from([]),
-      stdinIsTTY: false, stdout: out, stderr: out, color: false, signal: new AbortController().signal, run: async () => 127, now: () => 42};
+      stdinIsTTY: false, stdout: out, stderr: out, color: false, signal: new AbortController().signal, run: async () => 127, capture: async () => ({status: 127, stdout: '', stderr: '', error: 'no programs here'}), now: () => 42};
     expect(await runBuiltin([hello], ['hello', 'world'], ctx)).toBe(0);
     expect(await runBuiltin([hello], ['ls', '/'], ctx)).toBe(127);
     expect(Buffer.concat(chunks).toString()).toBe('hello world at 42\ndbox: ls: not a dbox builtin\n');

@@ -35,7 +35,7 @@ export async function runOver(host: ContainerFs, argv: readonly string[], cwd = 
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
     stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
-    signal, run: async () => 127, now,
+    signal, run: async () => 127, capture: async () => ({status: 127, stdout: '', stderr: '', error: 'no programs here'}), now,
   };
   const status = await runBuiltin(builtins, argv, ctx);
   return {stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), status};

@@ -58,7 +58,7 @@ describe('/containers in the namespace', () => {
     const err: Buffer[] = [];
     const collect = (chunks: Buffer[]): Output => ({stream: new Writable({write(c: Buffer, _e, done) { chunks.push(c); done(); }}), isTTY: false, columns: 80});
     const ctx: ShellContext = {cwd: '/', home: '/root', env: {TZ: 'UTC'}, ns, stdin: Readable.from([]), stdinIsTTY: false, stdout: collect(out),
-      stderr: collect(err), color: false, signal: new AbortController().signal, run: async () => 127, now: Date.now};
+      stderr: collect(err), color: false, signal: new AbortController().signal, run: async () => 127, capture: async () => ({status: 127, stdout: '', stderr: '', error: 'no programs here'}), now: Date.now};
     expect(await runBuiltin(builtins, ['ls', '-l', '/containers'], ctx)).toBe(0);
     expect(Buffer.concat(err).toString()).toBe('');
     const lines = Buffer.concat(out).toString().trim().split('\n');

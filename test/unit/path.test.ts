@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {absolute, basename, dirname, locate, normalize, tildify, typedPath} from '../../src/vfs/path.js';
+import {absolute, basename, dirname, followInRoot, locate, MAX_LINK_HOPS, normalize, tildify, typedPath, type LinkLook} from '../../src/vfs/path.js';
 
 describe('normalize', () => {
   it.each([
@@ -48,5 +48,42 @@ describe('helpers', () => {
     expect(tildify('/root/x', '/root')).toBe('~/x');
     expect(tildify('/rootless', '/root')).toBe('/rootless');
     expect(tildify('/containers/web', '/root')).toBe('/containers/web');
+  });
+});
+
+describe('followInRoot (the one in-root link follower: engine driver, cp)', () => {
+  /** A tree of links and files: a lookup of a path not in it finds nothing. */
+  const tree = (entries: Record<string, {link: string} | 'file'>) => {
+    const looked: string[] = [];
+    const look = async (p: string): Promise<LinkLook<string>> => {
+      looked.push(p);
+      const e = entries[p];
+      return e === undefined ? undefined : e === 'file' ? {found: p} : e;
+    };
+    return {look, looked};
+  };
+
+  it('follows relative and absolute targets to what is there', async () => {
+    const t = tree({'/a/l': {link: '../b/m'}, '/b/m': {link: '/c/f'}, '/c/f': 'file'});
+    expect(await followInRoot('/a/l', t.look)).toEqual({path: '/c/f', found: '/c/f'});
+    expect(t.looked).toEqual(['/a/l', '/b/m', '/c/f']);
+  });
+
+  it('never leaves the root: .. and absolute targets stop at its /', async () => {
+    const t = tree({'/l': {link: '../../../../etc/passwd'}, '/m': {link: '/../../x'}});
+    expect(await followInRoot('/l', t.look)).toEqual({path: '/etc/passwd'});
+    expect(await followInRoot('/m', t.look)).toEqual({path: '/x'});
+  });
+
+  it('a dangling link: the path it leads to, nothing found there (cp writes there)', async () => {
+    expect(await followInRoot('/d', tree({'/d': {link: 'new'}}).look)).toEqual({path: '/new'});
+  });
+
+  it('a loop, or a chain longer than the kernel follows: loop', async () => {
+    expect(await followInRoot('/a', tree({'/a': {link: 'b'}, '/b': {link: 'a'}}).look)).toBe('loop');
+    const chain: Record<string, {link: string} | 'file'> = {[`/l${MAX_LINK_HOPS}`]: 'file'};
+    for (let i = 0; i < MAX_LINK_HOPS; i++) chain[`/l${i}`] = {link: `l${i + 1}`};
+    expect(await followInRoot('/l1', tree(chain).look)).toEqual({path: `/l${MAX_LINK_HOPS}`, found: `/l${MAX_LINK_HOPS}`});
+    expect(await followInRoot('/l0', tree(chain).look)).toBe('loop');
   });
 });

@@ -107,7 +107,8 @@ export function plainContainer(opts: {name: string; id?: string; state?: string;
   };
 }
 
-export async function startFakeEngine(base: string, containers: FakeContainer[] = []): Promise<FakeEngine> {
+/** `dataRoot`: the DockerRootDir /info answers (none by default). */
+export async function startFakeEngine(base: string, containers: FakeContainer[] = [], opts: {dataRoot?: string} = {}): Promise<FakeEngine> {
   const dir = fs.mkdtempSync(path.join(base, 'fake-engine-'));
   const socket = path.join(dir, 'docker.sock');
   const requests: string[] = [];
@@ -161,7 +162,10 @@ export async function startFakeEngine(base: string, containers: FakeContainer[] 
         return;
       }
       if (p === '/version') return json(res, 200, {Version: '20.10.24-evil', ApiVersion: '1.41', MinAPIVersion: '1.12', Os: 'linux', Arch: 'amd64'});
-      if (p === '/info') return json(res, 200, {ID: 'evil', Containers: state.containers.length, ServerVersion: '20.10.24-evil'});
+      if (p === '/info') {
+        return json(res, 200, {ID: 'evil', Containers: state.containers.length, ServerVersion: '20.10.24-evil',
+          ...(opts.dataRoot !== undefined ? {DockerRootDir: opts.dataRoot} : {})});
+      }
       if (p === '/events') {
         res.writeHead(200, {'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked'});
         res.write('');
