@@ -38,7 +38,9 @@ import_as() {
 
 images() {
   local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  # A RETURN trap outlives the function in bash: it removes itself, or it would fire again
+  # (with $tmp unset) when the caller returns.
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   build_busybox_root "$tmp/busybox"
   import_as "$tmp/busybox" dbox-test/busybox -c 'ENV PATH=/bin' -c 'CMD ["sh"]'
   say "image dbox-test/busybox"
