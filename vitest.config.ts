@@ -5,6 +5,8 @@ const ci = process.env['CI'] === 'true';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    // A synchronous child process with no timeout of its own gets one (see the file).
+    setupFiles: ['test/setup/sync-deadline.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration files share one engine: run files one at a time, tests inside in order.

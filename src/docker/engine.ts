@@ -68,6 +68,8 @@ const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ETIMEDOUT
 export class Engine {
   private client: Dockerode | undefined;
   private pending = 0;
+  /** The holds (holdRootfs) still open at the engine: each makes a start or removal of its container wait. */
+  private readonly holds = new Set<() => Promise<void>>();
   /** Told how many engine calls are in flight (the shell shows a spinner for slow ones). */
   onActivity: ((pending: number) => void) | undefined;
 
@@ -491,13 +493,23 @@ export class Engine {
     });
     ended.catch(() => undefined);
     req.flushHeaders(); // the engine mounts the filesystem as the request arrives
-    return {
-      ended,
-      release: async () => {
-        if (!req.writableEnded) req.end(Buffer.alloc(1024)); // an archive with no entries: its end-of-archive blocks
-        await ended.catch(() => undefined);
-      },
+    const release = async (): Promise<void> => {
+      if (!req.writableEnded) req.end(Buffer.alloc(1024)); // an archive with no entries: its end-of-archive blocks
+      await ended.catch(() => undefined);
     };
+    this.holds.add(release);
+    ended.finally(() => this.holds.delete(release)).catch(() => undefined);
+    return {ended, release};
+  }
+
+  /**
+   * Lets go of every hold this engine object still has open, and answers once the engine has
+   * answered each. Whoever removes or starts a container next in the same process (a synchronous
+   * `docker rm`, say) must call this first: the engine would wait for the hold, and the hold's own
+   * idle release could never run.
+   */
+  async releaseHolds(): Promise<void> {
+    await Promise.all([...this.holds].map((release) => release()));
   }
 
   async container(id: string): Promise<Dockerode.Container> {

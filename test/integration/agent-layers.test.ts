@@ -66,8 +66,9 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
     dataRoot = (await engine.dataRoot())!;
     docker('volume', 'create', volume);
   });
-  afterAll(() => {
+  afterAll(async () => {
     agentOf(engine).close();
+    await engine.releaseHolds(); // before the synchronous docker rm below, which would wait for a hold
     fixture?.cleanup();
     execFileSync('docker', ['volume', 'rm', '-f', volume], {stdio: 'ignore'});
   });

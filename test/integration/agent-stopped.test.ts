@@ -52,8 +52,9 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
     [id, merged] = docker('inspect', '-f', '{{.Id}} {{.GraphDriver.Data.MergedDir}}', name).split(' ') as [string, string];
     shared = heldFs();
   });
-  afterAll(() => {
+  afterAll(async () => {
     agentOf(engine).close();
+    await engine.releaseHolds(); // before the synchronous docker rm below, which would wait for a hold
     fixture?.cleanup();
   });
 
