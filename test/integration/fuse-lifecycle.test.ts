@@ -63,17 +63,29 @@ function hiddenEngineMount(pid: number): number | undefined {
   }
   return undefined;
 }
+const FUSECTL = '/sys/fs/fuse/connections';
 /** Whether FUSE connection `conn` still exists (its super block: a mount, attached or not, or an open file). */
-const connectionLives = (conn: number): boolean => fs.existsSync(`/sys/fs/fuse/connections/${conn}`);
+const connectionLives = (conn: number): boolean => fs.existsSync(`${FUSECTL}/${conn}`);
+/**
+ * fusectl mounted, so that connections can be watched: a machine need not have it (CI's has not;
+ * dbox mounts it only when it aborts a dead connection). Returns whether this call mounted it.
+ */
+function ensureFusectl(): boolean {
+  if (mountTable().some((m) => m.mountPoint === FUSECTL)) return false;
+  execFileSync('mount', ['-t', 'fusectl', 'fusectl', FUSECTL]);
+  return true;
+}
 
 describe.runIf(hasEngine)('the mount lifecycle', () => {
   let fixture: Fixture;
   let c: string;
   let runtime: string;
   let work: string;
+  let mountedFusectl = false;
   const env = (): NodeJS.ProcessEnv => ({...process.env, XDG_RUNTIME_DIR: runtime});
 
   beforeAll(() => {
+    mountedFusectl = ensureFusectl();
     fixture = makeFixture('life', {'data/f': 'data\n'});
     c = fixture.run('c');
     runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-life-run-'));
@@ -84,6 +96,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     fixture?.cleanup();
     fs.rmSync(runtime, {recursive: true, force: true});
     fs.rmSync(work, {recursive: true, force: true});
+    if (mountedFusectl) spawnSync('umount', [FUSECTL]);
   });
 
   /**
