@@ -22,6 +22,7 @@ import type {ContainerFs} from '../../src/vfs/types.js';
 import {code, text} from './contract-cases.js';
 import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 import {startHostileGraph} from './hostile-graph.js';
+import {actionsDuring, until} from './wait.js';
 
 const hasEngine = requireEngine();
 const run = promisify(execFile);
@@ -29,23 +30,9 @@ const run = promisify(execFile);
 const FILES = {'data/hello.txt': 'hello\n', 'data/sub/a.txt': 'a\n', 'data/target': 'old\n'.repeat(1000), 'data/link': {symlink: '/data/hello.txt'}};
 
 /** The engine's events for a container while `work` runs. */
-async function actionsDuring(container: string, work: () => Promise<unknown>): Promise<string[]> {
-  const since = (Date.now() / 1000).toFixed(3);
-  await work();
-  const until = (Date.now() / 1000 + 1).toFixed(3);
-  const {stdout} = await run('docker', ['events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}']);
-  return stdout.split('\n').filter(Boolean).map((a) => a.split(':')[0]!);
-}
 
 const mounted = (dir: string): boolean => fs.readFileSync('/proc/mounts', 'utf8').includes(` ${dir} `);
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function fsOf(ns: Namespace, virtual: string): Promise<ContainerFs> {
   const t = await ns.resolve(virtual);
@@ -221,7 +208,8 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
   it('/volumes: written here, read in a container using the volume, and back', async () => {
     const ls = dbox('ls /volumes');
     expect(ls.stdout.split('\n')).toContain(volume);
-    expect(dbox(`mkdir /volumes/${volume}/d && cp /etc/hostname /volumes/${volume}/d/h && echo via-bash > /volumes/${volume}/b`).status).toBe(0);
+    const made = dbox(`mkdir /volumes/${volume}/d && cp /etc/hostname /volumes/${volume}/d/h && echo via-bash > /volumes/${volume}/b`);
+    expect(made).toMatchObject({stderr: '', status: 0});
     const seen = execFileSync('docker', ['run', '--rm', '--network', 'none', '-v', `${volume}:/v`, fixture.tag, 'sh', '-c', 'cat /v/d/h /v/b; echo from-container > /v/c'],
       {encoding: 'utf8'});
     expect(seen).toBe(fs.readFileSync('/etc/hostname', 'utf8') + 'via-bash\n');

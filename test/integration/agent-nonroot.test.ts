@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {actionsDuring} from './wait.js';
 import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
@@ -18,15 +19,6 @@ function asUser(line: string): {status: number; stdout: string; stderr: string} 
   const r = spawnSync('runuser', ['-u', user, '--', 'env', `HOME=${home}`, 'NO_COLOR=1', process.execPath, dboxPath, '-c', line],
     {cwd: home, encoding: 'utf8', timeout: 120_000});
   return {status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr};
-}
-
-/** The engine's events for one container while `work` runs (exec_*, archive-path…). */
-function eventsOf(container: string, work: () => void): string[] {
-  const since = (Date.now() / 1000).toFixed(3);
-  work();
-  const until = (Date.now() / 1000 + 1).toFixed(3);
-  return docker('events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}')
-    .split('\n').filter(Boolean);
 }
 
 describe.runIf(hasEngine)('a non-root user in the docker group, through the agent', () => {
@@ -49,10 +41,10 @@ describe.runIf(hasEngine)('a non-root user in the docker group, through the agen
     spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
   });
 
-  it('ls -l and cat, with nothing run in the target container', () => {
+  it('ls -l and cat, with nothing run in the target container', async () => {
     let ls!: ReturnType<typeof asUser>;
     let cat!: ReturnType<typeof asUser>;
-    const events = eventsOf(c, () => {
+    const events = await actionsDuring(c, () => {
       ls = asUser(`ls -l /containers/${c}/data`);
       cat = asUser(`cat /containers/${c}/data/hello.txt /containers/${c}/data/secret`);
     });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, dboxPath, requireEngine} from './engine.js';
+import {actionsDuring, until} from './wait.js';
 import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
@@ -30,23 +31,12 @@ function shellLessImage(remote: RemoteEngine, tag: string): void {
 }
 
 /** The actions of the engine's events for one container while `work` runs. */
-async function actionsDuring(remote: RemoteEngine, container: string, work: () => unknown): Promise<string[]> {
-  const since = (Date.now() / 1000).toFixed(3);
-  await work();
-  const until = (Date.now() / 1000 + 1).toFixed(3);
-  return remote.docker('events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}')
-    .split('\n').filter(Boolean).map((a) => a.split(':')[0]!);
-}
+/** The engine's actions on `container` of `remote` while `work` runs. */
+const actionsOn = (remote: RemoteEngine, container: string, work: () => unknown): Promise<string[]> =>
+  actionsDuring(container, work, {...process.env, DOCKER_HOST: `unix://${remote.socket}`});
 
 const agents = (remote: RemoteEngine): string[] => remote.docker('ps', '-aq', '--filter', 'label=dbox.agent').split('\n').filter(Boolean);
 
-async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.runIf(hasEngine)('the agent on a TLS engine', () => {
   let remote: RemoteEngine;
@@ -69,7 +59,7 @@ describe.runIf(hasEngine)('the agent on a TLS engine', () => {
   it('lists 1,000 entries of a shell-less container without any archive download, reads and writes it', async () => {
     expect(spawnSync('docker', ['-H', `unix://${remote.socket}`, 'exec', c, 'sh', '-c', 'true']).status).not.toBe(0); // no shell
     let ls!: ReturnType<typeof dbox>;
-    const actions = await actionsDuring(remote, c, () => {
+    const actions = await actionsOn(remote, c, () => {
       ls = dbox(`ls -l /hosts/remote/${c}/many`, {env: env()});
     });
     expect(ls.stderr).toBe('');
@@ -77,7 +67,7 @@ describe.runIf(hasEngine)('the agent on a TLS engine', () => {
     expect(actions).toEqual([]); // no archive-path (download), no exec_* in the target
     const src = path.join(home, 'up.txt');
     fs.writeFileSync(src, 'uploaded\n');
-    const written = await actionsDuring(remote, c, () => {
+    const written = await actionsOn(remote, c, () => {
       expect(dbox(`cat /hosts/remote/${c}/data/hello.txt`, {env: env()})).toMatchObject({status: 0, stdout: 'hello from a shell-less container\n'});
       expect(dbox(`cp ${src} /hosts/remote/${c}/tmp/up.txt`, {env: env()})).toMatchObject({status: 0, stderr: ''});
       expect(dbox(`cp /hosts/remote/${c}/tmp/up.txt ${home}/back.txt`, {env: env()})).toMatchObject({status: 0, stderr: ''});
@@ -170,7 +160,7 @@ describe.runIf(hasEngine)('the agent on an engine in a PID namespace of its own 
     const ns = new Namespace(new Engine(defaultEndpoint(env)));
     const t = await ns.resolve(`/containers/${c}/tmp`);
     expect(t.kind === 'fs' && t.fs.driver).toBe('agent');
-    const actions = await actionsDuring(remote, c, () => {
+    const actions = await actionsOn(remote, c, () => {
       expect(dbox(`cat /containers/${c}/tmp/mark`, {env})).toMatchObject({status: 0, stdout: 'inner\n', stderr: ''});
       expect(dbox(`cp /containers/${c}/tmp/mark /containers/${c}/tmp/copy`, {env})).toMatchObject({status: 0, stderr: ''});
     });

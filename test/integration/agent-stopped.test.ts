@@ -18,18 +18,10 @@ import {Namespace} from '../../src/vfs/namespace.js';
 import {copyEntry, Progress} from '../../src/vfs/transfer.js';
 import {changeCases, CONTRACT_FILES, engineCat, fileCases, rangesExpected, rangesRead, text} from './contract-cases.js';
 import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {actionsDuring} from './wait.js';
 
 const hasEngine = requireEngine();
 const run = promisify(execFile);
-
-/** The engine's events for a container while `work` runs (async: the held filesystem is let go meanwhile). */
-async function actionsDuring(container: string, work: () => Promise<unknown>): Promise<string[]> {
-  const since = (Date.now() / 1000).toFixed(3);
-  await work();
-  const until = (Date.now() / 1000 + 1).toFixed(3);
-  const {stdout} = await run('docker', ['events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}']);
-  return stdout.split('\n').filter(Boolean).map((a) => a.split(':')[0]!);
-}
 
 describe.runIf(hasEngine)('stopped containers through the agent', () => {
   let fixture: Fixture;

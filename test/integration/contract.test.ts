@@ -7,6 +7,7 @@ import {LocalFs} from '../../src/vfs/local-fs.js';
 import type {ContainerFs} from '../../src/vfs/types.js';
 import {changeCases, code, CONTRACT_FILES, engineCat, fileCases, RANGES, rangesExpected, rangesRead, text} from './contract-cases.js';
 import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {actionsDuring} from './wait.js';
 
 const hasEngine = requireEngine();
 
@@ -96,13 +97,8 @@ describe.runIf(hasEngine)('ContainerFs contract', () => {
     const stopped = docker('inspect', '-f', '{{.Id}}', fixture.create('stopped-ranges'));
     expect(await rangesRead(new EngineFs(engine, stopped, false))).toEqual(rangesExpected);
     // The engine's events tell which way each range came: exec_start (tail|head) or archive-path (GET).
-    const actions = async (container: string, read: () => Promise<unknown>): Promise<string[]> => {
-      const since = (Date.now() / 1000).toFixed(3);
-      await read();
-      const until = (Date.now() / 1000 + 1).toFixed(3);
-      return docker('events', '--since', since, '--until', until, '--filter', `container=${container}`, '--format', '{{.Action}}')
-        .split('\n').map((a) => a.split(':')[0]!).filter((a) => a === 'exec_start' || a === 'archive-path');
-    };
+    const actions = async (container: string, read: () => Promise<unknown>): Promise<string[]> =>
+      (await actionsDuring(container, read)).filter((a) => a === 'exec_start' || a === 'archive-path');
     const count = (list: string[], action: string): number => list.filter((a) => a === action).length;
     const nonEmpty = RANGES.filter(([, length]) => length !== 0).length;
     let ways = await actions(id, async () => expect(await rangesRead(new EngineFs(engine, id, true))).toEqual(rangesExpected));

@@ -24,18 +24,13 @@ import {EngineFs} from '../../src/vfs/engine-fs.js';
 import {LocalFs} from '../../src/vfs/local-fs.js';
 import {copyEntry, Progress, sendFile} from '../../src/vfs/transfer.js';
 import type {ContainerFs} from '../../src/vfs/types.js';
+import {runCaptured} from './captured.js';
 import {startRelay, type Relay} from './relay.js';
+import {until} from './wait.js';
 
 const hasEngine = requireEngine();
 
 /** Waits for `condition` to hold, up to `ms`. */
-async function until(condition: () => boolean, ms = 20_000, what = 'a condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Every entry below dir by lstat, never following a link: content, mode, owner and mtime. */
 function snapshot(dir: string): Record<string, string> {
@@ -380,12 +375,12 @@ describe.runIf(hasEngine)('copy safety', () => {
     it('cat of a container FIFO reads what is written, and ends on SIGINT or SIGTERM while it waits', async () => {
       const fifo = `${rootOf(c)}/data/fifo`;
       const reader = start(`cat /containers/${c}/data/fifo`);
-      await until(() => holds(reader.child.pid!, fifo), 20_000, 'cat to open the FIFO');
+      await until('cat to open the FIFO', () => holds(reader.child.pid!, fifo));
       fs.writeFileSync(fifo, 'through the fifo\n');
       expect(await reader.done).toMatchObject({status: 0, stdout: 'through the fifo\n', stderr: ''});
       for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
         const waiting = start(`cat /containers/${c}/data/fifo`);
-        await until(() => holds(waiting.child.pid!, fifo), 20_000, 'cat to open the FIFO');
+        await until('cat to open the FIFO', () => holds(waiting.child.pid!, fifo));
         // The FIFO now has a reader and no writer: cat waits. The signal must end it at once.
         const sent = Date.now();
         waiting.child.kill(signal);
@@ -399,7 +394,7 @@ describe.runIf(hasEngine)('copy safety', () => {
       const hostFifo = path.join(fresh('host-fifo'), 'fifo');
       execFileSync('mkfifo', [hostFifo]);
       const host = start(`cat ${hostFifo}`);
-      await until(() => holds(host.child.pid!, hostFifo), 20_000, 'cat to open the host FIFO');
+      await until('cat to open the host FIFO', () => holds(host.child.pid!, hostFifo));
       host.child.kill('SIGTERM');
       const h = await host.done;
       expect(h.stdout).toBe('');
@@ -416,10 +411,10 @@ describe.runIf(hasEngine)('copy safety', () => {
         }});
         const progress = new Progress();
         const sending = sendFile({fs: local, path: '/data/fifo'}, {stream: out}, progress);
-        await until(() => holds(process.pid, `${rootOf(c)}/data/fifo`), 20_000, 'the FIFO to be open');
+        await until('the FIFO to be open', () => holds(process.pid, `${rootOf(c)}/data/fifo`));
         const writer = fs.openSync(`${rootOf(c)}/data/fifo`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
         fs.writeSync(writer, 'first\n');
-        await until(() => Buffer.concat(chunks).toString() === 'first\n', 20_000, 'the bytes');
+        await until('the bytes', () => Buffer.concat(chunks).toString() === 'first\n');
         // The writer stays: only the cancel can end the read.
         progress.cancel();
         await expect(sending).rejects.toMatchObject({code: 'ECANCELED'});
@@ -561,8 +556,11 @@ describe.runIf(hasEngine)('copy safety', () => {
       src = path.join(fresh('upload'), 'big');
       fs.writeFileSync(src, Buffer.alloc(8 << 20, 'n'));
     });
-    const dataListing = (): string[] => execFileSync('sh', ['-c', `docker cp ${stopped}:/data - | tar -t`], {encoding: 'utf8'}).split('\n');
-    const plain = (): string => execFileSync('sh', ['-c', `docker cp ${stopped}:/data/plain.txt - | tar -xO`], {encoding: 'utf8'});
+    // Asked without blocking this process: the relay lives here, and the engine holds the
+    // container while the cut upload is open; only the relay can pass its end on.
+    const sh = async (script: string): Promise<string> => (await runCaptured('sh', ['-c', script], {cwd: '/', env: process.env})).stdout;
+    const dataListing = async (): Promise<string[]> => (await sh(`docker cp ${stopped}:/data - | tar -t`)).split('\n');
+    const plain = (): Promise<string> => sh(`docker cp ${stopped}:/data/plain.txt - | tar -xO`);
 
     it('a kill -9 during the upload leaves the old file whole', async () => {
       const held = relay.holdNextUpload(256 << 10);
@@ -571,14 +569,14 @@ describe.runIf(hasEngine)('copy safety', () => {
       copy.child.kill('SIGKILL');
       await copy.done;
       relay.release();
-      expect(plain()).toBe('plain\n');
+      expect(await plain()).toBe('plain\n');
       // The temporary may remain (a stopped container cannot be listed cheaply): it never
       // stands in the file's place.
-      expect(dataListing().filter((n) => /dbox-/.test(n)).every((n) => /^data\/\.plain\.txt\.dbox-[0-9a-f]{4}-\d+-[0-9a-z]{6}$/.test(n))).toBe(true);
+      expect((await dataListing()).filter((n) => /dbox-/.test(n)).every((n) => /^data\/\.plain\.txt\.dbox-[0-9a-f]{4}-\d+-[0-9a-z]{6}$/.test(n))).toBe(true);
     });
 
     it('SIGINT during the upload stops it: dbox ends by SIGINT as bash -c does, the old file whole, no temporary', async () => {
-      const before = dataListing().filter((n) => /dbox-/.test(n));
+      const before = (await dataListing()).filter((n) => /dbox-/.test(n));
       const held = relay.holdNextUpload(256 << 10);
       const copy = start(`cp ${src} /containers/${stopped}/data/plain.txt`, {env: viaEngine});
       await held;
@@ -588,17 +586,17 @@ describe.runIf(hasEngine)('copy safety', () => {
       relay.release();
       const r = await copy.done;
       expect(r).toMatchObject({status: null, signal: 'SIGINT', stderr: 'cp: interrupted; nothing was left at the destination\n'});
-      expect(plain()).toBe('plain\n');
-      expect(dataListing().filter((n) => /dbox-/.test(n))).toEqual(before);
+      expect(await plain()).toBe('plain\n');
+      expect((await dataListing()).filter((n) => /dbox-/.test(n))).toEqual(before);
     });
 
     it('an upload that completes replaces the file', async () => {
       const small = path.join(fresh('upload-ok'), 'plain.txt');
       fs.writeFileSync(small, 'replaced\n');
       expect((await run(`cp ${small} /containers/${stopped}/data/plain.txt`, {env: viaEngine})).status).toBe(0);
-      expect(plain()).toBe('replaced\n');
+      expect(await plain()).toBe('replaced\n');
       expect((await run(`cp /containers/${c}/data/plain.txt /containers/${stopped}/data/plain.txt`)).status).toBe(0);
-      expect(plain()).toBe('plain\n');
+      expect(await plain()).toBe('plain\n');
     });
   });
 
@@ -611,11 +609,11 @@ describe.runIf(hasEngine)('copy safety', () => {
       execFileSync('mkfifo', [fifo]);
       docker('exec', c, 'sh', '-c', 'mkdir -p /sweep');
       const copy = start(`cp ${fifo} /containers/${c}/sweep/file`);
-      await until(() => holds(copy.child.pid!, fifo), 20_000, 'cp to open the FIFO');
+      await until('cp to open the FIFO', () => holds(copy.child.pid!, fifo));
       const writer = fs.openSync(fifo, 'w');
       fs.writeSync(writer, 'partial');
       const temps = (): string[] => fs.readdirSync(`${rootOf(c)}/sweep`).filter((n) => n.includes('.dbox-'));
-      await until(() => temps().length === 1, 20_000, 'the temporary');
+      await until('the temporary', () => temps().length === 1);
       copy.child.kill('SIGKILL');
       await copy.done;
       fs.closeSync(writer);

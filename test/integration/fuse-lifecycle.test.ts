@@ -9,16 +9,9 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {mountTable} from '../../src/fuse/mounts.js';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {until} from './wait.js';
 
 const hasEngine = requireEngine();
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Mount points below `dir`, as the kernel lists them. */
 const mountsBelow = (dir: string): string[] => mountTable().map((m) => m.mountPoint).filter((p) => p === dir || p.startsWith(`${dir}/`));
@@ -108,8 +101,8 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     const child = spawn(process.execPath, [dboxPath, 'mount', dir, '--foreground', ...(parentPipe ? ['--parent-pipe'] : [])],
       {env: env(), stdio: ['pipe', 'ignore', 'pipe']});
     let engine: number | undefined;
-    await until(() => mountsBelow(dir).length === 1 && (engine = hiddenEngineMount(child.pid!)) !== undefined, 'the mount');
-    await until(() => fs.existsSync(path.join(dir, c)), 'the containers in the mount');
+    await until('the mount', () => mountsBelow(dir).length === 1 && (engine = hiddenEngineMount(child.pid!)) !== undefined);
+    await until('the containers in the mount', () => fs.existsSync(path.join(dir, c)));
     expect(mountsBelow(runtime)).toEqual([]);
     expect(fs.existsSync(path.join(runtime, 'dbox', String(child.pid)))).toBe(false);
     expect(connectionLives(engine!)).toBe(true);
@@ -128,7 +121,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     expect(mountsBelow(runtime)).toEqual([]);
     expect(fs.existsSync(path.join(runtime, 'dbox', String(child.pid)))).toBe(false);
     expect(fs.readdirSync(dir)).toEqual([]); // the user's directory stays, empty
-    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
+    await until('the engine mount to go with its process', () => !connectionLives(engine));
   });
 
   it('EOF from the parent (--parent-pipe) ends the mount the same way', async () => {
@@ -140,7 +133,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     expect(mountsBelow(dir)).toEqual([]);
     expect(mountsBelow(runtime)).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false); // made by the mount: removed
-    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
+    await until('the engine mount to go with its process', () => !connectionLives(engine));
   });
 
   it('dbox-fuse killed under `dbox mount --foreground`: the mount process says so and ends with status 1, nothing mounted', async () => {
@@ -154,7 +147,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     expect(stderr).toContain('dbox-fuse failed (killed by SIGKILL)');
     expect(mountsBelow(dir)).toEqual([]);
     expect(mountsBelow(runtime)).toEqual([]);
-    await until(() => !connectionLives(engine), 'the engine mount to go with its process');
+    await until('the engine mount to go with its process', () => !connectionLives(engine));
   });
 
   it('`dbox mount --help` prints the usage and mounts nothing; an unknown option is refused with status 2', () => {
@@ -187,12 +180,12 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
       spawnSync('docker', ['create', '--network', 'none', '--name', n, fixture.tag, 'true'], {stdio: 'ignore'});
       spawnSync('docker', ['rm', n], {stdio: 'ignore'});
     }
-    await until(() => !fs.readdirSync(dir).some((n) => n.startsWith('dbox-life-churn')), 'the mount to follow the churn');
+    await until('the mount to follow the churn', () => !fs.readdirSync(dir).some((n) => n.startsWith('dbox-life-churn')));
     expect(alive(server) && alive(fuse)).toBe(true);
     expect(fs.statSync(log).size).toBeGreaterThanOrEqual(size); // (it may or may not have had to say something)
     expect(fs.readFileSync(path.join(dir, c, 'data/f'), 'utf8')).toBe('data\n');
     expect(spawnSync(process.execPath, [dboxPath, 'umount', dir], {env: env()}).status).toBe(0);
-    await until(() => !alive(server) && !alive(fuse), 'the mount processes to end');
+    await until('the mount processes to end', () => !alive(server) && !alive(fuse));
     expect(mountsBelow(runtime)).toEqual([]);
   });
 
@@ -211,7 +204,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
     try {
       // /bin/cat: an external command, through the mount (dbox's own cat would read the container itself).
       shell.stdin!.write(`/bin/cat /containers/${c}/data/f | wc -l\n`);
-      await until(() => out.includes('1\n'), 'the first external command');
+      await until('the first external command', () => out.includes('1\n'));
       const server = mountOf();
       // Ctrl-C at a terminal signals the foreground process group: the mount is in none of the
       // shell's groups, nor in its session (no SIGHUP when the terminal goes).
@@ -229,22 +222,22 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
       // Killed from outside: it is started again, with a one-line notice, and the next command works.
       process.kill(fuse, 'SIGKILL');
       process.kill(server, 'SIGKILL');
-      await until(() => !alive(server), 'the mount process to die');
-      await until(() => !connectionLives(engine), 'the killed mount\'s engine mount to go');
-      await until(() => err.includes('started it again'), 'the notice');
+      await until('the mount process to die', () => !alive(server));
+      await until('the killed mount\'s engine mount to go', () => !connectionLives(engine));
+      await until('the notice', () => err.includes('started it again'));
       // Lines read from a pipe do not wait for a mount that is starting again (the prompt does): wait
       // here until the new mount serves the container in the session's namespace.
       let restarted = 0;
-      await until(() => {
+      await until('the mount to be up again', () => {
         try {
           restarted = mountOf();
           return restarted !== server && fs.existsSync(`/proc/${restarted}/root/containers/${c}/data/f`);
         } catch {
           return false;
         }
-      }, 'the mount to be up again');
+      });
       shell.stdin!.write(`/bin/cat /containers/${c}/data/f | wc -c\n`);
-      await until(() => out.includes('5\n'), 'the command after the restart').catch((e: Error) => { throw new Error(`${e.message}: out ${JSON.stringify(out)} err ${JSON.stringify(err)}`); });
+      await until('the command after the restart', () => out.includes('5\n')).catch((e: Error) => { throw new Error(`${e.message}: out ${JSON.stringify(out)} err ${JSON.stringify(err)}`); });
       expect(mountOf()).toBe(restarted);
       expect(sessionOf(restarted)).not.toBe(sessionOf(shell.pid!));
       // Nothing of the mount on the terminal but the notice (dbox-fuse's end or SIGKILL, whichever came first).
@@ -253,15 +246,15 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
       const lastFuse = fuseOf(last);
       const lastEngine = hiddenEngineMount(last)!;
       shell.stdin!.end();
-      await until(() => !alive(shell.pid!), 'the shell to exit');
+      await until('the shell to exit', () => !alive(shell.pid!));
       // dbox ends its mount as it exits: no process, no engine mount, nothing on the host.
-      await until(() => !alive(last) && !alive(lastFuse), 'the mount processes to end');
-      await until(() => !connectionLives(lastEngine), 'the engine mount to go');
+      await until('the mount processes to end', () => !alive(last) && !alive(lastFuse));
+      await until('the engine mount to go', () => !connectionLives(lastEngine));
       expect(hostMounts().filter((m) => m === '/containers' || m === '/hosts' || m.startsWith(`${runtime}/`))).toEqual([]);
       expect(fs.readdirSync(path.join(runtime, 'dbox')).filter((n) => /^\d+$/.test(n))).toEqual([]);
     } finally {
       shell.stdin!.end();
-      await until(() => !alive(shell.pid!), 'the shell to exit').catch(() => shell.kill('SIGKILL'));
+      await until('the shell to exit', () => !alive(shell.pid!)).catch(() => shell.kill('SIGKILL'));
     }
   });
 
@@ -281,7 +274,7 @@ describe.runIf(hasEngine)('the mount lifecycle', () => {
       const newPid = Number(docker('inspect', '-f', '{{.State.Pid}}', c));
       const newRoot = rootMount(newPid);
       expect(newRoot).not.toBe(oldRoot);
-      await until(() => !fdMounts(fuse).includes(oldRoot) && fdMounts(fuse).includes(newRoot), 'dbox-fuse to let go of the old tree');
+      await until('dbox-fuse to let go of the old tree', () => !fdMounts(fuse).includes(oldRoot) && fdMounts(fuse).includes(newRoot));
       expect(fdMounts(child.pid!)).not.toContain(oldRoot);
       expect(() => fs.readSync(held, Buffer.alloc(4), 0, 4, 0)).toThrow();
       fs.closeSync(held);

@@ -60,9 +60,19 @@ const LS_BASES = ['-1', '-l', '-la', '-lA', '-C', '-x', '-m'];
 const LS_SORTS = ['', '-t', '-S', '-r', '-tr', '-Sr', '-X', '-v', '--group-directories-first'];
 const LS_EXTRAS = ['', '-F', '-p', '-i', '-s', '-n'];
 
-/** Read-only cases: run in the same tree. */
-export const READ_CASES: readonly string[] = [
-  ...LS_BASES.flatMap((b) => LS_SORTS.flatMap((s) => LS_EXTRAS.map((e) => ['ls', b, s, e].filter(Boolean).join(' ')))),
+const lsLine = (...options: string[]): string => ['ls', ...options].filter(Boolean).join(' ');
+/** ls's option matrix, whole: every base with every sort and every extra. */
+const LS_MATRIX = LS_BASES.flatMap((b) => LS_SORTS.flatMap((s) => LS_EXTRAS.map((e) => lsLine(b, s, e))));
+/**
+ * The matrix pairwise: every base with every sort, every base with every extra, every sort with
+ * every extra (the extras taken in turn), 63 cases for 378. For container paths: there a driver
+ * answers the same questions (readdir, stat, readlink) whichever options ask them, and the whole
+ * matrix runs on host paths.
+ */
+const LS_PAIRS = LS_BASES.flatMap((b, i) => LS_SORTS.map((s, j) => lsLine(b, s, LS_EXTRAS[(i + j) % LS_EXTRAS.length]!)));
+
+/** Read-only cases beside the matrix. */
+const OTHER_READ_CASES: readonly string[] = [
   'ls', 'ls -a', 'ls -A', 'ls -R', 'ls -lR', 'ls -ltr', 'ls -lh', 'ls -lsh', 'ls -lg', 'ls -lo', 'ls -lG', 'ls -ln',
   'ls -l --full-time', 'ls -lc', 'ls -lu old future', 'ls -lF linkdir linkfile dangling', 'ls -F linkdir', 'ls linkdir',
   'ls -l linkdir', 'ls -ld linkdir/', 'ls -l linkdir/', 'ls a/', 'ls a/.', 'ls dir/', 'ls nonexist/', "ls ''", "ls -l ''",
@@ -77,6 +87,10 @@ export const READ_CASES: readonly string[] = [
   'cat -z a', 'cat --bogus a',
   'cat -- -dash', 'cat "odd name" "quo\'te"', 'cat a nonexist small',
 ];
+/** Read-only cases: run in the same tree. */
+export const READ_CASES: readonly string[] = [...LS_MATRIX, ...OTHER_READ_CASES];
+/** Read-only cases on container paths. */
+const CONTAINER_READ_CASES: readonly string[] = [...LS_PAIRS, ...OTHER_READ_CASES];
 
 /**
  * The read-only cases for a stopped container. The engine's archive has no inode numbers, link
@@ -84,7 +98,7 @@ export const READ_CASES: readonly string[] = [
  * driver shows 0: issue 12, "Stopped containers"), so cases that show them (-l and what implies
  * it, -i, -s, -S) are left out.
  */
-const STOPPED_CASES = (): readonly string[] => READ_CASES.filter((l) => !/(^| )-\w*[lnisSgoGc]|--full-time/.test(l.replace(/^COLUMNS=\d+ /, '')));
+const STOPPED_CASES = (): readonly string[] => CONTAINER_READ_CASES.filter((l) => !/(^| )-\w*[lnisSgoGc]|--full-time/.test(l.replace(/^COLUMNS=\d+ /, '')));
 
 /**
  * Cases GNU and dbox still answer differently (issue 12, "Builtins against GNU coreutils 9.1",
@@ -215,6 +229,16 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
     expect(new Set([...READ_CASES, ...ALL_WRITE_CASES]).size).toBe(READ_CASES.length + ALL_WRITE_CASES.length);
   });
 
+  it('container paths take every pair of the ls matrix\'s options', () => {
+    const factors = [LS_BASES, LS_SORTS, LS_EXTRAS];
+    const cells = LS_BASES.flatMap((b, i) => LS_SORTS.map((s, j) => [b, s, LS_EXTRAS[(i + j) % LS_EXTRAS.length]!]));
+    expect(cells.map((c) => lsLine(...c))).toEqual(LS_PAIRS);
+    for (const [x, y] of [[0, 1], [0, 2], [1, 2]] as const) {
+      const seen = new Set(cells.map((c) => `${c[x]}|${c[y]}`));
+      expect(seen.size).toBe(factors[x]!.length * factors[y]!.length);
+    }
+  });
+
   it('sees a difference where there is one', async () => {
     const g = await run('sh', ['-c', 'ls -l a'], tree, env);
     const d = await run(process.execPath, [dboxPath, '-c', 'ls -l small'], tree, env);
@@ -272,7 +296,7 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
       stderr: r.stderr.replaceAll(root, `/containers/${c}`)});
 
     it('read-only cases: GNU on /proc/<pid>/root, dbox on /containers/<name>', async () => {
-      const mismatches = (await pool(3, READ_CASES.map((line) => async (): Promise<Mismatch | undefined> => {
+      const mismatches = (await pool(3, CONTAINER_READ_CASES.map((line) => async (): Promise<Mismatch | undefined> => {
         const g = inContainer(await gnu(`cd ${root}/tmp/tree && ${line}`, work));
         const d = normalise(await dbox(`cd /containers/${c}/tmp/tree && ${line}`, work));
         return same(g, d) ? undefined : {line, gnu: g, dbox: d};
@@ -311,28 +335,35 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
     }, 900_000);
 
     it('option cases that write, in a stopped container (the engine driver), against GNU on the same archive', async () => {
-      // Both sides get the tree through the engine's archive API (no socket), each case in a fresh
-      // copy, and come back through it to be compared (so what a tar cannot carry, atimes and
-      // holes, is the same on both).
+      // Both sides get the tree through the engine's archive API (no socket), a fresh copy for
+      // each case, and it comes back through it to be compared (so what a tar cannot carry, atimes
+      // and holes, is the same on both). One archive each way and side, holding every case's copy.
       const stopped = fixture.create('stopped-w');
-      const mismatches: Mismatch[] = [];
       const cases = STOPPED_WRITE_CASES();
+      const stage = path.join(work, 'stage', 'sw');
+      fs.mkdirSync(stage, {recursive: true});
+      for (const i of cases.keys()) execFileSync('cp', ['-a', tree, path.join(stage, `sw${i}`)]);
+      for (const to of [c, stopped]) execFileSync('sh', ['-c', `tar -C ${JSON.stringify(path.dirname(stage))} -c sw | docker cp - ${to}:/tmp`]);
+      const ran: {since: number; gnu: Run; dbox: Run}[] = [];
       for (const [i, line] of cases.entries()) {
-        const results: (Run & {tree: string})[] = [];
-        for (const [who, to] of [['gnu', c], ['dbox', stopped]] as const) {
-          const name = `sw${i}`;
-          execFileSync('sh', ['-c', `tar -C ${JSON.stringify(work)} --transform s,^tree,${name}, -c tree | docker cp - ${to}:/tmp`]);
-          const since = Date.now() / 1000 - 1;
-          const r = who === 'gnu' ? inContainer(await gnu(`cd ${root}/tmp/${name} && ${line}`, work))
-            : normalise(await dbox(`cd /containers/${stopped}/tmp/${name} && ${line}`, work));
-          const back = path.join(work, `back-${who}`);
-          fs.rmSync(back, {recursive: true, force: true});
-          fs.mkdirSync(back);
-          execFileSync('sh', ['-c', `docker cp ${to}:/tmp/${name} - | tar -x -C ${JSON.stringify(back)}`]);
-          const named = (x: string): string => x.replaceAll(`/containers/${stopped}/`, `/containers/${c}/`);
-          results.push({...r, stdout: named(r.stdout), stderr: named(r.stderr), tree: treeOf(path.join(back, name), since, fixturePaths)});
-        }
-        const [g, d] = results as [Run & {tree: string}, Run & {tree: string}];
+        const since = Date.now() / 1000 - 1;
+        ran.push({since, gnu: inContainer(await gnu(`cd ${root}/tmp/sw/sw${i} && ${line}`, work)),
+          dbox: normalise(await dbox(`cd /containers/${stopped}/tmp/sw/sw${i} && ${line}`, work))});
+      }
+      const back = (who: string, from: string): string => {
+        const dir = path.join(work, `back-${who}`);
+        fs.mkdirSync(dir);
+        execFileSync('sh', ['-c', `docker cp ${from}:/tmp/sw - | tar -x -C ${JSON.stringify(dir)}`]);
+        return path.join(dir, 'sw');
+      };
+      const [gnuBack, dboxBack] = [back('gnu', c), back('dbox', stopped)];
+      const named = (x: string): string => x.replaceAll(`/containers/${stopped}/`, `/containers/${c}/`);
+      const mismatches: Mismatch[] = [];
+      for (const [i, line] of cases.entries()) {
+        const {since} = ran[i]!;
+        const result = (r: Run, dir: string): Run & {tree: string} =>
+          ({...r, stdout: named(r.stdout), stderr: named(r.stderr), tree: treeOf(path.join(dir, `sw${i}`), since, fixturePaths)});
+        const [g, d] = [result(ran[i]!.gnu, gnuBack), result(ran[i]!.dbox, dboxBack)];
         if (!same(g, d)) mismatches.push({line, gnu: g, dbox: d});
       }
       expect(cases.length).toBeGreaterThan(30);

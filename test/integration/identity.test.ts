@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {native} from '../../src/native.js';
 import {docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {until} from './wait.js';
 
 const hasEngine = requireEngine();
 
@@ -112,11 +113,6 @@ describe.runIf(hasEngine)("a container's root across engine events", () => {
     const ns = new Namespace(new Engine());
     const stop = await ns.live();
     const inContainer = (): string => docker('exec', name, 'sh', '-c', 'ls -a /tmp; cat /tmp/.copied.dbox-* 2>/dev/null; true');
-    const until = async (cond: () => boolean, what: string): Promise<void> => {
-      for (const end = Date.now() + 20_000; !cond(); await new Promise((r) => setTimeout(r, 50))) {
-        if (Date.now() > end) throw new Error(`never: ${what}`);
-      }
-    };
     try {
       const t = await ns.resolve(`/containers/${name}/tmp`);
       const root = t.kind === 'fs' ? capabilitiesOf(t.fs).hostRoot : undefined;
@@ -125,11 +121,11 @@ describe.runIf(hasEngine)("a container's root across engine events", () => {
       const copy = copyFile({fs: ns.host, path: fifo}, {fs: local, path: '/tmp/copied'}, {preserve: false, progress: new Progress()});
       copy.catch(() => undefined);
       fs.writeSync(writer, 'before-restart\n');
-      await until(() => inContainer().includes('before-restart'), 'the first bytes in the temporary');
+      await until('the first bytes in the temporary', () => inContainer().includes('before-restart'));
       const restarted = new Promise<void>((resolve) => ns.onChange((_id, action) => action === 'start' && resolve()));
       docker('restart', '-t', '0', name);
       await restarted;
-      await until(() => root.isRetired, 'the old root retired');
+      await until('the old root retired', () => root.isRetired);
       fs.writeSync(writer, 'after-restart\n');
       fs.closeSync(writer);
       await expect(copy).rejects.toMatchObject({code: 'ESTALE'});

@@ -10,20 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {until} from './wait.js';
 
 const hasEngine = requireEngine();
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const mountsOf = (pid: number | 'self'): string => fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.runIf(hasEngine)('the session: bash, builtins and real container paths', () => {
   let fixture: Fixture;
