@@ -160,12 +160,18 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
     write.catch(() => undefined);
     src.write(Buffer.alloc(4 << 20, 1));
     await until('the engine\'s mount for the write', () => mounted(merged));
-    // The agent's serve processes (this test's agent: named after this build's binary): every
-    // process in its container but the keeper, its main process. A serve process is an exec of
-    // `dbox-agent serve`, or the keeper's fork for a door's connection (named as the keeper is).
+    // The agent's serve processes (this test's agent: named after this build's binary): an exec
+    // of `dbox-agent serve` (its parent outside the container), or the keeper's fork for a door's
+    // connection (named as the keeper is, its parent the keeper, the container's main process).
+    // Not what a serve process forks itself (a layer mount's holder: its parent is the serve process).
     const [agent] = docker('ps', '-q', '--filter', `label=dbox.agent=${agentHash()}`).split('\n');
     const keeper = Number(docker('inspect', '-f', '{{.State.Pid}}', agent!));
-    const serving = docker('top', agent!, '-eo', 'pid').split('\n').slice(1).map(Number).filter((pid) => pid > 0 && pid !== keeper);
+    const procs = docker('top', agent!, '-eo', 'pid,ppid,args').split('\n').slice(1).map((l) => {
+      const [pid, ppid, ...args] = l.trim().split(/\s+/);
+      return {pid: Number(pid), ppid: Number(ppid), args: args.join(' ')};
+    });
+    const listed = new Set(procs.map((p) => p.pid));
+    const serving = procs.filter((p) => p.ppid === keeper || (/ serve$/.test(p.args) && !listed.has(p.ppid))).map((p) => p.pid);
     expect(serving.length).toBeGreaterThan(0);
     for (const pid of serving) process.kill(pid, 'SIGKILL');
     src.end(Buffer.alloc(1 << 20, 1));
@@ -207,7 +213,7 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
 
   it('/volumes: written here, read in a container using the volume, and back', async () => {
     const ls = dbox('ls /volumes');
-    expect(ls.stdout.split('\n')).toContain(volume);
+    expect({...ls, stdout: ls.stdout.split('\n').includes(volume)}).toEqual({status: 0, stderr: '', stdout: true});
     const made = dbox(`mkdir /volumes/${volume}/d && cp /etc/hostname /volumes/${volume}/d/h && echo via-bash > /volumes/${volume}/b`);
     expect(made).toMatchObject({stderr: '', status: 0});
     const seen = execFileSync('docker', ['run', '--rm', '--network', 'none', '-v', `${volume}:/v`, fixture.tag, 'sh', '-c', 'cat /v/d/h /v/b; echo from-container > /v/c'],

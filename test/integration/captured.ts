@@ -1,6 +1,8 @@
 // A process run to completion with its output captured, for the differential suites (bash vs
 // dbox, GNU coreutils vs dbox): what each printed and how it ended, compared byte for byte.
 import {spawn} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export interface Run {
   readonly stdout: string;
@@ -49,4 +51,41 @@ export async function pool<T>(n: number, jobs: readonly (() => Promise<T>)[]): P
     }
   }));
   return out;
+}
+
+/**
+ * Every line in directory `dir`, each in a subshell, by one script run by `shell` (bash for the
+ * reference; dbox, whose bash has its builtins as functions): what each line printed, its
+ * status, and when it started (seconds, less one: a time after it is the line's). One process for
+ * all the lines, where `dbox -c` per line would start the mount for each (a line naming a
+ * container path runs in bash, which sees containers through the mount). With `each`, line N
+ * runs in `dir/N`, made first by GNU's cp -a of `template` to `copies/N` when a template is given.
+ * The script itself must end well (status 0, nothing on stderr), or this throws.
+ */
+export async function runLines(shell: readonly string[], lines: readonly string[], dir: string,
+  opts: {work: string; env: NodeJS.ProcessEnv; encoding?: BufferEncoding; each?: {template?: string; copies?: string}}): Promise<(Run & {since: number})[]> {
+  const out = fs.mkdtempSync(path.join(opts.work, 'lines-'));
+  fs.writeFileSync(path.join(out, 'lines'), lines.map((l) => l + '\0').join(''));
+  fs.writeFileSync(path.join(out, 'driver'), [
+    'dir=$1 out=$2 each=$3 template=$4 copies=$5 n=0',
+    'while IFS= read -r -d "" line; do',
+    '  here=$dir',
+    '  if [ -n "$template" ]; then /bin/cp -a "$template" "$copies/$n"; fi',
+    '  if [ -n "$each" ]; then here=$dir/$n; fi',
+    '  /bin/date +%s.%N > "$out/$n.since"',
+    '  ( cd "$here" && eval "$line" ) > "$out/$n.out" 2> "$out/$n.err" < /dev/null',
+    '  echo $? > "$out/$n.status"',
+    '  n=$((n+1))',
+    'done < "$out/lines"',
+  ].join('\n') + '\n');
+  const {each} = opts;
+  if (each?.copies) fs.mkdirSync(each.copies);
+  const [cmd, ...args] = shell;
+  const r = await runCaptured(cmd!, [...args, path.join(out, 'driver'), dir, out, each ? '1' : '', each?.template ?? '', each?.copies ?? ''],
+    {cwd: opts.work, env: opts.env});
+  if (r.status !== 0 || r.stderr !== '') throw new Error(`${shell.join(' ')} ran the lines badly (${r.status}): ${r.stderr}`);
+  return lines.map((_, n) => {
+    const read = (ext: string): string => fs.readFileSync(path.join(out, `${n}.${ext}`), opts.encoding ?? 'utf8');
+    return {stdout: read('out'), stderr: read('err'), status: Number(read('status')), since: Number(read('since')) - 1};
+  });
 }
