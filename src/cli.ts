@@ -148,18 +148,27 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   // As a shell waiting for its command: the terminal's SIGINT and SIGQUIT are the command's (its
   // process group has them too). A SIGINT sent to dbox alone (kill, timeout -s INT) interrupts the
   // line all the same: its builtins stop and bash is told, as a terminal would tell it.
+  //
+  // Ended from outside (SIGTERM, SIGHUP): bash (and so the line) ends the same way, then dbox
+  // after it, its session closed (runtime directory, socket, mount). A signal that comes while the
+  // session opens is passed on once it is open: dying at once would leave what the opening made.
   let opened: Awaited<ReturnType<typeof ShellSession.open>> | undefined;
-  process.on('SIGINT', () => {
-    opened?.server.interruptAll();
-    opened?.bash.signal('SIGINT');
-  });
+  let pending: NodeJS.Signals | undefined;
+  const pass = (signal: NodeJS.Signals): void => {
+    if (!opened) {
+      pending ??= signal;
+      return;
+    }
+    if (signal === 'SIGINT') opened.server.interruptAll();
+    opened.bash.signal(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => pass(signal));
   process.on('SIGQUIT', () => undefined);
   const session = opened = await ShellSession.open({
     mode, ns, builtins, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
     notice: (line) => process.stderr.write(line + '\n'),
   });
-  // Ended from outside: bash (and so the line) ends the same way, then dbox after it.
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) process.on(signal, () => session.bash.signal(signal));
+  if (pending) pass(pending);
   const status = await session.bash.exited;
   await session.close();
   const signal = session.bash.exitSignal;
