@@ -6,6 +6,8 @@
 //  - host paths: GNU and `dbox -c LINE` in the same tree (cp cases: each in a fresh copy);
 //  - container paths: the tree copied into a running container; GNU on /proc/<pid>/root/…,
 //    dbox on /containers/<name>/… (`/proc/<pid>/root` in GNU's output reads `/containers/<name>`).
+// Lines run through one script per side (captured.ts, runLines: bash for GNU, dbox's bash for
+// dbox); on host paths the writing lines and those beside ls's option matrix also as `dbox -c`.
 //
 // Documented differences (README, Limitations), normalised here and nowhere else:
 //  - usage errors point at `help CMD` where GNU says `CMD --help` (dbox's builtins have no --help);
