@@ -3,11 +3,13 @@
 // meanwhile: its events for one container while some work ran, as `docker events` reports them.
 import {runCaptured} from './captured.js';
 
-/**
- * Resolves with the first truthy value `probe` gives (polled every `everyMs`); rejects with
- * "timed out waiting for WHAT" once `ms` have passed without one.
- */
 type Maybe<T> = T | undefined | null | false;
+
+/**
+ * Resolves with the first truthy value `probe` gives (polled every `everyMs`: the interval of a
+ * poll, not a wait that is asserted on); rejects with "timed out waiting for WHAT" once `ms` have
+ * passed without one.
+ */
 export async function until<T>(what: string, probe: () => Maybe<T> | Promise<Maybe<T>>, ms = 60_000, everyMs = 20): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
