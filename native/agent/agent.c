@@ -178,6 +178,7 @@ static void get_str(rd_t *r, char *out) {
 typedef struct {
   int used, closed, refs;
   int root, pid_dir;       // pid_dir -1: a stopped container's merged root (no process to watch)
+  int lendable;            // the root itself may be handed out (OPEN_FD kind 2): a mount of the agent's own (layers.c)
   uint32_t close_id;       // a ROOT_CLOSE waiting for the last request to let go (0: none)
 } handle_t;
 
@@ -437,7 +438,8 @@ static void op_root_layers(uint32_t id, rd_t *r) {
   free(paths);
   if (root < 0) return reply_err(id, e);
   pthread_mutex_lock(&handles_lock);
-  handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = -1};
+  // Ours alone (a detached mount, or a volume's directory): it may be lent whole (OPEN_FD kind 2).
+  handles[h] = (handle_t){.used = 1, .root = root, .pid_dir = -1, .lendable = 1};
   pthread_mutex_unlock(&handles_lock);
   reply_ok(id, NULL, 0);
 }
@@ -1080,9 +1082,27 @@ static int send_fd(uint32_t id, int fd) {
   return n == (ssize_t)sizeof id ? 0 : -1;
 }
 
-/** OPENFD: u32 kind (0 read, 1 write), then a read's (h, path) or a write's header. */
+/** OPENFD: u32 kind (0 read, 1 write, 2 the root), then a read's (h, path), a write's header, or h. */
 static void op_open_fd(uint32_t id, rd_t *r) {
   uint32_t kind = get_u32(r);
+  if (kind == 2) {
+    // The root of a handle of the agent's own (an image's or a stopped container's layers, a
+    // volume's directory), lent for the client's native reads: never a process's root (the client
+    // gets those files one by one, checked here) nor the engine's mount of a stopped container
+    // (which must stay free to unmount). The client keeps the detached mount alive while it holds it.
+    uint32_t h = get_u32(r);
+    if (r->bad || r->off != r->len) return reply_err(id, EINVAL);
+    pthread_mutex_lock(&handles_lock);
+    int lendable = h > 0 && h < MAX_HANDLES && handles[h].used && handles[h].lendable;
+    pthread_mutex_unlock(&handles_lock);
+    if (!lendable) return reply_err(id, handout_refusal(h) == ESTALE ? ESTALE : EOPNOTSUPP);
+    int root = acquire(h);
+    if (root < 0) return reply_err(id, errno);
+    int sent = send_fd(id, root);
+    int e = errno;
+    release(h);
+    return sent < 0 ? reply_err(id, e) : reply_ok(id, NULL, 0);
+  }
   if (kind == 0) {
     uint32_t h = get_u32(r);
     char path[PATH_MAX];

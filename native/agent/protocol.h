@@ -60,6 +60,7 @@ enum {
   A_FD_CHANNEL = 31, // u32 pid, u32 uid, str directory (the client's): -> OK str socket name, 16 bytes token
   A_OPEN_FD = 32,    // u32 kind 0 (read): u32 h, str path -> the fd on the channel, OK stat
                      // u32 kind 1 (write): a WRITE's fields -> the fd of the new file on the channel, OK
+                     // u32 kind 2 (the root): u32 h of a root of the agent's own (ROOT_LAYERS) -> its fd on the channel, OK
   A_COMMIT = 33,     // u32 id of an OPEN_FD write, u8 keep -> OK (the file in place), or ERR
   A_DOOR = 34,       // u32 pid, u32 uid, str directory (the client's), str name -> OK: the keeper listens there
   A_CANCEL = 40,     // (id of the request to stop)

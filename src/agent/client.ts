@@ -394,6 +394,13 @@ export class AgentClient {
     return {id: req.id, stat};
   }
 
+  /** Lends the root of `handle` (one of the agent's own: layers or a volume's directory); its fd comes over the fd channel, tagged with the returned id. */
+  async lendRoot(handle: number): Promise<number> {
+    const req = this.request(Op.OPEN_FD, new Payload().u32(2).u32(handle).done());
+    this.decode(await req.done, () => undefined);
+    return req.id;
+  }
+
   /** Opens the new file of a write on the agent's side (as WRITE would); its fd comes over the fd channel, tagged with the returned id. */
   async openWriteFd(handle: number, path: string, spec: WriteSpec): Promise<number> {
     const req = this.request(Op.OPEN_FD, writeHeader(new Payload().u32(1), handle, path, spec).done());

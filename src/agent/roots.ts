@@ -87,6 +87,8 @@ interface Held extends Root {
 export class HeldRoot implements RootSource {
   readonly handsOut = false;
   private current: Held | undefined;
+  /** A hold being taken (the engine mounting, the agent opening it). */
+  private taking: {client: AgentClient; held: Promise<Held>} | undefined;
   private letting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Set when the engine let go of a hold before we did: the root may be unmounted under us. */
@@ -100,7 +102,20 @@ export class HeldRoot implements RootSource {
     if (this.lost) throw new AgentErrno('EIO');
     if (this.letting) await this.letting;
     if (this.current && this.current.client === client) return this.current;
+    // One hold at a time: requests that come while it is being taken wait for it.
+    if (this.taking?.client === client) return this.taking.held;
     if (this.current) await this.letGo();
+    const taking = {client, held: this.take(client)};
+    this.taking = taking;
+    try {
+      return await taking.held;
+    } finally {
+      if (this.taking === taking) this.taking = undefined;
+    }
+  }
+
+  /** Asks the engine to hold the filesystem mounted, and opens it in `client`'s session. */
+  private async take(client: AgentClient): Promise<Held> {
     const hold = this.engine.holdRootfs(this.id);
     let ended = false;
     let mine = false;
@@ -141,9 +156,9 @@ export class HeldRoot implements RootSource {
     return held;
   }
 
-  /** Whether the engine holds the filesystem for us now (or is being let go). */
+  /** Whether the engine holds the filesystem for us now (or is being asked to, or let go). */
   get holding(): boolean {
-    return this.current !== undefined || this.letting !== undefined;
+    return this.current !== undefined || this.taking !== undefined || this.letting !== undefined;
   }
 
   busy(): void {

@@ -31,6 +31,7 @@ import type {FdChannel} from '../agent/fd-channel.js';
 import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
 import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from '../errors.js';
+import {LocalFs} from './local-fs.js';
 import {basename, dirname} from './path.js';
 import {noCapabilities, type Capabilities, type ContainerFs, type DirEntry, type ReadRange, type Stat, type StatFs, type Timespec, type WriteOptions} from './types.js';
 import {notRegular} from './untrusted.js';
@@ -67,8 +68,8 @@ export class AgentFs implements ContainerFs {
   readonly driver = 'agent' as const;
   /** Writes carry mode, owner and time to the agent (one request), and write in place when asked.
    *  Files are handed over open for reading when the agent runs on this very host (openReadFd;
-   *  else undefined). */
-  readonly capabilities: Capabilities = {...noCapabilities, readFds: this, inPlace: true};
+   *  else undefined), and a root of the agent's own is lent whole for tree copies (lendRoot). */
+  readonly capabilities: Capabilities = {...noCapabilities, readFds: this, inPlace: true, lendsRoot: this};
   readonly canRename = true;
   private retired = false;
   private busy = 0;
@@ -279,6 +280,33 @@ export class AgentFs implements ContainerFs {
       const {id} = await c.openReadFd(h, path);
       return regularFd(await chan.take(id), path);
     }, () => Promise.resolve(undefined)));
+  }
+
+  /** The tree lent whole by the agent on this host, when its root is one of the agent's own (an
+   *  image's or a stopped container's layers, a volume: never a process's root, nor the engine's
+   *  mount of a stopped container while a write holds it), for the copy engine's native reads.
+   *  Only to root: another user reading through it would meet the permissions of the files, which
+   *  the agent's own reads do not. Undefined when it cannot be had (said nowhere: the copy reads
+   *  through the agent then). */
+  async lendRoot(): Promise<LocalFs | undefined> {
+    if (this.delegate || process.geteuid?.() !== 0) return undefined;
+    return this.run('/', async (c, h) => {
+      const chan = await this.session.fds(c);
+      if (!chan) return undefined;
+      let id: number;
+      try {
+        id = await c.lendRoot(h);
+      } catch (error) {
+        if (error instanceof AgentErrno && (error.code === 'EOPNOTSUPP' || error.code === 'ENOTSUP')) return undefined; // not a root of its own
+        throw error;
+      }
+      const fd = await chan.take(id);
+      if (!fs.fstatSync(fd).isDirectory()) {
+        fs.closeSync(fd);
+        throw new FsError('ENOTDIR', '/', '(the dbox agent lent something else than a directory)');
+      }
+      return LocalFs.adopt({fd, release: () => fs.closeSync(fd)}, `the layers of ${this.id.slice(0, 12)}`);
+    }, () => Promise.resolve(undefined));
   }
 
   writeFile(path: string, source: Readable, options: WriteOptions): Promise<void> {

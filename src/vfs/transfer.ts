@@ -477,18 +477,31 @@ async function nativeTree(local: [HostRoot, HostRoot], src: string, dst: string,
   return !result.skipped.some((s) => s.path === src);
 }
 
+/** Both roots for a native tree copy: as bothLocal, or with the source's tree lent whole
+ *  (capabilities.lendsRoot); `close` gives back what was lent. */
+async function treeRoots(src: ContainerFs, dst: ContainerFs): Promise<{roots?: [HostRoot, HostRoot]; close(): void}> {
+  const both = bothLocal(src, dst);
+  const to = capabilitiesOf(dst).hostRoot;
+  const lender = capabilitiesOf(src).lendsRoot;
+  if (both || !to || !lender) return {roots: both, close: () => undefined};
+  const lent = await lender.lendRoot();
+  return {roots: lent ? [lent, to] : undefined, close: () => lent?.close()};
+}
+
 /** A new directory tree at `dst`: built under a temporary name where renaming is possible. */
 async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   // The native walk copies links as links, every file system, and copies (not links) files.
-  const local = options.dereference || options.oneFileSystem || options.linkInstead ? undefined : bothLocal(src.fs, dst.fs);
+  const roots = options.dereference || options.oneFileSystem || options.linkInstead ? undefined : await treeRoots(src.fs, dst.fs);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   try {
-    if (local) await nativeTree(local, src.path, tmp.path, policy, options);
+    if (roots?.roots) await nativeTree(roots.roots, src.path, tmp.path, policy, options);
     else await copyTreeByInterface(src, tmp, st, policy, options);
     if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path, true);
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
     throw error;
+  } finally {
+    roots?.close();
   }
 }
 

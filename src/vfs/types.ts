@@ -121,6 +121,15 @@ export interface HostRoot extends Descriptors {
   readonly isRetired: boolean;
 }
 
+/** A tree that can be lent whole as a root fd of this host, for reading only: an image's or a
+ *  stopped container's layers as the dbox agent on this host assembled them. A tree copy from it
+ *  then runs natively (the kernel copies), as from a running local container. */
+export interface RootLender {
+  /** The tree as a HostRoot to read from, until the caller closes it; undefined when it cannot be
+   *  had now (no agent on this host, not root, or the tree is not one the agent may lend). */
+  lendRoot(): Promise<(HostRoot & {close(): void}) | undefined>;
+}
+
 /** What a driver can do beyond the interface: the copy engine and the mount ask this, never the
  *  driver's class or name. */
 export interface Capabilities {
@@ -139,6 +148,8 @@ export interface Capabilities {
   readonly remote?: boolean;
   /** Its files handed over as descriptors for reading (absent: read through createReadStream). */
   readonly readFds?: ReadFds;
+  /** The whole tree lent as a root fd of this host, to be read natively (absent: it never can be). */
+  readonly lendsRoot?: RootLender;
   /** writeFile honours WriteOptions.inPlace (absent: a write always makes a new inode, as the
    *  engine's archive API does). */
   readonly inPlace?: boolean;

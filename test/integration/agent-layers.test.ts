@@ -116,6 +116,49 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
     ns.refresh();
   }, 120_000);
 
+  it('a tree copied from a stopped container (root) reads its layers lent whole: holes stay holes, hard links stay, nothing archived; never the engine\'s mount a write holds', async () => {
+    const c = fixture.create('lend');
+    const merged = docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', c);
+    docker('start', c);
+    docker('exec', c, 'sh', '-c', 'mkdir /sp && truncate -s 64M /sp/hole && echo x > /sp/a && ln /sp/a /sp/b && printf y > /sp/y');
+    docker('stop', '-t', '0', c);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-lend-'));
+    const ns = new Namespace(engine);
+    try {
+      // As a user does it: a whole process, as root.
+      const actions = await actionsDuring(c, async () => {
+        const r = await run(process.execPath, [dboxPath, '-c', `cp -a /containers/${c}/sp ${out}/sp`], {env: {...process.env, NO_COLOR: '1'}});
+        expect(r.stderr).toBe('');
+      });
+      expect(actions.filter((a) => a === 'archive-path' || a === 'extract-to-dir')).toEqual([]);
+      const hole = fs.statSync(`${out}/sp/hole`);
+      expect({size: hole.size, allocated: hole.blocks * 512 < 1 << 20}).toEqual({size: 64 << 20, allocated: true}); // the interface copy writes zeros
+      expect(fs.statSync(`${out}/sp/a`).ino).toBe(fs.statSync(`${out}/sp/b`).ino);
+      expect(fs.readFileSync(`${out}/sp/y`, 'utf8')).toBe('y');
+      // While a write holds the engine's mount, that mount is never lent (it must stay free to unmount).
+      const f = await fsOf(ns, `/containers/${c}/sp`);
+      const lender = f.capabilities!.lendsRoot!;
+      const src = new PassThrough();
+      const write = f.writeFile('/sp/y', src, {mode: 0o644});
+      src.write('new ');
+      await until('the engine\'s mount for the write', () => mounted(merged));
+      expect(await lender.lendRoot()).toBeUndefined();
+      src.end('y\n');
+      await write;
+      await until('the hold to be let go', () => !mounted(merged));
+      // Then the layers again, assembled anew: they show the write.
+      const lent = await lender.lendRoot();
+      expect(lent).toBeDefined();
+      lent!.close();
+      const again = await run(process.execPath, [dboxPath, '-c', `cp -r /containers/${c}/sp ${out}/again`]);
+      expect(again.stderr).toBe('');
+      expect(fs.readFileSync(`${out}/again/y`, 'utf8')).toBe('new y\n');
+    } finally {
+      ns.refresh();
+      fs.rmSync(out, {recursive: true, force: true});
+    }
+  }, 120_000);
+
   it('a start during a write waits for it, and the container sees the whole file', async () => {
     const c = fixture.create('start');
     const merged = docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', c);
