@@ -8,7 +8,8 @@
 // socket's name carries the engine's socket path and the agent's hash, so a door is only used
 // for the engine whose agent made it. Whoever answers there is the agent we asked for that door;
 // its answers are checked like any other session's. A user taken out of the docker group keeps
-// a door until the agent's idle time passes.
+// a door until the agent's idle time passes. A door whose agent was killed (its keeper could not
+// remove it) is removed by the next dbox that finds nobody there (sweepDoors).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -58,4 +59,27 @@ export function knock(door: Door): Promise<net.Socket> {
     });
     socket.once('error', reject);
   });
+}
+
+/** Removes the doors in `door`'s directory that nobody answers any more (an agent killed with its
+ *  container, another engine's or another build's agent gone): a refused connection, on the same
+ *  socket file before and after (a door made anew meanwhile is left alone). */
+export async function sweepDoors(door: Door): Promise<void> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(door.dir).filter((n) => /^agent-[0-9a-f]{24}\.sock$/.test(n));
+  } catch {
+    return;
+  }
+  await Promise.all(names.map(async (name) => {
+    const at = path.join(door.dir, name);
+    const before = fs.lstatSync(at, {throwIfNoEntry: false});
+    if (!before?.isSocket()) return;
+    const refused = await knock({dir: door.dir, name, path: at}).then((s) => {
+      s.destroy();
+      return false;
+    }, (error: {code?: string}) => error.code === 'ECONNREFUSED');
+    const after = fs.lstatSync(at, {throwIfNoEntry: false});
+    if (refused && after && after.ino === before.ino && after.dev === before.dev) fs.rmSync(at, {force: true});
+  }));
 }

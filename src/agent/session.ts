@@ -16,7 +16,7 @@ import {agentComplaint, agentStream, plainStream, type AgentStreamEvents, type A
 import type {Engine} from '../docker/engine.js';
 import {EngineUnreachable} from '../errors.js';
 import {AgentClient} from './client.js';
-import {doorFor, knock, type Door} from './door.js';
+import {doorFor, knock, sweepDoors, type Door} from './door.js';
 import {FdChannel} from './fd-channel.js';
 import {VERSION} from './protocol.js';
 
@@ -113,6 +113,7 @@ export class AgentSession {
         this.lastStart = {ms: Date.now() - t0, startedContainer: false, door: true};
         return client;
       }
+      await sweepDoors(door);
     }
     for (let attempt = 1; ; attempt++) {
       const {socket, started} = await openAgentExec(this.engine);
