@@ -1,5 +1,5 @@
 // Read-ahead across files: when a file of a directory just listed is read whole, the next small
-// regular files of that listing are asked for too, in the same flight, so that reading a
+// regular files of that listing (in the order the reader goes: the listing's, or by inode) are asked for too, in the same flight, so that reading a
 // directory's files one after the other (cp -r, grep -r through the mount, a tree walk) costs
 // a round trip per window of files instead of one per file. Pure bookkeeping: which files to
 // fetch, what is held and for how long; the fetching itself is given (AgentFs).
@@ -17,6 +17,7 @@ const AHEAD_BYTES = 8 << 20;
 /** Files larger than this are never fetched ahead (they are worth their own round trip). */
 const SMALL = 1 << 20;
 const TTL_MS = 1000;
+const DIRS_KEPT = 64;
 const HINT_MS = 30_000;
 
 interface Held {
@@ -28,6 +29,9 @@ interface Held {
 export class ReadAhead {
   private readonly held = new Map<string, Held>();
   private heldBytes = 0;
+  /** The file read last in each directory (the most recent DIRS_KEPT directories), to tell the reader's order. */
+  private readonly lastRead = new Map<string, string>();
+  private readonly byInode = new WeakMap<readonly DirEntry[], DirEntry[]>();
 
   constructor(private readonly fetch: (path: string) => Promise<Buffer>) {}
 
@@ -55,10 +59,31 @@ export class ReadAhead {
     const mine = this.held.get(path);
     this.drop(path);
     if (entries && now - listedAt <= HINT_MS) {
-      const start = entries.findIndex((e) => e.name === name);
-      if (start >= 0) this.ahead(dir, entries, start + 1, now);
+      const order = this.readOrder(dir, name, entries);
+      const start = order.findIndex((e) => e.name === name);
+      if (start >= 0) this.ahead(dir, order, start + 1, now);
     }
+    this.lastRead.delete(dir);
+    this.lastRead.set(dir, name);
+    if (this.lastRead.size > DIRS_KEPT) this.lastRead.delete(this.lastRead.keys().next().value!);
     return mine?.data;
+  }
+
+  /**
+   * The order the reader goes through `entries`: the listing's, or inode order where the file read
+   * just before in this directory (or none, for the first) comes right before this one in it: the
+   * copy engine reads a directory by inode, as GNU cp does, grep -r in the listing's order.
+   */
+  private readOrder(dir: string, name: string, entries: readonly DirEntry[]): readonly DirEntry[] {
+    let byInode = this.byInode.get(entries);
+    if (!byInode) {
+      byInode = [...entries].sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+      this.byInode.set(entries, byInode);
+    }
+    let i = byInode.findIndex((e) => e.name === name);
+    if (i < 0) return entries;
+    while (--i >= 0 && byInode[i]!.type !== 'file');
+    return (i >= 0 ? byInode[i]!.name : undefined) === this.lastRead.get(dir) ? byInode : entries;
   }
 
   private ahead(dir: string, entries: readonly DirEntry[], from: number, now: number): void {

@@ -47,6 +47,21 @@ describe('read-ahead', () => {
     expect(ra.take('/x/b', '/x', 'b', undefined, 0)).toBeUndefined();
   });
 
+  it('follows the reader\'s order: the listing\'s (grep -r), or by inode (cp -r reads as GNU cp does): every read after the first is held', async () => {
+    const inos = [5, 3, 9, 1, 7, 2, 8, 6, 4, 10];
+    const listing = inos.map((ino, i): DirEntry => ({name: `f${i}`, type: 'file', stat: {...st(10), ino}}));
+    for (const order of [listing, [...listing].sort((a, b) => a.stat!.ino - b.stat!.ino)]) {
+      const ra = new ReadAhead(async (p) => Buffer.from(p));
+      const misses: string[] = [];
+      for (const e of order) {
+        const held = ra.take(`/x/${e.name}`, '/x', e.name, listing, Date.now());
+        if (!held) misses.push(e.name);
+        else expect((await held).toString()).toBe(`/x/${e.name}`);
+      }
+      expect(misses).toEqual([order[0]!.name]);
+    }
+  });
+
   it('keeps at most 32 files and 8 MiB ahead', () => {
     const fetched: string[] = [];
     const ra = new ReadAhead(async (p) => {
