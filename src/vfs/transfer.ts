@@ -431,12 +431,19 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
   if (stat && !isSymlink(st) && isSymlink(await src.fs.lstat(src.path))) src = {fs: src.fs, path: await followLinks(src.fs, src.path)};
   if (!isDir(st)) return copyNonDir(src, dst, st, policy, options);
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
-  if (!existing) {
+  if (existing && !isDir(existing)) throw new FsError('EEXIST', dst.path, '(cannot overwrite non-directory with directory)');
+  // A tree the source can lend whole as a root of this host (capabilities.lendsRoot) is read
+  // through it, as a running local container's is: the kernel copies.
+  const lent = capabilitiesOf(dst.fs).hostRoot ? await capabilitiesOf(src.fs).lendsRoot?.lendRoot() : undefined;
+  try {
+    const from = lent ? {fs: lent, path: src.path} : src;
+    const treePolicy = lent ? copyPolicy(lent, dst.fs, options) : policy;
+    if (existing) return await mergeTree(from, dst, treePolicy, options);
     await sweepOnce(dst.fs, dirname(dst.path), options.progress);
-    return copyNewTree(src, dst, st, policy, options);
+    await copyNewTree(from, dst, st, treePolicy, options);
+  } finally {
+    lent?.close();
   }
-  if (!isDir(existing)) throw new FsError('EEXIST', dst.path, '(cannot overwrite non-directory with directory)');
-  await mergeTree(src, dst, policy, options);
 }
 
 /** A file, link or special file of a tree copy, onto `dst` (replaced if it exists). */
@@ -477,31 +484,20 @@ async function nativeTree(local: [HostRoot, HostRoot], src: string, dst: string,
   return !result.skipped.some((s) => s.path === src);
 }
 
-/** Both roots for a native tree copy: as bothLocal, or with the source's tree lent whole
- *  (capabilities.lendsRoot); `close` gives back what was lent. */
-async function treeRoots(src: ContainerFs, dst: ContainerFs): Promise<{roots?: [HostRoot, HostRoot]; close(): void}> {
-  const both = bothLocal(src, dst);
-  const to = capabilitiesOf(dst).hostRoot;
-  const lender = capabilitiesOf(src).lendsRoot;
-  if (both || !to || !lender) return {roots: both, close: () => undefined};
-  const lent = await lender.lendRoot();
-  return {roots: lent ? [lent, to] : undefined, close: () => lent?.close()};
-}
-
 /** A new directory tree at `dst`: built under a temporary name where renaming is possible. */
 async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
-  // The native walk copies links as links, every file system, and copies (not links) files.
-  const roots = options.dereference || options.oneFileSystem || options.linkInstead ? undefined : await treeRoots(src.fs, dst.fs);
+  // The native walk copies links as links, every file system, and copies (not links) files; it
+  // starts from a named entry, so a whole root ("/") goes through the interface.
+  const walkHere = options.dereference || options.oneFileSystem || options.linkInstead || src.path === '/';
+  const local = walkHere ? undefined : bothLocal(src.fs, dst.fs);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   try {
-    if (roots?.roots) await nativeTree(roots.roots, src.path, tmp.path, policy, options);
+    if (local) await nativeTree(local, src.path, tmp.path, policy, options);
     else await copyTreeByInterface(src, tmp, st, policy, options);
     if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path, true);
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
     throw error;
-  } finally {
-    roots?.close();
   }
 }
 
@@ -621,6 +617,9 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
       if (await linkToGroup(from, to, est, opts)) continue;
       await writeNewFile(from, to, est, policy, options);
       if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+    } else if (bothLocal(src.fs, dst.fs)) {
+      // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
+      await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
     } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
   }
 }

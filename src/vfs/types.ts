@@ -123,11 +123,11 @@ export interface HostRoot extends Descriptors {
 
 /** A tree that can be lent whole as a root fd of this host, for reading only: an image's or a
  *  stopped container's layers as the dbox agent on this host assembled them. A tree copy from it
- *  then runs natively (the kernel copies), as from a running local container. */
+ *  then reads through the lent filesystem, as from a running local container (the kernel copies). */
 export interface RootLender {
-  /** The tree as a HostRoot to read from, until the caller closes it; undefined when it cannot be
-   *  had now (no agent on this host, not root, or the tree is not one the agent may lend). */
-  lendRoot(): Promise<(HostRoot & {close(): void}) | undefined>;
+  /** The tree as a filesystem of this host to read from, until the caller closes it; undefined
+   *  when it cannot be had now (no agent on this host, not root, or not a tree the agent may lend). */
+  lendRoot(): Promise<(ContainerFs & {close(): void}) | undefined>;
 }
 
 /** What a driver can do beyond the interface: the copy engine and the mount ask this, never the
@@ -148,7 +148,7 @@ export interface Capabilities {
   readonly remote?: boolean;
   /** Its files handed over as descriptors for reading (absent: read through createReadStream). */
   readonly readFds?: ReadFds;
-  /** The whole tree lent as a root fd of this host, to be read natively (absent: it never can be). */
+  /** The whole tree lent as a filesystem of this host, for tree copies to read (absent: it never can be). */
   readonly lendsRoot?: RootLender;
   /** writeFile honours WriteOptions.inPlace (absent: a write always makes a new inode, as the
    *  engine's archive API does). */

@@ -120,7 +120,7 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
     const c = fixture.create('lend');
     const merged = docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', c);
     docker('start', c);
-    docker('exec', c, 'sh', '-c', 'mkdir /sp && truncate -s 64M /sp/hole && echo x > /sp/a && ln /sp/a /sp/b && printf y > /sp/y');
+    docker('exec', c, 'sh', '-c', 'mkdir /sp && truncate -s 64M /sp/hole && echo x > /sp/a && ln /sp/a /sp/b && printf y > /sp/y && mkfifo /sp/fifo');
     docker('stop', '-t', '0', c);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-lend-'));
     const ns = new Namespace(engine);
@@ -135,6 +135,19 @@ describe.runIf(hasEngine)('images, volumes and stopped containers through the ag
       expect({size: hole.size, allocated: hole.blocks * 512 < 1 << 20}).toEqual({size: 64 << 20, allocated: true}); // the interface copy writes zeros
       expect(fs.statSync(`${out}/sp/a`).ino).toBe(fs.statSync(`${out}/sp/b`).ino);
       expect(fs.readFileSync(`${out}/sp/y`, 'utf8')).toBe('y');
+      expect(fs.lstatSync(`${out}/sp/fifo`).isFIFO()).toBe(true);
+      // The same through the walks that are not the kernel's (-x, a merge into an existing
+      // directory) and from the whole root: read from the lent layers too (a FIFO is made, as
+      // GNU cp makes it; holes stay holes).
+      fs.mkdirSync(`${out}/merge/sp`, {recursive: true});
+      const more = await run(process.execPath, [dboxPath, '-c',
+        `cp -rx /containers/${c}/sp ${out}/x && cp -r /containers/${c}/sp ${out}/merge/ && cp -r /containers/${c}/ ${out}/root`]);
+      expect(more.stderr).toBe('');
+      for (const d of ['x', 'merge/sp', 'root/sp']) {
+        expect(fs.lstatSync(`${out}/${d}/fifo`).isFIFO()).toBe(true);
+        expect(fs.statSync(`${out}/${d}/hole`).blocks * 512).toBeLessThan(1 << 20);
+      }
+      expect(fs.readFileSync(`${out}/root/data/hello.txt`, 'utf8')).toBe('hello\n');
       // While a write holds the engine's mount, that mount is never lent (it must stay free to unmount).
       const f = await fsOf(ns, `/containers/${c}/sp`);
       const lender = f.capabilities!.lendsRoot!;
