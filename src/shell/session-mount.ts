@@ -19,6 +19,8 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import fs from 'node:fs';
 import {constants} from 'node:os';
 import path from 'node:path';
+import {describeFsError} from '../errors.js';
+import {quotef} from '../format/quote.js';
 import {openLogFile} from '../fuse/log.js';
 import {readyOf, StartFailed} from '../fuse/ready.js';
 import {dboxLauncher, namespaceHelper} from '../self.js';
@@ -93,10 +95,19 @@ export class SessionMount {
   }
 
   /** The log, opened as every mount log is (src/fuse/log.ts: never through a link, only a file of ours). */
+  /** The log's fd; where it cannot be written (no home, a read-only one), said once, and the
+   *  mount's messages go nowhere: the mount itself does not depend on them. */
   private openLog(): number {
-    fs.mkdirSync(path.dirname(this.logFile), {recursive: true, mode: 0o700});
-    return openLogFile(this.logFile).fd;
+    try {
+      fs.mkdirSync(path.dirname(this.logFile), {recursive: true, mode: 0o700});
+      return openLogFile(this.logFile).fd;
+    } catch (error) {
+      if (!this.logRefused) this.notice(`dbox: cannot write the mount's log: ${describeFsError(quotef(this.logFile), (error as {code?: string}).code ?? 'EIO')}; set XDG_STATE_HOME to keep it`);
+      this.logRefused = true;
+      return fs.openSync('/dev/null', 'w');
+    }
   }
+  private logRefused = false;
 
   /** Whether start() was called (a mount may be created before it is started). */
   started = false;

@@ -351,8 +351,21 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
 
 /** Owner, mode and times of a file the copy wrote through `fd`, as the policy keeps them; a new
  *  file (`created`) always gets its mode, a file written in place keeps its own unless -p. */
+/** Whether a failed chown of a copy is let pass, as GNU cp lets it for a user who may not give
+ *  files away (EPERM; EINVAL: an owner with no mapping here), and as the native walk does. */
+const ownerNotGiven = (error: unknown): boolean => {
+  const code = (error as {code?: string}).code;
+  return code === 'EPERM' || code === 'EINVAL';
+};
+
 function setMetaFd(fd: number, st: Stat, policy: CopyPolicy, created: boolean): void {
-  if ((policy.flags & COPY_OWNER) !== 0) fs.fchownSync(fd, st.uid, st.gid);
+  if ((policy.flags & COPY_OWNER) !== 0) {
+    try {
+      fs.fchownSync(fd, st.uid, st.gid);
+    } catch (error) {
+      if (!ownerNotGiven(error)) throw error;
+    }
+  }
   if (created || (policy.flags & (COPY_PRESERVE | COPY_OWNER)) !== 0) fs.fchmodSync(fd, modeOf(S_IFREG | (st.mode & 0o7777), policy));
   if ((policy.flags & COPY_TIMES) !== 0) native().futimens(fd, st.atime.sec, st.atime.nsec, st.mtime.sec, st.mtime.nsec);
 }
@@ -411,7 +424,11 @@ async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp:
  *  copy sets them (metadata 'after'). A directory keeps the setgid bit it inherited from its
  *  parent, as mkdir gives it. */
 async function applyMeta(place: Place, st: Stat, policy: CopyPolicy): Promise<void> {
-  if ((policy.flags & COPY_OWNER) !== 0) await place.fs.chown(place.path, st.uid, st.gid, false);
+  if ((policy.flags & COPY_OWNER) !== 0) {
+    await place.fs.chown(place.path, st.uid, st.gid, false).catch((error: unknown) => {
+      if (!ownerNotGiven(error)) throw error;
+    });
+  }
   if (!isSymlink(st)) {
     const inherited = isDir(st) ? (await place.fs.lstat(place.path)).mode & 0o2000 : 0;
     await place.fs.chmod(place.path, modeOf(st.mode, policy) | inherited);

@@ -69,6 +69,26 @@ describe.runIf(hasEngine)('a non-root user in the docker group, through the agen
     expect(docker('exec', c, 'ls', '-a', '/tmp/up/sub')).not.toMatch(/dbox/);
   });
 
+  it('cp -a of files the user may not give away: copied, owned by the user, as GNU cp does (host and container sources)', () => {
+    // (One builtin call per line: a line of several needs the mount, which this machine's /dev/fuse may refuse the user.)
+    for (const line of [`cp -a /etc/hostname ${home}/h`, `cp -a /containers/${c}/data/hello.txt ${home}/hello`, `cp -a /containers/${c}/data/tree ${home}/t`]) {
+      expect(asUser(line)).toMatchObject({status: 0, stderr: ''});
+    }
+    const uid = Number(execFileSync('id', ['-u', user], {encoding: 'utf8'}));
+    for (const f of ['h', 'hello', 't/a/one.txt']) expect(fs.statSync(`${home}/${f}`).uid).toBe(uid);
+    expect(fs.readFileSync(`${home}/hello`, 'utf8')).toBe('hello\n');
+    // GNU's own, for the record: the same status.
+    expect(spawnSync('runuser', ['-u', user, '--', 'cp', '-a', '/etc/hostname', `${home}/h-gnu`]).status).toBe(0);
+  });
+
+  it('a home it cannot write the mount log in: said once, and the line runs', () => {
+    const r = spawnSync('runuser', ['-u', user, '--', 'env', 'HOME=/nonexistent/home', 'NO_COLOR=1', process.execPath, dboxPath, '-c',
+      `cat /containers/${c}/data/hello.txt; /bin/true`], {cwd: home, encoding: 'utf8', timeout: 120_000});
+    expect(r.stdout).toBe('hello\n');
+    expect(r.stderr).toMatch(/^dbox: cannot write the mount's log: \/nonexistent\/home\/\.local\/state\/dbox\/mount\.log: (Permission denied|No such file or directory); set XDG_STATE_HOME to keep it$/m);
+    expect(r.stderr).not.toMatch(/internal error/);
+  }, 120_000);
+
   it('errors as coreutils words them', () => {
     const r = asUser(`cat /containers/${c}/data/nope`);
     expect(r).toMatchObject({status: 1, stdout: ''});
