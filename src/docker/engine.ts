@@ -433,11 +433,25 @@ export class Engine {
   async listVolumes(): Promise<string[]> {
     // Docker 20.10 now and then answers `"Volumes": null` for a list that has volumes (seen under
     // concurrent requests): asked again, a few times, before taking it for an empty list.
+    // (A name in a path does not depend on it: hasVolume asks for that one volume.)
     let list: unknown;
-    for (let i = 0; i < 3 && !Array.isArray(list); i++) {
+    for (let i = 0; i < 5 && !Array.isArray(list); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 10 << i));
       list = ((await this.read<unknown>('/volumes', (d) => d.listVolumes())) as {Volumes?: unknown} | null)?.Volumes;
     }
     return Array.isArray(list) ? [...new Set(list.map((v) => (v as {Name?: unknown} | null)?.Name).filter(validVolumeName))] : [];
+  }
+
+  /** Whether the engine has the volume `name` (asked for that one, never from the list). */
+  async hasVolume(name: string): Promise<boolean> {
+    if (!validVolumeName(name)) return false;
+    try {
+      const v = await this.read<unknown>(`/volumes/${name}`, (d) => d.getVolume(name).inspect());
+      return (v as {Name?: unknown} | null)?.Name === name;
+    } catch (error) {
+      if ((error as {statusCode?: number}).statusCode === 404) return false;
+      throw error;
+    }
   }
 
   /** A volume's directory on the engine's host (layers.ts), else undefined. */

@@ -280,6 +280,10 @@ export class Namespace implements ContainerSource {
       const item = list.find((i) => i.name === name);
       if (item) return {kind: 'fs', fs: await this.storedFs(kind, item), path: '/' + parts.slice(n).join('/')};
     }
+    // A volume named in the path that the list left out (Docker 20.10 now and then lists none).
+    if (kind === 'volumes' && await this.engine.hasVolume(parts[0]!)) {
+      return {kind: 'fs', fs: await this.storedFs(kind, {name: parts[0]!, id: parts[0]!}), path: '/' + parts.slice(1).join('/')};
+    }
     return {kind: 'fs', fs: dirs, path: '/' + parts.join('/')};
   }
 
