@@ -156,6 +156,12 @@ static int set_caps(struct fail *f) {
 }
 
 static pid_t program;
+/** This process's command line as the kernel shows it (/proc/<pid>/cmdline): it names the host's
+ *  paths (data root, layers, the toolbox), which the program, whose PID 1 this process is, must
+ *  not learn; blanked once the program is forked (which has its own copy to exec from). */
+static char *cmdline;
+static size_t cmdline_len;
+
 static void forward(int sig) {
   if (program > 0) kill(program, sig);
 }
@@ -205,6 +211,10 @@ static int init_main(const struct args *a, int root) {
     }
     fprintf(stderr, "attach: %s: %s\n", a->argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
+  }
+  if (cmdline) {
+    memset(cmdline, 0, cmdline_len);
+    memcpy(cmdline, "dbox-init", cmdline_len > 10 ? 10 : cmdline_len - 1);
   }
   int status = 0;
   for (;;) {
@@ -302,8 +312,12 @@ static int usage(const char *why) {
 }
 
 int main(int argc, char **argv) {
+  // Not dumpable: the program cannot read this process's memory, environment or descriptors
+  // through /proc/1 (its command line is blanked in init_main).
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return EXIT_ATTACH;
   umask(022);
+  cmdline = argv[0];
+  cmdline_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
   struct args a = {.nlayers = 0, .nenv = 0};
   if (argc < 2 || strcmp(argv[1], "run") != 0) return usage("the only command is run");
   for (int i = 2; i < argc; i++) {

@@ -85,6 +85,16 @@ describe.runIf(hasEngine)('attach to a stopped container or an image: a snapshot
     expect(r.stdout).toMatch(/mount: .*(Operation not permitted|permission denied)/i);
   });
 
+  it('PID 1 shows nothing of the host: its command line blanked, its environment, memory and descriptors closed to the program', () => {
+    const r = attach([stopped, '--', 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/1/environ 2>&1 | head -c 200; echo; ls /proc/1/fd 2>&1 | head -3']);
+    expect(r.status).toBe(0);
+    const [cmdline, environ, fds] = r.stdout.split('\n');
+    expect(cmdline!.trim()).toBe('dbox-init');
+    expect(environ).toMatch(/Permission denied/);
+    expect(fds).toMatch(/Permission denied/);
+    expect(r.stdout).not.toMatch(/var\/lib|overlay2|toolbox|--layer/);
+  });
+
   it('refuses --snapshot of a running container (a user who is not root gets a snapshot through a helper: attach-helper.test.ts)', () => {
     const running = fixture.run('running');
     const r = attach([running, '--snapshot', '--', 'true']);
