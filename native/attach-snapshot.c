@@ -158,7 +158,7 @@ static int set_caps(struct fail *f) {
 static pid_t program;
 /** This process's command line as the kernel shows it (/proc/<pid>/cmdline): it names the host's
  *  paths (data root, layers, the toolbox), which the program, whose PID 1 this process is, must
- *  not learn; blanked once the program is forked (which has its own copy to exec from). */
+ *  not learn; blanked before the program is forked. */
 static char *cmdline;
 static size_t cmdline_len;
 
@@ -181,6 +181,23 @@ static int init_main(const struct args *a, int root) {
   if (a->workdir && chdir(a->workdir) < 0 && chdir("/") < 0) return EXIT_ATTACH;
   signal(SIGTERM, forward);
   signal(SIGHUP, forward);
+  // The program's argv and environment copied out of the command line, which is then blanked
+  // before the program exists (it could otherwise read it in the moment after the fork).
+  int argn = 0;
+  while (a->argv[argn]) argn++;
+  char **argv = calloc((size_t)argn + 1, sizeof *argv);
+  char *env[258];
+  int n = 0;
+  if (!argv) return EXIT_ATTACH;
+  for (int i = 0; i < argn; i++)
+    if (!(argv[i] = strdup(a->argv[i]))) return EXIT_ATTACH;
+  for (int i = 0; i < a->nenv; i++)
+    if (!(env[n++] = strdup(a->env[i]))) return EXIT_ATTACH;
+  env[n] = NULL;
+  if (cmdline) {
+    memset(cmdline, 0, cmdline_len);
+    memcpy(cmdline, "dbox-init", cmdline_len > 10 ? 10 : cmdline_len - 1);
+  }
   program = fork();
   if (program < 0) return EXIT_ATTACH;
   if (program == 0) {
@@ -191,12 +208,8 @@ static int init_main(const struct args *a, int root) {
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
       for (int fd = 3; fd < 1024; fd++) close(fd);
     if (set_caps(&f) < 0) _exit(report(&f));
-    char *env[258];
-    int n = 0;
-    for (int i = 0; i < a->nenv; i++) env[n++] = a->env[i];
-    env[n] = NULL;
-    if (strchr(a->argv[0], '/')) {
-      execve(a->argv[0], a->argv, env);
+    if (strchr(argv[0], '/')) {
+      execve(argv[0], argv, env);
     } else {
       // PATH of the program's environment (the toolbox's bin first), as execvp would search it.
       const char *path = "/bin";
@@ -205,16 +218,12 @@ static int init_main(const struct args *a, int root) {
       char *dirs = strdup(path);
       for (char *save, *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
         char full[PATH_MAX];
-        if (snprintf(full, sizeof full, "%s/%s", d, a->argv[0]) < (int)sizeof full) execve(full, a->argv, env);
+        if (snprintf(full, sizeof full, "%s/%s", d, argv[0]) < (int)sizeof full) execve(full, argv, env);
       }
       errno = ENOENT;
     }
-    fprintf(stderr, "attach: %s: %s\n", a->argv[0], strerror(errno));
+    fprintf(stderr, "attach: %s: %s\n", argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
-  }
-  if (cmdline) {
-    memset(cmdline, 0, cmdline_len);
-    memcpy(cmdline, "dbox-init", cmdline_len > 10 ? 10 : cmdline_len - 1);
   }
   int status = 0;
   for (;;) {

@@ -2,6 +2,7 @@
 // a pipe (all run by the session's bash, src/shell/shell-session.ts), and `dbox attach`, `dbox
 // mount`, `dbox toolbox`. The only place that calls process.exit, once output has drained.
 import path from 'node:path';
+import os from 'node:os';
 import {Engine} from './docker/engine.js';
 import type {SessionMode} from './shell/bash-session.js';
 import type {ShellContext} from './shell/context.js';
@@ -129,7 +130,7 @@ function modeOf(argv: readonly string[]): SessionMode | number {
 
 /** Exit status of a non-interactive session, or the signal that ended its bash. */
 async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
-  const {ShellSession, namesContainers, onlyBuiltinCall} = await import('./shell/shell-session.js');
+  const {ShellSession, OpeningAborted, namesContainers, onlyBuiltinCall} = await import('./shell/shell-session.js');
   const {builtins} = await import('../builtins/index.js');
   const {mountLogPath} = await import('./shell/session-mount.js');
   const fs = await import('node:fs');
@@ -154,9 +155,11 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   // session opens is passed on once it is open: dying at once would leave what the opening made.
   let opened: Awaited<ReturnType<typeof ShellSession.open>> | undefined;
   let pending: NodeJS.Signals | undefined;
+  const opening = new AbortController();
   const pass = (signal: NodeJS.Signals): void => {
     if (!opened) {
       pending ??= signal;
+      opening.abort(); // where the opening still waits (for the mount), it stops: the line never runs
       return;
     }
     if (signal === 'SIGINT') opened.server.interruptAll();
@@ -164,10 +167,20 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => pass(signal));
   process.on('SIGQUIT', () => undefined);
-  const session = opened = await ShellSession.open({
-    mode, ns, builtins, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
-    notice: (line) => process.stderr.write(line + '\n'),
-  });
+  let session: Awaited<ReturnType<typeof ShellSession.open>>;
+  try {
+    session = opened = await ShellSession.open({
+      mode, ns, builtins, env: process.env, cwd, mount: needsMount ? 'wait' : 'never', mountLog: mountLogPath(process.env),
+      notice: (line) => process.stderr.write(line + '\n'), signal: opening.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof OpeningAborted) || !pending) throw error;
+    // Ended before its line ran, everything the opening made gone: dies as the signal says.
+    await drain();
+    process.removeAllListeners(pending);
+    process.kill(process.pid, pending);
+    return 128 + (os.constants.signals[pending] ?? 0);
+  }
   if (pending) pass(pending);
   const status = await session.bash.exited;
   await session.close();

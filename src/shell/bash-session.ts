@@ -122,7 +122,12 @@ export class BashSession {
       const mntns = fs.openSync(`/proc/${pid}/ns/mnt`, 'r');
       const userns = process.getuid?.() !== 0 ? fs.openSync(`/proc/${pid}/ns/user`, 'r') : undefined;
       this.namespace = {kind: 'private', mntns, ...(userns !== undefined ? {userns} : {})};
-      await o.beforeStart?.(this.namespace);
+      try {
+        await o.beforeStart?.(this.namespace);
+      } catch (error) {
+        launcher.kill('SIGKILL'); // never told to go: bash is not started
+        throw error;
+      }
       (launcher.stdio[4] as Writable).end('g');
       this.adopt(launcher);
       return;

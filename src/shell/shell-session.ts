@@ -25,6 +25,28 @@ export interface SessionSetup {
   /** One-line messages for the user (the mount's restarts and failures, no namespace). */
   readonly notice: (line: string) => void;
   readonly mountLog: string;
+  /** Calls the opening off (a signal dbox got meanwhile): open() then rejects with OpeningAborted,
+   *  having stopped the mount and removed what it made; the line is never run. */
+  readonly signal?: AbortSignal;
+}
+
+/** The opening was called off (SessionSetup.signal). */
+export class OpeningAborted extends Error {}
+
+/** Waits for `mount` to be ready or to fail, unless the opening is called off first. */
+async function settled(mount: SessionMount, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) throw new OpeningAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new OpeningAborted());
+    signal?.addEventListener('abort', onAbort, {once: true});
+  });
+  aborted.catch(() => undefined);
+  try {
+    await Promise.race([mount.whenSettled(), aborted]);
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 const OWN_FILES = ['sock', 'dbox', 'line'];
@@ -75,7 +97,14 @@ export class ShellSession {
     if (process.getuid?.() !== 0 && setup.mount !== 'never') {
       outside = new SessionMount({kind: 'outside', dir: path.join(dir, 'containers')}, setup.mountLog, setup.notice);
       outside.start();
-      await outside.whenSettled();
+      try {
+        await settled(outside, setup.signal);
+      } catch (error) {
+        await outside.stop();
+        server.close();
+        removeSessionDir(dir);
+        throw error;
+      }
     }
     let session!: ShellSession;
     const bash = new BashSession({
@@ -97,7 +126,7 @@ export class ShellSession {
         // the line editor for the CPU (a person's first command comes later); whenSettled waits.
         if (setup.mount === 'wait') {
           mount.start();
-          await mount.whenSettled();
+          await settled(mount, setup.signal);
         }
       },
     });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dbox, dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {until} from './wait.js';
 
 const hasEngine = requireEngine();
 
@@ -282,6 +283,56 @@ describe.runIf(hasEngine)('dbox -c', () => {
     expect(stderr).toMatch(new RegExp(`^cp: (container '${victim}' was removed during the copy|cannot copy .*)\n$`));
     fs.rmSync(path.dirname(fifo), {recursive: true});
   });
+
+  it('a signal while the session opens ends it there: dbox dies by it, the line never runs, nothing of the session is left', async () => {
+    // A silent engine (it accepts and never answers) holds the opening: a line that runs an external
+    // program waits for the mount, which waits for the engine. The signal comes in that moment.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-cli-open-'));
+    const net = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    const silent = net.createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(path.join(dir, 'engine.sock'), r));
+    const children = (pid: number): number[] => fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+      try {
+        return fs.readFileSync(`/proc/${n}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(pid);
+      } catch {
+        return false;
+      }
+    }).map(Number);
+    const args = (pid: number): string => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    try {
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+        const run = path.join(dir, `run-${signal}`);
+        fs.mkdirSync(run, {mode: 0o700});
+        const ran = path.join(dir, `ran-${signal}`);
+        const child = spawn(process.execPath, [dboxPath, '-c', `/bin/cat /containers/${web}/data/a.txt; touch ${ran}`], {
+          env: {...process.env, DOCKER_HOST: `unix://${path.join(dir, 'engine.sock')}`, DOCKER_CONTEXT: '', XDG_RUNTIME_DIR: run},
+          stdio: 'ignore'});
+        const ended = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, sig) => r(sig ?? code)));
+        const session = path.join(run, 'dbox', String(child.pid));
+        // Opening: its runtime directory made, its mount starting, no bash yet.
+        await until('the session to be opening', () => fs.existsSync(`${session}/sock`) &&
+          children(child.pid!).some((p) => args(p).includes('\0mount\0')));
+        expect(children(child.pid!).flatMap((p) => [p, ...children(p)]).map(args).some((a) => a.startsWith('/bin/bash') || a.startsWith('dbox\0'))).toBe(false);
+        const mount = children(child.pid!).filter((p) => args(p).includes('\0mount\0'));
+        child.kill(signal);
+        expect(await ended).toBe(signal);
+        expect(fs.existsSync(session)).toBe(false);
+        expect(fs.existsSync(ran)).toBe(false);
+        await until('the mount process to be gone', () => mount.every((p) => !fs.existsSync(`/proc/${p}`)));
+      }
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+  }, 180_000);
 
   it('reads lines from a non-terminal stdin and exits with the last status', () => {
     const r = spawnSync(process.execPath, [dboxPath], {
