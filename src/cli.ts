@@ -1,8 +1,8 @@
 // dbox's command line: the interactive shell on a terminal, `dbox -c LINE`, a script, lines from
 // a pipe (all run by the session's bash, src/shell/shell-session.ts), and `dbox attach`, `dbox
 // mount`, `dbox toolbox`. The only place that calls process.exit, once output has drained.
-import path from 'node:path';
 import os from 'node:os';
+import path from 'node:path';
 import {Engine} from './docker/engine.js';
 import type {SessionMode} from './shell/bash-session.js';
 import type {ShellContext} from './shell/context.js';
@@ -152,7 +152,9 @@ async function runSession(mode: SessionMode, ns: Namespace): Promise<number> {
   //
   // Ended from outside (SIGTERM, SIGHUP): bash (and so the line) ends the same way, then dbox
   // after it, its session closed (runtime directory, socket, mount). A signal that comes while the
-  // session opens is passed on once it is open: dying at once would leave what the opening made.
+  // session opens calls the opening off where it waits (for the mount: the line then never runs,
+  // and dbox dies by it once what the opening made is gone); past that wait, it is passed on once
+  // the session is open. Dying at once would leave what the opening made.
   let opened: Awaited<ReturnType<typeof ShellSession.open>> | undefined;
   let pending: NodeJS.Signals | undefined;
   const opening = new AbortController();

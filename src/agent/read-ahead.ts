@@ -1,7 +1,8 @@
 // Read-ahead across files: when a file of a directory just listed is read whole, the next small
-// regular files of that listing (in the order the reader goes: the listing's, or by inode) are asked for too, in the same flight, so that reading a
-// directory's files one after the other (cp -r, grep -r through the mount, a tree walk) costs
-// a round trip per window of files instead of one per file. Pure bookkeeping: which files to
+// regular files of that listing, in the order the reader goes (the listing's, or by inode), are
+// asked for too, in the same flight, so that reading a directory's files one after the other
+// (cp -r, grep -r through the mount, a tree walk) costs a round trip per window of files instead
+// of one per file. Pure bookkeeping: which files to
 // fetch, what is held and for how long; the fetching itself is given (AgentFs).
 //
 // What it keeps, and why it may: a listing is only a hint of which files come next (used for up

@@ -1,6 +1,8 @@
 // Moving bytes between filesystems: the copy engine under `cp` and `cat`.
 // Between two filesystems of this host (capabilities.hostRoot: the host, running local containers) it works on fds in the native part:
-// copy_file_range for files, an fd-walking tree copy for directories. Otherwise it streams
+// copy_file_range for files, an fd-walking tree copy for directories; a tree whose filesystem can
+// lend it whole as one of this host (capabilities.lendsRoot: a stopped container's or an image's
+// layers, assembled by the agent here) is read through the lent one. Otherwise it streams
 // through the ContainerFs interface. A destination never shows a half-written file: files go to
 // a temporary name in the destination directory and are renamed into place (in a stopped
 // container too: there the rename is a hard link made by the engine); new trees are built under
@@ -349,8 +351,6 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
   if ((policy.flags & COPY_TIMES) !== 0) await dst.fs.utimes(dst.path, st.atime, st.mtime, false);
 }
 
-/** Owner, mode and times of a file the copy wrote through `fd`, as the policy keeps them; a new
- *  file (`created`) always gets its mode, a file written in place keeps its own unless -p. */
 /** Whether a failed chown of a copy is let pass, as GNU cp lets it for a user who may not give
  *  files away (EPERM; EINVAL: an owner with no mapping here), and as the native walk does. */
 const ownerNotGiven = (error: unknown): boolean => {
@@ -358,6 +358,8 @@ const ownerNotGiven = (error: unknown): boolean => {
   return code === 'EPERM' || code === 'EINVAL';
 };
 
+/** Owner, mode and times of a file the copy wrote through `fd`, as the policy keeps them; a new
+ *  file (`created`) always gets its mode, a file written in place keeps its own unless -p. */
 function setMetaFd(fd: number, st: Stat, policy: CopyPolicy, created: boolean): void {
   if ((policy.flags & COPY_OWNER) !== 0) {
     try {
