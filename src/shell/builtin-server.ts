@@ -76,6 +76,22 @@ export class BuiltinServer {
     for (const interrupt of this.running) interrupt();
   }
 
+  /** Resolves once no builtin runs (each has cleaned up after itself: a copy removes its
+   *  temporary), or after `ms`. */
+  settled(ms: number): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.whenSettled.push(done);
+    });
+  }
+
+  private whenSettled: (() => void)[] = [];
+
   private accept(c: BuiltinConnection): void {
     if (c.type === 'B' && c.fds.length === 3) {
       void this.call(c);
@@ -204,6 +220,7 @@ export class BuiltinServer {
     } finally {
       this.running.delete(interrupt);
       for (const fd of c.fds) fs.close(fd, () => undefined);
+      if (this.running.size === 0) for (const done of this.whenSettled.splice(0)) done();
     }
     if (state.broken) send('K', String(SIGPIPE));
     else if (interrupted) send('K', String(SIGINT));

@@ -50,6 +50,8 @@ async function settled(mount: SessionMount, signal: AbortSignal | undefined): Pr
 }
 
 const OWN_FILES = ['sock', 'dbox', 'line'];
+/** How long builtins still running at the end may take to clean up. */
+const SETTLE_MS = 10_000;
 
 /** Removes a session directory: its own files, and the mount point once nothing is mounted
  *  there. Never recursively: a mount left there would be emptied through. */
@@ -146,11 +148,15 @@ export class ShellSession {
     if (this.mount?.state === 'starting' && !this.mount.started) this.mount.start();
   }
 
-  /** Everything but bash itself, which has ended (or is being left); resolves once the mount is gone. */
+  /** Everything but bash itself, which has ended (or is being left); resolves once the mount is gone.
+   *  A builtin still running (its bash was killed under it) is interrupted and given up to
+   *  SETTLE_MS to clean up (a copy's temporary), before dbox goes. */
   async close(): Promise<void> {
     const mount = this.mount?.stop();
     this.bash.stop();
     this.bash.releaseNamespace();
+    this.server.interruptAll();
+    await this.server.settled(SETTLE_MS);
     this.server.close();
     await mount;
     removeSessionDir(this.dir);

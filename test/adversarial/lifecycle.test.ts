@@ -18,6 +18,7 @@ import {clean, dboxLine, endSession, gone, killTree, leftovers, makeWorld, mount
 import {slowSource, type SlowSource} from './lib/slow-source.js';
 
 const hasEngine = requireEngine();
+const docker = (c: string, ...args: string[]): string => execFileSync('docker', ['exec', c, ...args], {encoding: 'utf8'});
 const MB = 1 << 20;
 
 describe.runIf(hasEngine)('adversarial: lifecycle of copies and mounts', () => {
@@ -130,6 +131,30 @@ describe.runIf(hasEngine)('adversarial: lifecycle of copies and mounts', () => {
       } finally {
         src.release();
         spawnSync('docker', ['rm', '-f', s], {stdio: 'ignore'});
+      }
+    });
+  }
+
+  for (const how of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`Medium a copy ended by ${how} (dbox alone) leaves no temporary, into a container or onto the host, and dbox dies by it`, async () => {
+      const c = runContainer(image.tag, `adv-${how.toLowerCase()}`);
+      const dest = world.mkdir(`dest-${how}`);
+      try {
+        docker(c, 'mkdir', '-p', '/dest');
+        for (const to of [`/containers/${c}/dest/`, `${dest}/`]) {
+          const src = slow.file(`${how}-${to.length}`, 4 * MB, MB);
+          const run = start(['-c', `cp ${src.path} ${to}`], {env: env(), deadlineMs: 60_000});
+          expect(await waitFor(() => src.reached() || gone(run.child.pid!), 20_000), 'the copy never reached the held read').toBe(true);
+          process.kill(run.child.pid!, how);
+          // The rest of the bytes are let through: a signal that did not stop the copy completes it.
+          src.release();
+          const r = await run.done;
+          expect({timedOut: r.timedOut, signal: r.signal}).toEqual({timedOut: false, signal: how});
+          const left = to === `${dest}/` ? fs.readdirSync(dest) : docker(c, 'ls', '-a', '/dest').split('\n').filter((n) => n && n !== '.' && n !== '..');
+          expect(left, `${how}: what is left at ${to}`).toEqual([]);
+        }
+      } finally {
+        spawnSync('docker', ['rm', '-f', c], {stdio: 'ignore'});
       }
     });
   }
