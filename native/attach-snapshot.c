@@ -225,13 +225,18 @@ static int init_main(const struct args *a, int root) {
     fprintf(stderr, "attach: %s: %s\n", argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
   }
+  // Reaps until the program ends; then this PID 1 ends, and the kernel kills what the program
+  // left running in the namespace (as a container ends with its main process).
   int status = 0;
   for (;;) {
     int st;
     pid_t p = wait(&st);
     if (p < 0 && errno == EINTR) continue;
     if (p < 0) break;
-    if (p == program) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (p == program) {
+      status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      break;
+    }
   }
   return status;
 }

@@ -273,6 +273,10 @@ static int run(int argc, char **argv) {
   else snprintf(msg, sizeof msg, "N %s\n", why);
   if (write_all(ready, msg) != 0) die("writing to the parent: %s", strerror(errno));
   if (made != 0) exit(125); // half-made namespaces are never used: this process just ends
+  // The program (bash) ends with dbox, as a shell ends with its terminal: SIGHUP when dbox dies
+  // (kill -9 included), so a line left running never goes on alone.
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) != 0 || getppid() != parent) exit(125);
   char byte;
   ssize_t r;
   do r = read(go, &byte, 1);

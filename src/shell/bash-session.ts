@@ -153,9 +153,24 @@ export class BashSession {
     });
   }
 
-  /** Passes a signal dbox got (SIGTERM, SIGHUP) on to bash. */
+  /** Passes a signal dbox got on to bash (SIGTERM, SIGHUP); SIGINT as a terminal sends it: to
+   *  bash and to the processes of its line in its process group (the foreground job: bash then
+   *  ends the line, as it does when its child dies of SIGINT), never to dbox, which shares that
+   *  group. Background jobs of a non-interactive bash ignore SIGINT, as they do at a terminal. */
   signal(signal: NodeJS.Signals): void {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    if (signal === 'SIGINT') {
+      const group = processGroupOf(child.pid);
+      for (const pid of descendants(child.pid)) {
+        if (group !== undefined && processGroupOf(pid) === group) {
+          try {
+            process.kill(pid, signal);
+          } catch { /* gone meanwhile */ }
+        }
+      }
+    }
+    child.kill(signal);
   }
 
   /** Ends bash (dbox is exiting): its command stream closes; SIGHUP as a closing terminal would. */
@@ -174,6 +189,32 @@ export class BashSession {
 }
 
 const signalNumber = (signal: NodeJS.Signals | null): number => (signal ? constants.signals[signal] : 0);
+
+/** ppid and process group of `pid` from /proc/<pid>/stat (after the command's closing parenthesis). */
+function statOf(pid: number | string): {ppid: number; pgrp: number} | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {ppid: Number(ppid), pgrp: Number(pgrp)};
+  } catch {
+    return undefined;
+  }
+}
+
+const processGroupOf = (pid: number): number | undefined => statOf(pid)?.pgrp;
+
+/** Every process below `root` now (children first found, then theirs). */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = statOf(name);
+    if (st) parents.set(st.ppid, [...(parents.get(st.ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  for (let i = -1, at = root; i < out.length; at = out[++i]!) out.push(...(parents.get(at) ?? []));
+  return out;
+}
 
 /** The launcher's first line on `stream` ("R", or "N reason"); what it wrote when it ended without one. */
 function firstLine(stream: Readable, child: ChildProcess): Promise<string> {

@@ -109,6 +109,11 @@ export class SessionMount {
   }
   private logRefused = false;
 
+  /** "; log: PATH" for a message, where the log could be written. */
+  private get logNote(): string {
+    return this.logRefused ? '' : `; log: ${this.logFile}`;
+  }
+
   /** Whether start() was called (a mount may be created before it is started). */
   started = false;
 
@@ -179,18 +184,18 @@ export class SessionMount {
     this.startTimedOut = false;
     if (this.state === 'stopped') return;
     if (this.readyAt === 0) {
-      this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}; log: ${this.logFile})`);
+      this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}${this.logNote})`);
       this.settle('failed');
       return;
     }
     const quick = this.state === 'starting' || Date.now() - this.readyAt < QUICK_DEATH_MS;
     this.quickDeaths = quick ? this.quickDeaths + 1 : 0;
     if (this.quickDeaths >= MAX_QUICK_DEATHS) {
-      this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it (log: ${this.logFile})`);
+      this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it${this.logNote ? ` (${this.logNote.slice(2)})` : ''}`);
       this.settle('failed');
       return;
     }
-    this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again (log: ${this.logFile})`);
+    this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again${this.logNote ? ` (${this.logNote.slice(2)})` : ''}`);
     this.start();
   }
 

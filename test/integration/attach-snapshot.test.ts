@@ -98,6 +98,12 @@ describe.runIf(hasEngine)('attach to a stopped container or an image: a snapshot
     expect(r.stdout).not.toMatch(/var\/lib|overlay2|toolbox|--layer/);
   });
 
+  it('ends with its program, as a container with its main process: what the program left running goes too', () => {
+    const r = attach([image, '--', 'sh', '-c', '(sleep 600 &); echo started']);
+    expect({status: r.status, stdout: r.stdout}).toEqual({status: 0, stdout: 'started\n'}); // (the old code waited the 600 s: the 60 s deadline killed it)
+    expect(spawnSync('pgrep', ['-f', '^sleep 600$']).status).toBe(1);
+  });
+
   it('refuses --snapshot of a running container (a user who is not root gets a snapshot through a helper: attach-helper.test.ts)', () => {
     const running = fixture.run('running');
     const r = attach([running, '--snapshot', '--', 'true']);

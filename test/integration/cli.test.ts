@@ -334,6 +334,40 @@ describe.runIf(hasEngine)('dbox -c', () => {
     }
   }, 180_000);
 
+  it('SIGINT sent to dbox alone ends the line as a terminal\'s Ctrl-C would; kill -9 of dbox ends its bash too', async () => {
+    const descendants = (pid: number): number[] => {
+      const kids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+        try {
+          const st = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+          return st.slice(st.lastIndexOf(')') + 2).split(' ')[1] === String(pid);
+        } catch {
+          return false;
+        }
+      }).map(Number);
+      return kids.flatMap((k) => [k, ...descendants(k)]);
+    };
+    const cmd = (pid: number): string => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const after = path.join(work, 'after-sigint');
+    const child = spawn(process.execPath, [dboxPath, '-c', `sleep 300; touch ${after}`], {stdio: 'ignore'});
+    const ended = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, sig) => r(sig ?? code)));
+    await until('the line\'s sleep', () => descendants(child.pid!).some((p) => cmd(p) === 'sleep\u0000300\u0000'));
+    child.kill('SIGINT');
+    expect(await ended).toBe('SIGINT');
+    expect(fs.existsSync(after)).toBe(false);
+    // kill -9: its bash is told (SIGHUP, as by a terminal that went away) and ends; the loop with it.
+    const loop = spawn(process.execPath, [dboxPath, '-c', 'while :; do sleep 0.05; done'], {stdio: 'ignore'});
+    const bash = await until('the session\'s bash', () => descendants(loop.pid!).find((p) => cmd(p).startsWith('dbox\u0000--norc')));
+    loop.kill('SIGKILL');
+    await until('its bash to end', () => !fs.existsSync(`/proc/${bash}`) || /^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${bash}/stat`, 'utf8')), 30_000);
+    expect((await dbox('true')).status).toBe(0); // (the next dbox clears what kill -9 left)
+  }, 120_000);
+
   it('reads lines from a non-terminal stdin and exits with the last status', () => {
     const r = spawnSync(process.execPath, [dboxPath], {
       input: `cd /containers/${web}/data\ncat a.txt\npwd\ncat nope\n`, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'},
