@@ -60,7 +60,13 @@ make_demo() {
       docker run -d -q --network none --name web --hostname web dbox-test/busybox sleep 2147483647 >/dev/null
       docker exec web sh -c 'mkdir -p /srv/www && echo "<h1>dbox demo</h1>" > /srv/www/index.html' ;;
     db) docker run -d -q --network none --name db --hostname db dbox-test/busybox sleep 2147483647 >/dev/null ;;
-    old) docker create -q --network none --name old --hostname old dbox-test/busybox sleep 1 >/dev/null ;;
+    old)
+      docker create -q --network none --name old --hostname old dbox-test/busybox sleep 1 >/dev/null
+      # A file big enough for cp's progress bar (the README's tour copies it out).
+      local t; t=$(mktemp -d)
+      head -c 200000000 /dev/zero > "$t/big"
+      tar -C "$t" -cf - big | docker cp - old:/
+      rm -rf "$t" ;;
   esac
 }
 
