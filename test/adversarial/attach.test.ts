@@ -11,7 +11,7 @@ import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
-import {requireEngine} from '../integration/engine.js';
+import {removeUser, requireEngine} from '../integration/engine.js';
 import {makeCanaries, snapshot, type Canaries} from './lib/canary.js';
 import {buildHostileImage, runContainer, type HostileImage} from './lib/hostile.js';
 import {makeLoopFs, makeToolbox, type LoopFs} from './lib/loop.js';
@@ -92,8 +92,7 @@ describe.runIf(hasEngine)('adversarial: attach', () => {
   });
 
   afterAll(() => {
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
-    spawnSync('userdel', [user], {stdio: 'ignore'});
+    removeUser(user);
     image?.cleanup();
     loop?.cleanup();
     if (loop) expect(loop.attached(), 'a loop device left').toEqual([]);

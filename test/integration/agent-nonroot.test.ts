@@ -6,7 +6,7 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath, docker, makeFixture, removeUser, requireEngine, type Fixture} from './engine.js';
 import {actionsDuring} from './wait.js';
 import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
@@ -38,7 +38,7 @@ describe.runIf(hasEngine)('a non-root user in the docker group, through the agen
   });
   afterAll(() => {
     fixture?.cleanup();
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
   });
 
   it('ls -l and cat, with nothing run in the target container', async () => {
@@ -124,7 +124,7 @@ describe.runIf(hasEngine)("a non-root user's door and fd channel, on a local eng
   }, 180_000);
   afterAll(() => {
     remote?.stop();
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
   });
 
   it('the first command comes in by an exec, later ones by the door; big files are handed over; nothing is left after the idle time', async () => {
@@ -226,7 +226,7 @@ describe.runIf(hasEngine)('the mount for a non-root user, served by the agent', 
   }, 180_000);
   afterAll(() => {
     remote?.stop();
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
   });
 
   it('external commands in a session: grep, sed -i (content changed, mode and owner kept), a new file; nothing run in the target container; nothing left', () => {

@@ -16,7 +16,7 @@ import {endpointOf} from '../../src/docker/endpoints.js';
 import {helperCaps, makeHelper, removeHelper} from '../../src/attach/helper-container.js';
 import {ensureToolbox} from '../../src/attach/toolbox.js';
 import {runCaptured} from '../../src/shell/run-program.js';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath, docker, makeFixture, removeUser, requireEngine, type Fixture} from './engine.js';
 import {startRemoteEngine, type RemoteEngine} from '../../harness/remote-engine.js';
 
 const hasEngine = requireEngine();
@@ -61,7 +61,7 @@ describe.runIf(hasEngine)('attach through a helper container: a non-root user of
   afterAll(() => {
     spawnSync('docker', ['rm', '-f', noshell], {stdio: 'ignore'});
     fixture?.cleanup();
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
     if (home) fs.rmSync(home, {recursive: true, force: true});
   });
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {attachHelper} from '../../src/self.js';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath, docker, makeFixture, removeUser, requireEngine, type Fixture} from './engine.js';
 import {makeExt4, type Ext4} from './ext4.js';
 
 const hasEngine = requireEngine();
@@ -260,7 +260,7 @@ describe.runIf(hasEngine)('attach: state against a hostile local user', () => {
     dataHome = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-data-'));
   });
   afterAll(() => {
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
     fixture?.cleanup();
     if (work) fs.rmSync(work, {recursive: true, force: true});
     if (dataHome) fs.rmSync(dataHome, {recursive: true, force: true});

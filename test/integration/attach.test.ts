@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {dboxPath, docker, makeFixture, removeUser, requireEngine, type Fixture} from './engine.js';
 import {makeExt4} from './ext4.js';
 
 const hasEngine = requireEngine();
@@ -218,7 +218,7 @@ describe.runIf(hasEngine)('attach --method upload for a user of the docker group
   afterAll(() => {
     spawnSync('docker', ['rm', '-f', noshell], {stdio: 'ignore'});
     fixture?.cleanup();
-    spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+    removeUser(user);
     if (home) fs.rmSync(home, {recursive: true, force: true});
   });
 

@@ -100,3 +100,14 @@ export function dbox(line: string, options: {cwd?: string; env?: NodeJS.ProcessE
 }
 
 export const dboxPath = dboxBin;
+
+/** Removes a user a test made (and its home), and what dbox kept for it in the temporary
+ *  directory: its runtime directory (dbox-UID: the mount's log) and its agent doors
+ *  (dbox-agent-UID), which would outlive the user, owned by a uid nobody has. */
+export function removeUser(user: string): void {
+  const uid = spawnSync('id', ['-u', user], {encoding: 'utf8'}).stdout.trim();
+  spawnSync('userdel', ['-r', user], {stdio: 'ignore'});
+  spawnSync('userdel', [user], {stdio: 'ignore'}); // a user made without a home
+  if (!/^[1-9]\d*$/.test(uid)) return;
+  for (const dir of [`dbox-${uid}`, `dbox-agent-${uid}`]) fs.rmSync(path.join(os.tmpdir(), dir), {recursive: true, force: true});
+}
