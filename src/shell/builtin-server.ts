@@ -53,6 +53,8 @@ export class BuiltinServer {
   private active = 0;
   /** How to interrupt each builtin running now (as its client's 'I' frame does). */
   private readonly running = new Set<() => void>();
+  /** Waiting for no builtin to run (settled). */
+  private readonly whenSettled: (() => void)[] = [];
   /** Called for each line request of an interactive session's bash. */
   onLineRequest: ((request: LineRequest) => void) | undefined;
 
@@ -89,8 +91,6 @@ export class BuiltinServer {
       this.whenSettled.push(done);
     });
   }
-
-  private whenSettled: (() => void)[] = [];
 
   private accept(c: BuiltinConnection): void {
     if (c.type === 'B' && c.fds.length === 3) {

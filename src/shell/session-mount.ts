@@ -94,8 +94,8 @@ export class SessionMount {
     return [first, 'ignore', log, 'pipe', ...(ns ? [ns.mntns, ...(ns.userns !== undefined ? [ns.userns] : [])] : [])];
   }
 
-  /** The log, opened as every mount log is (src/fuse/log.ts: never through a link, only a file of ours). */
-  /** The log's fd; where it cannot be written (no home, a read-only one), said once, and the
+  /** The log's fd, opened as every mount log is (src/fuse/log.ts: never through a link, only a
+   *  file of ours); where it cannot be written (no home, a read-only one), said once, and the
    *  mount's messages go nowhere: the mount itself does not depend on them. */
   private openLog(): number {
     try {
@@ -109,9 +109,9 @@ export class SessionMount {
   }
   private logRefused = false;
 
-  /** "; log: PATH" for a message, where the log could be written. */
+  /** "log: PATH" for a message, where the log could be written; else nothing. */
   private get logNote(): string {
-    return this.logRefused ? '' : `; log: ${this.logFile}`;
+    return this.logRefused ? '' : `log: ${this.logFile}`;
   }
 
   /** Whether start() was called (a mount may be created before it is started). */
@@ -184,18 +184,18 @@ export class SessionMount {
     this.startTimedOut = false;
     if (this.state === 'stopped') return;
     if (this.readyAt === 0) {
-      this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}${this.logNote})`);
+      this.notice(`dbox: other commands cannot reach ${MOUNT_POINT}: the mount did not start (${why}${this.logNote && `; ${this.logNote}`})`);
       this.settle('failed');
       return;
     }
     const quick = this.state === 'starting' || Date.now() - this.readyAt < QUICK_DEATH_MS;
     this.quickDeaths = quick ? this.quickDeaths + 1 : 0;
     if (this.quickDeaths >= MAX_QUICK_DEATHS) {
-      this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it${this.logNote ? ` (${this.logNote.slice(2)})` : ''}`);
+      this.notice(`dbox: the mount of ${MOUNT_POINT} keeps stopping (${how}); not restarting it${this.logNote && ` (${this.logNote})`}`);
       this.settle('failed');
       return;
     }
-    this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again${this.logNote ? ` (${this.logNote.slice(2)})` : ''}`);
+    this.notice(`dbox: the mount of ${MOUNT_POINT} stopped (${how}); started it again${this.logNote && ` (${this.logNote})`}`);
     this.start();
   }
 
