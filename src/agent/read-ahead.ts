@@ -21,6 +21,13 @@ const TTL_MS = 1000;
 const DIRS_KEPT = 64;
 const HINT_MS = 30_000;
 
+interface Order {
+  readonly entries: readonly DirEntry[];
+  readonly at: ReadonlyMap<string, number>;
+}
+
+const indexed = (entries: readonly DirEntry[]): Order => ({entries, at: new Map(entries.map((e, i) => [e.name, i]))});
+
 interface Held {
   readonly at: number;
   readonly size: number;
@@ -32,7 +39,8 @@ export class ReadAhead {
   private heldBytes = 0;
   /** The file read last in each directory (the most recent DIRS_KEPT directories), to tell the reader's order. */
   private readonly lastRead = new Map<string, string>();
-  private readonly byInode = new WeakMap<readonly DirEntry[], DirEntry[]>();
+  /** Each listing in both orders, with every name's place (a lookup per read, not a search). */
+  private readonly orders = new WeakMap<readonly DirEntry[], {listing: Order; byInode: Order}>();
 
   constructor(private readonly fetch: (path: string) => Promise<Buffer>) {}
 
@@ -61,8 +69,8 @@ export class ReadAhead {
     this.drop(path);
     if (entries && now - listedAt <= HINT_MS) {
       const order = this.readOrder(dir, name, entries);
-      const start = order.findIndex((e) => e.name === name);
-      if (start >= 0) this.ahead(dir, order, start + 1, now);
+      const start = order?.at.get(name);
+      if (order && start !== undefined) this.ahead(dir, order.entries, start + 1, now);
     }
     this.lastRead.delete(dir);
     this.lastRead.set(dir, name);
@@ -75,16 +83,17 @@ export class ReadAhead {
    * just before in this directory (or none, for the first) comes right before this one in it: the
    * copy engine reads a directory by inode, as GNU cp does, grep -r in the listing's order.
    */
-  private readOrder(dir: string, name: string, entries: readonly DirEntry[]): readonly DirEntry[] {
-    let byInode = this.byInode.get(entries);
-    if (!byInode) {
-      byInode = [...entries].sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
-      this.byInode.set(entries, byInode);
+  private readOrder(dir: string, name: string, entries: readonly DirEntry[]): Order | undefined {
+    let orders = this.orders.get(entries);
+    if (!orders) {
+      orders = {listing: indexed(entries), byInode: indexed([...entries].sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0)))};
+      this.orders.set(entries, orders);
     }
-    let i = byInode.findIndex((e) => e.name === name);
-    if (i < 0) return entries;
+    let i = orders.byInode.at.get(name);
+    if (i === undefined) return undefined;
+    const byInode = orders.byInode.entries;
     while (--i >= 0 && byInode[i]!.type !== 'file');
-    return (i >= 0 ? byInode[i]!.name : undefined) === this.lastRead.get(dir) ? byInode : entries;
+    return (i >= 0 ? byInode[i]!.name : undefined) === this.lastRead.get(dir) ? orders.byInode : orders.listing;
   }
 
   private ahead(dir: string, entries: readonly DirEntry[], from: number, now: number): void {
