@@ -112,10 +112,17 @@ export class StoppedRoot implements RootSource {
   constructor(private readonly layers: LayersRoot, private readonly held: HeldRoot) {}
 
   async root(client: AgentClient, write = false): Promise<Root> {
-    if (write || this.held.holding) {
-      this.wrote = true;
-      this.layers.close();
-      return this.held.root(client);
+    for (;;) {
+      if (write || this.held.holding) {
+        this.wrote = true;
+        this.layers.close();
+        return this.held.root(client);
+      }
+      // A hold being let go: the layers are assembled once the engine has unmounted (a read in
+      // that moment took a new hold, and lent nothing).
+      const letting = this.held.lettingGo;
+      if (!letting) break;
+      await letting;
     }
     if (this.wrote) {
       this.wrote = false;

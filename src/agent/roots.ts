@@ -156,9 +156,14 @@ export class HeldRoot implements RootSource {
     return held;
   }
 
-  /** Whether the engine holds the filesystem for us now (or is being asked to, or let go). */
+  /** Whether the engine holds the filesystem for us now (or is being asked to). */
   get holding(): boolean {
-    return this.current !== undefined || this.taking !== undefined || this.letting !== undefined;
+    return this.current !== undefined || this.taking !== undefined;
+  }
+
+  /** A hold being let go (its end, once the engine has gone on), or undefined. */
+  get lettingGo(): Promise<void> | undefined {
+    return this.letting;
   }
 
   busy(): void {
