@@ -140,8 +140,8 @@ export class BuiltinServer {
           interrupt();
           break;
         case 'T':
-          state.pause();
-          send('P');
+          // Stop now: once no write of the builtin is left in the kernel.
+          void state.pause().then(() => send('P'));
           break;
         case 'C':
           state.resume();

@@ -15,14 +15,34 @@ import type {Output} from './context.js';
 export class OutputState {
   private paused = false;
   private waiting: (() => void)[] = [];
+  /** Writes handed to the kernel and not yet returned (a full terminal or pipe holds them). */
+  private writing = 0;
+  private drained: (() => void)[] = [];
   /** stdout's reader has gone (EPIPE, or poll says so). */
   broken = false;
   onBroken: () => void = () => undefined;
 
   constructor(private readonly stdoutFd: number) {}
 
-  pause(): void {
+  /** Holds every later write; resolves once none is in the kernel any more, so that nothing of
+   *  the builtin reaches its output after the caller has stopped (Ctrl-Z). */
+  pause(): Promise<void> {
     this.paused = true;
+    return this.writing === 0 ? Promise.resolve() : new Promise((r) => this.drained.push(r));
+  }
+
+  /** Runs one write to the kernel, counted (pause waits for it). */
+  async counted<T>(write: () => Promise<T>): Promise<T> {
+    this.writing++;
+    try {
+      return await write();
+    } finally {
+      if (--this.writing === 0) {
+        const d = this.drained;
+        this.drained = [];
+        for (const f of d) f();
+      }
+    }
   }
 
   resume(): void {
@@ -63,14 +83,15 @@ class FdWritable extends Writable {
   }
 
   private async writeAll(chunk: Buffer): Promise<void> {
-    await this.state.whenRunning();
-    // A command whose stdout is gone is dead: nothing more of it reaches any output.
-    if (this.state.broken || (!this.isStdout && this.state.checkBroken())) return;
     let offset = 0;
     while (offset < chunk.length) {
+      // Each piece waits while paused (a large chunk is written in pieces, each pausable).
+      await this.state.whenRunning();
+      // A command whose stdout is gone is dead: nothing more of it reaches any output.
+      if (this.state.broken || (!this.isStdout && this.state.checkBroken())) return;
       try {
-        offset += await new Promise<number>((resolve, reject) =>
-          fs.write(this.fd, chunk, offset, Math.min(chunk.length - offset, this.maxWrite), null, (error, n) => (error ? reject(error) : resolve(n))));
+        offset += await this.state.counted(() => new Promise<number>((resolve, reject) =>
+          fs.write(this.fd, chunk, offset, Math.min(chunk.length - offset, this.maxWrite), null, (error, n) => (error ? reject(error) : resolve(n)))));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') continue;
