@@ -162,7 +162,7 @@ export const cp: Builtin = {
     }
 
     const progress = new Progress();
-    const links = mode.preserve.includes('links') ? new LinkGroups() : undefined;
+    const links = mode.preserve.includes('links') ? new LinkGroups(sourceOperands.length > 1) : undefined;
     const onAbort = (): void => progress.cancel();
     ctx.signal.addEventListener('abort', onAbort);
     let status = 0;
@@ -276,7 +276,15 @@ export const cp: Builtin = {
             else report(ctx, 'cp', why, named, (w) => `cannot stat '${w}'`);
             status = 1;
           };
-          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, sparse: mode.sparse,
+          // An entry of the tree that could not be copied: named (as copied from, and to), left out,
+          // and the rest goes on, as GNU's; the status says so.
+          const failed = (path: string, error: unknown): void => {
+            const base = source.place.path;
+            const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
+            report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below}`], (from, into) => `cannot copy ${from} to ${into}`);
+            status = 1;
+          };
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
             ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),

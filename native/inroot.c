@@ -650,11 +650,20 @@ enum job_kind { JOB_COPY_FD, JOB_COPY_TREE, JOB_REMOVE_TREE };
 #define COPY_LINKS 8       // -a / --preserve=links: entries hard-linked in the source are linked in the copy
 #define COPY_SPARSE_NEVER 16   // --sparse=never: holes are written as zeros
 #define COPY_SPARSE_ALWAYS 32  // --sparse=always: runs of zeros become holes too (default: holes stay holes)
+#define COPY_KEEP_GOING 256    // an entry below the top that cannot be copied is listed and the walk goes on, as GNU cp's
+#define FAILURES_KEPT 10000    // entries listed at most (the rest are counted): a hostile tree must not fill memory
 
 typedef struct {
   char *path;
   mode_t mode;
 } skipped_t;
+
+// An entry of a tree copy that could not be copied (COPY_KEEP_GOING): its path, error and call.
+typedef struct {
+  char *path;
+  int err;
+  const char *sys;
+} failure_t;
 
 // A multiply-linked source entry (dev, ino) met in a tree copy, and its first copy: its path below
 // the copy's top directory and its inode there (`ready` once made; `failed` if it could not be).
@@ -675,6 +684,7 @@ typedef struct {
 typedef struct {
   enum job_kind kind;
   int in_fd, out_fd;          // JOB_COPY_FD
+  off_t size;                 // JOB_COPY_FD: bytes at most, or -1: to the end
   int src_root, dst_root;     // trees
   char src[PATH_MAX], dst[PATH_MAX];
   int flags;                  // COPY_*
@@ -687,6 +697,10 @@ typedef struct {
   int dst_sgid;               // the destination directory is setgid: new entries take its group
   skipped_t *skipped;         // device nodes left out (COPY_DEVICES unset)
   size_t nskipped, skipped_cap;
+  int going;                  // COPY_KEEP_GOING and the top directory made: failures below it are listed
+  failure_t *failures;        // entries that could not be copied (going)
+  size_t nfailures, failures_cap;
+  double failures_dropped;    // beyond FAILURES_KEPT: counted only
   int dst_top;                // the new top directory of a tree copy (hard links are made below it only), or -1
   size_t src_len;             // length of the source path in rel: what follows is the path below dst_top
   links_t links;              // COPY_LINKS: the source's multiply-linked entries met so far
@@ -708,6 +722,22 @@ static int stopping(job_t *j) {
 
 static int fail(job_t *j, int err, const char *sys, const char *path) {
   pthread_mutex_lock(&j->lock);
+  // About the whole copy, not one entry (transfer.ts WHOLE_COPY): a cancel, no memory, a full or
+  // read-only destination, a tree deeper than a path can name (a hostile shape: none of it is kept).
+  if (j->going && err != ECANCELED && err != ENOMEM && err != ENOSPC && err != EDQUOT && err != EROFS && err != ENAMETOOLONG && !j->err) {
+    // An entry below the top: listed, and the walk goes on (the caller returns -1 for it alone).
+    char *copy = NULL;
+    if (j->nfailures == j->failures_cap && j->failures_cap < FAILURES_KEPT) {
+      size_t cap = j->failures_cap ? j->failures_cap * 2 : 16;
+      if (cap > FAILURES_KEPT) cap = FAILURES_KEPT;
+      failure_t *f = realloc(j->failures, cap * sizeof *f);
+      if (f) { j->failures = f; j->failures_cap = cap; }
+    }
+    if (j->nfailures < j->failures_cap && (copy = strdup(path ? path : ""))) j->failures[j->nfailures++] = (failure_t){copy, err, sys};
+    else j->failures_dropped++;
+    pthread_mutex_unlock(&j->lock);
+    return -1;
+  }
   if (!j->err) {
     j->err = err;
     j->err_syscall = sys;
@@ -1116,9 +1146,9 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
       if (s < 0) { rc = fail(j, errno, "open", rel); break; }
       if (mkdirat(ddir, dname, 0700) < 0) { rc = fail(j, errno, "mkdir", rel); close(s); break; }
       int d = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (d < 0) { rc = fail(j, errno, "open", rel); close(s); break; }
+      if (d < 0) { rc = fail(j, errno, "open", rel); close(s); unlinkat(ddir, dname, AT_REMOVEDIR); break; }
       DIR *dir = fdopendir(s);
-      if (!dir) { rc = fail(j, errno, "opendir", rel); close(s); close(d); break; }
+      if (!dir) { rc = fail(j, errno, "opendir", rel); close(s); close(d); unlinkat(ddir, dname, AT_REMOVEDIR); break; }
       *f = (frame_t){.d = dir, .dfd = d, .st = st, .rlen = strlen(rel)};
       rc = 1;
       break;
@@ -1129,11 +1159,14 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
       mode_t created = st.st_mode & 0777;
       int d = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created);
       if (d < 0) { rc = fail(j, errno, "open", rel); close(s); break; }
+      // Up to the size its stat gave: a file that grows (or a /proc file that never ends, as
+      // pagemap) cannot hold a tree copy for ever; /proc's and /sys's files come out empty.
       rc = copy_fd(j, s, d, rel, st.st_size);
       if (rc == 0) rc = apply_meta(j, d, &st, rel, created);
       close(s);
       if (close(d) < 0 && rc == 0) rc = fail(j, errno, "close", rel);
       if (rc == 0) add_progress(j, 0, 1);
+      else unlinkat(ddir, dname, 0);  // never a half-written file (this copy made it: O_EXCL)
       break;
     }
     case S_IFLNK: {
@@ -1182,10 +1215,10 @@ static int copy_tree_from(job_t *j, frame_t top, char *rel) {
     if (rc == 0) {
       errno = 0;
       de = readdir(f->d);
-      if (!de && errno) rc = fail(j, errno, "readdir", rel);
+      if (!de && errno && fail(j, errno, "readdir", rel) < 0 && failed(j)) rc = -1;
     }
     if (!de) {  // done with this directory (or unwinding after an error)
-      if (rc == 0) rc = apply_meta(j, f->dfd, &f->st, rel, 0700);
+      if (rc == 0 && apply_meta(j, f->dfd, &f->st, rel, 0700) < 0 && failed(j)) rc = -1;
       if (rc == 0) add_progress(j, 0, 1);
       close_frame(f);
       n--;
@@ -1194,12 +1227,18 @@ static int copy_tree_from(job_t *j, frame_t top, char *rel) {
     const char *name = de->d_name;
     if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
-    if (f->rlen + 1 + nl >= PATH_MAX) { rc = fail(j, ENAMETOOLONG, "copy", rel); continue; }
+    if (f->rlen + 1 + nl >= PATH_MAX) {
+      if (fail(j, ENAMETOOLONG, "copy", rel) < 0 && failed(j)) rc = -1;
+      continue;
+    }
     rel[f->rlen] = '/';
     memcpy(rel + f->rlen + 1, name, nl + 1);
     frame_t child;
     int r = copy_one(j, dirfd(f->d), name, f->dfd, name, rel, &child);
-    if (r < 0) { rc = -1; continue; }
+    if (r < 0) {  // this entry failed: the walk ends only when the job has (else it was listed)
+      if (failed(j)) rc = -1;
+      continue;
+    }
     if (r == 1) {
       if (n == cap) {
         frame_t *grown = realloc(stack, cap * 2 * sizeof *stack);
@@ -1238,18 +1277,21 @@ static void *dir_worker(void *arg) {
     if (de) snprintf(name, sizeof name, "%s", de->d_name);
     pthread_mutex_unlock(&sd->lock);
     if (!de) {
-      if (e) fail(j, e, "readdir", rel);
+      if (e) fail(j, e, "readdir", rel);  // listed (going) or the job's error: the directory ends either way
       break;
     }
     if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
-    if (blen + 1 + nl >= PATH_MAX) { fail(j, ENAMETOOLONG, "copy", rel); break; }
+    if (blen + 1 + nl >= PATH_MAX) {
+      if (fail(j, ENAMETOOLONG, "copy", rel) < 0 && failed(j)) break;
+      continue;
+    }
     rel[blen] = '/';
     memcpy(rel + blen + 1, name, nl + 1);
     frame_t child;
     int r = copy_one(j, dirfd(sd->top->d), name, sd->top->dfd, name, rel, &child);
     if (r == 1) r = copy_tree_from(j, child, rel);
-    if (r < 0) break;
+    if (r < 0 && failed(j)) break;
     rel[blen] = 0;
   }
   return NULL;
@@ -1344,7 +1386,7 @@ static void job_execute(napi_env env, void *data) {
   char rel[PATH_MAX];
   switch (j->kind) {
     case JOB_COPY_FD:
-      copy_fd(j, j->in_fd, j->out_fd, "", -1);
+      copy_fd(j, j->in_fd, j->out_fd, "", j->size);
       break;
     case JOB_COPY_TREE: {
       // src: an existing entry (not followed if a symlink); dst: a new name (must not exist).
@@ -1364,9 +1406,13 @@ static void job_execute(napi_env env, void *data) {
       j->src_len = strlen(rel);
       if (copy_one(j, sp, sn, dp, dn, rel, &top) == 1) {
         j->dst_top = top.dfd;
+        // The top is made: from here, an entry that cannot be copied is listed (COPY_KEEP_GOING).
+        pthread_mutex_lock(&j->lock);
+        j->going = (j->flags & COPY_KEEP_GOING) != 0;
+        pthread_mutex_unlock(&j->lock);
         int rc = copy_dir_parallel(j, &top, rel);
         rel[top.rlen] = 0;
-        if (rc == 0) rc = apply_meta(j, top.dfd, &top.st, rel, 0700);
+        if (rc == 0 && apply_meta(j, top.dfd, &top.st, rel, 0700) < 0 && failed(j)) rc = -1;
         if (rc == 0) add_progress(j, 0, 1);
         j->dst_top = -1;
         close_frame(&top);
@@ -1410,7 +1456,16 @@ static napi_value job_result(napi_env env, job_t *j) {
         napi_set_named_property(env, item, "mode", mode) != napi_ok || napi_set_element(env, list, (uint32_t)i, item) != napi_ok)
       return NULL;
   }
-  return napi_set_named_property(env, result, "skipped", list) == napi_ok ? result : NULL;
+  if (napi_set_named_property(env, result, "skipped", list) != napi_ok) return NULL;
+  napi_value failures, dropped;
+  if (napi_create_array_with_length(env, j->nfailures, &failures) != napi_ok || napi_create_double(env, j->failures_dropped, &dropped) != napi_ok ||
+      napi_set_named_property(env, result, "failuresDropped", dropped) != napi_ok)
+    return NULL;
+  for (size_t i = 0; i < j->nfailures; i++) {
+    napi_value error = make_errno_error(env, j->failures[i].err, j->failures[i].sys, j->failures[i].path);
+    if (!error || napi_set_element(env, failures, (uint32_t)i, error) != napi_ok) return NULL;
+  }
+  return napi_set_named_property(env, result, "failures", failures) == napi_ok ? result : NULL;
 }
 
 static void job_complete(napi_env env, napi_status status, void *data) {
@@ -1432,6 +1487,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
   links_free(&j->links);
   for (size_t i = 0; i < j->nskipped; i++) free(j->skipped[i].path);
   free(j->skipped);
+  for (size_t i = 0; i < j->nfailures; i++) free(j->failures[i].path);
+  free(j->failures);
   free(j);
 }
 
@@ -1503,22 +1560,26 @@ static job_t *new_job(napi_env env, enum job_kind kind) {
   return j;
 }
 
-// copyFd(inFd, outFd, progress?, flags?) -> Promise<bytes>; flags: COPY_SPARSE_* (holes stay holes by default)
+// copyFd(inFd, outFd, progress?, flags?, size?) -> Promise<bytes>; flags: COPY_SPARSE_* (holes stay
+// holes by default); size: bytes at most (absent or negative: to the end)
 static napi_value js_copy_fd(napi_env env, napi_callback_info info) {
   ARGS(3);
   INT_ARG(0, in);
   INT_ARG(1, out);
-  int64_t flags = 0;  // an optional fourth argument
-  size_t fc = 4;
-  napi_value fargv[4];
+  int64_t flags = 0, size = -1;  // optional fourth and fifth arguments
+  size_t fc = 5;
+  napi_value fargv[5];
   napi_valuetype t;
-  if (napi_get_cb_info(env, info, &fc, fargv, NULL, NULL) == napi_ok && fc >= 4 && napi_typeof(env, fargv[3], &t) == napi_ok &&
-      t == napi_number && get_int(env, fargv[3], &flags))
+  int got = napi_get_cb_info(env, info, &fc, fargv, NULL, NULL) == napi_ok;
+  if (got && fc >= 4 && napi_typeof(env, fargv[3], &t) == napi_ok && t == napi_number && get_int(env, fargv[3], &flags))
     flags = 0;
+  if (got && fc >= 5 && napi_typeof(env, fargv[4], &t) == napi_ok && t == napi_number && get_int(env, fargv[4], &size))
+    size = -1;
   job_t *j = new_job(env, JOB_COPY_FD);
   if (!j) return NULL;
   j->in_fd = (int)in;
   j->out_fd = (int)out;
+  j->size = size < 0 ? -1 : (off_t)size;
   j->flags = (int)flags & (COPY_SPARSE_NEVER | COPY_SPARSE_ALWAYS);
   return start_job(env, j, argv[2]);
 }

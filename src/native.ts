@@ -30,11 +30,13 @@ export interface Native {
   statfs(root: number, path: string): number[];
   /** Copies in→out from the current offsets; progress is [bytes, files, cancel]. A regular file
    *  into an empty one keeps its holes (flags: COPY_SPARSE_NEVER, COPY_SPARSE_ALWAYS). */
-  copyFd(inFd: number, outFd: number, progress?: Float64Array, flags?: number): Promise<number>;
+  copyFd(inFd: number, outFd: number, progress?: Float64Array, flags?: number, size?: number): Promise<number>;
   /** Copies the entry src (not following a final symlink) to the new name dst, fd-walking;
-   *  flags are COPY_*. Device nodes left out (no COPY_DEVICES) are listed by path and mode. */
+   *  flags are COPY_*. Device nodes left out (no COPY_DEVICES) are listed by path and mode; with
+   *  COPY_KEEP_GOING, so are the entries below the top that could not be copied (errors like
+   *  Node's, path in the source; beyond 10,000 only counted), and the walk goes on. */
   copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, flags: number, progress?: Float64Array):
-    Promise<{bytes: number; skipped: {path: string; mode: number}[]}>;
+    Promise<{bytes: number; skipped: {path: string; mode: number}[]; failures: NodeJS.ErrnoException[]; failuresDropped: number}>;
   removeTree(root: number, path: string): Promise<number>;
   /** The root of container `id`'s process `pid`, once proven to be that container's (native/identity.h); EPERM when not. */
   openContainerRoot(pid: number, id: string): number;
@@ -101,6 +103,8 @@ export const COPY_LINKS = 8;
 /** --sparse=never (write holes as zeros) and --sparse=always (zeros become holes); neither: holes stay holes. */
 export const COPY_SPARSE_NEVER = 16;
 export const COPY_SPARSE_ALWAYS = 32;
+/** copyTree: an entry below the top that cannot be copied is listed (failures) and the walk goes on. */
+export const COPY_KEEP_GOING = 256;
 /** openRead: a FIFO may be opened too; anything may (the host's own files). */
 export const READ_FIFO = 1;
 export const READ_ANY = 2;

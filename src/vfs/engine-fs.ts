@@ -167,7 +167,7 @@ export class EngineFs implements ContainerFs {
   readonly driver = 'engine' as const;
   /** A tar header carries mode, owner and time; a change made later costs a request each; every
    *  call is a request to the engine. */
-  readonly capabilities: Capabilities = {...noCapabilities, remote: true};
+  readonly capabilities: Capabilities = {...noCapabilities, remote: true, inexactSizes: true};
   readonly refusals = new Refusals();
   private readonly archive: Archive;
   private readonly extraction: Extraction;

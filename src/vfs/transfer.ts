@@ -18,7 +18,14 @@
 // (README, Limitations). --remove-destination removes the file first and makes a new one.
 // -a / --preserve=links: entries hard-linked in the source are linked in the copy, in a native
 // tree copy by the native part, elsewhere by LinkGroups (one per command), which links only to
-// a copy this command made, checked by inode after the link.
+// a copy this command made, checked by inode after the link. A tree whose links may lead outside
+// it (a new directory inside a merge, a command with several sources) is walked here, with the
+// command's groups: the native walk knows only its own.
+// An entry of a tree that cannot be copied (unreadable, a /proc file that fails) is, when the
+// caller listens (CopyOptions.failed), told and left out, and the walk goes on, as GNU cp's (a
+// file it failed to fill is removed, never left half-written); what concerns the whole copy (a
+// cancel, a container gone, a destination full or read-only) still ends it, and a new tree is
+// then removed whole.
 //
 // What it trusts: the destination path the user gave, and the host's own files (isHost). Of a
 // container it trusts nothing: names in its listings become paths only through entryPath (one
@@ -35,7 +42,8 @@ import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import {Transform, type Readable, type Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {COPY_DEVICES, COPY_LINKS, COPY_OWNER, COPY_PRESERVE, COPY_SPARSE_ALWAYS, COPY_SPARSE_NEVER, COPY_TIMES, native} from '../native.js';
+import {COPY_DEVICES, COPY_KEEP_GOING, COPY_LINKS, COPY_OWNER, COPY_PRESERVE, COPY_SPARSE_ALWAYS, COPY_SPARSE_NEVER, COPY_TIMES,
+  native} from '../native.js';
 import {copyPolicy, type CopyPolicy, type PolicyOptions} from './copy-policy.js';
 import {FsError, toFsError} from '../errors.js';
 import {decodeStat} from './local-fs.js';
@@ -110,13 +118,26 @@ export type LinkInstead = {readonly kind: 'hard'; readonly replace: boolean}
 
 /** Hard-link groups met by one command (--preserve=links): a source inode's first copy. */
 export class LinkGroups {
-  private readonly bySource = new WeakMap<ContainerFs, Map<string, {readonly fs: ContainerFs; readonly path: string; readonly ino: number}>>();
+  /** @param acrossSources the command copies several sources: a tree's links may lead into another's. */
+  constructor(readonly acrossSources = false) {}
+
+  private readonly bySource = new Map<ContainerFs, Map<string, {readonly fs: ContainerFs; readonly path: string; readonly ino: number}>>();
   private key = (st: Stat): string => `${st.dev}:${st.ino}`;
   /** Whether `st` (of `fs`) can be in a group: a non-directory with other links and a real inode number. */
   static grouped = (st: Stat): boolean => !isDir(st) && st.nlink > 1 && st.ino !== 0;
   first(src: Place, st: Stat): {readonly fs: ContainerFs; readonly path: string; readonly ino: number} | undefined {
     return this.bySource.get(src.fs)?.get(this.key(st));
   }
+  /** The tree `from` of `fs` (a new tree, built under a temporary name) is now at `to`: the
+   *  copies recorded in it are found there. */
+  moved(fs: ContainerFs, from: string, to: string): void {
+    for (const m of this.bySource.values()) {
+      for (const [k, v] of m) {
+        if (v.fs === fs && v.path.startsWith(`${from}/`)) m.set(k, {...v, path: to + v.path.slice(from.length)});
+      }
+    }
+  }
+
   /** Records `made` (a copy this command just made) as the first of `st`'s group. */
   async record(src: Place, st: Stat, made: Place): Promise<void> {
     const ino = (await made.fs.lstat(made.path)).ino;
@@ -143,6 +164,30 @@ export interface CopyOptions extends PolicyOptions {
   /** -L: told of an entry of a tree that could not be followed (a dangling link: its error; a
    *  link to a directory above it: 'cycle'), which the copy then leaves out and goes on, as GNU's. */
   readonly unfollowed?: (path: string, why: unknown) => void;
+  /** Told of each entry of a tree that could not be copied (its path in the source; the error),
+   *  which the copy leaves out, going on with the rest, as GNU's. Absent: the first error ends the
+   *  copy. A cancel, a container gone, a destination full or read-only end it either way. */
+  readonly failed?: (path: string, error: unknown) => void;
+  /** Set by the tree walks for what they copy: a file is copied up to the size its stat gave, as
+   *  the native walk copies it, so that a file that never ends (/proc's pagemap) cannot hold a
+   *  tree copy for ever (the files of /proc and /sys, which say 0, come out empty); a file named
+   *  alone is read to its end, as GNU reads it. */
+  readonly inTree?: boolean;
+}
+
+/** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
+ *  that size is the kernel's, else all. */
+const capOf = (src: Place, st: Stat, options: CopyOptions): number | undefined =>
+  (options.inTree && isRegular(st) && !capabilitiesOf(src.fs).inexactSizes ? st.size : undefined);
+
+/** Errors that are about the whole copy, not one entry (the native part's own list: inroot.c fail()). */
+const WHOLE_COPY = new Set(['ECANCELED', 'ENOMEM', 'ESTALE', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENAMETOOLONG']);
+
+/** An entry of a tree walk failed: told (CopyOptions.failed) and passed over, or thrown when it
+ *  ends the copy. */
+function passOver(options: CopyOptions, path: string, error: unknown): void {
+  if (!options.failed || options.progress.cancelled || !(error instanceof FsError) || WHOLE_COPY.has(error.code)) throw error;
+  options.failed(path, error);
 }
 
 /** A new name for `path`'s temporary, in its directory. Created with O_EXCL (or mkdir), so a
@@ -209,15 +254,33 @@ export async function followLinks(fs: ContainerFs, path: string): Promise<string
  * pipe, not a 'data' listener: a listener would start the flow before a slow destination (an
  * upload that first asks the engine) is ready, and the first chunks would be lost.
  */
-function counted(source: Readable, progress: Progress, path: string): Readable {
+function counted(source: Readable, progress: Progress, path: string, cap = Infinity): Readable {
+  let left = cap;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      progress.add(chunk.length);
-      done(progress.cancelled ? new FsError('ECANCELED', path) : null, chunk);
+      if (progress.cancelled) return done(new FsError('ECANCELED', path));
+      const part = chunk.length <= left ? chunk : chunk.subarray(0, left);
+      left -= part.length;
+      progress.add(part.length);
+      done(null, part);
+      if (left === 0) {
+        // As much as the stat said: the rest is not read (a file that never ends, as /proc's pagemap).
+        source.unpipe(counter);
+        source.destroy();
+        counter.end();
+      }
     },
   });
   source.on('error', (error) => counter.destroy(error));
+  // The reader may attach after an early error (a writer that first opens its file): the error is
+  // kept on the stream for it (for-await and pipeline throw it), never an uncaught 'error' event.
+  counter.on('error', () => undefined);
   counter.on('close', () => source.destroy());
+  if (left === 0) {
+    source.destroy();
+    counter.end();
+    return counter;
+  }
   return source.pipe(counter);
 }
 
@@ -322,7 +385,8 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
     let outFd: number | undefined;
     try {
       outFd = await local[1].openInPlace(dst.path);
-      await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy)).catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
+      await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy), capOf(src, st, options) ?? -1)
+        .catch((e: unknown) => Promise.reject(toFsError(e, src.path)));
       options.progress.add(0, 1);
       setMetaFd(outFd, st, policy, false); // the source's (what is read may be a staged copy)
     } catch (error) {
@@ -335,7 +399,7 @@ async function writeInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy
     return;
   }
   const before = options.progress.bytes;
-  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
+  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path, capOf(src, st, options));
   // The engine extracts a new inode (it cannot write in place): it carries the old file's mode and owner.
   const old = capabilitiesOf(dst.fs).inPlace === true ? undefined : await dst.fs.lstat(dst.path);
   const keepMode = (policy.flags & COPY_PRESERVE) !== 0;
@@ -391,25 +455,27 @@ async function copyRegularNew(src: Place, dst: Place, st: Stat, policy: CopyPoli
 /** Writes a copy of the file `src` to `dst` (a new name unless `exclusive` is false), with its
  *  mode (and with -p owner and times). A FIFO or device of the host is read as GNU cp reads it. */
 async function writeNewFile(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions, exclusive = true): Promise<void> {
+  const cap = capOf(src, st, options);
   const local = bothLocal(src.fs, dst.fs);
-  if (local) return copyLocalFile(local[0], src.path, local[1], dst.path, policy, options);
+  if (local) return copyLocalFile(local[0], src.path, local[1], dst.path, policy, options, cap);
   // A special file read as a file is a file: the mode a regular file would get.
   const asFile: Stat = {...st, mode: S_IFREG | (st.mode & 0o7777)};
   const before = options.progress.bytes;
-  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path);
+  const stream = counted(await src.fs.createReadStream(src.path), options.progress, src.path, cap);
   await dst.fs.writeFile(dst.path, stream, {mode: modeOf(asFile.mode, policy), exclusive, signal: options.progress.signal,
     ...(isRegular(st) ? {size: st.size} : {}), ...carried(st, policy)});
   options.progress.add(isRegular(st) ? st.size - (options.progress.bytes - before) : 0, 1);
   if (metaAfter(dst.fs)) await applyMeta(dst, asFile, policy);
 }
 
-async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp: string, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+async function copyLocalFile(srcFs: HostRoot, src: string, dstFs: HostRoot, tmp: string, policy: CopyPolicy, options: CopyOptions,
+  cap?: number): Promise<void> {
   const inFd = await srcFs.openRead(src);
   let outFd: number | undefined;
   try {
     const st = decodeStat(native().fstat(inFd));
     outFd = await dstFs.openFd(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-    await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy)).catch((e: unknown) => Promise.reject(toFsError(e, src)));
+    await native().copyFd(inFd, outFd, options.progress.raw, sparseFlags(policy), cap ?? -1).catch((e: unknown) => Promise.reject(toFsError(e, src)));
     options.progress.add(0, 1);
     setMetaFd(outFd, st, policy, true);
   } catch (error) {
@@ -491,29 +557,41 @@ async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, 
 async function nativeTree(local: [HostRoot, HostRoot], src: string, dst: string, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
   // Both roots stay open until the copy ends; a container stopping or restarting meanwhile stops
   // this copy (not the rest of the command), which then fails with ESTALE.
+  const flags = policy.flags | (options.failed ? COPY_KEEP_GOING : 0);
+  const gone = (): boolean => !options.progress.cancelled && (local[0].isRetired || local[1].isRetired);
   const result = await options.progress.part((raw, stop) => local[0].use(src, (srcRoot) => local[1].use(dst, (dstRoot) =>
-    native().copyTree(srcRoot, src, dstRoot, dst, policy.flags, raw), stop), stop))
+    native().copyTree(srcRoot, src, dstRoot, dst, flags, raw), stop), stop))
     .catch((e: unknown) => {
-      if (!options.progress.cancelled && (local[0].isRetired || local[1].isRetired)) {
-        throw new FsError('ESTALE', src, '(the container stopped or restarted meanwhile)');
-      }
+      if (gone()) throw new FsError('ESTALE', src, '(the container stopped or restarted meanwhile)');
       throw toFsError(e, src);
     });
+  // Entries that failed because a root was revoked are not one entry's failure: the copy is.
+  if (gone()) throw new FsError('ESTALE', src, '(the container stopped or restarted meanwhile)');
+  for (const f of result.failures) passOver(options, f.path ?? src, toFsError(f, f.path ?? src));
+  if (result.failuresDropped > 0) {
+    passOver(options, src, new FsError('EIO', src, `(and ${result.failuresDropped} more entries below it that could not be copied)`));
+  }
   for (const s of result.skipped) options.skipped?.(s.path, s.mode, 'device');
   return !result.skipped.some((s) => s.path === src);
 }
 
-/** A new directory tree at `dst`: built under a temporary name where renaming is possible. */
-async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+/** A new directory tree at `dst`: built under a temporary name where renaming is possible.
+ *  `linkedOutside`: its hard links may lead to copies made outside it (a merge). */
+async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions, linkedOutside = false): Promise<void> {
   // The native walk copies links as links, every file system, and copies (not links) files; it
-  // starts from a named entry, so a whole root ("/") goes through the interface.
-  const walkHere = options.dereference || options.oneFileSystem || options.linkInstead || src.path === '/';
+  // starts from a named entry, so a whole root ("/") goes through the interface; and it keeps
+  // hard-link groups of its own, so a tree whose links may lead outside it is walked here.
+  const outside = (policy.flags & COPY_LINKS) !== 0 && (linkedOutside || options.links?.acrossSources === true);
+  const walkHere = options.dereference || options.oneFileSystem || options.linkInstead || src.path === '/' || outside;
   const local = walkHere ? undefined : bothLocal(src.fs, dst.fs);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   try {
     if (local) await nativeTree(local, src.path, tmp.path, policy, options);
     else await copyTreeByInterface(src, tmp, st, policy, options);
-    if (tmp !== dst) await dst.fs.rename(tmp.path, dst.path, true);
+    if (tmp !== dst) {
+      await dst.fs.rename(tmp.path, dst.path, true);
+      options.links?.moved(dst.fs, tmp.path, dst.path);
+    }
   } catch (error) {
     if (tmp !== dst) await discard(tmp);
     throw error;
@@ -529,26 +607,44 @@ function entry(dir: string, name: string): string {
 
 /** Merges the directory `src` into the existing directory `dst`, depth first with a stack:
  *  subdirectories into real directories only (lstat: a symlink there is not followed). */
-async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, options: CopyOptions): Promise<void> {
+async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, given: CopyOptions): Promise<void> {
+  const options: CopyOptions = {...given, inTree: true};
   const stack: [string, string][] = [[src.path, dst.path]];
   while (stack.length > 0) {
     const [sdir, ddir] = stack.pop()!;
-    for (const e of await src.fs.readdir(sdir)) {
+    let entries: DirEntry[];
+    try {
+      entries = await src.fs.readdir(sdir);
+    } catch (error) {
+      passOver(options, sdir, error);
+      continue;
+    }
+    for (const e of entries) {
       options.progress.check(sdir);
       const from = {fs: src.fs, path: entry(sdir, e.name)};
       const to = {fs: dst.fs, path: entry(ddir, e.name)};
-      const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
-      if (!isDir(st)) {
-        await copyNonDir(from, to, st, policy, options);
-        continue;
+      try {
+        const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+        if (!isDir(st)) {
+          await copyNonDir(from, to, st, policy, options);
+          continue;
+        }
+        const existing = await dst.fs.lstat(to.path).catch(() => undefined);
+        if (!existing) await copyNewTree(from, to, st, policy, options, true);
+        else if (isDir(existing)) stack.push([from.path, to.path]);
+        else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
+      } catch (error) {
+        passOver(options, from.path, error);
       }
-      const existing = await dst.fs.lstat(to.path).catch(() => undefined);
-      if (!existing) await copyNewTree(from, to, st, policy, options);
-      else if (isDir(existing)) stack.push([from.path, to.path]);
-      else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
     }
     // -p/-a: a directory merged into takes the source's owner, mode and times, as GNU cp's does.
-    if ((policy.flags & (COPY_PRESERVE | COPY_OWNER | COPY_TIMES)) !== 0) await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
+    if ((policy.flags & (COPY_PRESERVE | COPY_OWNER | COPY_TIMES)) !== 0) {
+      try {
+        await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
+      } catch (error) {
+        passOver(options, sdir, error);
+      }
+    }
   }
 }
 
@@ -595,7 +691,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   const ancestors = new Set<string>([`${st.dev}:${st.ino}`]);
   // A group's first copy is what this copy made, so its links are looked for in this tree too.
   const groups = (policy.flags & COPY_LINKS) !== 0 ? options.links ?? new LinkGroups() : undefined;
-  const opts: CopyOptions = groups ? {...options, links: groups} : options;
+  const opts: CopyOptions = {...options, inTree: true, ...(groups ? {links: groups} : {})};
   // Entries in inode order where the listing has them, as GNU cp reads a directory (what it
   // reports comes in the same order).
   const list = async (path: string): Promise<DirEntry[]> => (await src.fs.readdir(path)).sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
@@ -617,29 +713,40 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
     try {
       est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
     } catch (error) {
-      if (!options.dereference || !options.unfollowed) throw error;
-      options.unfollowed(from.path, error);
+      if (options.dereference && options.unfollowed) options.unfollowed(from.path, error);
+      else passOver(options, from.path, error);
       continue;
     }
-    if (isDir(est)) {
-      const id = `${est.dev}:${est.ino}`;
-      if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
-        if (!options.unfollowed) throw new FsError('ELOOP', from.path);
-        options.unfollowed(from.path, 'cycle');
-        continue;
-      }
-      ancestors.add(id);
-      stack.push({...(await mkdir(to.path, est)), src: from.path, entries: within(est) ? await list(from.path) : []});
-    } else if (opts.linkInstead) await linkInstead(from, to, opts);
-    else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
-    else if (isRegular(est)) {
-      if (await linkToGroup(from, to, est, opts)) continue;
-      await writeNewFile(from, to, est, policy, options);
-      if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
-    } else if (bothLocal(src.fs, dst.fs)) {
-      // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
-      await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
-    } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
+    let made = false;
+    try {
+      if (isDir(est)) {
+        const id = `${est.dev}:${est.ino}`;
+        if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
+          if (!options.unfollowed) throw new FsError('ELOOP', from.path);
+          options.unfollowed(from.path, 'cycle');
+          continue;
+        }
+        const frame = await mkdir(to.path, est);
+        // Made, and given its mode when it is left (also when it cannot be listed: GNU's stays too).
+        ancestors.add(id);
+        stack.push({...frame, src: from.path, entries: []});
+        if (within(est)) stack[stack.length - 1]!.entries.push(...(await list(from.path)));
+      } else if (opts.linkInstead) await linkInstead(from, to, opts);
+      else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
+      else if (isRegular(est)) {
+        if (await linkToGroup(from, to, est, opts)) continue;
+        made = true;
+        await writeNewFile(from, to, est, policy, opts);
+        if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+      } else if (bothLocal(src.fs, dst.fs)) {
+        // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
+        await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
+      } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
+    } catch (error) {
+      // A file of this new tree that could not be filled is not left half-written.
+      if (made && options.failed) await dst.fs.unlink(to.path).catch(() => undefined);
+      passOver(options, from.path, error);
+    }
   }
 }
 

@@ -153,6 +153,11 @@ export interface Capabilities {
   /** writeFile honours WriteOptions.inPlace (absent: a write always makes a new inode, as the
    *  engine's archive API does). */
   readonly inPlace?: boolean;
+  /** The sizes its listings give may be below what a read returns (an archive's hard-link entries
+   *  say 0), and its reads always end (they are archives): a tree copy reads its files to their
+   *  end rather than to the size listed (absent: sizes are the kernel's, and a file that never
+   *  ends, as /proc's pagemap, is read only as far as its size says). */
+  readonly inexactSizes?: boolean;
 }
 
 /** Capabilities of a driver that declares none: metadata carried by its writes, no descriptors. */
