@@ -262,9 +262,10 @@ function counted(source: Readable, progress: Progress, path: string, cap = Infin
       const part = chunk.length <= left ? chunk : chunk.subarray(0, left);
       left -= part.length;
       progress.add(part.length);
-      done(null, part);
-      if (left === 0) {
-        // As much as the stat said: the rest is not read (a file that never ends, as /proc's pagemap).
+      done(null, part.length > 0 ? part : undefined);
+      if (part.length < chunk.length) {
+        // More than the stat said: the rest is not read (a file that never ends, as /proc's
+        // pagemap). A file of exactly its size ends by itself.
         source.unpipe(counter);
         source.destroy();
         counter.end();
