@@ -284,7 +284,12 @@ export const cp: Builtin = {
             report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below}`], (from, into) => `cannot copy ${from} to ${into}`);
             status = 1;
           };
-          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, sparse: mode.sparse,
+          // A container removed during a tree copy: the tree is not put in place.
+          const stillThere = async (): Promise<boolean> => {
+            for (const t of [source.target, dest]) if (t.container && t.engine && !(await t.engine.exists(t.container.id))) return false;
+            return true;
+          };
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
             ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),
@@ -302,7 +307,7 @@ export const cp: Builtin = {
             }
           }
         } catch (error) {
-          if (ctx.signal.aborted || (error instanceof FsError && error.code === 'ECANCELED')) {
+          if (ctx.signal.aborted || progress.cancelled) {
             // A new file or tree is never left half-made; an existing file is written into only once
             // the bytes are staged whole beside it (transfer.ts writeStagedInPlace).
             ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');

@@ -1260,6 +1260,7 @@ typedef struct {
   frame_t *top;
   pthread_mutex_t lock;
   const char *base;
+  int ended;  // the top's stream ended (or failed): the other threads stop too, and say nothing more
 } shared_dir_t;
 
 static void *dir_worker(void *arg) {
@@ -1272,9 +1273,10 @@ static void *dir_worker(void *arg) {
     char name[NAME_MAX + 1];
     pthread_mutex_lock(&sd->lock);
     errno = 0;
-    struct dirent *de = failed(j) ? NULL : readdir(sd->top->d);
-    int e = errno;
+    struct dirent *de = failed(j) || sd->ended ? NULL : readdir(sd->top->d);
+    int e = sd->ended ? 0 : errno;
     if (de) snprintf(name, sizeof name, "%s", de->d_name);
+    else sd->ended = 1;
     pthread_mutex_unlock(&sd->lock);
     if (!de) {
       if (e) fail(j, e, "readdir", rel);  // listed (going) or the job's error: the directory ends either way

@@ -40,6 +40,8 @@ const messages: Record<string, string> = {
   ENOSYS: 'Function not implemented',
   ESRCH: 'No such process',
   ESTALE: 'Stale file handle',
+  ENOMEM: 'Cannot allocate memory',
+  E2BIG: 'Argument list too long',
 };
 
 /** libuv's words by errno name (lower case, as libuv has them). */
@@ -108,7 +110,8 @@ export class EngineUnreachable extends DboxError {
 export function toFsError(error: unknown, path: string): DboxError {
   if (error instanceof DboxError) return error;
   const code = (error as {code?: unknown} | undefined)?.code;
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return new FsError(code, path);
+  // Errno names have digits too (E2BIG): any errno the system knows, or one of that shape.
+  if (typeof code === 'string' && (code in os.constants.errno || /^E[A-Z0-9]+$/.test(code))) return new FsError(code, path);
   throw error;
 }
 

@@ -116,25 +116,39 @@ export type SkipReason = 'device' | 'special' | 'relative-symlink';
 export type LinkInstead = {readonly kind: 'hard'; readonly replace: boolean}
   | {readonly kind: 'symbolic'; readonly replace: boolean; readonly base: string; readonly top: string; readonly here: boolean};
 
+/** A group's first copy: where this command made it, and its inode there. */
+interface Made {
+  readonly fs: ContainerFs;
+  readonly path: string;
+  readonly ino: number;
+}
+
 /** Hard-link groups met by one command (--preserve=links): a source inode's first copy. */
 export class LinkGroups {
   /** @param acrossSources the command copies several sources: a tree's links may lead into another's. */
   constructor(readonly acrossSources = false) {}
 
-  private readonly bySource = new Map<ContainerFs, Map<string, {readonly fs: ContainerFs; readonly path: string; readonly ino: number}>>();
+  private readonly bySource = new Map<ContainerFs, Map<string, Made>>();
   private key = (st: Stat): string => `${st.dev}:${st.ino}`;
   /** Whether `st` (of `fs`) can be in a group: a non-directory with other links and a real inode number. */
   static grouped = (st: Stat): boolean => !isDir(st) && st.nlink > 1 && st.ino !== 0;
-  first(src: Place, st: Stat): {readonly fs: ContainerFs; readonly path: string; readonly ino: number} | undefined {
+  first(src: Place, st: Stat): Made | undefined {
     return this.bySource.get(src.fs)?.get(this.key(st));
   }
   /** The tree `from` of `fs` (a new tree, built under a temporary name) is now at `to`: the
    *  copies recorded in it are found there. */
   moved(fs: ContainerFs, from: string, to: string): void {
+    this.below(fs, from, (m, k, v) => m.set(k, {...v, path: to + v.path.slice(from.length)}));
+  }
+
+  /** The tree `under` of `fs` was removed (a copy that failed): nothing links to what was in it. */
+  forget(fs: ContainerFs, under: string): void {
+    this.below(fs, under, (m, k) => m.delete(k));
+  }
+
+  private below(fs: ContainerFs, dir: string, each: (m: Map<string, Made>, key: string, made: Made) => void): void {
     for (const m of this.bySource.values()) {
-      for (const [k, v] of m) {
-        if (v.fs === fs && v.path.startsWith(`${from}/`)) m.set(k, {...v, path: to + v.path.slice(from.length)});
-      }
+      for (const [k, v] of [...m]) if (v.fs === fs && v.path.startsWith(`${dir}/`)) each(m, k, v);
     }
   }
 
@@ -173,6 +187,9 @@ export interface CopyOptions extends PolicyOptions {
    *  tree copy for ever (the files of /proc and /sys, which say 0, come out empty); a file named
    *  alone is read to its end, as GNU reads it. */
   readonly inTree?: boolean;
+  /** Whether the containers of the copy are still there (asked before a new tree is put in place:
+   *  one removed meanwhile leaves a tree that lacks what went with it, which is not put there). */
+  readonly stillThere?: () => Promise<boolean>;
 }
 
 /** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
@@ -181,7 +198,7 @@ const capOf = (src: Place, st: Stat, options: CopyOptions): number | undefined =
   (options.inTree && isRegular(st) && !capabilitiesOf(src.fs).inexactSizes ? st.size : undefined);
 
 /** Errors that are about the whole copy, not one entry (the native part's own list: inroot.c fail()). */
-const WHOLE_COPY = new Set(['ECANCELED', 'ENOMEM', 'ESTALE', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENAMETOOLONG']);
+const WHOLE_COPY = new Set(['ENOMEM', 'ESTALE', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENAMETOOLONG']);
 
 /** An entry of a tree walk failed: told (CopyOptions.failed) and passed over, or thrown when it
  *  ends the copy. */
@@ -589,12 +606,17 @@ async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
   try {
     if (local) await nativeTree(local, src.path, tmp.path, policy, options);
     else await copyTreeByInterface(src, tmp, st, policy, options);
+    // A container removed meanwhile: what the walk missed went with it, the tree is not put in place.
+    if (options.stillThere && !(await options.stillThere())) throw new FsError('ESTALE', src.path, '(a container was removed during the copy)');
     if (tmp !== dst) {
       await dst.fs.rename(tmp.path, dst.path, true);
       options.links?.moved(dst.fs, tmp.path, dst.path);
     }
   } catch (error) {
-    if (tmp !== dst) await discard(tmp);
+    if (tmp !== dst) {
+      await discard(tmp);
+      options.links?.forget(dst.fs, tmp.path);
+    }
     throw error;
   }
 }

@@ -7,7 +7,7 @@
 import {Readable} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {FsError} from '../../src/errors.js';
-import {copyEntry, Progress, type CopyOptions} from '../../src/vfs/transfer.js';
+import {copyEntry, LinkGroups, Progress, type CopyOptions} from '../../src/vfs/transfer.js';
 import type {DirEntry, WriteOptions} from '../../src/vfs/types.js';
 import {MemoryFs} from './memory-fs.js';
 
@@ -53,6 +53,12 @@ class Full extends MemoryFs {
 }
 
 const tree = {'d/a': 'a', 'd/bad': 'secret', 'd/sub/b': 'b', 'd/locked/c': 'c', 'd/z': 'z', 'd/endless': 'abc'};
+
+async function text(fs: MemoryFs, path: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of await fs.createReadStream(path)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
 
 async function names(fs: MemoryFs, dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -145,5 +151,27 @@ describe('a tree copy that meets entries it cannot copy', () => {
       .rejects.toMatchObject({code: 'ENOSPC'});
     expect(failed).toEqual([]);
     expect(await names(dst, '/out')).toEqual([]);
+  });
+
+  it('a container removed during the copy: the tree is not put in place', async () => {
+    const src = MemoryFs.of({'d/a': 'a', 'd/z': 'z'});
+    const dst = new MemoryFs(true);
+    await dst.mkdir('/out');
+    await expect(copyEntry({fs: src, path: '/d'}, {fs: dst, path: '/out/d'},
+      {preserve: false, progress: new Progress(), failed: () => undefined, stillThere: async () => false})).rejects.toMatchObject({code: 'ESTALE'});
+    expect(await names(dst, '/out')).toEqual([]);
+  });
+
+  it('a tree removed whole forgets the hard links made in it: a later source\'s member is copied on its own', async () => {
+    const src = MemoryFs.of({'s1/x': 'x', 's1/full': 'f', 's2/keep': 'k'});
+    await src.link('/s1/x', '/s2/y');
+    const dst = new Full(true);
+    await dst.mkdir('/out');
+    const links = new LinkGroups(true);
+    const options: CopyOptions = {preserve: ['links'], links, progress: new Progress(), failed: () => undefined};
+    await expect(copyEntry({fs: src, path: '/s1'}, {fs: dst, path: '/out/s1'}, options)).rejects.toMatchObject({code: 'ENOSPC'});
+    await copyEntry({fs: src, path: '/s2'}, {fs: dst, path: '/out/s2'}, options);
+    expect(await names(dst, '/out')).toEqual(['s2', 's2/keep', 's2/y']);
+    expect(await text(dst, '/out/s2/y')).toBe('x');
   });
 });

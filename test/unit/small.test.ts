@@ -45,4 +45,9 @@ describe('errors', () => {
     expect(e.message).toBe('/a: No such file or directory');
   });
   it('rethrows what is not a filesystem error', () => expect(() => toFsError(new TypeError('bug'), '/a')).toThrow(TypeError));
+  it('takes errno names with digits (E2BIG: a read that failed so was an internal error)', () => {
+    const e = toFsError(Object.assign(new Error('x'), {code: 'E2BIG'}), '/a');
+    expect(e).toBeInstanceOf(FsError);
+    expect(e.message).toBe("/a: Argument list too long");
+  });
 });
