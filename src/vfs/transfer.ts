@@ -631,7 +631,9 @@ function entry(dir: string, name: string): string {
 /** Merges the directory `src` into the existing directory `dst`, depth first with a stack:
  *  subdirectories into real directories only (lstat: a symlink there is not followed). */
 async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, given: CopyOptions): Promise<void> {
-  const options: CopyOptions = {...given, inTree: true};
+  // Whether the containers are still there is asked once, by the command, not per new subdirectory.
+  const {stillThere: _once, ...rest} = given;
+  const options: CopyOptions = {...rest, inTree: true};
   const stack: [string, string][] = [[src.path, dst.path]];
   while (stack.length > 0) {
     const [sdir, ddir] = stack.pop()!;
