@@ -754,8 +754,12 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
         const frame = await mkdir(to.path, est);
         // Made, and given its mode when it is left (also when it cannot be listed: GNU's stays too).
         ancestors.add(id);
-        stack.push({...frame, src: from.path, entries: []});
-        if (within(est)) stack[stack.length - 1]!.entries.push(...(await list(from.path)));
+        let entries: DirEntry[] = [];
+        try {
+          if (within(est)) entries = await list(from.path);
+        } finally {
+          stack.push({...frame, src: from.path, entries});
+        }
       } else if (opts.linkInstead) await linkInstead(from, to, opts);
       else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
       else if (isRegular(est)) {

@@ -84,7 +84,7 @@ describe('HeldRoot', () => {
     held.retire(); // the engine has not gone on yet
     let read: number | undefined;
     const reading = stopped.root(client).then((r) => (read = r.handle));
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r)); // a new hold (the old code) is taken within this turn
     expect(read).toBeUndefined(); // waits
     expect(held.holding).toBe(false);
     open();

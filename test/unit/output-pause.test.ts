@@ -25,6 +25,9 @@ function fifo(): {reader: number; writer: number} {
   return {reader, writer: fs.openSync(p, fs.constants.O_WRONLY)};
 }
 
+/** One turn of the event loop: what is checked after it is that nothing happened (no fixed time). */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 function drain(fd: number): number {
   const buf = Buffer.alloc(1 << 16);
   let total = 0;
@@ -55,8 +58,9 @@ describe('a builtin\'s output paused by Ctrl-Z', () => {
       await until('the write to reach the kernel', () => (seen += drain(reader)) > 0, 10_000, 5);
       let paused = false;
       const pausing = state.pause().then(() => (paused = true));
-      // The write is still in the kernel (it cannot end before this test reads): not paused yet.
-      await new Promise((r) => setTimeout(r, 50));
+      // The write is still in the kernel (it cannot end before this test reads): not paused yet
+      // (the old code settled at once).
+      await turn();
       expect(paused).toBe(false);
       // The reader takes the rest of it: that write returns, and the pause settles.
       await until('the pause', () => {
@@ -67,7 +71,7 @@ describe('a builtin\'s output paused by Ctrl-Z', () => {
       seen += drain(reader);
       expect({seen, wroteBig}).toEqual({seen: big.length, wroteBig: true});
       // The next chunk waits while paused.
-      await new Promise((r) => setTimeout(r, 50));
+      await turn();
       expect({more: drain(reader), wroteSmall}).toEqual({more: 0, wroteSmall: false});
       state.resume();
       await until('the next chunk', () => wroteSmall, 10_000, 5);
@@ -86,7 +90,7 @@ describe('a builtin\'s output paused by Ctrl-Z', () => {
       const out = fdOutput(writer, state, true);
       let written = false;
       out.stream.write(Buffer.from('x'), () => (written = true));
-      await new Promise((r) => setTimeout(r, 50));
+      await turn();
       expect(drain(reader)).toBe(0);
       state.resume();
       await until('the write', () => written, 10_000, 5);
