@@ -723,8 +723,9 @@ static int stopping(job_t *j) {
 static int fail(job_t *j, int err, const char *sys, const char *path) {
   pthread_mutex_lock(&j->lock);
   // About the whole copy, not one entry (transfer.ts WHOLE_COPY): a cancel, no memory, a full or
-  // read-only destination, a tree deeper than a path can name (a hostile shape: none of it is kept).
-  if (j->going && err != ECANCELED && err != ENOMEM && err != ENOSPC && err != EDQUOT && err != EROFS && err != ENAMETOOLONG && !j->err) {
+  // read-only destination. An entry deeper than a path can name is one entry (GNU cp copies the
+  // rest of the tree): a hostile container's deep directory must not keep the rest from a backup.
+  if (j->going && err != ECANCELED && err != ENOMEM && err != ENOSPC && err != EDQUOT && err != EROFS && !j->err) {
     // An entry below the top: listed, and the walk goes on (the caller returns -1 for it alone).
     char *copy = NULL;
     if (j->nfailures == j->failures_cap && j->failures_cap < FAILURES_KEPT) {
@@ -745,6 +746,20 @@ static int fail(job_t *j, int err, const char *sys, const char *path) {
   }
   pthread_mutex_unlock(&j->lock);
   return -1;
+}
+
+// The entry `name` of the directory `rel` is deeper than PATH_MAX: named whole in its failure
+// (a path longer than rel can hold, so built on the heap).
+static int fail_too_long(job_t *j, const char *rel, const char *name) {
+  size_t rl = strlen(rel), nl = strlen(name);
+  char *whole = malloc(rl + nl + 2);
+  if (!whole) return fail(j, ENAMETOOLONG, "copy", rel);
+  memcpy(whole, rel, rl);
+  whole[rl] = '/';
+  memcpy(whole + rl + 1, name, nl + 1);
+  int rc = fail(j, ENAMETOOLONG, "copy", whole);
+  free(whole);
+  return rc;
 }
 
 static int failed(job_t *j) {
@@ -1200,8 +1215,8 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
 }
 
 // Copies the contents of the directory in `top` and everything below it, depth first, with a
-// stack on the heap: a hostile depth ends with ENAMETOOLONG (rel is PATH_MAX long), never with
-// a stack overflow. Each directory's own metadata is applied once its contents are copied.
+// stack on the heap: what is deeper than rel (PATH_MAX) can name fails with ENAMETOOLONG, one
+// entry (the rest is copied), never with a stack overflow. Each directory's own metadata is applied once its contents are copied.
 static int copy_tree_from(job_t *j, frame_t top, char *rel) {
   size_t n = 0, cap = 16;
   frame_t *stack = malloc(cap * sizeof *stack);
@@ -1228,7 +1243,7 @@ static int copy_tree_from(job_t *j, frame_t top, char *rel) {
     if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
     if (f->rlen + 1 + nl >= PATH_MAX) {
-      if (fail(j, ENAMETOOLONG, "copy", rel) < 0 && failed(j)) rc = -1;
+      if (fail_too_long(j, rel, name) < 0 && failed(j)) rc = -1;
       continue;
     }
     rel[f->rlen] = '/';
@@ -1285,7 +1300,8 @@ static void *dir_worker(void *arg) {
     if (is_dot_or_dotdot(name)) continue;
     size_t nl = strlen(name);
     if (blen + 1 + nl >= PATH_MAX) {
-      if (fail(j, ENAMETOOLONG, "copy", rel) < 0 && failed(j)) break;
+      rel[blen] = 0;
+      if (fail_too_long(j, rel, name) < 0 && failed(j)) break;
       continue;
     }
     rel[blen] = '/';

@@ -198,7 +198,7 @@ const capOf = (src: Place, st: Stat, options: CopyOptions): number | undefined =
   (options.inTree && isRegular(st) && !capabilitiesOf(src.fs).inexactSizes ? st.size : undefined);
 
 /** Errors that are about the whole copy, not one entry (the native part's own list: inroot.c fail()). */
-const WHOLE_COPY = new Set(['ENOMEM', 'ESTALE', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENAMETOOLONG']);
+const WHOLE_COPY = new Set(['ENOMEM', 'ESTALE', 'ENOSPC', 'EDQUOT', 'EROFS']);
 
 /** An entry of a tree walk failed: told (CopyOptions.failed) and passed over, or thrown when it
  *  ends the copy. */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import {Writable} from 'node:stream';
 import tar from 'tar-stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {dboxPath as builtDbox, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
+import {chain, dboxPath as builtDbox, docker, makeFixture, requireEngine, type Fixture} from './engine.js';
 
 /** DBOX_UNDER_TEST runs these cases against another build (say, one without the fixes). */
 const dboxPath = process.env['DBOX_UNDER_TEST'] ?? builtDbox;
@@ -478,25 +478,36 @@ describe.runIf(hasEngine)('copy safety', () => {
   });
 
   describe('hostile sizes', () => {
-    /** A chain of `depth` directories named `name` at `top` in container `c`, built from the host
-     *  side by wrapping (each step renames short paths only). */
-    function chain(top: string, depth: number, name: string): void {
-      const root = rootOf(c);
-      fs.mkdirSync(`${root}${top}`);
-      for (let i = 0; i < depth; i++) {
-        fs.mkdirSync(`${root}/wrap`);
-        fs.renameSync(`${root}${top}`, `${root}/wrap/${name}`);
-        fs.renameSync(`${root}/wrap`, `${root}${top}`);
+    /** What `find` sees below `dir` (GNU find walks any depth): each entry's name, and the depth. */
+    function below(dir: string): {names: Set<string>; depth: number} {
+      const lines = execFileSync('find', [dir, '-mindepth', '1', '-printf', '%d %f\\n'], {maxBuffer: 1 << 26}).toString().split('\n').filter(Boolean);
+      const names = new Set<string>();
+      let depth = 0;
+      for (const line of lines) {
+        const [d, name] = [Number(line.slice(0, line.indexOf(' '))), line.slice(line.indexOf(' ') + 1)];
+        names.add(name);
+        depth = Math.max(depth, d);
       }
+      return {names, depth};
     }
 
-    it('a 10,000-level tree: cp -r says File name too long and leaves nothing behind; so does ls -R', async () => {
-      chain('/deep', 10_000, 'd');
+    it('a 10,000-level tree: cp -r copies what a path can name and says File name too long for the rest, as GNU cp; so does ls -R', async () => {
+      chain(rootOf(c), '/deep', 10_000, 'd');
+      docker('exec', c, 'touch', '/deep/beside');
       const parent = fresh('deep');
       const r = await run(`cp -r /containers/${c}/deep ${parent}/deep`);
-      expect(r.stderr).toBe(`cp: cannot copy '/containers/${c}/deep' to '${parent}/deep': File name too long\n`);
+      // One message, for the first entry too deep (GNU: "cannot stat ...: File name too long").
+      expect(r.stderr).toMatch(new RegExp(`^cp: cannot copy '/containers/${c}/deep(/d)+' to '${parent}/deep(/d)+': File name too long\\n$`));
       expect(r.status).toBe(1);
-      expect(fs.readdirSync(parent)).toEqual([]);
+      // A hostile depth does not keep the rest from the copy: the chain down to PATH_MAX, the file
+      // beside it, and nothing else (no temporary left at any level).
+      expect(fs.readdirSync(parent)).toEqual(['deep']);
+      expect(fs.existsSync(path.join(parent, 'deep/beside'))).toBe(true);
+      const {names, depth} = below(parent);
+      expect([...names].sort()).toEqual(['beside', 'd', 'deep']);
+      expect(depth).toBeGreaterThan(1_000);
+      expect(depth).toBeLessThan(2_100);
+      execFileSync('rm', ['-rf', parent]); // GNU rm removes any depth (fs.rmSync stops at PATH_MAX)
       const ls = await run(`ls -R /containers/${c}/deep`);
       expect(ls.stderr).toMatch(/: File name too long\n$/);
       expect(ls.stderr).not.toMatch(/internal error/);
@@ -504,26 +515,20 @@ describe.runIf(hasEngine)('copy safety', () => {
     }, 120_000);
 
     it('through the engine driver too (names long enough to pass PATH_MAX in a few levels)', async () => {
-      chain('/deep-long', 40, 'n'.repeat(250));
+      chain(rootOf(c), '/deep-long', 40, 'n'.repeat(250));
       const parent = fresh('deep-engine');
       const r = await run(`cp -r /containers/${c}/deep-long ${parent}/deep`, {env: viaEngine});
       // The engine meets the limit first, with its rootfs' path before the container's: it says
-      // no more than a 500 to a HEAD. That is one entry's error (the copy names it and keeps what
-      // it could copy above it, as GNU cp goes on); a name too long for this host ends the copy.
+      // no more than a 500 to a HEAD; or this host's PATH_MAX is met first. Either is one entry's
+      // error: the copy names it and keeps what it could copy above it, as GNU cp goes on.
       expect(r.stderr).toMatch(/^cp: cannot copy .*: (File name too long|Input\/output error \(the engine answered 500\))\n$/);
       expect(r.status).toBe(1);
-      if (/too long/.test(r.stderr)) expect(fs.readdirSync(parent)).toEqual([]);
-      else {
-        // Only the chain of directories it could copy: nothing hidden (no temporary) at any level.
-        let dir = path.join(parent, 'deep');
-        for (;;) {
-          const names = fs.readdirSync(dir);
-          expect(names.every((n) => n === 'n'.repeat(250))).toBe(true);
-          if (names.length === 0) break;
-          dir = path.join(dir, names[0]!);
-        }
-        expect(fs.readdirSync(parent)).toEqual(['deep']);
-      }
+      // Only the chain of directories it could copy: nothing hidden (no temporary) at any level.
+      expect(fs.readdirSync(parent)).toEqual(['deep']);
+      const {names, depth} = below(path.join(parent, 'deep'));
+      expect([...names]).toEqual(['n'.repeat(250)]);
+      expect(depth).toBeGreaterThan(5);
+      execFileSync('rm', ['-rf', parent]);
     }, 120_000);
 
     it('a 200,000-entry directory lists (both drivers) and copies (native and through the interface)', async () => {

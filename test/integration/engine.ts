@@ -101,6 +101,18 @@ export function dbox(line: string, options: {cwd?: string; env?: NodeJS.ProcessE
 
 export const dboxPath = dboxBin;
 
+/** A chain of `depth` directories named `name` at `top` below `root` (a container's root as the
+ *  host sees it), deeper than a path can name if need be: built by wrapping, each step renaming
+ *  short paths only. */
+export function chain(root: string, top: string, depth: number, name: string): void {
+  fs.mkdirSync(`${root}${top}`);
+  for (let i = 0; i < depth; i++) {
+    fs.mkdirSync(`${root}/wrap`);
+    fs.renameSync(`${root}${top}`, `${root}/wrap/${name}`);
+    fs.renameSync(`${root}/wrap`, `${root}${top}`);
+  }
+}
+
 /** Removes a user a test made (and its home), and what dbox kept for it in the temporary
  *  directory: its runtime directory (dbox-UID: the mount's log) and its agent doors
  *  (dbox-agent-UID), which would outlive the user, owned by a uid nobody has. */
