@@ -166,6 +166,7 @@ export const cp: Builtin = {
     const onAbort = (): void => progress.cancel();
     ctx.signal.addEventListener('abort', onAbort);
     let status = 0;
+    let copiedBefore = false; // an earlier operand was copied (it stays, whatever happens to this one)
     try {
       for (const operand of sourceOperands) {
         if (ctx.signal.aborted) return {status: 130};
@@ -298,6 +299,7 @@ export const cp: Builtin = {
           const work = recursive || isSymlink(source.stat) ? copyEntry(source.place, to, options, source.stat)
             : copyFile(source.place, to, options, source.stat);
           await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
+          copiedBefore = true;
           if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
           for (const t of [source.target, dest]) {
@@ -309,8 +311,12 @@ export const cp: Builtin = {
         } catch (error) {
           if (ctx.signal.aborted || progress.cancelled) {
             // A new file or tree is never left half-made; an existing file is written into only once
-            // the bytes are staged whole beside it (transfer.ts writeStagedInPlace).
-            ctx.stderr.stream.write('cp: interrupted; nothing was left at the destination\n');
+            // the bytes are staged whole beside it (transfer.ts writeStagedInPlace). A merge into an
+            // existing directory keeps the entries it had put in place; earlier operands stay copied.
+            ctx.stderr.stream.write(existing && isDir(existing)
+              ? `cp: interrupted; what was already copied into ${quoteaf(shownDest)} stays there, nothing half-made\n`
+              : copiedBefore ? `cp: interrupted; nothing of ${quoteaf(operand)} was left at ${quoteaf(shownDest)} (the operands before it were copied)\n`
+                : 'cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
           report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);

@@ -97,6 +97,28 @@ describe('cp (memory fs)', () => {
     }
   });
 
+  it('interrupted in a merge, or after earlier operands were copied: the message says what stays', async () => {
+    let reached = (): void => undefined;
+    const fs = MemoryFs.of({'home/src/a': 'a\n', 'home/src/big': 'never read\n', 'home/one': '1\n', 'dst/src/old': 'old\n', two: {dir: true}}, true,
+      {stall: (path) => path === '/home/src/big' && (reached(), true)});
+    const interrupted = async (argv: string[]): Promise<unknown> => {
+      const reading = new Promise<void>((resolve) => (reached = resolve));
+      const interrupt = new AbortController();
+      const run = runOver(fs, argv, '/home', {}, interrupt.signal);
+      await reading;
+      interrupt.abort();
+      return run;
+    };
+    // /dst/src exists: a merge, which keeps what it had put in place.
+    expect(await interrupted(['cp', '-r', 'src', '/dst'])).toEqual({stdout: '', status: 130,
+      stderr: "cp: interrupted; what was already copied into '/dst/src' stays there, nothing half-made\n"});
+    expect(await names(fs, '/dst/src')).toEqual(['a', 'old']);
+    // An earlier operand was copied: it stays, and the message does not say nothing was left.
+    expect(await interrupted(['cp', '-r', 'one', 'src', '/two'])).toEqual({stdout: '', status: 130,
+      stderr: "cp: interrupted; nothing of 'src' was left at '/two/src' (the operands before it were copied)\n"});
+    expect(await names(fs, '/two')).toEqual(['one']);
+  });
+
   it('interrupted while it copies onto an existing file: the old file whole (the bytes are staged before they are written in place)', async () => {
     let reached = (): void => undefined;
     const fs = MemoryFs.of({'home/big': 'never read\n', 'home/old': 'old\n'}, true, {stall: (path) => path === '/home/big' && (reached(), true)});
