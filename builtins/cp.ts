@@ -29,24 +29,39 @@ function skippedLine(shown: string, mode: number, reason: SkipReason): string {
     : `cp: cannot copy ${kind} ${quoteaf(shown)}: Operation not supported (special files are copied only between local filesystems)\n`;
 }
 
-/** Draws a progress line on stderr (a TTY) while `work` runs, after a short delay. */
-async function withProgress<T>(ctx: ShellContext, progress: Progress, total: number | undefined, work: Promise<T>): Promise<T> {
-  if (!ctx.stderr.isTTY) return work;
-  const start = ctx.now();
-  let drawn = false;
-  const timer = setInterval(() => {
-    const elapsedMs = ctx.now() - start;
-    if (elapsedMs < 300) return;
-    drawn = true;
-    const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},
-      ctx.stderr.columns - 1);
-    ctx.stderr.stream.write(`\r\x1b[K${line}`);
-  }, 100);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-    if (drawn) ctx.stderr.stream.write('\r\x1b[K');
+/** The progress line on stderr (a TTY), drawn while a copy runs after a short delay. A message
+ *  said meanwhile (an entry left out, one that failed) clears it first, so that the message starts
+ *  at the margin and is not glued to it; the next tick draws it again below. */
+class ProgressLine {
+  private drawn = false;
+
+  constructor(private readonly ctx: ShellContext, private readonly progress: Progress) {}
+
+  /** Clears the line, if drawn (before a message). */
+  clear(): void {
+    if (!this.drawn) return;
+    this.drawn = false;
+    this.ctx.stderr.stream.write('\r\x1b[K');
+  }
+
+  async during<T>(total: number | undefined, work: Promise<T>): Promise<T> {
+    const {ctx, progress} = this;
+    if (!ctx.stderr.isTTY) return work;
+    const start = ctx.now();
+    const timer = setInterval(() => {
+      const elapsedMs = ctx.now() - start;
+      if (elapsedMs < 300) return;
+      this.drawn = true;
+      const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},
+        ctx.stderr.columns - 1);
+      ctx.stderr.stream.write(`\r\x1b[K${line}`);
+    }, 100);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+      this.clear();
+    }
   }
 }
 
@@ -162,6 +177,7 @@ export const cp: Builtin = {
     }
 
     const progress = new Progress();
+    const line = new ProgressLine(ctx, progress);
     const links = mode.preserve.includes('links') ? new LinkGroups(sourceOperands.length > 1) : undefined;
     const onAbort = (): void => progress.cancel();
     ctx.signal.addEventListener('abort', onAbort);
@@ -257,6 +273,7 @@ export const cp: Builtin = {
           // A relative symlink (-s) is refused where GNU's is: named by its destination.
           const base = source.place.path;
           const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
+          line.clear();
           ctx.stderr.stream.write(reason === 'relative-symlink' ? `cp: ${shownDest}${below}: can make relative symbolic links only in current directory\n`
             : skippedLine(shown(path), mode, reason));
           status = 1;
@@ -264,6 +281,7 @@ export const cp: Builtin = {
         // A listing of the source the container forged was not believed (the engine's archive was
         // listed instead): the copy is what the container holds, and the user hears of the attempt.
         const stopRefusals = source.place.fs.refusals?.listen((r) => {
+          line.clear();
           ctx.stderr.stream.write(`cp: ${quotef(shown(r.path))}: ${refusalText(r)}\n`);
           status = 1;
         });
@@ -273,6 +291,7 @@ export const cp: Builtin = {
           const unfollowed = (path: string, why: unknown): void => {
             const base = source.place.path;
             const named = `${operand.replace(/\/+$/, '')}${path.slice(base === '/' ? 0 : base.length)}`;
+            line.clear();
             if (why === 'cycle') ctx.stderr.stream.write(`cp: cannot copy cyclic symbolic link ${quoteaf(named)}\n`);
             else report(ctx, 'cp', why, named, (w) => `cannot stat '${w}'`);
             status = 1;
@@ -282,6 +301,7 @@ export const cp: Builtin = {
           const failed = (path: string, error: unknown): void => {
             const base = source.place.path;
             const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
+            line.clear();
             report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below}`], (from, into) => `cannot copy ${from} to ${into}`);
             status = 1;
           };
@@ -298,7 +318,7 @@ export const cp: Builtin = {
               top: source.place.path, here: dirname(finalAbs) === absolute('.', ctx)}} : {})};
           const work = recursive || isSymlink(source.stat) ? copyEntry(source.place, to, options, source.stat)
             : copyFile(source.place, to, options, source.stat);
-          await withProgress(ctx, progress, isDir(source.stat) ? undefined : source.stat.size, work);
+          await line.during(isDir(source.stat) ? undefined : source.stat.size, work);
           copiedBefore = true;
           if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.

@@ -5,6 +5,8 @@ import {Readable} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {text} from '../integration/contract-cases.js';
 import {runOver} from './builtin-run.js';
+import {FsError} from '../../src/errors.js';
+import type {ReadRange} from '../../src/vfs/types.js';
 import {MemoryFs} from './memory-fs.js';
 
 const T = 1_600_000_000;
@@ -117,6 +119,31 @@ describe('cp (memory fs)', () => {
     expect(await interrupted(['cp', '-r', 'one', 'src', '/two'])).toEqual({stdout: '', status: 130,
       stderr: "cp: interrupted; nothing of 'src' was left at '/two/src' (the operands before it were copied)\n"});
     expect(await names(fs, '/two')).toEqual(['one']);
+  });
+
+  it('on a terminal, a message said while the progress line is drawn starts at the margin, not glued to the line', async () => {
+    // The clock jumps past the line's delay; the second look at it is a tick that draws the line,
+    // and only then does the read of `b` fail (the order is made, not raced).
+    let looks = 0;
+    let drawn = (): void => undefined;
+    const wasDrawn = new Promise<void>((resolve) => (drawn = resolve));
+    const now = (): number => (++looks === 2 && setImmediate(drawn), 1_000_000 + (looks > 1 ? 1_000 : 0));
+    class Failing extends MemoryFs {
+      override async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+        if (path !== '/home/src/b') return super.createReadStream(path, range);
+        await wasDrawn;
+        throw new FsError('EACCES', path);
+      }
+    }
+    const fs = new Failing(true);
+    fs.seed('/home/src/a', 'a\n');
+    fs.seed('/home/src/b', 'b\n');
+    const r = await runOver(fs, ['cp', '-r', 'src', 'dst'], '/home', {}, undefined, {now, stderrTTY: true});
+    expect(r.status).toBe(1);
+    const pieces = r.stderr.split('\r\x1b[K');
+    expect(pieces.some((p) => /^\d/.test(p))).toBe(true); // the line was drawn (it starts with a size)
+    expect(pieces.filter((p) => p.includes('cp: '))).toEqual(["cp: cannot copy '/home/src/b' to 'dst/b': Permission denied\n"]);
+    expect(await names(fs, '/home/dst')).toEqual(['a']);
   });
 
   it('interrupted while it copies onto an existing file: the old file whole (the bytes are staged before they are written in place)', async () => {

@@ -16,25 +16,25 @@ export interface Ran {
   readonly status: number;
 }
 
-function collector(chunks: Buffer[]): Output {
+function collector(chunks: Buffer[], isTTY = false): Output {
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
       chunks.push(Buffer.from(chunk));
       done();
     },
   });
-  return {stream, isTTY: false, columns: 80};
+  return {stream, isTTY, columns: 80};
 }
 
 /** `argv` run as a builtin with `host` serving every host path, from `cwd`; `signal` is its Ctrl-C,
- *  `now` its clock (ms since the epoch), `stdin` its input. */
+ *  `now` its clock (ms since the epoch), `stdin` its input; `stderrTTY`: its stderr is a terminal. */
 export async function runOver(host: ContainerFs, argv: readonly string[], cwd = '/', env: Record<string, string> = {},
-  signal = new AbortController().signal, {now = Date.now, stdin = ''}: {now?: () => number; stdin?: string} = {}): Promise<Ran> {
+  signal = new AbortController().signal, {now = Date.now, stdin = '', stderrTTY = false}: {now?: () => number; stdin?: string; stderrTTY?: boolean} = {}): Promise<Ran> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const ctx: ShellContext = {
     cwd, home: '/root', env: {HOME: '/root', ...env}, ns: new Namespace(new Engine(), {host}),
-    stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err), color: false,
+    stdin: Readable.from(stdin === '' ? [] : [Buffer.from(stdin)]), stdinIsTTY: false, stdout: collector(out), stderr: collector(err, stderrTTY), color: false,
     signal, run: async () => 127, capture: async () => ({status: 127, stdout: '', stderr: '', error: 'no programs here'}), now,
   };
   const status = await runBuiltin(builtins, argv, ctx);
