@@ -10,7 +10,7 @@ import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/errors.js';
 import {absolute, basename, dirname, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
-import {copyEntry, copyFile, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
+import {copyEntry, copyFile, followLinks, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
 import {isDir, isSymlink, type Stat} from '../src/vfs/types.js';
 import {cpMode, cpSpec as spec, isYes, readLine} from './cp-options.js';
 import {refusalText, typeName} from '../src/vfs/untrusted.js';
@@ -99,6 +99,39 @@ interface Source {
 
 const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
 
+/** What a command of several operands has copied so far, as GNU cp keeps it (two or more
+ *  sources): a source named again is copied once (a directory known by its inode, anything else
+ *  by its path), and a file this command has made is not overwritten by a later operand of the
+ *  same name (`cp a b/a dir/` would lose the first copy). Keyed by filesystem, then path. */
+class OperandMemory {
+  private readonly sources = new Map<object, Set<string>>();
+  private readonly made = new Map<object, Set<string>>();
+
+  private static of(m: Map<object, Set<string>>, fs: object): Set<string> {
+    let set = m.get(fs);
+    if (!set) m.set(fs, (set = new Set()));
+    return set;
+  }
+
+  /** Whether this source was named before (and remembers it). */
+  again(place: Place, abs: string, st: Stat): boolean {
+    const key = isDir(st) && st.ino !== 0 ? `${st.dev}:${st.ino}` : `/${abs}`;
+    const seen = OperandMemory.of(this.sources, place.fs);
+    if (seen.has(key)) return true;
+    seen.add(key);
+    return false;
+  }
+
+  /** This command wrote a non-directory at `to`. */
+  wrote(to: Place): void {
+    OperandMemory.of(this.made, to.fs).add(to.path);
+  }
+
+  wasWritten(to: Place): boolean {
+    return this.made.get(to.fs)?.has(to.path) ?? false;
+  }
+}
+
 export const cp: Builtin = {
   name: 'cp',
   usage: 'cp [-adfHiLlnPpRrsTuvx] [--preserve[=LIST]] [--sparse=WHEN] [--parents] [-t DIR] SOURCE... DEST',
@@ -183,6 +216,7 @@ export const cp: Builtin = {
     ctx.signal.addEventListener('abort', onAbort);
     let status = 0;
     let copiedBefore = false; // an earlier operand was copied (it stays, whatever happens to this one)
+    const memory = sourceOperands.length > 1 ? new OperandMemory() : undefined;
     try {
       for (const operand of sourceOperands) {
         if (ctx.signal.aborted) return {status: 130};
@@ -200,6 +234,10 @@ export const cp: Builtin = {
         if (isDir(source.stat) && !recursive) {
           ctx.stderr.stream.write(`cp: -r not specified; omitting directory ${quoteaf(operand)}\n`);
           status = 1;
+          continue;
+        }
+        if (memory?.again(source.place, source.abs, source.stat)) {
+          ctx.stderr.stream.write(`cp: warning: source ${isDir(source.stat) ? 'directory' : 'file'} ${quoteaf(operand)} specified more than once\n`);
           continue;
         }
         // `dir/.` into a directory: its contents, into that directory itself (GNU's `DEST/.`).
@@ -234,6 +272,11 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
+        if (existing && !isDir(existing) && memory?.wasWritten(to)) {
+          ctx.stderr.stream.write(`cp: will not overwrite just-created ${quoteaf(shownDest)} with ${quoteaf(operand)}\n`);
+          status = 1;
+          continue;
+        }
         if (existing && isDir(source.stat) && !isDir(existing)) {
           ctx.stderr.stream.write(`cp: cannot overwrite non-directory ${quoteaf(shownDest)} with directory ${quoteaf(operand)}\n`);
           status = 1;
@@ -263,18 +306,25 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
+        // The copy walks the operand's own entry or, with -L/-H on a link, the entry the link leads
+        // to (transfer.ts copyEntry): what it names below its top is named below the operand.
+        let top = source.place.path;
+        if (mode.dereference !== 'none' && isDir(source.stat)) {
+          const own = await source.place.fs.lstat(top).catch(() => undefined);
+          if (own && isSymlink(own)) top = await followLinks(source.place.fs, top).catch(() => top);
+        }
+        /** Where `path` is below the walk's top ('' for the top itself), or undefined. */
+        const below = (path: string): string | undefined => path === top ? ''
+          : path.startsWith(top === '/' ? '/' : `${top}/`) ? path.slice(top === '/' ? 0 : top.length) : undefined;
         /** A path in the source filesystem, shown as the virtual path the user copied from. */
         const shown = (path: string): string => {
-          const base = source.place.path;
-          return path === base ? source.abs : path.startsWith(base === '/' ? '/' : `${base}/`)
-            ? `${source.abs === '/' ? '' : source.abs}${path.slice(base === '/' ? 0 : base.length)}` : path;
+          const rest = below(path);
+          return rest === undefined ? path : rest === '' ? source.abs : `${source.abs === '/' ? '' : source.abs}${rest}`;
         };
         const skipped = (path: string, mode: number, reason: SkipReason): void => {
           // A relative symlink (-s) is refused where GNU's is: named by its destination.
-          const base = source.place.path;
-          const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
           line.clear();
-          ctx.stderr.stream.write(reason === 'relative-symlink' ? `cp: ${shownDest}${below}: can make relative symbolic links only in current directory\n`
+          ctx.stderr.stream.write(reason === 'relative-symlink' ? `cp: ${shownDest}${below(path) ?? ''}: can make relative symbolic links only in current directory\n`
             : skippedLine(shown(path), mode, reason));
           status = 1;
         };
@@ -289,8 +339,7 @@ export const cp: Builtin = {
           const replace = flags.has('force') || flags.has('removeDestination');
           // -L: an entry that cannot be followed is named as GNU names it (below the operand as written).
           const unfollowed = (path: string, why: unknown): void => {
-            const base = source.place.path;
-            const named = `${operand.replace(/\/+$/, '')}${path.slice(base === '/' ? 0 : base.length)}`;
+            const named = `${operand.replace(/\/+$/, '')}${below(path) ?? ''}`;
             line.clear();
             if (why === 'cycle') ctx.stderr.stream.write(`cp: cannot copy cyclic symbolic link ${quoteaf(named)}\n`);
             else report(ctx, 'cp', why, named, (w) => `cannot stat '${w}'`);
@@ -299,10 +348,8 @@ export const cp: Builtin = {
           // An entry of the tree that could not be copied: named (as copied from, and to), left out,
           // and the rest goes on, as GNU's; the status says so.
           const failed = (path: string, error: unknown): void => {
-            const base = source.place.path;
-            const below = path === base ? '' : path.slice(base === '/' ? 0 : base.length);
             line.clear();
-            report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below}`], (from, into) => `cannot copy ${from} to ${into}`);
+            report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below(path) ?? ''}`], (from, into) => `cannot copy ${from} to ${into}`);
             status = 1;
           };
           // A container removed during a tree copy: the tree is not put in place.
@@ -320,6 +367,7 @@ export const cp: Builtin = {
             : copyFile(source.place, to, options, source.stat);
           await line.during(isDir(source.stat) ? undefined : source.stat.size, work);
           copiedBefore = true;
+          if (!isDir(source.stat)) memory?.wrote(to);
           if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
           for (const t of [source.target, dest]) {

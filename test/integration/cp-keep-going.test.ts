@@ -48,8 +48,8 @@ describe.runIf(hasEngine)('cp goes on past entries it cannot copy, as GNU cp', (
   });
 
   /** GNU's copy of `from` (a host path) and its result. */
-  const gnu = (from: string, to: string): {status: number; stderr: string; names: string[]} => {
-    const r = spawnSync('cp', ['-r', from, to], {encoding: 'utf8'});
+  const gnu = (from: string, to: string, option = '-r'): {status: number; stderr: string; names: string[]} => {
+    const r = spawnSync('cp', [option, from, to], {encoding: 'utf8'});
     return {status: r.status ?? -1, stderr: r.stderr, names: names(to)};
   };
 
@@ -65,6 +65,17 @@ describe.runIf(hasEngine)('cp goes on past entries it cannot copy, as GNU cp', (
     const r = dbox(`cp -r /${ROUTE} ${out}/d1`);
     expect({status: r.status, stderr: r.stderr, names: names(`${out}/d1`)})
       .toEqual({status: 1, stderr: `cp: cannot copy '/${ROUTE}/flush' to '${out}/d1/flush': Permission denied\n`, names: g.names});
+  });
+
+  it('-L and -H on a link to the directory: the entry named below the operand as written, as GNU names it', () => {
+    fs.symlinkSync(`/${ROUTE}`, `${out}/link`);
+    const g = gnu(`${out}/link`, `${out}/g-link`, '-rL');
+    expect(g.stderr).toBe(`cp: cannot open '${out}/link/flush' for reading: Permission denied\n`);
+    for (const [option, to] of [['-rL', 'dl'], ['-rH', 'dh']] as const) {
+      const r = dbox(`cp ${option} ${out}/link ${out}/${to}`);
+      expect({status: r.status, stderr: r.stderr, names: names(`${out}/${to}`)})
+        .toEqual({status: 1, stderr: `cp: cannot copy '${out}/link/flush' to '${out}/${to}/flush': Permission denied\n`, names: g.names});
+    }
   });
 
   it('out of a running container, by the native walk, by the interface walk (-x), and merged into an existing directory', () => {

@@ -127,6 +127,9 @@ const CP_OPTION_CASES: readonly string[] = [
   // -l, -s
   'cp -l a a2', 'cp -rl dir d2', 'cp -l dir d2', 'cp -l a small', 'cp -lf a small', 'cp -s a a2', 'cp -s a dir/',
   'cp -rs dir d2', 'cp -s a small', 'cp -sf a small', 'cp --link --remove-destination a hard1',
+  // several operands: a source named twice is copied once (a warning); a file just made is not
+  // overwritten by a later operand of the same name
+  'cp a a emptydir', 'cp -r dir ./dir emptydir', 'mkdir b && printf y > b/a && cp a b/a emptydir', 'cp -a linkfile ./linkfile emptydir',
   // -x, --parents
   'cp -rx dir d2', 'cp -ax dir d2', 'cp --parents dir/f1 emptydir', 'cp --parents -v dir/sub/deep emptydir',
   'cp --parents a small', 'cp -r --parents dir/sub emptydir', 'cp --parents a dir/f2 emptydir',
