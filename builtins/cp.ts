@@ -352,12 +352,21 @@ export const cp: Builtin = {
             report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below(path) ?? ''}`], (from, into) => `cannot copy ${from} to ${into}`);
             status = 1;
           };
+          // A hidden temporary an earlier copy left here (its dbox was killed) is removed first: said,
+          // named as the destination is shown, since a large tree takes a while.
+          const sweeping = (path: string): void => {
+            const [from, shownFrom] = [dirname(to.path), shownDest.replace(/\/+$/, '').replace(/\/?[^/]*$/, '')];
+            const rest = path.startsWith(from === '/' ? '/' : `${from}/`) ? path.slice(from === '/' ? 0 : from.length) : undefined;
+            const named = rest === undefined ? path : shownFrom === '' && !shownDest.startsWith('/') ? rest.slice(1) : `${shownFrom}${rest}`;
+            line.clear();
+            ctx.stderr.stream.write(`cp: removing ${quoteaf(named)}, left by a copy that was killed\n`);
+          };
           // A container removed during a tree copy: the tree is not put in place.
           const stillThere = async (): Promise<boolean> => {
             for (const t of [source.target, dest]) if (t.container && t.engine && !(await t.engine.exists(t.container.id))) return false;
             return true;
           };
-          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sparse: mode.sparse,
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sweeping, sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
             ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),

@@ -56,11 +56,14 @@ export function isStale(name: string, isAlive: (pid: number) => boolean = alive)
 }
 
 /** Removes the stale temporaries in directory `dir` of `fs`; what cannot be read or removed is
- *  left (the copy that follows reports real problems). */
-export async function sweepTemporaries(fs: ContainerFs, dir: string): Promise<void> {
+ *  left (the copy that follows reports real problems). `removing` is told of each first (a tree
+ *  left by a copy that was killed can take long to remove). */
+export async function sweepTemporaries(fs: ContainerFs, dir: string, removing?: (path: string) => void): Promise<void> {
   const entries = await fs.readdir(dir).catch(() => []);
   for (const entry of entries) {
     const path = entryPath(dir, entry.name);
-    if (path && isStale(entry.name)) await fs.remove(path).catch(() => undefined);
+    if (!path || !isStale(entry.name)) continue;
+    removing?.(path);
+    await fs.remove(path).catch(() => undefined);
   }
 }

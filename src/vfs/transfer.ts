@@ -190,6 +190,9 @@ export interface CopyOptions extends PolicyOptions {
   /** Whether the containers of the copy are still there (asked before a new tree is put in place:
    *  one removed meanwhile leaves a tree that lacks what went with it, which is not put there). */
   readonly stillThere?: () => Promise<boolean>;
+  /** A temporary that an earlier copy left (its dbox was killed) is being removed from the
+   *  destination: told first, since a large tree takes long to remove. */
+  readonly sweeping?: (path: string) => void;
 }
 
 /** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
@@ -242,15 +245,15 @@ const swept = new WeakMap<Progress, Map<ContainerFs, Set<string>>>();
 
 /** Sweeps stale temporaries from `dir` once per command, where listing is cheap (not in a
  *  stopped container, whose listing downloads the directory's whole subtree). */
-async function sweepOnce(fs: ContainerFs, dir: string, progress: Progress): Promise<void> {
+async function sweepOnce(fs: ContainerFs, dir: string, options: CopyOptions): Promise<void> {
   if (!fs.canRename) return;
-  let byFs = swept.get(progress);
-  if (!byFs) swept.set(progress, (byFs = new Map()));
+  let byFs = swept.get(options.progress);
+  if (!byFs) swept.set(options.progress, (byFs = new Map()));
   let dirs = byFs.get(fs);
   if (!dirs) byFs.set(fs, (dirs = new Set()));
   if (dirs.has(dir)) return;
   dirs.add(dir);
-  await sweepTemporaries(fs, dir);
+  await sweepTemporaries(fs, dir, options.sweeping);
 }
 
 /**
@@ -379,7 +382,7 @@ async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, 
  */
 async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   if (capabilitiesOf(dst.fs).inPlace !== true || !dst.fs.canRename) return writeInPlace(src, dst, st, policy, options);
-  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  await sweepOnce(dst.fs, dirname(dst.path), options);
   // GNU leaves the directory alone: its times are put back once the temporary is gone.
   const dir = await dst.fs.lstat(dirname(dst.path)).catch(() => undefined);
   const staged = {fs: dst.fs, path: temporary(dst.path)};
@@ -459,7 +462,7 @@ async function copyRegularNew(src: Place, dst: Place, st: Stat, policy: CopyPoli
   // A stopped container renames only by extraction: its driver uploads under a temporary name
   // and moves it into place itself (engine-fs.ts writeFile).
   if (!dst.fs.canRename) return writeNewFile(src, dst, st, policy, options, false);
-  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  await sweepOnce(dst.fs, dirname(dst.path), options);
   const tmp = {fs: dst.fs, path: temporary(dst.path)};
   try {
     await writeNewFile(src, tmp, st, policy, options);
@@ -542,7 +545,7 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
     const from = lent ? {fs: lent, path: src.path} : src;
     const treePolicy = lent ? copyPolicy(lent, dst.fs, options) : policy;
     if (existing) return await mergeTree(from, dst, treePolicy, options);
-    await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+    await sweepOnce(dst.fs, dirname(dst.path), options);
     await copyNewTree(from, dst, st, treePolicy, options);
   } finally {
     lent?.close();
@@ -560,7 +563,7 @@ async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, 
     options.skipped?.(src.path, st.mode, isDevice(st) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
     return;
   }
-  await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  await sweepOnce(dst.fs, dirname(dst.path), options);
   const tmp = {fs: dst.fs, path: temporary(dst.path)};
   try {
     if (await nativeTree(local, src.path, tmp.path, policy, options)) await dst.fs.rename(tmp.path, dst.path);
@@ -679,7 +682,7 @@ async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
   if (await linkToGroup(src, dst, st, options)) return;
   const target = await src.fs.readlink(src.path);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
-  if (tmp !== dst) await sweepOnce(dst.fs, dirname(dst.path), options.progress);
+  if (tmp !== dst) await sweepOnce(dst.fs, dirname(dst.path), options);
   await dst.fs.symlink(target, tmp.path);
   try {
     if (metaAfter(tmp.fs)) await applyMeta(tmp, st, policy);
