@@ -100,9 +100,9 @@ interface Source {
 const sameFile = (a: Stat, b: Stat): boolean => a.ino !== 0 && a.dev === b.dev && a.ino === b.ino;
 
 /** What a command of several operands has copied so far, as GNU cp keeps it (two or more
- *  sources): a source named again is copied once (a directory known by its inode, anything else
- *  by its path), and a file this command has made is not overwritten by a later operand of the
- *  same name (`cp a b/a dir/` would lose the first copy). Keyed by filesystem, then path. */
+ *  sources): a source named again by the same path is copied once, and a file this command has
+ *  made is not overwritten by a later operand of the same name (`cp a b/a dir/` would lose the
+ *  first copy). Keyed by filesystem, then path. */
 class OperandMemory {
   private readonly sources = new Map<object, Set<string>>();
   private readonly made = new Map<object, Set<string>>();
@@ -113,12 +113,12 @@ class OperandMemory {
     return set;
   }
 
-  /** Whether this source was named before (and remembers it). */
-  again(place: Place, abs: string, st: Stat): boolean {
-    const key = isDir(st) && st.ino !== 0 ? `${st.dev}:${st.ino}` : `/${abs}`;
+  /** Whether this source was named before, by the same path (and remembers it). A directory
+   *  reached again by another name (a link followed by -H) is another source, as GNU's. */
+  again(place: Place, abs: string): boolean {
     const seen = OperandMemory.of(this.sources, place.fs);
-    if (seen.has(key)) return true;
-    seen.add(key);
+    if (seen.has(abs)) return true;
+    seen.add(abs);
     return false;
   }
 
@@ -219,7 +219,13 @@ export const cp: Builtin = {
     const memory = sourceOperands.length > 1 ? new OperandMemory() : undefined;
     try {
       for (const operand of sourceOperands) {
-        if (ctx.signal.aborted) return {status: 130};
+        // Interrupted in a copy's last step, which is not cut (an in-place write from its staged
+        // bytes): that copy is whole; what follows is not made, and said.
+        if (ctx.signal.aborted) {
+          ctx.stderr.stream.write(copiedBefore ? `cp: interrupted; ${quoteaf(operand)} and what follows it were not copied\n`
+            : 'cp: interrupted; nothing was left at the destination\n');
+          return {status: 130};
+        }
         let source: Source;
         try {
           const {abs, target, dirStat} = await resolveOperand(operand, ctx);
@@ -236,7 +242,7 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
-        if (memory?.again(source.place, source.abs, source.stat)) {
+        if (memory?.again(source.place, source.abs)) {
           ctx.stderr.stream.write(`cp: warning: source ${isDir(source.stat) ? 'directory' : 'file'} ${quoteaf(operand)} specified more than once\n`);
           continue;
         }
@@ -267,13 +273,10 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
+        // -l onto a name that already is that file: nothing to do (GNU says nothing).
+        if (mode.linkInstead === 'hard' && existing && sameFile(existing, source.stat) && finalAbs !== source.abs) continue;
         if ((existing && sameFile(existing, source.stat)) || finalAbs === source.abs) {
           ctx.stderr.stream.write(`cp: ${quoteaf(operand)} and ${quoteaf(shownDest)} are the same file\n`);
-          status = 1;
-          continue;
-        }
-        if (existing && !isDir(existing) && memory?.wasWritten(to)) {
-          ctx.stderr.stream.write(`cp: will not overwrite just-created ${quoteaf(shownDest)} with ${quoteaf(operand)}\n`);
           status = 1;
           continue;
         }
@@ -291,15 +294,21 @@ export const cp: Builtin = {
         if (existing && !isDir(existing) && (mode.noClobber ||
           (flags.has('update') && (existing.mtime.sec > source.stat.mtime.sec ||
             (existing.mtime.sec === source.stat.mtime.sec && existing.mtime.nsec >= source.stat.mtime.nsec))))) continue;
+        if (existing && !isDir(existing) && mode.interactive) {
+          ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shownDest)}? `);
+          if (!isYes(await readLine(ctx.stdin))) continue;
+        }
+        // (GNU's order: -n and -u keep, -i asks, and only then is a file this command made refused.)
+        if (existing && !isDir(existing) && memory?.wasWritten(to)) {
+          ctx.stderr.stream.write(`cp: will not overwrite just-created ${quoteaf(shownDest)} with ${quoteaf(operand)}\n`);
+          status = 1;
+          continue;
+        }
         if (existing && !isDir(existing) && mode.linkInstead && !flags.has('force') && !flags.has('removeDestination')) {
           const what = mode.linkInstead === 'hard' ? 'hard link' : 'symbolic link';
           ctx.stderr.stream.write(`cp: cannot create ${what} ${quoteaf(shownDest)} to ${quoteaf(operand)}: File exists\n`);
           status = 1;
           continue;
-        }
-        if (existing && !isDir(existing) && mode.interactive) {
-          ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shownDest)}? `);
-          if (!isYes(await readLine(ctx.stdin))) continue;
         }
         if (isDir(source.stat) && (finalAbs === source.abs || finalAbs.startsWith(source.abs + '/'))) {
           ctx.stderr.stream.write(`cp: cannot copy a directory, ${quoteaf(operand)}, into itself, ${quoteaf(shownDest)}\n`);
@@ -316,10 +325,10 @@ export const cp: Builtin = {
         /** Where `path` is below the walk's top ('' for the top itself), or undefined. */
         const below = (path: string): string | undefined => path === top ? ''
           : path.startsWith(top === '/' ? '/' : `${top}/`) ? path.slice(top === '/' ? 0 : top.length) : undefined;
-        /** A path in the source filesystem, shown as the virtual path the user copied from. */
+        /** A path in the source filesystem, named below the operand as the user wrote it (as GNU names it). */
         const shown = (path: string): string => {
           const rest = below(path);
-          return rest === undefined ? path : rest === '' ? source.abs : `${source.abs === '/' ? '' : source.abs}${rest}`;
+          return rest === undefined ? path : rest === '' ? operand : `${operand.replace(/\/+$/, '')}${rest}`;
         };
         const skipped = (path: string, mode: number, reason: SkipReason): void => {
           // A relative symlink (-s) is refused where GNU's is: named by its destination.
@@ -355,9 +364,13 @@ export const cp: Builtin = {
           // A hidden temporary an earlier copy left here (its dbox was killed) is removed first: said,
           // named as the destination is shown, since a large tree takes a while.
           const sweeping = (path: string): void => {
-            const [from, shownFrom] = [dirname(to.path), shownDest.replace(/\/+$/, '').replace(/\/?[^/]*$/, '')];
-            const rest = path.startsWith(from === '/' ? '/' : `${from}/`) ? path.slice(from === '/' ? 0 : from.length) : undefined;
-            const named = rest === undefined ? path : shownFrom === '' && !shownDest.startsWith('/') ? rest.slice(1) : `${shownFrom}${rest}`;
+            // The destination as shown ('dir/.' is 'dir'), and its directory; the temporary is in one of them or below.
+            const here = shownDest.replace(/(\/+\.)+\/*$/, '').replace(/\/+$/, '') || (shownDest.startsWith('/') ? '/' : '.');
+            const slash = here.lastIndexOf('/');
+            const parent = slash > 0 ? here.slice(0, slash) : slash === 0 ? '/' : '';
+            const under = (base: string, shownBase: string): string | undefined => path === base ? shownBase
+              : path.startsWith(base === '/' ? '/' : `${base}/`) ? `${shownBase === '/' ? '' : shownBase}${path.slice(base === '/' ? 0 : base.length)}` : undefined;
+            const named = under(to.path, here) ?? (parent === '' ? under(dirname(to.path), '.')?.replace(/^\.\//, '') : under(dirname(to.path), parent)) ?? path;
             line.clear();
             ctx.stderr.stream.write(`cp: removing ${quoteaf(named)}, left by a copy that was killed\n`);
           };
@@ -390,10 +403,12 @@ export const cp: Builtin = {
             // A new file or tree is never left half-made; an existing file is written into only once
             // the bytes are staged whole beside it (transfer.ts writeStagedInPlace). A merge into an
             // existing directory keeps the entries it had put in place; earlier operands stay copied.
+            const before = copiedBefore ? ' (the operands before it were copied)' : '';
             ctx.stderr.stream.write(existing && isDir(existing)
               ? `cp: interrupted; what was already copied into ${quoteaf(shownDest)} stays there, nothing half-made\n`
-              : copiedBefore ? `cp: interrupted; nothing of ${quoteaf(operand)} was left at ${quoteaf(shownDest)} (the operands before it were copied)\n`
-                : 'cp: interrupted; nothing was left at the destination\n');
+              : existing ? `cp: interrupted; ${quoteaf(shownDest)} was left as it was${before}\n`
+                : copiedBefore ? `cp: interrupted; nothing of ${quoteaf(operand)} was left at ${quoteaf(shownDest)}${before}\n`
+                  : 'cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
           report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);
@@ -404,6 +419,10 @@ export const cp: Builtin = {
       }
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
+    }
+    if (ctx.signal.aborted) {
+      ctx.stderr.stream.write('cp: interrupted once the last copy was complete\n');
+      return {status: 130};
     }
     return {status};
   },

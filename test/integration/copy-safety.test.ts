@@ -602,7 +602,7 @@ describe.runIf(hasEngine)('copy safety', () => {
       // engine's answer to the cut upload before it removes the temporary.
       relay.release();
       const r = await copy.done;
-      expect(r).toMatchObject({status: null, signal: 'SIGINT', stderr: 'cp: interrupted; nothing was left at the destination\n'});
+      expect(r).toMatchObject({status: null, signal: 'SIGINT', stderr: `cp: interrupted; '/containers/${stopped}/data/plain.txt' was left as it was\n`});
       expect(await plain()).toBe('plain\n');
       expect((await dataListing()).filter((n) => /dbox-/.test(n))).toEqual(before);
     });

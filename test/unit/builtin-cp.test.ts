@@ -121,6 +121,33 @@ describe('cp (memory fs)', () => {
     expect(await names(fs, '/two')).toEqual(['one']);
   });
 
+  it('interrupted in the last step of a write in place (not cut): that file is whole, the operands after it are named as not copied', async () => {
+    let reached = (): void => undefined;
+    const inLastStep = new Promise<void>((resolve) => (reached = resolve));
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The staged bytes are read back into the existing file: that read waits for the test.
+    class Gated extends MemoryFs {
+      override async createReadStream(path: string, range?: ReadRange): Promise<Readable> {
+        if (path.includes('.dbox-')) {
+          reached();
+          await gate;
+        }
+        return super.createReadStream(path, range);
+      }
+    }
+    const fs = new Gated(true);
+    for (const [path, text] of [['/home/big', 'new\n'], ['/home/two', '2\n'], ['/dst/big', 'old\n']] as const) fs.seed(path, text);
+    const interrupt = new AbortController();
+    const run = runOver(fs, ['cp', 'big', 'two', '/dst'], '/home', {}, interrupt.signal);
+    await inLastStep;
+    interrupt.abort();
+    open();
+    expect(await run).toEqual({stdout: '', status: 130, stderr: "cp: interrupted; 'two' and what follows it were not copied\n"});
+    expect(await text(fs, '/dst/big')).toBe('new\n');
+    expect(await names(fs, '/dst')).toEqual(['big']);
+  });
+
   it('on a terminal, a message said while the progress line is drawn starts at the margin, not glued to the line', async () => {
     // The clock jumps past the line's delay; the second look at it is a tick that draws the line,
     // and only then does the read of `b` fail (the order is made, not raced).
@@ -142,7 +169,7 @@ describe('cp (memory fs)', () => {
     expect(r.status).toBe(1);
     const pieces = r.stderr.split('\r\x1b[K');
     expect(pieces.some((p) => /^\d/.test(p))).toBe(true); // the line was drawn (it starts with a size)
-    expect(pieces.filter((p) => p.includes('cp: '))).toEqual(["cp: cannot copy '/home/src/b' to 'dst/b': Permission denied\n"]);
+    expect(pieces.filter((p) => p.includes('cp: '))).toEqual(["cp: cannot copy 'src/b' to 'dst/b': Permission denied\n"]);
     expect(await names(fs, '/home/dst')).toEqual(['a']);
   });
 
@@ -155,7 +182,7 @@ describe('cp (memory fs)', () => {
     await reading;
     interrupt.abort();
     expect(await run).toEqual({stdout: '', status: 130,
-      stderr: 'cp: interrupted; nothing was left at the destination\n'});
+      stderr: "cp: interrupted; 'old' was left as it was\n"});
     expect(await names(fs, '/home')).toEqual(['big', 'old']);
     expect(await text(fs, '/home/old')).toBe('old\n');
   });
