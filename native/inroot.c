@@ -639,7 +639,7 @@ static napi_value js_cgroup_names(napi_env env, napi_callback_info info) {
 // progress: a Float64Array [bytes, files, cancel]; the worker adds to [0] and [1] and stops
 // with ECANCELED when JS sets [2] to 1, or when the process exits (shutdown()).
 
-enum job_kind { JOB_COPY_FD, JOB_COPY_TREE, JOB_REMOVE_TREE };
+enum job_kind { JOB_COPY_FD, JOB_COPY_TREE, JOB_REMOVE_TREE, JOB_WRITE_NEW };
 
 // copyTree flags
 #define COPY_PRESERVE 1    // --preserve=mode (-p): the exact mode
@@ -686,6 +686,10 @@ typedef struct {
   int in_fd, out_fd;          // JOB_COPY_FD
   off_t size;                 // JOB_COPY_FD: bytes at most, or -1: to the end
   int src_root, dst_root;     // trees
+  const char *data;           // JOB_WRITE_NEW: the bytes (a Buffer held by data_ref while the job runs)
+  size_t len;
+  napi_ref data_ref;
+  mode_t new_mode;            // JOB_WRITE_NEW: the new file's mode
   char src[PATH_MAX], dst[PATH_MAX];
   int flags;                  // COPY_*
   volatile double *progress;  // may be NULL
@@ -1439,6 +1443,24 @@ static void job_execute(napi_env env, void *data) {
       close(dp);
       break;
     }
+    case JOB_WRITE_NEW: {
+      // A small file written whole in one hop of the thread pool: open (in-root, flags as given:
+      // O_CREAT|O_EXCL for a new name), write, close. What was made stays on an error: the caller
+      // removes it, as after a failed stream.
+      int fd = in_root_open(j->src_root, j->src, j->flags | O_WRONLY, j->new_mode);
+      if (fd < 0) { fail(j, errno, "open", j->src); break; }
+      size_t done = 0;
+      while (done < j->len) {
+        if (stopping(j)) { fail(j, ECANCELED, "write", j->src); break; }
+        ssize_t n = write(fd, j->data + done, j->len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { fail(j, n < 0 ? errno : EIO, "write", j->src); break; }
+        done += (size_t)n;
+      }
+      if (close(fd) < 0 && !failed(j) && errno != EINTR) fail(j, errno, "close", j->src);
+      j->bytes = (double)done;
+      break;
+    }
     case JOB_REMOVE_TREE: {
       char b1[PATH_MAX];
       const char *n;
@@ -1499,6 +1521,7 @@ static void job_complete(napi_env env, napi_status status, void *data) {
     fprintf(stderr, "dbox native: a copy's promise could not be settled\n");
   }
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
+  if (j->data_ref) napi_delete_reference(env, j->data_ref);
   napi_delete_async_work(env, j->work);
   pthread_mutex_destroy(&j->lock);
   pthread_cond_destroy(&j->links.made);
@@ -1514,6 +1537,7 @@ static void job_complete(napi_env env, napi_status status, void *data) {
 static void job_discard(napi_env env, job_t *j) {
   if (j->work) napi_delete_async_work(env, j->work);
   if (j->progress_ref) napi_delete_reference(env, j->progress_ref);
+  if (j->data_ref) napi_delete_reference(env, j->data_ref);
   pthread_mutex_destroy(&j->lock);
   pthread_cond_destroy(&j->links.made);
   free(j);
@@ -1523,12 +1547,14 @@ static napi_value start_job(napi_env env, job_t *j, napi_value progress) {
   napi_value promise, name;
   int err = pthread_mutex_init(&j->lock, NULL);
   if (err != 0) {
+    if (j->data_ref) napi_delete_reference(env, j->data_ref);
     free(j);
     return throw_errno(env, err, "copy", NULL);
   }
   err = pthread_cond_init(&j->links.made, NULL);
   if (err != 0) {
     pthread_mutex_destroy(&j->lock);
+    if (j->data_ref) napi_delete_reference(env, j->data_ref);
     free(j);
     return throw_errno(env, err, "copy", NULL);
   }
@@ -1631,6 +1657,45 @@ static napi_value js_remove_tree(napi_env env, napi_callback_info info) {
   snprintf(j->src, sizeof j->src, "%s", path);
   napi_value none;
   if (napi_get_undefined(env, &none) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "dbox native: N-API call failed: napi_get_undefined");
+    return NULL;
+  }
+  return start_job(env, j, none);
+}
+
+// writeNew(root, path, flags, mode, buffer) -> Promise<bytes>: a small file written whole off the
+// main thread (in_root_open with `flags`, O_WRONLY added; then the bytes; then close).
+static napi_value js_write_new(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  INT_ARG(0, root);
+  PATH_ARG(1, path);
+  INT_ARG(2, flags);
+  INT_ARG(3, mode);
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  if (napi_is_buffer(env, argv[4], &is_buffer) != napi_ok || !is_buffer || napi_get_buffer_info(env, argv[4], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dbox native: writeNew's bytes must be a Buffer");
+    return NULL;
+  }
+  job_t *j = new_job(env, JOB_WRITE_NEW);
+  if (!j) return NULL;
+  j->src_root = (int)root;
+  snprintf(j->src, sizeof j->src, "%s", path);
+  j->flags = (int)flags & ~O_ACCMODE;
+  j->new_mode = (mode_t)mode;
+  j->data = data;
+  j->len = len;
+  // The Buffer stays alive (referenced) for as long as the job reads it.
+  if (napi_create_reference(env, argv[4], 1, &j->data_ref) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "dbox native: cannot hold the bytes");
+    return NULL;
+  }
+  napi_value none;
+  if (napi_get_undefined(env, &none) != napi_ok) {
+    napi_delete_reference(env, j->data_ref);
     free(j);
     napi_throw_error(env, NULL, "dbox native: N-API call failed: napi_get_undefined");
     return NULL;
@@ -1743,6 +1808,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("copyFd", js_copy_fd);
   EXPORT("copyTree", js_copy_tree);
   EXPORT("removeTree", js_remove_tree);
+  EXPORT("writeNew", js_write_new);
   EXPORT("openContainerRoot", js_open_container_root);
   EXPORT("peerInOurPidNamespace", js_peer_in_our_pid_ns);
   EXPORT("cgroupNames", js_cgroup_names);

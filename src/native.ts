@@ -38,6 +38,9 @@ export interface Native {
   copyTree(srcRoot: number, src: string, dstRoot: number, dst: string, flags: number, progress?: Float64Array):
     Promise<{bytes: number; skipped: {path: string; mode: number}[]; failures: NodeJS.ErrnoException[]; failuresDropped: number}>;
   removeTree(root: number, path: string): Promise<number>;
+  /** A small file written whole off the main thread: opened in-root with `flags` (O_WRONLY
+   *  added), `data` written, closed; resolves with the bytes written. What it made stays on an error. */
+  writeNew(root: number, path: string, flags: number, mode: number, data: Buffer): Promise<number>;
   /** The root of container `id`'s process `pid`, once proven to be that container's (native/identity.h); EPERM when not. */
   openContainerRoot(pid: number, id: string): number;
   /** Whether the process behind a unix socket shares our PID namespace; throws when none answers. */

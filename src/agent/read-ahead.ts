@@ -13,7 +13,7 @@
 import type {DirEntry} from '../vfs/types.js';
 
 /** How many files, and how many bytes, may be fetched ahead at once. */
-const AHEAD_FILES = 32;
+const AHEAD_FILES = 128;
 const AHEAD_BYTES = 8 << 20;
 /** Files larger than this are never fetched ahead (they are worth their own round trip). */
 const SMALL = 1 << 20;

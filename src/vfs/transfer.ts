@@ -695,6 +695,9 @@ async function copySymlink(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
   options.progress.add(0, 1);
 }
 
+/** Regular files a tree copy writes at once into a local destination (copyTreeByInterface). */
+const WRITES_AHEAD = 8;
+
 interface Frame {
   readonly src: string;
   readonly dst: string;
@@ -723,61 +726,99 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   // Entries in inode order where the listing has them, as GNU cp reads a directory (what it
   // reports comes in the same order).
   const list = async (path: string): Promise<DirEntry[]> => (await src.fs.readdir(path)).sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+  // Regular files are written a few at a time into a local destination (the kernel's create of
+  // one overlaps the next one's read and the JS around it), and settled in order: what fails is
+  // said in the walk's order, a directory is given its metadata only once its files are written,
+  // a file of a hard-link group waits for the files before it, and nothing is still being
+  // written when the walk ends or throws (the new tree may be removed then).
+  const writesAhead = capabilitiesOf(dst.fs).hostRoot && !capabilitiesOf(src.fs).inexactSizes ? WRITES_AHEAD : 1;
+  const pending: {readonly from: Place; readonly to: Place; readonly done: Promise<void>}[] = [];
+  const settle = async (keep: number): Promise<void> => {
+    while (pending.length > keep) {
+      const p = pending.shift()!;
+      try {
+        await p.done;
+      } catch (error) {
+        // A file of this new tree that could not be filled is not left half-written.
+        if (options.failed) await dst.fs.unlink(p.to.path).catch(() => undefined);
+        passOver(options, p.from.path, error);
+      }
+    }
+  };
   const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await list(src.path)}];
-  while (stack.length > 0) {
-    const f = stack[stack.length - 1]!;
-    if (f.next === f.entries.length) {
-      stack.pop();
-      ancestors.delete(`${f.st.dev}:${f.st.ino}`);
-      if (local) await applyMeta({fs: dst.fs, path: f.dst}, f.st, policy);
-      options.progress.add(0, 1);
-      continue;
-    }
-    const e = f.entries[f.next++]!;
-    options.progress.check(f.src);
-    const from = {fs: src.fs, path: entry(f.src, e.name)};
-    const to = {fs: dst.fs, path: entry(f.dst, e.name)};
-    let est: Stat;
-    try {
-      est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
-    } catch (error) {
-      if (options.dereference && options.unfollowed) options.unfollowed(from.path, error);
-      else passOver(options, from.path, error);
-      continue;
-    }
-    let made = false;
-    try {
-      if (isDir(est)) {
-        const id = `${est.dev}:${est.ino}`;
-        if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
-          if (!options.unfollowed) throw new FsError('ELOOP', from.path);
-          options.unfollowed(from.path, 'cycle');
-          continue;
-        }
-        const frame = await mkdir(to.path, est);
-        // Made, and given its mode when it is left (also when it cannot be listed: GNU's stays too).
-        ancestors.add(id);
-        let entries: DirEntry[] = [];
-        try {
-          if (within(est)) entries = await list(from.path);
-        } finally {
-          stack.push({...frame, src: from.path, entries});
-        }
-      } else if (opts.linkInstead) await linkInstead(from, to, opts);
-      else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
-      else if (isRegular(est)) {
-        if (await linkToGroup(from, to, est, opts)) continue;
-        made = true;
-        await writeNewFile(from, to, est, policy, opts);
-        if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
-      } else if (bothLocal(src.fs, dst.fs)) {
-        // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
-        await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
-      } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
-    } catch (error) {
-      // A file of this new tree that could not be filled is not left half-written.
-      if (made && options.failed) await dst.fs.unlink(to.path).catch(() => undefined);
-      passOver(options, from.path, error);
+  try {
+    await walk();
+  } finally {
+    await Promise.allSettled(pending.map((p) => p.done));
+  }
+
+  async function walk(): Promise<void> {
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1]!;
+      if (f.next === f.entries.length) {
+        await settle(0);
+        stack.pop();
+        ancestors.delete(`${f.st.dev}:${f.st.ino}`);
+        if (local) await applyMeta({fs: dst.fs, path: f.dst}, f.st, policy);
+        options.progress.add(0, 1);
+        continue;
+      }
+      const e = f.entries[f.next++]!;
+      options.progress.check(f.src);
+      const from = {fs: src.fs, path: entry(f.src, e.name)};
+      const to = {fs: dst.fs, path: entry(f.dst, e.name)};
+      let est: Stat;
+      try {
+        est = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+      } catch (error) {
+        await settle(0);
+        if (options.dereference && options.unfollowed) options.unfollowed(from.path, error);
+        else passOver(options, from.path, error);
+        continue;
+      }
+      // A plain file (no hard-link group): written alongside those before it.
+      if (isRegular(est) && !opts.linkInstead && !(groups && LinkGroups.grouped(est))) {
+        const done = writeNewFile(from, to, est, policy, opts);
+        done.catch(() => undefined); // settled (and its error said) in order, by settle
+        pending.push({from, to, done});
+        await settle(writesAhead - 1);
+        continue;
+      }
+      await settle(0);
+      let made = false;
+      try {
+        if (isDir(est)) {
+          const id = `${est.dev}:${est.ino}`;
+          if (options.dereference && est.ino !== 0 && ancestors.has(id)) {
+            if (!options.unfollowed) throw new FsError('ELOOP', from.path);
+            options.unfollowed(from.path, 'cycle');
+            continue;
+          }
+          const frame = await mkdir(to.path, est);
+          // Made, and given its mode when it is left (also when it cannot be listed: GNU's stays too).
+          ancestors.add(id);
+          let entries: DirEntry[] = [];
+          try {
+            if (within(est)) entries = await list(from.path);
+          } finally {
+            stack.push({...frame, src: from.path, entries});
+          }
+        } else if (opts.linkInstead) await linkInstead(from, to, opts);
+        else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
+        else if (isRegular(est)) {
+          if (await linkToGroup(from, to, est, opts)) continue;
+          made = true;
+          await writeNewFile(from, to, est, policy, opts);
+          if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+        } else if (bothLocal(src.fs, dst.fs)) {
+          // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
+          await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
+        } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
+      } catch (error) {
+        // A file of this new tree that could not be filled is not left half-written.
+        if (made && options.failed) await dst.fs.unlink(to.path).catch(() => undefined);
+        passOver(options, from.path, error);
+      }
     }
   }
 }

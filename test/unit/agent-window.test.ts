@@ -62,15 +62,15 @@ describe('read-ahead', () => {
     }
   });
 
-  it('keeps at most 32 files and 8 MiB ahead', () => {
+  it('keeps at most 128 files and 8 MiB ahead', () => {
     const fetched: string[] = [];
     const ra = new ReadAhead(async (p) => {
       fetched.push(p);
       return Buffer.alloc(0);
     });
-    const many = Array.from({length: 100}, (_, i) => file(`f${i}`, 1000));
+    const many = Array.from({length: 200}, (_, i) => file(`f${i}`, 1000));
     ra.take('/f0', '/', 'f0', many, Date.now());
-    expect(fetched).toHaveLength(32);
+    expect(fetched).toHaveLength(128);
     const big = Array.from({length: 20}, (_, i) => file(`g${i}`, 1 << 20));
     const ra2 = new ReadAhead(async (p) => {
       fetched.push(p);
