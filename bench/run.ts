@@ -105,6 +105,11 @@ async function main(): Promise<void> {
   if (process.env['BENCH_ONLY'] === 'remote') return remoteFigures(); // one section, while working on it
   if (process.env['BENCH_ONLY'] === 'agent') return agentFigures();
   if (process.env['BENCH_ONLY'] === 'nonroot') return nonRootFigures();
+  if (process.env['BENCH_ONLY'] === 'link') {
+    const {execFile} = await import('node:child_process');
+    const {promisify} = await import('node:util');
+    return agentRemoteFigures(promisify(execFile)); // the agent on a TLS engine and behind a shaped link
+  }
   if (process.env['BENCH_ONLY'] === 'stopped') {
     const {execFile} = await import('node:child_process');
     const {promisify} = await import('node:util');
