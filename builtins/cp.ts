@@ -216,7 +216,16 @@ export const cp: Builtin = {
     ctx.signal.addEventListener('abort', onAbort);
     let status = 0;
     let copiedBefore = false; // an earlier operand was copied (it stays, whatever happens to this one)
+    let completedInterrupted = false; // the last copy completed though interrupted (in its last step, not cut)
     const memory = sourceOperands.length > 1 ? new OperandMemory() : undefined;
+    /** -n keeps what is there; -u keeps what is as new as the source; -i asks (`shown`: the destination as named). */
+    const keepsExisting = async (st: Stat, existing: Stat, shown: string): Promise<boolean> => {
+      if (mode.noClobber || (flags.has('update') && (existing.mtime.sec > st.mtime.sec ||
+        (existing.mtime.sec === st.mtime.sec && existing.mtime.nsec >= st.mtime.nsec)))) return true;
+      if (!mode.interactive) return false;
+      ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shown)}? `);
+      return !isYes(await readLine(ctx.stdin));
+    };
     try {
       for (const operand of sourceOperands) {
         // Interrupted in a copy's last step, which is not cut (an in-place write from its staged
@@ -290,14 +299,7 @@ export const cp: Builtin = {
           status = 1;
           continue;
         }
-        // -n keeps what is there; -u keeps what is as new as the source; -i asks.
-        if (existing && !isDir(existing) && (mode.noClobber ||
-          (flags.has('update') && (existing.mtime.sec > source.stat.mtime.sec ||
-            (existing.mtime.sec === source.stat.mtime.sec && existing.mtime.nsec >= source.stat.mtime.nsec))))) continue;
-        if (existing && !isDir(existing) && mode.interactive) {
-          ctx.stderr.stream.write(`cp: overwrite ${quoteaf(shownDest)}? `);
-          if (!isYes(await readLine(ctx.stdin))) continue;
-        }
+        if (existing && !isDir(existing) && (await keepsExisting(source.stat, existing, shownDest))) continue;
         // (GNU's order: -n and -u keep, -i asks, and only then is a file this command made refused.)
         if (existing && !isDir(existing) && memory?.wasWritten(to)) {
           ctx.stderr.stream.write(`cp: will not overwrite just-created ${quoteaf(shownDest)} with ${quoteaf(operand)}\n`);
@@ -363,23 +365,33 @@ export const cp: Builtin = {
           };
           // A hidden temporary an earlier copy left here (its dbox was killed) is removed first: said,
           // named as the destination is shown, since a large tree takes a while.
-          const sweeping = (path: string): void => {
-            // The destination as shown ('dir/.' is 'dir'), and its directory; the temporary is in one of them or below.
+          /** A path in the destination filesystem, named as the user wrote the destination ('dir/.' is 'dir'). */
+          const shownAtDest = (path: string): string => {
             const here = shownDest.replace(/(\/+\.)+\/*$/, '').replace(/\/+$/, '') || (shownDest.startsWith('/') ? '/' : '.');
             const slash = here.lastIndexOf('/');
             const parent = slash > 0 ? here.slice(0, slash) : slash === 0 ? '/' : '';
             const under = (base: string, shownBase: string): string | undefined => path === base ? shownBase
               : path.startsWith(base === '/' ? '/' : `${base}/`) ? `${shownBase === '/' ? '' : shownBase}${path.slice(base === '/' ? 0 : base.length)}` : undefined;
-            const named = under(to.path, here) ?? (parent === '' ? under(dirname(to.path), '.')?.replace(/^\.\//, '') : under(dirname(to.path), parent)) ?? path;
+            return under(to.path, here) ?? (parent === '' ? under(dirname(to.path), '.')?.replace(/^\.\//, '') : under(dirname(to.path), parent)) ?? path;
+          };
+          // A hidden temporary an earlier copy left here (its dbox was killed) is removed first: said,
+          // since a large tree takes a while.
+          const sweeping = (path: string): void => {
             line.clear();
-            ctx.stderr.stream.write(`cp: removing ${quoteaf(named)}, left by a copy that was killed\n`);
+            ctx.stderr.stream.write(`cp: removing ${quoteaf(shownAtDest(path))}, left by a copy that was killed\n`);
+          };
+          // A file met in a merge where one is already: -n, -u and -i decide for it as for an operand.
+          const keep = async (path: string, st: Stat, there: Stat): Promise<boolean> => {
+            line.clear();
+            return keepsExisting(st, there, shownAtDest(path));
           };
           // A container removed during a tree copy: the tree is not put in place.
           const stillThere = async (): Promise<boolean> => {
             for (const t of [source.target, dest]) if (t.container && t.engine && !(await t.engine.exists(t.container.id))) return false;
             return true;
           };
-          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sweeping, sparse: mode.sparse,
+          const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sweeping,
+            ...(mode.noClobber || flags.has('update') || mode.interactive ? {keep} : {}), sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
             ...(mode.linkInstead === 'hard' ? {linkInstead: {kind: 'hard', replace}} : {}),
@@ -389,6 +401,7 @@ export const cp: Builtin = {
             : copyFile(source.place, to, options, source.stat);
           await line.during(isDir(source.stat) ? undefined : source.stat.size, work);
           copiedBefore = true;
+          completedInterrupted = ctx.signal.aborted;
           if (!isDir(source.stat)) memory?.wrote(to);
           if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
@@ -421,7 +434,7 @@ export const cp: Builtin = {
       ctx.signal.removeEventListener('abort', onAbort);
     }
     if (ctx.signal.aborted) {
-      ctx.stderr.stream.write('cp: interrupted once the last copy was complete\n');
+      ctx.stderr.stream.write(completedInterrupted ? 'cp: interrupted once the last copy was complete\n' : 'cp: interrupted\n');
       return {status: 130};
     }
     return {status};

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import {constants as C} from 'node:fs';
 import net from 'node:net';
 import {Readable} from 'node:stream';
-import {pipeline} from 'node:stream/promises';
+import {promisify} from 'node:util';
 import {HOST_ROOT, native, O_PATH, READ_ANY, READ_FIFO, RENAME_NOREPLACE, STAT_LEN, type RawStat} from '../native.js';
 import {FsError, toFsError} from '../errors.js';
 import type {Capabilities, ContainerFs, DirEntry, FileType, HostRoot, ReadOptions, ReadRange, Stat, StatFs, Timespec,
@@ -60,6 +60,24 @@ async function gather(source: Readable, limit: number): Promise<{whole: Buffer} 
     yield* chunks;
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   })(), {objectMode: false})};
+}
+
+const write = promisify(fs.write) as (fd: number, buffer: Buffer, offset: number, length: number, position: null) =>
+  Promise<{bytesWritten: number}>;
+
+/** Writes all of `source` to `fd`, which stays ours: a stream given the fd closes it on an error
+ *  (Node's WriteStream does, whatever autoClose says), and a number closed twice may by then be
+ *  another file's. A write that fails ends the source. */
+async function writeAll(fd: number, source: Readable): Promise<void> {
+  try {
+    for await (const piece of source) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+      for (let done = 0; done < chunk.length;) done += (await write(fd, chunk, done, chunk.length - done, null)).bytesWritten;
+    }
+  } catch (error) {
+    source.destroy();
+    throw error;
+  }
 }
 
 // d_type values from <dirent.h>
@@ -280,7 +298,7 @@ export class LocalFs implements ContainerFs, HostRoot {
     }
     const fd = inPlace ? await this.openInPlace(path) : await this.openFd(path, flags, options.mode);
     try {
-      await pipeline(source, fs.createWriteStream('', {fd, autoClose: false}));
+      await writeAll(fd, source);
     } catch (error) {
       throw this.retired ? new FsError('ESTALE', path, '(the container stopped or restarted meanwhile)') : toFsError(error, path);
     } finally {

@@ -193,6 +193,9 @@ export interface CopyOptions extends PolicyOptions {
   /** A temporary that an earlier copy left (its dbox was killed) is being removed from the
    *  destination: told first, since a large tree takes long to remove. */
   readonly sweeping?: (path: string) => void;
+  /** A non-directory of a merge meets one at its destination `path` (`st`: the source's stat,
+   *  `there`: the existing one's): kept when this says so (cp -n, -u, -i), else replaced. */
+  readonly keep?: (path: string, st: Stat, there: Stat) => Promise<boolean>;
 }
 
 /** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
@@ -360,6 +363,11 @@ async function linkToGroup(src: Place, to: Place, st: Stat, options: CopyOptions
 async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   if (await linkToGroup(src, to, st, options)) return;
   const dst = {fs: to.fs, path: policy.followDestLinks ? await followLinks(to.fs, to.path) : to.path};
+  // A link that leads nowhere is not written through (GNU: "not writing through dangling
+  // symlink"): a link planted in a shared directory would have root create any file it names.
+  if (dst.path !== to.path && !(await dst.fs.lstat(dst.path).catch(() => undefined))) {
+    throw new FsError('ENOENT', to.path, '(not writing through a dangling symlink)');
+  }
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
   else if (existing && isRegular(existing)) {
@@ -654,6 +662,8 @@ async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, given: Copy
       try {
         const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
         if (!isDir(st)) {
+          const there = options.keep ? await dst.fs.lstat(to.path).catch(() => undefined) : undefined;
+          if (there && !isDir(there) && (await options.keep!(to.path, st, there))) continue;
           await copyNonDir(from, to, st, policy, options);
           continue;
         }

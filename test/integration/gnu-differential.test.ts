@@ -101,13 +101,15 @@ const STOPPED_CASES = (): readonly string[] => READ_CASES.filter((l) => !/(^| )-
  */
 export const KNOWN_DIFFERENT: readonly string[] = ['cp -r dir dir', 'cp -r dir dir/sub'];
 
-/** Several operands (cp's own bookkeeping, not a driver's: left out of the stopped container's
- *  run, whose archive copies are slow): a source named twice is copied once (a warning); a file
- *  just made is not overwritten by a later operand of the same name (after -n, -u and -i). */
-const SEVERAL_CASES: readonly string[] = [
+/** cp's own rules, not a driver's (left out of the stopped container's run, whose archive copies
+ *  are slow): with several operands, a source named twice is copied once (a warning), a file just
+ *  made is not overwritten by a later operand of the same name (after -n, -u and -i); in a merge,
+ *  -n and -i decide for each file already there. */
+const COMMAND_CASES: readonly string[] = [
   'cp a a emptydir', 'cp -r dir ./dir emptydir', 'mkdir b && printf y > b/a && cp a b/a emptydir', 'cp -a linkfile ./linkfile emptydir',
   'mkdir b && printf y > b/a && cp -n a b/a emptydir', 'mkdir b && printf y > b/a && echo y | cp -i a b/a emptydir',
   'mkdir b && printf y > b/a && cp -l a b/a emptydir', 'cp -rH linkdir dir emptydir', 'cp -l a a2 && cp -l a a2',
+  'mkdir -p h/dir && printf old > h/dir/f1 && cp -rn dir h', 'mkdir -p h/dir && printf old > h/dir/f1 && printf "n\\n" | cp -ri dir h',
 ];
 
 /** The options added for issue 12 (cp part): each on the same data as GNU, trees compared with
@@ -136,7 +138,7 @@ const CP_OPTION_CASES: readonly string[] = [
   // -l, -s
   'cp -l a a2', 'cp -rl dir d2', 'cp -l dir d2', 'cp -l a small', 'cp -lf a small', 'cp -s a a2', 'cp -s a dir/',
   'cp -rs dir d2', 'cp -s a small', 'cp -sf a small', 'cp --link --remove-destination a hard1',
-  ...SEVERAL_CASES,
+  ...COMMAND_CASES,
   // -x, --parents
   'cp -rx dir d2', 'cp -ax dir d2', 'cp --parents dir/f1 emptydir', 'cp --parents -v dir/sub/deep emptydir',
   'cp --parents a small', 'cp -r --parents dir/sub emptydir', 'cp --parents a dir/f2 emptydir',
@@ -163,7 +165,7 @@ export const WRITE_CASES = ALL_WRITE_CASES.filter((l) => !KNOWN_DIFFERENT.includ
  * entries (GNU reads them in inode order, which the archive does not give); and those that make
  * a symlink with `ln` through the mount first (a stopped container's mount makes no links).
  */
-const STOPPED_WRITE_CASES = (): readonly string[] => CP_OPTION_CASES.filter((l) => !SEVERAL_CASES.includes(l) &&
+const STOPPED_WRITE_CASES = (): readonly string[] => CP_OPTION_CASES.filter((l) => !COMMAND_CASES.includes(l) &&
   !/hard[12]|hard3|&& ln [^-]|null|fifo|-a |-ax|-p old hard2|^cp (a setuid|big small)$|echo y|ln -s|-rs /.test(l));
 
 /** Every entry below `dir`: what a copy left, to compare: type and mode, links, size, allocated

@@ -148,6 +148,30 @@ describe('cp (memory fs)', () => {
     expect(await names(fs, '/dst')).toEqual(['big']);
   });
 
+  it('from the host, a link at the destination that leads nowhere is not written through (alone or in a merge)', async () => {
+    const fs = MemoryFs.of({'home/a': 'a\n', 'home/out': {symlink: '/planted/created'}, 'home/s/f': 'f\n', 'home/d/s/f': {symlink: '/planted/f'}, planted: {dir: true}}, true);
+    expect(await runOver(fs, ['cp', 'a', 'out'], '/home')).toEqual({stdout: '', status: 1,
+      stderr: "cp: cannot copy 'a' to 'out': No such file or directory (not writing through a dangling symlink)\n"});
+    expect(await runOver(fs, ['cp', '-r', 's', 'd'], '/home')).toEqual({stdout: '', status: 1,
+      stderr: "cp: cannot copy 's/f' to 'd/s/f': No such file or directory (not writing through a dangling symlink)\n"});
+    expect(await names(fs, '/planted')).toEqual([]);
+  });
+
+  it('in a merge, -n keeps each file already there, -u one as new as the source, -i asks for each', async () => {
+    const fresh = (): MemoryFs => MemoryFs.of({'home/s/f': {text: 'new\n', mtime: 100}, 'home/s/g': {text: 'new\n', mtime: 100},
+      'home/d/s/f': {text: 'old\n', mtime: 200}, 'home/d/s/g': {text: 'old\n', mtime: 50}}, true);
+    let fs = fresh();
+    expect(await runOver(fs, ['cp', '-rn', 's', 'd'], '/home')).toEqual({stdout: '', status: 0, stderr: ''});
+    expect([await text(fs, '/home/d/s/f'), await text(fs, '/home/d/s/g')]).toEqual(['old\n', 'old\n']);
+    fs = fresh();
+    expect(await runOver(fs, ['cp', '-ru', 's', 'd'], '/home')).toMatchObject({status: 0});
+    expect([await text(fs, '/home/d/s/f'), await text(fs, '/home/d/s/g')]).toEqual(['old\n', 'new\n']);
+    fs = fresh();
+    const r = await runOver(fs, ['cp', '-ri', 's', 'd'], '/home', {}, undefined, {stdin: 'n\ny\n'});
+    expect(r.stderr.match(/cp: overwrite 'd\/s\/[fg]'\? /g)).toHaveLength(2);
+    expect([await text(fs, '/home/d/s/f'), await text(fs, '/home/d/s/g')].sort()).toEqual(['new\n', 'old\n']);
+  });
+
   it('on a terminal, a message said while the progress line is drawn starts at the margin, not glued to the line', async () => {
     // The clock jumps past the line's delay; the second look at it is a tick that draws the line,
     // and only then does the read of `b` fail (the order is made, not raced).

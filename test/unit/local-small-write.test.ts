@@ -55,6 +55,15 @@ describe('local driver: small new files written whole', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('old\n');
   });
 
+  it('a write that fails (a full device) fails with its own error, small or streamed; the fd is closed once', async () => {
+    // /dev/full answers every write with ENOSPC. Streamed, a WriteStream given the fd closed it
+    // on the error, and the close after it failed with EBADF (an internal error, status 70).
+    for (const size of [10, 3 << 20]) {
+      const source = Readable.from([Buffer.alloc(size, 0x61)]);
+      await expect(host.writeFile('/dev/full', source, {mode: 0o644, size})).rejects.toMatchObject({code: 'ENOSPC'});
+    }
+  });
+
   it('an empty file', async () => {
     const file = path.join(dir, 'empty');
     await host.writeFile(file, Readable.from([]), {mode: 0o600, exclusive: true, size: 0});
