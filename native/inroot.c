@@ -1220,7 +1220,8 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
 
 // Copies the contents of the directory in `top` and everything below it, depth first, with a
 // stack on the heap: what is deeper than rel (PATH_MAX) can name fails with ENAMETOOLONG, one
-// entry (the rest is copied), never with a stack overflow. Each directory's own metadata is applied once its contents are copied.
+// entry (the rest is copied), never with a stack overflow. Each directory's own metadata is
+// applied once its contents are copied.
 static int copy_tree_from(job_t *j, frame_t top, char *rel) {
   size_t n = 0, cap = 16;
   frame_t *stack = malloc(cap * sizeof *stack);
