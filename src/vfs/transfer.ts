@@ -264,12 +264,17 @@ async function sweepOnce(fs: ContainerFs, dir: string, options: CopyOptions): Pr
  * link writes to the link's target. Targets resolve inside the filesystem's root.
  */
 export async function followLinks(fs: ContainerFs, path: string): Promise<string> {
+  return (await resolveLinks(fs, path)).path;
+}
+
+/** Where `path`'s links lead (in-root), and what is there (`found`: nothing there when absent). */
+async function resolveLinks(fs: ContainerFs, path: string): Promise<{path: string; found?: Stat}> {
   const r = await followInRoot(path, async (p) => {
     const st = await fs.lstat(p).catch(() => undefined);
     return st && isSymlink(st) ? {link: await fs.readlink(p)} : st && {found: st};
   });
   if (r === 'loop') throw new FsError('ELOOP', path);
-  return r.path;
+  return r;
 }
 
 /**
@@ -362,12 +367,11 @@ async function linkToGroup(src: Place, to: Place, st: Stat, options: CopyOptions
  *  follows destination links). */
 async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   if (await linkToGroup(src, to, st, options)) return;
-  const dst = {fs: to.fs, path: policy.followDestLinks ? await followLinks(to.fs, to.path) : to.path};
+  const end = policy.followDestLinks ? await resolveLinks(to.fs, to.path) : {path: to.path};
   // A link that leads nowhere is not written through (GNU: "not writing through dangling
   // symlink"): a link planted in a shared directory would have root create any file it names.
-  if (dst.path !== to.path && !(await dst.fs.lstat(dst.path).catch(() => undefined))) {
-    throw new FsError('ENOENT', to.path, '(not writing through a dangling symlink)');
-  }
+  if (end.path !== to.path && !end.found) throw new FsError('ENOENT', to.path, '(not writing through a dangling symlink)');
+  const dst = {fs: to.fs, path: end.path};
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
   else if (existing && isRegular(existing)) {
@@ -742,17 +746,16 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   // a file of a hard-link group waits for the files before it, and nothing is still being
   // written when the walk ends or throws (the new tree may be removed then).
   const writesAhead = capabilitiesOf(dst.fs).hostRoot && !capabilitiesOf(src.fs).inexactSizes ? WRITES_AHEAD : 1;
+  // A file of this new tree that could not be filled is not left half-written.
+  const fileFailed = async (from: Place, to: Place, error: unknown): Promise<void> => {
+    if (options.failed) await dst.fs.unlink(to.path).catch(() => undefined);
+    passOver(options, from.path, error);
+  };
   const pending: {readonly from: Place; readonly to: Place; readonly done: Promise<void>}[] = [];
   const settle = async (keep: number): Promise<void> => {
     while (pending.length > keep) {
       const p = pending.shift()!;
-      try {
-        await p.done;
-      } catch (error) {
-        // A file of this new tree that could not be filled is not left half-written.
-        if (options.failed) await dst.fs.unlink(p.to.path).catch(() => undefined);
-        passOver(options, p.from.path, error);
-      }
+      await p.done.catch((error: unknown) => fileFailed(p.from, p.to, error));
     }
   };
   const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await list(src.path)}];
@@ -825,9 +828,8 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
           await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
         } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
       } catch (error) {
-        // A file of this new tree that could not be filled is not left half-written.
-        if (made && options.failed) await dst.fs.unlink(to.path).catch(() => undefined);
-        passOver(options, from.path, error);
+        if (made) await fileFailed(from, to, error);
+        else passOver(options, from.path, error);
       }
     }
   }
