@@ -63,7 +63,8 @@ describe.runIf(usable)('dbox-fuse under injected failures (LD_PRELOAD)', () => {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin!.on('error', () => undefined); // gone before its EOF: that is what is checked
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
+    // 'close', not 'exit': stderr is read to its end (what libfuse said as it ended comes after the exit event at times).
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('close', (code, signal) => r([code, signal])));
     const lines = createInterface({input: child.stdout!})[Symbol.asyncIterator]();
     const deadline = setTimeout(() => child.kill('SIGKILL'), DEADLINE_MS);
     try {
