@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import {closest} from '../docker/suggest.js';
 import type {ContainerInfo} from '../docker/engine.js';
 import {engineArch} from '../docker/agent-container.js';
-import {pidFromInspect} from '../docker/validate.js';
+import {processFromInspect} from '../docker/validate.js';
 import {attachHelper as helper, dboxLauncher} from '../self.js';
 import type {Capture, RunOptions} from '../shell/context.js';
 import {FsError} from '../errors.js';
@@ -210,7 +210,7 @@ async function viaHelper(io: AttachIo, c: ContainerInfo, hostDir: string, at: st
   const engine = io.ns.engine;
   return runHelper(io, async () => {
     const info = await engine.inspectRaw('containers', c.id);
-    const pid = pidFromInspect(info);
+    const {pid} = processFromInspect(info);
     if (pid === undefined) throw new AttachError('the container stopped');
     return makeHelper(engine, {id: c.id, pid, caps: helperCaps(info), toolbox: hostDir, at, command, tty: io.stdinIsTTY});
   }, (why) => {

@@ -9,7 +9,7 @@ import {native} from '../native.js';
 import {currentEndpoint, type Endpoint} from './endpoints.js';
 import {getJson, HttpError} from './unix-json.js';
 import {dataRootFromInfo, imagesFromList, layerDirs, validVolumeName, volumeDirFromInspect, type ImageInfo, type LayerSet} from './layers.js';
-import {containerFromList, mergedDirFromInspect, pidFromInspect, validContainerId, type ContainerInfo} from './validate.js';
+import {containerFromList, mergedDirFromInspect, processFromInspect, validContainerId, type ContainerInfo} from './validate.js';
 
 export type {ContainerInfo} from './validate.js';
 
@@ -142,13 +142,19 @@ export class Engine {
   }
 
   /**
-   * The pid the engine gives for a running container's init process, or undefined when it does
-   * not run. Only a number in the engine's PID namespace: native/identity.c proves it (or not).
+   * Whether a container runs now (a list may be older than that), and the pid the engine gives for
+   * its init process when it does. Only a number in the engine's PID namespace: native/identity.c
+   * proves it (or not).
    */
-  async pidOf(id: string): Promise<number | undefined> {
-    if (!validContainerId(id)) return undefined;
+  async processOf(id: string): Promise<{running: boolean; pid?: number}> {
+    if (!validContainerId(id)) return {running: false};
     const info = await this.read<unknown>(`/containers/${id}/json`, (d) => d.getContainer(id).inspect());
-    return pidFromInspect(info);
+    return processFromInspect(info);
+  }
+
+  /** The pid of a running container's init process (processOf), or undefined when it does not run. */
+  async pidOf(id: string): Promise<number | undefined> {
+    return (await this.processOf(id)).pid;
   }
 
   private sharing: boolean | undefined;

@@ -52,12 +52,13 @@ export function containerFromList(c: unknown): ContainerInfo | undefined {
   };
 }
 
-/** The pid of GET /containers/{id}/json when it says the container runs, else undefined. */
-export function pidFromInspect(info: unknown): number | undefined {
+/** What GET /containers/{id}/json says of the container's process: whether it runs (anything but
+ *  State.Running true is "not"), and its pid when it runs and the number is a plausible pid. */
+export function processFromInspect(info: unknown): {running: boolean; pid?: number} {
   const s = (info as {State?: {Running?: unknown; Pid?: unknown}} | undefined)?.State;
-  if (s?.Running !== true) return undefined;
+  if (s?.Running !== true) return {running: false};
   const pid = s.Pid;
-  return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && pid < PID_LIMIT ? pid : undefined;
+  return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && pid < PID_LIMIT ? {running: true, pid} : {running: true};
 }
 
 /**

@@ -29,7 +29,7 @@ import {ReadAhead} from '../agent/read-ahead.js';
 import {WriteBehind} from '../agent/write-behind.js';
 import type {FdChannel} from '../agent/fd-channel.js';
 import {RootRefused, type Root, type RootSource} from '../agent/roots.js';
-import {AgentUnavailable, notice, type AgentSession} from '../agent/session.js';
+import {AgentUnavailable, type AgentSession} from '../agent/session.js';
 import {FsError, toFsError} from '../errors.js';
 import {LocalFs} from './local-fs.js';
 import {basename, dirname} from './path.js';
@@ -94,10 +94,10 @@ export class AgentFs implements ContainerFs {
    * @param source where the root comes from: a running container's process, or a stopped
    * container's filesystem held mounted by the engine (src/agent/roots.ts).
    * @param fallback what serves the container when the agent cannot (the namespace's decision;
-   * called once, with the reason).
+   * called once, with the reason, and whether the user was told it already).
    */
   constructor(private readonly session: AgentSession, readonly id: string, private readonly source: RootSource,
-    private readonly fallback: (why: string) => Promise<ContainerFs>) {}
+    private readonly fallback: (why: string, said: boolean) => Promise<ContainerFs>) {}
 
   /** No further use: calls fail with ESTALE; the agent closes the root once no request holds it. */
   retire(): void {
@@ -124,8 +124,7 @@ export class AgentFs implements ContainerFs {
   }
 
   private async handOver(why: string, reported: boolean): Promise<ContainerFs> {
-    if (!reported) notice(`container ${this.id.slice(0, 12)} is served through the archive API: ${why}`);
-    this.delegate ??= await this.fallback(why);
+    this.delegate ??= await this.fallback(why, reported);
     return this.delegate;
   }
 

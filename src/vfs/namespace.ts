@@ -220,13 +220,19 @@ export class Namespace implements ContainerSource {
     return fs;
   }
 
-  private async chooseDriver(container: ContainerInfo, engine: Engine): Promise<ContainerFs> {
-    const {pid, root} = await this.serving.serving(container, engine);
+  /** `stoppedSince`: listed as running, the engine says since that it is not (see below). */
+  private async chooseDriver(container: ContainerInfo, engine: Engine, stoppedSince = false): Promise<ContainerFs> {
+    const serving = stoppedSince ? {} : await this.serving.serving(container, engine);
+    const {pid, root} = serving;
     if (root) return LocalFs.adopt(root, `/containers/${container.name}`);
+    // Listed as running, stopped since (killed as a command began): served as the stopped
+    // container it is now, not as a running one through the archive API file by file.
+    const state = stoppedSince || serving.stopped ? 'exited' : container.state;
     // Loaded on first use: tar handling is only needed for stopped or remote containers.
-    const viaArchive = async (): Promise<ContainerFs> => {
+    const viaArchive = async (why?: string, said = false): Promise<ContainerFs> => {
+      if (why !== undefined && !said) (await import('../agent/session.js')).notice(`container ${container.id.slice(0, 12)} is served through the archive API: ${why}`);
       const {EngineFs} = await import('./engine-fs.js');
-      const fs = new EngineFs(engine, container.id, container.state === 'running', this.options.listingTtlMs);
+      const fs = new EngineFs(engine, container.id, state === 'running', this.options.listingTtlMs);
       fs.refusals.listen((r) => {
         for (const l of this.refusalListeners) l(container, r);
       });
@@ -235,11 +241,17 @@ export class Namespace implements ContainerSource {
     if (process.env['DBOX_AGENT'] !== '0') {
       const [{AgentFs}, {agentOf}, {HeldRoot, ProcessRoot}, {LayersRoot, StoppedRoot}] = await Promise.all([import('./agent-fs.js'),
         import('../agent/session.js'), import('../agent/roots.js'), import('../agent/layer-roots.js')]);
-      if (pid !== undefined) return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), viaArchive);
+      if (pid !== undefined) {
+        return new AgentFs(agentOf(engine), container.id, new ProcessRoot(pid, container.id), async (why, said) => {
+          // The agent could not prove its process: gone since (the container stopped), or never its.
+          const now = await engine.processOf(container.id).catch(() => undefined);
+          return now?.running === false ? this.chooseDriver(container, engine, true) : viaArchive(why, said);
+        });
+      }
       // A stopped one: read from its layers, assembled read-only by the agent; written on its
       // filesystem as the engine mounts it for an archive upload held open, which makes a start
       // wait meanwhile (agent/layer-roots.ts). Both asked of the engine now, before any hold.
-      const stopped = (container.state === 'created' || container.state === 'exited') && engine.canHoldRootfs;
+      const stopped = (state === 'created' || state === 'exited') && engine.canHoldRootfs;
       const [merged, layers] = stopped ? await Promise.all([engine.mergedDir(container.id).catch(() => undefined),
         engine.layersOf('containers', container.id).catch(() => undefined)]) : [undefined, undefined];
       if (merged && layers) {

@@ -33,6 +33,8 @@ export interface Serving {
   readonly pid?: number;
   /** Its proven root, when it may be served from here; the caller releases it. */
   readonly root?: Lease;
+  /** The list said it runs, but the engine, asked since, says it does not: it stopped meanwhile. */
+  readonly stopped?: boolean;
 }
 
 /** A descriptor shared by reference count. */
@@ -56,6 +58,7 @@ class Shared {
 interface Decision {
   readonly pid?: number;
   readonly shared?: Shared;
+  readonly stopped?: boolean;
 }
 
 /** The root of container `id`'s process `pid` when native/identity.c proves it is that container's. */
@@ -97,10 +100,10 @@ export class ContainerServing {
       decision = this.decide(container, engine);
       this.decisions.set(key, decision);
     }
-    const {pid, shared} = await decision;
+    const {pid, shared, stopped} = await decision;
     // Dropped while it was decided: the root is already given up, and a new decision is due.
     if (this.decisions.get(key) !== decision) return this.serving(container, engine);
-    return {pid, root: shared?.lease()};
+    return {pid, root: shared?.lease(), ...(stopped ? {stopped} : {})};
   }
 
   /** The container's process changed or went (`key`: endpoint/id): the next question proves again;
@@ -118,9 +121,13 @@ export class ContainerServing {
 
   private async decide(container: ContainerInfo, engine: Engine): Promise<Decision> {
     if (container.state !== 'running') return {};
-    const pid = await engine.pidOf(container.id).catch(() => undefined);
+    const {running, pid} = await engine.processOf(container.id).catch(() => ({running: true, pid: undefined}));
+    if (!running) return {stopped: true};
     if (pid === undefined || !engine.sharesPids()) return {pid};
     const fd = this.prove(pid, container.id);
-    return {pid, shared: fd === undefined ? undefined : new Shared(fd, this.close)};
+    if (fd !== undefined) return {pid, shared: new Shared(fd, this.close)};
+    // Not proven: its process may have ended since the engine gave its pid (the container stopped).
+    const now = await engine.processOf(container.id).catch(() => undefined);
+    return now?.running === false ? {stopped: true} : {pid};
   }
 }

@@ -121,6 +121,27 @@ describe.runIf(hasEngine)('stopped containers through the agent', () => {
     }
   }, 240_000);
 
+  it('listed as running, killed before its first use: served as the stopped container it is now (the agent, no archive download), not as a running one', async () => {
+    const c = fixture.run('killed');
+    const e = new Engine();
+    const ns = new Namespace(e);
+    expect((await ns.containers()).find((x) => x.name === c)?.state).toBe('running'); // the list this command line keeps
+    await run('docker', ['kill', c]);
+    await run('docker', ['wait', c]); // stopped, whatever the list says
+    const actions = await actionsDuring(c, async () => {
+      const t = await ns.resolve(`/containers/${c}/data`);
+      if (t.kind !== 'fs') throw new Error('not a filesystem');
+      expect(t.fs.driver).toBe('agent');
+      expect(await text(t.fs, '/data/hello.txt')).toBe('hello\n');
+      await t.fs.mkdir('/data/after');
+      expect((await t.fs.lstat('/data/after')).mode & 0o170000).toBe(0o040000);
+    });
+    expect(actions.filter((a) => a === 'archive-path')).toEqual([]); // nothing downloaded, file by file or whole
+    agentOf(e).close();
+    await e.releaseHolds(); // before the synchronous docker diff, which would wait for a hold
+    expect(docker('diff', c).split('\n')).toContain('A /data/after');
+  }, 60_000);
+
   it('a read holds nothing; a write\'s hold is let go after a second without requests: the engine unmounts, a start does not wait', async () => {
     const c = fixture.create('after');
     const merged = docker('inspect', '-f', '{{.GraphDriver.Data.MergedDir}}', c);

@@ -52,7 +52,7 @@ describe("the mount's trees from the one serving policy", () => {
   it('a proven root is named by its descriptor and its lease is handed back; any other container goes to the engine mount', async () => {
     const info = (name: string, state: string, n: number): ContainerInfo => ({id: String(n).repeat(64), name, image: 'i', state, status: '', created: 0});
     const list = [info('web', 'running', 1), info('old', 'exited', 2)];
-    const engine = {endpoint: {name: 'default'}, pidOf: async () => 42, sharesPids: () => true} as unknown as Engine;
+    const engine = {endpoint: {name: 'default'}, processOf: async () => ({running: true, pid: 42}), sharesPids: () => true} as unknown as Engine;
     const closed: number[] = [];
     const serving = new ContainerServing({prove: () => 77, close: (fd) => closed.push(fd)});
     const ns = {containers: async () => list} as unknown as Namespace;

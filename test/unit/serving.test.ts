@@ -8,13 +8,14 @@ import {ContainerServing} from '../../src/vfs/serving.js';
 
 const container = (state = 'running'): ContainerInfo => ({id: 'c'.repeat(64), name: 'web', image: 'i', state, status: '', created: 0});
 
-function setup(o: {shares?: boolean; proves?: boolean; pid?: number} = {}) {
-  const calls = {pidOf: 0, prove: 0};
+function setup(o: {shares?: boolean; proves?: boolean; pid?: number; running?: boolean[]} = {}) {
+  const calls = {processOf: 0, prove: 0};
   const closed: number[] = [];
   let nextFd = 100;
   const engine = {
     endpoint: {name: 'default'},
-    pidOf: async () => { calls.pidOf++; return o.pid ?? 42; },
+    // o.running: what the engine says on each question in turn (the last one from then on)
+    processOf: async () => { calls.processOf++; return o.running?.[Math.min(calls.processOf, o.running.length) - 1] === false ? {running: false} : {running: true, pid: o.pid ?? 42}; },
     sharesPids: () => o.shares ?? true,
   } as unknown as Engine;
   const serving = new ContainerServing({
@@ -31,7 +32,7 @@ describe('which tree serves a container', () => {
     const b = await serving.serving(container(), engine);
     expect(a).toMatchObject({pid: 42, root: {fd: 100}});
     expect(b.root!.fd).toBe(100);
-    expect(calls).toEqual({pidOf: 1, prove: 1});
+    expect(calls).toEqual({processOf: 1, prove: 1});
     a.root!.release();
     a.root!.release(); // twice: still one share
     serving.drop(ContainerServing.key(container(), engine));
@@ -75,7 +76,19 @@ describe('which tree serves a container', () => {
   it('a stopped container: the engine is not asked for a pid', async () => {
     const {calls, engine, serving} = setup();
     expect(await serving.serving(container('exited'), engine)).toEqual({pid: undefined, root: undefined});
-    expect(calls).toEqual({pidOf: 0, prove: 0});
+    expect(calls).toEqual({processOf: 0, prove: 0});
+  });
+
+  it('listed as running, stopped since (the engine now says so): no pid, no proof, and the answer says it stopped', async () => {
+    const {calls, engine, serving} = setup({running: [false]});
+    expect(await serving.serving(container(), engine)).toEqual({pid: undefined, root: undefined, stopped: true});
+    expect(calls).toEqual({processOf: 1, prove: 0});
+  });
+
+  it('a pid that fails its proof because its process ended since: asked again, the answer says it stopped', async () => {
+    const {calls, engine, serving} = setup({proves: false, running: [true, false]});
+    expect(await serving.serving(container(), engine)).toEqual({pid: undefined, root: undefined, stopped: true});
+    expect(calls).toEqual({processOf: 2, prove: 1});
   });
 
   it('clear() closes every root no lease holds', async () => {

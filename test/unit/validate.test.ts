@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {containerFromList, pidFromInspect, validContainerId, validContainerName} from '../../src/docker/validate.js';
+import {containerFromList, processFromInspect, validContainerId, validContainerName} from '../../src/docker/validate.js';
 import {native} from '../../src/native.js';
 
 const id = 'a'.repeat(64);
@@ -27,15 +27,17 @@ describe('engine JSON is checked before use', () => {
   });
 
   it.each([
-    [{State: {Running: true, Pid: 1234}}, 1234],
-    [{State: {Running: false, Pid: 1234}}, undefined],
-    [{State: {Running: true, Pid: 0}}, undefined],
-    [{State: {Running: true, Pid: -1}}, undefined],
-    [{State: {Running: true, Pid: 1.5}}, undefined],
-    [{State: {Running: true, Pid: '12'}}, undefined],
-    [{State: {Running: true, Pid: 2 ** 40}}, undefined],
-    [{}, undefined],
-  ])('pid of %j is %s', (info, pid) => expect(pidFromInspect(info)).toBe(pid));
+    [{State: {Running: true, Pid: 1234}}, {running: true, pid: 1234}],
+    [{State: {Running: false, Pid: 1234}}, {running: false}],
+    [{State: {Running: 'true', Pid: 1234}}, {running: false}],
+    [{State: {Running: true, Pid: 0}}, {running: true}],
+    [{State: {Running: true, Pid: -1}}, {running: true}],
+    [{State: {Running: true, Pid: 1.5}}, {running: true}],
+    [{State: {Running: true, Pid: '12'}}, {running: true}],
+    [{State: {Running: true, Pid: 2 ** 40}}, {running: true}],
+    [{}, {running: false}],
+    [null, {running: false}],
+  ])('the process of %j is %j', (info, process) => expect(processFromInspect(info)).toEqual(process));
 });
 
 describe('a cgroup names a container only by its whole id', () => {
