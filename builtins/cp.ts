@@ -385,12 +385,19 @@ export const cp: Builtin = {
             line.clear();
             return keepsExisting(st, there, shownAtDest(path));
           };
+          // -v: each entry of a tree as it is made, named as GNU names it (a new directory first).
+          const copied = (path: string): void => {
+            line.clear();
+            const rest = below(path) ?? '';
+            ctx.stdout.stream.write(`${quoteaf(shown(path))} -> ${quoteaf(rest === '' ? shownDest : `${shownDest.replace(/\/+$/, '')}${rest}`)}\n`);
+          };
           // A container removed during a tree copy: the tree is not put in place.
           const stillThere = async (): Promise<boolean> => {
             for (const t of [source.target, dest]) if (t.container && t.engine && !(await t.engine.exists(t.container.id))) return false;
             return true;
           };
           const options: CopyOptions = {preserve: mode.preserve, devices, progress, skipped, unfollowed, failed, stillThere, sweeping,
+            ...(flags.has('verbose') ? {copied} : {}),
             ...(mode.noClobber || flags.has('update') || mode.interactive ? {keep} : {}), sparse: mode.sparse,
             ...(links ? {links} : {}), ...(flags.has('removeDestination') ? {removeDestination: true} : {}),
             ...(mode.dereference === 'all' ? {dereference: true} : {}), ...(flags.has('oneFileSystem') ? {oneFileSystem: true} : {}),
@@ -403,7 +410,7 @@ export const cp: Builtin = {
           copiedBefore = true;
           completedInterrupted = ctx.signal.aborted;
           if (!isDir(source.stat)) memory?.wrote(to);
-          if (flags.has('verbose')) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
+          if (flags.has('verbose') && !isDir(source.stat)) ctx.stdout.stream.write(`${quoteaf(operand)} -> ${quoteaf(shownDest)}\n`);
           // A local copy works on open handles and completes even if a container goes away meanwhile.
           for (const t of [source.target, dest]) {
             if (t.container && t.engine && !(await t.engine.exists(t.container.id))) {

@@ -974,22 +974,29 @@ static mode_t target_mode(const job_t *j, mode_t src) { return copy_mode(src, j-
 // Sets owner, mode and times of a new file or directory through its fd, leaving out the calls
 // that would change nothing: `created` is the mode it was created with (before the umask).
 // chown runs before chmod, since chown clears setuid/setgid bits. A directory keeps the setgid
-// bit it inherited from a setgid parent, as mkdir gives it.
-static int apply_meta(job_t *j, int fd, const struct stat *st, const char *path, mode_t created) {
+// bit it inherited from a setgid parent, as mkdir gives it. 0, or the errno of the call that
+// failed (named in *sys); apply_meta says it as the entry's failure.
+static int set_meta(job_t *j, int fd, const struct stat *st, mode_t created, const char **sys) {
   int owner = j->flags & COPY_OWNER;
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   mode_t want = target_mode(j, st->st_mode);
   if (S_ISDIR(st->st_mode)) {
     struct stat now;
-    if (fstat(fd, &now) < 0) return fail(j, errno, "fstat", path);
+    if (fstat(fd, &now) < 0) return *sys = "fstat", errno;
     want |= now.st_mode & S_ISGID;
   }
   int chown_needed = owner && (j->dst_sgid || st->st_uid != j->euid || st->st_gid != j->egid);
-  if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return fail(j, errno, "chown", path);
+  if (chown_needed && fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM) return *sys = "chown", errno;
   int mode_right = !chown_needed && (created & ~j->umask) == want;
-  if (!mode_right && fchmod(fd, want) < 0) return fail(j, errno, "chmod", path);
-  if ((j->flags & COPY_TIMES) && futimens(fd, ts) < 0) return fail(j, errno, "utimes", path);
+  if (!mode_right && fchmod(fd, want) < 0) return *sys = "chmod", errno;
+  if ((j->flags & COPY_TIMES) && futimens(fd, ts) < 0) return *sys = "utimes", errno;
   return 0;
+}
+
+static int apply_meta(job_t *j, int fd, const struct stat *st, const char *path, mode_t created) {
+  const char *sys;
+  int e = set_meta(j, fd, st, created, &sys);
+  return e ? fail(j, e, sys, path) : 0;
 }
 
 // The same for a symlink or a special file, by name in the new directory ddir (which only this
@@ -1162,7 +1169,24 @@ static int copy_one(job_t *j, int sdir, const char *sname, int ddir, const char 
   switch (st.st_mode & S_IFMT) {
     case S_IFDIR: {
       int s = reopen_fd(p, O_RDONLY | O_DIRECTORY);
-      if (s < 0) { rc = fail(j, errno, "open", rel); break; }
+      if (s < 0) {
+        int e = errno;
+        // Below the top, as GNU cp: the directory is made all the same, empty, with the source's
+        // mode and owner, and the walk goes on (said as one failure: the source's).
+        pthread_mutex_lock(&j->lock);
+        int going = j->going;
+        pthread_mutex_unlock(&j->lock);
+        if (going && mkdirat(ddir, dname, 0700) == 0) {
+          int d = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (d >= 0) {
+            const char *sys;
+            (void)set_meta(j, d, &st, 0700, &sys);  // its own failure is not said: the source's is
+            close(d);
+          }
+        }
+        rc = fail(j, e, "open", rel);
+        break;
+      }
       if (mkdirat(ddir, dname, 0700) < 0) { rc = fail(j, errno, "mkdir", rel); close(s); break; }
       int d = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (d < 0) { rc = fail(j, errno, "open", rel); close(s); unlinkat(ddir, dname, AT_REMOVEDIR); break; }

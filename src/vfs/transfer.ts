@@ -11,8 +11,8 @@
 // A copy onto an existing regular file writes into it, as GNU cp does (open O_WRONLY|O_TRUNC of
 // the existing inode: it keeps its mode, owner and hard links; -p sets them after), once the
 // bytes are staged whole in a temporary beside it (writeStagedInPlace: an interrupt never leaves
-// it half-written): through a
-// host root (writeInPlace), and through the drivers' WriteOptions.inPlace (the agent opens the
+// it half-written; in a directory the user may not add a name to, written in place unstaged, as
+// GNU's): through a host root (writeInPlace), and through the drivers' WriteOptions.inPlace (the agent opens the
 // inode the same way). The engine's archive API can only extract a new inode: there the copy
 // carries the old file's mode and owner, and the old file's other hard links keep the old bytes
 // (README, Limitations). --remove-destination removes the file first and makes a new one.
@@ -196,6 +196,10 @@ export interface CopyOptions extends PolicyOptions {
   /** A non-directory of a merge meets one at its destination `path` (`st`: the source's stat,
    *  `there`: the existing one's): kept when this says so (cp -n, -u, -i), else replaced. */
   readonly keep?: (path: string, st: Stat, there: Stat) => Promise<boolean>;
+  /** Told of each entry a tree copy has made (its path in the source; a new directory before its
+   *  entries, a directory merged into not at all), as GNU's cp -v names them. Such a tree is
+   *  walked here: the native walk tells nothing of its entries. */
+  readonly copied?: (path: string) => void;
 }
 
 /** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
@@ -398,8 +402,18 @@ async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: Copy
   // GNU leaves the directory alone: its times are put back once the temporary is gone.
   const dir = await dst.fs.lstat(dirname(dst.path)).catch(() => undefined);
   const staged = {fs: dst.fs, path: temporary(dst.path)};
+  const before = options.progress.bytes;
   try {
-    await writeNewFile(src, staged, st, policy, options);
+    try {
+      await writeNewFile(src, staged, st, policy, options);
+    } catch (error) {
+      // A directory the user may not add a name to, around a file the user may write: GNU writes
+      // in place, and so does this copy then, without the staging (an interrupt while the bytes
+      // arrive can leave the file part-written there, as GNU's would).
+      const refused = error instanceof FsError && error.path === staged.path && (error.code === 'EACCES' || error.code === 'EPERM');
+      if (!refused || options.progress.bytes !== before) throw error;
+      return await writeInPlace(src, dst, st, policy, options);
+    }
     if (options.progress.cancelled) throw new FsError('ECANCELED', dst.path);
     await writeInPlace(staged, dst, st, policy, {...options, progress: new Progress()});
   } finally {
@@ -547,7 +561,10 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
   const st = stat ?? (await src.fs.lstat(src.path));
   // A followed link (-L, -H: the caller's stat is the target's): the entry it leads to, found in-root.
   if (stat && !isSymlink(st) && isSymlink(await src.fs.lstat(src.path))) src = {fs: src.fs, path: await followLinks(src.fs, src.path)};
-  if (!isDir(st)) return copyNonDir(src, dst, st, policy, options);
+  if (!isDir(st)) {
+    await copyNonDir(src, dst, st, policy, options);
+    return;
+  }
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (existing && !isDir(existing)) throw new FsError('EEXIST', dst.path, '(cannot overwrite non-directory with directory)');
   // A tree the source can lend whole as a root of this host (capabilities.lendsRoot) is read
@@ -564,21 +581,29 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
   }
 }
 
-/** A file, link or special file of a tree copy, onto `dst` (replaced if it exists). */
-async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
-  if (options.linkInstead) return linkInstead(src, dst, options);
-  if (isSymlink(st)) return copySymlink(src, dst, st, policy, options);
-  if (isRegular(st)) return copyRegular(src, dst, st, policy, options);
-  // A special file: made by the native copy, under a temporary name (or left out, and listed).
+/** A file, link or special file of a tree copy, onto `dst` (replaced if it exists); false when it
+ *  was left out (a special file that cannot be made there, or a device without --devices). */
+async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
+  if (options.linkInstead) await linkInstead(src, dst, options);
+  else if (isSymlink(st)) await copySymlink(src, dst, st, policy, options);
+  else if (isRegular(st)) await copyRegular(src, dst, st, policy, options);
+  else return copySpecial(src, dst, st, policy, options);
+  return true;
+}
+
+/** A special file: made by the native copy, under a temporary name (or left out, and listed). */
+async function copySpecial(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
   const local = bothLocal(src.fs, dst.fs);
   if (!local) {
     options.skipped?.(src.path, st.mode, isDevice(st) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
-    return;
+    return false;
   }
   await sweepOnce(dst.fs, dirname(dst.path), options);
   const tmp = {fs: dst.fs, path: temporary(dst.path)};
   try {
-    if (await nativeTree(local, src.path, tmp.path, policy, options)) await dst.fs.rename(tmp.path, dst.path);
+    const made = await nativeTree(local, src.path, tmp.path, policy, options);
+    if (made) await dst.fs.rename(tmp.path, dst.path);
+    return made;
   } catch (error) {
     await discard(tmp);
     throw error;
@@ -615,7 +640,7 @@ async function copyNewTree(src: Place, dst: Place, st: Stat, policy: CopyPolicy,
   // starts from a named entry, so a whole root ("/") goes through the interface; and it keeps
   // hard-link groups of its own, so a tree whose links may lead outside it is walked here.
   const outside = (policy.flags & COPY_LINKS) !== 0 && (linkedOutside || options.links?.acrossSources === true);
-  const walkHere = options.dereference || options.oneFileSystem || options.linkInstead || src.path === '/' || outside;
+  const walkHere = options.dereference || options.oneFileSystem || options.linkInstead || options.copied || src.path === '/' || outside;
   const local = walkHere ? undefined : bothLocal(src.fs, dst.fs);
   const tmp = dst.fs.canRename ? {fs: dst.fs, path: temporary(dst.path)} : dst;
   try {
@@ -643,49 +668,66 @@ function entry(dir: string, name: string): string {
   return path;
 }
 
+/** Entries in inode order where the listing has them, as GNU cp reads a directory (what a copy
+ *  says comes in the same order). */
+const inodeOrder = (entries: DirEntry[]): DirEntry[] => entries.sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+
 /** Merges the directory `src` into the existing directory `dst`, depth first with a stack:
  *  subdirectories into real directories only (lstat: a symlink there is not followed). */
 async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, given: CopyOptions): Promise<void> {
   // Whether the containers are still there is asked once, by the command, not per new subdirectory.
   const {stillThere: _once, ...rest} = given;
   const options: CopyOptions = {...rest, inTree: true};
-  const stack: [string, string][] = [[src.path, dst.path]];
-  while (stack.length > 0) {
-    const [sdir, ddir] = stack.pop()!;
-    let entries: DirEntry[];
+  // Depth first, each directory's entries in the order GNU reads them (a subdirectory is merged
+  // where it is met): what is said comes in GNU's order.
+  interface Merging {readonly sdir: string; readonly ddir: string; readonly entries: DirEntry[]; next: number}
+  const enter = async (sdir: string, ddir: string): Promise<Merging | undefined> => {
     try {
-      entries = await src.fs.readdir(sdir);
+      return {sdir, ddir, entries: inodeOrder(await src.fs.readdir(sdir)), next: 0};
     } catch (error) {
       passOver(options, sdir, error);
+      return undefined;
+    }
+  };
+  const first = await enter(src.path, dst.path);
+  const stack: Merging[] = first ? [first] : [];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.next === f.entries.length) {
+      stack.pop();
+      // -p/-a: a directory merged into takes the source's owner, mode and times, as GNU cp's does.
+      if ((policy.flags & (COPY_PRESERVE | COPY_OWNER | COPY_TIMES)) !== 0) {
+        try {
+          await applyMeta({fs: dst.fs, path: f.ddir}, await src.fs.lstat(f.sdir), policy);
+        } catch (error) {
+          passOver(options, f.sdir, error);
+        }
+      }
       continue;
     }
-    for (const e of entries) {
-      options.progress.check(sdir);
-      const from = {fs: src.fs, path: entry(sdir, e.name)};
-      const to = {fs: dst.fs, path: entry(ddir, e.name)};
-      try {
-        const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
-        if (!isDir(st)) {
-          const there = options.keep ? await dst.fs.lstat(to.path).catch(() => undefined) : undefined;
-          if (there && !isDir(there) && (await options.keep!(to.path, st, there))) continue;
-          await copyNonDir(from, to, st, policy, options);
-          continue;
-        }
-        const existing = await dst.fs.lstat(to.path).catch(() => undefined);
-        if (!existing) await copyNewTree(from, to, st, policy, options, true);
-        else if (isDir(existing)) stack.push([from.path, to.path]);
-        else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
-      } catch (error) {
-        passOver(options, from.path, error);
+    const e = f.entries[f.next++]!;
+    options.progress.check(f.sdir);
+    const from = {fs: src.fs, path: entry(f.sdir, e.name)};
+    const to = {fs: dst.fs, path: entry(f.ddir, e.name)};
+    try {
+      const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
+      if (!isDir(st)) {
+        // What is there, as the copy would meet it: through a link when it would write through
+        // one (so that one leading nowhere is refused, not kept by -n, as GNU's).
+        const look = isRegular(st) && policy.followDestLinks ? (p: string) => dst.fs.stat(p) : (p: string) => dst.fs.lstat(p);
+        const there = options.keep ? await look(to.path).catch(() => undefined) : undefined;
+        if (there && !isDir(there) && (await options.keep!(to.path, st, there))) continue;
+        if (await copyNonDir(from, to, st, policy, options)) options.copied?.(from.path);
+        continue;
       }
-    }
-    // -p/-a: a directory merged into takes the source's owner, mode and times, as GNU cp's does.
-    if ((policy.flags & (COPY_PRESERVE | COPY_OWNER | COPY_TIMES)) !== 0) {
-      try {
-        await applyMeta({fs: dst.fs, path: ddir}, await src.fs.lstat(sdir), policy);
-      } catch (error) {
-        passOver(options, sdir, error);
-      }
+      const existing = await dst.fs.lstat(to.path).catch(() => undefined);
+      if (!existing) await copyNewTree(from, to, st, policy, options, true);
+      else if (isDir(existing)) {
+        const sub = await enter(from.path, to.path);
+        if (sub) stack.push(sub);
+      } else throw new FsError('EEXIST', to.path, '(cannot overwrite non-directory with directory)');
+    } catch (error) {
+      passOver(options, from.path, error);
     }
   }
 }
@@ -737,9 +779,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   // A group's first copy is what this copy made, so its links are looked for in this tree too.
   const groups = (policy.flags & COPY_LINKS) !== 0 ? options.links ?? new LinkGroups() : undefined;
   const opts: CopyOptions = {...options, inTree: true, ...(groups ? {links: groups} : {})};
-  // Entries in inode order where the listing has them, as GNU cp reads a directory (what it
-  // reports comes in the same order).
-  const list = async (path: string): Promise<DirEntry[]> => (await src.fs.readdir(path)).sort((a, b) => (a.stat?.ino ?? 0) - (b.stat?.ino ?? 0));
+  const list = async (path: string): Promise<DirEntry[]> => inodeOrder(await src.fs.readdir(path));
   // Regular files are written a few at a time into a local destination (the kernel's create of
   // one overlaps the next one's read and the JS around it), and settled in order: what fails is
   // said in the walk's order, a directory is given its metadata only once its files are written,
@@ -755,10 +795,12 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
   const settle = async (keep: number): Promise<void> => {
     while (pending.length > keep) {
       const p = pending.shift()!;
-      await p.done.catch((error: unknown) => fileFailed(p.from, p.to, error));
+      await p.done.then(() => options.copied?.(p.from.path), (error: unknown) => fileFailed(p.from, p.to, error));
     }
   };
-  const stack: Frame[] = [{...(await mkdir(dst.path, st)), src: src.path, entries: await list(src.path)}];
+  const top = await mkdir(dst.path, st);
+  options.copied?.(src.path);
+  const stack: Frame[] = [{...top, src: src.path, entries: await list(src.path)}];
   try {
     await walk();
   } finally {
@@ -808,6 +850,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
             continue;
           }
           const frame = await mkdir(to.path, est);
+          options.copied?.(from.path);
           // Made, and given its mode when it is left (also when it cannot be listed: GNU's stays too).
           ancestors.add(id);
           let entries: DirEntry[] = [];
@@ -816,16 +859,23 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
           } finally {
             stack.push({...frame, src: from.path, entries});
           }
-        } else if (opts.linkInstead) await linkInstead(from, to, opts);
-        else if (isSymlink(est)) await copySymlink(from, to, est, policy, opts);
-        else if (isRegular(est)) {
-          if (await linkToGroup(from, to, est, opts)) continue;
-          made = true;
-          await writeNewFile(from, to, est, policy, opts);
-          if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+        } else if (opts.linkInstead) {
+          await linkInstead(from, to, opts);
+          options.copied?.(from.path);
+        } else if (isSymlink(est)) {
+          await copySymlink(from, to, est, policy, opts);
+          options.copied?.(from.path);
+        } else if (isRegular(est)) {
+          if (!(await linkToGroup(from, to, est, opts))) {
+            made = true;
+            await writeNewFile(from, to, est, policy, opts);
+            if (groups && LinkGroups.grouped(est)) await groups.record(from, est, to);
+          }
+          options.copied?.(from.path);
         } else if (bothLocal(src.fs, dst.fs)) {
           // A special file between filesystems of this host: made as the native walk makes it (-L: the one a link leads to).
-          await copyNonDir(options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from, to, est, policy, opts);
+          const followed = options.dereference ? {fs: src.fs, path: await followLinks(src.fs, from.path)} : from;
+          if (await copyNonDir(followed, to, est, policy, opts)) options.copied?.(from.path);
         } else options.skipped?.(from.path, est.mode, isDevice(est) && (policy.flags & COPY_DEVICES) === 0 ? 'device' : 'special');
       } catch (error) {
         if (made) await fileFailed(from, to, error);

@@ -81,6 +81,46 @@ describe.runIf(hasEngine)('a non-root user in the docker group, through the agen
     expect(spawnSync('runuser', ['-u', user, '--', 'cp', '-a', '/etc/hostname', `${home}/h-gnu`]).status).toBe(0);
   });
 
+  it('overwrites a file it may write in a directory it may not: in place, as GNU cp; an unreadable source leaves the file whole', () => {
+    const locked = `${home}/locked`;
+    fs.mkdirSync(locked, {mode: 0o755}); // root's: the user may not add a name to it
+    fs.writeFileSync(`${locked}/f`, 'old contents, longer than the new\n');
+    fs.writeFileSync(`${locked}/g`, 'old\n');
+    execFileSync('chown', [`${user}:${user}`, `${locked}/f`, `${locked}/g`]);
+    const ino = fs.statSync(`${locked}/f`).ino;
+    expect(asUser(`cp /containers/${c}/data/hello.txt ${locked}/f`)).toMatchObject({status: 0, stderr: ''});
+    expect(fs.readFileSync(`${locked}/f`, 'utf8')).toBe('hello\n');
+    expect(fs.statSync(`${locked}/f`).ino).toBe(ino);
+    expect(asUser(`cp ${home}/up/sub/file.txt ${locked}/g`)).toMatchObject({status: 0, stderr: ''});
+    expect(fs.readFileSync(`${locked}/g`, 'utf8')).toBe('from the host\n');
+    // GNU's own: the same.
+    expect(spawnSync('runuser', ['-u', user, '--', 'cp', `${home}/up/sub/file.txt`, `${locked}/f`]).status).toBe(0);
+    // A source it may not read: refused before the file is touched (GNU: the same status, the file whole).
+    expect(asUser(`cp /etc/shadow ${locked}/g`)).toMatchObject({status: 1, stderr: expect.stringMatching(/^cp: .*\/etc\/shadow.*Permission denied\n$/)});
+    expect(fs.readFileSync(`${locked}/g`, 'utf8')).toBe('from the host\n');
+    expect(fs.readdirSync(locked).sort()).toEqual(['f', 'g']);
+  });
+
+  it('cp -r of a tree with a directory it may not list: made empty with its mode, the rest copied, status 1 (as GNU cp)', () => {
+    const src = `${home}/unlistable`;
+    fs.mkdirSync(`${src}/closed`, {recursive: true});
+    fs.mkdirSync(`${src}/open`);
+    fs.writeFileSync(`${src}/open/f`, 'f\n');
+    fs.writeFileSync(`${src}/closed/g`, 'g\n');
+    execFileSync('chown', ['-R', `${user}:${user}`, src]);
+    fs.chmodSync(`${src}/closed`, 0);
+    const dbox = asUser(`cp -r ${src} ${home}/u-dbox`);
+    const gnu = spawnSync('runuser', ['-u', user, '--', 'cp', '-r', src, `${home}/u-gnu`], {encoding: 'utf8'});
+    expect(gnu.status).toBe(1);
+    expect(dbox.status).toBe(1);
+    expect(dbox.stderr).toMatch(/closed.*Permission denied\n$/);
+    for (const out of ['u-dbox', 'u-gnu']) {
+      expect(fs.readdirSync(`${home}/${out}`).sort()).toEqual(['closed', 'open']);
+      expect(fs.statSync(`${home}/${out}/closed`).mode & 0o7777).toBe(0);
+      expect(fs.readFileSync(`${home}/${out}/open/f`, 'utf8')).toBe('f\n');
+    }
+  });
+
   it('a home it cannot write the mount log in: said once, and the line runs', () => {
     const r = spawnSync('runuser', ['-u', user, '--', 'env', 'HOME=/nonexistent/home', 'NO_COLOR=1', process.execPath, dboxPath, '-c',
       `cat /containers/${c}/data/hello.txt; /bin/true`], {cwd: home, encoding: 'utf8', timeout: 120_000});
