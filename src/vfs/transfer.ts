@@ -320,7 +320,10 @@ function counted(source: Readable, progress: Progress, path: string, cap = Infin
 /** Copies the bytes of a file (following symlinks) to `to`: into it if it is an existing regular
  *  file, else a new file made atomically. */
 export async function copyFile(src: Place, to: Place, options: CopyOptions, stat?: Stat): Promise<void> {
-  if (options.linkInstead) return linkInstead(src, to, options);
+  if (options.linkInstead) {
+    await linkInstead(src, to, options);
+    return;
+  }
   await copyRegular(src, to, stat ?? (await src.fs.stat(src.path)), copyPolicy(src.fs, to.fs, options), options);
 }
 
@@ -328,14 +331,15 @@ export async function copyFile(src: Place, to: Place, options: CopyOptions, stat
 const sparseFlags = (policy: CopyPolicy): number => policy.flags & (COPY_SPARSE_NEVER | COPY_SPARSE_ALWAYS);
 
 /** -l / -s: `to` becomes a link to `src` (replacing a non-directory there), in the same filesystem
- *  only: a hard link or a symlink cannot name a file of another container or of the host. */
-async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise<void> {
+ *  only: a hard link or a symlink cannot name a file of another container or of the host. False
+ *  when it was left out (a relative symlink GNU would not make there). */
+async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise<boolean> {
   const how = options.linkInstead!;
   if (src.fs !== to.fs) throw new FsError('EXDEV', to.path, how.kind === 'hard' ? '(a hard link stays in one filesystem)' : '(a symbolic link would name a path of another filesystem)');
   if (how.kind === 'symbolic' && !how.base.startsWith('/') && !(how.here && src.path === how.top)) {
     const st = await src.fs.lstat(src.path);
     options.skipped?.(src.path, st.mode, 'relative-symlink');
-    return;
+    return false;
   }
   const existing = await to.fs.lstat(to.path).catch(() => undefined);
   if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
@@ -344,6 +348,7 @@ async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise
   if (how.kind === 'hard') await to.fs.link(src.path, to.path);
   else await to.fs.symlink(how.base + src.path.slice(how.top.length), to.path);
   options.progress.add(0, 1);
+  return true;
 }
 
 /** With --preserve=links, links `to` to the copy of an earlier member of `st`'s group when there
@@ -582,10 +587,11 @@ export async function copyEntry(src: Place, dst: Place, options: CopyOptions, st
 }
 
 /** A file, link or special file of a tree copy, onto `dst` (replaced if it exists); false when it
- *  was left out (a special file that cannot be made there, or a device without --devices). */
+ *  was left out (a special file that cannot be made there, a device without --devices, a
+ *  relative symlink of -s). */
 async function copyNonDir(src: Place, dst: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<boolean> {
-  if (options.linkInstead) await linkInstead(src, dst, options);
-  else if (isSymlink(st)) await copySymlink(src, dst, st, policy, options);
+  if (options.linkInstead) return linkInstead(src, dst, options);
+  if (isSymlink(st)) await copySymlink(src, dst, st, policy, options);
   else if (isRegular(st)) await copyRegular(src, dst, st, policy, options);
   else return copySpecial(src, dst, st, policy, options);
   return true;
@@ -860,8 +866,7 @@ async function copyTreeByInterface(src: Place, dst: Place, st: Stat, policy: Cop
             stack.push({...frame, src: from.path, entries});
           }
         } else if (opts.linkInstead) {
-          await linkInstead(from, to, opts);
-          options.copied?.(from.path);
+          if (await linkInstead(from, to, opts)) options.copied?.(from.path);
         } else if (isSymlink(est)) {
           await copySymlink(from, to, est, policy, opts);
           options.copied?.(from.path);

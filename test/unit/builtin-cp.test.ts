@@ -54,6 +54,21 @@ describe('cp (memory fs)', () => {
     expect(await fs.stat('/home/kept')).toMatchObject({uid: 1000, gid: 1000, mtime: {sec: T, nsec: 0}});
   });
 
+  it('-v names every entry of a new tree, a directory before its entries; a merge names what it adds, not the directory merged into', async () => {
+    const fs = tree();
+    const made = await runOver(fs, ['cp', '-rv', 'sub', 'copy'], '/home');
+    expect(made.status).toBe(0);
+    const lines = made.stdout.split('\n').filter(Boolean);
+    expect(lines[0]).toBe("'sub' -> 'copy'");
+    expect(lines.slice(1).sort()).toEqual(["'sub/deep' -> 'copy/deep'", "'sub/deep/y' -> 'copy/deep/y'", "'sub/ln' -> 'copy/ln'", "'sub/x' -> 'copy/x'"]);
+    expect(lines.indexOf("'sub/deep' -> 'copy/deep'")).toBe(lines.indexOf("'sub/deep/y' -> 'copy/deep/y'") - 1);
+    await fs.remove('/home/copy/x');
+    await fs.remove('/home/copy/deep/y');
+    const merged = await runOver(fs, ['cp', '-rv', 'sub/.', 'copy'], '/home');
+    expect(merged.stdout.split('\n').filter(Boolean).sort()).toEqual(["'sub/./deep/y' -> 'copy/./deep/y'", "'sub/./ln' -> 'copy/./ln'",
+      "'sub/./x' -> 'copy/./x'"]);
+  });
+
   it('-r into an existing directory nests the tree there', async () => {
     const fs = tree();
     await fs.mkdir('/home/dest');
