@@ -10,7 +10,7 @@ import {report} from '../src/shell/report.js';
 import {FsError, UsageError} from '../src/errors.js';
 import {absolute, basename, dirname, join} from '../src/vfs/path.js';
 import type {Target} from '../src/vfs/namespace.js';
-import {copyEntry, copyFile, followLinks, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
+import {copyEntry, copyFile, DanglingDestination, followLinks, LinkGroups, Progress, type CopyOptions, type Place, type SkipReason} from '../src/vfs/transfer.js';
 import {isDir, isSymlink, type Stat} from '../src/vfs/types.js';
 import {cpMode, cpSpec as spec, isYes, readLine} from './cp-options.js';
 import {refusalText, typeName} from '../src/vfs/untrusted.js';
@@ -360,7 +360,9 @@ export const cp: Builtin = {
           // and the rest goes on, as GNU's; the status says so.
           const failed = (path: string, error: unknown): void => {
             line.clear();
-            report(ctx, 'cp', error, [shown(path), `${shownDest.replace(/\/+$/, '')}${below(path) ?? ''}`], (from, into) => `cannot copy ${from} to ${into}`);
+            const into = `${shownDest.replace(/\/+$/, '')}${below(path) ?? ''}`;
+            if (error instanceof DanglingDestination) ctx.stderr.stream.write(`cp: not writing through dangling symlink ${quoteaf(into)}\n`);
+            else report(ctx, 'cp', error, [shown(path), into], (from, to) => `cannot copy ${from} to ${to}`);
             status = 1;
           };
           // A hidden temporary an earlier copy left here (its dbox was killed) is removed first: said,
@@ -431,7 +433,8 @@ export const cp: Builtin = {
                   : 'cp: interrupted; nothing was left at the destination\n');
             return {status: 130};
           }
-          report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);
+          if (error instanceof DanglingDestination) ctx.stderr.stream.write(`cp: not writing through dangling symlink ${quoteaf(shownDest)}\n`);
+          else report(ctx, 'cp', error, [operand, shownDest], (from, to) => `cannot copy ${from} to ${to}`);
           status = 1;
         } finally {
           stopRefusals?.();

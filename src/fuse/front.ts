@@ -98,13 +98,22 @@ export class FrontServer {
 
   /**
    * Starts dbox-fuse on `dir` (its messages go to `stderr`: the log) and gives it the current trees;
-   * rejects when it cannot mount. `log` takes this side's messages; `options`: the user's mount
-   * options for libfuse's -o (mount-options.ts optionList, '' for none).
+   * rejects when it cannot mount. `engineDir` may still be on its way (the engine mount is made
+   * while dbox-fuse starts): the trees are given once it is there, and when it fails, dbox-fuse is
+   * ended and that failure is this one's. `log` takes this side's messages; `options`: the user's
+   * mount options for libfuse's -o (mount-options.ts optionList, '' for none).
    */
-  static async start(helper: string, dir: string, ns: Namespace, engineDir: string, log: (line: string) => void, options = ''): Promise<FrontServer> {
+  static async start(helper: string, dir: string, ns: Namespace, engineDir: string | Promise<string>, log: (line: string) => void,
+    options = ''): Promise<FrontServer> {
     const {child, lines} = await spawnReady(helper, options ? [dir, options] : [dir], {channel: 1, stdin: 'pipe', stderr: 'inherit'});
     child.stdin!.on('error', () => undefined); // dbox-fuse gone: its exit is reported by onExit
-    const front = new FrontServer(child, lines!, ns, engineDir, log);
+    let front: FrontServer;
+    try {
+      front = new FrontServer(child, lines!, ns, await engineDir, log);
+    } catch (error) {
+      await stopChild(child);
+      throw error;
+    }
     await front.sync();
     return front;
   }
@@ -159,9 +168,14 @@ export class FrontServer {
 
   /** Ends dbox-fuse, which unmounts its mount point; resolves when it has exited. */
   stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    return gone;
+    return stopChild(this.child);
   }
+}
+
+/** Ends dbox-fuse (SIGTERM: it unmounts); resolves when it has exited. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return gone;
 }

@@ -136,7 +136,9 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     // kernel keeps names and attributes (mountOptions), so changes made behind it show.
     const ns = new Namespace(new Engine(), {listingTtlMs: 1000});
     ns.onRefusal((c, r) => say(`${c.name}: ${quoteaf(r.path)}: ${refusalText(r)}`));
-    stopWatching = await ns.live().catch(() => () => undefined);
+    // The engine's events are followed from before the trees are first given; the mounts are made
+    // while the stream connects.
+    const watching = ns.live().catch(() => () => undefined);
     const mount = async (at: string, fuseOptions: FuseOptions, callerOwns = false): Promise<void> => {
       const fuse = new Fuse(at, byteNames(makeOps(ns, {callerOwns})), fuseOptions);
       await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
@@ -147,23 +149,31 @@ export async function serve(dir: string, options: {readyFd?: number; parentPipe?
     // agent serves every container: dbox-fuse would only add a hop, `ls -l` of 1,000 entries
     // 340 ms against 108 ms).
     if (process.env['DBOX_FUSE'] !== 'node' && fs.existsSync(fuseHelper) && (process.getuid?.() ?? 0) === 0) {
-      fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
-      await mount(engineDir, mountOptions);
-      // Nobody but dbox-fuse needs it: reached by descriptor, it is in no mount table, so no walk of
-      // the runtime directory goes into it and no way out of this process can leave it behind.
-      const engineRoot = await hideMount(engineDir, [path.dirname(engineDir)]).catch((error: unknown) => {
-        say(`the engine mount stays visible (${(error as Error).message})`);
-        return engineDir;
-      });
-      front = await FrontServer.start(fuseHelper, dir, ns, engineRoot, say, optionList(userOptions)).catch((error: unknown) => {
-        say(`the fast path is off (${(error as Error).message})`);
+      // dbox-fuse starts while the engine mount is made (each takes a few hundred ms).
+      const engineMounted = (async (): Promise<string> => {
+        fs.mkdirSync(engineDir, {recursive: true, mode: 0o700});
+        await mount(engineDir, mountOptions);
+        // Nobody but dbox-fuse needs it: reached by descriptor, it is in no mount table, so no walk of
+        // the runtime directory goes into it and no way out of this process can leave it behind.
+        return hideMount(engineDir, [path.dirname(engineDir)]).catch((error: unknown) => {
+          say(`the engine mount stays visible (${(error as Error).message})`);
+          return engineDir;
+        });
+      })();
+      const engineFailed = engineMounted.then(() => false, () => true);
+      // The trees are first given once the events are followed: no change falls between the two.
+      const givenAt = Promise.all([engineMounted, watching]).then(([root]) => root);
+      front = await FrontServer.start(fuseHelper, dir, ns, givenAt, say, optionList(userOptions)).catch(async (error: unknown) => {
+        if (!(await engineFailed)) say(`the fast path is off (${(error as Error).message})`);
         return undefined;
       });
+      await engineMounted; // its failure is the mount's
       if (!front) unmountAndRemove(engineDir, {parents: [path.dirname(engineDir)]});
     }
     // Serving `dir` itself, fuse-native gives what another user creates to that user (allow_other);
     // behind dbox-fuse its caller is dbox-fuse, which does that itself.
     if (!front) await mount(dir, userMountOptions(userOptions), userOptions.allowOther);
+    stopWatching = await watching;
   } catch (error) {
     // fuse-native says only "fuse failed" (libfuse's own words are in the log, above this line).
     const why = fuseProblem(gatherFuse()) ?? (error as Error).message;

@@ -296,7 +296,13 @@ export class LocalFs implements ContainerFs, HostRoot {
       }
       source = gathered.rest; // more than it said it would give: streamed after all
     }
-    const fd = inPlace ? await this.openInPlace(path) : await this.openFd(path, flags, options.mode);
+    let fd: number;
+    try {
+      fd = inPlace ? await this.openInPlace(path) : await this.openFd(path, flags, options.mode);
+    } catch (error) {
+      source.destroy(); // nothing will read it: what it holds open (a container's file) goes now
+      throw error;
+    }
     try {
       await writeAll(fd, source);
     } catch (error) {

@@ -202,6 +202,13 @@ export interface CopyOptions extends PolicyOptions {
   readonly copied?: (path: string) => void;
 }
 
+/** The destination is a link that leads nowhere: not written through (cp says it as GNU's does). */
+export class DanglingDestination extends FsError {
+  constructor(path: string) {
+    super('ENOENT', path, '(not writing through a dangling symlink)');
+  }
+}
+
 /** What a copy reads of the file `src`: up to its stat's size in a tree (CopyOptions.inTree) where
  *  that size is the kernel's, else all. */
 const capOf = (src: Place, st: Stat, options: CopyOptions): number | undefined =>
@@ -379,7 +386,7 @@ async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, 
   const end = policy.followDestLinks ? await resolveLinks(to.fs, to.path) : {path: to.path};
   // A link that leads nowhere is not written through (GNU: "not writing through dangling
   // symlink"): a link planted in a shared directory would have root create any file it names.
-  if (end.path !== to.path && !end.found) throw new FsError('ENOENT', to.path, '(not writing through a dangling symlink)');
+  if (end.path !== to.path && !end.found) throw new DanglingDestination(to.path);
   const dst = {fs: to.fs, path: end.path};
   const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
   if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
@@ -416,7 +423,8 @@ async function writeStagedInPlace(src: Place, dst: Place, st: Stat, policy: Copy
       // in place, and so does this copy then, without the staging (an interrupt while the bytes
       // arrive can leave the file part-written there, as GNU's would).
       const refused = error instanceof FsError && error.path === staged.path && (error.code === 'EACCES' || error.code === 'EPERM');
-      if (!refused || options.progress.bytes !== before) throw error;
+      if (!refused) throw error;
+      options.progress.add(before - options.progress.bytes); // what was read for the staging is read again
       return await writeInPlace(src, dst, st, policy, options);
     }
     if (options.progress.cancelled) throw new FsError('ECANCELED', dst.path);

@@ -291,9 +291,10 @@ describe.runIf(hasEngine)('ls, cat and cp against GNU coreutils 9.1', () => {
 
   // Host sources only: from a container, a link at the destination is an entry, never written
   // through (README, Safety), so -n keeps it there.
-  it('host paths, -n in a merge onto a link that leads nowhere: refused as GNU refuses it, -u and -i the same', async () => {
+  it('host paths, a link at the destination that leads nowhere: refused as GNU refuses it (an operand, and in a merge with -n, -u and -i)', async () => {
     const cases = ['mkdir -p h/dir && ln -s nowhere h/dir/f1 && cp -rn dir h', 'mkdir -p h/dir && ln -s nowhere h/dir/f1 && cp -ru dir h',
-      'mkdir -p h/dir && ln -s nowhere h/dir/f1 && cp -ri dir h < /dev/null', 'mkdir -p h/dir && ln -s ../../a h/dir/f1 && cp -rn dir h'];
+      'mkdir -p h/dir && ln -s nowhere h/dir/f1 && cp -ri dir h < /dev/null', 'mkdir -p h/dir && ln -s ../../a h/dir/f1 && cp -rn dir h',
+      'cp a dangling', 'mkdir e && ln -s nowhere e/a && cp a e/', 'cp -n a dangling'];
     expect((await hostWrite(cases)).filter((m) => m !== undefined)).toEqual([]);
   }, 600_000);
 
