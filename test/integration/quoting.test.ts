@@ -242,19 +242,24 @@ describe.runIf(hasEngine)('hostile sizes', () => {
   beforeAll(() => {
     fixture = makeFixture('sizes');
     c = fixture.run('big');
-    // 200,000 entries and a 10,000-level tree, made inside the container with its own busybox.
+    // 200,000 entries, made inside the container with its own busybox.
     docker('exec', c, 'sh', '-c', 'mkdir /data/big && cd /data/big && busybox seq 1 200000 | busybox xargs touch');
-    docker('exec', c, 'sh', '-c', 'cd /tmp && mkdir a && i=0; while [ $i -lt 10000 ]; do mkdir t && mv a t/a && mv t a || exit 1; i=$((i+1)); done');
-    // The same depth on the host, built by renames so that no path is ever long.
+    // A 10,000-level tree in the container and on the host, built by renames so that no path is
+    // ever long (in the container's root as this root process sees it: a shell loop there would
+    // start 30,000 processes).
+    const deep = (dir: string, name: string): void => {
+      fs.mkdirSync(path.join(dir, name));
+      for (let i = 0; i < 10_000; i++) {
+        fs.mkdirSync(path.join(dir, 't'));
+        fs.renameSync(path.join(dir, name), path.join(dir, 't', 'a'));
+        fs.renameSync(path.join(dir, 't'), path.join(dir, name));
+      }
+    };
+    deep(`/proc/${docker('inspect', '-f', '{{.State.Pid}}', c)}/root/tmp`, 'a');
     top = host = fs.mkdtempSync(path.join(os.tmpdir(), 'dbox-deep-'));
     // an even length for host/deep (see the ls -R test below)
     if (path.join(host, 'deep').length % 2 !== 0) host = fs.mkdtempSync(path.join(host, 'x'));
-    fs.mkdirSync(path.join(host, 'deep'));
-    for (let i = 0; i < 10_000; i++) {
-      fs.mkdirSync(path.join(host, 't'));
-      fs.renameSync(path.join(host, 'deep'), path.join(host, 't', 'a'));
-      fs.renameSync(path.join(host, 't'), path.join(host, 'deep'));
-    }
+    deep(host, 'deep');
   }, 300_000);
   afterAll(() => {
     fixture?.cleanup();
