@@ -1,6 +1,8 @@
 import {defineConfig} from 'vitest/config';
 
 const ci = process.env['CI'] === 'true';
+/** End-to-end files that drive the line editor alone (harness/editor-driver), no dbox session. */
+const EDITOR_ALONE = ['test/e2e/editor.test.ts', 'test/e2e/readline-diff.test.ts'];
 
 export default defineConfig({
   test: {
@@ -13,12 +15,14 @@ export default defineConfig({
     reporters: ci ? ['default', 'json'] : ['default'],
     ...(ci ? {outputFile: {json: 'test-results.json'}} : {}),
     projects: [
-      // Pure logic and components: no engine, no mount; files in parallel, beside the others.
-      {extends: true, test: {name: 'unit', include: ['test/unit/**/*.test.ts', 'test/components/**/*.test.tsx', 'test/components/**/*.test.ts']}},
+      // No engine, no mount: pure logic, components, and the line editor alone in a terminal; files
+      // in parallel, beside the others.
+      {extends: true, test: {name: 'unit', include: ['test/unit/**/*.test.ts', 'test/components/**/*.test.tsx', 'test/components/**/*.test.ts',
+        ...EDITOR_ALONE]}},
       // Integration, adversarial and end-to-end files share one engine (and count what it holds):
       // one file at a time, tests inside in order.
       {extends: true, test: {name: 'engine', include: ['test/integration/**/*.test.ts', 'test/adversarial/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-        fileParallelism: false}},
+        exclude: EDITOR_ALONE, fileParallelism: false}},
     ],
   },
 });
