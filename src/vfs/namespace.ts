@@ -47,6 +47,21 @@ export type Target =
 /** Engine events after which a container's process (and so its root) is not the one we opened. */
 const processChanges = new Set(['start', 'restart', 'die', 'destroy']);
 
+/** The states in which a container's process exists (inspect's State.Running is true). */
+const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
+
+/**
+ * The containers of `engine`, with the state of container `id` as the engine says it now. Its list
+ * can lag its events: Docker 28 still lists a container as running a few ms after its `die`
+ * (seen here), so the prompt would keep the colour of a container that stopped. Inspect answers
+ * from the container itself.
+ */
+async function listedAfter(engine: Engine, id: string): Promise<ContainerInfo[]> {
+  const [list, now] = await Promise.all([engine.listContainers(), engine.processOf(id).catch(() => undefined)]);
+  if (!now) return list;
+  return list.map((c) => (c.id !== id || LIVE_STATES.has(c.state) === now.running ? c : {...c, state: now.running ? 'running' : 'exited'}));
+}
+
 const virtualDirStat: Stat = {dev: 0, ino: 1, mode: 0o040555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
   blocks: 0, atime: {sec: 0, nsec: 0}, mtime: {sec: 0, nsec: 0}, ctime: {sec: 0, nsec: 0}};
 
@@ -151,8 +166,14 @@ export class Namespace implements ContainerSource {
     let stopStream: () => void = () => undefined;
     let timer: NodeJS.Timeout | undefined;
     const changed = (id: string, action: string): void => {
-      this.lists.delete(this.engine.endpoint.name);
-      if (id && processChanges.has(action)) this.forget(`${this.engine.endpoint.name}/${id}`);
+      const name = this.engine.endpoint.name;
+      this.lists.delete(name);
+      if (id && processChanges.has(action)) {
+        this.forget(`${name}/${id}`);
+        const list = listedAfter(this.engine, id);
+        this.lists.set(name, list);
+        list.catch(() => this.lists.get(name) === list && this.lists.delete(name));
+      }
       for (const l of this.listeners) l(id, action);
     };
     const follow = async (delay: number): Promise<void> => {
