@@ -79,7 +79,9 @@ export function cpMode(parsed: ParsedArgs): CpMode {
   const sparse = parsed.values.get('sparse') ?? 'auto';
   if (!(SPARSE as readonly string[]).includes(sparse)) throw invalid(sparse, 'sparse', SPARSE);
   const linkInstead = flags.has('symbolicLink') ? 'symbolic' as const : flags.has('link') ? 'hard' as const : undefined;
-  return {recursive, preserve: [...keep], dereference: deref ?? (recursive ? 'none' : 'all'), interactive: ask === 'interactive',
+  // GNU's default: links in a tree are copied as links, but -l follows them (a hard link to a
+  // symlink is rarely what is meant).
+  return {recursive, preserve: [...keep], dereference: deref ?? (recursive && linkInstead !== 'hard' ? 'none' : 'all'), interactive: ask === 'interactive',
     noClobber: ask === 'noClobber', context, sparse: sparse as CpMode['sparse'], ...(linkInstead ? {linkInstead} : {})};
 }
 

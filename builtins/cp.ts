@@ -50,7 +50,9 @@ class ProgressLine {
     const start = ctx.now();
     const timer = setInterval(() => {
       const elapsedMs = ctx.now() - start;
-      if (elapsedMs < 300) return;
+      // Not while lines for stdout (-v) are still on their way: the line would be drawn before
+      // them, and they would follow it on its row.
+      if (elapsedMs < 300 || ctx.stdout.stream.writableLength > 0) return;
       this.drawn = true;
       const line = formatProgress({bytes: progress.bytes, files: progress.files, elapsedMs, ...(total !== undefined ? {total} : {})},
         ctx.stderr.columns - 1);
@@ -83,9 +85,11 @@ async function makeParents(source: Source, dest: Extract<Target, {kind: 'fs'}>, 
     }
     const from = await source.target.fs.stat(join(source.place.path.split('/').slice(0, -(names.length + 1)).join('/') || '/', rel))
       .catch(() => undefined);
-    await dest.fs.mkdir(path, (from?.mode ?? 0o755) & 0o777);
-    // GNU prints these two names unquoted; dbox quotes a name that needs it (never raw bytes).
-    if (verbose) verbose.stdout.stream.write(`${quotef(rel)} -> ${quotef(`${destOperand.replace(/\/+$/, '')}/${rel}`)}\n`);
+    // (the sticky bit too, as GNU's: mkdir keeps it)
+    await dest.fs.mkdir(path, (from?.mode ?? 0o755) & 0o1777);
+    // GNU prints these two names unquoted (the source's as the operand names it: /tmp for
+    // /tmp/x/f); dbox quotes a name that needs it (never raw bytes).
+    if (verbose) verbose.stdout.stream.write(`${quotef(`${source.operand.startsWith('/') ? '/' : ''}${rel}`)} -> ${quotef(`${destOperand.replace(/\/+$/, '')}/${rel}`)}\n`);
   }
 }
 

@@ -394,7 +394,15 @@ static int run_builtin(const char *path, int argc, char **argv) {
         exit(1);
       }
       switch (type) {
-        case 'S': exit(parse_int(payload, 0, 255));
+        case 'S': {
+          // Interrupted, even as the builtin was ending: it dies by SIGINT, as a program does
+          // whatever it was about to return, so that bash ends a loop that runs it (an exit
+          // status of its own would tell bash the program handled the interrupt).
+          unsigned char sig;
+          while (read(sigpipe_fds[0], &sig, 1) == 1) interrupted |= sig == SIGINT;
+          if (interrupted) die_by(SIGINT);
+          exit(parse_int(payload, 0, 255));
+        }
         case 'K': die_by(parse_int(payload, 1, NSIG - 1)); break;
         case 'r': want = (size_t)parse_int(payload, 1, INT_MAX); break;
         case 'P':

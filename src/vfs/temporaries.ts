@@ -1,8 +1,10 @@
 // Temporary names of copies: `.NAME.dbox-HOST-PID-RANDOM` in the destination's directory, where
 // HOST stands for this machine and PID is the dbox process writing it. A copy removes its
 // temporary however it ends, but a kill -9 cannot be caught: a copy into a directory first
-// sweeps the temporaries of this machine whose process is gone. One whose process lives (or
-// whose pid was reused) is left alone, as is any other machine's.
+// sweeps the temporaries of this machine whose process is gone and that belong to the user it
+// writes as. One whose process lives (or whose pid was reused) is left alone, as is any other
+// machine's, and any other user's (a -p copy killed after it gave its temporary the source's
+// owner leaves that one behind).
 // Trusted: the kernel's answer about a pid. Names in the directory are not: only what matches
 // the pattern exactly is touched, and it is removed through the same filesystem, in-root.
 import {createHash} from 'node:crypto';
@@ -55,14 +57,20 @@ export function isStale(name: string, isAlive: (pid: number) => boolean = alive)
   return owner !== undefined && owner.host === HOST && !isAlive(owner.pid);
 }
 
-/** Removes the stale temporaries in directory `dir` of `fs`; what cannot be read or removed is
- *  left (the copy that follows reports real problems). `removing` is told of each first (a tree
- *  left by a copy that was killed can take long to remove). */
-export async function sweepTemporaries(fs: ContainerFs, dir: string, removing?: (path: string) => void): Promise<void> {
+/**
+ * Removes the stale temporaries in directory `dir` of `fs` that belong to `uid` (the user dbox
+ * writes them as there: a name anyone can make in a shared directory such as /tmp is no reason to
+ * remove another user's file); what cannot be read or removed is left (the copy that follows
+ * reports real problems). `removing` is told of each first (a tree left by a copy that was killed
+ * can take long to remove).
+ */
+export async function sweepTemporaries(fs: ContainerFs, dir: string, uid: number, removing?: (path: string) => void): Promise<void> {
   const entries = await fs.readdir(dir).catch(() => []);
   for (const entry of entries) {
     const path = entryPath(dir, entry.name);
     if (!path || !isStale(entry.name)) continue;
+    const owner = (entry.stat ?? (await fs.lstat(path).catch(() => undefined)))?.uid;
+    if (owner !== uid) continue;
     removing?.(path);
     await fs.remove(path).catch(() => undefined);
   }

@@ -267,7 +267,8 @@ async function sweepOnce(fs: ContainerFs, dir: string, options: CopyOptions): Pr
   if (!dirs) byFs.set(fs, (dirs = new Set()));
   if (dirs.has(dir)) return;
   dirs.add(dir);
-  await sweepTemporaries(fs, dir, options.sweeping);
+  // The user a copy writes as: this process's on the host; root in a container (every driver writes there as root).
+  await sweepTemporaries(fs, dir, fs.isHost ? process.geteuid?.() ?? 0 : 0, options.sweeping);
 }
 
 /**
@@ -352,7 +353,8 @@ async function linkInstead(src: Place, to: Place, options: CopyOptions): Promise
   if (existing && isDir(existing)) throw new FsError('EISDIR', to.path);
   if (existing && !how.replace) throw new FsError('EEXIST', to.path);
   if (existing) await to.fs.unlink(to.path);
-  if (how.kind === 'hard') await to.fs.link(src.path, to.path);
+  // -L (GNU's default for -l): a hard link to what a link leads to, in-root.
+  if (how.kind === 'hard') await to.fs.link(options.dereference ? await followLinks(src.fs, src.path) : src.path, to.path);
   else await to.fs.symlink(how.base + src.path.slice(how.top.length), to.path);
   options.progress.add(0, 1);
   return true;
@@ -383,14 +385,30 @@ async function linkToGroup(src: Place, to: Place, st: Stat, options: CopyOptions
  *  follows destination links). */
 async function copyRegular(src: Place, to: Place, st: Stat, policy: CopyPolicy, options: CopyOptions): Promise<void> {
   if (await linkToGroup(src, to, st, options)) return;
-  const end = policy.followDestLinks ? await resolveLinks(to.fs, to.path) : {path: to.path};
-  // A link that leads nowhere is not written through (GNU: "not writing through dangling
-  // symlink"): a link planted in a shared directory would have root create any file it names.
-  if (end.path !== to.path && !end.found) throw new DanglingDestination(to.path);
-  const dst = {fs: to.fs, path: end.path};
-  const existing = await dst.fs.lstat(dst.path).catch(() => undefined);
-  if (existing && options.removeDestination && !isDir(existing)) await dst.fs.unlink(dst.path);
-  else if (existing && isRegular(existing)) {
+  const here = await to.fs.lstat(to.path).catch(() => undefined);
+  let dst = to;
+  let existing = here;
+  if (here && options.removeDestination && !isDir(here)) {
+    // --remove-destination: what is there goes first, a link too (wherever it leads), as GNU's.
+    await to.fs.unlink(to.path);
+    existing = undefined;
+  } else if (here && isSymlink(here)) {
+    // A link that leads nowhere is neither written through nor replaced (GNU: "not writing
+    // through dangling symlink"): a link planted in a shared directory would have root create
+    // any file it names. One that leads somewhere is written through from the host; from a
+    // container it is replaced (README, Safety).
+    const end = await resolveLinks(to.fs, to.path);
+    if (!end.found) throw new DanglingDestination(to.path);
+    if (policy.followDestLinks) {
+      dst = {fs: to.fs, path: end.path};
+      existing = end.found;
+    }
+  }
+  if (existing && isRegular(existing) && existing.nlink > 1 && (policy.flags & COPY_LINKS) !== 0) {
+    // -a onto a file with other names: they keep the old bytes, the copy is a file of its own
+    // (GNU unlinks it first).
+    await dst.fs.unlink(dst.path);
+  } else if (existing && isRegular(existing)) {
     await writeStagedInPlace(src, dst, st, policy, options);
     if (options.links && LinkGroups.grouped(st)) await options.links.record(src, st, dst);
     return;
@@ -726,9 +744,9 @@ async function mergeTree(src: Place, dst: Place, policy: CopyPolicy, given: Copy
     try {
       const st = options.dereference ? await src.fs.stat(from.path) : e.stat ?? (await src.fs.lstat(from.path));
       if (!isDir(st)) {
-        // What is there, as the copy would meet it: through a link when it would write through
-        // one (so that one leading nowhere is refused, not kept by -n, as GNU's).
-        const look = isRegular(st) && policy.followDestLinks ? (p: string) => dst.fs.stat(p) : (p: string) => dst.fs.lstat(p);
+        // What is there, as GNU's meets it for a file: through a link (so that one leading
+        // nowhere is refused, not kept by -n).
+        const look = isRegular(st) ? (p: string) => dst.fs.stat(p) : (p: string) => dst.fs.lstat(p);
         const there = options.keep ? await look(to.path).catch(() => undefined) : undefined;
         if (there && !isDir(there) && (await options.keep!(to.path, st, there))) continue;
         if (await copyNonDir(from, to, st, policy, options)) options.copied?.(from.path);

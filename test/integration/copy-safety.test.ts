@@ -639,12 +639,17 @@ describe.runIf(hasEngine)('copy safety', () => {
       // A temporary whose owner lives (this test process) is not touched.
       const ours = left[0]!.replace(`-${copy.child.pid}-`, `-${process.pid}-`);
       fs.writeFileSync(`${rootOf(c)}/sweep/${ours}`, '');
+      // Nor is one of another user (anyone can make such a name in a shared directory), though
+      // its process is gone as much as the copy's.
+      const theirs = left[0]!.replace(/-[0-9a-z]{6}$/, '-theirs');
+      fs.writeFileSync(`${rootOf(c)}/sweep/${theirs}`, 'precious\n');
+      fs.chownSync(`${rootOf(c)}/sweep/${theirs}`, 1000, 1000);
       const other = path.join(dir, 'other');
       fs.writeFileSync(other, 'other\n');
       // Said first (a large tree takes long to remove), named as the destination is.
       expect(await run(`cp ${other} /containers/${c}/sweep/`)).toMatchObject({status: 0,
         stderr: `cp: removing '/containers/${c}/sweep/${left[0]}', left by a copy that was killed\n`});
-      expect(temps()).toEqual([ours]);
+      expect(temps().sort()).toEqual([ours, theirs].sort());
       docker('exec', c, 'rm', '-rf', '/sweep');
     });
   });

@@ -113,6 +113,9 @@ const COMMAND_CASES: readonly string[] = [
   'mkdir -p h/dir && printf old > h/dir/f1 && cp -rn dir h', 'mkdir -p h/dir && printf old > h/dir/f1 && printf "n\\n" | cp -ri dir h',
   // -v: every entry of a tree, a new directory before its entries, one merged into not at all
   'cp -rv dir d2', 'cp -av dir emptydir', 'mkdir -p h/dir/sub && cp -rv dir h', 'cp -rv dir/. emptydir', 'cp -rv dir/. d2',
+  // -l follows links (GNU's default for it), -a onto a file with other names makes a file of its own
+  'cp -l linkfile l2', 'cp -l dangling d2', 'mkdir m && ln -s ../a m/l && cp -rl m m2', 'cp -rl linkdir l2', 'cp -lP linkfile l2',
+  'cp -a a hard1', 'cp --preserve=links small hard2', 'printf x > sticky/f && cp --parents -v sticky/f emptydir',
 ];
 
 /** The options added for issue 12 (cp part): each on the same data as GNU, trees compared with
