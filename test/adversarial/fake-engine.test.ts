@@ -57,10 +57,11 @@ describe('adversarial: a malicious engine', () => {
       containers.push({...plainContainer({name, dirs: ['/data', canaries.dir, path.join(canaries.dir, 'sub')], files: canaryFiles, listing: normalListing}),
         get pid() { return pid(); }});
     }
-    // A running container whose exec listings lie (inspect gives no pid: the engine driver serves it).
+    // A running container whose exec listings lie (inspect says it runs but gives no pid: the
+    // engine driver serves it; were inspect to say it stopped, it would be served as stopped).
     const up = (n: number): string => '../'.repeat(n);
     containers.push(plainContainer({
-      name: 'evil-exec', running: false, state: 'running', dirs: ['/data', '/data/sub'], files: canaryFiles, fallback: 'PWNED-BY-ENGINE\n',
+      name: 'evil-exec', running: true, pid: 0, state: 'running', dirs: ['/data', '/data/sub'], files: canaryFiles, fallback: 'PWNED-BY-ENGINE\n',
       links: {'/data/l': canaries.dir},
       listing: (dir) => dir !== '/data' ? '' : [
         `81a4 1 0 0 16 1700000000 ${up(12)}${canaries.dir.slice(1)}/pwned-exec-dotdot`,
