@@ -93,7 +93,21 @@ export class LineDriver {
     fs.writeFileSync(this.lineFile, record);
     request.reply(mayExpandHistory(text) && record !== '' ? `eval -- "$(__dbox_expand "$?" ${shellQuote(text)})"` : text);
     this.session.commands?.write(this.trigger);
-    return this.settle(await this.nextRequest(), false);
+    // The terminal closing while the line runs sends its SIGHUP to the line's job and to the
+    // terminal's session leader, not to dbox, and dbox does not read it meanwhile: a line that
+    // never ends (a loop) would keep dbox, bash and the mount alive. A hung-up terminal has no
+    // foreground group any more: then dbox ends as on SIGHUP (interactive.tsx).
+    const watching = this.terminalOwner() !== undefined;
+    const watch = watching ? setInterval(() => {
+      if (this.terminalOwner() !== undefined) return;
+      clearInterval(watch);
+      process.kill(process.pid, 'SIGHUP');
+    }, 1000) : undefined;
+    try {
+      return this.settle(await this.nextRequest(), false);
+    } finally {
+      if (watch) clearInterval(watch);
+    }
   }
 
   private async settle(request: LineRequest | undefined, first: boolean): Promise<LineResult> {

@@ -258,4 +258,25 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
     await line('exit 3');
     await term.waitFor(/^EXIT=3$/m);
   });
+
+  it('the terminal closed while a loop of builtins runs: dbox ends, its bash and its mount with it', async () => {
+    const other = Terminal.start(`dbox-hup-${p}`, `cd ${home} && HOME=${home} XDG_STATE_HOME=${home}/state exec ${process.execPath} ${dboxPath}`);
+    try {
+      await other.waitFor(/dbox:[^\n]*\$ ?$/m);
+      await other.waitForEditor();
+      other.text(`while true; do cat /containers/${c}/etc/motd > /dev/null; done`);
+      other.keys('Enter');
+      const pid = Number(spawnSync('tmux', ['display', '-p', '-t', other.name, '#{pane_pid}'], {encoding: 'utf8'}).stdout.trim());
+      const end = Date.now() + 30_000;
+      const looping = (): boolean => spawnSync('pgrep', ['-f', `/${pid}/dbox cat /containers/${c}/etc/motd$`]).status === 0;
+      while (!looping() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      expect(looping() || Date.now() < end, 'the loop never ran').toBe(true);
+      other.kill(); // the terminal goes away: the hangup reaches the loop's job, not dbox
+      const alive = (): boolean => spawnSync('kill', ['-0', String(pid)]).status === 0;
+      while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(), 'dbox still runs after its terminal closed').toBe(false);
+    } finally {
+      other.kill();
+    }
+  });
 });
