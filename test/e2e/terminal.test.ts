@@ -10,6 +10,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {dboxPath, docker, makeFixture, requireEngine, type Fixture} from '../integration/engine.js';
 import {Terminal} from './tmux.js';
+import {until} from '../integration/wait.js';
 
 const hasEngine = requireEngine();
 const p = `t${process.pid}`;
@@ -267,13 +268,11 @@ describe.runIf(hasEngine)('the terminal between dbox and its jobs (tmux)', () =>
       other.text(`while true; do cat /containers/${c}/etc/motd > /dev/null; done`);
       other.keys('Enter');
       const pid = Number(spawnSync('tmux', ['display', '-p', '-t', other.name, '#{pane_pid}'], {encoding: 'utf8'}).stdout.trim());
-      const end = Date.now() + 30_000;
       const looping = (): boolean => spawnSync('pgrep', ['-f', `/${pid}/dbox cat /containers/${c}/etc/motd$`]).status === 0;
-      while (!looping() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-      expect(looping() || Date.now() < end, 'the loop never ran').toBe(true);
+      await until('the loop of builtins to run', looping, 30_000, 5);
       other.kill(); // the terminal goes away: the hangup reaches the loop's job, not dbox
       const alive = (): boolean => spawnSync('kill', ['-0', String(pid)]).status === 0;
-      while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await until('dbox to end after its terminal closed', () => !alive(), 30_000);
       expect(alive(), 'dbox still runs after its terminal closed').toBe(false);
     } finally {
       other.kill();
