@@ -105,7 +105,7 @@ describe.runIf(hasEngine)('interactive shell (tmux)', () => {
     try {
       term.text(`cp /containers/${big}/big ${dest}/`);
       term.keys('Enter');
-      await term.waitFor(/\[#*-*\] +\d+%  [\d.]+[KMG]?B \/ 200MB/);
+      await term.waitFor(/\[#*-*\] +\d+%  [\d.]+ (?:[KMG]i)?B \/ 200 MiB/);
       term.keys('C-c');
       // bash prints a newline after a job killed by SIGINT (the kernel printed ^C without one).
       await term.waitFor(/cp: interrupted; nothing was left at the destination\n\n?.*\[130\]\$ ?$/m);

@@ -56,8 +56,10 @@ describe('colours', () => {
 describe('formatProgress', () => {
   it('shows percent, amounts, rate and ETA for a known total', () => {
     const line = formatProgress({bytes: 50 * 1024 * 1024, files: 0, total: 200 * 1024 * 1024, elapsedMs: 1000}, 100);
-    expect(line).toMatch(/^\[#{10}-{30}\]  25%  50MB \/ 200MB  50MB\/s  ETA 0:03$/);
+    expect(line).toMatch(/^\[#{10}-{30}\]  25%  50 MiB \/ 200 MiB  50 MiB\/s  ETA 0:03$/);
   });
   it('shows bytes and files for trees', () =>
-    expect(formatProgress({bytes: 2048, files: 3, elapsedMs: 1000}, 80)).toBe('2.0KB, 3 files  2.0KB/s'));
+    expect(formatProgress({bytes: 2048, files: 3, elapsedMs: 1000}, 80)).toBe('2.0 KiB, 3 files  2.0 KiB/s'));
+  it('names bytes below 1 KiB as bytes', () =>
+    expect(formatProgress({bytes: 1023, files: 1, elapsedMs: 1000}, 80)).toBe('1023 B, 1 file  1023 B/s'));
 });
